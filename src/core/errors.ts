@@ -1,0 +1,180 @@
+/**
+ * The one table of burrow's error codes. Each code maps to an HTTP status, a WebSocket close
+ * code, a message and how to fix it. docs/errors.md is checked against this table by a test.
+ * Adapters add their rows here (one table for the whole project).
+ */
+export interface ErrorSpec {
+  /** HTTP status used when the error is answered over HTTP. */
+  readonly status: number;
+  /** WebSocket close code used when the error closes a WebSocket (4000–4999 are burrow's). */
+  readonly wsClose: number;
+  /** Short human message (may be extended with details at throw time). */
+  readonly message: string;
+  /** How to fix it, shown in docs/errors.md and in error pages. */
+  readonly fix: string;
+}
+
+export const ERROR_CODES = {
+  BURROW_ERR_INVALID_CONFIG: {
+    status: 500,
+    wsClose: 1011,
+    message: 'Invalid configuration',
+    fix: 'Read the listed problems; every flag and environment variable is in docs/configuration.md.',
+  },
+  BURROW_ERR_TUNNEL_NOT_FOUND: {
+    status: 404,
+    wsClose: 4404,
+    message: 'No tunnel is connected under this name',
+    fix: 'Check the URL. If the tunnel is yours, start the client again (burrow http <port>) and use the URL it prints.',
+  },
+  BURROW_ERR_AGENT_GONE: {
+    status: 502,
+    wsClose: 1011,
+    message: 'The tunnel client is not connected',
+    fix: 'The machine running `burrow http` lost its connection. It reconnects by itself; if not, restart it.',
+  },
+  BURROW_ERR_ORIGIN_REFUSED: {
+    status: 502,
+    wsClose: 1011,
+    message: 'The tunnel client could not reach the local service',
+    fix: 'Start the local service on the port the client forwards to, or pass the right port / --local-host.',
+  },
+  BURROW_ERR_ORIGIN_ERROR: {
+    status: 502,
+    wsClose: 1011,
+    message: 'The local service closed the connection or sent an invalid response',
+    fix: 'Check the local service logs; it must speak HTTP/1.1 on the forwarded port (use --local-https for TLS).',
+  },
+  BURROW_ERR_TIMEOUT: {
+    status: 504,
+    wsClose: 1011,
+    message: 'The local service did not answer in time',
+    fix: 'Make the local service answer faster, or raise the server flag --request-timeout.',
+  },
+  BURROW_ERR_INVALID_NAME: {
+    status: 400,
+    wsClose: 4400,
+    message: 'Invalid tunnel name',
+    fix: 'Use 4–63 characters of lowercase a–z, 0–9 and hyphens, not starting or ending with a hyphen.',
+  },
+  BURROW_ERR_NAME_RESERVED: {
+    status: 403,
+    wsClose: 4403,
+    message: 'This tunnel name is reserved',
+    fix: 'Choose another --subdomain; names such as api, admin and www are kept for the server itself.',
+  },
+  BURROW_ERR_NAME_TAKEN: {
+    status: 409,
+    wsClose: 4409,
+    message: 'This tunnel name is in use by another client',
+    fix: 'Choose another --subdomain, or stop the other client first.',
+  },
+  BURROW_ERR_TUNNEL_LIMIT: {
+    status: 429,
+    wsClose: 4429,
+    message: 'The server has reached its tunnel limit',
+    fix: 'Close unused tunnels, or raise the server flag --max-tunnels.',
+  },
+  BURROW_ERR_STREAM_LIMIT: {
+    status: 503,
+    wsClose: 1013,
+    message: 'This tunnel has too many open connections',
+    fix: 'Retry later, or raise the server flag --max-streams-per-tunnel.',
+  },
+  BURROW_ERR_PROTOCOL: {
+    status: 400,
+    wsClose: 1002,
+    message: 'Protocol error',
+    fix: 'The peer sent a frame burrow cannot read: use matching burrow client and server versions.',
+  },
+  BURROW_ERR_UNSUPPORTED_VERSION: {
+    status: 400,
+    wsClose: 4426,
+    message: 'Unsupported protocol version',
+    fix: 'Upgrade the client or the server so that both speak the same protocol version (docs/PROTOCOL.md).',
+  },
+  BURROW_ERR_FRAME_TOO_LARGE: {
+    status: 413,
+    wsClose: 1009,
+    message: 'Frame larger than the protocol allows',
+    fix: 'A bug or a foreign peer: burrow frames are limited by MAX_FRAME_SIZE (docs/PROTOCOL.md).',
+  },
+  BURROW_ERR_HEADERS_TOO_LARGE: {
+    status: 431,
+    wsClose: 1009,
+    message: 'Request headers too large',
+    fix: 'Send fewer or smaller headers (cookies!); the limit is MAX_HEADER_BYTES.',
+  },
+  BURROW_ERR_BAD_REQUEST: {
+    status: 400,
+    wsClose: 1008,
+    message: 'Bad request',
+    fix: 'Read the message: it names the part of the request that is wrong.',
+  },
+  BURROW_ERR_UNAUTHORIZED: {
+    status: 401,
+    wsClose: 4401,
+    message: 'Authentication required',
+    fix: 'Pass a valid token (--token or BURROW_TOKEN).',
+  },
+  BURROW_ERR_FORBIDDEN: {
+    status: 403,
+    wsClose: 4403,
+    message: 'Not allowed',
+    fix: 'The token is valid but may not do this; ask the server operator for a token that allows it.',
+  },
+  BURROW_ERR_RATE_LIMITED: {
+    status: 429,
+    wsClose: 4429,
+    message: 'Too many requests',
+    fix: 'Wait for the number of seconds in Retry-After, then try again.',
+  },
+  BURROW_ERR_SHUTTING_DOWN: {
+    status: 503,
+    wsClose: 1001,
+    message: 'The server is shutting down',
+    fix: 'Clients reconnect by themselves; retry in a few seconds.',
+  },
+  BURROW_ERR_HEARTBEAT_TIMEOUT: {
+    status: 504,
+    wsClose: 4408,
+    message: 'The peer stopped answering pings',
+    fix: 'A network problem between client and server; the client reconnects by itself.',
+  },
+  BURROW_ERR_SERVER_UNREACHABLE: {
+    status: 502,
+    wsClose: 1011,
+    message: 'Cannot reach the burrow server',
+    fix: 'Check --server (scheme, host and port) and that the server is running.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error class. `code` indexes ERROR_CODES; `detail` is extra context for humans. */
+export class BurrowError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly wsClose: number;
+  readonly fix: string;
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    const spec: ErrorSpec = ERROR_CODES[code];
+    super(detail ? `${spec.message}: ${detail}` : spec.message, options);
+    this.name = 'BurrowError';
+    this.code = code;
+    this.status = spec.status;
+    this.wsClose = spec.wsClose;
+    this.fix = spec.fix;
+    this.detail = detail;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; fix: string } {
+    return { code: this.code, message: this.message, fix: this.fix };
+  }
+}
+
+export function isBurrowError(err: unknown): err is BurrowError {
+  return err instanceof BurrowError;
+}

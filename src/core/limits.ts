@@ -1,0 +1,28 @@
+/**
+ * Every limit and default in burrow, named in one place (docs/configuration.md lists them).
+ * Protocol limits live in src/protocol/limits.ts; adapter-specific ones in their folders.
+ */
+
+/** Tunnel names (DNS labels). */
+export const NAME_MIN_LENGTH = 4;
+export const NAME_MAX_LENGTH = 63;
+
+/** Default server port. */
+export const DEFAULT_PORT = 8080;
+/** Largest request head (request line + headers) accepted from visitors, in bytes. */
+export const MAX_HEADER_BYTES = 32 * 1024;
+/** How long a visitor waits for the origin's response head before a 504, in ms. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Default cap on live tunnels per server. */
+export const DEFAULT_MAX_TUNNELS = 10_000;
+/** Default cap on concurrently open streams (connections) per tunnel. */
+export const DEFAULT_MAX_STREAMS_PER_TUNNEL = 1_000;
+/** How long a tunnel name stays reserved for its agent after the agent disconnects, in ms. */
+export const DEFAULT_RESUME_GRACE_MS = 60_000;
+/** How long graceful close() waits for in-flight requests before cutting them, in ms. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+/** Client reconnect backoff. */
+export const RECONNECT_INITIAL_DELAY_MS = 500;
+export const RECONNECT_MAX_DELAY_MS = 30_000;
+export const RECONNECT_JITTER = 0.3;

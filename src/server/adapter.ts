@@ -1,0 +1,47 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../core/logger.js';
+import type { TunnelRegistry } from './registry.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ServerHooks } from './hooks.js';
+
+/**
+ * What every edge (burrow's own agent endpoint, localtunnel, limrun, tunely, tiflis, pipe) gets
+ * from the server. Adapters translate their wire protocol into the core's terms: a tunnel in the
+ * registry that can open byte streams to its origin (or answer HTTP itself).
+ */
+export interface ServerContext {
+  readonly logger: Logger;
+  readonly registry: TunnelRegistry;
+  readonly metrics: ServerMetrics;
+  readonly hooks: ServerHooks;
+  /** The public URL for a tunnel name, e.g. https://name.example.com (respects --secure / port). */
+  publicUrlFor(name: string, req?: IncomingMessage): string;
+  /** The server's own base URL as seen by this request (for handshake answers). */
+  baseUrlFor(req?: IncomingMessage): string;
+  /** Remote address of a request, honouring X-Forwarded-For only with --trust-proxy. */
+  clientAddress(req: IncomingMessage): string;
+  /** Answer an error as HTML for browsers, JSON for tools (Accept-based). */
+  sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void;
+  /** Reject an upgrade with an HTTP status line and JSON body, then destroy the socket. */
+  rejectUpgrade(socket: Duplex, err: unknown): void;
+}
+
+/**
+ * A server edge. Requests and upgrades on the server's own host (not a tunnel host) are offered to
+ * each adapter in order; the first that returns true owns them. Tunnel hosts are routed by the
+ * core through the registry.
+ */
+export interface ServerAdapter {
+  readonly name: string;
+  /** Called once when the server starts (before listening). */
+  start?(ctx: ServerContext): void | Promise<void>;
+  /** Offered every request on the server's own host. Return true when handled. */
+  handleRequest?(req: IncomingMessage, res: ServerResponse, url: URL): boolean;
+  /** Offered every upgrade on the server's own host. Return true when handled. */
+  handleUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
+  /** Graceful stop: close agents and listeners, finish within the server's drain time. */
+  close?(): Promise<void>;
+  /** Counts for /health and /api/status. */
+  stats?(): Record<string, number>;
+}

@@ -1,0 +1,45 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one server instance (its own registry, so several servers can coexist). */
+export interface ServerMetrics {
+  readonly registry: Registry;
+  readonly tunnels: Gauge<'protocol'>;
+  readonly streams: Gauge<'protocol'>;
+  readonly bytes: Counter<'direction' | 'protocol'>;
+  readonly requests: Counter<'protocol' | 'status'>;
+  readonly requestDuration: Histogram<'protocol'>;
+  readonly errors: Counter<'code'>;
+  readonly agents: Gauge<'protocol'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'burrow_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    tunnels: new Gauge({ name: 'burrow_tunnels', help: 'Live tunnels', labelNames: ['protocol'], registers }),
+    streams: new Gauge({ name: 'burrow_streams', help: 'Open streams (visitor connections)', labelNames: ['protocol'], registers }),
+    bytes: new Counter({
+      name: 'burrow_bytes_total',
+      help: 'Bytes carried through tunnels (in = visitor to origin, out = origin to visitor)',
+      labelNames: ['direction', 'protocol'],
+      registers,
+    }),
+    requests: new Counter({
+      name: 'burrow_http_requests_total',
+      help: 'HTTP requests proxied through tunnels',
+      labelNames: ['protocol', 'status'],
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'burrow_http_request_duration_seconds',
+      help: 'Time from visitor request to response head',
+      labelNames: ['protocol'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    errors: new Counter({ name: 'burrow_errors_total', help: 'Errors answered, by code', labelNames: ['code'], registers }),
+    agents: new Gauge({ name: 'burrow_agents', help: 'Connected agents', labelNames: ['protocol'], registers }),
+  };
+}

@@ -1,0 +1,169 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { BurrowError } from '../core/errors.js';
+import { randomName, validateName } from './names.js';
+
+export type TunnelProtocol = 'burrow' | 'localtunnel' | 'tunely' | 'tiflis' | 'limrun';
+export type TunnelKind = 'http' | 'tcp';
+
+export interface StreamInfo {
+  /** The visitor's address (after --trust-proxy handling). */
+  remoteAddress: string;
+  /** What the stream carries: a proxied HTTP connection, a WebSocket upgrade, or raw TCP. */
+  kind: 'http' | 'upgrade' | 'tcp';
+}
+
+export interface TunnelStats {
+  openStreams: number;
+  totalStreams: number;
+  bytesIn: number;
+  bytesOut: number;
+  requests: number;
+  /** localtunnel pool sockets (or agent connections for message transports). */
+  connectedSockets: number;
+}
+
+/**
+ * A live tunnel as the core sees it. Byte-stream transports implement openStream (the core's HTTP
+ * proxy then runs HTTP over it); message transports (tunely) implement handleRequest/handleUpgrade.
+ */
+export interface Tunnel {
+  readonly id: string;
+  readonly name: string;
+  readonly protocol: TunnelProtocol;
+  readonly kind: TunnelKind;
+  readonly url: string;
+  readonly createdAt: number;
+  /** Open one raw byte stream to the origin. Rejects with a BurrowError (AGENT_GONE, STREAM_LIMIT, …). */
+  openStream?(info: StreamInfo): Promise<Duplex>;
+  handleRequest?(req: IncomingMessage, res: ServerResponse): void;
+  handleUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  stats(): TunnelStats;
+  /** Close the tunnel and everything it carries. */
+  close(reason?: string): void;
+}
+
+export interface ClaimOptions {
+  /** Requested name; omitted → a random readable name. */
+  name?: string | undefined;
+  /**
+   * Secret identifying the owner across reconnects (a resume token): a name held in its grace
+   * period after a disconnect is given back only to the same owner key.
+   */
+  ownerKey?: string | undefined;
+  /** Skip the reserved-name check (operator-configured names). */
+  allowReserved?: boolean;
+}
+
+export interface TunnelRegistryEvents {
+  created: [Tunnel];
+  closed: [Tunnel];
+}
+
+/**
+ * Where live tunnels are found by name. The embedded implementation is in-process; a shared one
+ * (Redis) can route between several servers behind the same interface.
+ */
+export interface TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
+  /**
+   * Validate and claim a name, then build the tunnel with it. Throws BurrowError:
+   * INVALID_NAME, NAME_RESERVED, NAME_TAKEN, TUNNEL_LIMIT.
+   */
+  add<T extends Tunnel>(create: (name: string) => T, options?: ClaimOptions): T;
+  /** Remove a tunnel; with graceMs the name stays reserved for ownerKey for that long. */
+  remove(tunnel: Tunnel, options?: { graceMs?: number; ownerKey?: string | undefined }): void;
+  get(name: string): Tunnel | undefined;
+  getById(id: string): Tunnel | undefined;
+  list(): Tunnel[];
+  readonly size: number;
+  /** Release all grace reservations and timers. */
+  close(): void;
+}
+
+interface Reservation {
+  ownerKey: string;
+  timer: NodeJS.Timeout;
+}
+
+const RANDOM_NAME_ATTEMPTS = 20;
+
+export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> implements TunnelRegistry {
+  readonly #byName = new Map<string, Tunnel>();
+  readonly #byId = new Map<string, Tunnel>();
+  readonly #reserved = new Map<string, Reservation>();
+  readonly #maxTunnels: number;
+
+  constructor(options: { maxTunnels: number }) {
+    super();
+    this.#maxTunnels = options.maxTunnels;
+  }
+
+  get size(): number {
+    return this.#byName.size;
+  }
+
+  add<T extends Tunnel>(create: (name: string) => T, options: ClaimOptions = {}): T {
+    if (this.#byName.size >= this.#maxTunnels) {
+      throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', `${this.#maxTunnels} tunnels are open`);
+    }
+    let name: string;
+    if (options.name !== undefined && options.name !== '') {
+      name = options.name.toLowerCase();
+      if (!options.allowReserved) validateName(name);
+      if (this.#byName.has(name)) throw new BurrowError('BURROW_ERR_NAME_TAKEN', `"${name}"`);
+      const held = this.#reserved.get(name);
+      if (held) {
+        if (held.ownerKey !== options.ownerKey) {
+          throw new BurrowError('BURROW_ERR_NAME_TAKEN', `"${name}" is held for its previous client for a short while`);
+        }
+        clearTimeout(held.timer);
+        this.#reserved.delete(name);
+      }
+    } else {
+      let attempt = 0;
+      do {
+        name = randomName();
+        attempt++;
+      } while ((this.#byName.has(name) || this.#reserved.has(name)) && attempt < RANDOM_NAME_ATTEMPTS);
+      if (this.#byName.has(name) || this.#reserved.has(name)) {
+        throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', 'no free random name found');
+      }
+    }
+    const tunnel = create(name);
+    this.#byName.set(name, tunnel);
+    this.#byId.set(tunnel.id, tunnel);
+    this.emit('created', tunnel);
+    return tunnel;
+  }
+
+  remove(tunnel: Tunnel, options: { graceMs?: number; ownerKey?: string | undefined } = {}): void {
+    if (this.#byName.get(tunnel.name) !== tunnel) return;
+    this.#byName.delete(tunnel.name);
+    this.#byId.delete(tunnel.id);
+    if (options.graceMs && options.graceMs > 0 && options.ownerKey) {
+      const name = tunnel.name;
+      const timer = setTimeout(() => this.#reserved.delete(name), options.graceMs);
+      timer.unref();
+      this.#reserved.set(name, { ownerKey: options.ownerKey, timer });
+    }
+    this.emit('closed', tunnel);
+  }
+
+  get(name: string): Tunnel | undefined {
+    return this.#byName.get(name);
+  }
+
+  getById(id: string): Tunnel | undefined {
+    return this.#byId.get(id);
+  }
+
+  list(): Tunnel[] {
+    return [...this.#byName.values()];
+  }
+
+  close(): void {
+    for (const r of this.#reserved.values()) clearTimeout(r.timer);
+    this.#reserved.clear();
+  }
+}
