@@ -147,6 +147,30 @@ export const ERROR_CODES = {
     message: 'Cannot reach the burrow server',
     fix: 'Check --server (scheme, host and port) and that the server is running.',
   },
+  BURROW_ERR_STORE: {
+    status: 500,
+    wsClose: 1011,
+    message: 'The database failed',
+    fix: 'Check --db (or BURROW_DB): the SQLite folder must be writable, or PostgreSQL reachable with the given URL. The message names the failing step.',
+  },
+  BURROW_ERR_TOKEN_NOT_FOUND: {
+    status: 404,
+    wsClose: 4404,
+    message: 'No token has this id',
+    fix: 'Run `burrow token list` to see the token ids (tok_…); the id is not the secret.',
+  },
+  BURROW_ERR_NAME_NOT_RESERVED: {
+    status: 404,
+    wsClose: 4404,
+    message: 'This name is not reserved',
+    fix: 'Run `burrow name list` to see reserved names; reserve one with `burrow name reserve NAME --token ID`.',
+  },
+  BURROW_ERR_INVALID_ACCESS_RULE: {
+    status: 400,
+    wsClose: 4400,
+    message: 'Invalid access rule',
+    fix: 'Use --basic-auth user:pass, --bearer TOKEN, --allow-ip/--deny-ip 10.0.0.0/8 or 2001:db8::/32, --rate-limit 100/s (s, m or h).',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
