@@ -171,6 +171,36 @@ export const ERROR_CODES = {
     message: 'Invalid access rule',
     fix: 'Use --basic-auth user:pass, --bearer TOKEN, --allow-ip/--deny-ip 10.0.0.0/8 or 2001:db8::/32, --rate-limit 100/s (s, m or h).',
   },
+  BURROW_ERR_TCP_TARGET_NOT_FOUND: {
+    status: 404,
+    wsClose: 4404,
+    message: 'No TCP target under this name',
+    fix: 'Check the URL: `burrow tcp` prints its WebSocket access URL; static targets come from the server flag --tcp-target NAME=HOST:PORT.',
+  },
+  BURROW_ERR_TCP_TARGET_UNREACHABLE: {
+    status: 502,
+    wsClose: 1011,
+    message: 'The server could not connect to the TCP target',
+    fix: 'Start the service behind the target (or `burrow tcp`), and check the HOST:PORT given to --tcp-target.',
+  },
+  BURROW_ERR_TCP_SESSION_ENDED: {
+    status: 410,
+    wsClose: 4410,
+    message: 'This TCP session has ended',
+    fix: 'The target closed the connection or the session expired; open a new local connection to start a new session.',
+  },
+  BURROW_ERR_TCP_SESSION_LIMIT: {
+    status: 503,
+    wsClose: 1013,
+    message: 'The server has too many TCP sessions open',
+    fix: 'Retry later, or close idle sessions (they end 1000-closed or after the detached grace).',
+  },
+  BURROW_ERR_UPGRADE_REQUIRED: {
+    status: 426,
+    wsClose: 1002,
+    message: 'This endpoint speaks WebSocket only',
+    fix: 'Connect with a WebSocket client, e.g. `burrow connect ws://HOST/tcp/NAME` or limrun startTcpTunnel.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
