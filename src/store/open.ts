@@ -1,0 +1,101 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { BurrowError, isBurrowError } from '../core/errors.js';
+import { KyselyStore } from './kysely-store.js';
+import { PG_CONNECT_TIMEOUT_MS, PG_POOL_MAX, SQLITE_BUSY_TIMEOUT_MS } from './limits.js';
+import { migrate } from './migrations.js';
+import type { Database } from './schema.js';
+import { parseDbUrl, resolveDbUrl } from './url.js';
+
+export interface OpenStoreOptions {
+  /** PostgreSQL schema (overrides `?schema=` in the URL); created when missing. Tests use one per run. */
+  schema?: string;
+  /** Stop migrating at this migration (tests build an older database with it). Default: the latest. */
+  migrateTo?: string;
+  /** Resolve relative SQLite paths against this folder (default: process.cwd()). */
+  cwd?: string;
+}
+
+/**
+ * Open the database named by `url` (default: BURROW_DB, else sqlite:./data/burrow.db), create the
+ * SQLite file and its folder on first use, apply pending migrations, and return the Store.
+ * `store.location` says which file or server is used (safe to print: no password).
+ */
+export async function openStore(url?: string, options: OpenStoreOptions = {}): Promise<KyselyStore> {
+  const target = parseDbUrl(resolveDbUrl(url), options.cwd);
+  if (target.backend === 'sqlite') {
+    const db = openSqlite(target.path);
+    const store = new KyselyStore({ db, backend: 'sqlite', location: target.path });
+    return migrateOrClose(store, db, options.migrateTo, undefined);
+  }
+  const schema = options.schema ?? target.schema;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new BurrowError(
+      'BURROW_ERR_INVALID_CONFIG',
+      `PostgreSQL schema "${schema.slice(0, 80)}" is not a plain name`,
+    );
+  }
+  const pool = new pg.Pool({
+    connectionString: target.connectionString,
+    max: PG_POOL_MAX,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    // Every connection resolves unqualified table names in burrow's schema.
+    options: `-c search_path=${schema}`,
+  });
+  // An idle client losing its server connection must not crash the process: the next query fails cleanly.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const location = schema === target.schema ? target.display : `${target.display} (schema ${schema})`;
+  const store = new KyselyStore({ db, backend: 'postgres', location, schema });
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw new BurrowError('BURROW_ERR_STORE', `cannot reach PostgreSQL at ${target.display}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+  return migrateOrClose(store, db, options.migrateTo, schema);
+}
+
+function openSqlite(path: string): Kysely<Database> {
+  let database: SqliteDatabase.Database;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    database = new SqliteDatabase(path);
+    // WAL lets `burrow token …` write while the server reads; busy_timeout waits for the other writer.
+    if (path !== ':memory:') database.pragma('journal_mode = WAL');
+    database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    database.pragma('foreign_keys = ON');
+  } catch (err) {
+    throw new BurrowError('BURROW_ERR_STORE', `cannot open SQLite database ${path}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+async function migrateOrClose(
+  store: KyselyStore,
+  db: Kysely<Database>,
+  target: string | undefined,
+  schema: string | undefined,
+): Promise<KyselyStore> {
+  try {
+    await migrate(db as Kysely<unknown>, {
+      ...(schema !== undefined ? { schema } : {}),
+      ...(target ? { target } : {}),
+    });
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw isBurrowError(err) ? err : new BurrowError('BURROW_ERR_STORE', errorMessage(err), { cause: err });
+  }
+  return store;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
