@@ -1,0 +1,78 @@
+import type { WebSocket } from 'ws';
+
+/** Something that can be paused and resumed: a socket, a stream, a WebSocket. */
+export interface Pausable {
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/**
+ * Pauses a stream while at least one reason holds it, resumes it when the last reason is released.
+ * Lets independent causes (WebSocket backlog, detached-buffer cap, a slow target) share one stream.
+ */
+export class FlowGate {
+  readonly #stream: Pausable;
+  readonly #reasons = new Set<string>();
+
+  constructor(stream: Pausable) {
+    this.#stream = stream;
+  }
+
+  get held(): boolean {
+    return this.#reasons.size > 0;
+  }
+
+  hold(reason: string): void {
+    if (this.#reasons.has(reason)) return;
+    if (this.#reasons.size === 0) this.#stream.pause();
+    this.#reasons.add(reason);
+  }
+
+  release(reason: string): void {
+    if (!this.#reasons.delete(reason)) return;
+    if (this.#reasons.size === 0) this.#stream.resume();
+  }
+}
+
+/**
+ * Send on a WebSocket, holding `gate` (reason "ws") while the WebSocket's queue is above
+ * `highWater` and releasing it once a send completes with the queue below `lowWater`.
+ */
+export function sendWithBackpressure(ws: WebSocket, data: Buffer, gate: FlowGate, highWater: number, lowWater: number): void {
+  ws.send(data, () => {
+    if (ws.bufferedAmount < lowWater) gate.release('ws');
+  });
+  if (ws.bufferedAmount >= highWater) gate.hold('ws');
+}
+
+/**
+ * Liveness: ping every intervalMs; terminate when nothing (message, ping or pong) was received for
+ * timeoutMs. Returns a stop function (also called on close).
+ */
+export function watchLiveness(ws: WebSocket, intervalMs: number, timeoutMs: number, onDead?: () => void): () => void {
+  let lastSeen = Date.now();
+  const seen = (): void => {
+    lastSeen = Date.now();
+  };
+  ws.on('pong', seen);
+  ws.on('ping', seen);
+  ws.on('message', seen);
+  const timer = setInterval(() => {
+    if (Date.now() - lastSeen > timeoutMs) {
+      stop();
+      onDead?.();
+      ws.terminate();
+      return;
+    }
+    if (ws.readyState === ws.OPEN) ws.ping();
+  }, intervalMs);
+  timer.unref();
+  const stop = (): void => {
+    clearInterval(timer);
+    ws.off('pong', seen);
+    ws.off('ping', seen);
+    ws.off('message', seen);
+  };
+  ws.once('close', stop);
+  return stop;
+}

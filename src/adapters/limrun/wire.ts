@@ -1,0 +1,78 @@
+/**
+ * The limrun TCP-over-WebSocket wire, pure (no sockets). COMPAT.md §2 and docs/tcp.md.
+ *
+ * Singleton mode: each binary message is raw bytes. burrow extension (negotiated with the
+ * `X-Burrow-Tcp` header both ways): an empty message means "end of stream" (TCP FIN).
+ *
+ * Multiplexed mode: `[u32 BE connection id][payload]`; a message with only the id closes that id.
+ * burrow extension: connection id 0 (never used by clients, which count from 1) carries control
+ * messages `[0 0 0 0][op u8][u32 BE id]`; op 1 = FIN (half-close) for that id.
+ */
+
+/** Request header a burrow client sends, and response header a burrow server answers, to enable the extensions. */
+export const BURROW_TCP_HEADER = 'x-burrow-tcp';
+export const BURROW_TCP_VERSION = '1';
+
+/** Close code a burrow server uses when the target has closed (a burrow client does not resume). */
+export const WS_CLOSE_SESSION_ENDED = 4410;
+export const WS_CLOSE_NORMAL = 1000;
+
+export const MUX_HEADER_BYTES = 4;
+export const MUX_CONTROL_ID = 0;
+export const MUX_OP_FIN = 1;
+export const MUX_MAX_ID = 0xffffffff;
+
+export type MuxMessage =
+  | { type: 'data'; id: number; payload: Buffer }
+  | { type: 'close'; id: number }
+  | { type: 'fin'; id: number }
+  | { type: 'ignored'; reason: string };
+
+/** One data message: header then payload, in one buffer. */
+export function encodeMuxData(id: number, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(MUX_HEADER_BYTES + payload.length);
+  out.writeUInt32BE(id, 0);
+  payload.copy(out, MUX_HEADER_BYTES);
+  return out;
+}
+
+/** The 4-byte close message for one id. */
+export function encodeMuxClose(id: number): Buffer {
+  const out = Buffer.allocUnsafe(MUX_HEADER_BYTES);
+  out.writeUInt32BE(id, 0);
+  return out;
+}
+
+/** burrow extension: half-close (FIN) of one id. */
+export function encodeMuxFin(id: number): Buffer {
+  const out = Buffer.allocUnsafe(MUX_HEADER_BYTES + 1 + 4);
+  out.writeUInt32BE(MUX_CONTROL_ID, 0);
+  out.writeUInt8(MUX_OP_FIN, 4);
+  out.writeUInt32BE(id, 5);
+  return out;
+}
+
+/**
+ * Decode one multiplexed message. `extensions` enables the id-0 control messages; without them
+ * id 0 is ordinary data (as limrun's client would treat it).
+ */
+export function decodeMuxMessage(message: Buffer, extensions: boolean): MuxMessage {
+  if (message.length < MUX_HEADER_BYTES) return { type: 'ignored', reason: 'shorter than 4 bytes' };
+  const id = message.readUInt32BE(0);
+  if (extensions && id === MUX_CONTROL_ID) {
+    if (message.length !== MUX_HEADER_BYTES + 5) return { type: 'ignored', reason: 'bad control message' };
+    const op = message.readUInt8(4);
+    const target = message.readUInt32BE(5);
+    if (op === MUX_OP_FIN && target !== MUX_CONTROL_ID) return { type: 'fin', id: target };
+    return { type: 'ignored', reason: `unknown control op ${op}` };
+  }
+  if (message.length === MUX_HEADER_BYTES) return { type: 'close', id };
+  return { type: 'data', id, payload: message.subarray(MUX_HEADER_BYTES) };
+}
+
+/** ws delivers Buffer | ArrayBuffer | Buffer[]; normalise to one Buffer. */
+export function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
