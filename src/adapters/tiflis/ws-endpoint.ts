@@ -1,0 +1,221 @@
+/**
+ * The tiflis WebSocket endpoint: one path for both roles, the first accepted message decides
+ * (`workstation.register` → workstation, `connect` → device). Errors are tiflis `error` messages
+ * that leave the socket open; silent peers are dropped; messages are bounded.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { ERROR_CODES } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { SilenceWatcher } from './heartbeat.js';
+import { TIFLIS_MAX_BUFFERED_BYTES } from './limits.js';
+import type { Peer, Relay } from './relay.js';
+import {
+  connectedMessage,
+  errorMessage,
+  parseIncoming,
+  pongMessage,
+  registeredMessage,
+  type TiflisErrorCode,
+} from './wire.js';
+
+export interface WsEndpointOptions {
+  relay: Relay;
+  logger: Logger;
+  maxMessageBytes: number;
+  silenceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  authTimeoutMs: number;
+  tunnelVersion: string;
+  protocolVersion: string;
+  /** The workstation's public_url for a tunnel id, given the upgrade request it came in on. */
+  publicUrl: (tunnelId: string, req: IncomingMessage) => string;
+  /** Extra work on every heartbeat tick (Watch client expiry). */
+  onSweep?: () => void;
+  now?: () => number;
+}
+
+/** One accepted WebSocket: a relay Peer with its role. */
+class WsConnection implements Peer {
+  readonly transport = 'ws' as const;
+  role: 'unknown' | 'workstation' | 'device' = 'unknown';
+  tunnelId = '';
+  deviceId = '';
+  closed = false;
+  chain: Promise<void> = Promise.resolve();
+  authTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly req: IncomingMessage,
+  ) {}
+
+  send(text: string): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > TIFLIS_MAX_BUFFERED_BYTES) {
+      this.ws.close(1013, 'Too slow: send buffer full');
+      return;
+    }
+    this.ws.send(text);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+      this.ws.close(code, reason);
+    }
+  }
+}
+
+export class TiflisWsEndpoint {
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Set<WsConnection>();
+  private readonly watcher: SilenceWatcher<WsConnection>;
+
+  constructor(private readonly o: WsEndpointOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes, perMessageDeflate: false });
+    const watcherOptions: ConstructorParameters<typeof SilenceWatcher<WsConnection>>[0] = {
+      intervalMs: o.heartbeatIntervalMs,
+      silenceMs: o.silenceTimeoutMs,
+      onSilent: (c) => {
+        o.logger.info({ role: c.role, tunnelId: c.tunnelId || undefined }, 'tiflis: peer silent, dropped');
+        c.ws.terminate();
+      },
+      onTick: (c) => {
+        if (c.ws.readyState === WebSocket.OPEN) c.ws.ping();
+      },
+    };
+    if (o.onSweep) watcherOptions.onSweep = o.onSweep;
+    if (o.now) watcherOptions.now = o.now;
+    this.watcher = new SilenceWatcher(watcherOptions);
+    this.watcher.start();
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+  }
+
+  /** Number of open sockets, including ones that have not registered yet. */
+  get size(): number {
+    return this.conns.size;
+  }
+
+  async close(code: number, reason: string): Promise<void> {
+    this.watcher.stop();
+    const closing = [...this.conns].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+          c.ws.once('close', () => resolve());
+          c.close(code, reason);
+          // A peer that does not answer the close handshake is cut after a moment.
+          setTimeout(() => c.ws.terminate(), 1_000).unref();
+        }),
+    );
+    await Promise.all(closing);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const c = new WsConnection(ws, req);
+    this.conns.add(c);
+    this.watcher.seen(c);
+    c.authTimer = setTimeout(() => {
+      if (c.role === 'unknown') c.close(ERROR_CODES.BURROW_ERR_UNAUTHORIZED.wsClose, 'Register or connect first');
+    }, this.o.authTimeoutMs);
+    c.authTimer.unref();
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      this.watcher.seen(c);
+      const text = rawToString(data);
+      c.chain = c.chain
+        .then(() => this.onMessage(c, text, isBinary))
+        .catch((err: unknown) => {
+          this.o.logger.error({ err }, 'tiflis: message handler failed');
+          this.sendError(c, 'INTERNAL_ERROR', 'An internal error occurred');
+        });
+    });
+    ws.on('pong', () => this.watcher.seen(c));
+    ws.on('error', (err) => this.o.logger.debug({ err }, 'tiflis: socket error'));
+    ws.on('close', () => this.onClose(c));
+  }
+
+  private async onMessage(c: WsConnection, text: string, isBinary: boolean): Promise<void> {
+    if (c.closed) return;
+    const msg = parseIncoming(text);
+    const { relay } = this.o;
+    switch (msg.kind) {
+      case 'invalid':
+        return this.sendError(
+          c,
+          'INVALID_PAYLOAD',
+          isBinary ? `${msg.message} (binary frame)` : msg.message,
+          msg.details,
+        );
+      case 'ping':
+        return c.send(pongMessage(msg.timestamp));
+      case 'pong':
+        return;
+      case 'register': {
+        if (c.role !== 'unknown') return this.sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
+        const r = await relay.register(c, msg.payload, () => !c.closed);
+        if (!r.ok) {
+          if (r.code !== 'GONE') this.sendError(c, r.code, r.message);
+          return;
+        }
+        c.role = 'workstation';
+        c.tunnelId = r.tunnelId;
+        clearTimeout(c.authTimer);
+        c.send(registeredMessage(r.tunnelId, this.o.publicUrl(r.tunnelId, c.req), r.restored));
+        return;
+      }
+      case 'connect': {
+        if (c.role !== 'unknown') return this.sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
+        const r = await relay.connect(c, msg.payload, () => !c.closed);
+        if (!r.ok) {
+          if (r.code !== 'GONE') this.sendError(c, r.code, r.message);
+          return;
+        }
+        c.role = 'device';
+        c.tunnelId = r.tunnel.id;
+        c.deviceId = msg.payload.device_id;
+        clearTimeout(c.authTimer);
+        c.send(connectedMessage(r.tunnel.id, this.o.tunnelVersion, this.o.protocolVersion, r.restored));
+        return;
+      }
+      case 'forward':
+        if (c.role !== 'workstation') {
+          return this.sendError(c, 'INVALID_PAYLOAD', 'Only workstations can send forward.to_device');
+        }
+        relay.forwardToDevice(c.tunnelId, c, msg.deviceId, msg.data);
+        return;
+      case 'relay':
+        if (c.role === 'workstation') return relay.fromWorkstation(c.tunnelId, c, text);
+        if (c.role === 'device') {
+          const err = relay.fromDevice(c.tunnelId, c.deviceId, c, msg.raw);
+          if (err) this.sendError(c, err.code, err.message);
+          return;
+        }
+        return this.sendError(c, 'INVALID_PAYLOAD', 'Not authenticated: send workstation.register or connect first');
+    }
+  }
+
+  private onClose(c: WsConnection): void {
+    c.closed = true;
+    clearTimeout(c.authTimer);
+    this.conns.delete(c);
+    this.watcher.remove(c);
+    if (c.role === 'workstation') this.o.relay.workstationGone(c.tunnelId, c);
+    else if (c.role === 'device') this.o.relay.deviceGone(c.tunnelId, c.deviceId, c);
+  }
+
+  private sendError(c: WsConnection, code: TiflisErrorCode, message: string, details?: string[]): void {
+    c.send(errorMessage(code, message, details));
+  }
+}
+
+function rawToString(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}
