@@ -14,6 +14,13 @@ export interface StreamInfo {
   kind: 'http' | 'upgrade' | 'tcp';
 }
 
+export interface CompletedRequest {
+  method: string;
+  path: string;
+  status: number;
+  durationMs: number;
+}
+
 export interface TunnelStats {
   openStreams: number;
   totalStreams: number;
@@ -40,6 +47,8 @@ export interface Tunnel {
   handleRequest?(req: IncomingMessage, res: ServerResponse): void;
   handleUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   stats(): TunnelStats;
+  /** Told after each proxied HTTP request completes (request logs for the agent). */
+  onRequestComplete?(info: CompletedRequest): void;
   /** Close the tunnel and everything it carries. */
   close(reason?: string): void;
 }

@@ -1,0 +1,282 @@
+/**
+ * burrow's own agent endpoint: a WebSocket on the server's own host carrying the multiplexed
+ * protocol (docs/PROTOCOL.md). Each connection is one MuxSession; its tunnels live in the registry.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { BurrowError, isBurrowError } from '../core/errors.js';
+import { decodeJson, FrameType, type Frame } from '../protocol/frames.js';
+import {
+  DEFAULT_DEAD_PEER_TIMEOUT_MS,
+  DEFAULT_PING_INTERVAL_MS,
+  MAX_FRAME_PAYLOAD,
+  MAX_MESSAGE_SIZE,
+  MAX_STREAM_WINDOW,
+  MAX_TUNNELS_PER_SESSION,
+  MIN_STREAM_WINDOW,
+  PROTOCOL_VERSION,
+  TRANSPORT_HIGH_WATER,
+} from '../protocol/limits.js';
+import { parseHello, parseRegisterRequest, toWireError, type Hello, type RegisterRequest, type Welcome } from '../protocol/messages.js';
+import { MuxSession } from '../protocol/mux.js';
+import { VERSION } from '../version.js';
+import type { ServerAdapter, ServerContext } from './adapter.js';
+import { BurrowTunnel } from './burrow-tunnel.js';
+import type { Tunnel } from './registry.js';
+
+/** Path of the agent WebSocket on the server's own host. */
+export const AGENT_PATH = '/api/v1/agent';
+/** An agent must send HELLO within this many ms of connecting. */
+export const HELLO_TIMEOUT_MS = 10_000;
+
+export interface AgentAuthRequest {
+  token: string | undefined;
+  remoteAddress: string;
+}
+
+export interface AgentRegisterCheck {
+  /** What authenticate() returned for this session. */
+  principal: unknown;
+  kind: 'http' | 'tcp';
+  name: string | undefined;
+  /** Tunnels this session already holds. */
+  held: number;
+}
+
+export interface AgentEndpointOptions {
+  window: number;
+  resumeGraceMs: number;
+  maxStreamsPerTunnel: number;
+  pingIntervalMs?: number;
+  deadPeerTimeoutMs?: number;
+  /** Check an agent's token; return a principal (any value) or throw a BurrowError (UNAUTHORIZED, …). */
+  authenticate?: (req: AgentAuthRequest) => unknown;
+  /** Check a registration against the principal; throw a BurrowError to refuse. */
+  authorizeRegister?: (check: AgentRegisterCheck) => void;
+  /** Extra fields for a registered tcp tunnel (public address, WebSocket access URL, token). */
+  onTcpTunnel?: (tunnel: BurrowTunnel, req: RegisterRequest, upgrade: IncomingMessage) => Record<string, unknown> | undefined;
+  onTunnelGone?: (tunnel: BurrowTunnel) => void;
+}
+
+interface AgentConnection {
+  ws: WebSocket;
+  session: MuxSession;
+  remoteAddress: string;
+  ownerKey: string;
+  principal: unknown;
+  tunnels: Map<string, BurrowTunnel>;
+  hello: Hello | undefined;
+}
+
+export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapter & { readonly connections: number; closeTunnelsOf(pred: (principal: unknown) => boolean): number } {
+  let ctx: ServerContext | undefined;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_SIZE, perMessageDeflate: false, clientTracking: false });
+  const conns = new Set<AgentConnection>();
+
+  function accept(ws: WebSocket, req: IncomingMessage): void {
+    const c = ctx!;
+    const remoteAddress = c.clientAddress(req);
+    const session = new MuxSession(
+      {
+        send: (data) => {
+          ws.send(data, { binary: true });
+          return ws.bufferedAmount < TRANSPORT_HIGH_WATER;
+        },
+      },
+      {
+        role: 'server',
+        window: options.window,
+        pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+        deadPeerTimeoutMs: options.deadPeerTimeoutMs ?? DEFAULT_DEAD_PEER_TIMEOUT_MS,
+      },
+    );
+    const conn: AgentConnection = {
+      ws,
+      session,
+      remoteAddress,
+      ownerKey: '',
+      principal: undefined,
+      tunnels: new Map(),
+      hello: undefined,
+    };
+    conns.add(conn);
+    c.metrics.agents.inc({ protocol: 'burrow' });
+    const rawSocket = (ws as unknown as { _socket?: Duplex })._socket;
+    rawSocket?.on('drain', () => session.drained());
+
+    const helloTimer = setTimeout(() => {
+      session.close(new BurrowError('BURROW_ERR_PROTOCOL', `no HELLO within ${HELLO_TIMEOUT_MS} ms`));
+    }, HELLO_TIMEOUT_MS);
+    helloTimer.unref();
+
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        session.close(new BurrowError('BURROW_ERR_PROTOCOL', 'text messages are not part of the protocol'));
+        return;
+      }
+      session.receive(data);
+    });
+    ws.on('close', () => session.close(new BurrowError('BURROW_ERR_AGENT_GONE', 'agent disconnected')));
+    ws.on('error', () => session.close(new BurrowError('BURROW_ERR_AGENT_GONE', 'agent connection failed')));
+
+    session.on('control', (frame) => {
+      try {
+        onControl(conn, frame, req);
+        if (frame.type === FrameType.HELLO) clearTimeout(helloTimer);
+      } catch (err) {
+        const e = isBurrowError(err) ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err));
+        session.sendControl(FrameType.GOAWAY, toWireError(e));
+        session.close(e);
+      }
+    });
+
+    session.on('close', (err) => {
+      clearTimeout(helloTimer);
+      conns.delete(conn);
+      c.metrics.agents.dec({ protocol: 'burrow' });
+      for (const t of conn.tunnels.values()) {
+        t.close('agent disconnected');
+        c.registry.remove(t, { graceMs: options.resumeGraceMs, ownerKey: conn.ownerKey });
+        options.onTunnelGone?.(t);
+      }
+      conn.tunnels.clear();
+      if (ws.readyState === ws.OPEN) {
+        if (err && err.code !== 'BURROW_ERR_AGENT_GONE') {
+          // let queued GOAWAY reach the agent before closing
+          setImmediate(() => ws.close(err.wsClose, err.message.slice(0, 120)));
+        } else ws.close(1000, 'bye');
+      }
+      if (err && err.code !== 'BURROW_ERR_AGENT_GONE') {
+        c.logger.info({ remoteAddress, code: err.code, err: err.message }, 'agent session ended with an error');
+      } else c.logger.debug({ remoteAddress }, 'agent disconnected');
+    });
+  }
+
+  function onControl(conn: AgentConnection, frame: Frame, upgrade: IncomingMessage): void {
+    const c = ctx!;
+    if (frame.type === FrameType.HELLO) {
+      if (conn.hello) throw new BurrowError('BURROW_ERR_PROTOCOL', 'second HELLO');
+      const hello = parseHello(decodeJson(frame));
+      if (hello.v !== PROTOCOL_VERSION) {
+        throw new BurrowError('BURROW_ERR_UNSUPPORTED_VERSION', `client speaks v${hello.v}, server speaks v${PROTOCOL_VERSION}`);
+      }
+      conn.principal = options.authenticate?.({ token: hello.token, remoteAddress: conn.remoteAddress });
+      conn.hello = hello;
+      if (hello.window !== undefined) {
+        conn.session.peerWindow = Math.min(MAX_STREAM_WINDOW, Math.max(MIN_STREAM_WINDOW, hello.window));
+      }
+      const resumeToken = hello.resumeToken ?? randomBytes(24).toString('base64url');
+      conn.ownerKey = createHash('sha256').update(resumeToken).digest('base64url');
+      const welcome: Welcome = {
+        v: PROTOCOL_VERSION,
+        server: `burrow/${VERSION}`,
+        sessionId: randomUUID(),
+        resumeToken,
+        resumeGraceMs: options.resumeGraceMs,
+        window: options.window,
+        pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+        maxFramePayload: MAX_FRAME_PAYLOAD,
+      };
+      conn.session.sendControl(FrameType.WELCOME, welcome);
+      conn.session.startHeartbeat();
+      c.logger.debug({ remoteAddress: conn.remoteAddress, client: hello.client }, 'agent connected');
+      return;
+    }
+    if (!conn.hello) throw new BurrowError('BURROW_ERR_PROTOCOL', 'HELLO must come first');
+    if (frame.type === FrameType.REGISTER) {
+      const r = parseRegisterRequest(decodeJson(frame));
+      try {
+        const tunnel = register(conn, r, upgrade);
+        conn.session.sendControl(FrameType.REGISTERED, { req: r.req, ok: true, tunnel });
+      } catch (err) {
+        if (!isBurrowError(err)) throw err;
+        c.metrics.errors.inc({ code: err.code });
+        conn.session.sendControl(FrameType.REGISTERED, { req: r.req, ok: false, error: toWireError(err) });
+      }
+      return;
+    }
+    if (frame.type === FrameType.UNREGISTER) {
+      const o = decodeJson(frame);
+      const t = typeof o['tunnelId'] === 'string' ? conn.tunnels.get(o['tunnelId']) : undefined;
+      if (t) {
+        conn.tunnels.delete(t.id);
+        t.close('unregistered by the agent');
+        c.registry.remove(t);
+        options.onTunnelGone?.(t);
+      }
+      return;
+    }
+    if (frame.type === FrameType.GOAWAY) {
+      conn.session.close();
+      return;
+    }
+    throw new BurrowError('BURROW_ERR_PROTOCOL', `unexpected frame type ${frame.type} from agent`);
+  }
+
+  function register(conn: AgentConnection, r: RegisterRequest, upgrade: IncomingMessage): Record<string, unknown> {
+    const c = ctx!;
+    if (conn.tunnels.size >= MAX_TUNNELS_PER_SESSION) {
+      throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', `one connection may hold ${MAX_TUNNELS_PER_SESSION} tunnels`);
+    }
+    options.authorizeRegister?.({ principal: conn.principal, kind: r.kind, name: r.name, held: conn.tunnels.size });
+    const tunnel = c.registry.add(
+      (name) =>
+        new BurrowTunnel({
+          name,
+          url: c.publicUrlFor(name, upgrade),
+          kind: r.kind,
+          session: conn.session,
+          maxStreams: options.maxStreamsPerTunnel,
+          requestEvents: r.requestEvents === true,
+          metrics: c.metrics,
+          info: r.target ? { target: r.target } : {},
+        }),
+      { name: r.name, ownerKey: conn.ownerKey },
+    );
+    conn.tunnels.set(tunnel.id, tunnel);
+    c.logger.info({ tunnel: tunnel.name, kind: tunnel.kind, remoteAddress: conn.remoteAddress }, 'tunnel registered');
+    let extra: Record<string, unknown> | undefined;
+    if (tunnel.kind === 'tcp') extra = options.onTcpTunnel?.(tunnel, r, upgrade);
+    return { id: tunnel.id, name: tunnel.name, url: tunnel.url, kind: tunnel.kind, ...extra };
+  }
+
+  return {
+    name: 'burrow-agent',
+    get connections() {
+      return conns.size;
+    },
+    start(c) {
+      ctx = c;
+    },
+    handleUpgrade(req, socket, head, url) {
+      if (url.pathname !== AGENT_PATH) return false;
+      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req));
+      return true;
+    },
+    stats() {
+      return { agents: conns.size };
+    },
+    closeTunnelsOf(pred) {
+      let n = 0;
+      for (const conn of [...conns]) {
+        if (pred(conn.principal)) {
+          n++;
+          conn.session.sendControl(FrameType.GOAWAY, toWireError(new BurrowError('BURROW_ERR_UNAUTHORIZED', 'token revoked')));
+          conn.session.close(new BurrowError('BURROW_ERR_UNAUTHORIZED', 'token revoked'));
+        }
+      }
+      return n;
+    },
+    async close() {
+      for (const conn of [...conns]) {
+        conn.session.sendControl(FrameType.GOAWAY, toWireError(new BurrowError('BURROW_ERR_SHUTTING_DOWN')));
+        conn.session.close(new BurrowError('BURROW_ERR_SHUTTING_DOWN'));
+      }
+      wss.close();
+    },
+  };
+}
+
+export type { Tunnel };

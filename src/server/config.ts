@@ -1,0 +1,156 @@
+/**
+ * Server configuration pipeline: options (from flags, env or code) → defaults → validate all
+ * (every problem reported at once) → frozen config. Unknown keys are errors.
+ */
+import type { LevelWithSilent } from 'pino';
+import { BurrowError } from '../core/errors.js';
+import {
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_MAX_STREAMS_PER_TUNNEL,
+  DEFAULT_MAX_TUNNELS,
+  DEFAULT_PORT,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RESUME_GRACE_MS,
+  MAX_HEADER_BYTES,
+} from '../core/limits.js';
+import type { Logger } from '../core/logger.js';
+import { DEFAULT_DEAD_PEER_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, MIN_STREAM_WINDOW } from '../protocol/limits.js';
+import type { ServerAdapter } from './adapter.js';
+import type { AgentAuthRequest, AgentRegisterCheck } from './agent-endpoint.js';
+import type { ServerHooks } from './hooks.js';
+import type { TunnelRegistry } from './registry.js';
+
+export interface ServerOptions extends ServerHooks {
+  /** Port for listen() (default 8080; 0 = any free port). */
+  port?: number;
+  /** Address to bind (default 0.0.0.0). */
+  address?: string;
+  /** Tunnel domains: tunnels are <name>.<domain>. Default ['localhost']. */
+  domains?: string[];
+  /** Tunnel URLs say https (behind a TLS-terminating proxy, or with tls). */
+  secure?: boolean;
+  /** The server's public base URL (its scheme and port are used for tunnel URLs). */
+  publicUrl?: string;
+  /** Honour X-Forwarded-* from the peer (only behind a proxy you run). */
+  trustProxy?: boolean;
+  /** Redirect GET / on the server's own host to this URL. */
+  landing?: string;
+  maxTunnels?: number;
+  maxStreamsPerTunnel?: number;
+  /** ms a visitor waits for the origin's response head before a 504. */
+  requestTimeoutMs?: number;
+  /** ms a tunnel name stays reserved for its agent after a disconnect. */
+  resumeGraceMs?: number;
+  /** Per-stream flow-control window in bytes. */
+  window?: number;
+  pingIntervalMs?: number;
+  deadPeerTimeoutMs?: number;
+  /** ms close() waits for in-flight requests. */
+  drainTimeoutMs?: number;
+  /** Largest visitor request head in bytes. */
+  maxHeaderBytes?: number;
+  /** Serve HTTPS directly (PEM strings or buffers). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  logLevel?: LevelWithSilent;
+  logger?: Logger;
+  /** Collect Node process metrics in /metrics (default true). */
+  processMetrics?: boolean;
+  /** Extra edges (offered own-host requests after the built-in API routes). */
+  adapters?: ServerAdapter[];
+  /** Replace the in-process tunnel registry. */
+  registry?: TunnelRegistry;
+  /** Agent authentication (burrow protocol); throw a BurrowError to refuse. */
+  authenticate?: (req: AgentAuthRequest) => unknown;
+  authorizeRegister?: (check: AgentRegisterCheck) => void;
+}
+
+export interface ServerConfig {
+  readonly port: number;
+  readonly address: string;
+  readonly domains: readonly string[];
+  readonly secure: boolean;
+  readonly publicUrl: URL | undefined;
+  readonly trustProxy: boolean;
+  readonly landing: string | undefined;
+  readonly maxTunnels: number;
+  readonly maxStreamsPerTunnel: number;
+  readonly requestTimeoutMs: number;
+  readonly resumeGraceMs: number;
+  readonly window: number;
+  readonly pingIntervalMs: number;
+  readonly deadPeerTimeoutMs: number;
+  readonly drainTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  readonly logLevel: LevelWithSilent;
+}
+
+const KNOWN_KEYS = new Set([
+  'port', 'address', 'domains', 'secure', 'publicUrl', 'trustProxy', 'landing', 'maxTunnels', 'maxStreamsPerTunnel',
+  'requestTimeoutMs', 'resumeGraceMs', 'window', 'pingIntervalMs', 'deadPeerTimeoutMs', 'drainTimeoutMs',
+  'maxHeaderBytes', 'tls', 'logLevel', 'logger', 'processMetrics', 'adapters', 'registry', 'authenticate',
+  'authorizeRegister', 'onTunnelCreated', 'onTunnelClosed', 'onRequest',
+]);
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+export function resolveServerConfig(options: ServerOptions): ServerConfig {
+  const problems: string[] = [];
+  for (const k of Object.keys(options)) if (!KNOWN_KEYS.has(k)) problems.push(`unknown option "${k}"`);
+
+  const int = (name: keyof ServerOptions, value: unknown, def: number, min: number, max: number): number => {
+    if (value === undefined) return def;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+      return def;
+    }
+    return value;
+  };
+
+  const domains = (options.domains?.length ? options.domains : ['localhost']).map((d) => d.toLowerCase().replace(/\.$/, ''));
+  for (const d of domains) if (!DOMAIN_RE.test(d)) problems.push(`domain "${d}" is not a valid host name`);
+
+  let publicUrl: URL | undefined;
+  if (options.publicUrl !== undefined) {
+    try {
+      publicUrl = new URL(options.publicUrl);
+      if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') problems.push('publicUrl must be http(s)://…');
+    } catch {
+      problems.push(`publicUrl "${options.publicUrl}" is not a URL`);
+    }
+  }
+  if (options.landing !== undefined) {
+    try {
+      new URL(options.landing);
+    } catch {
+      problems.push(`landing "${options.landing}" is not a URL`);
+    }
+  }
+  const logLevel = options.logLevel ?? 'info';
+  if (!LEVELS.has(logLevel)) problems.push(`logLevel must be one of ${[...LEVELS].join(', ')}`);
+  if (options.tls && (!options.tls.cert || !options.tls.key)) problems.push('tls needs both cert and key');
+
+  const config: ServerConfig = {
+    port: int('port', options.port, DEFAULT_PORT, 0, 65535),
+    address: options.address ?? '0.0.0.0',
+    domains,
+    secure: options.secure ?? (Boolean(options.tls) || publicUrl?.protocol === 'https:'),
+    publicUrl,
+    trustProxy: options.trustProxy ?? false,
+    landing: options.landing,
+    maxTunnels: int('maxTunnels', options.maxTunnels, DEFAULT_MAX_TUNNELS, 1, 10_000_000),
+    maxStreamsPerTunnel: int('maxStreamsPerTunnel', options.maxStreamsPerTunnel, DEFAULT_MAX_STREAMS_PER_TUNNEL, 1, 1_000_000),
+    requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 100, 86_400_000),
+    resumeGraceMs: int('resumeGraceMs', options.resumeGraceMs, DEFAULT_RESUME_GRACE_MS, 0, 86_400_000),
+    window: int('window', options.window, DEFAULT_STREAM_WINDOW, MIN_STREAM_WINDOW, MAX_STREAM_WINDOW),
+    pingIntervalMs: int('pingIntervalMs', options.pingIntervalMs, DEFAULT_PING_INTERVAL_MS, 0, 3_600_000),
+    deadPeerTimeoutMs: int('deadPeerTimeoutMs', options.deadPeerTimeoutMs, DEFAULT_DEAD_PEER_TIMEOUT_MS, 100, 3_600_000),
+    drainTimeoutMs: int('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
+    maxHeaderBytes: int('maxHeaderBytes', options.maxHeaderBytes, MAX_HEADER_BYTES, 1024, 1024 * 1024),
+    logLevel,
+  };
+  if (problems.length) {
+    throw new BurrowError('BURROW_ERR_INVALID_CONFIG', problems.join('; '));
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,50 @@
+import type { IncomingMessage } from 'node:http';
+
+/** The request's host name: lowercase, without port or trailing dot ('' when absent). */
+export function hostOf(req: IncomingMessage): string {
+  const raw = (req.headers[':authority'] as string | undefined) ?? req.headers.host ?? '';
+  return stripPort(raw).toLowerCase().replace(/\.$/, '');
+}
+
+export function stripPort(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end === -1 ? host : host.slice(0, end + 1);
+  }
+  const colon = host.indexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+/**
+ * The tunnel name a host addresses: `<name>.<domain>` for one of the domains (exactly one label
+ * in front), else undefined (the server's own host).
+ */
+export function tunnelNameFor(host: string, domains: readonly string[]): string | undefined {
+  for (const d of domains) {
+    if (host.length > d.length + 1 && host.endsWith(d) && host[host.length - d.length - 1] === '.') {
+      const label = host.slice(0, host.length - d.length - 1);
+      if (!label.includes('.')) return label;
+    }
+  }
+  return undefined;
+}
+
+/** The configured domain a host belongs to (the host itself or a subdomain of it). */
+export function domainOf(host: string, domains: readonly string[]): string | undefined {
+  for (const d of domains) if (host === d || host.endsWith(`.${d}`)) return d;
+  return undefined;
+}
+
+/** The visitor's address; the first X-Forwarded-For entry only when the proxy is trusted. */
+export function remoteAddressOf(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const xff = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
+    if (first) return normaliseAddress(first);
+  }
+  return normaliseAddress(req.socket?.remoteAddress ?? '');
+}
+
+export function normaliseAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}

@@ -1,0 +1,101 @@
+/** Header hygiene for proxied HTTP: hop-by-hop removal and X-Forwarded-* (pure functions). */
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus legacy ones; never forwarded as-is. */
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+export interface ForwardedInfo {
+  /** The visitor's address. */
+  remoteAddress: string;
+  /** 'http' or 'https' as seen by the visitor. */
+  proto: string;
+  /** The Host the visitor asked for. */
+  host: string;
+  /** Keep incoming X-Forwarded-* (only behind a trusted proxy). */
+  trustProxy: boolean;
+}
+
+/**
+ * Build the outgoing raw header list [k, v, k, v …] from a request's rawHeaders: drops hop-by-hop
+ * headers and those named in Connection (unless keepUpgrade), and appends X-Forwarded-For/-Proto/-Host.
+ */
+export function forwardRequestHeaders(rawHeaders: readonly string[], fwd: ForwardedInfo, keepUpgrade = false): string[] {
+  const named = connectionTokens(rawHeaders);
+  const out: string[] = [];
+  let xff: string | undefined;
+  let xfp: string | undefined;
+  let xfh: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i]!;
+    const v = rawHeaders[i + 1]!;
+    const lk = k.toLowerCase();
+    if (lk === 'x-forwarded-for') {
+      if (fwd.trustProxy) xff = xff ? `${xff}, ${v}` : v;
+      continue;
+    }
+    if (lk === 'x-forwarded-proto') {
+      if (fwd.trustProxy) xfp ??= v;
+      continue;
+    }
+    if (lk === 'x-forwarded-host') {
+      if (fwd.trustProxy) xfh ??= v;
+      continue;
+    }
+    if (keepUpgrade && (lk === 'connection' || lk === 'upgrade')) {
+      out.push(k, v);
+      continue;
+    }
+    if (lk === 'expect') continue; // the server answers 100-continue itself
+    if (HOP_BY_HOP.has(lk) || named.has(lk)) continue;
+    out.push(k, v);
+  }
+  out.push('X-Forwarded-For', xff ? `${xff}, ${fwd.remoteAddress}` : fwd.remoteAddress);
+  out.push('X-Forwarded-Proto', xfp ?? fwd.proto);
+  out.push('X-Forwarded-Host', xfh ?? fwd.host);
+  return out;
+}
+
+/** Response headers to send the visitor: rawHeaders minus hop-by-hop and Connection-named ones. */
+export function forwardResponseHeaders(rawHeaders: readonly string[]): string[] {
+  const named = connectionTokens(rawHeaders);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i]!;
+    const lk = k.toLowerCase();
+    if (HOP_BY_HOP.has(lk) || named.has(lk)) continue;
+    out.push(k, rawHeaders[i + 1]!);
+  }
+  return out;
+}
+
+function connectionTokens(rawHeaders: readonly string[]): Set<string> {
+  const set = new Set<string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== 'connection') continue;
+    for (const t of rawHeaders[i + 1]!.split(',')) {
+      const tok = t.trim().toLowerCase();
+      if (tok && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade') set.add(tok);
+    }
+  }
+  return set;
+}
+
+/** Serialise a request head for a raw stream (WebSocket upgrades). Rejects CR/LF in values. */
+export function serializeRequestHead(method: string, url: string, headers: readonly string[]): Buffer {
+  let head = `${method} ${url} HTTP/1.1\r\n`;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const k = headers[i]!;
+    const v = headers[i + 1]!;
+    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) continue;
+    head += `${k}: ${v}\r\n`;
+  }
+  return Buffer.from(head + '\r\n', 'latin1');
+}

@@ -1,0 +1,326 @@
+/**
+ * createServer(): one port serves everything. Requests whose Host is <name>.<domain> go to that
+ * tunnel; the server's own host serves the API and every adapter's endpoints.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { BurrowError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { VERSION } from '../version.js';
+import type { ServerAdapter, ServerContext } from './adapter.js';
+import { createAgentEndpoint } from './agent-endpoint.js';
+import { handleApi } from './api.js';
+import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
+import type { ServerHooks, TunnelInfo } from './hooks.js';
+import { domainOf, hostOf, remoteAddressOf, tunnelNameFor } from './host.js';
+import { createMetrics, type ServerMetrics } from './metrics.js';
+import { rejectUpgrade, sendError } from './pages.js';
+import { TunnelProxy } from './proxy.js';
+import { MemoryTunnelRegistry, type Tunnel, type TunnelRegistry } from './registry.js';
+
+export interface BurrowServer {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly registry: TunnelRegistry;
+  readonly metrics: ServerMetrics;
+  readonly context: ServerContext;
+  /** The Node server created by listen() (undefined when mounted). */
+  readonly httpServer: http.Server | undefined;
+  /** Request handler, to mount into an existing http.Server / Express / Fastify. */
+  readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Upgrade handler, to mount with server.on('upgrade', …). */
+  readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Mount both handlers on an existing server. */
+  attach(server: http.Server): void;
+  /** Listen on config.port/address (or the given ones). Resolves with the bound address. */
+  listen(port?: number, address?: string): Promise<AddressInfo>;
+  /** The URL of the server's own host, e.g. http://localhost:8080. */
+  readonly url: string;
+  readonly shuttingDown: boolean;
+  /** Add an edge after creation (before or after listen). */
+  use(adapter: ServerAdapter): void;
+  /** Graceful stop: refuse new work, drain in-flight requests (up to drainTimeoutMs), close agents. */
+  close(): Promise<void>;
+}
+
+export function createServer(options: ServerOptions = {}): BurrowServer {
+  const config = resolveServerConfig(options);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const metrics = createMetrics({ defaultMetrics: options.processMetrics ?? true });
+  const registry = options.registry ?? new MemoryTunnelRegistry({ maxTunnels: config.maxTunnels });
+  const hooks: ServerHooks = {};
+  if (options.onTunnelCreated) hooks.onTunnelCreated = options.onTunnelCreated;
+  if (options.onTunnelClosed) hooks.onTunnelClosed = options.onTunnelClosed;
+  if (options.onRequest) hooks.onRequest = options.onRequest;
+  const startedAt = Date.now();
+  let boundPort = config.port;
+  let httpServer: http.Server | undefined;
+  let shuttingDown = false;
+  let inFlight = 0;
+  let drainResolve: (() => void) | undefined;
+
+  const scheme = config.secure ? 'https' : 'http';
+  const portSuffix = (): string => {
+    if (config.publicUrl) return config.publicUrl.port ? `:${config.publicUrl.port}` : '';
+    if (config.secure) return '';
+    return boundPort === 80 ? '' : `:${boundPort}`;
+  };
+
+  const ctx: ServerContext = {
+    logger,
+    registry,
+    metrics,
+    hooks,
+    publicUrlFor(name, req) {
+      const d = (req && domainOf(hostOf(req), config.domains)) ?? config.domains[0]!;
+      return `${scheme}://${name}.${d}${portSuffix()}`;
+    },
+    baseUrlFor(req) {
+      if (config.publicUrl) return config.publicUrl.origin;
+      const host = req?.headers.host;
+      return host ? `${scheme}://${host}` : `${scheme}://${config.domains[0]}${portSuffix()}`;
+    },
+    clientAddress: (req) => remoteAddressOf(req, config.trustProxy),
+    sendError,
+    rejectUpgrade,
+  };
+
+  const proxy = new TunnelProxy({
+    logger,
+    metrics,
+    hooks,
+    requestTimeoutMs: config.requestTimeoutMs,
+    trustProxy: config.trustProxy,
+    proto: (req) => {
+      if (config.trustProxy) {
+        const p = req.headers['x-forwarded-proto'];
+        const v = (Array.isArray(p) ? p[0] : p)?.split(',')[0]?.trim();
+        if (v === 'http' || v === 'https') return v;
+      }
+      return config.secure || (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    },
+    clientAddress: ctx.clientAddress,
+  });
+
+  const info = (t: Tunnel): TunnelInfo => ({ id: t.id, name: t.name, url: t.url, protocol: t.protocol, kind: t.kind });
+  registry.on('created', (t) => {
+    metrics.tunnels.inc({ protocol: t.protocol });
+    hooks.onTunnelCreated?.(info(t));
+  });
+  registry.on('closed', (t) => {
+    metrics.tunnels.dec({ protocol: t.protocol });
+    proxy.forget(t);
+    hooks.onTunnelClosed?.(info(t));
+  });
+
+  const agentEndpoint = createAgentEndpoint({
+    window: config.window,
+    resumeGraceMs: config.resumeGraceMs,
+    maxStreamsPerTunnel: config.maxStreamsPerTunnel,
+    pingIntervalMs: config.pingIntervalMs,
+    deadPeerTimeoutMs: config.deadPeerTimeoutMs,
+    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+    ...(options.authorizeRegister ? { authorizeRegister: options.authorizeRegister } : {}),
+  });
+  const adapters: ServerAdapter[] = [agentEndpoint];
+  const started = new Set<ServerAdapter>();
+  const startAdapter = (a: ServerAdapter): void => {
+    if (started.has(a)) return;
+    started.add(a);
+    const r = a.start?.(ctx);
+    if (r instanceof Promise) r.catch((err: unknown) => logger.error({ adapter: a.name, err }, 'adapter failed to start'));
+  };
+  for (const a of options.adapters ?? []) adapters.push(a);
+  for (const a of adapters) startAdapter(a);
+
+  const adapterStats = (): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const a of adapters) Object.assign(out, a.stats?.());
+    return out;
+  };
+
+  function trackRequest(res: ServerResponse): void {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0 && drainResolve) drainResolve();
+    });
+  }
+
+  function handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    trackRequest(res);
+    const host = hostOf(req);
+    const name = tunnelNameFor(host, config.domains);
+    if (name !== undefined) {
+      const tunnel = registry.get(name);
+      if (!tunnel) {
+        metrics.errors.inc({ code: 'BURROW_ERR_TUNNEL_NOT_FOUND' });
+        sendError(req, res, new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `"${name}"`));
+        return;
+      }
+      if (shuttingDown) res.setHeader('Connection', 'close');
+      proxy.handleRequest(tunnel, req, res);
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://burrow.invalid');
+    } catch {
+      sendError(req, res, new BurrowError('BURROW_ERR_BAD_REQUEST', 'unparseable request target'));
+      return;
+    }
+    try {
+      if (
+        handleApi(req, res, url, {
+          registry,
+          metrics,
+          version: VERSION,
+          startedAt,
+          shuttingDown: () => shuttingDown,
+          adapterStats,
+          agents: () => agentEndpoint.connections,
+        })
+      ) {
+        return;
+      }
+      for (const a of adapters) if (a.handleRequest?.(req, res, url)) return;
+    } catch (err) {
+      logger.error({ err }, 'request handler failed');
+      sendError(req, res, err);
+      return;
+    }
+    if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      if (config.landing) {
+        res.writeHead(302, { Location: config.landing }).end();
+        return;
+      }
+      const body = JSON.stringify({ name: 'burrow', version: VERSION, docs: 'https://github.com/burrow/burrow#readme', tunnels: registry.size }) + '\n';
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    sendError(req, res, new BurrowError('BURROW_ERR_BAD_REQUEST', `no route for ${req.method} ${url.pathname} on the server's own host`), {});
+  }
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    if (shuttingDown) {
+      rejectUpgrade(socket, new BurrowError('BURROW_ERR_SHUTTING_DOWN'));
+      return;
+    }
+    const host = hostOf(req);
+    const name = tunnelNameFor(host, config.domains);
+    if (name !== undefined) {
+      const tunnel = registry.get(name);
+      if (!tunnel) {
+        rejectUpgrade(socket, new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `"${name}"`));
+        return;
+      }
+      proxy.handleUpgrade(tunnel, req, socket, head);
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://burrow.invalid');
+    } catch {
+      rejectUpgrade(socket, new BurrowError('BURROW_ERR_BAD_REQUEST', 'unparseable request target'));
+      return;
+    }
+    try {
+      for (const a of adapters) if (a.handleUpgrade?.(req, socket, head, url)) return;
+    } catch (err) {
+      logger.error({ err }, 'upgrade handler failed');
+      rejectUpgrade(socket, err);
+      return;
+    }
+    rejectUpgrade(socket, new BurrowError('BURROW_ERR_BAD_REQUEST', `no WebSocket endpoint at ${url.pathname}`));
+  }
+
+  const server: BurrowServer = {
+    config,
+    logger,
+    registry,
+    metrics,
+    context: ctx,
+    get httpServer() {
+      return httpServer;
+    },
+    handleRequest,
+    handleUpgrade,
+    attach(s) {
+      s.on('request', handleRequest);
+      s.on('upgrade', handleUpgrade);
+    },
+    get url() {
+      return `${scheme}://${config.domains[0] === 'localhost' ? 'localhost' : config.domains[0]}${portSuffix()}`;
+    },
+    get shuttingDown() {
+      return shuttingDown;
+    },
+    use(adapter) {
+      adapters.push(adapter);
+      startAdapter(adapter);
+    },
+    listen(port = config.port, address = config.address) {
+      const serverOpts: http.ServerOptions = {
+        maxHeaderSize: config.maxHeaderBytes,
+        requestTimeout: 0,
+        headersTimeout: 60_000,
+        keepAliveTimeout: 65_000,
+        noDelay: true,
+      };
+      const s = options.tls
+        ? https.createServer({ ...serverOpts, cert: options.tls.cert, key: options.tls.key })
+        : http.createServer(serverOpts);
+      httpServer = s;
+      server.attach(s);
+      s.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+        if (!socket.writable) return socket.destroy();
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+        const msg =
+          status === 431
+            ? `Request headers too large (limit ${config.maxHeaderBytes} bytes): send fewer or smaller headers.\n`
+            : 'Bad request: the request could not be parsed as HTTP/1.1.\n';
+        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg)}\r\nConnection: close\r\n\r\n${msg}`);
+      });
+      return new Promise((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(port, address, () => {
+          s.off('error', reject);
+          const addr = s.address() as AddressInfo;
+          boundPort = addr.port;
+          logger.info({ port: addr.port, address: addr.address, domains: config.domains }, 'burrow server listening');
+          resolve(addr);
+        });
+      });
+    },
+    async close() {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      httpServer?.close();
+      if (inFlight > 0 && config.drainTimeoutMs > 0) {
+        await new Promise<void>((resolve) => {
+          drainResolve = resolve;
+          setTimeout(resolve, config.drainTimeoutMs).unref();
+        });
+      }
+      for (const a of adapters) {
+        try {
+          await a.close?.();
+        } catch (err) {
+          logger.warn({ adapter: a.name, err }, 'adapter close failed');
+        }
+      }
+      for (const t of registry.list()) {
+        t.close('server shutting down');
+        registry.remove(t);
+      }
+      registry.close();
+      httpServer?.closeAllConnections();
+      logger.info('burrow server closed');
+    },
+  };
+  return server;
+}
