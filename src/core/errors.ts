@@ -201,6 +201,36 @@ export const ERROR_CODES = {
     message: 'This endpoint speaks WebSocket only',
     fix: 'Connect with a WebSocket client, e.g. `burrow connect ws://HOST/tcp/NAME` or limrun startTcpTunnel.',
   },
+  BURROW_ERR_PIPE_REJECTED: {
+    status: 400,
+    wsClose: 1008,
+    message: 'The pipe refused the request',
+    fix: 'Read the [ERROR] line: the path is busy or reserved, n differs between peers, or a header is too large (docs/pipe.md).',
+  },
+  BURROW_ERR_PIPE_TIMEOUT: {
+    status: 408,
+    wsClose: 4408,
+    message: 'The pipe peers did not all connect in time',
+    fix: 'Start the sender and every receiver (same path and n) within the pending timeout (5 min by default).',
+  },
+  BURROW_ERR_PIPE_PATH_TOO_LONG: {
+    status: 414,
+    wsClose: 1009,
+    message: 'Pipe path too long',
+    fix: 'Use a pipe path of at most 1024 characters.',
+  },
+  BURROW_ERR_PIPE_BUSY: {
+    status: 429,
+    wsClose: 4429,
+    message: 'The pipe service is at capacity',
+    fix: 'Retry later; the operator can raise the pending/active/spectator caps (docs/pipe.md).',
+  },
+  BURROW_ERR_PIPE_ABORTED: {
+    status: 502,
+    wsClose: 1011,
+    message: 'The pipe transfer was cut before it completed',
+    fix: 'The other side disconnected or the transfer went idle; send again.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
