@@ -1,0 +1,211 @@
+import { BurrowError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
+import { openStore } from '../store/open.js';
+import { resolveDbUrl } from '../store/url.js';
+import type { TokenFormat } from '../store/types.js';
+import { ADMIN_API_PREFIX } from './admin-api.js';
+import { parseDuration } from './duration.js';
+import { ADMIN_CLIENT_TIMEOUT_MS } from './limits.js';
+import { TokenService } from './token-service.js';
+import { reservedNameView, tokenView, type ReservedNameView, type TokenView } from './views.js';
+
+/** What `burrow token create` asks for (also the admin API's POST /api/admin/tokens body). */
+export interface CreateTokenRequest {
+  label?: string | undefined;
+  names?: string[] | undefined;
+  kinds?: string[] | undefined;
+  maxTunnels?: number | undefined;
+  /** `30d`, `12h`, `never`… */
+  expires?: string | undefined;
+  format?: TokenFormat | undefined;
+}
+
+/**
+ * The admin operations behind `burrow token …` and `burrow name …`, either on the database
+ * directly or through a running server's admin API. Both answer the same views.
+ */
+export interface AdminBackend {
+  /** Where the commands act, for messages: the database location or the server URL. */
+  readonly where: string;
+  createToken(input: CreateTokenRequest): Promise<{ token: TokenView; secret: string }>;
+  listTokens(): Promise<TokenView[]>;
+  revokeToken(id: string): Promise<TokenView>;
+  reserveName(name: string, tokenId: string): Promise<ReservedNameView>;
+  listNames(): Promise<ReservedNameView[]>;
+  releaseName(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AdminTarget {
+  /** --db URL (else BURROW_DB, else sqlite:./data/burrow.db). */
+  db?: string | undefined;
+  /** --server URL: use the admin API instead of the database. */
+  server?: string | undefined;
+  /** --admin-token (else BURROW_ADMIN_TOKEN); needed with --server. */
+  adminToken?: string | undefined;
+}
+
+/** Open the backend the flags ask for. */
+export async function openAdminBackend(
+  target: AdminTarget,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AdminBackend> {
+  const server = target.server ?? (env['BURROW_ADMIN_SERVER'] || undefined);
+  if (server !== undefined && server !== '') {
+    const adminToken = target.adminToken ?? env['BURROW_ADMIN_TOKEN'];
+    if (adminToken === undefined || adminToken === '') {
+      throw new BurrowError('BURROW_ERR_INVALID_CONFIG', '--server needs --admin-token (or BURROW_ADMIN_TOKEN)');
+    }
+    return new RemoteAdminBackend(server, adminToken);
+  }
+  return LocalAdminBackend.open(resolveDbUrl(target.db, env));
+}
+
+export class LocalAdminBackend implements AdminBackend {
+  readonly where: string;
+  readonly #tokens: TokenService;
+
+  private constructor(tokens: TokenService) {
+    this.#tokens = tokens;
+    this.where = `database ${tokens.store.location}`;
+  }
+
+  static async open(url: string): Promise<LocalAdminBackend> {
+    const store = await openStore(url);
+    return new LocalAdminBackend(new TokenService({ store }));
+  }
+
+  async createToken(input: CreateTokenRequest): Promise<{ token: TokenView; secret: string }> {
+    const { token, secret } = await this.#tokens.create({
+      label: input.label,
+      names: input.names,
+      scopes: input.kinds,
+      maxTunnels: input.maxTunnels ?? null,
+      expiresInMs: input.expires === undefined ? null : parseDuration(input.expires),
+      format: input.format,
+    });
+    return { token: tokenView(token), secret };
+  }
+
+  async listTokens(): Promise<TokenView[]> {
+    return (await this.#tokens.list()).map((t) => tokenView(t));
+  }
+
+  async revokeToken(id: string): Promise<TokenView> {
+    return tokenView(await this.#tokens.revoke(id));
+  }
+
+  async reserveName(name: string, tokenId: string): Promise<ReservedNameView> {
+    return reservedNameView(await this.#tokens.reserveName(name, tokenId));
+  }
+
+  async listNames(): Promise<ReservedNameView[]> {
+    return (await this.#tokens.store.listReservedNames()).map(reservedNameView);
+  }
+
+  async releaseName(name: string): Promise<void> {
+    await this.#tokens.releaseName(name);
+  }
+
+  async close(): Promise<void> {
+    await this.#tokens.store.close();
+  }
+}
+
+/** The admin API over HTTP (fetch). Errors come back as the server's BurrowError codes. */
+export class RemoteAdminBackend implements AdminBackend {
+  readonly where: string;
+  readonly #base: string;
+  readonly #adminToken: string;
+
+  constructor(server: string, adminToken: string) {
+    let url: URL;
+    try {
+      url = new URL(server);
+    } catch {
+      throw new BurrowError(
+        'BURROW_ERR_INVALID_CONFIG',
+        `--server "${server.slice(0, 80)}" is not a URL (http://host:port)`,
+      );
+    }
+    if (url.protocol === 'ws:') url.protocol = 'http:';
+    if (url.protocol === 'wss:') url.protocol = 'https:';
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new BurrowError('BURROW_ERR_INVALID_CONFIG', '--server must be an http:// or https:// URL');
+    }
+    this.#base = url.origin;
+    this.where = `server ${url.origin}`;
+    this.#adminToken = adminToken;
+  }
+
+  async createToken(input: CreateTokenRequest): Promise<{ token: TokenView; secret: string }> {
+    return this.#call('POST', '/tokens', input);
+  }
+
+  async listTokens(): Promise<TokenView[]> {
+    return (await this.#call<{ tokens: TokenView[] }>('GET', '/tokens')).tokens;
+  }
+
+  async revokeToken(id: string): Promise<TokenView> {
+    return (await this.#call<{ token: TokenView }>('POST', `/tokens/${encodeURIComponent(id)}/revoke`)).token;
+  }
+
+  async reserveName(name: string, tokenId: string): Promise<ReservedNameView> {
+    return (await this.#call<{ name: ReservedNameView }>('POST', '/names', { name, tokenId })).name;
+  }
+
+  async listNames(): Promise<ReservedNameView[]> {
+    return (await this.#call<{ names: ReservedNameView[] }>('GET', '/names')).names;
+  }
+
+  async releaseName(name: string): Promise<void> {
+    await this.#call('DELETE', `/names/${encodeURIComponent(name)}`);
+  }
+
+  async close(): Promise<void> {}
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.#base}${ADMIN_API_PREFIX}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.#adminToken}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(ADMIN_CLIENT_TIMEOUT_MS),
+      });
+    } catch (err) {
+      throw new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${this.#base}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text === '' ? {} : JSON.parse(text);
+    } catch {
+      throw new BurrowError(
+        'BURROW_ERR_SERVER_UNREACHABLE',
+        `${this.#base} answered ${res.status} without JSON: is it a burrow server?`,
+      );
+    }
+    if (!res.ok) throw errorFromResponse(res.status, json);
+    return json as T;
+  }
+}
+
+function errorFromResponse(status: number, json: unknown): BurrowError {
+  const e = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const code = typeof e?.code === 'string' && e.code in ERROR_CODES ? (e.code as ErrorCode) : undefined;
+  const message = typeof e?.message === 'string' ? e.message : `HTTP ${status}`;
+  if (!code) return new BurrowError('BURROW_ERR_BAD_REQUEST', `the server answered ${status}: ${message}`);
+  const prefix = `${ERROR_CODES[code].message}: `;
+  const detail = message.startsWith(prefix)
+    ? message.slice(prefix.length)
+    : message === ERROR_CODES[code].message
+      ? undefined
+      : message;
+  return new BurrowError(code, detail);
+}
