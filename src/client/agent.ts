@@ -1,0 +1,379 @@
+/**
+ * The agent side of burrow's protocol: one WebSocket to the server carrying a MuxSession, any
+ * number of tunnels, reconnect with backoff + jitter + cap, and the resume token that gets the
+ * same names back after a drop.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import { BurrowError, ERROR_CODES, isBurrowError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { silentLogger } from '../core/logger.js';
+import { decodeJson, FrameType, type Frame } from '../protocol/frames.js';
+import { DEFAULT_STREAM_WINDOW, MAX_MESSAGE_SIZE, PROTOCOL_VERSION, TRANSPORT_HIGH_WATER } from '../protocol/limits.js';
+import {
+  fromWireError,
+  parseRegisterResult,
+  parseWelcome,
+  parseWireError,
+  type RegisteredTunnel,
+  type RegisterRequest,
+  type RequestEvent,
+  type StreamOpen,
+  type Welcome,
+} from '../protocol/messages.js';
+import { MuxSession, type MuxStream } from '../protocol/mux.js';
+import { VERSION } from '../version.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+
+/** Path of the agent endpoint on the server (same as the server's AGENT_PATH). */
+export const AGENT_ENDPOINT_PATH = '/api/v1/agent';
+/** How long to wait for the WebSocket handshake + WELCOME, in ms. */
+export const CONNECT_TIMEOUT_MS = 15_000;
+
+export interface AgentOptions {
+  /** burrow server base URL, e.g. https://tunnels.example.com (http→ws, https→wss). */
+  server: string;
+  token?: string | undefined;
+  window?: number;
+  /** Reconnect after a drop (default true). */
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+  /** Give up after this many consecutive failed attempts (default: never). */
+  maxReconnectAttempts?: number;
+  logger?: Logger;
+  /** Extra headers for the WebSocket upgrade. */
+  headers?: Record<string, string>;
+}
+
+export interface TunnelSpec {
+  kind: 'http' | 'tcp';
+  name?: string | undefined;
+  requestEvents?: boolean;
+  target?: string;
+  remotePort?: number;
+  publicPort?: boolean;
+  access?: Record<string, unknown>;
+  /** Called for every stream the server opens for this tunnel. */
+  onStream: (stream: MuxStream, open: StreamOpen) => void;
+  onRequest?: (ev: RequestEvent) => void;
+}
+
+export interface AgentEvents {
+  connected: [Welcome];
+  registered: [TunnelSpec, RegisteredTunnel];
+  disconnected: [BurrowError];
+  reconnecting: [{ attempt: number; delayMs: number; error: BurrowError }];
+  error: [BurrowError];
+  close: [];
+}
+
+interface Slot {
+  spec: TunnelSpec;
+  current: RegisteredTunnel | undefined;
+  /** Resolvers of the pending registration. */
+  pending: { resolve: (t: RegisteredTunnel) => void; reject: (e: BurrowError) => void } | undefined;
+}
+
+export class AgentConnection extends EventEmitter<AgentEvents> {
+  readonly #o: AgentOptions;
+  readonly #logger: Logger;
+  readonly #slots = new Map<number, Slot>();
+  readonly #byTunnelId = new Map<string, Slot>();
+  #nextReq = 1;
+  #ws: WebSocket | undefined;
+  #session: MuxSession | undefined;
+  #welcome: Welcome | undefined;
+  #resumeToken: string | undefined;
+  #closed = false;
+  #attempt = 0;
+  #everConnected = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #connectWaiters: { resolve: () => void; reject: (e: BurrowError) => void }[] = [];
+
+  constructor(options: AgentOptions) {
+    super();
+    this.#o = options;
+    this.#logger = options.logger ?? silentLogger();
+  }
+
+  get connected(): boolean {
+    return this.#welcome !== undefined && this.#session !== undefined && !this.#session.closed;
+  }
+
+  /** The WebSocket URL of the server's agent endpoint. */
+  get endpoint(): string {
+    const u = new URL(this.#o.server);
+    if (u.protocol === 'http:') u.protocol = 'ws:';
+    else if (u.protocol === 'https:') u.protocol = 'wss:';
+    else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+      throw new BurrowError('BURROW_ERR_BAD_REQUEST', `--server must be an http(s) URL, got "${this.#o.server}"`);
+    }
+    u.pathname = u.pathname.replace(/\/$/, '') + AGENT_ENDPOINT_PATH;
+    return u.toString();
+  }
+
+  /** Connect (first attempt errors are thrown, not retried, when they are 4xx-like). */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#connectWaiters.push({ resolve, reject });
+      this.#connect();
+    });
+  }
+
+  /** Register a tunnel; resolves with what the server assigned. Re-registered after reconnects. */
+  register(spec: TunnelSpec): Promise<RegisteredTunnel> {
+    const req = this.#nextReq++;
+    const slot: Slot = { spec, current: undefined, pending: undefined };
+    this.#slots.set(req, slot);
+    return new Promise((resolve, reject) => {
+      slot.pending = { resolve, reject };
+      if (this.connected) this.#sendRegister(req, slot);
+    });
+  }
+
+  /** Remove a tunnel (tells the server). */
+  unregister(tunnelId: string): void {
+    const slot = this.#byTunnelId.get(tunnelId);
+    if (!slot) return;
+    this.#byTunnelId.delete(tunnelId);
+    for (const [k, v] of this.#slots) if (v === slot) this.#slots.delete(k);
+    if (this.connected) this.#session!.sendControl(FrameType.UNREGISTER, { tunnelId });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    if (this.#session && !this.#session.closed) {
+      this.#session.sendControl(FrameType.GOAWAY, { code: 'BURROW_ERR_SHUTTING_DOWN', message: 'client closing' });
+    }
+    const ws = this.#ws;
+    setImmediate(() => {
+      this.#session?.close(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
+      if (ws && ws.readyState !== WebSocket.CLOSED) ws.close(1000, 'bye');
+    });
+    for (const slot of this.#slots.values()) slot.pending?.reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
+    for (const w of this.#connectWaiters) w.reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
+    this.#connectWaiters = [];
+    this.emit('close');
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    let endpoint: string;
+    try {
+      endpoint = this.endpoint;
+    } catch (err) {
+      this.#fail(err as BurrowError, true);
+      return;
+    }
+    const ws = new WebSocket(endpoint, {
+      perMessageDeflate: false,
+      maxPayload: MAX_MESSAGE_SIZE,
+      handshakeTimeout: CONNECT_TIMEOUT_MS,
+      headers: { 'User-Agent': `burrow/${VERSION}`, ...this.#o.headers },
+    });
+    this.#ws = ws;
+    let settled = false;
+    const window = this.#o.window ?? DEFAULT_STREAM_WINDOW;
+    const session = new MuxSession(
+      {
+        send: (data) => {
+          ws.send(data, { binary: true });
+          return ws.bufferedAmount < TRANSPORT_HIGH_WATER;
+        },
+      },
+      { role: 'agent', window },
+    );
+    this.#session = session;
+
+    ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+      settled = true;
+      readError(res).then(
+        (e) => this.#fail(e, res.statusCode !== undefined && res.statusCode >= 400 && res.statusCode < 500),
+        () => this.#fail(new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `HTTP ${res.statusCode}`), false),
+      );
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      const raw = (ws as unknown as { _socket?: Duplex })._socket;
+      raw?.on('drain', () => session.drained());
+      const hello: Record<string, unknown> = { v: PROTOCOL_VERSION, client: `burrow/${VERSION}`, window };
+      if (this.#o.token) hello['token'] = this.#o.token;
+      if (this.#resumeToken) hello['resumeToken'] = this.#resumeToken;
+      session.sendControl(FrameType.HELLO, hello);
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) session.receive(data);
+    });
+    ws.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      this.#fail(new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${endpoint}: ${err.message}`), false);
+    });
+    ws.on('close', (code, reason) => {
+      session.close(new BurrowError('BURROW_ERR_AGENT_GONE', `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
+    });
+    session.on('control', (frame) => {
+      try {
+        this.#onControl(session, frame);
+      } catch (err) {
+        session.close(isBurrowError(err) ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err)));
+      }
+    });
+    session.on('stream', (stream, open) => {
+      const slot = this.#byTunnelId.get(open.tunnelId);
+      if (!slot) {
+        stream.destroy(new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `no tunnel ${open.tunnelId} on this client`));
+        return;
+      }
+      slot.spec.onStream(stream, open);
+    });
+    session.on('close', (err) => {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      const wasUp = this.#welcome !== undefined;
+      this.#welcome = undefined;
+      if (this.#session === session) this.#session = undefined;
+      if (this.#closed || settled) return;
+      settled = true;
+      const e = err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed');
+      if (wasUp) this.emit('disconnected', e);
+      const final = isFinalCode(e.code);
+      this.#fail(e, final);
+    });
+  }
+
+  #onControl(session: MuxSession, frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.WELCOME: {
+        const w = parseWelcome(decodeJson(frame));
+        if (w.v !== PROTOCOL_VERSION) throw new BurrowError('BURROW_ERR_UNSUPPORTED_VERSION', `server speaks v${w.v}`);
+        this.#welcome = w;
+        this.#resumeToken = w.resumeToken;
+        session.peerWindow = w.window;
+        session.startHeartbeat();
+        this.#attempt = 0;
+        this.#everConnected = true;
+        this.emit('connected', w);
+        for (const wtr of this.#connectWaiters) wtr.resolve();
+        this.#connectWaiters = [];
+        this.#byTunnelId.clear();
+        for (const [req, slot] of this.#slots) this.#sendRegister(req, slot);
+        return;
+      }
+      case FrameType.REGISTERED: {
+        const r = parseRegisterResult(decodeJson(frame));
+        const slot = this.#slots.get(r.req);
+        if (!slot) return;
+        if (r.ok) {
+          slot.current = r.tunnel;
+          this.#byTunnelId.set(r.tunnel.id, slot);
+          const p = slot.pending;
+          slot.pending = undefined;
+          p?.resolve(r.tunnel);
+          this.emit('registered', slot.spec, r.tunnel);
+        } else {
+          const e = fromWireError(r.error, ERROR_CODES);
+          this.#slots.delete(r.req);
+          if (slot.pending) {
+            slot.pending.reject(e);
+            slot.pending = undefined;
+          } else this.emit('error', e);
+        }
+        return;
+      }
+      case FrameType.EVENT: {
+        const ev = decodeJson(frame);
+        if (ev['type'] === 'request' && typeof ev['tunnelId'] === 'string') {
+          this.#byTunnelId.get(ev['tunnelId'])?.spec.onRequest?.(ev as unknown as RequestEvent);
+        }
+        return;
+      }
+      case FrameType.GOAWAY: {
+        const e = fromWireError(parseWireError(decodeJson(frame)), ERROR_CODES);
+        this.#logger.info({ code: e.code }, 'server said goodbye');
+        session.close(e);
+        return;
+      }
+      default:
+        throw new BurrowError('BURROW_ERR_PROTOCOL', `unexpected frame ${frame.type} from server`);
+    }
+  }
+
+  #sendRegister(req: number, slot: Slot): void {
+    const s = slot.spec;
+    const r: RegisterRequest = { req, kind: s.kind, requestEvents: s.requestEvents ?? false };
+    const name = slot.current?.name ?? s.name;
+    if (name) r.name = name;
+    if (s.target) r.target = s.target;
+    if (s.remotePort !== undefined) r.remotePort = s.remotePort;
+    if (s.publicPort !== undefined) r.publicPort = s.publicPort;
+    if (s.access) r.access = s.access;
+    this.#session?.sendControl(FrameType.REGISTER, r);
+  }
+
+  #fail(err: BurrowError, final: boolean): void {
+    if (this.#closed) return;
+    const firstTime = !this.#everConnected;
+    // A refusal on the very first connection is reported at once (bad token, bad URL, …).
+    if (final || (firstTime && this.#connectWaiters.length > 0 && final)) {
+      for (const w of this.#connectWaiters) w.reject(err);
+      this.#connectWaiters = [];
+      for (const slot of this.#slots.values()) slot.pending?.reject(err);
+      this.emit('error', err);
+      this.close();
+      return;
+    }
+    if (this.#o.reconnect === false) {
+      for (const w of this.#connectWaiters) w.reject(err);
+      this.#connectWaiters = [];
+      this.emit('error', err);
+      this.close();
+      return;
+    }
+    this.#attempt++;
+    if (this.#o.maxReconnectAttempts !== undefined && this.#attempt > this.#o.maxReconnectAttempts) {
+      for (const w of this.#connectWaiters) w.reject(err);
+      this.#connectWaiters = [];
+      this.emit('error', err);
+      this.close();
+      return;
+    }
+    const delayMs = backoffDelay(this.#attempt, this.#o.backoff);
+    this.emit('reconnecting', { attempt: this.#attempt, delayMs, error: err });
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs);
+  }
+}
+
+/** Errors the client must not retry: the server refused on purpose. */
+function isFinalCode(code: string): boolean {
+  return [
+    'BURROW_ERR_UNAUTHORIZED',
+    'BURROW_ERR_FORBIDDEN',
+    'BURROW_ERR_UNSUPPORTED_VERSION',
+    'BURROW_ERR_INVALID_NAME',
+    'BURROW_ERR_NAME_RESERVED',
+  ].includes(code);
+}
+
+async function readError(res: IncomingMessage): Promise<BurrowError> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of res as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > 64 * 1024) break;
+    chunks.push(c);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    const j = JSON.parse(text) as { error?: { code?: string; message?: string }; message?: string };
+    if (j.error?.code) return fromWireError({ code: j.error.code, message: j.error.message ?? text }, ERROR_CODES);
+    if (j.message) return new BurrowError(res.statusCode === 401 ? 'BURROW_ERR_UNAUTHORIZED' : 'BURROW_ERR_FORBIDDEN', j.message);
+  } catch {
+    // not JSON
+  }
+  const code = res.statusCode === 401 ? 'BURROW_ERR_UNAUTHORIZED' : res.statusCode === 403 ? 'BURROW_ERR_FORBIDDEN' : 'BURROW_ERR_SERVER_UNREACHABLE';
+  return new BurrowError(code, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+}

@@ -1,0 +1,137 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createLogger, type Logger } from '../core/logger.js';
+import {
+  TCP_CLIENT_MAX_RECONNECT_ATTEMPTS,
+  TCP_CLIENT_MAX_RECONNECT_DELAY_MS,
+  TCP_CLIENT_PING_INTERVAL_MS,
+  TCP_CLIENT_RECONNECT_DELAY_MS,
+  TCP_CLIENT_RECONNECT_QUEUE_BYTES,
+} from '../adapters/limrun/limits.js';
+import { MuxClient } from './tcp/multiplexed.js';
+import { SingletonLink, type SingletonLinkOptions } from './tcp/singleton-link.js';
+import { ConnectionStateTracker } from './tcp/state.js';
+import type { BurrowTcpTunnel, LogLevel, TcpTunnelEnd, TcpTunnelOptions } from './tcp/types.js';
+
+export type {
+  BurrowTcpTunnel,
+  TcpTunnelEnd,
+  LogLevel,
+  TcpTunnel,
+  TcpTunnelOptions,
+  TunnelConnectionState,
+  TunnelConnectionStateCallback,
+  TunnelMode,
+} from './tcp/types.js';
+export { SingletonLink, type LinkEnd } from './tcp/singleton-link.js';
+
+/** The logger behind `logLevel` (limrun prints to the console; burrow logs JSON to stderr). */
+export function tcpTunnelLogger(options: TcpTunnelOptions | undefined): Logger {
+  if (options?.logger) return options.logger;
+  const level: LogLevel = options?.logLevel ?? 'info';
+  return createLogger({ level: level === 'none' ? 'silent' : level, name: 'burrow-tcp', destination: process.stderr });
+}
+
+/** Options of one singleton link, with limrun's defaults. */
+export function singletonLinkOptions(remoteURL: string, token: string, options: TcpTunnelOptions | undefined, state: ConnectionStateTracker, logger: Logger): SingletonLinkOptions {
+  return {
+    url: remoteURL,
+    token,
+    maxReconnectAttempts: options?.maxReconnectAttempts ?? TCP_CLIENT_MAX_RECONNECT_ATTEMPTS,
+    reconnectDelay: options?.reconnectDelay ?? TCP_CLIENT_RECONNECT_DELAY_MS,
+    maxReconnectDelay: options?.maxReconnectDelay ?? TCP_CLIENT_MAX_RECONNECT_DELAY_MS,
+    reconnectQueueBytes: options?.reconnectQueueBytes ?? TCP_CLIENT_RECONNECT_QUEUE_BYTES,
+    pingIntervalMs: TCP_CLIENT_PING_INTERVAL_MS,
+    logger,
+    state,
+  };
+}
+
+/**
+ * A local TCP listener whose connections are forwarded over a WebSocket to `remoteURL` — limrun's
+ * `startTcpTunnel` signature, defaults, modes and state API, and the same wire (COMPAT.md §2).
+ * Differences: bytes read during a singleton reconnect are kept, not dropped; with a burrow
+ * server, half-close (FIN) is carried and a closed target ends only its connection.
+ *
+ * Singleton mode resolves once listening (the WebSocket opens per local connection); multiplexed
+ * mode resolves once its WebSocket is open and rejects if it cannot be opened.
+ */
+export async function startTcpTunnel(remoteURL: string, token: string, hostname: string, port: number, options?: TcpTunnelOptions): Promise<BurrowTcpTunnel> {
+  const logger = tcpTunnelLogger(options);
+  const state = new ConnectionStateTracker('connecting', logger);
+  const server = createServer({ allowHalfOpen: true });
+  let closed = false;
+  let resolveClosed!: (end: TcpTunnelEnd) => void;
+  const closedPromise = new Promise<TcpTunnelEnd>((resolve) => (resolveClosed = resolve));
+  const closeServer = (end: TcpTunnelEnd = { reason: 'closed' }): void => {
+    closed = true;
+    if (server.listening) server.close();
+    resolveClosed(end);
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`TCP server error: ${err.message}`)));
+    server.listen(port, hostname, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  server.on('error', (err) => logger.error({ err: err.message }, 'local listener error'));
+
+  if (options?.mode === 'multiplexed') {
+    const mux = new MuxClient({
+      ...singletonLinkOptions(remoteURL, token, options, state, logger),
+      onGiveUp: (end) => closeServer(end),
+    });
+    server.on('connection', (socket: Socket) => {
+      socket.setNoDelay(true);
+      mux.accept(socket);
+    });
+    try {
+      await mux.start();
+    } catch (err) {
+      closeServer();
+      throw err;
+    }
+    return {
+      address: { address: address.address, port: address.port },
+      close: () => {
+        closed = true;
+        mux.close();
+        closeServer();
+      },
+      getConnectionState: () => state.state,
+      onConnectionStateChange: (cb) => state.subscribe(cb),
+      closed: closedPromise,
+    };
+  }
+
+  let active: SingletonLink | undefined;
+  server.on('connection', (socket: Socket) => {
+    if (closed || active) {
+      logger.debug('rejecting a second local connection (singleton mode)');
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const link = new SingletonLink(socket, singletonLinkOptions(remoteURL, token, options, state, logger));
+    active = link;
+    void link.done.then((end) => {
+      if (active === link) active = undefined;
+      // Like limrun: a refused upgrade (bad token, unknown target) or exhausted reconnects close the
+      // whole tunnel. A target that closed (410 / 4410) ends only its connection.
+      if (end.reason === 'refused' && end.status !== 410) closeServer(end);
+      else if (end.reason === 'exhausted') closeServer({ reason: 'exhausted' });
+    });
+  });
+
+  return {
+    address: { address: address.address, port: address.port },
+    close: () => {
+      closed = true;
+      active?.close();
+      state.set('disconnected');
+      closeServer();
+    },
+    getConnectionState: () => state.state,
+    onConnectionStateChange: (cb) => state.subscribe(cb),
+    closed: closedPromise,
+  };
+}
