@@ -32,7 +32,13 @@ export function tcpTunnelLogger(options: TcpTunnelOptions | undefined): Logger {
 }
 
 /** Options of one singleton link, with limrun's defaults. */
-export function singletonLinkOptions(remoteURL: string, token: string, options: TcpTunnelOptions | undefined, state: ConnectionStateTracker, logger: Logger): SingletonLinkOptions {
+export function singletonLinkOptions(
+  remoteURL: string,
+  token: string,
+  options: TcpTunnelOptions | undefined,
+  state: ConnectionStateTracker,
+  logger: Logger,
+): SingletonLinkOptions {
   return {
     url: remoteURL,
     token,
@@ -55,7 +61,13 @@ export function singletonLinkOptions(remoteURL: string, token: string, options: 
  * Singleton mode resolves once listening (the WebSocket opens per local connection); multiplexed
  * mode resolves once its WebSocket is open and rejects if it cannot be opened.
  */
-export async function startTcpTunnel(remoteURL: string, token: string, hostname: string, port: number, options?: TcpTunnelOptions): Promise<BurrowTcpTunnel> {
+export async function startTcpTunnel(
+  remoteURL: string,
+  token: string,
+  hostname: string,
+  port: number,
+  options?: TcpTunnelOptions,
+): Promise<BurrowTcpTunnel> {
   const logger = tcpTunnelLogger(options);
   const state = new ConnectionStateTracker('connecting', logger);
   const server = createServer({ allowHalfOpen: true });

@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, connect, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import {
+  createServer as createNetServer,
+  connect,
+  type AddressInfo,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
 import { once } from 'node:events';
 import { createLimrunAdapter, type LimrunAdapter, type LimrunAdapterOptions } from '../../src/adapters/limrun/index.js';
 
@@ -55,7 +61,10 @@ export interface TargetServer {
 }
 
 /** A TCP server on port 0 running `onConnection` per socket. */
-export async function startTarget(onConnection: (socket: Socket) => void, options: { allowHalfOpen?: boolean } = {}): Promise<TargetServer> {
+export async function startTarget(
+  onConnection: (socket: Socket) => void,
+  options: { allowHalfOpen?: boolean } = {},
+): Promise<TargetServer> {
   const sockets = new Set<Socket>();
   let accepted = 0;
   const server = createNetServer({ allowHalfOpen: options.allowHalfOpen ?? false }, (socket) => {

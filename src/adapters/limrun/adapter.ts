@@ -11,7 +11,13 @@ import { MuxSession } from './mux-session.js';
 import { createRegistryTcpResolver, type RegistryTcpResolverOptions } from './registry-resolver.js';
 import { SessionStore } from './session-store.js';
 import { SingletonSession } from './singleton-session.js';
-import { createStaticTcpResolver, isValidTargetName, type StaticTcpTargetSpec, type TcpTarget, type TcpTargetResolver } from './targets.js';
+import {
+  createStaticTcpResolver,
+  isValidTargetName,
+  type StaticTcpTargetSpec,
+  type TcpTarget,
+  type TcpTargetResolver,
+} from './targets.js';
 import { rejectUpgrade } from './upgrade-error.js';
 import { BURROW_TCP_HEADER, BURROW_TCP_VERSION } from './wire.js';
 
@@ -73,7 +79,12 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
   const resolvers: TcpTargetResolver[] = [];
   const staticTargets = options.targets ?? [];
   if (staticTargets.length > 0) {
-    resolvers.push(createStaticTcpResolver(staticTargets, options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}));
+    resolvers.push(
+      createStaticTcpResolver(
+        staticTargets,
+        options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {},
+      ),
+    );
   }
   resolvers.push(...(options.resolvers ?? []));
 
@@ -144,7 +155,13 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     if (!target) return fail(socket, new BurrowError('BURROW_ERR_TCP_TARGET_NOT_FOUND', `"${r.name}"`));
     const token = bearerToken(req);
     if (!target.authorize(token)) {
-      return fail(socket, new BurrowError(token === undefined ? 'BURROW_ERR_UNAUTHORIZED' : 'BURROW_ERR_FORBIDDEN', `tcp target "${r.name}"`));
+      return fail(
+        socket,
+        new BurrowError(
+          token === undefined ? 'BURROW_ERR_UNAUTHORIZED' : 'BURROW_ERR_FORBIDDEN',
+          `tcp target "${r.name}"`,
+        ),
+      );
     }
     const extensions = req.headers[BURROW_TCP_HEADER] !== undefined;
     const info = { remoteAddress: clientAddress(req) };
@@ -168,11 +185,24 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
       });
       return true;
     }
-    if (mode !== 'singleton') return fail(socket, new BurrowError('BURROW_ERR_BAD_REQUEST', `unknown mode "${mode}" (singleton or multiplexed)`));
+    if (mode !== 'singleton')
+      return fail(
+        socket,
+        new BurrowError('BURROW_ERR_BAD_REQUEST', `unknown mode "${mode}" (singleton or multiplexed)`),
+      );
 
     const sessionId = url.searchParams.get('sessionId');
-    if (sessionId !== null && (sessionId.length === 0 || sessionId.length > L.TCP_SESSION_ID_MAX_LENGTH || !/^[\w.-]+$/.test(sessionId))) {
-      return fail(socket, new BurrowError('BURROW_ERR_BAD_REQUEST', 'sessionId must be 1–128 characters of A–Z, a–z, 0–9, ".", "_" and "-"'));
+    if (
+      sessionId !== null &&
+      (sessionId.length === 0 || sessionId.length > L.TCP_SESSION_ID_MAX_LENGTH || !/^[\w.-]+$/.test(sessionId))
+    ) {
+      return fail(
+        socket,
+        new BurrowError(
+          'BURROW_ERR_BAD_REQUEST',
+          'sessionId must be 1–128 characters of A–Z, a–z, 0–9, ".", "_" and "-"',
+        ),
+      );
     }
     const key = sessionId === null ? undefined : `${target.name}\n${sessionId}`;
     if (key !== undefined) {
@@ -185,9 +215,11 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
         });
         return true;
       }
-      if (dialing.has(key)) return fail(socket, new BurrowError('BURROW_ERR_TCP_SESSION_LIMIT', 'this session is still being opened'));
+      if (dialing.has(key))
+        return fail(socket, new BurrowError('BURROW_ERR_TCP_SESSION_LIMIT', 'this session is still being opened'));
     }
-    if (store.size + dialing.size >= maxSessions) return fail(socket, new BurrowError('BURROW_ERR_TCP_SESSION_LIMIT', `${maxSessions} sessions`));
+    if (store.size + dialing.size >= maxSessions)
+      return fail(socket, new BurrowError('BURROW_ERR_TCP_SESSION_LIMIT', `${maxSessions} sessions`));
 
     // Dial first, so a target that is down answers 502/504 (retryable) instead of accept-then-close.
     const sessionKey = key ?? `${target.name}\n#${counters.sessionsTotal}:${Math.random()}`;
@@ -221,7 +253,10 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
       },
       (err: unknown) => {
         dialing.delete(sessionKey);
-        const e = err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_TCP_TARGET_UNREACHABLE', err instanceof Error ? err.message : String(err));
+        const e =
+          err instanceof BurrowError
+            ? err
+            : new BurrowError('BURROW_ERR_TCP_TARGET_UNREACHABLE', err instanceof Error ? err.message : String(err));
         logger.info({ target: target.name, code: e.code }, 'tcp target dial failed');
         fail(socket, e);
       },
@@ -233,7 +268,11 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     if (!route(url)) return false;
     const e = new BurrowError('BURROW_ERR_UPGRADE_REQUIRED');
     const body = JSON.stringify({ error: e.toJSON() });
-    res.writeHead(e.status, { 'Content-Type': 'application/json; charset=utf-8', Upgrade: 'websocket', Connection: 'Upgrade' });
+    res.writeHead(e.status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      Upgrade: 'websocket',
+      Connection: 'Upgrade',
+    });
     res.end(body);
     return true;
   }
@@ -243,9 +282,11 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     start(ctx: ServerContext): void {
       logger = ctx.logger.child({ adapter: 'limrun' });
       if (!options.clientAddress) clientAddress = (req) => ctx.clientAddress(req);
-      if (options.registryTokens) resolvers.push(createRegistryTcpResolver({ registry: ctx.registry, tokenFor: options.registryTokens }));
+      if (options.registryTokens)
+        resolvers.push(createRegistryTcpResolver({ registry: ctx.registry, tokenFor: options.registryTokens }));
       for (const t of staticTargets) {
-        if (t.token === undefined) logger.warn({ target: t.name }, 'tcp target has no token: anyone who can reach the server can reach it');
+        if (t.token === undefined)
+          logger.warn({ target: t.name }, 'tcp target has no token: anyone who can reach the server can reach it');
       }
     },
     handleUpgrade,

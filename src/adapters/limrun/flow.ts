@@ -38,7 +38,13 @@ export class FlowGate {
  * Send on a WebSocket, holding `gate` (reason "ws") while the WebSocket's queue is above
  * `highWater` and releasing it once a send completes with the queue below `lowWater`.
  */
-export function sendWithBackpressure(ws: WebSocket, data: Buffer, gate: FlowGate, highWater: number, lowWater: number): void {
+export function sendWithBackpressure(
+  ws: WebSocket,
+  data: Buffer,
+  gate: FlowGate,
+  highWater: number,
+  lowWater: number,
+): void {
   ws.send(data, () => {
     if (ws.bufferedAmount < lowWater) gate.release('ws');
   });

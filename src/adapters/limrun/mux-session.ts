@@ -130,7 +130,13 @@ export class MuxSession {
         socket.on('data', (chunk: Buffer) => {
           this.#opts.count('out', chunk.length);
           if (this.#ws.readyState !== this.#ws.OPEN) return;
-          sendWithBackpressure(this.#ws, encodeMuxData(conn.id, chunk), gate, this.#opts.highWaterBytes, this.#opts.lowWaterBytes);
+          sendWithBackpressure(
+            this.#ws,
+            encodeMuxData(conn.id, chunk),
+            gate,
+            this.#opts.highWaterBytes,
+            this.#opts.lowWaterBytes,
+          );
         });
         socket.on('end', () => {
           if (this.#extensions) this.#send(encodeMuxFin(conn.id));
@@ -145,7 +151,10 @@ export class MuxSession {
         if (conn.endAfterDial) socket.end();
       },
       (err: unknown) => {
-        this.#opts.logger.debug({ err: err instanceof Error ? err.message : String(err), id: conn.id }, 'tcp mux dial failed');
+        this.#opts.logger.debug(
+          { err: err instanceof Error ? err.message : String(err), id: conn.id },
+          'tcp mux dial failed',
+        );
         this.#wsGate.release(`dial:${conn.id}`);
         this.#targetClosed(conn);
       },

@@ -66,7 +66,8 @@ export function parseTcpTargetSpec(spec: string): StaticTcpTargetSpec {
   const host = (m[1] ?? m[2] ?? '').trim();
   const port = Number(m[3]);
   if (m[1] !== undefined && isIP(host) !== 6) throw configError(spec, `"${host}" is not an IPv6 address`);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw configError(spec, `port ${m[3]} is out of range 1–65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw configError(spec, `port ${m[3]} is out of range 1–65535`);
   const out: StaticTcpTargetSpec = { name, host, port };
   for (const param of params) {
     const p = param.indexOf('=');
@@ -76,7 +77,8 @@ export function parseTcpTargetSpec(spec: string): StaticTcpTargetSpec {
       if (value === '') throw configError(spec, 'empty token=');
       out.token = value;
     } else if (key === 'path') {
-      if (!/^\/[\x21-\x7e]*$/.test(value) || value.includes('?')) throw configError(spec, `path "${value}" must start with / and have no query`);
+      if (!/^\/[\x21-\x7e]*$/.test(value) || value.includes('?'))
+        throw configError(spec, `path "${value}" must start with / and have no query`);
       out.path = value;
     } else {
       throw configError(spec, `unknown option "${key}" (known: token, path)`);
@@ -101,7 +103,11 @@ export function dialTcp(host: string, port: number, timeoutMs = TCP_TARGET_CONNE
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new BurrowError('BURROW_ERR_TCP_TARGET_UNREACHABLE', `${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
+      reject(
+        new BurrowError('BURROW_ERR_TCP_TARGET_UNREACHABLE', `${host}:${port}: ${err.code ?? err.message}`, {
+          cause: err,
+        }),
+      );
     });
   });
 }
@@ -112,10 +118,14 @@ export function tokenAuthorizer(expected: string | undefined): (token: string | 
 }
 
 /** A resolver over `--tcp-target` entries. */
-export function createStaticTcpResolver(specs: readonly StaticTcpTargetSpec[], options: { connectTimeoutMs?: number } = {}): TcpTargetResolver {
+export function createStaticTcpResolver(
+  specs: readonly StaticTcpTargetSpec[],
+  options: { connectTimeoutMs?: number } = {},
+): TcpTargetResolver {
   const targets = new Map<string, TcpTarget>();
   for (const spec of specs) {
-    if (targets.has(spec.name)) throw new BurrowError('BURROW_ERR_INVALID_CONFIG', `--tcp-target "${spec.name}" is given twice`);
+    if (targets.has(spec.name))
+      throw new BurrowError('BURROW_ERR_INVALID_CONFIG', `--tcp-target "${spec.name}" is given twice`);
     targets.set(spec.name, {
       name: spec.name,
       open: () => dialTcp(spec.host, spec.port, options.connectTimeoutMs),

@@ -2,8 +2,20 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
 import { FlowGate, sendWithBackpressure, watchLiveness } from '../../adapters/limrun/flow.js';
-import { TCP_MUX_MAX_CONNECTIONS, TCP_WS_HIGH_WATER_BYTES, TCP_WS_LOW_WATER_BYTES, TCP_WS_PONG_TIMEOUT_MS } from '../../adapters/limrun/limits.js';
-import { MUX_MAX_ID, decodeMuxMessage, encodeMuxClose, encodeMuxData, encodeMuxFin, toBuffer } from '../../adapters/limrun/wire.js';
+import {
+  TCP_MUX_MAX_CONNECTIONS,
+  TCP_WS_HIGH_WATER_BYTES,
+  TCP_WS_LOW_WATER_BYTES,
+  TCP_WS_PONG_TIMEOUT_MS,
+} from '../../adapters/limrun/limits.js';
+import {
+  MUX_MAX_ID,
+  decodeMuxMessage,
+  encodeMuxClose,
+  encodeMuxData,
+  encodeMuxFin,
+  toBuffer,
+} from '../../adapters/limrun/wire.js';
 import { endGracefully } from './singleton-link.js';
 import type { ConnectionStateTracker } from './state.js';
 import type { TcpTunnelEnd } from './types.js';
@@ -123,9 +135,14 @@ export class MuxClient {
         return;
       }
       if (isFinalStatus(status) || this.#attempts >= this.#opts.maxReconnectAttempts) {
-        this.#opts.logger.error({ status, attempts: this.#attempts, lastError: conn.lastError() }, 'giving up on the tunnel');
+        this.#opts.logger.error(
+          { status, attempts: this.#attempts, lastError: conn.lastError() },
+          'giving up on the tunnel',
+        );
         this.close();
-        this.#opts.onGiveUp(status !== undefined && isFinalStatus(status) ? { reason: 'refused', status } : { reason: 'exhausted' });
+        this.#opts.onGiveUp(
+          status !== undefined && isFinalStatus(status) ? { reason: 'refused', status } : { reason: 'exhausted' },
+        );
         return;
       }
       const delay = backoffDelay(this.#attempts, this.#opts.reconnectDelay, this.#opts.maxReconnectDelay);

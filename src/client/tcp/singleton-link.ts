@@ -3,7 +3,11 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
 import { FlowGate, sendWithBackpressure, watchLiveness } from '../../adapters/limrun/flow.js';
-import { TCP_WS_HIGH_WATER_BYTES, TCP_WS_LOW_WATER_BYTES, TCP_WS_PONG_TIMEOUT_MS } from '../../adapters/limrun/limits.js';
+import {
+  TCP_WS_HIGH_WATER_BYTES,
+  TCP_WS_LOW_WATER_BYTES,
+  TCP_WS_PONG_TIMEOUT_MS,
+} from '../../adapters/limrun/limits.js';
 import { WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED, toBuffer } from '../../adapters/limrun/wire.js';
 import type { ConnectionStateTracker } from './state.js';
 import { backoffDelay, isFinalStatus, openTcpWebSocket } from './websocket.js';
@@ -26,8 +30,7 @@ export interface SingletonLinkOptions {
  * ('exhausted'), or close() was called ('aborted').
  */
 export type LinkEnd =
-  | { reason: 'closed' | 'target-closed' | 'exhausted' | 'aborted' }
-  | { reason: 'refused'; status: number };
+  { reason: 'closed' | 'target-closed' | 'exhausted' | 'aborted' } | { reason: 'refused'; status: number };
 
 const FIN = Symbol('fin');
 /** After the local side is ended and flushed, how long its peer has to close before it is destroyed, in ms. */

@@ -24,7 +24,10 @@ export class ConnectionStateTracker {
       try {
         cb(state);
       } catch (err) {
-        this.#logger.error({ err: err instanceof Error ? err.message : String(err) }, 'connection state callback threw');
+        this.#logger.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'connection state callback threw',
+        );
       }
     }
   }
