@@ -60,7 +60,8 @@ export interface TiflisAdapterOptions {
 
 export interface TiflisAdapter extends ServerAdapter {
   readonly wsPath: string;
-  stats(): { workstations: number; clients: number; watchClients: number };
+  /** workstations and clients (WebSocket devices) for /health; watchClients; sockets: open WebSockets. */
+  stats(): { workstations: number; clients: number; watchClients: number; sockets: number };
   close(): Promise<void>;
 }
 
@@ -150,7 +151,7 @@ export function createTiflisAdapter(options: TiflisAdapterOptions): TiflisAdapte
       return true;
     },
     stats() {
-      return relay.stats();
+      return { ...relay.stats(), sockets: endpoint.size };
     },
     async close(): Promise<void> {
       if (closed) return;
