@@ -1,0 +1,65 @@
+/**
+ * The sender's response: streamed `text/plain` `[INFO] …` lines. HTTP/1.0 senders get the same
+ * lines in one body with a Content-Length once the transfer ends (they cannot read chunked).
+ */
+import { TEXT_HEADERS, endWithLength, type Res } from './http.js';
+
+export class SenderMessages {
+  private readonly buffered: string[] = [];
+  private opened = false;
+  private finished = false;
+
+  constructor(
+    private readonly res: Res,
+    private readonly http10: boolean,
+  ) {}
+
+  get ended(): boolean {
+    return this.finished || this.res.writableEnded;
+  }
+
+  /** Sends the 200 head (buffered for HTTP/1.0). */
+  open(): void {
+    if (this.opened) return;
+    this.opened = true;
+    if (!this.http10) this.res.writeHead(200, { ...TEXT_HEADERS });
+  }
+
+  info(line: string): void {
+    this.write(`[INFO] ${line}\n`);
+  }
+
+  /** Ends the response with a last line (`[INFO] …` or `[ERROR] …`). */
+  end(line: string, kind: 'INFO' | 'ERROR' = 'INFO'): void {
+    if (this.ended) return;
+    this.finished = true;
+    const text = `[${kind}] ${line}\n`;
+    if (this.http10) {
+      this.buffered.push(text);
+      endWithLength(this.res, 200, { ...TEXT_HEADERS }, this.buffered.join(''));
+    } else {
+      this.open();
+      this.res.end(text);
+    }
+  }
+
+  /** Fails with a status when no head went out yet (HTTP/1.0), else with an `[ERROR]` line. */
+  fail(status: number, message: string): void {
+    if (this.ended) return;
+    if (this.http10 || !this.opened) {
+      this.finished = true;
+      endWithLength(this.res, status, { ...TEXT_HEADERS }, `${this.buffered.join('')}[ERROR] ${message}\n`);
+      return;
+    }
+    this.end(message, 'ERROR');
+  }
+
+  private write(text: string): void {
+    if (this.ended) return;
+    if (this.http10) this.buffered.push(text);
+    else {
+      this.open();
+      this.res.write(text);
+    }
+  }
+}
