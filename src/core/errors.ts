@@ -231,6 +231,30 @@ export const ERROR_CODES = {
     message: 'The pipe transfer was cut before it completed',
     fix: 'The other side disconnected or the transfer went idle; send again.',
   },
+  BURROW_ERR_TUNELY_AGENT_OFFLINE: {
+    status: 503,
+    wsClose: 1013,
+    message: 'The tunely agent for this tunnel is not connected',
+    fix: 'Start (or restart) `tunely connect` with the token bound to this name; it reconnects by itself after a network drop.',
+  },
+  BURROW_ERR_TUNELY_BINARY_BODY: {
+    status: 502,
+    wsClose: 1003,
+    message: 'tunely tunnels carry text bodies only; this request body is not valid UTF-8',
+    fix: 'tunely\'s JSON protocol cannot carry binary bodies intact. Expose the service with `burrow http <port>` instead, which carries any bytes.',
+  },
+  BURROW_ERR_TUNELY_BODY_TOO_LARGE: {
+    status: 413,
+    wsClose: 1009,
+    message: 'Request body too large for a tunely tunnel',
+    fix: 'tunely sends a request body whole inside one JSON message; send a smaller body, raise maxBodyBytes, or use `burrow http <port>`.',
+  },
+  BURROW_ERR_TUNELY_NO_WEBSOCKET: {
+    status: 501,
+    wsClose: 1003,
+    message: 'tunely tunnels cannot carry WebSocket connections',
+    fix: 'tunely\'s protocol has no WebSocket messages. Expose the service with `burrow http <port>` instead.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
