@@ -83,6 +83,8 @@ export interface TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
   /** Remove a tunnel; with graceMs the name stays reserved for ownerKey for that long. */
   remove(tunnel: Tunnel, options?: { graceMs?: number; ownerKey?: string | undefined }): void;
   get(name: string): Tunnel | undefined;
+  /** True while a name is held for a disconnected agent (its grace period). */
+  isHeld(name: string): boolean;
   getById(id: string): Tunnel | undefined;
   list(): Tunnel[];
   readonly size: number;
@@ -161,6 +163,10 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
 
   get(name: string): Tunnel | undefined {
     return this.#byName.get(name);
+  }
+
+  isHeld(name: string): boolean {
+    return this.#reserved.has(name);
   }
 
   getById(id: string): Tunnel | undefined {

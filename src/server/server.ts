@@ -156,8 +156,11 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     if (name !== undefined) {
       const tunnel = registry.get(name);
       if (!tunnel) {
-        metrics.errors.inc({ code: 'BURROW_ERR_TUNNEL_NOT_FOUND' });
-        sendError(req, res, new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `"${name}"`));
+        const err = registry.isHeld(name)
+          ? new BurrowError('BURROW_ERR_AGENT_GONE', `"${name}" lost its client, which may be reconnecting`)
+          : new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `"${name}"`);
+        metrics.errors.inc({ code: err.code });
+        sendError(req, res, err, err.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': '2' } : {});
         return;
       }
       if (shuttingDown) res.setHeader('Connection', 'close');
@@ -215,7 +218,12 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     if (name !== undefined) {
       const tunnel = registry.get(name);
       if (!tunnel) {
-        rejectUpgrade(socket, new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `"${name}"`));
+        rejectUpgrade(
+          socket,
+          registry.isHeld(name)
+            ? new BurrowError('BURROW_ERR_AGENT_GONE', `"${name}" lost its client, which may be reconnecting`)
+            : new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `"${name}"`),
+        );
         return;
       }
       proxy.handleUpgrade(tunnel, req, socket, head);

@@ -1,0 +1,62 @@
+/** Small helpers shared by CLI commands: env fallbacks, number/duration parsing, error printing. */
+import { InvalidArgumentError } from 'commander';
+import { isBurrowError } from '../core/errors.js';
+
+/** The first set environment variable among names. */
+export function envFirst(...names: string[]): string | undefined {
+  for (const n of names) {
+    const v = process.env[n];
+    if (v !== undefined && v !== '') return v;
+  }
+  return undefined;
+}
+
+export function envBool(...names: string[]): boolean | undefined {
+  const v = envFirst(...names);
+  if (v === undefined) return undefined;
+  return /^(1|true|yes|on)$/i.test(v);
+}
+
+export function parseIntArg(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30" (seconds), "500ms", "30s", "5m", "1h" → milliseconds. */
+export function parseDurationMs(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim().toLowerCase());
+  if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 500ms, 5m (a bare number means seconds)');
+  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000));
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+/** Print an error the way every command does: message, then how to fix it; returns the exit code. */
+export function printError(err: unknown): number {
+  if (isBurrowError(err)) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.stderr.write(`  fix: ${err.fix}\n  code: ${err.code}\n`);
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  return 1;
+}
+
+/** Human byte counts: 1.5 MiB. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
