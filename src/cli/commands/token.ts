@@ -1,0 +1,208 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { isBurrowError } from '../../core/errors.js';
+import { openAdminBackend, type AdminBackend, type AdminTarget } from '../../auth/admin-backend.js';
+import { parseDuration } from '../../auth/duration.js';
+import { REVOCATION_POLL_INTERVAL_MS } from '../../auth/limits.js';
+import type { TokenView } from '../../auth/views.js';
+
+/** Options every admin command takes: where to act. */
+export interface TargetFlags extends AdminTarget {
+  json?: boolean | undefined;
+}
+
+/** Add --db / --server / --admin-token / --json to an admin command. */
+export function addTargetOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--db <url>',
+        'database: sqlite:/path/file.db, sqlite::memory: or postgres://… (default sqlite:./data/burrow.db)',
+      ).env('BURROW_DB'),
+    )
+    .addOption(
+      new Option('--server <url>', "act through a running server's admin API instead of the database").env(
+        'BURROW_ADMIN_SERVER',
+      ),
+    )
+    .addOption(new Option('--admin-token <token>', 'admin token for --server').env('BURROW_ADMIN_TOKEN'))
+    .option('--json', 'print JSON instead of text');
+}
+
+/** Print one line (or a block) on the command's stdout (configureOutput-aware, so tests can capture it). */
+export function out(cmd: Command, text: string): void {
+  const write = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
+  write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Open the backend, run `fn`, close; BurrowErrors become a one-line message + fix and exit code 1. */
+export async function withBackend(
+  cmd: Command,
+  flags: TargetFlags,
+  fn: (backend: AdminBackend) => Promise<void>,
+): Promise<void> {
+  let backend: AdminBackend | undefined;
+  try {
+    backend = await openAdminBackend({ db: flags.db, server: flags.server, adminToken: flags.adminToken }, {});
+    await fn(backend);
+  } catch (err) {
+    if (!isBurrowError(err)) throw err;
+    cmd.error(`error: ${err.message}\nfix: ${err.fix}`, { exitCode: 1, code: err.code });
+  } finally {
+    await backend?.close();
+  }
+}
+
+/** A plain text table: columns padded to the widest cell. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
+}
+
+function duration(value: string): string {
+  try {
+    parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError(isBurrowError(err) ? (err.detail ?? err.message) : String(err));
+  }
+  return value;
+}
+
+const day = (iso: string | null): string => (iso === null ? '-' : iso.replace('T', ' ').slice(0, 16));
+
+interface CreateFlags extends TargetFlags {
+  label?: string;
+  name?: string[];
+  kind?: string[];
+  maxTunnels?: number;
+  expires?: string;
+  format: 'burrow' | 'tunely';
+}
+
+/**
+ * `burrow token create|list|revoke`: agent tokens, on the local database (--db, BURROW_DB) or
+ * through a running server (--server URL --admin-token T). See docs/accounts.md.
+ */
+export function registerTokenCommands(program: Command): void {
+  const token = program
+    .command('token')
+    .description('create, list and revoke agent tokens (stored hashed; a secret is shown once)');
+
+  addTargetOptions(
+    token
+      .command('create')
+      .description('create a token and print its secret once')
+      .option('--label <text>', 'a note to recognise the token by')
+      .option(
+        '--name <name>',
+        'a name or domain the token may use (repeatable; alice-* and *.example.com allowed)',
+        collect,
+      )
+      .option(
+        '--kind <kind>',
+        'what it may open: http, tcp, tiflis, pipe, admin (repeatable or comma-separated; default all but admin)',
+        collect,
+      )
+      .option('--max-tunnels <n>', 'most tunnels open at once with this token', positiveInt)
+      .option('--expires <duration>', 'lifetime such as 30d, 12h, 2w (default never)', duration)
+      .addOption(
+        new Option('--format <format>', 'burrow (brw_…) or tunely (tun_…, for tunely clients)')
+          .choices(['burrow', 'tunely'])
+          .default('burrow'),
+      ),
+  ).action(async (flags: CreateFlags, cmd: Command) => {
+    await withBackend(cmd, flags, async (backend) => {
+      const { token: t, secret } = await backend.createToken({
+        label: flags.label,
+        names: flags.name,
+        kinds: flags.kind,
+        maxTunnels: flags.maxTunnels,
+        expires: flags.expires,
+        format: flags.format,
+      });
+      if (flags.json) {
+        out(cmd, JSON.stringify({ token: t, secret }));
+        return;
+      }
+      out(
+        cmd,
+        [
+          'Token created. Copy it now: it is shown only this once.',
+          '',
+          `  ${secret}`,
+          '',
+          `id:      ${t.id}`,
+          ...(t.label ? [`label:   ${t.label}`] : []),
+          `kinds:   ${t.scopes.join(', ')}`,
+          `names:   ${t.names.length ? t.names.join(', ') : 'any (not reserved by another token)'}`,
+          ...(t.maxTunnels !== null ? [`tunnels: at most ${t.maxTunnels}`] : []),
+          `expires: ${t.expiresAt ?? 'never'}`,
+          `in:      ${backend.where}`,
+          '',
+          'Agents use it with: burrow http 3000 --token <token>   (or the BURROW_TOKEN environment variable)',
+        ].join('\n'),
+      );
+    });
+  });
+
+  addTargetOptions(
+    token.command('list').description('list tokens (prefix, label, kinds, status; never the secret)'),
+  ).action(async (flags: TargetFlags, cmd: Command) => {
+    await withBackend(cmd, flags, async (backend) => {
+      const tokens = await backend.listTokens();
+      if (flags.json) {
+        out(cmd, JSON.stringify(tokens));
+        return;
+      }
+      if (tokens.length === 0) {
+        out(cmd, `No tokens in ${backend.where}. Create one: burrow token create --label NAME`);
+        return;
+      }
+      out(cmd, table(['ID', 'PREFIX', 'STATUS', 'KINDS', 'NAMES', 'LAST USED', 'EXPIRES', 'LABEL'], tokens.map(row)));
+    });
+  });
+
+  addTargetOptions(
+    token
+      .command('revoke')
+      .description('revoke a token: its agents are disconnected')
+      .argument('<id>', 'token id (tok_…)'),
+  ).action(async (id: string, flags: TargetFlags, cmd: Command) => {
+    await withBackend(cmd, flags, async (backend) => {
+      const t = await backend.revokeToken(id);
+      if (flags.json) {
+        out(cmd, JSON.stringify(t));
+        return;
+      }
+      const when = backend.where.startsWith('server')
+        ? 'its agents were disconnected'
+        : `a server using this database disconnects its agents within ${REVOCATION_POLL_INTERVAL_MS / 1000} s`;
+      out(cmd, `Revoked ${t.id} (${t.prefix}…): ${when}.`);
+    });
+  });
+}
+
+function row(t: TokenView): string[] {
+  return [
+    t.id,
+    `${t.prefix}…`,
+    t.status,
+    t.scopes.join(','),
+    t.names.length ? t.names.join(',') : '*',
+    day(t.lastUsedAt),
+    day(t.expiresAt),
+    t.label,
+  ];
+}
