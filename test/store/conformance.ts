@@ -44,7 +44,7 @@ export function rules(overrides: Partial<StoredAccessRules> = {}): StoredAccessR
 
 /** One suite, every backend: each Store operation, restart, migrations, literal SQL-looking input. */
 export function storeConformance(backend: Backend): void {
-  describe(`Store: ${backend.name}`, () => {
+  void describe(`Store: ${backend.name}`, () => {
     after(() => backend.cleanup());
     operations(backend);
     migrations(backend);
@@ -52,7 +52,7 @@ export function storeConformance(backend: Backend): void {
 }
 
 function operations(backend: Backend): void {
-  describe('operations', () => {
+  void describe('operations', () => {
     let store: KyselyStore;
     before(async () => {
       store = await backend.open();
@@ -61,11 +61,11 @@ function operations(backend: Backend): void {
       await store.close();
     });
 
-    it('applies every migration on an empty database', async () => {
+    void it('applies every migration on an empty database', async () => {
       assert.deepEqual(await store.appliedMigrations(), Object.keys(MIGRATIONS).sort());
     });
 
-    it('inserts, finds and lists tokens with every field', async () => {
+    void it('inserts, finds and lists tokens with every field', async () => {
       const t = tokenRecord({
         names: ['alice-*', 'app.example.com'],
         scopes: ['http', 'admin'],
@@ -81,7 +81,7 @@ function operations(backend: Backend): void {
       assert.ok(list.some((x) => x.id === t.id));
     });
 
-    it('refuses a second token with the same hash', async () => {
+    void it('refuses a second token with the same hash', async () => {
       const t = tokenRecord();
       await store.insertToken(t);
       await assert.rejects(
@@ -90,7 +90,7 @@ function operations(backend: Backend): void {
       );
     });
 
-    it('stores SQL-looking input literally', async () => {
+    void it('stores SQL-looking input literally', async () => {
       const t = tokenRecord({ label: SQLISH, names: [SQLISH] });
       await store.insertToken(t);
       const back = await store.getToken(t.id);
@@ -102,7 +102,7 @@ function operations(backend: Backend): void {
       assert.ok((await store.listTokens()).length > 0, 'the tokens table is still there');
     });
 
-    it('revokes once (first revocation time wins) and lists revocations since a time', async () => {
+    void it('revokes once (first revocation time wins) and lists revocations since a time', async () => {
       const t = tokenRecord();
       await store.insertToken(t);
       const first = await store.revokeToken(t.id, 5_000);
@@ -115,14 +115,14 @@ function operations(backend: Backend): void {
       assert.ok(!(await store.listRevokedSince(6_000)).some((r) => r.id === t.id));
     });
 
-    it('touches last_used_at', async () => {
+    void it('touches last_used_at', async () => {
       const t = tokenRecord();
       await store.insertToken(t);
       await store.touchToken(t.id, 1_800_000_000_000);
       assert.equal((await store.getToken(t.id))?.lastUsedAt, 1_800_000_000_000);
     });
 
-    it('reserves names: idempotent for the owner, NAME_TAKEN for another, TOKEN_NOT_FOUND for unknown tokens', async () => {
+    void it('reserves names: idempotent for the owner, NAME_TAKEN for another, TOKEN_NOT_FOUND for unknown tokens', async () => {
       const a = tokenRecord();
       const b = tokenRecord();
       await store.insertToken(a);
@@ -146,7 +146,7 @@ function operations(backend: Backend): void {
       assert.ok((await store.listReservedNames()).length >= 2);
     });
 
-    it('keeps access rules with a reserved name, replaces and removes them, and drops them on release', async () => {
+    void it('keeps access rules with a reserved name, replaces and removes them, and drops them on release', async () => {
       const t = tokenRecord();
       await store.insertToken(t);
       await store.reserveName({ name: 'guarded', tokenId: t.id, now: 1 });
@@ -174,7 +174,7 @@ function operations(backend: Backend): void {
       assert.equal((await store.getReservedName('guarded'))?.access, null);
     });
 
-    it('claims stable tunnel ids: same owner and name → same id; previous id follows a rename; other owner → new id', async () => {
+    void it('claims stable tunnel ids: same owner and name → same id; previous id follows a rename; other owner → new id', async () => {
       const a = tokenRecord();
       const b = tokenRecord();
       await store.insertToken(a);
@@ -255,7 +255,7 @@ function operations(backend: Backend): void {
       assert.equal(await store.deleteTunnelId('id-n1'), false);
     });
 
-    it('saves tiflis workstations (upsert keeps created_at), touches and deletes them', async () => {
+    void it('saves tiflis workstations (upsert keeps created_at), touches and deletes them', async () => {
       const ws = {
         id: 'Z6q62aKz-F96',
         name: "dev box'; --",
@@ -285,7 +285,7 @@ function operations(backend: Backend): void {
       assert.equal(await store.getWorkstation(ws.id), undefined);
     });
 
-    it('serves concurrent calls', async () => {
+    void it('serves concurrent calls', async () => {
       const many = Array.from({ length: 25 }, () => tokenRecord());
       await Promise.all(many.map((t) => store.insertToken(t)));
       const found = await Promise.all(many.map((t) => store.findTokenByHash(t.hash)));
@@ -295,7 +295,7 @@ function operations(backend: Backend): void {
       );
     });
 
-    it('keeps tokens, names, rules, tunnel ids and workstations across a restart', async () => {
+    void it('keeps tokens, names, rules, tunnel ids and workstations across a restart', async () => {
       const t = tokenRecord({ label: 'survivor' });
       await store.insertToken(t);
       await store.reserveName({ name: 'survivor', tokenId: t.id, now: 5 });
@@ -324,7 +324,7 @@ function operations(backend: Backend): void {
       assert.deepEqual(await store.appliedMigrations(), Object.keys(MIGRATIONS).sort());
     });
 
-    it('fails clearly after close', async () => {
+    void it('fails clearly after close', async () => {
       const s = await backend.open();
       await s.close();
       await assert.rejects(
@@ -336,8 +336,8 @@ function operations(backend: Backend): void {
 }
 
 function migrations(backend: Backend): void {
-  describe('migrations', () => {
-    it('upgrades a database created at the first version, keeping its data', async () => {
+  void describe('migrations', () => {
+    void it('upgrades a database created at the first version, keeping its data', async () => {
       const old = await backend.openFresh('001_initial');
       const t = tokenRecord();
       try {
@@ -367,7 +367,7 @@ function migrations(backend: Backend): void {
       }
     });
 
-    it('upgrades from the previous version (one before the latest)', async () => {
+    void it('upgrades from the previous version (one before the latest)', async () => {
       const names = Object.keys(MIGRATIONS).sort();
       const previous = names[names.length - 2]!;
       const old = await backend.openFresh(previous);

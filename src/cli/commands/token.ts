@@ -30,8 +30,10 @@ export function addTargetOptions(cmd: Command): Command {
 
 /** Print one line (or a block) on the command's stdout (configureOutput-aware, so tests can capture it). */
 export function out(cmd: Command, text: string): void {
-  const write = cmd.configureOutput().writeOut ?? ((s: string) => process.stdout.write(s));
-  write(text.endsWith('\n') ? text : `${text}\n`);
+  const line = text.endsWith('\n') ? text : `${text}\n`;
+  const config = cmd.configureOutput();
+  if (config.writeOut) config.writeOut(line);
+  else process.stdout.write(line);
 }
 
 /** Open the backend, run `fn`, close; BurrowErrors become a one-line message + fix and exit code 1. */
