@@ -226,7 +226,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     session.on('stream', (stream, open) => {
       const slot = this.#byTunnelId.get(open.tunnelId);
       if (!slot) {
-        stream.destroy(new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `no tunnel ${open.tunnelId} on this client`));
+        stream.reset(new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `no tunnel ${open.tunnelId} on this client`));
         return;
       }
       slot.spec.onStream(stream, open);

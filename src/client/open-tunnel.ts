@@ -99,7 +99,7 @@ export function serveStreamLocally(stream: MuxStream, target: LocalTarget): void
         local.destroy();
         return;
       }
-      local.on('error', (err) => stream.destroy(new BurrowError('BURROW_ERR_ORIGIN_ERROR', `${describeTarget(target)}: ${err.message}`)));
+      local.on('error', (err) => stream.reset(new BurrowError('BURROW_ERR_ORIGIN_ERROR', `${describeTarget(target)}: ${err.message}`)));
       stream.on('error', () => local.destroy());
       local.on('close', () => {
         if (!stream.destroyed && !stream.writableFinished) stream.destroy();
@@ -108,7 +108,7 @@ export function serveStreamLocally(stream: MuxStream, target: LocalTarget): void
       stream.pipe(local);
       local.pipe(stream);
     },
-    (err: BurrowError) => stream.destroy(err),
+    (err: BurrowError) => stream.reset(err),
   );
 }
 

@@ -255,12 +255,12 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     const open = parseStreamOpen(decodeJson(frame));
     const stream = new MuxStream(this, id, open);
     if (this.#streams.size >= this.#maxStreams) {
-      stream.destroy(new BurrowError('BURROW_ERR_STREAM_LIMIT', `${this.#maxStreams} streams open`));
+      stream.reset(new BurrowError('BURROW_ERR_STREAM_LIMIT', `${this.#maxStreams} streams open`));
       return;
     }
     this.#streams.set(id, stream);
     if (this.listenerCount('stream') === 0) {
-      stream.destroy(new BurrowError('BURROW_ERR_PROTOCOL', 'this side does not accept streams'));
+      stream.reset(new BurrowError('BURROW_ERR_PROTOCOL', 'this side does not accept streams'));
       return;
     }
     this.emit('stream', stream, open);
@@ -272,6 +272,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
  * return the peer's DATA (crediting the peer back as the consumer reads). It also offers the
  * net.Socket methods Node's http.Agent calls, so an http client can run over it.
  */
+function noop(): void {}
+
 export class MuxStream extends Duplex {
   readonly id: number;
   readonly open: StreamOpen;
@@ -285,6 +287,7 @@ export class MuxStream extends Duplex {
   #localEnded = false;
   #resetByPeer = false;
   #idle = false;
+  #resetReason: Error | undefined;
   #timeoutMs = 0;
   #timer: NodeJS.Timeout | undefined;
   bytesRead = 0;
@@ -297,6 +300,16 @@ export class MuxStream extends Duplex {
     this.open = open;
     this.#sendWindow = session.peerWindow;
     this.#creditThreshold = Math.max(1, Math.floor(session.window / 4));
+    // A stream error nobody listens to must never crash the process (the classic tunnel crash);
+    // users that care (pipeline, the proxy) add their own listeners.
+    this.on('error', noop);
+  }
+
+  /** Refuse or abort the stream: the peer gets RESET with err's code; no 'error' is emitted here. */
+  reset(err: Error): void {
+    if (this.destroyed) return;
+    this.#resetReason = err;
+    this.destroy();
   }
 
   get remoteAddress(): string | undefined {
@@ -407,6 +420,13 @@ export class MuxStream extends Duplex {
     this.#maybeCredit();
   }
 
+  /** Credit the peer as the consumer takes bytes out of the buffer (flowing, paused or piped). */
+  override read(size?: number): unknown {
+    const chunk: unknown = super.read(size);
+    if (chunk !== null) this.#maybeCredit();
+    return chunk;
+  }
+
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.#writeChunk(chunk, cb);
   }
@@ -442,7 +462,8 @@ export class MuxStream extends Duplex {
     if (this.#timer) clearTimeout(this.#timer);
     const clean = this.#localEnded && this.#remoteEnded;
     if (!clean && !this.#resetByPeer && !this.#session.closed) {
-      const wire = err ? toWireError(err) : { code: 'BURROW_ERR_STREAM_CLOSED', message: 'stream closed' };
+      const reason = err ?? this.#resetReason;
+      const wire = reason ? toWireError(reason) : { code: 'BURROW_ERR_ORIGIN_ERROR', message: 'stream closed' };
       this.#session.sendFrame(encodeJsonFrame(FrameType.RESET, this.id, wire));
     }
     const p = this.#pending;

@@ -1,0 +1,130 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { MuxSession, type MuxStream } from '../../src/protocol/mux.js';
+import { encodeFrame, FrameType } from '../../src/protocol/frames.js';
+import type { StreamOpen } from '../../src/protocol/messages.js';
+
+/** Two sessions wired back to back through an in-memory "transport" that can be paused. */
+function pair(window = 64 * 1024) {
+  let aToB: Buffer[] = [];
+  let bToA: Buffer[] = [];
+  const server: MuxSession = new MuxSession({ send: (d) => (aToB.push(d), setImmediate(pump), true) }, { role: 'server', window, peerWindow: window });
+  const agent: MuxSession = new MuxSession({ send: (d) => (bToA.push(d), setImmediate(pump), true) }, { role: 'agent', window, peerWindow: window });
+  function pump(): void {
+    const x = aToB;
+    aToB = [];
+    for (const d of x) agent.receive(d);
+    const y = bToA;
+    bToA = [];
+    for (const d of y) server.receive(d);
+  }
+  return { server, agent };
+}
+
+async function readAll(s: MuxStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('mux', () => {
+  test('a stream carries bytes both ways with half-close', async () => {
+    const { server, agent } = pair();
+    agent.on('stream', (s) => {
+      // echo, upper-cased, then end after the peer ended
+      s.on('data', (c: Buffer) => s.write(Buffer.from(c.toString().toUpperCase())));
+      s.on('end', () => s.end());
+    });
+    const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+    s.end('hello');
+    assert.equal((await readAll(s)).toString(), 'HELLO');
+  });
+
+  test('flow control: a reader that does not read holds the writer at one window', async () => {
+    const window = 64 * 1024;
+    const { server, agent } = pair(window);
+    let agentStream: MuxStream | undefined;
+    agent.on('stream', (s: MuxStream, open: StreamOpen) => {
+      assert.equal(open.kind, 'http');
+      agentStream = s;
+      s.pause();
+    });
+    const s = server.openStream({ tunnelId: 't', kind: 'http' });
+    const big = Buffer.alloc(10 * window, 7);
+    let writeDone = false;
+    s.write(big, () => {
+      writeDone = true;
+    });
+    // let frames flow
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(agentStream);
+    assert.equal(writeDone, false, 'writer must wait for credit');
+    assert.ok(agentStream.readableLength <= window, `receiver buffered ${agentStream.readableLength} > window`);
+    assert.ok(s.bytesWritten <= window);
+    // now read everything
+    const got = readAll(agentStream);
+    s.end();
+    agentStream.resume();
+    assert.equal((await got).length, big.length);
+    assert.equal(writeDone, true);
+  });
+
+  test('reset reaches the peer with its code', async () => {
+    const { server, agent } = pair();
+    agent.on('stream', (s) => {
+      s.reset(new Error('nope'));
+    });
+    const s = server.openStream({ tunnelId: 't', kind: 'http' });
+    const [err] = (await once(s, 'error')) as [Error & { code: string }];
+    assert.equal(err.code, 'BURROW_ERR_PROTOCOL');
+    assert.match(err.message, /nope/);
+  });
+
+  test('a peer that overruns its window is cut off', async () => {
+    const { server, agent } = pair(64 * 1024);
+    const s = server.openStream({ tunnelId: 't', kind: 'http' });
+    let got: MuxStream | undefined;
+    agent.on('stream', (x) => {
+      got = x;
+      x.pause();
+    });
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    // bypass flow control: raw DATA frames beyond the window
+    for (let i = 0; i < 3; i++) agent.receive(encodeFrame(FrameType.DATA, s.id, Buffer.alloc(40 * 1024)));
+    assert.ok(got);
+    const [err] = (await once(got, 'error')) as [Error & { code: string }];
+    assert.equal(err.code, 'BURROW_ERR_PROTOCOL');
+  });
+
+  test('closing the session destroys every stream with the given error', async () => {
+    const { server } = pair();
+    const a = server.openStream({ tunnelId: 't', kind: 'http' });
+    const b = server.openStream({ tunnelId: 't', kind: 'http' });
+    const errs = Promise.all([once(a, 'error'), once(b, 'error')]);
+    server.close();
+    const [[ea], [eb]] = (await errs) as [[Error & { code: string }], [Error & { code: string }]];
+    assert.equal(ea.code, 'BURROW_ERR_AGENT_GONE');
+    assert.equal(eb.code, 'BURROW_ERR_AGENT_GONE');
+    assert.equal(server.streamCount, 0);
+  });
+
+  test('garbage input closes the session instead of throwing', () => {
+    const { server } = pair();
+    let closedWith: string | undefined;
+    server.on('close', (e) => (closedWith = e?.code));
+    server.receive(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    assert.equal(closedWith, 'BURROW_ERR_PROTOCOL');
+    assert.equal(server.closed, true);
+  });
+
+  test('an OPEN with the wrong parity is a protocol error', () => {
+    const { server } = pair();
+    let closedWith: string | undefined;
+    server.on('close', (e) => (closedWith = e?.code));
+    server.on('stream', () => assert.fail('must not open'));
+    server.receive(encodeFrame(FrameType.OPEN, 2, Buffer.from(JSON.stringify({ tunnelId: 'x', kind: 'http' }))));
+    assert.equal(closedWith, 'BURROW_ERR_PROTOCOL');
+  });
+});
