@@ -62,6 +62,6 @@ export class TokenBucket {
       return 0;
     }
     const msPerToken = this.rate.periodMs / this.rate.count;
-    return Math.max(1, Math.ceil(((1 - this.#tokens) * msPerToken) / 1000));
+    return Math.max(1, Math.ceil(Math.round((1 - this.#tokens) * msPerToken) / 1000));
   }
 }
