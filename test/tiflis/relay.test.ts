@@ -169,12 +169,12 @@ void describe('tiflis relay over WebSocket', () => {
   void test('a replaced workstation socket: its late close does not take the tunnel offline', async () => {
     const old = await openWorkstation(h);
     const d = await openDevice(h, old.tunnelId, 'watcher');
-    const sockets = h.adapter.stats().sockets;
+    const sockets = h.adapter.stats().tiflisSockets;
     const fresh = await openWorkstation(h, { reconnect: true, previous_tunnel_id: old.tunnelId });
     assert.equal(fresh.tunnelId, old.tunnelId);
     const closed = await old.ws.closed;
     assert.deepEqual(closed, { code: 1000, reason: 'Replaced by a new connection' });
-    await until(() => h.adapter.stats().sockets === sockets, 'the server saw the old socket close');
+    await until(() => h.adapter.stats().tiflisSockets === sockets, 'the server saw the old socket close');
     d.send({ type: 'still-here' });
     assert.deepEqual(await fresh.ws.next(), { type: 'still-here', device_id: 'watcher' });
     assert.equal(
@@ -188,12 +188,12 @@ void describe('tiflis relay over WebSocket', () => {
   void test('a replaced device socket: no client.disconnected for its late close', async () => {
     const { ws, tunnelId } = await openWorkstation(h);
     const first = await openDevice(h, tunnelId, 'phone');
-    const sockets = h.adapter.stats().sockets;
+    const sockets = h.adapter.stats().tiflisSockets;
     const second = await TestClient.open(h.wsUrl);
     const reply = await second.request(connectMsg(tunnelId, 'phone', { reconnect: true }), 'connected');
     assert.equal(reply.payload.restored, true);
     assert.deepEqual(await first.closed, { code: 1000, reason: 'Replaced by a new connection' });
-    await until(() => h.adapter.stats().sockets === sockets, 'the server saw the old device close');
+    await until(() => h.adapter.stats().tiflisSockets === sockets, 'the server saw the old device close');
     second.send({ type: 'from-second' });
     assert.deepEqual(await ws.next(), { type: 'from-second', device_id: 'phone' });
     ws.send({ type: 'to-all' });

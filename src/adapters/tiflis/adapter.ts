@@ -60,8 +60,8 @@ export interface TiflisAdapterOptions {
 
 export interface TiflisAdapter extends ServerAdapter {
   readonly wsPath: string;
-  /** workstations and clients (WebSocket devices) for /health; watchClients; sockets: open WebSockets. */
-  stats(): { workstations: number; clients: number; watchClients: number; sockets: number };
+  /** workstations and clients (WebSocket devices) for /health; watchClients; tiflisSockets: open WebSockets (registered or not). */
+  stats(): { workstations: number; clients: number; watchClients: number; tiflisSockets: number };
   close(): Promise<void>;
 }
 
@@ -151,7 +151,7 @@ export function createTiflisAdapter(options: TiflisAdapterOptions): TiflisAdapte
       return true;
     },
     stats() {
-      return { ...relay.stats(), sockets: endpoint.size };
+      return { ...relay.stats(), tiflisSockets: endpoint.size };
     },
     async close(): Promise<void> {
       if (closed) return;
