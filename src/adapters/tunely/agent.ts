@@ -1,0 +1,72 @@
+/**
+ * One authenticated tunely agent connection: its socket, its requests in flight (by id), and
+ * liveness (when it was last heard from). Messages for unknown ids (answers that arrive after a
+ * 504 or after the visitor left) are ignored.
+ */
+import { WebSocket } from 'ws';
+import type { BurrowError } from '../../core/errors.js';
+import type { Exchange } from './exchange.js';
+import type { AgentMessage } from './wire.js';
+
+export class TunelyAgent {
+  readonly exchanges = new Map<string, Exchange>();
+  readonly connectedAt = Date.now();
+  lastSeen = Date.now();
+  closed = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly tokenId: string,
+    readonly name: string,
+    readonly address: string,
+    readonly clientVersion: string,
+  ) {}
+
+  get open(): boolean {
+    return !this.closed && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(text: string): boolean {
+    if (!this.open) return false;
+    this.ws.send(text, (err) => {
+      if (err) this.ws.terminate();
+    });
+    return true;
+  }
+
+  /** Route an answer to its request. Returns false for ids that are not (or no longer) pending. */
+  dispatch(msg: Exclude<AgentMessage, { type: 'auth' | 'ping' | 'pong' | 'invalid' }>): boolean {
+    const ex = this.exchanges.get(msg.id);
+    if (!ex) return false;
+    switch (msg.type) {
+      case 'response':
+        ex.response(msg);
+        break;
+      case 'stream_start':
+        ex.streamStart(msg);
+        break;
+      case 'stream_chunk':
+        ex.streamChunk(msg);
+        break;
+      case 'stream_end':
+        ex.streamEnd(msg);
+        break;
+    }
+    if (ex.done) this.exchanges.delete(msg.id);
+    return true;
+  }
+
+  /** Fail every request in flight (the agent is gone): 502 before the head, a cut stream after. */
+  failAll(err: BurrowError): void {
+    const all = [...this.exchanges.values()];
+    this.exchanges.clear();
+    for (const ex of all) ex.fail(err);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(code, reason);
+    // An agent that does not answer the close handshake is cut after a moment.
+    setTimeout(() => this.ws.terminate(), 1_000).unref();
+  }
+}
