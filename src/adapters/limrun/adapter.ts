@@ -51,9 +51,29 @@ export interface LimrunAdapterOptions {
   clientAddress?: (req: IncomingMessage) => string;
 }
 
+/** Counts for /health and /api/status (a type alias, so it is a Record<string, number>). */
+export type LimrunAdapterStats = {
+  /** Live singleton sessions (attached or detached). */
+  tcpSessions: number;
+  /** Singleton sessions waiting for their client to resume. */
+  tcpDetachedSessions: number;
+  /** Open multiplexed WebSockets. */
+  tcpMuxSockets: number;
+  /** Target connections open on multiplexed WebSockets. */
+  tcpMuxConnections: number;
+  tcpSessionsTotal: number;
+  tcpMuxSocketsTotal: number;
+  /** Upgrades answered with an HTTP error (401/403/404/410/5xx). */
+  tcpRejectedUpgrades: number;
+  /** Bytes from WebSocket clients to targets. */
+  tcpBytesIn: number;
+  /** Bytes from targets to WebSocket clients. */
+  tcpBytesOut: number;
+};
+
 export interface LimrunAdapter extends ServerAdapter {
   readonly name: 'limrun';
-  stats(): Record<string, number>;
+  stats(): LimrunAdapterStats;
   close(): Promise<void>;
 }
 
@@ -291,7 +311,7 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     },
     handleUpgrade,
     handleRequest,
-    stats(): Record<string, number> {
+    stats(): LimrunAdapterStats {
       let muxConnections = 0;
       for (const s of muxSessions) muxConnections += s.connections;
       return {

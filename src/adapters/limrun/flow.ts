@@ -22,6 +22,10 @@ export class FlowGate {
     return this.#reasons.size > 0;
   }
 
+  has(reason: string): boolean {
+    return this.#reasons.has(reason);
+  }
+
   hold(reason: string): void {
     if (this.#reasons.has(reason)) return;
     if (this.#reasons.size === 0) this.#stream.pause();
@@ -32,6 +36,27 @@ export class FlowGate {
     if (!this.#reasons.delete(reason)) return;
     if (this.#reasons.size === 0) this.#stream.resume();
   }
+}
+
+/**
+ * Write to a stream; when it returns false, hold `gate` (the source feeding it) under `reason`
+ * until the stream drains or closes. Listeners are added once per stall, not per write.
+ */
+export function writeWithBackpressure(
+  stream: NodeJS.WritableStream & { once(event: 'close', cb: () => void): unknown },
+  data: Buffer,
+  gate: FlowGate | undefined,
+  reason: string,
+): void {
+  if (stream.write(data) || !gate || gate.has(reason)) return;
+  gate.hold(reason);
+  const release = (): void => {
+    stream.removeListener('drain', release);
+    stream.removeListener('close', release);
+    gate.release(reason);
+  };
+  stream.once('drain', release);
+  stream.once('close', release);
 }
 
 /**

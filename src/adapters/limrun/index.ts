@@ -1,4 +1,9 @@
-export { createLimrunAdapter, type LimrunAdapter, type LimrunAdapterOptions } from './adapter.js';
+export {
+  createLimrunAdapter,
+  type LimrunAdapter,
+  type LimrunAdapterOptions,
+  type LimrunAdapterStats,
+} from './adapter.js';
 export { createRegistryTcpResolver, type RegistryTcpResolverOptions } from './registry-resolver.js';
 export {
   createStaticTcpResolver,

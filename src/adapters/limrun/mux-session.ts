@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
-import { FlowGate, sendWithBackpressure } from './flow.js';
+import { FlowGate, sendWithBackpressure, writeWithBackpressure } from './flow.js';
 import type { TcpOpenInfo, TcpTarget } from './targets.js';
 import { decodeMuxMessage, encodeMuxClose, encodeMuxData, encodeMuxFin, toBuffer } from './wire.js';
 
@@ -110,11 +110,7 @@ export class MuxSession {
   }
 
   #write(conn: MuxConnection, socket: Duplex, payload: Buffer): void {
-    if (socket.write(payload)) return;
-    const reason = `target:${conn.id}`;
-    this.#wsGate.hold(reason);
-    socket.once('drain', () => this.#wsGate.release(reason));
-    socket.once('close', () => this.#wsGate.release(reason));
+    writeWithBackpressure(socket, payload, this.#wsGate, `target:${conn.id}`);
   }
 
   #dial(conn: MuxConnection): void {

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
-import { FlowGate, sendWithBackpressure } from './flow.js';
+import { FlowGate, sendWithBackpressure, writeWithBackpressure } from './flow.js';
 import { WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED, toBuffer } from './wire.js';
 
 export interface SingletonSessionOptions {
@@ -148,11 +148,7 @@ export class SingletonSession {
       return;
     }
     this.#opts.count('in', data.length);
-    if (!this.#target.write(data)) {
-      const gate = this.#wsGate;
-      gate?.hold('target');
-      this.#target.once('drain', () => gate?.release('target'));
-    }
+    writeWithBackpressure(this.#target, data, this.#wsGate, 'target');
   }
 
   #wsClosed(ws: WebSocket, code: number): void {

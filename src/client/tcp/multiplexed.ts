@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
-import { FlowGate, sendWithBackpressure, watchLiveness } from '../../adapters/limrun/flow.js';
+import { FlowGate, sendWithBackpressure, watchLiveness, writeWithBackpressure } from '../../adapters/limrun/flow.js';
 import {
   TCP_MUX_MAX_CONNECTIONS,
   TCP_WS_HIGH_WATER_BYTES,
@@ -192,13 +192,7 @@ export class MuxClient {
       conn.socket.end();
       return;
     }
-    if (!conn.socket.write(msg.payload)) {
-      const gate = this.#wsGate;
-      const reason = `local:${msg.id}`;
-      gate?.hold(reason);
-      conn.socket.once('drain', () => gate?.release(reason));
-      conn.socket.once('close', () => gate?.release(reason));
-    }
+    writeWithBackpressure(conn.socket, msg.payload, this.#wsGate, `local:${msg.id}`);
   }
 
   #sendOn(ws: WebSocket, message: Buffer): void {

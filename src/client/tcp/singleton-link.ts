@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
-import { FlowGate, sendWithBackpressure, watchLiveness } from '../../adapters/limrun/flow.js';
+import { FlowGate, sendWithBackpressure, watchLiveness, writeWithBackpressure } from '../../adapters/limrun/flow.js';
 import {
   TCP_WS_HIGH_WATER_BYTES,
   TCP_WS_LOW_WATER_BYTES,
@@ -81,6 +81,7 @@ export class SingletonLink {
     url.searchParams.set('sessionId', this.sessionId);
     const conn = openTcpWebSocket(url, this.#opts.token);
     const ws = conn.ws;
+    const wsGate = new FlowGate(ws);
     this.#ws = ws;
     ws.on('open', () => {
       if (ws !== this.#ws) return;
@@ -101,10 +102,7 @@ export class SingletonLink {
         if (this.#extensions) this.#local.end();
         return;
       }
-      if (!this.#local.write(buf)) {
-        ws.pause();
-        this.#local.once('drain', () => ws.resume());
-      }
+      writeWithBackpressure(this.#local, buf, wsGate, 'local');
     });
     ws.on('close', (code: number) => this.#wsClosed(ws, code, conn.refusedStatus(), conn.lastError()));
   }
