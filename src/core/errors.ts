@@ -255,6 +255,12 @@ export const ERROR_CODES = {
     message: 'tunely tunnels cannot carry WebSocket connections',
     fix: 'tunely\'s protocol has no WebSocket messages. Expose the service with `burrow http <port>` instead.',
   },
+  BURROW_ERR_LOCALTUNNEL_NO_PORT: {
+    status: 503,
+    wsClose: 1013,
+    message: 'No free TCP port for a localtunnel socket pool',
+    fix: 'Widen the server\'s localtunnel port range (or close idle tunnels), or run with --tunnel-port N so every pool shares one port.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
