@@ -48,7 +48,7 @@ export async function withBackend(
     await fn(backend);
   } catch (err) {
     if (!isBurrowError(err)) throw err;
-    cmd.error(`error: ${err.message}\nfix: ${err.fix}`, { exitCode: 1, code: err.code });
+    cmd.error(`error: ${err.message}\n  fix: ${err.fix}\n  code: ${err.code}`, { exitCode: 1, code: err.code });
   } finally {
     await backend?.close();
   }
