@@ -27,6 +27,7 @@ void describe('admin API over HTTP', () => {
     method: string,
     path: string,
     options: { body?: unknown; token?: string | null; rawBody?: string; headers?: Record<string, string> } = {},
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers are checked field by field
   ): Promise<{ status: number; headers: Headers; json: any }> {
     const token = options.token === undefined ? ADMIN_SECRET : options.token;
     const res = await fetch(`${admin.url}/api/admin${path}`, {
