@@ -90,8 +90,8 @@ export class Transfer {
     this.sender.messages.info(`Streaming to ${this.sinks.length} receiver(s)...`);
     for (const sink of this.sinks) this.watchReceiver(sink);
     this.sender.req.once('close', () => {
-      if (!this.sourceEnded && !this.isDone())
-        this.failFromSender('The sender disconnected before the upload completed.');
+      if (this.sourceEnded || this.isDone() || this.sender.req.complete) return;
+      this.failFromSender('The sender disconnected before the upload completed.');
     });
     this.sender.req.on('error', () => {
       if (!this.sourceEnded && !this.isDone()) this.failFromSender('The sender connection failed.');
