@@ -1,0 +1,243 @@
+/**
+ * A tunnel held by a localtunnel/pipenet client: a pool of raw TCP sockets the client opened to
+ * us. openStream() hands out a free pool socket (or reclaims one idling in the core's http.Agent);
+ * requests beyond the pool wait in a bounded queue with a timeout. When the pool drains, the
+ * tunnel stays for a grace period so the client's reconnecting sockets find it again.
+ */
+import { randomUUID } from 'node:crypto';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { BurrowError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { ServerMetrics } from '../../server/metrics.js';
+import type { CompletedRequest, StreamInfo, Tunnel, TunnelStats } from '../../server/registry.js';
+import { PoolConnection, type PoolLease } from './pool-socket.js';
+
+export interface LocaltunnelTunnelOptions {
+  name: string;
+  url: string;
+  /** Address of the client that made the handshake (it may take the name back during grace). */
+  clientAddress: string;
+  maxSockets: number;
+  maxQueued: number;
+  queueTimeoutMs: number;
+  graceMs: number;
+  keepAliveIntervalMs: number;
+  firstBodyDelayMs: number;
+  metrics: ServerMetrics;
+  logger: Logger;
+  /** Called when the grace period ran out with no socket connected. */
+  onExpire: (t: LocaltunnelTunnel) => void;
+}
+
+interface Waiter {
+  resolve: (s: Duplex) => void;
+  reject: (e: BurrowError) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class LocaltunnelTunnel implements Tunnel {
+  readonly id = randomUUID();
+  readonly name: string;
+  readonly protocol = 'localtunnel' as const;
+  readonly kind = 'http' as const;
+  readonly url: string;
+  readonly createdAt = Date.now();
+  readonly clientAddress: string;
+  /** TCP port of the per-tunnel pool listener (or the shared port). */
+  port = 0;
+  readonly #o: LocaltunnelTunnelOptions;
+  readonly #conns = new Set<PoolConnection>();
+  /** Free connections, most recently freed last (handed out LIFO). */
+  #free: PoolConnection[] = [];
+  readonly #waiters: Waiter[] = [];
+  readonly #leases = new Set<PoolLease>();
+  #graceTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #totalStreams = 0;
+  #requests = 0;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #stale = 0;
+
+  constructor(o: LocaltunnelTunnelOptions) {
+    this.#o = o;
+    this.name = o.name;
+    this.url = o.url;
+    this.clientAddress = o.clientAddress;
+    this.#startGrace();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+  get connectedSockets(): number {
+    return this.#conns.size;
+  }
+  get staleDiscarded(): number {
+    return this.#stale;
+  }
+
+  /** A pool socket connected (on the tunnel's port, or on the shared port after its id line). */
+  addSocket(socket: net.Socket): void {
+    if (this.#closed || this.#conns.size >= this.#o.maxSockets) {
+      this.#o.logger.debug({ tunnel: this.name, sockets: this.#conns.size }, 'localtunnel pool full: socket refused');
+      socket.destroy();
+      return;
+    }
+    const conn = new PoolConnection(socket, {
+      keepAliveIntervalMs: this.#o.keepAliveIntervalMs,
+      firstBodyDelayMs: this.#o.firstBodyDelayMs,
+    });
+    this.#conns.add(conn);
+    if (this.#graceTimer) {
+      clearTimeout(this.#graceTimer);
+      this.#graceTimer = undefined;
+    }
+    conn.on('close', () => {
+      this.#conns.delete(conn);
+      this.#free = this.#free.filter((c) => c !== conn);
+      if (this.#conns.size === 0 && !this.#closed) this.#startGrace();
+    });
+    conn.on('free', () => this.#offer(conn));
+    conn.on('leaseIdle', () => {
+      if (this.#waiters.length) process.nextTick(() => this.#reclaimFor());
+    });
+    conn.on('stale', (bytes) => {
+      this.#stale++;
+      this.#o.logger.debug({ tunnel: this.name, bytes }, 'localtunnel: data on an idle pool socket, socket discarded');
+    });
+    this.#offer(conn);
+  }
+
+  async openStream(_info: StreamInfo): Promise<Duplex> {
+    if (this.#closed) throw new BurrowError('BURROW_ERR_AGENT_GONE', `tunnel "${this.name}" is closed`);
+    const conn = this.#takeFree() ?? this.#reclaimOne();
+    if (conn) return this.#lease(conn);
+    if (this.#waiters.length >= this.#o.maxQueued) {
+      throw new BurrowError(
+        'BURROW_ERR_STREAM_LIMIT',
+        `${this.#waiters.length} requests already wait for a pool socket of "${this.name}"`,
+      );
+    }
+    return new Promise<Duplex>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          const i = this.#waiters.indexOf(waiter);
+          if (i !== -1) this.#waiters.splice(i, 1);
+          reject(
+            this.#conns.size === 0
+              ? new BurrowError(
+                  'BURROW_ERR_AGENT_GONE',
+                  `no pool socket of "${this.name}" connected within ${this.#o.queueTimeoutMs} ms`,
+                )
+              : new BurrowError(
+                  'BURROW_ERR_TIMEOUT',
+                  `all ${this.#conns.size} pool sockets of "${this.name}" stayed busy for ${this.#o.queueTimeoutMs} ms`,
+                ),
+          );
+        }, this.#o.queueTimeoutMs),
+      };
+      waiter.timer.unref();
+      this.#waiters.push(waiter);
+    });
+  }
+
+  onRequestComplete(_r: CompletedRequest): void {
+    this.#requests++;
+  }
+
+  stats(): TunnelStats {
+    let bytesIn = this.#bytesIn;
+    let bytesOut = this.#bytesOut;
+    for (const l of this.#leases) {
+      bytesIn += l.bytesWritten;
+      bytesOut += l.bytesRead;
+    }
+    return {
+      openStreams: this.#leases.size,
+      totalStreams: this.#totalStreams,
+      bytesIn,
+      bytesOut,
+      requests: this.#requests,
+      connectedSockets: this.#conns.size,
+    };
+  }
+
+  close(reason?: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    const err = new BurrowError('BURROW_ERR_AGENT_GONE', reason ?? `tunnel "${this.name}" closed`);
+    for (const w of this.#waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    for (const c of this.#conns) c.destroy();
+  }
+
+  #startGrace(): void {
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#graceTimer = setTimeout(() => {
+      this.#graceTimer = undefined;
+      if (this.#conns.size === 0 && !this.#closed) this.#o.onExpire(this);
+    }, this.#o.graceMs);
+    this.#graceTimer.unref();
+  }
+
+  #takeFree(): PoolConnection | undefined {
+    while (this.#free.length) {
+      const c = this.#free.pop()!;
+      if (c.free) return c;
+    }
+    return undefined;
+  }
+
+  #reclaimOne(): PoolConnection | undefined {
+    for (const c of this.#conns) {
+      if (c.leaseIdle && c.reclaim()) {
+        // reclaim() emitted 'free', which put it in #free (no waiter was queued yet).
+        this.#free = this.#free.filter((x) => x !== c);
+        if (c.free) return c;
+      }
+    }
+    return undefined;
+  }
+
+  /** A waiter is queued and a lease went idle in the http.Agent: take its socket back. */
+  #reclaimFor(): void {
+    for (const c of this.#conns) {
+      if (!this.#waiters.length) return;
+      if (c.leaseIdle) c.reclaim();
+    }
+  }
+
+  #offer(conn: PoolConnection): void {
+    if (!conn.free) return;
+    const w = this.#waiters.shift();
+    if (w) {
+      clearTimeout(w.timer);
+      w.resolve(this.#lease(conn));
+      return;
+    }
+    if (!this.#free.includes(conn)) this.#free.push(conn);
+  }
+
+  #lease(conn: PoolConnection): PoolLease {
+    const lease = conn.lease();
+    this.#leases.add(lease);
+    this.#totalStreams++;
+    this.#o.metrics.streams.inc({ protocol: 'localtunnel' });
+    lease.once('close', () => {
+      this.#leases.delete(lease);
+      this.#bytesIn += lease.bytesWritten;
+      this.#bytesOut += lease.bytesRead;
+      this.#o.metrics.streams.dec({ protocol: 'localtunnel' });
+      this.#o.metrics.bytes.inc({ direction: 'in', protocol: 'localtunnel' }, lease.bytesWritten);
+      this.#o.metrics.bytes.inc({ direction: 'out', protocol: 'localtunnel' }, lease.bytesRead);
+    });
+    return lease;
+  }
+}
