@@ -39,3 +39,4 @@ export {
   type TunnelIdView,
 } from './views.js';
 export * from './limits.js';
+export { Accounts, type AccountsOptions, type AgentRequest, type AgentGrant, type AuthMode } from './accounts.js';
