@@ -18,7 +18,7 @@ async function rawAuth(
   return { ws, reply: JSON.parse(data.toString()) as Record<string, unknown> };
 }
 
-test('tunely wire: auth_ok fields; auth_error auth_failed then close 1008', async (t) => {
+void test('tunely wire: auth_ok fields; auth_error auth_failed then close 1008', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const ok = await rawAuth(s.wsUrl, TOKEN);
@@ -47,7 +47,7 @@ test('tunely wire: auth_ok fields; auth_error auth_failed then close 1008', asyn
   assert.equal(((await once(ws, 'close')) as [number])[0], 1008);
 });
 
-test('tunely wire: a reconnect within the offline grace gets the same tunnel_id back', async (t) => {
+void test('tunely wire: a reconnect within the offline grace gets the same tunnel_id back', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const a = await rawAuth(s.wsUrl, TOKEN);
@@ -63,7 +63,7 @@ test('tunely wire: a reconnect within the offline grace gets the same tunnel_id 
   b.ws.terminate();
 });
 
-test('tunely CLI: a bad token is reported by the client as an auth failure and no tunnel appears', async (t) => {
+void test('tunely CLI: a bad token is reported by the client as an auth failure and no tunnel appears', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const agent = runTunely({
@@ -80,7 +80,7 @@ test('tunely CLI: a bad token is reported by the client as an auth failure and n
   assert.equal(r.status, 404);
 });
 
-test('tunely CLI: a second connection with the same token is refused (已有活跃连接); --force takes over', async (t) => {
+void test('tunely CLI: a second connection with the same token is refused (已有活跃连接); --force takes over', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const originA = await startOrigin((_req, res) => res.end('A'));
@@ -126,7 +126,7 @@ test('tunely CLI: a second connection with the same token is refused (已有活�
   assert.deepEqual(s.adapter.stats(), { tunelyAgents: 1 });
 });
 
-test('tunely wire: force closes the old socket with 1000 "New connection (force)"', async (t) => {
+void test('tunely wire: force closes the old socket with 1000 "New connection (force)"', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const old = await rawAuth(s.wsUrl, TOKEN);

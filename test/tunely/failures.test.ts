@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { closeHttp, request, startOrigin } from '../helpers/harness.js';
 import { connectTunely, startTunelyServer, TOKEN, waitUntil } from './helpers.js';
 
-test('tunely CLI: agent killed mid-request → the visitor gets 502 at once, later visitors 503', async (t) => {
+void test('tunely CLI: agent killed mid-request → the visitor gets 502 at once, later visitors 503', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   let arrived: (() => void) | undefined;
@@ -32,7 +32,7 @@ test('tunely CLI: agent killed mid-request → the visitor gets 502 at once, lat
   assert.match(after.body.toString(), /tunely agent for this tunnel is not connected/);
 });
 
-test('tunely CLI: a slow origin → 504 after the configured timeout', async (t) => {
+void test('tunely CLI: a slow origin → 504 after the configured timeout', async (t) => {
   const s = await startTunelyServer({ requestTimeoutMs: 400 });
   t.after(() => s.server.close());
   const origin = await startOrigin((_req, res) => {
@@ -51,7 +51,7 @@ test('tunely CLI: a slow origin → 504 after the configured timeout', async (t)
   assert.equal(s.adapter.stats().tunelyAgents, 1);
 });
 
-test('tunely CLI: the agent cannot reach its target → its status with a clear message', async (t) => {
+void test('tunely CLI: the agent cannot reach its target → its status with a clear message', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const closed = net.createServer().listen(0, '127.0.0.1');
@@ -66,7 +66,7 @@ test('tunely CLI: the agent cannot reach its target → its status with a clear 
   assert.match(r.body.toString(), /the tunely agent reported/);
 });
 
-test('tunely: a binary body → a clear 502 naming the limitation, and nothing reaches the origin', async (t) => {
+void test('tunely: a binary body → a clear 502 naming the limitation, and nothing reaches the origin', async (t) => {
   const s = await startTunelyServer({ maxBodyBytes: 64 * 1024 });
   t.after(() => s.server.close());
   let hits = 0;
@@ -117,7 +117,7 @@ test('tunely: a binary body → a clear 502 naming the limitation, and nothing r
   assert.deepEqual(Buffer.concat(seen), text);
 });
 
-test('tunely: WebSocket upgrades to a tunely tunnel get a clear 501', async (t) => {
+void test('tunely: WebSocket upgrades to a tunely tunnel get a clear 501', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const agent = await connectTunely({ server: s.wsUrl, token: TOKEN, target: 'http://127.0.0.1:9' });
@@ -136,7 +136,7 @@ test('tunely: WebSocket upgrades to a tunely tunnel get a clear 501', async (t) 
   }
 });
 
-test('tunely: own-host routes: unknown /t/ name 404, known offline name 503, GET on the agent path 426', async (t) => {
+void test('tunely: own-host routes: unknown /t/ name 404, known offline name 503, GET on the agent path 426', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const host = `127.0.0.1:${s.port}`;
@@ -147,7 +147,7 @@ test('tunely: own-host routes: unknown /t/ name 404, known offline name 503, GET
   assert.equal((await request(s.port, host, '/ws/tunnel')).status, 426);
 });
 
-test('tunely: silent agents are dropped (JSON ping/pong), live CLI agents are kept', async (t) => {
+void test('tunely: silent agents are dropped (JSON ping/pong), live CLI agents are kept', async (t) => {
   const s = await startTunelyServer({ pingIntervalMs: 50, deadAgentTimeoutMs: 300, requestTimeoutMs: 10_000 });
   t.after(() => s.server.close());
   const live = await connectTunely({ server: s.wsUrl, token: TOKEN, target: 'http://127.0.0.1:9' });
@@ -179,7 +179,7 @@ test('tunely: silent agents are dropped (JSON ping/pong), live CLI agents are ke
   assert.equal(s.adapter.stats().tunelyAgents, 1, 'the live agent answered pings and stays');
 });
 
-test('tunely: after the offline grace the name is released (404)', async (t) => {
+void test('tunely: after the offline grace the name is released (404)', async (t) => {
   const s = await startTunelyServer({ offlineGraceMs: 150 });
   t.after(() => s.server.close());
   const ws = new WebSocket(s.wsUrl);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { closeHttp, request, startOrigin } from '../helpers/harness.js';
 import { connectTunely, startTunelyServer, TOKEN } from './helpers.js';
 
-test('tunely: JSON POST round trip, query string, headers both ways, /t/<name>/ routing', async (t) => {
+void test('tunely: JSON POST round trip, query string, headers both ways, /t/<name>/ routing', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const seen: { method: string; url: string; headers: Record<string, unknown>; body: string }[] = [];

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { connectTunely, startTunelyServer, TOKEN } from './helpers.js';
 
-test('tunely: SSE events reach the visitor as they are sent (the first before the origin sends the second)', async (t) => {
+void test('tunely: SSE events reach the visitor as they are sent (the first before the origin sends the second)', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   let sendSecond: (() => void) | undefined;
@@ -56,7 +56,7 @@ test('tunely: SSE events reach the visitor as they are sent (the first before th
   assert.equal(received, 'event: tick\ndata: one\n\nevent: tick\ndata: two ✓\n\n');
 });
 
-test('tunely: a visitor that leaves mid-stream does not disturb the agent', async (t) => {
+void test('tunely: a visitor that leaves mid-stream does not disturb the agent', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
   const origin = await startOrigin((req, res) => {

@@ -3,6 +3,7 @@ export { createTunelyAdapter, type TunelyAdapter, type TunelyAdapterOptions } fr
 export {
   tunelyVerifierFromTokens,
   staticTokenVerifier,
+  staticTokenId,
   type TunelyIdentity,
   type TunelyTokenVerifier,
   type TunelyVerifyInfo,

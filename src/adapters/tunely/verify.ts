@@ -28,6 +28,11 @@ export type TunelyTokenVerifier = (token: string, info: TunelyVerifyInfo) => Pro
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
+/** The tokenId a static-map token is known by (for disconnectToken and logs; not the secret). */
+export function staticTokenId(token: string): string {
+  return `static:${sha256(token).slice(0, 16)}`;
+}
+
 /**
  * `{ [token]: name }` → a verifier. Tokens are looked up by their SHA-256, so the lookup time does
  * not depend on how much of a guessed secret matches.
@@ -36,8 +41,7 @@ export function staticTokenVerifier(tokens: Readonly<Record<string, string>>): T
   const byHash = new Map<string, TunelyIdentity>();
   for (const [token, name] of Object.entries(tokens)) {
     if (token === '') throw new Error('tunely tokens: an empty token is not allowed');
-    const h = sha256(token);
-    byHash.set(h, { name: name.toLowerCase(), tokenId: `static:${h.slice(0, 16)}` });
+    byHash.set(sha256(token), { name: name.toLowerCase(), tokenId: staticTokenId(token) });
   }
   return (token) => Promise.resolve(byHash.get(sha256(token)));
 }
