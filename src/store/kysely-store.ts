@@ -130,28 +130,30 @@ export class KyselyStore implements Store {
 
   async reserveName(input: { name: string; tokenId: string; now: number }): Promise<ReservedName> {
     return this.#run('reserve name', () =>
-      this.#db.transaction().execute(async (trx) => {
-        const token = await trx.selectFrom('tokens').select('id').where('id', '=', input.tokenId).executeTakeFirst();
-        if (!token) throw new BurrowError('BURROW_ERR_TOKEN_NOT_FOUND', `"${input.tokenId}"`);
-        const existing = await trx
-          .selectFrom('reserved_names')
-          .select('token_id')
-          .where('name', '=', input.name)
-          .executeTakeFirst();
-        if (existing && existing.token_id !== input.tokenId) {
-          throw new BurrowError('BURROW_ERR_NAME_TAKEN', `"${input.name}" is reserved for another token`);
-        }
-        if (!existing) {
-          await trx
-            .insertInto('reserved_names')
-            .values({ name: input.name, token_id: input.tokenId, created_at: input.now })
-            .execute();
-        }
-        const row = await this.#reservedQuery(trx)
-          .where('reserved_names.name', '=', input.name)
-          .executeTakeFirstOrThrow();
-        return toReserved(row);
-      }),
+      retryOnConflict(() =>
+        this.#db.transaction().execute(async (trx) => {
+          const token = await trx.selectFrom('tokens').select('id').where('id', '=', input.tokenId).executeTakeFirst();
+          if (!token) throw new BurrowError('BURROW_ERR_TOKEN_NOT_FOUND', `"${input.tokenId}"`);
+          const existing = await trx
+            .selectFrom('reserved_names')
+            .select('token_id')
+            .where('name', '=', input.name)
+            .executeTakeFirst();
+          if (existing && existing.token_id !== input.tokenId) {
+            throw new BurrowError('BURROW_ERR_NAME_TAKEN', `"${input.name}" is reserved for another token`);
+          }
+          if (!existing) {
+            await trx
+              .insertInto('reserved_names')
+              .values({ name: input.name, token_id: input.tokenId, created_at: input.now })
+              .execute();
+          }
+          const row = await this.#reservedQuery(trx)
+            .where('reserved_names.name', '=', input.name)
+            .executeTakeFirstOrThrow();
+          return toReserved(row);
+        }),
+      ),
     );
   }
 
@@ -234,64 +236,73 @@ export class KyselyStore implements Store {
 
   async claimTunnelId(input: ClaimTunnelIdInput): Promise<ClaimTunnelIdResult> {
     return this.#run('claim tunnel id', () =>
-      this.#db.transaction().execute(async (trx) => {
-        const byName = await trx.selectFrom('tunnel_ids').selectAll().where('name', '=', input.name).executeTakeFirst();
-        // 1. The agent names the id it had: give it back if it is its own (same owning token).
-        if (input.previousId !== undefined && input.previousId !== '') {
-          const prev = await trx
+      retryOnConflict(() =>
+        this.#db.transaction().execute(async (trx) => {
+          const byName = await trx
             .selectFrom('tunnel_ids')
             .selectAll()
-            .where('id', '=', input.previousId)
+            .where('name', '=', input.name)
             .executeTakeFirst();
-          if (prev && prev.token_id === input.tokenId) {
-            if (prev.name !== input.name) {
-              // The name moves to this id; a stale record holding the name loses it.
-              if (byName) await trx.deleteFrom('tunnel_ids').where('id', '=', byName.id).execute();
-              await trx.updateTable('tunnel_ids').set({ name: input.name }).where('id', '=', prev.id).execute();
+          // 1. The agent names the id it had: give it back if it is its own (same owning token).
+          if (input.previousId !== undefined && input.previousId !== '') {
+            const prev = await trx
+              .selectFrom('tunnel_ids')
+              .selectAll()
+              .where('id', '=', input.previousId)
+              .executeTakeFirst();
+            if (prev && prev.token_id === input.tokenId) {
+              if (prev.name !== input.name) {
+                // The name moves to this id; a stale record holding the name loses it.
+                if (byName) await trx.deleteFrom('tunnel_ids').where('id', '=', byName.id).execute();
+                await trx.updateTable('tunnel_ids').set({ name: input.name }).where('id', '=', prev.id).execute();
+              }
+              await trx
+                .updateTable('tunnel_ids')
+                .set({ last_seen_at: input.now, protocol: input.protocol })
+                .where('id', '=', prev.id)
+                .execute();
+              return {
+                record: { ...toTunnelId(prev), name: input.name, protocol: input.protocol, lastSeenAt: input.now },
+                restored: true,
+              };
             }
+          }
+          // 2. Same name, same owner: the same id.
+          if (byName && byName.token_id === input.tokenId) {
             await trx
               .updateTable('tunnel_ids')
               .set({ last_seen_at: input.now, protocol: input.protocol })
-              .where('id', '=', prev.id)
+              .where('id', '=', byName.id)
               .execute();
             return {
-              record: { ...toTunnelId(prev), name: input.name, protocol: input.protocol, lastSeenAt: input.now },
+              record: { ...toTunnelId(byName), protocol: input.protocol, lastSeenAt: input.now },
               restored: true,
             };
           }
-        }
-        // 2. Same name, same owner: the same id.
-        if (byName && byName.token_id === input.tokenId) {
+          // 3. A new id (a name that changed owner gets a fresh id: ids are per owner and name).
+          if (byName) await trx.deleteFrom('tunnel_ids').where('id', '=', byName.id).execute();
+          const record: TunnelIdRecord = {
+            id: input.newId,
+            name: input.name,
+            tokenId: input.tokenId,
+            protocol: input.protocol,
+            createdAt: input.now,
+            lastSeenAt: input.now,
+          };
           await trx
-            .updateTable('tunnel_ids')
-            .set({ last_seen_at: input.now, protocol: input.protocol })
-            .where('id', '=', byName.id)
+            .insertInto('tunnel_ids')
+            .values({
+              id: record.id,
+              name: record.name,
+              token_id: record.tokenId,
+              protocol: record.protocol,
+              created_at: record.createdAt,
+              last_seen_at: record.lastSeenAt,
+            })
             .execute();
-          return { record: { ...toTunnelId(byName), protocol: input.protocol, lastSeenAt: input.now }, restored: true };
-        }
-        // 3. A new id (a name that changed owner gets a fresh id: ids are per owner and name).
-        if (byName) await trx.deleteFrom('tunnel_ids').where('id', '=', byName.id).execute();
-        const record: TunnelIdRecord = {
-          id: input.newId,
-          name: input.name,
-          tokenId: input.tokenId,
-          protocol: input.protocol,
-          createdAt: input.now,
-          lastSeenAt: input.now,
-        };
-        await trx
-          .insertInto('tunnel_ids')
-          .values({
-            id: record.id,
-            name: record.name,
-            token_id: record.tokenId,
-            protocol: record.protocol,
-            created_at: record.createdAt,
-            last_seen_at: record.lastSeenAt,
-          })
-          .execute();
-        return { record, restored: false };
-      }),
+          return { record, restored: false };
+        }),
+      ),
     );
   }
 
@@ -391,6 +402,25 @@ export class KyselyStore implements Store {
       if (isBurrowError(err)) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       throw new BurrowError('BURROW_ERR_STORE', `${what}: ${reason}`, { cause: err });
+    }
+  }
+}
+
+/** Attempts for a transaction that lost a race on a unique key (two agents claiming one name at once). */
+const CONFLICT_RETRIES = 3;
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** Run a transaction again when a concurrent one inserted the same key first: the retry sees its row. */
+async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= CONFLICT_RETRIES || !isUniqueViolation(err)) throw err;
     }
   }
 }

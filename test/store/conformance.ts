@@ -285,6 +285,21 @@ function operations(backend: Backend): void {
       assert.equal(await store.getWorkstation(ws.id), undefined);
     });
 
+    void it('settles concurrent claims of one name on one id and one owner', async () => {
+      const a = tokenRecord();
+      await store.insertToken(a);
+      const claims = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.claimTunnelId({ name: 'raced-name', tokenId: a.id, protocol: 'burrow', newId: `id-race-${i}`, now: 1 }),
+        ),
+      );
+      assert.equal(new Set(claims.map((c) => c.record.id)).size, 1);
+      const reservations = await Promise.allSettled(
+        Array.from({ length: 6 }, () => store.reserveName({ name: 'raced-reservation', tokenId: a.id, now: 1 })),
+      );
+      assert.ok(reservations.every((r) => r.status === 'fulfilled'));
+    });
+
     void it('serves concurrent calls', async () => {
       const many = Array.from({ length: 25 }, () => tokenRecord());
       await Promise.all(many.map((t) => store.insertToken(t)));
