@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
@@ -64,8 +64,11 @@ export async function openStore(url?: string, options: OpenStoreOptions = {}): P
 function openSqlite(path: string): Kysely<Database> {
   let database: SqliteDatabase.Database;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const created = path !== ':memory:' && !existsSync(path);
+    if (created) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     database = new SqliteDatabase(path);
+    // Token hashes and access rules are nobody else's business: a new file is readable by its owner only.
+    if (created) chmodSync(path, 0o600);
     // WAL lets `burrow token …` write while the server reads; busy_timeout waits for the other writer.
     if (path !== ':memory:') database.pragma('journal_mode = WAL');
     database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -67,6 +67,7 @@ void describe('openStore', () => {
       assert.equal(store.location, path);
       assert.equal(store.backend, 'sqlite');
       assert.ok(existsSync(path));
+      assert.equal(statSync(path).mode & 0o777, 0o600);
     } finally {
       await store.close();
     }
