@@ -206,6 +206,9 @@ export function send(
   };
   const req = startRequest(opts.method ?? 'PUT', url, headers, opts.signal);
   req.on('error', (err) => fail(unreachable(err, url)));
+  out.once('close', () => {
+    if (!failed) req.destroy();
+  });
   req.on('response', (res) => {
     if (res.statusCode !== 200) {
       void readText(res).then((text) => fail(errorFromStatus(res.statusCode ?? 0, text)));
@@ -263,6 +266,10 @@ export function receive(path: string, opts: PipeReceiveOptions): PipeReceiveStre
   };
   const req = startRequest('GET', url, { accept: '*/*', ...opts.headers }, opts.signal);
   req.on('error', (err) => fail(unreachable(err, url)));
+  // Destroying the stream gives up the receiver slot.
+  out.once('close', () => {
+    if (!settled) req.destroy();
+  });
   req.on('response', (res) => {
     if (res.statusCode !== 200) {
       void readText(res).then((text) => fail(errorFromStatus(res.statusCode ?? 0, text)));

@@ -14,7 +14,11 @@ describe('pipe: rendezvous and messages', () => {
   test('receiver first, then sender: body and [INFO] lines', async () => {
     const r = open(`${p.url}/one`);
     await until(() => p.handler.stats().pending === 1, 'receiver to wait');
-    const s = await fetchText(`${p.url}/one`, { method: 'PUT', body: 'hello pipe!', headers: { 'content-type': 'text/plain' } });
+    const s = await fetchText(`${p.url}/one`, {
+      method: 'PUT',
+      body: 'hello pipe!',
+      headers: { 'content-type': 'text/plain' },
+    });
     const got = await r.reply;
     assert.equal(got.status, 200);
     assert.equal(got.text, 'hello pipe!');
@@ -47,7 +51,10 @@ describe('pipe: rendezvous and messages', () => {
     assert.equal(got.text, 'payload');
     assert.equal(got.headers['content-type'], undefined);
     const log = (await s.reply).text;
-    assert.match(log, /^\[INFO\] Waiting for 1 receiver\(s\) to connect\.\.\.\n\[INFO\] A receiver connected \(1\/1\)\.\n\[INFO\] Streaming to 1 receiver\(s\)\.\.\.\n/);
+    assert.match(
+      log,
+      /^\[INFO\] Waiting for 1 receiver\(s\) to connect\.\.\.\n\[INFO\] A receiver connected \(1\/1\)\.\n\[INFO\] Streaming to 1 receiver\(s\)\.\.\.\n/,
+    );
     assert.match(log, /\[INFO\] Transfer complete\.\n$/);
   });
 
@@ -90,9 +97,24 @@ describe('pipe: status codes and messages', () => {
     ['/x', { method: 'DELETE' }, 405, '[ERROR] Unsupported method: DELETE.\n'],
     ['/x', { method: 'HEAD' }, 405, ''],
     ['/x', { headers: { 'service-worker': 'script' } }, 400, '[ERROR] Service Worker registration is rejected.\n'],
-    ['/x', { method: 'PUT', headers: { 'content-range': 'bytes 0-1/2' }, body: 'ab' }, 400, '[ERROR] Content-Range is not supported for now in PUT\n'],
-    ['/noscript', { method: 'POST', body: 'a' }, 400, "[ERROR] Cannot send to the reserved path '/noscript'. (e.g. '/mypath123')\n"],
-    ['/api/v1/pipe/help', { method: 'PUT', body: 'a' }, 400, "[ERROR] Cannot send to the reserved path '/help'. (e.g. '/mypath123')\n"],
+    [
+      '/x',
+      { method: 'PUT', headers: { 'content-range': 'bytes 0-1/2' }, body: 'ab' },
+      400,
+      '[ERROR] Content-Range is not supported for now in PUT\n',
+    ],
+    [
+      '/noscript',
+      { method: 'POST', body: 'a' },
+      400,
+      "[ERROR] Cannot send to the reserved path '/noscript'. (e.g. '/mypath123')\n",
+    ],
+    [
+      '/api/v1/pipe/help',
+      { method: 'PUT', body: 'a' },
+      400,
+      "[ERROR] Cannot send to the reserved path '/help'. (e.g. '/mypath123')\n",
+    ],
     ['/a%2fb', {}, 400, '[ERROR] Invalid path: encoded slashes are not allowed.\n'],
     ['/a%5Cb', {}, 400, '[ERROR] Invalid path: backslashes are not allowed.\n'],
     ['/a%0Ab', {}, 400, '[ERROR] Invalid path: control characters are not allowed.\n'],
@@ -105,7 +127,10 @@ describe('pipe: status codes and messages', () => {
       assert.equal(r.text, body);
       assert.equal(r.headers['access-control-allow-origin'], '*');
       if (status !== 405 || opts.method !== 'HEAD') assert.equal(r.headers['content-type'], 'text/plain');
-      assert.equal(r.headers['content-length'], String(Buffer.byteLength(body || '[ERROR] Unsupported method: HEAD.\n')));
+      assert.equal(
+        r.headers['content-length'],
+        String(Buffer.byteLength(body || '[ERROR] Unsupported method: HEAD.\n')),
+      );
       if (status === 405) assert.equal(r.headers.allow, 'GET, HEAD, POST, PUT, OPTIONS');
     });
   }
@@ -205,7 +230,10 @@ describe('pipe: reserved pages, CORS, health', () => {
       assert.ok(!/script-src/.test(String(noscript.headers['content-security-policy'])));
       const help = await fetchText(`${p.url}${base}/help`, { headers: { host: 'pipe.example.com' } });
       assert.equal(help.headers['content-type'], 'text/plain');
-      assert.match(help.text, new RegExp(`curl -T myfile http://pipe\\.example\\.com${base.replace(/\//g, '\\/')}/mypath`));
+      assert.match(
+        help.text,
+        new RegExp(`curl -T myfile http://pipe\\.example\\.com${base.replace(/\//g, '\\/')}/mypath`),
+      );
       const version = await fetchText(`${p.url}${base}/version`);
       assert.equal(version.text, '9.9.9\n');
       assert.equal((await fetchText(`${p.url}${base}/favicon.ico`)).status, 204);
@@ -230,7 +258,10 @@ describe('pipe: reserved pages, CORS, health', () => {
     assert.equal(r.status, 200);
     assert.equal(r.headers['access-control-allow-origin'], '*');
     assert.equal(r.headers['access-control-allow-methods'], 'GET, HEAD, POST, PUT, OPTIONS');
-    assert.equal(r.headers['access-control-allow-headers'], 'Content-Type, Content-Disposition, X-Piping, X-Hoody-Pipe');
+    assert.equal(
+      r.headers['access-control-allow-headers'],
+      'Content-Type, Content-Disposition, X-Piping, X-Hoody-Pipe',
+    );
     assert.equal(r.headers['access-control-allow-private-network'], 'true');
     assert.equal(r.headers['access-control-max-age'], '86400');
     assert.equal(r.headers['content-length'], '0');

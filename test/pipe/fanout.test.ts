@@ -24,7 +24,8 @@ function sha(total: number): string {
   const h = createHash('sha256');
   const chunk = Buffer.alloc(64 * 1024);
   for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31) & 0xff;
-  for (let sent = 0; sent < total; sent += chunk.length) h.update(chunk.subarray(0, Math.min(chunk.length, total - sent)));
+  for (let sent = 0; sent < total; sent += chunk.length)
+    h.update(chunk.subarray(0, Math.min(chunk.length, total - sent)));
   return h.digest('hex');
 }
 
@@ -185,4 +186,3 @@ describe('pipe: memory stays flat with a slow receiver', () => {
     }
   });
 });
-

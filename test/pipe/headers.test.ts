@@ -26,7 +26,10 @@ describe('pipe: header sanitising (unit)', () => {
     assert.equal(sanitizeFilename('z'.repeat(300)).length, 255);
     assert.equal(attachmentFor('report.bin'), 'attachment; filename="report.bin"');
     assert.equal(attachmentFor('..'), 'attachment');
-    assert.equal(attachmentFor('résumé 日本.pdf'), `attachment; filename="r_sum_ __.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%E6%97%A5%E6%9C%AC.pdf`);
+    assert.equal(
+      attachmentFor('résumé 日本.pdf'),
+      `attachment; filename="r_sum_ __.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%E6%97%A5%E6%9C%AC.pdf`,
+    );
   });
   test('per-receiver disposition rules', () => {
     const q = (s: string) => new URLSearchParams(s);
@@ -34,9 +37,18 @@ describe('pipe: header sanitising (unit)', () => {
     assert.equal(receiverDisposition(sender, q(''), '/p', undefined), sender);
     assert.equal(receiverDisposition(sender, q('download=0'), '/p', false), undefined);
     assert.equal(receiverDisposition(sender, q('download'), '/p', true), 'attachment; filename="leaked.txt"');
-    assert.equal(receiverDisposition(undefined, q('download'), '/dir/file.tar', true), 'attachment; filename="file.tar"');
-    assert.equal(receiverDisposition(sender, q('filename=report.bin'), '/p', undefined), 'attachment; filename="report.bin"');
-    assert.equal(receiverDisposition('form-data; name="f"; filename="a.txt"', q(''), '/p', undefined), 'attachment; filename="a.txt"');
+    assert.equal(
+      receiverDisposition(undefined, q('download'), '/dir/file.tar', true),
+      'attachment; filename="file.tar"',
+    );
+    assert.equal(
+      receiverDisposition(sender, q('filename=report.bin'), '/p', undefined),
+      'attachment; filename="report.bin"',
+    );
+    assert.equal(
+      receiverDisposition('form-data; name="f"; filename="a.txt"', q(''), '/p', undefined),
+      'attachment; filename="a.txt"',
+    );
     assert.equal(receiverDisposition(undefined, q('filename=%2F..%2F'), '/p', undefined), 'attachment');
   });
 });
@@ -53,7 +65,11 @@ describe('pipe: forwarded headers (HTTP)', () => {
   async function transfer(path: string, senderHeaders: Record<string, string | string[]>, receiverQuery = '') {
     const r = open(`${p.url}/${path}${receiverQuery}`);
     await until(() => p.handler.stats().pending === 1);
-    const s = await fetchText(`${p.url}/${path}`, { method: 'PUT', headers: senderHeaders as Record<string, string>, body: 'body' });
+    const s = await fetchText(`${p.url}/${path}`, {
+      method: 'PUT',
+      headers: senderHeaders as Record<string, string>,
+      body: 'body',
+    });
     assert.equal(s.status, 200);
     return r.reply;
   }
@@ -73,7 +89,8 @@ describe('pipe: forwarded headers (HTTP)', () => {
       'content-type': 'application/octet-stream',
     });
     const lines: string[] = [];
-    for (let i = 0; i < got.rawHeaders.length; i += 2) if (got.rawHeaders[i]!.toLowerCase() === 'x-piping') lines.push(got.rawHeaders[i + 1]!);
+    for (let i = 0; i < got.rawHeaders.length; i += 2)
+      if (got.rawHeaders[i]!.toLowerCase() === 'x-piping') lines.push(got.rawHeaders[i + 1]!);
     assert.deepEqual(lines, ['first', 'second']);
     assert.equal(got.headers['x-hoody-pipe'], 'build-id=42; commit=abc1234');
     assert.equal(got.headers['access-control-expose-headers'], 'X-Piping, X-Hoody-Pipe');
@@ -82,7 +99,11 @@ describe('pipe: forwarded headers (HTTP)', () => {
   });
 
   test('a header over 8 KiB is refused with 400', async () => {
-    const r = await fetchText(`${p.url}/big-header`, { method: 'PUT', headers: { 'x-piping': 'a'.repeat(8193) }, body: 'x' });
+    const r = await fetchText(`${p.url}/big-header`, {
+      method: 'PUT',
+      headers: { 'x-piping': 'a'.repeat(8193) },
+      body: 'x',
+    });
     assert.equal(r.status, 400);
     assert.equal(r.text, '[ERROR] Header X-Piping is too large (max 8192 bytes).\n');
     const ok = await transfer('ok-header', { 'x-piping': 'a'.repeat(8192) });
@@ -93,7 +114,10 @@ describe('pipe: forwarded headers (HTTP)', () => {
     const inline = await transfer('dl0', { 'content-disposition': 'attachment; filename="leaked.txt"' }, '?download=0');
     assert.equal(inline.headers['content-disposition'], undefined);
     const named = await transfer('dl1', {}, `?filename=${encodeURIComponent('"../ré port".bin')}`);
-    assert.equal(named.headers['content-disposition'], `attachment; filename="r_ port.bin"; filename*=UTF-8''r%C3%A9%20port.bin`);
+    assert.equal(
+      named.headers['content-disposition'],
+      `attachment; filename="r_ port.bin"; filename*=UTF-8''r%C3%A9%20port.bin`,
+    );
     assert.equal(named.headers['access-control-expose-headers'], 'Content-Disposition');
     const dl = await transfer('dir/file.tgz', {}, '?download');
     assert.equal(dl.headers['content-disposition'], 'attachment; filename="file.tgz"');
@@ -103,7 +127,10 @@ describe('pipe: forwarded headers (HTTP)', () => {
     const r = open(`${p.url}/crlf`);
     await until(() => p.handler.stats().pending === 1);
     // Node's parser rejects CR inside a header value; the connection gets a 400 and the pipe stays pending.
-    const out = await raw(p.port, 'PUT /crlf HTTP/1.1\r\nHost: x\r\nX-Piping: a\rInjected: yes\r\nContent-Length: 1\r\n\r\nx');
+    const out = await raw(
+      p.port,
+      'PUT /crlf HTTP/1.1\r\nHost: x\r\nX-Piping: a\rInjected: yes\r\nContent-Length: 1\r\n\r\nx',
+    );
     assert.match(out, /^HTTP\/1\.1 400/);
     await fetchText(`${p.url}/crlf`, { method: 'PUT', headers: { 'x-piping': 'a\tb' }, body: 'x' });
     const got = await r.reply;

@@ -1,7 +1,19 @@
-import { request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ClientRequest } from 'node:http';
+import {
+  request,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ClientRequest,
+} from 'node:http';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { createPipeHandler, listenPipe, type PipeHandler, type PipeOptions, type PipeClock } from '../../src/pipe/index.js';
+import {
+  createPipeHandler,
+  listenPipe,
+  type PipeHandler,
+  type PipeOptions,
+  type PipeClock,
+} from '../../src/pipe/index.js';
 
 export interface TestPipe {
   url: string;

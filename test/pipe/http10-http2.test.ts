@@ -57,7 +57,12 @@ describe('pipe: http2 compatibility API', () => {
       recv.on('data', (c: Buffer) => chunks.push(c));
       const recvEnd = once(recv, 'end');
       await until(() => handler.stats().pending === 1, 'h2 receiver to wait');
-      const send = client.request({ ':path': '/h2', ':method': 'PUT', 'content-type': 'text/html', 'x-piping': 'h2meta' });
+      const send = client.request({
+        ':path': '/h2',
+        ':method': 'PUT',
+        'content-type': 'text/html',
+        'x-piping': 'h2meta',
+      });
       const sendHead = once(send, 'response') as Promise<[http2.IncomingHttpHeaders]>;
       let log = '';
       send.setEncoding('utf8');

@@ -38,7 +38,10 @@ describe('pipe: multipart senders', () => {
     await (await fetch(`${p.url}/form2`, { method: 'POST', body: fd })).text();
     const got = await r.reply;
     assert.equal(got.headers['content-type'], 'text/plain');
-    assert.equal(got.headers['content-disposition'], `attachment; filename="p_ge.html"; filename*=UTF-8''p%C3%A1ge.html`);
+    assert.equal(
+      got.headers['content-disposition'],
+      `attachment; filename="p_ge.html"; filename*=UTF-8''p%C3%A1ge.html`,
+    );
   });
 
   test('with no file part, the first field is the body', async () => {
