@@ -236,6 +236,19 @@ export async function toStoredAccessRules(
   };
 }
 
+/**
+ * A refusal as the server's error objects: the BurrowError (status and code) with the decision's
+ * message, and its headers flattened for sendError (several challenges joined, RFC 9110 §11.6.1).
+ */
+export function refusalAsError(decision: Extract<AccessDecision, { allow: false }>): {
+  error: BurrowError;
+  headers: Record<string, string>;
+} {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(decision.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : (v as string);
+  return { error: new BurrowError(decision.code, decision.message), headers };
+}
+
 function buildIpRules(allow: readonly string[], deny: readonly string[]): IpRules | undefined {
   if (allow.length === 0 && deny.length === 0) return undefined;
   return new IpRules(allow, deny);

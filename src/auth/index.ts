@@ -4,6 +4,7 @@ export {
   AccessPolicy,
   toStoredAccessRules,
   parseBasicAuthFlag,
+  refusalAsError,
   type AccessDecision,
   type AccessRuleInput,
   type VisitorRequest,
