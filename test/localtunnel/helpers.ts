@@ -9,7 +9,9 @@ import {
   type LocaltunnelAdapterOptions,
 } from '../../src/adapters/localtunnel/index.js';
 import type { ServerOptions } from '../../src/server/config.js';
-import { startServer } from '../helpers/harness.js';
+import http from 'node:http';
+import WebSocket, { WebSocketServer } from 'ws';
+import { startOrigin, startServer } from '../helpers/harness.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const LT_BIN = path.join(root, 'node_modules/localtunnel/bin/lt.js');
@@ -117,4 +119,119 @@ export async function until(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Deterministic binary payload with every byte value (invalid UTF-8 on purpose). */
+export function binaryPayload(size: number, seed = 7): Buffer {
+  const b = Buffer.alloc(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    b[i] = (x >> 16) & 0xff;
+  }
+  return b;
+}
+
+/** An origin with the routes the compatibility tests use (and a WebSocket echo on any path). */
+export async function startTestOrigin(): Promise<{ server: http.Server; port: number; wss: WebSocketServer }> {
+  const o = await startOrigin((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    if (u.pathname === '/echo') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'x-method': req.method ?? '',
+          'x-host': req.headers.host ?? '',
+        });
+        res.end(body);
+      });
+      return;
+    }
+    if (u.pathname === '/bin') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(binaryPayload(Number(u.searchParams.get('size') ?? 65536)));
+      return;
+    }
+    if (u.pathname === '/chunked') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let n = 0;
+      const t = setInterval(() => {
+        res.write(`part ${n}\n`);
+        if (++n === 5) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 20);
+      return;
+    }
+    if (u.pathname === '/sse') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.flushHeaders();
+      let n = 0;
+      const t = setInterval(() => {
+        res.write(`data: event ${n}\n\n`);
+        if (++n === 4) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 300);
+      req.on('close', () => clearInterval(t));
+      return;
+    }
+    res.end(`hello ${req.method} ${req.url} host=${req.headers.host}`);
+  });
+  const wss = new WebSocketServer({ server: o.server });
+  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  return { ...o, wss };
+}
+
+/** Open a WebSocket to a tunnel through the burrow server and echo one binary and one text message. */
+export async function wsEcho(port: number, host: string): Promise<{ text: string; binary: Buffer }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { host } });
+  await once(ws, 'open');
+  const got: { text?: string; binary?: Buffer } = {};
+  const done = new Promise<void>((resolve) => {
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (isBinary) got.binary = data;
+      else got.text = data.toString();
+      if (got.binary && got.text !== undefined) resolve();
+    });
+  });
+  ws.send('hello ws');
+  ws.send(binaryPayload(1000, 3));
+  await done;
+  ws.close();
+  return { text: got.text!, binary: got.binary! };
+}
+
+/** Read an SSE response, recording when each event arrives. */
+export function readSse(port: number, host: string, path = '/sse'): Promise<{ events: string[]; times: number[] }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const req = http.request(
+      { host: '127.0.0.1', port, path, headers: { host, accept: 'text/event-stream' }, agent: false },
+      (res) => {
+        const events: string[] = [];
+        const times: number[] = [];
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          buf += c;
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) !== -1) {
+            events.push(buf.slice(0, i));
+            times.push(Date.now() - started);
+            buf = buf.slice(i + 2);
+          }
+        });
+        res.on('end', () => resolve({ events, times }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }

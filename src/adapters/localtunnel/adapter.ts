@@ -200,7 +200,7 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
       if (
         existing instanceof LocaltunnelTunnel &&
         mine.has(existing) &&
-        existing.connectedSockets === 0 &&
+        existing.drained &&
         existing.clientAddress === clientAddress
       ) {
         remove(existing, 'replaced by a new handshake from its client');

@@ -59,6 +59,7 @@ export class LocaltunnelTunnel implements Tunnel {
   #bytesIn = 0;
   #bytesOut = 0;
   #stale = 0;
+  #everConnected = false;
 
   constructor(o: LocaltunnelTunnelOptions) {
     this.#o = o;
@@ -73,6 +74,10 @@ export class LocaltunnelTunnel implements Tunnel {
   }
   get connectedSockets(): number {
     return this.#conns.size;
+  }
+  /** Had pool sockets, and all of them are gone (the client is probably reconnecting). */
+  get drained(): boolean {
+    return this.#everConnected && this.#conns.size === 0;
   }
   get staleDiscarded(): number {
     return this.#stale;
@@ -90,6 +95,7 @@ export class LocaltunnelTunnel implements Tunnel {
       firstBodyDelayMs: this.#o.firstBodyDelayMs,
     });
     this.#conns.add(conn);
+    this.#everConnected = true;
     if (this.#graceTimer) {
       clearTimeout(this.#graceTimer);
       this.#graceTimer = undefined;

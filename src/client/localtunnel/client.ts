@@ -245,13 +245,17 @@ export class LocaltunnelClient extends EventEmitter<LocaltunnelClientEvents> {
       this.#failures++;
       const err =
         lastError ??
-        new BurrowError('BURROW_ERR_AGENT_GONE', `the server closed pool socket ${this.#poolHost(info)}:${info.port} at once`);
+        new BurrowError(
+          'BURROW_ERR_AGENT_GONE',
+          `the server closed pool socket ${this.#poolHost(info)}:${info.port} at once`,
+        );
       if (this.#failures >= REHANDSHAKE_AFTER_FAILURES && this.#connected === 0) {
         this.#rehandshake(err);
         return;
       }
       const delayMs = backoffDelay(this.#failures, this.#o.backoff);
-      if (this.#failures === 1 || this.#connected === 0) this.emit('reconnecting', { attempt: this.#failures, delayMs, error: err });
+      if (this.#failures === 1 || this.#connected === 0)
+        this.emit('reconnecting', { attempt: this.#failures, delayMs, error: err });
       this.#later(delayMs, () => this.#fill());
     });
   }

@@ -37,7 +37,10 @@ export function handshakeUrl(host: string, subdomain: string | undefined): URL {
   try {
     base = new URL(host);
   } catch {
-    throw new BurrowError('BURROW_ERR_BAD_REQUEST', `server "${host}" is not a URL (use http://host:port or https://host)`);
+    throw new BurrowError(
+      'BURROW_ERR_BAD_REQUEST',
+      `server "${host}" is not a URL (use http://host:port or https://host)`,
+    );
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
     throw new BurrowError('BURROW_ERR_BAD_REQUEST', `server "${host}" must be an http:// or https:// URL`);
@@ -49,12 +52,22 @@ export function handshakeUrl(host: string, subdomain: string | undefined): URL {
 /** Parse a handshake answer (both clients' spellings). Throws HandshakeError on a bad answer. */
 export function parseTunnelInfo(body: unknown): TunnelInfo {
   const b = body as Record<string, unknown> | null;
-  if (!b || typeof b !== 'object') throw new HandshakeError('the server answered something that is not a JSON object', { final: false });
+  if (!b || typeof b !== 'object')
+    throw new HandshakeError('the server answered something that is not a JSON object', { final: false });
   const id = b['id'];
   const url = b['url'];
   const port = b['port'];
-  if (typeof id !== 'string' || typeof url !== 'string' || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new HandshakeError('the server answer lacks id, url or a valid port: is this a localtunnel/pipenet server?', { final: true });
+  if (
+    typeof id !== 'string' ||
+    typeof url !== 'string' ||
+    typeof port !== 'number' ||
+    !Number.isInteger(port) ||
+    port < 1 ||
+    port > 65535
+  ) {
+    throw new HandshakeError('the server answer lacks id, url or a valid port: is this a localtunnel/pipenet server?', {
+      final: true,
+    });
   }
   const n = b['max_conn_count'] ?? b['maxConnCount'];
   const maxConn = typeof n === 'number' && Number.isInteger(n) && n > 0 ? Math.min(n, 1000) : 1;
@@ -73,7 +86,11 @@ export function parseTunnelInfo(body: unknown): TunnelInfo {
 
 export function requestTunnel(
   target: URL,
-  o: { headers?: Record<string, string> | undefined; timeoutMs?: number | undefined; allowInvalidServerCert?: boolean | undefined } = {},
+  o: {
+    headers?: Record<string, string> | undefined;
+    timeoutMs?: number | undefined;
+    allowInvalidServerCert?: boolean | undefined;
+  } = {},
 ): Promise<TunnelInfo> {
   return new Promise((resolve, reject) => {
     const mod = target.protocol === 'https:' ? https : http;
@@ -91,7 +108,9 @@ export function requestTunnel(
         res.on('data', (c: Buffer) => {
           size += c.length;
           if (size > MAX_HANDSHAKE_BYTES) {
-            req.destroy(new HandshakeError(`the server answer is larger than ${MAX_HANDSHAKE_BYTES} bytes`, { final: false }));
+            req.destroy(
+              new HandshakeError(`the server answer is larger than ${MAX_HANDSHAKE_BYTES} bytes`, { final: false }),
+            );
             return;
           }
           chunks.push(c);
@@ -112,11 +131,21 @@ export function requestTunnel(
               (typeof b?.message === 'string' && b.message) ||
               (typeof b?.error?.message === 'string' && b.error.message) ||
               `the server answered ${status} ${res.statusMessage ?? ''}`.trim();
-            reject(new HandshakeError(msg, { status, final: status >= 400 && status < 500 && status !== 429 && status !== 408 }));
+            reject(
+              new HandshakeError(msg, {
+                status,
+                final: status >= 400 && status < 500 && status !== 429 && status !== 408,
+              }),
+            );
             return;
           }
           if (body === undefined) {
-            reject(new HandshakeError(`the server answer is not JSON (is ${target.origin} a localtunnel/pipenet server?)`, { status, final: true }));
+            reject(
+              new HandshakeError(`the server answer is not JSON (is ${target.origin} a localtunnel/pipenet server?)`, {
+                status,
+                final: true,
+              }),
+            );
             return;
           }
           try {
@@ -127,12 +156,20 @@ export function requestTunnel(
         });
       },
     );
-    req.on('timeout', () => req.destroy(new HandshakeError(`no answer from ${target.origin} within ${o.timeoutMs ?? HANDSHAKE_TIMEOUT_MS} ms`, { final: false })));
+    req.on('timeout', () =>
+      req.destroy(
+        new HandshakeError(`no answer from ${target.origin} within ${o.timeoutMs ?? HANDSHAKE_TIMEOUT_MS} ms`, {
+          final: false,
+        }),
+      ),
+    );
     req.on('error', (err) => {
       if (err instanceof HandshakeError) reject(err);
       else {
         const code = (err as NodeJS.ErrnoException).code;
-        reject(new HandshakeError(`cannot reach ${target.origin} (${code ?? err.message})`, { final: false, cause: err }));
+        reject(
+          new HandshakeError(`cannot reach ${target.origin} (${code ?? err.message})`, { final: false, cause: err }),
+        );
       }
     });
     req.end();

@@ -25,7 +25,11 @@ type Callback = (err: Error | null, tunnel?: LocaltunnelClient) => void;
  * `localtunnel(port | options, [options], [callback])` → Promise<LocaltunnelClient> (or, with a
  * callback, the client at once and the callback once it is open), like localtunnel and pipenet.
  */
-export function localtunnel(port: number, options?: Omit<LocaltunnelOptions, 'port'>, callback?: Callback): Promise<LocaltunnelClient>;
+export function localtunnel(
+  port: number,
+  options?: Omit<LocaltunnelOptions, 'port'>,
+  callback?: Callback,
+): Promise<LocaltunnelClient>;
 export function localtunnel(options: LocaltunnelOptions, callback?: Callback): Promise<LocaltunnelClient>;
 export function localtunnel(
   arg1: number | LocaltunnelOptions,

@@ -184,7 +184,10 @@ export class RequestFramer {
       } else if (name === 'upgrade') {
         upgrade = true;
       } else if (name === 'connection') {
-        connectionUpgrade ||= value.toLowerCase().split(',').some((t) => t.trim() === 'upgrade');
+        connectionUpgrade ||= value
+          .toLowerCase()
+          .split(',')
+          .some((t) => t.trim() === 'upgrade');
       } else if (name === 'host' && this.#rewriteHost !== undefined) {
         lines[k] = `${l.slice(0, colon)}: ${this.#rewriteHost}`;
         rewritten = true;
