@@ -78,28 +78,44 @@ export class MuxSession {
       case 'fin':
         this.#clientClosed(msg.id, true);
         return;
+      case 'open':
+        this.#open(msg.id);
+        return;
       case 'data':
         this.#data(msg.id, msg.payload);
         return;
     }
   }
 
+  /** The connection for an id, opened (dialled) if it is new; undefined if it must be ignored. */
+  #open(id: number): MuxConnection | undefined {
+    const existing = this.#conns.get(id);
+    if (existing) return existing;
+    if (this.#recentlyClosed.has(id) || this.#closed) return undefined;
+    if (this.#conns.size >= this.#opts.maxConnections) {
+      this.#opts.logger.warn({ max: this.#opts.maxConnections }, 'tcp mux connection limit reached');
+      this.#send(encodeMuxClose(id));
+      this.#remember(id);
+      return undefined;
+    }
+    const conn: MuxConnection = {
+      id,
+      socket: undefined,
+      gate: undefined,
+      queue: [],
+      queued: 0,
+      endAfterDial: false,
+      closed: false,
+    };
+    this.#conns.set(id, conn);
+    this.#dial(conn);
+    return conn;
+  }
+
   #data(id: number, payload: Buffer): void {
     this.#opts.count('in', payload.length);
-    let conn = this.#conns.get(id);
-    if (!conn) {
-      if (this.#recentlyClosed.has(id) || this.#closed) return;
-      if (this.#conns.size >= this.#opts.maxConnections) {
-        this.#opts.logger.warn({ max: this.#opts.maxConnections }, 'tcp mux connection limit reached');
-        this.#send(encodeMuxClose(id));
-        this.#remember(id);
-        return;
-      }
-      conn = { id, socket: undefined, gate: undefined, queue: [], queued: 0, endAfterDial: false, closed: false };
-      this.#conns.set(id, conn);
-      this.#dial(conn);
-    }
-    if (conn.closed) return;
+    const conn = this.#open(id);
+    if (!conn || conn.closed) return;
     if (!conn.socket) {
       conn.queue.push(payload);
       conn.queued += payload.length;

@@ -6,7 +6,8 @@
  *
  * Multiplexed mode: `[u32 BE connection id][payload]`; a message with only the id closes that id.
  * burrow extension: connection id 0 (never used by clients, which count from 1) carries control
- * messages `[0 0 0 0][op u8][u32 BE id]`; op 1 = FIN (half-close) for that id.
+ * messages `[0 0 0 0][op u8][u32 BE id]`; op 1 = FIN (half-close) for that id, op 2 = OPEN (dial the
+ * target now, so server-speaks-first protocols work; without it the first payload opens).
  */
 
 /** Request header a burrow client sends, and response header a burrow server answers, to enable the extensions. */
@@ -20,12 +21,14 @@ export const WS_CLOSE_NORMAL = 1000;
 export const MUX_HEADER_BYTES = 4;
 export const MUX_CONTROL_ID = 0;
 export const MUX_OP_FIN = 1;
+export const MUX_OP_OPEN = 2;
 export const MUX_MAX_ID = 0xffffffff;
 
 export type MuxMessage =
   | { type: 'data'; id: number; payload: Buffer }
   | { type: 'close'; id: number }
   | { type: 'fin'; id: number }
+  | { type: 'open'; id: number }
   | { type: 'ignored'; reason: string };
 
 /** One data message: header then payload, in one buffer. */
@@ -43,13 +46,22 @@ export function encodeMuxClose(id: number): Buffer {
   return out;
 }
 
-/** burrow extension: half-close (FIN) of one id. */
-export function encodeMuxFin(id: number): Buffer {
+function encodeControl(op: number, id: number): Buffer {
   const out = Buffer.allocUnsafe(MUX_HEADER_BYTES + 1 + 4);
   out.writeUInt32BE(MUX_CONTROL_ID, 0);
-  out.writeUInt8(MUX_OP_FIN, 4);
+  out.writeUInt8(op, 4);
   out.writeUInt32BE(id, 5);
   return out;
+}
+
+/** burrow extension: half-close (FIN) of one id. */
+export function encodeMuxFin(id: number): Buffer {
+  return encodeControl(MUX_OP_FIN, id);
+}
+
+/** burrow extension: open one id now (before any payload). */
+export function encodeMuxOpen(id: number): Buffer {
+  return encodeControl(MUX_OP_OPEN, id);
 }
 
 /**
@@ -63,7 +75,9 @@ export function decodeMuxMessage(message: Buffer, extensions: boolean): MuxMessa
     if (message.length !== MUX_HEADER_BYTES + 5) return { type: 'ignored', reason: 'bad control message' };
     const op = message.readUInt8(4);
     const target = message.readUInt32BE(5);
-    if (op === MUX_OP_FIN && target !== MUX_CONTROL_ID) return { type: 'fin', id: target };
+    if (target === MUX_CONTROL_ID) return { type: 'ignored', reason: 'control message for id 0' };
+    if (op === MUX_OP_FIN) return { type: 'fin', id: target };
+    if (op === MUX_OP_OPEN) return { type: 'open', id: target };
     return { type: 'ignored', reason: `unknown control op ${op}` };
   }
   if (message.length === MUX_HEADER_BYTES) return { type: 'close', id };

@@ -14,6 +14,7 @@ import {
   encodeMuxClose,
   encodeMuxData,
   encodeMuxFin,
+  encodeMuxOpen,
   toBuffer,
 } from '../../adapters/limrun/wire.js';
 import { endGracefully } from './singleton-link.js';
@@ -161,6 +162,8 @@ export class MuxClient {
     this.#nextId = this.#nextId >= MUX_MAX_ID ? 1 : this.#nextId + 1;
     const gate = new FlowGate(socket);
     this.#conns.set(id, { socket, gate });
+    // burrow server: dial now, so a server-speaks-first target can greet before we write.
+    if (this.#extensions) this.#sendOn(ws, encodeMuxOpen(id));
     socket.on('data', (chunk: Buffer) => {
       if (ws.readyState !== ws.OPEN) return;
       sendWithBackpressure(ws, encodeMuxData(id, chunk), gate, TCP_WS_HIGH_WATER_BYTES, TCP_WS_LOW_WATER_BYTES);
@@ -188,6 +191,7 @@ export class MuxClient {
       endGracefully(conn.socket);
       return;
     }
+    if (msg.type === 'open') return; // servers do not open connections
     if (msg.type === 'fin') {
       conn.socket.end();
       return;
