@@ -245,7 +245,7 @@ export function refusalAsError(decision: Extract<AccessDecision, { allow: false 
   headers: Record<string, string>;
 } {
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(decision.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : (v as string);
+  for (const [k, v] of Object.entries(decision.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
   return { error: new BurrowError(decision.code, decision.message), headers };
 }
 
