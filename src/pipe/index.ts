@@ -16,12 +16,14 @@ export { RESERVED_PATHS } from './reserved.js';
 export type { PipeRequest, PipeResponse } from './http.js';
 export type { PipeSnapshot, PipeState } from './spectators.js';
 export * as limits from './limits.js';
-export { pipe, send, receive, health, pipeUrls } from './sdk.js';
+export { pipe, send, receive, watch, health, pipeUrl, pipeUrls } from './sdk.js';
 export type {
   PipeClientOptions,
   PipeSendOptions,
   PipeReceiveOptions,
   PipeSendStream,
   PipeReceiveStream,
+  PipeResponseInfo,
   PipeUrls,
+  PipeWatchEvent,
 } from './sdk.js';

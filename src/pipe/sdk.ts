@@ -313,5 +313,44 @@ export async function health(opts: PipeClientOptions): Promise<PipeHealth> {
   });
 }
 
+/** One `?progress` Server-Sent Event. */
+export interface PipeWatchEvent {
+  event: 'state' | 'progress' | 'done';
+  data: Record<string, unknown>;
+}
+
+/** Watches `path` (`?progress`, SSE) until its transfer is done; takes no receiver slot. */
+export async function* watch(path: string, opts: PipeClientOptions): AsyncGenerator<PipeWatchEvent> {
+  checkPath(path);
+  const url = pipeUrl(opts.server, path, { progress: 1 });
+  const req = startRequest('GET', url, { accept: 'text/event-stream', ...opts.headers }, opts.signal);
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    req.on('error', (err) => reject(unreachable(err, url)));
+    req.on('response', resolve);
+    req.end();
+  });
+  try {
+    if (res.statusCode !== 200) throw errorFromStatus(res.statusCode ?? 0, await readText(res));
+    res.setEncoding('utf8');
+    let buf = '';
+    for await (const chunk of res as AsyncIterable<string>) {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) !== -1) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const name = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if ((name === 'state' || name === 'progress' || name === 'done') && data !== undefined) {
+          yield { event: name, data: JSON.parse(data) as Record<string, unknown> };
+          if (name === 'done') return;
+        }
+      }
+    }
+  } finally {
+    req.destroy();
+  }
+}
+
 /** The SDK namespace: `import { pipe } from 'burrow/pipe'` then `pipe.send(…)`. */
-export const pipe = { send, receive, health, url: pipeUrl, urls: pipeUrls } as const;
+export const pipe = { send, receive, watch, health, url: pipeUrl, urls: pipeUrls } as const;
