@@ -27,7 +27,7 @@ function run(args: string[], input?: Buffer) {
   return { child, done };
 }
 
-describe('burrow pipe CLI', () => {
+void describe('burrow pipe CLI', () => {
   let server: ChildProcess;
   let url = '';
   let dir = '';
@@ -60,7 +60,7 @@ describe('burrow pipe CLI', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('send a file, receive it to a file; quiet when not a terminal; progress prints JSON lines', async () => {
+  void test('send a file, receive it to a file; quiet when not a terminal; progress prints JSON lines', async () => {
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const src = join(dir, 'in.bin');
     const dst = join(dir, 'out.bin');
@@ -86,7 +86,7 @@ describe('burrow pipe CLI', () => {
     assert.equal(last.bytesTransferred, data.length);
   });
 
-  test('stdin to stdout with n=2', async () => {
+  void test('stdin to stdout with n=2', async () => {
     const r1 = run(['receive', 'cli-n', '-n', '2', '--server', url]);
     const r2 = run(['receive', 'cli-n', '-n', '2', '--server', url]);
     const s = run(['send', 'cli-n', '-', '-n', '2', '--server', `${url}/`], Buffer.from('from stdin\n'));
@@ -96,7 +96,7 @@ describe('burrow pipe CLI', () => {
     assert.equal(b.stdout.toString(), 'from stdin\n');
   });
 
-  test('url, health, and a typed error with exit code 1', async () => {
+  void test('url, health, and a typed error with exit code 1', async () => {
     const [u, h, bad] = await Promise.all([
       run(['url', 'my path', '--server', 'https://pipe.example.com', '-n', '3']).done,
       run(['health', '--server', url]).done,

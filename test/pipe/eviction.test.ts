@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startPipe, open, until, FakeClock } from './helpers.js';
 
-describe('pipe: idle eviction (fake clock)', () => {
-  test('a receiver waiting 5 min for a sender gets 408', async () => {
+void describe('pipe: idle eviction (fake clock)', () => {
+  void test('a receiver waiting 5 min for a sender gets 408', async () => {
     const clock = new FakeClock();
     const p = await startPipe({ clock });
     try {
@@ -23,7 +23,7 @@ describe('pipe: idle eviction (fake clock)', () => {
     }
   });
 
-  test('a sender waiting for receivers gets an [ERROR] line and the path is freed; a join resets the timer', async () => {
+  void test('a sender waiting for receivers gets an [ERROR] line and the path is freed; a join resets the timer', async () => {
     const clock = new FakeClock();
     const p = await startPipe({ clock });
     try {
@@ -48,7 +48,7 @@ describe('pipe: idle eviction (fake clock)', () => {
     }
   });
 
-  test('a streaming pipe idle for 5 min is torn down; receivers see a truncated body', async () => {
+  void test('a streaming pipe idle for 5 min is torn down; receivers see a truncated body', async () => {
     const clock = new FakeClock();
     const p = await startPipe({ clock });
     try {

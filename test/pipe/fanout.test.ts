@@ -81,7 +81,7 @@ function sender(url: string, body: Readable, length?: number) {
   });
 }
 
-describe('pipe: fan-out', () => {
+void describe('pipe: fan-out', () => {
   let p: TestPipe;
   before(async () => {
     p = await startPipe();
@@ -90,7 +90,7 @@ describe('pipe: fan-out', () => {
     await p.close();
   });
 
-  test('n=3: identical bytes to every receiver, either side first', async () => {
+  void test('n=3: identical bytes to every receiver, either side first', async () => {
     const size = 8 * 1024 * 1024 + 123;
     const r1 = receiver(`${p.url}/fan?n=3`);
     const s = sender(`${p.url}/fan?n=3`, source(size), size);
@@ -108,7 +108,7 @@ describe('pipe: fan-out', () => {
     assert.match(log, /\[INFO\] Transfer complete\.\n$/);
   });
 
-  test('one receiver of three leaves mid-transfer: the other two complete, counted once', async () => {
+  void test('one receiver of three leaves mid-transfer: the other two complete, counted once', async () => {
     const size = 16 * 1024 * 1024;
     const rs = [
       receiver(`${p.url}/leave3?n=3`),
@@ -127,7 +127,7 @@ describe('pipe: fan-out', () => {
     assert.equal(p.handler.stats().active, 0);
   });
 
-  test('all receivers leave: the sender gets an [ERROR] and the path is freed', async () => {
+  void test('all receivers leave: the sender gets an [ERROR] and the path is freed', async () => {
     const size = 64 * 1024 * 1024;
     const r = receiver(`${p.url}/allgone`, { abortAfter: 512 * 1024 });
     const s = sender(`${p.url}/allgone`, source(size), size);
@@ -137,7 +137,7 @@ describe('pipe: fan-out', () => {
     await until(() => p.handler.stats().active === 0, 'the transfer to end');
   });
 
-  test('the sender leaves mid-transfer: receivers see a truncated body, not a complete one', async () => {
+  void test('the sender leaves mid-transfer: receivers see a truncated body, not a complete one', async () => {
     for (const withLength of [true, false]) {
       const path = `/cut-${withLength}`;
       const rs = [receiver(`${p.url}${path}?n=2`), receiver(`${p.url}${path}?n=2`)];
@@ -161,8 +161,8 @@ describe('pipe: fan-out', () => {
   });
 });
 
-describe('pipe: memory stays flat with a slow receiver', () => {
-  test('512 MiB to n=2 (one slow): RSS growth bounded', async () => {
+void describe('pipe: memory stays flat with a slow receiver', () => {
+  void test('512 MiB to n=2 (one slow): RSS growth bounded', async () => {
     const p = await startPipe();
     try {
       const size = 512 * 1024 * 1024;

@@ -4,8 +4,8 @@ import { startPipe, open, fetchText, until, raw, type TestPipe } from './helpers
 import { sanitizeContentType, stripControl } from '../../src/pipe/headers.js';
 import { attachmentFor, receiverDisposition, sanitizeFilename } from '../../src/pipe/disposition.js';
 
-describe('pipe: header sanitising (unit)', () => {
-  test('dangerous content types become text/plain, parameters kept', () => {
+void describe('pipe: header sanitising (unit)', () => {
+  void test('dangerous content types become text/plain, parameters kept', () => {
     assert.equal(sanitizeContentType('text/html'), 'text/plain');
     assert.equal(sanitizeContentType('TEXT/HTML; charset=utf-8'), 'text/plain; charset=utf-8');
     assert.equal(sanitizeContentType('image/svg+xml'), 'text/plain');
@@ -15,10 +15,10 @@ describe('pipe: header sanitising (unit)', () => {
     assert.equal(sanitizeContentType('image/png'), 'image/png');
     assert.equal(sanitizeContentType('video/webm; codecs="vp8"'), 'video/webm; codecs="vp8"');
   });
-  test('CR, LF and control characters are stripped', () => {
+  void test('CR, LF and control characters are stripped', () => {
     assert.equal(stripControl('a\r\nb\u0000c\td'), 'abc\td');
   });
-  test('filenames: quotes, slashes, leading dots, control chars, length, non-ASCII', () => {
+  void test('filenames: quotes, slashes, leading dots, control chars, length, non-ASCII', () => {
     assert.equal(sanitizeFilename('../../etc/"passwd"'), 'etcpasswd');
     assert.equal(sanitizeFilename('a\\b/c.txt'), 'abc.txt');
     assert.equal(sanitizeFilename('...hidden'), 'hidden');
@@ -31,7 +31,7 @@ describe('pipe: header sanitising (unit)', () => {
       `attachment; filename="r_sum_ __.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%E6%97%A5%E6%9C%AC.pdf`,
     );
   });
-  test('per-receiver disposition rules', () => {
+  void test('per-receiver disposition rules', () => {
     const q = (s: string) => new URLSearchParams(s);
     const sender = 'attachment; filename="leaked.txt"';
     assert.equal(receiverDisposition(sender, q(''), '/p', undefined), sender);
@@ -53,7 +53,7 @@ describe('pipe: header sanitising (unit)', () => {
   });
 });
 
-describe('pipe: forwarded headers (HTTP)', () => {
+void describe('pipe: forwarded headers (HTTP)', () => {
   let p: TestPipe;
   before(async () => {
     p = await startPipe();
@@ -67,7 +67,7 @@ describe('pipe: forwarded headers (HTTP)', () => {
     await until(() => p.handler.stats().pending === 1);
     const s = await fetchText(`${p.url}/${path}`, {
       method: 'PUT',
-      headers: senderHeaders as Record<string, string>,
+      headers: senderHeaders,
       body: 'body',
     });
     assert.equal(s.status, 200);
@@ -75,14 +75,14 @@ describe('pipe: forwarded headers (HTTP)', () => {
   }
 
   for (const type of ['text/html', 'image/svg+xml', 'application/javascript']) {
-    test(`sender ${type} → receiver text/plain + nosniff`, async () => {
+    void test(`sender ${type} → receiver text/plain + nosniff`, async () => {
       const got = await transfer('ct', { 'content-type': `${type}; charset=utf-8` });
       assert.equal(got.headers['content-type'], 'text/plain; charset=utf-8');
       assert.equal(got.headers['x-content-type-options'], 'nosniff');
     });
   }
 
-  test('X-Piping lines in order, X-Hoody-Pipe, expose headers name only what is forwarded', async () => {
+  void test('X-Piping lines in order, X-Hoody-Pipe, expose headers name only what is forwarded', async () => {
     const got = await transfer('xp', {
       'x-piping': ['first', 'second'],
       'x-hoody-pipe': 'build-id=42; commit=abc1234',
@@ -98,7 +98,7 @@ describe('pipe: forwarded headers (HTTP)', () => {
     assert.equal(plain.headers['access-control-expose-headers'], 'X-Piping');
   });
 
-  test('a header over 8 KiB is refused with 400', async () => {
+  void test('a header over 8 KiB is refused with 400', async () => {
     const r = await fetchText(`${p.url}/big-header`, {
       method: 'PUT',
       headers: { 'x-piping': 'a'.repeat(8193) },
@@ -110,7 +110,7 @@ describe('pipe: forwarded headers (HTTP)', () => {
     assert.equal(String(ok.headers['x-piping']).length, 8192);
   });
 
-  test('?download=0 drops the sender disposition; ?filename sets one (non-ASCII via RFC 5987)', async () => {
+  void test('?download=0 drops the sender disposition; ?filename sets one (non-ASCII via RFC 5987)', async () => {
     const inline = await transfer('dl0', { 'content-disposition': 'attachment; filename="leaked.txt"' }, '?download=0');
     assert.equal(inline.headers['content-disposition'], undefined);
     const named = await transfer('dl1', {}, `?filename=${encodeURIComponent('"../ré port".bin')}`);
@@ -123,7 +123,7 @@ describe('pipe: forwarded headers (HTTP)', () => {
     assert.equal(dl.headers['content-disposition'], 'attachment; filename="file.tgz"');
   });
 
-  test('CRLF cannot be smuggled into a receiver header (raw obs-fold and bare CR are refused or stripped)', async () => {
+  void test('CRLF cannot be smuggled into a receiver header (raw obs-fold and bare CR are refused or stripped)', async () => {
     const r = open(`${p.url}/crlf`);
     await until(() => p.handler.stats().pending === 1);
     // Node's parser rejects CR inside a header value; the connection gets a 400 and the pipe stays pending.

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { startPipe, open, fetchText, until, raw, type TestPipe } from './helpers.js';
 import { createPipeHandler } from '../../src/pipe/index.js';
 
-describe('pipe: HTTP/1.0 clients', () => {
+void describe('pipe: HTTP/1.0 clients', () => {
   let p: TestPipe;
   before(async () => {
     p = await startPipe();
@@ -15,7 +15,7 @@ describe('pipe: HTTP/1.0 clients', () => {
     await p.close();
   });
 
-  test('HTTP/1.0 sender gets an HTTP/1.0 status line and a Content-Length reply', async () => {
+  void test('HTTP/1.0 sender gets an HTTP/1.0 status line and a Content-Length reply', async () => {
     const r = open(`${p.url}/old`);
     await until(() => p.handler.stats().pending === 1);
     const out = await raw(p.port, 'POST /old HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello');
@@ -29,7 +29,7 @@ describe('pipe: HTTP/1.0 clients', () => {
     assert.equal((await r.reply).text, 'hello');
   });
 
-  test('HTTP/1.0 receiver and errors get HTTP/1.0 status lines', async () => {
+  void test('HTTP/1.0 receiver and errors get HTTP/1.0 status lines', async () => {
     const recv = raw(p.port, 'GET /old2 HTTP/1.0\r\n\r\n');
     await until(() => p.handler.stats().pending === 1);
     await fetchText(`${p.url}/old2`, { method: 'PUT', body: 'data!' });
@@ -42,8 +42,8 @@ describe('pipe: HTTP/1.0 clients', () => {
   });
 });
 
-describe('pipe: http2 compatibility API', () => {
-  test('h2c sender and receiver through http2.createServer(handler)', async () => {
+void describe('pipe: http2 compatibility API', () => {
+  void test('h2c sender and receiver through http2.createServer(handler)', async () => {
     const handler = createPipeHandler();
     const server = http2.createServer(handler);
     server.listen(0, '127.0.0.1');

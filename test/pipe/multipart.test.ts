@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { startPipe, open, until, type TestPipe } from './helpers.js';
 import { FakeClock } from './helpers.js';
 
-describe('pipe: multipart senders', () => {
+void describe('pipe: multipart senders', () => {
   let p: TestPipe;
   before(async () => {
     p = await startPipe();
@@ -13,7 +13,7 @@ describe('pipe: multipart senders', () => {
     await p.close();
   });
 
-  test('the first file part is forwarded with its type and an attachment disposition', async () => {
+  void test('the first file part is forwarded with its type and an attachment disposition', async () => {
     const r = open(`${p.url}/form`);
     await until(() => p.handler.stats().pending === 1);
     const fd = new FormData();
@@ -30,7 +30,7 @@ describe('pipe: multipart senders', () => {
     assert.equal(got.headers['content-length'], undefined, 'never guess a Content-Length');
   });
 
-  test('non-ASCII file names and HTML parts are sanitised', async () => {
+  void test('non-ASCII file names and HTML parts are sanitised', async () => {
     const r = open(`${p.url}/form2`);
     await until(() => p.handler.stats().pending === 1);
     const fd = new FormData();
@@ -44,7 +44,7 @@ describe('pipe: multipart senders', () => {
     );
   });
 
-  test('with no file part, the first field is the body', async () => {
+  void test('with no file part, the first field is the body', async () => {
     const r = open(`${p.url}/form3`);
     await until(() => p.handler.stats().pending === 1);
     const fd = new FormData();
@@ -56,7 +56,7 @@ describe('pipe: multipart senders', () => {
     assert.equal(got.headers['content-disposition'], undefined);
   });
 
-  test('no part before the deadline: sender [ERROR], receiver released (fake clock)', async () => {
+  void test('no part before the deadline: sender [ERROR], receiver released (fake clock)', async () => {
     const clock = new FakeClock();
     const q = await startPipe({ clock, multipartDeadlineMs: 30_000 });
     try {

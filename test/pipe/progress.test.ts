@@ -40,8 +40,8 @@ function sse(url: string, headers: Record<string, string> = { accept: 'text/even
   return { events, response, isEnded: () => ended, close: () => (res ? res.destroy() : req.destroy()) };
 }
 
-describe('pipe: ?progress spectators', () => {
-  test('SSE sequence idle → waiting → streaming → progress → done, without a receiver slot', async () => {
+void describe('pipe: ?progress spectators', () => {
+  void test('SSE sequence idle → waiting → streaming → progress → done, without a receiver slot', async () => {
     const clock = new FakeClock();
     const p = await startPipe({ clock });
     try {
@@ -108,7 +108,7 @@ describe('pipe: ?progress spectators', () => {
     }
   });
 
-  test('a failed transfer ends spectators with done{state: failed}', async () => {
+  void test('a failed transfer ends spectators with done{state: failed}', async () => {
     const p = await startPipe();
     try {
       const spec = sse(`${p.url}/f?progress`);
@@ -129,7 +129,7 @@ describe('pipe: ?progress spectators', () => {
     }
   });
 
-  test('Accept: text/html → dashboard page; caps → 429; TTL closes a spectator', async () => {
+  void test('Accept: text/html → dashboard page; caps → 429; TTL closes a spectator', async () => {
     const clock = new FakeClock();
     const p = await startPipe({ clock, maxSpectatorsPerPath: 2, maxSpectatorGroups: 2 });
     try {
@@ -158,7 +158,7 @@ describe('pipe: ?progress spectators', () => {
     }
   });
 
-  test('?video: player page for browsers, raw stream for everything else', async () => {
+  void test('?video: player page for browsers, raw stream for everything else', async () => {
     const p = await startPipe();
     try {
       const page = await fetchText(`${p.url}/cam?video`, { headers: { accept: 'text/html,application/xhtml+xml' } });

@@ -14,7 +14,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-describe('pipe SDK: send / receive', () => {
+void describe('pipe SDK: send / receive', () => {
   let p: TestPipe;
   before(async () => {
     p = await startPipe();
@@ -23,7 +23,7 @@ describe('pipe SDK: send / receive', () => {
     await p.close();
   });
 
-  test('round trip with n=2, headers and filename', async () => {
+  void test('round trip with n=2, headers and filename', async () => {
     const a = pipe.receive('sdk/x', { server: p.url, n: 2 });
     const b = pipe.receive('sdk/x', { server: p.url, n: 2, filename: 'r.bin' });
     const s = pipe.send('sdk/x', Readable.from([Buffer.from('hello '), Buffer.from('sdk')]), {
@@ -43,7 +43,7 @@ describe('pipe SDK: send / receive', () => {
     await s.done;
   });
 
-  test('server errors arrive as typed BurrowErrors', async () => {
+  void test('server errors arrive as typed BurrowErrors', async () => {
     const first = pipe.receive('taken', { server: p.url });
     await until(() => p.handler.stats().pending === 1);
     const second = pipe.receive('taken', { server: p.url, n: 2 });
@@ -69,7 +69,7 @@ describe('pipe SDK: send / receive', () => {
     );
   });
 
-  test('a receive cut by the sender errors with BURROW_ERR_PIPE_ABORTED (not a clean end)', async () => {
+  void test('a receive cut by the sender errors with BURROW_ERR_PIPE_ABORTED (not a clean end)', async () => {
     const r = pipe.receive('cut', { server: p.url });
     const errored = new Promise<unknown>((resolve) => r.on('error', resolve));
     r.resume();
@@ -86,7 +86,7 @@ describe('pipe SDK: send / receive', () => {
     assert.equal(err.code, 'BURROW_ERR_PIPE_ABORTED');
   });
 
-  test('health and urls', async () => {
+  void test('health and urls', async () => {
     const h = await pipe.health({ server: p.url });
     assert.equal(h.status, 'ok');
     assert.equal(typeof h.limits.maxReceivers, 'number');
@@ -98,7 +98,7 @@ describe('pipe SDK: send / receive', () => {
   });
 });
 
-describe('pipe adapter on a plain http server', () => {
+void describe('pipe adapter on a plain http server', () => {
   let server: Server;
   let adapter: PipeAdapter;
   let base: string;
@@ -120,14 +120,14 @@ describe('pipe adapter on a plain http server', () => {
     server.close();
   });
 
-  test('serves /api/v1/pipe/* on the own host and leaves other paths alone', async () => {
+  void test('serves /api/v1/pipe/* on the own host and leaves other paths alone', async () => {
     assert.equal((await fetchText(`${base}/other`)).text, 'not pipe');
     assert.equal((await fetchText(`${base}/api/v1/pipe/health`)).status, 200);
     assert.equal((await fetchText(`${base}/api/v1/pipe`)).status, 200);
     assert.match((await fetchText(`${base}/api/v1/pipe/`)).text, /data-base="\/api\/v1\/pipe\/"/);
   });
 
-  test('a pipe host gets bare paths; a separate pipe port shares the same pipes', async () => {
+  void test('a pipe host gets bare paths; a separate pipe port shares the same pipes', async () => {
     const extra = await adapter.listen({ port: 0, address: '127.0.0.1' });
     const r = open(`${base}/shared`, { headers: { host: 'PIPE.example.com:8443' } });
     await until(() => adapter.handler.stats().pending === 1);
