@@ -29,7 +29,7 @@ export async function openStore(url?: string, options: OpenStoreOptions = {}): P
   if (target.backend === 'sqlite') {
     const db = openSqlite(target.path);
     const store = new KyselyStore({ db, backend: 'sqlite', location: target.path });
-    return migrateOrClose(store, db, options.migrateTo, undefined);
+    return migrateOrClose(store, db, options.migrateTo, undefined, true);
   }
   const schema = options.schema ?? target.schema;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
@@ -69,9 +69,9 @@ function openSqlite(path: string): Kysely<Database> {
     database = new SqliteDatabase(path);
     // Token hashes and access rules are nobody else's business: a new file is readable by its owner only.
     if (created) chmodSync(path, 0o600);
-    // WAL lets `burrow token …` write while the server reads; busy_timeout waits for the other writer.
-    if (path !== ':memory:') database.pragma('journal_mode = WAL');
+    // busy_timeout waits for another process's write lock; WAL lets `burrow token …` write while the server reads.
     database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    if (path !== ':memory:') database.pragma('journal_mode = WAL');
     database.pragma('foreign_keys = ON');
   } catch (err) {
     throw new BurrowError('BURROW_ERR_STORE', `cannot open SQLite database ${path}: ${errorMessage(err)}`, {
@@ -86,17 +86,38 @@ async function migrateOrClose(
   db: Kysely<Database>,
   target: string | undefined,
   schema: string | undefined,
+  sqliteLock = false,
 ): Promise<KyselyStore> {
   try {
-    await migrate(db as Kysely<unknown>, {
-      ...(schema !== undefined ? { schema } : {}),
-      ...(target ? { target } : {}),
-    });
+    const run = () =>
+      migrate(db as Kysely<unknown>, {
+        ...(schema !== undefined ? { schema } : {}),
+        ...(target ? { target } : {}),
+      });
+    if (sqliteLock) await withSqliteWriteLock(db, run);
+    else await run();
   } catch (err) {
     await store.close().catch(() => {});
     throw isBurrowError(err) ? err : new BurrowError('BURROW_ERR_STORE', errorMessage(err), { cause: err });
   }
   return store;
+}
+
+/**
+ * SQLite migrations run inside one BEGIN IMMEDIATE transaction: processes opening a new file at
+ * the same time (the server and a `burrow token` command) wait for each other (busy_timeout)
+ * instead of both creating the same tables. Kysely runs SQLite migrations without a transaction
+ * of its own, so they join this one.
+ */
+async function withSqliteWriteLock(db: Kysely<Database>, fn: () => Promise<void>): Promise<void> {
+  await sql`begin immediate`.execute(db);
+  try {
+    await fn();
+  } catch (err) {
+    await sql`rollback`.execute(db).catch(() => {});
+    throw err;
+  }
+  await sql`commit`.execute(db);
 }
 
 function errorMessage(err: unknown): string {
