@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openStore } from '../../src/store/open.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
@@ -14,7 +15,7 @@ const run = promisify(execFile);
 
 void it('several processes opening a new SQLite file at once (server + CLI) migrate it once, without errors', async () => {
   const db = `sqlite:${join(dir, 'fresh.db')}`;
-  const child = join(import.meta.dirname, 'open-child.ts');
+  const child = fileURLToPath(new URL('./open-child.ts', import.meta.url));
   await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--import', 'tsx', child, db])));
   const store = await openStore(db);
   try {
