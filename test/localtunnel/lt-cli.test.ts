@@ -17,7 +17,7 @@ async function setup(t: import('node:test').TestContext, ltArgs: string[] = []) 
   return { ...srv, origin, lt, host, name };
 }
 
-test('lt: random name, GET, status API shows the pool', async (t) => {
+void test('lt: random name, GET, status API shows the pool', async (t) => {
   const { port, lt, host, name } = await setup(t);
   assert.match(lt.url, /^http:\/\/[a-z]+-[a-z]+-\d{4}\.localhost:\d+$/);
   const r = await request(port, host, '/x?y=1');
@@ -30,7 +30,7 @@ test('lt: random name, GET, status API shows the pool', async (t) => {
   assert.equal(s['protocol'], 'localtunnel');
 });
 
-test('lt: requested name, byte-exact binary POST and download (with --local-host rewriting Host)', async (t) => {
+void test('lt: requested name, byte-exact binary POST and download (with --local-host rewriting Host)', async (t) => {
   const srv = await startLtServer();
   t.after(() => srv.server.close());
   const origin = await startTestOrigin();
@@ -52,7 +52,7 @@ test('lt: requested name, byte-exact binary POST and download (with --local-host
   assert.ok(d.body.equals(binaryPayload(300_000)));
 });
 
-test('lt: chunked download, SSE events one by one, WebSocket echo', async (t) => {
+void test('lt: chunked download, SSE events one by one, WebSocket echo', async (t) => {
   const { port, host } = await setup(t);
   const c = await request(port, host, '/chunked');
   assert.equal(c.headers['transfer-encoding'], 'chunked');
@@ -69,7 +69,7 @@ test('lt: chunked download, SSE events one by one, WebSocket echo', async (t) =>
   assert.equal(r.status, 200);
 });
 
-test('lt: taken name is refused with 409 and a message (lt keeps retrying), invalid name 400', async (t) => {
+void test('lt: taken name is refused with 409 and a message (lt keeps retrying), invalid name 400', async (t) => {
   const srv = await startLtServer();
   t.after(() => srv.server.close());
   const origin = await startTestOrigin();

@@ -15,7 +15,7 @@ import {
   wsEcho,
 } from './helpers.js';
 
-test('pipenet: random and requested names, binary POST byte-exact, chunked, SSE, WebSocket', async (t) => {
+void test('pipenet: random and requested names, binary POST byte-exact, chunked, SSE, WebSocket', async (t) => {
   const srv = await startLtServer();
   t.after(() => srv.server.close());
   const origin = await startTestOrigin();
@@ -46,7 +46,7 @@ test('pipenet: random and requested names, binary POST byte-exact, chunked, SSE,
   assert.ok(ws.binary.equals(binaryPayload(1000, 3)));
 });
 
-test('pipenet: an invalid name and a taken name make pipenet exit with the server message', async (t) => {
+void test('pipenet: an invalid name and a taken name make pipenet exit with the server message', async (t) => {
   const srv = await startLtServer();
   t.after(() => srv.server.close());
   const origin = await startTestOrigin();
@@ -84,7 +84,7 @@ test('pipenet: an invalid name and a taken name make pipenet exit with the serve
   assert.equal(r.status, 200);
 });
 
-test('pipenet: the shared tunnel port (each pool socket sends <id>\\n first)', async (t) => {
+void test('pipenet: the shared tunnel port (each pool socket sends <id>\\n first)', async (t) => {
   const srv = await startLtServer({ tunnelPort: 0 });
   t.after(() => srv.server.close());
   const origin = await startTestOrigin();
@@ -108,7 +108,7 @@ test('pipenet: the shared tunnel port (each pool socket sends <id>\\n first)', a
   assert.ok(e.body.equals(body));
 });
 
-test(
+void test(
   'pipenet: a client idle for 45 s still serves (keep-alive on idle pool sockets)',
   { skip: SKIP_SLOW && 'BURROW_SKIP_SLOW=1' },
   async (t) => {

@@ -36,7 +36,7 @@ async function startStaleOrigin(): Promise<{ server: net.Server; port: number }>
   return { server, port: (server.address() as net.AddressInfo).port };
 }
 
-test('regression: an unsolicited 408 from the origin on an idle pool socket never reaches a visitor', async (t) => {
+void test('regression: an unsolicited 408 from the origin on an idle pool socket never reaches a visitor', async (t) => {
   const srv = await startLtServer();
   t.after(() => srv.server.close());
   const origin = await startStaleOrigin();
@@ -56,7 +56,7 @@ test('regression: an unsolicited 408 from the origin on an idle pool socket neve
   assert.ok(srv.adapter.tunnels()[0]!.staleDiscarded > 0, 'stale 408s were seen and discarded');
 });
 
-test('requests beyond the pool wait in the queue; past the queue timeout they get a clear 504', async (t) => {
+void test('requests beyond the pool wait in the queue; past the queue timeout they get a clear 504', async (t) => {
   const srv = await startLtServer({ maxSockets: 2, queueTimeoutMs: 1500 });
   t.after(() => srv.server.close());
   const origin = await startOrigin((req, res) => {
@@ -90,7 +90,7 @@ test('requests beyond the pool wait in the queue; past the queue timeout they ge
   );
 });
 
-test('a WebSocket owns its pool socket until it closes; then the pool refills', async (t) => {
+void test('a WebSocket owns its pool socket until it closes; then the pool refills', async (t) => {
   const srv = await startLtServer({ maxSockets: 1, queueTimeoutMs: 10_000 });
   t.after(() => srv.server.close());
   const origin = await startTestOrigin();
@@ -118,7 +118,7 @@ test('a WebSocket owns its pool socket until it closes; then the pool refills', 
   assert.match(r.body.toString(), /^hello GET \/waiting/);
 });
 
-test('a tunnel whose client died is kept for the grace period (502 meanwhile), then removed (404)', async (t) => {
+void test('a tunnel whose client died is kept for the grace period (502 meanwhile), then removed (404)', async (t) => {
   const srv = await startLtServer({ graceMs: 1500, queueTimeoutMs: 300 });
   t.after(() => srv.server.close());
   const origin = await startTestOrigin();
@@ -137,7 +137,7 @@ test('a tunnel whose client died is kept for the grace period (502 meanwhile), t
   assert.equal(after.status, 404);
 });
 
-test('a restarted client gets its drained name back during the grace period', async (t) => {
+void test('a restarted client gets its drained name back during the grace period', async (t) => {
   const srv = await startLtServer({ graceMs: 10_000 });
   t.after(() => srv.server.close());
   const origin = await startTestOrigin();
@@ -154,7 +154,7 @@ test('a restarted client gets its drained name back during the grace period', as
   assert.equal(r.status, 200);
 });
 
-test('shared tunnel port: unknown ids and overlong id lines are dropped', async (t) => {
+void test('shared tunnel port: unknown ids and overlong id lines are dropped', async (t) => {
   const srv = await startLtServer({ tunnelPort: 0 });
   t.after(() => srv.server.close());
   const port = srv.adapter.sharedPort!;

@@ -151,7 +151,7 @@ export function requestTunnel(
           try {
             resolve(parseTunnelInfo(body));
           } catch (err) {
-            reject(err as Error);
+            reject(err instanceof Error ? err : new Error(String(err)));
           }
         });
       },

@@ -43,11 +43,9 @@ export function localtunnel(
   try {
     client = new LocaltunnelClient(options);
   } catch (err) {
-    if (callback) {
-      callback(err as Error);
-      return Promise.reject(err as Error);
-    }
-    return Promise.reject(err as Error);
+    const e = err instanceof Error ? err : new Error(String(err));
+    callback?.(e);
+    return Promise.reject(e);
   }
   const p = client.open();
   if (callback) {
