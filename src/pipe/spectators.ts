@@ -143,6 +143,7 @@ export class SpectatorHub {
           speed: s.speed,
           eta: s.eta,
           receivers: s.activeReceivers,
+          expectedReceivers: s.expectedReceivers,
           elapsed: s.elapsed,
           timestamp: s.timestamp,
         }),

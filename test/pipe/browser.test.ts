@@ -1,0 +1,169 @@
+/**
+ * The pipe's pages in a real browser (headless Debian chromium through playwright-core): upload from
+ * the index page to a curl receiver, a dashboard that moves, and a WebM stream (recorded in the
+ * browser with MediaRecorder) playing in the ?video player. Skipped when /usr/bin/chromium is absent.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { once } from 'node:events';
+import { chromium, type Browser } from 'playwright-core';
+import { startPipe, open, until, type TestPipe } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--autoplay-policy=no-user-gesture-required',
+];
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
+/** Screenshots land here for a human to look at (not asserted on). */
+const SHOTS = process.env.BURROW_PIPE_SCREENSHOTS ?? '/tmp/burrow-pipe-shots';
+
+/** Receives with curl when it is installed (the issue's "curl receiver"), else with Node. */
+function curlReceive(url: string): Promise<{ body: Buffer; headers: string }> {
+  if (!existsSync('/usr/bin/curl')) {
+    const r = open(url);
+    return r.reply.then((rep) => ({
+      body: rep.body,
+      headers: Object.entries(rep.headers)
+        .map(([k, v]) => `${k}: ${String(v)}`)
+        .join('\n'),
+    }));
+  }
+  // -i: head and body on stdout (curl 7.88 crashes writing -D /dev/stderr into a pipe).
+  const child = spawn('/usr/bin/curl', ['-sS', '-i', '--noproxy', '*', url], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const out: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  return once(child, 'close').then(() => {
+    const all = Buffer.concat(out);
+    const split = all.indexOf('\r\n\r\n');
+    return { headers: all.subarray(0, split).toString('latin1'), body: all.subarray(split + 4) };
+  });
+}
+
+void describe('pipe pages in headless Chromium', { skip }, () => {
+  let p: TestPipe;
+  let browser: Browser;
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    p = await startPipe();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  });
+  after(async () => {
+    await browser?.close();
+    await p?.close();
+  });
+
+  void test('index page: pick a file, send it, a curl receiver gets it', async () => {
+    const page = await browser.newPage();
+    try {
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      await page.goto(`${p.url}/`);
+      const recv = curlReceive(`${p.url}/from-browser`);
+      await until(() => p.handler.stats().pending === 1, 'curl to wait');
+      const content = Buffer.from('uploaded from the index page\n'.repeat(1000));
+      await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: content });
+      await page.fill('#path', 'from-browser');
+      assert.match((await page.textContent('#commands')) ?? '', /curl '.*\/from-browser'/);
+      await page.click('#send');
+      await page.waitForSelector('body[data-state="done"]', { timeout: 20_000 });
+      const got = await recv;
+      assert.ok(got.body.equals(content), 'curl received the file bytes');
+      assert.match(got.headers, /content-type: text\/plain/i);
+      assert.match(got.headers, /content-disposition: attachment; filename="notes.txt"/i);
+      assert.match((await page.textContent('#log')) ?? '', /Transfer complete/);
+      await page.screenshot({ path: `${SHOTS}/index.png`, fullPage: true });
+      assert.deepEqual(errors, [], 'no console errors (CSP violations would show here)');
+    } finally {
+      await page.close();
+    }
+  });
+
+  void test('?progress dashboard moves with the transfer', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${p.url}/api/v1/pipe/dash?progress`);
+      await page.waitForSelector('body[data-state="idle"]');
+      const total = 4 * 1024 * 1024;
+      const r = open(`${p.url}/dash`);
+      const s = request(`${p.url}/dash`, { method: 'PUT', agent: false, headers: { 'content-length': total } });
+      s.on('error', () => {});
+      s.on('response', (res) => res.resume());
+      s.write(Buffer.alloc(total / 4, 1));
+      await page.waitForSelector('body[data-state="streaming"]');
+      await page.waitForFunction(() => (document.getElementById('bytes')?.textContent ?? '') === '1.0 MiB');
+      assert.equal(await page.textContent('#total'), '4.0 MiB');
+      assert.equal(await page.textContent('#receivers'), '1 / 1');
+      await page.screenshot({ path: `${SHOTS}/dashboard-streaming.png`, fullPage: true });
+      s.end(Buffer.alloc((total * 3) / 4, 2));
+      await page.waitForSelector('body[data-state="complete"]');
+      assert.equal(await page.textContent('#bytes'), '4.0 MiB');
+      assert.match((await page.textContent('#note')) ?? '', /Transfer complete/);
+      assert.equal((await r.reply).body.length, total);
+      await page.screenshot({ path: `${SHOTS}/dashboard-complete.png`, fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  void test('?video plays a WebM stream recorded in the browser', async () => {
+    const player = await browser.newPage();
+    const recorder = await browser.newPage();
+    try {
+      await player.goto(`${p.url}/cam?video`);
+      await player.waitForSelector('body[data-state="waiting"]');
+      await until(() => p.handler.stats().pending === 1, "the player's fetch to wait as a receiver");
+      await recorder.goto(`${p.url}/`);
+      const status = await recorder.evaluate(async () => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 160;
+        canvas.height = 120;
+        const ctx = canvas.getContext('2d')!;
+        let frame = 0;
+        const draw = setInterval(() => {
+          ctx.fillStyle = `hsl(${(frame * 12) % 360} 80% 50%)`;
+          ctx.fillRect(0, 0, 160, 120);
+          ctx.fillStyle = '#fff';
+          ctx.fillRect((frame * 4) % 160, 50, 20, 20);
+          frame++;
+        }, 40);
+        const rec = new MediaRecorder(canvas.captureStream(25), { mimeType: 'video/webm;codecs=vp8' });
+        const chunks: Blob[] = [];
+        rec.ondataavailable = (e) => chunks.push(e.data);
+        const stopped = new Promise((r) => (rec.onstop = r));
+        rec.start(250);
+        await new Promise((r) => setTimeout(r, 2000));
+        rec.stop();
+        await stopped;
+        clearInterval(draw);
+        const res = await fetch('/cam', { method: 'POST', body: new Blob(chunks, { type: 'video/webm' }) });
+        return res.status;
+      });
+      assert.equal(status, 200);
+      await player.waitForFunction(
+        () => {
+          const v = document.getElementById('v') as HTMLVideoElement;
+          return v.buffered.length > 0 && v.buffered.end(0) > 0.5 && v.currentTime > 0;
+        },
+        undefined,
+        { timeout: 20_000 },
+      );
+      assert.equal(await player.textContent('#kind'), 'WebM');
+      await player.screenshot({ path: `${SHOTS}/video.png` });
+    } finally {
+      await recorder.close();
+      await player.close();
+    }
+  });
+});
