@@ -57,6 +57,8 @@ export type LimrunAdapterStats = {
   tcpSessions: number;
   /** Singleton sessions waiting for their client to resume. */
   tcpDetachedSessions: number;
+  /** Singleton sessions whose target is paused (detached buffer full, or the client reads slowly). */
+  tcpPausedSessions: number;
   /** Open multiplexed WebSockets. */
   tcpMuxSockets: number;
   /** Target connections open on multiplexed WebSockets. */
@@ -317,6 +319,7 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
       return {
         tcpSessions: store.size,
         tcpDetachedSessions: store.detachedCount(),
+        tcpPausedSessions: store.pausedCount(),
         tcpMuxSockets: muxSessions.size,
         tcpMuxConnections: muxConnections,
         tcpSessionsTotal: counters.sessionsTotal,

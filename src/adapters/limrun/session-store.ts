@@ -51,6 +51,12 @@ export class SessionStore {
     return n;
   }
 
+  pausedCount(): number {
+    let n = 0;
+    for (const s of this.#live.values()) if (s.targetPaused) n++;
+    return n;
+  }
+
   #prune(): void {
     const now = Date.now();
     for (const [key, until] of this.#ended) {

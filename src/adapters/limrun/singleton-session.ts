@@ -57,6 +57,11 @@ export class SingletonSession {
     return this.#ws !== undefined;
   }
 
+  /** Is the target paused (detached buffer full, or the WebSocket backed up)? */
+  get targetPaused(): boolean {
+    return this.#targetGate.held;
+  }
+
   get ended(): boolean {
     return this.#ended;
   }
