@@ -2,6 +2,7 @@ import { BurrowError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import { openStore } from '../store/open.js';
 import { resolveDbUrl } from '../store/url.js';
 import type { TokenFormat } from '../store/types.js';
+import { toStoredAccessRules, type AccessRuleInput } from './access-policy.js';
 import { ADMIN_API_PREFIX } from './admin-api.js';
 import { parseDuration } from './duration.js';
 import { ADMIN_CLIENT_TIMEOUT_MS } from './limits.js';
@@ -32,6 +33,8 @@ export interface AdminBackend {
   reserveName(name: string, tokenId: string): Promise<ReservedNameView>;
   listNames(): Promise<ReservedNameView[]>;
   releaseName(name: string): Promise<void>;
+  /** Replace the visitor rules stored with a reserved name (null removes them). */
+  setAccess(name: string, rules: AccessRuleInput | null): Promise<ReservedNameView>;
   close(): Promise<void>;
 }
 
@@ -106,6 +109,18 @@ export class LocalAdminBackend implements AdminBackend {
     await this.#tokens.releaseName(name);
   }
 
+  async setAccess(name: string, rules: AccessRuleInput | null): Promise<ReservedNameView> {
+    const key = name.trim().toLowerCase();
+    const stored = rules === null ? null : await toStoredAccessRules(rules);
+    const store = this.#tokens.store;
+    if (!(await store.setAccessRules(key, stored))) {
+      throw new BurrowError('BURROW_ERR_NAME_NOT_RESERVED', `"${name.slice(0, 80)}"`);
+    }
+    const reserved = await store.getReservedName(key);
+    if (!reserved) throw new BurrowError('BURROW_ERR_NAME_NOT_RESERVED', `"${name.slice(0, 80)}"`);
+    return reservedNameView(reserved);
+  }
+
   async close(): Promise<void> {
     await this.#tokens.store.close();
   }
@@ -159,6 +174,13 @@ export class RemoteAdminBackend implements AdminBackend {
 
   async releaseName(name: string): Promise<void> {
     await this.#call('DELETE', `/names/${encodeURIComponent(name)}`);
+  }
+
+  async setAccess(name: string, rules: AccessRuleInput | null): Promise<ReservedNameView> {
+    const path = `/names/${encodeURIComponent(name)}/access`;
+    if (rules !== null) return (await this.#call<{ name: ReservedNameView }>('PUT', path, rules)).name;
+    await this.#call('DELETE', path);
+    return (await this.#call<{ name: ReservedNameView }>('GET', `/names/${encodeURIComponent(name)}`)).name;
   }
 
   async close(): Promise<void> {}

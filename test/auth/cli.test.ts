@@ -144,6 +144,47 @@ void describe('burrow token / name on the local database', () => {
     assert.equal((await burrow('name', 'release', 'team-site', '--db', db)).stdout, 'Released team-site.\n');
   });
 
+  void it('name access stores hashed visitor rules with a reserved name, and clears them', async () => {
+    const id = (JSON.parse((await burrow('token', 'create', '--db', db, '--json')).stdout) as { token: { id: string } })
+      .token.id;
+    await burrow('name', 'reserve', 'demo-site', '--token', id, '--db', db);
+    const set = await burrow(
+      'name',
+      'access',
+      'demo-site',
+      '--db',
+      db,
+      '--basic-auth',
+      'demo:pa55',
+      '--allow-ip',
+      '10.0.0.0/8',
+      '--allow-ip',
+      '2001:db8::/32',
+      '--rate-limit',
+      '20/m',
+    );
+    assert.equal(set.exitCode, 0, set.stderr);
+    assert.equal(set.stdout, 'Visitor rules of demo-site: basic-auth; allow 10.0.0.0/8,2001:db8::/32; rate 20/m.\n');
+    const store = await openStore(db);
+    try {
+      const access = (await store.getReservedName('demo-site'))?.access;
+      assert.equal(access?.basicUser, 'demo');
+      assert.ok(access?.basicPasswordHash?.startsWith('scrypt$') && !access.basicPasswordHash.includes('pa55'));
+    } finally {
+      await store.close();
+    }
+    assert.match((await burrow('name', 'list', '--db', db)).stdout, /demo-site\s+tok_\S+\s+.*basic-auth/);
+    const bad = await burrow('name', 'access', 'demo-site', '--db', db, '--rate-limit', 'fast');
+    assert.match(bad.stderr, /BURROW_ERR_INVALID_ACCESS_RULE/);
+    const none = await burrow('name', 'access', 'demo-site', '--db', db);
+    assert.equal(none.exitCode, 1);
+    assert.match(none.stderr, /--clear/);
+    const notReserved = await burrow('name', 'access', 'nobody-here', '--db', db, '--bearer', 'x');
+    assert.match(notReserved.stderr, /BURROW_ERR_NAME_NOT_RESERVED/);
+    const cleared = await burrow('name', 'access', 'demo-site', '--db', db, '--clear', '--json');
+    assert.equal((JSON.parse(cleared.stdout) as { access: unknown }).access, null);
+  });
+
   void it('errors print the message, the fix and the code, with exit code 1', async () => {
     const missing = await burrow('token', 'revoke', 'tok_nothing', '--db', db);
     assert.equal(missing.exitCode, 1);
@@ -189,6 +230,20 @@ void describe('burrow token / name through --server (admin API)', () => {
     assert.ok(list.stdout.includes(created.token.id));
     assert.equal((await burrow('name', 'reserve', 'remote-app', '--token', created.token.id, ...remote)).exitCode, 0);
     assert.match((await burrow('name', 'list', ...remote)).stdout, /remote-app/);
+    const access = await burrow(
+      'name',
+      'access',
+      'remote-app',
+      ...remote,
+      '--bearer',
+      'visitor-secret',
+      '--deny-ip',
+      '192.0.2.0/24',
+    );
+    assert.equal(access.stdout, 'Visitor rules of remote-app: bearer; deny 192.0.2.0/24.\n');
+    assert.ok((await store.getReservedName('remote-app'))?.access?.bearerHash);
+    const cleared = await burrow('name', 'access', 'remote-app', ...remote, '--clear');
+    assert.equal(cleared.stdout, 'Visitor rules of remote-app: -.\n');
     assert.equal((await burrow('name', 'release', 'remote-app', ...remote)).exitCode, 0);
     const seen: string[] = [];
     admin.tokens.on('revoked', (id) => seen.push(id));

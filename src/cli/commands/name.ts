@@ -1,8 +1,20 @@
 import type { Command } from 'commander';
+import type { AccessRuleInput } from '../../auth/access-policy.js';
 import { addTargetOptions, out, table, withBackend, type TargetFlags } from './token.js';
 
+interface AccessFlags extends TargetFlags {
+  basicAuth?: string;
+  bearer?: string;
+  allowIp?: string[];
+  denyIp?: string[];
+  rateLimit?: string;
+  clear?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 /**
- * `burrow name reserve|list|release`: names (or domains) bound to a token, so only that token's
+ * `burrow name reserve|list|access|release`: names (or domains) bound to a token, so only that token's
  * agents may use them. On the local database or through --server. See docs/accounts.md.
  */
 export function registerNameCommands(program: Command): void {
@@ -43,6 +55,41 @@ export function registerNameCommands(program: Command): void {
       });
     },
   );
+
+  addTargetOptions(
+    name
+      .command('access')
+      .description('set the visitor rules stored with a reserved name (used when its agent passes none)')
+      .argument('<name>', 'the reserved name')
+      .option('--basic-auth <user:pass>', 'require HTTP Basic credentials')
+      .option('--bearer <token>', 'require Authorization: Bearer <token>')
+      .option('--allow-ip <cidr>', 'only these visitor addresses (repeatable; IPv4 or IPv6)', collect)
+      .option('--deny-ip <cidr>', 'refuse these visitor addresses (repeatable)', collect)
+      .option('--rate-limit <rate>', 'requests per tunnel, e.g. 100/s, 20/m')
+      .option('--clear', 'remove the stored rules'),
+  ).action(async (nameArg: string, flags: AccessFlags, cmd: Command) => {
+    const input: AccessRuleInput = {
+      basicAuth: flags.basicAuth,
+      bearer: flags.bearer,
+      allowIps: flags.allowIp,
+      denyIps: flags.denyIp,
+      rateLimit: flags.rateLimit,
+    };
+    const given = Object.values(input).some((v) => v !== undefined);
+    if (flags.clear === true && given) cmd.error('error: use either --clear or rule flags, not both', { exitCode: 1 });
+    if (flags.clear !== true && !given) {
+      cmd.error(
+        'error: give at least one rule (--basic-auth, --bearer, --allow-ip, --deny-ip, --rate-limit) or --clear',
+        {
+          exitCode: 1,
+        },
+      );
+    }
+    await withBackend(cmd, flags, async (backend) => {
+      const r = await backend.setAccess(nameArg, flags.clear === true ? null : input);
+      out(cmd, flags.json ? JSON.stringify(r) : `Visitor rules of ${r.name}: ${rules(r.access)}.`);
+    });
+  });
 
   addTargetOptions(
     name.command('release').description('release a reserved name').argument('<name>', 'the reserved name'),
