@@ -8,6 +8,7 @@ import {
 } from '../../client/tcp-tunnel.js';
 import { connectStdio } from '../../client/tcp/stdio.js';
 import type { LinkEnd } from '../../client/tcp/singleton-link.js';
+import { printError } from '../util.js';
 
 export interface ConnectOptions {
   localPort: number;
@@ -131,11 +132,13 @@ export function registerConnectCommand(program: Command): void {
         .default('warn'),
     )
     .action(async (url: string, opts: ConnectOptions) => {
-      const handle = await runConnect(url, opts, {
-        stdin: process.stdin,
-        stdout: process.stdout,
-        stderr: process.stderr,
-      });
+      let handle: ConnectHandle;
+      try {
+        handle = await runConnect(url, opts, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+      } catch (err) {
+        process.exitCode = printError(err);
+        return;
+      }
       const stop = (): void => handle.close();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -143,5 +146,7 @@ export function registerConnectCommand(program: Command): void {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.exitCode = code;
+      // stdin may keep the event loop alive after the connection is over.
+      if (opts.stdio) process.stdin.destroy();
     });
 }
