@@ -206,3 +206,38 @@ void test('tunely: server.close() closes agents with 1001 and releases names', a
   assert.equal(s.server.registry.size, 0);
   assert.deepEqual(s.adapter.stats(), { tunelyAgents: 0 });
 });
+
+void test('tunely: a streamed visitor that stops reading is cut at maxVisitorBufferedBytes; others keep working', async (t) => {
+  const s = await startTunelyServer({ maxVisitorBufferedBytes: 256 * 1024 });
+  t.after(() => s.server.close());
+  const a = await rawAgent(s);
+  t.after(() => a.ws.terminate());
+  const host = `demo.localhost:${s.port}`;
+
+  let res: http.IncomingMessage | undefined;
+  const req = http.request({ host: '127.0.0.1', port: s.port, path: '/firehose', headers: { host } }, (r) => {
+    res = r;
+    r.pause(); // never reads
+  });
+  req.on('error', () => {});
+  req.end();
+  const m = await a.nextRequest();
+  a.send({ type: 'stream_start', id: m.id, status: 200, headers: { 'content-type': 'text/event-stream' } });
+  const chunk = `data: ${'x'.repeat(64 * 1024)}\n\n`;
+  // Far more than the kernel buffers and the cap together.
+  for (let i = 0; i < 400; i++) a.send({ type: 'stream_chunk', id: m.id, data: chunk, sequence: i });
+  const tunnel = s.server.registry.get('demo')!;
+  await waitUntil(() => tunnel.stats().bytesOut > 0 && tunnel.stats().openStreams === 0, 10_000, 'the cut');
+  assert.ok(tunnel.stats().bytesOut < 400 * chunk.length, 'the server stopped writing to the slow visitor');
+  assert.ok(res, 'the head arrived before the cut');
+  res.on('error', () => {});
+  const closed = new Promise<void>((resolve) => res!.on('close', () => resolve()));
+  res.resume();
+  await closed;
+  assert.equal(res.complete, false, 'the slow visitor sees a cut response');
+
+  const other = request(s.port, host, '/other');
+  const m2 = await a.nextRequest();
+  a.send({ type: 'response', id: m2.id, status: 200, headers: {}, body: 'still here' });
+  assert.equal((await other).body.toString(), 'still here');
+});
