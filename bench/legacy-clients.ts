@@ -73,8 +73,8 @@ function startChild(args: string[]): { child: ChildProcess; line: (re: RegExp) =
     out += c.toString();
     for (const w of waiters.splice(0)) w();
   };
-  child.stdout!.on('data', on);
-  child.stderr!.on('data', on);
+  child.stdout.on('data', on);
+  child.stderr.on('data', on);
   const line = (re: RegExp): Promise<RegExpMatchArray> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timeout waiting for ${re}: ${out}`)), 20_000);
@@ -119,7 +119,7 @@ function getJson(port: number, p: string): Promise<Record<string, unknown>> {
 async function waitPool(serverPort: number, id: string, n: number): Promise<void> {
   const end = Date.now() + 20_000;
   for (;;) {
-    const s = await getJson(serverPort, `/api/tunnels/${id}/status`).catch(() => ({}) as Record<string, unknown>);
+    const s = await getJson(serverPort, `/api/tunnels/${id}/status`).catch(() => ({}));
     if (Number(s['connectedSockets'] ?? 0) >= n) return;
     if (Date.now() > end) throw new Error(`pool of ${id} did not reach ${n} sockets`);
     await new Promise((r) => setTimeout(r, 100));
