@@ -1,0 +1,52 @@
+/** Run the burrow CLI from source as a child process and read its JSON lines. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** Resolves with the next stdout line matching pred. */
+  nextLine(pred?: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  lines: string[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let err = '';
+  const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    const i = waiters.findIndex((w) => w.pred(line));
+    if (i !== -1) waiters.splice(i, 1)[0]!.resolve(line);
+  });
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    stderr: () => err,
+    exited,
+    nextLine(pred = () => true, timeoutMs = 20_000) {
+      const seen = lines.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no matching line in ${timeoutMs} ms; stdout: ${lines.join('\n')}; stderr: ${err}`)), timeoutMs);
+        waiters.push({
+          pred,
+          resolve: (l) => {
+            clearTimeout(t);
+            resolve(l);
+          },
+        });
+      });
+    },
+  };
+}
