@@ -119,7 +119,7 @@ function getJson(port: number, p: string): Promise<Record<string, unknown>> {
 async function waitPool(serverPort: number, id: string, n: number): Promise<void> {
   const end = Date.now() + 20_000;
   for (;;) {
-    const s = await getJson(serverPort, `/api/tunnels/${id}/status`).catch(() => ({}));
+    const s = await getJson(serverPort, `/api/tunnels/${id}/status`).catch((): Record<string, unknown> => ({}));
     if (Number(s['connectedSockets'] ?? 0) >= n) return;
     if (Date.now() > end) throw new Error(`pool of ${id} did not reach ${n} sockets`);
     await new Promise((r) => setTimeout(r, 100));
