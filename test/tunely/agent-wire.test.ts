@@ -137,6 +137,13 @@ void test('tunely wire: no answer → 504 from the server; a late answer and jun
   const m2 = await a.nextRequest();
   a.send({ type: 'response', id: m2.id, status: 200, headers: {}, body: 'fine' });
   assert.equal((await next).body.toString(), 'fine');
+  // An unusable answer to a pending request fails that request at once (502), not after the timeout.
+  const broken = request(s.port, `demo.localhost:${s.port}`, '/broken');
+  const m3 = await a.nextRequest();
+  a.send({ type: 'response', id: m3.id, status: 101, headers: {}, body: null });
+  const rb = await broken;
+  assert.equal(rb.status, 502);
+  assert.match(rb.body.toString(), /response with status 101/);
 });
 
 void test('tunely wire: stream_start/chunk/end, concurrent requests, stream_end with error cuts the response', async (t) => {

@@ -267,6 +267,9 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
           return;
         case 'invalid':
           log.debug({ name: agent.name, reason: msg.reason }, 'tunely: message ignored');
+          if (msg.id !== undefined) {
+            agent.fail(msg.id, new BurrowError('BURROW_ERR_ORIGIN_ERROR', `the tunely agent sent a ${msg.reason}`));
+          }
           return;
         default:
           if (!agent.dispatch(msg))

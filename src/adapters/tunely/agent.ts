@@ -56,6 +56,15 @@ export class TunelyAgent {
     return true;
   }
 
+  /** Fail one request (the agent sent something unusable for it). */
+  fail(id: string, err: BurrowError): boolean {
+    const ex = this.exchanges.get(id);
+    if (!ex) return false;
+    this.exchanges.delete(id);
+    ex.fail(err);
+    return true;
+  }
+
   /** Fail every request in flight (the agent is gone): 502 before the head, a cut stream after. */
   failAll(err: BurrowError): void {
     const all = [...this.exchanges.values()];

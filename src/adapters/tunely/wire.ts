@@ -54,6 +54,8 @@ export interface PongMessage {
 export interface InvalidMessage {
   type: 'invalid';
   reason: string;
+  /** The request id, when the malformed message named one (its visitor then gets a 502). */
+  id?: string;
 }
 
 export type AgentMessage =
@@ -143,11 +145,12 @@ export function parseAgentMessage(text: string): AgentMessage {
   }
   const id = obj['id'];
   if (typeof id !== 'string' || id === '') return invalid(`${type} without an id`);
+  const bad = (reason: string): InvalidMessage => ({ type: 'invalid', reason, id });
   if (type === 'response') {
     const status = obj['status'];
-    if (!validStatus(status)) return invalid(`response with status ${String(status)}`);
+    if (!validStatus(status)) return bad(`response with status ${String(status).slice(0, 20)}`);
     const body = obj['body'];
-    if (body !== null && body !== undefined && typeof body !== 'string') return invalid('response body is not text');
+    if (body !== null && body !== undefined && typeof body !== 'string') return bad('response body that is not text');
     return {
       type,
       id,
@@ -159,12 +162,12 @@ export function parseAgentMessage(text: string): AgentMessage {
   }
   if (type === 'stream_start') {
     const status = obj['status'];
-    if (!validStatus(status)) return invalid(`stream_start with status ${String(status)}`);
+    if (!validStatus(status)) return bad(`stream_start with status ${String(status).slice(0, 20)}`);
     return { type, id, status, headers: parseHeaders(obj['headers']) };
   }
   if (type === 'stream_chunk') {
     const data = obj['data'];
-    if (typeof data !== 'string') return invalid('stream_chunk without text data');
+    if (typeof data !== 'string') return bad('stream_chunk without text data');
     return { type, id, data, sequence: optionalInt(obj['sequence']) };
   }
   return { type: 'stream_end', id, error: optionalString(obj['error']), totalChunks: optionalInt(obj['total_chunks']) };
