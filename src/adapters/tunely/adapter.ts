@@ -222,7 +222,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
         return refuse(
           ws,
           'connection_exists',
-          `该令牌已有活跃连接 (${CONNECTION_EXISTS_PHRASE}): an agent is already connected for "${name}"; use --force to replace it`,
+          `该令牌${CONNECTION_EXISTS_PHRASE}: an agent is already connected with this token (tunnel "${name}"); start the new one with --force to replace it`,
         );
       }
       log.info({ name, address }, 'tunely: connection replaced (force)');
