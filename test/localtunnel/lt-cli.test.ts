@@ -17,17 +17,38 @@ async function setup(t: import('node:test').TestContext, ltArgs: string[] = []) 
   return { ...srv, origin, lt, host, name };
 }
 
-void test('lt: random name, GET, status API shows the pool', async (t) => {
-  const { port, lt, host, name } = await setup(t);
+void test('lt: random name, GET, status API shows the pool, hooks and metrics fire', async (t) => {
+  const created: string[] = [];
+  const seen: string[] = [];
+  const srv = await startLtServer(
+    {},
+    {
+      onTunnelCreated: (x) => created.push(`${x.protocol} ${x.name}`),
+      onRequest: (r) => seen.push(r.path),
+    },
+  );
+  t.after(() => srv.server.close());
+  const origin = await startTestOrigin();
+  t.after(() => closeHttp(origin.server));
+  const lt = await startLt(srv.url, origin.port);
+  t.after(() => lt.kill());
+  const host = hostFor(lt.url);
+  const name = host.split('.')[0]!;
+  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 10, 10_000, '10 pool sockets');
   assert.match(lt.url, /^http:\/\/[a-z]+-[a-z]+-\d{4}\.localhost:\d+$/);
-  const r = await request(port, host, '/x?y=1');
+  const r = await request(srv.port, host, '/x?y=1');
   assert.equal(r.status, 200);
   assert.match(r.body.toString(), /^hello GET \/x\?y=1 host=/);
-  const st = await request(port, '127.0.0.1', `/api/tunnels/${name}/status`);
+  const st = await request(srv.port, '127.0.0.1', `/api/tunnels/${name}/status`);
   const s = JSON.parse(st.body.toString()) as Record<string, unknown>;
   assert.equal(s['connectedSockets'], 10);
   assert.equal(s['connected_sockets'], 10);
   assert.equal(s['protocol'], 'localtunnel');
+  assert.deepEqual(created, [`localtunnel ${name}`]);
+  assert.deepEqual(seen, ['/x?y=1']);
+  const metrics = (await request(srv.port, '127.0.0.1', '/metrics')).body.toString();
+  assert.match(metrics, /burrow_agents\{protocol="localtunnel"\} 1/);
+  assert.match(metrics, /burrow_http_requests_total\{protocol="localtunnel",status="200"\} 1/);
 });
 
 void test('lt: requested name, byte-exact binary POST and download (with --local-host rewriting Host)', async (t) => {
