@@ -42,12 +42,12 @@ class TunnelHttpAgent extends http.Agent {
     cb?: (err: Error | null, stream: Duplex) => void,
   ): undefined {
     if (!cb) throw new Error('TunnelHttpAgent.createConnection needs a callback');
-    const open = this.#tunnel.openStream;
-    if (!open) {
+    const tunnel = this.#tunnel;
+    if (!tunnel.openStream) {
       cb(new BurrowError('BURROW_ERR_AGENT_GONE', 'this tunnel cannot carry streams'), undefined as unknown as Duplex);
       return undefined;
     }
-    open.call(this.#tunnel, { remoteAddress: options.burrowRemoteAddress ?? '', kind: 'http' }).then(
+    tunnel.openStream({ remoteAddress: options.burrowRemoteAddress ?? '', kind: 'http' }).then(
       (s) => cb(null, s),
       (err: Error) => cb(err, undefined as unknown as Duplex),
     );

@@ -101,7 +101,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       }
       return config.secure || (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     },
-    clientAddress: ctx.clientAddress,
+    clientAddress: (req) => remoteAddressOf(req, config.trustProxy),
   });
 
   const info = (t: Tunnel): TunnelInfo => ({ id: t.id, name: t.name, url: t.url, protocol: t.protocol, kind: t.kind });

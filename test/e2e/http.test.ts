@@ -34,7 +34,8 @@ before(async () => {
           res.setHeader('x-body-sha256', h.digest('hex'));
           res.setHeader('x-body-length', String(n));
           res.setHeader('x-method', req.method ?? '');
-          res.setHeader('x-forwarded', `${req.headers['x-forwarded-for']}|${req.headers['x-forwarded-proto']}|${req.headers['x-forwarded-host']}`);
+          const fh = req.headers;
+          res.setHeader('x-forwarded', [fh['x-forwarded-for'], fh['x-forwarded-proto'], fh['x-forwarded-host']].map(String).join('|'));
           res.end();
         });
         return;

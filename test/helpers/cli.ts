@@ -22,12 +22,12 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
   const lines: string[] = [];
   let err = '';
   const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(line);
     const i = waiters.findIndex((w) => w.pred(line));
     if (i !== -1) waiters.splice(i, 1)[0]!.resolve(line);
   });
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     child,
