@@ -29,6 +29,7 @@ export interface Res {
   readonly headersSent: boolean;
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
+  readonly writableLength?: number;
 }
 
 export function asReq(req: PipeRequest): Req {

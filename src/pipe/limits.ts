@@ -5,6 +5,11 @@
 
 /** Most receivers one transfer may fan out to (`?n=`). */
 export const MAX_RECEIVERS = 256;
+/**
+ * Bytes one receiver's connection may hold unsent before the sender is paused (lockstep fan-out).
+ * Bounds server memory per transfer to about n × this; a little slack keeps loopback throughput up.
+ */
+export const FANOUT_HIGH_WATER_BYTES = 256 * 1024;
 /** Longest pipe path, in characters of the (percent-encoded) path without its leading slash. */
 export const MAX_PATH_LENGTH = 1024;
 /** Declared for documentation only: URLs longer than this are cut by proxies before they arrive. */

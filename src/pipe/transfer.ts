@@ -1,7 +1,7 @@
 /**
  * One established pipe: a sender's bytes fanned out to its receivers in lockstep. Every chunk is
- * written to every live receiver; when any of them reports backpressure the source pauses until all
- * have drained, so the slowest receiver paces the sender and no receiver buffers without bound.
+ * written to every live receiver; when any of them holds FANOUT_HIGH_WATER_BYTES unsent the source
+ * pauses until all have drained, so the slowest receiver paces the sender and no receiver buffers without bound.
  * A receiver that leaves is counted once and the others go on; a sender that leaves cuts every
  * receiver's body (truncated, never ended as complete).
  */
@@ -12,6 +12,7 @@ import type { ForwardHeaders } from './headers.js';
 import { receiverHeaders } from './headers.js';
 import { firstMultipartPart, isMultipart } from './multipart.js';
 import type { PipeClock, PipeLimits } from './options.js';
+import { FANOUT_HIGH_WATER_BYTES } from './limits.js';
 import type { SenderMessages } from './sender-messages.js';
 
 export interface TransferSender {
@@ -157,7 +158,8 @@ export class Transfer {
     this.lastActivity = this.clock.now();
     for (const sink of this.sinks) {
       if (!sink.live) continue;
-      if (!sink.receiver.res.write(chunk) && !sink.blocked) {
+      const res = sink.receiver.res;
+      if (!res.write(chunk) && !sink.blocked && (res.writableLength ?? Infinity) >= FANOUT_HIGH_WATER_BYTES) {
         sink.blocked = true;
         this.blockedCount++;
         sink.receiver.res.once('drain', () => this.unblock(sink));
