@@ -249,3 +249,19 @@ void test('registry resolver: a tcp tunnel is reachable with its token; http tun
   assert.equal(msg.toString(), 'via registry');
   ws.close(1000);
 });
+
+void test('multiplexed: data then close before the dial completes → the target still gets the data, then FIN', async (t) => {
+  let received = '';
+  let ended = false;
+  const { m } = await withTarget(t, (s) => {
+    s.on('data', (c: Buffer) => (received += c.toString()));
+    s.on('end', () => (ended = true));
+  });
+  const ws = wsTo(m, '?mode=multiplexed');
+  await once(ws, 'open');
+  ws.send(encodeMuxData(5, Buffer.from('GET / HTTP/1.0\r\n\r\n')));
+  ws.send(encodeMuxClose(5));
+  await until(() => ended);
+  assert.equal(received, 'GET / HTTP/1.0\r\n\r\n');
+  ws.close();
+});

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 /** Something that can be paused and resumed: a socket, a stream, a WebSocket. */
@@ -74,6 +75,26 @@ export function sendWithBackpressure(
     if (ws.bufferedAmount < lowWater) gate.release('ws');
   });
   if (ws.bufferedAmount >= highWater) gate.hold('ws');
+}
+
+/**
+ * Graceful close of a byte stream: end() (pending writes, then FIN); once flushed the peer has
+ * graceMs to close, and a peer that does not take the data within flushTimeoutMs is cut.
+ */
+export function endThenDestroy(stream: Duplex, graceMs: number, flushTimeoutMs: number): void {
+  if (stream.destroyed) return;
+  const flushTimer = setTimeout(() => stream.destroy(), flushTimeoutMs);
+  flushTimer.unref();
+  let graceTimer: NodeJS.Timeout | undefined;
+  stream.end(() => {
+    clearTimeout(flushTimer);
+    graceTimer = setTimeout(() => stream.destroy(), graceMs);
+    graceTimer.unref();
+  });
+  stream.once('close', () => {
+    clearTimeout(flushTimer);
+    if (graceTimer) clearTimeout(graceTimer);
+  });
 }
 
 /**

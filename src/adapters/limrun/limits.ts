@@ -31,8 +31,10 @@ export const TCP_SESSION_ID_MAX_LENGTH = 128;
 
 /** Time allowed to dial a target before the upgrade is answered 504 (or a mux connection closed), in ms. */
 export const TCP_TARGET_CONNECT_TIMEOUT_MS = 10_000;
-/** After a graceful end (1000 close / mux close), the target socket is destroyed if still open after this, in ms. */
+/** After a graceful end (1000 close / mux close) has flushed, the target has this long to close before it is destroyed, in ms. */
 export const TCP_TARGET_END_GRACE_MS = 5_000;
+/** A graceful end whose data the target does not take within this long is cut (destroy), in ms. */
+export const TCP_TARGET_FLUSH_TIMEOUT_MS = 60_000;
 
 /** Cap on target connections open at once on one multiplexed WebSocket; more get an immediate close. */
 export const TCP_MUX_MAX_CONNECTIONS = 1024;

@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
-import { FlowGate, sendWithBackpressure, writeWithBackpressure } from './flow.js';
+import { FlowGate, endThenDestroy, sendWithBackpressure, writeWithBackpressure } from './flow.js';
+import { TCP_TARGET_FLUSH_TIMEOUT_MS } from './limits.js';
 import type { TcpOpenInfo, TcpTarget } from './targets.js';
 import { decodeMuxMessage, encodeMuxClose, encodeMuxData, encodeMuxFin, toBuffer } from './wire.js';
 
@@ -132,8 +133,17 @@ export class MuxSession {
   #dial(conn: MuxConnection): void {
     this.#target.open(this.#info).then(
       (socket) => {
-        if (conn.closed || this.#closed) {
+        this.#wsGate.release(`dial:${conn.id}`);
+        if (this.#closed || (conn.closed && conn.queue.length === 0)) {
           socket.destroy();
+          return;
+        }
+        if (conn.closed) {
+          // The client sent data and closed while we dialled: deliver it, then end.
+          socket.on('error', () => {});
+          for (const payload of conn.queue) socket.write(payload);
+          conn.queue = [];
+          endThenDestroy(socket, this.#opts.targetEndGraceMs, TCP_TARGET_FLUSH_TIMEOUT_MS);
           return;
         }
         conn.socket = socket;
@@ -159,8 +169,7 @@ export class MuxSession {
         for (const payload of conn.queue) this.#write(conn, socket, payload);
         conn.queue = [];
         conn.queued = 0;
-        this.#wsGate.release(`dial:${conn.id}`);
-        if (conn.endAfterDial) socket.end();
+        if (conn.endAfterDial) socket.end(); // FIN received while dialling
       },
       (err: unknown) => {
         this.#opts.logger.debug(
@@ -188,12 +197,8 @@ export class MuxSession {
       conn.endAfterDial = true;
       return;
     }
-    socket.end();
-    if (!fin) {
-      const timer = setTimeout(() => socket.destroy(), this.#opts.targetEndGraceMs);
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
-    }
+    if (fin) socket.end();
+    else endThenDestroy(socket, this.#opts.targetEndGraceMs, TCP_TARGET_FLUSH_TIMEOUT_MS);
   }
 
   #targetClosed(conn: MuxConnection): void {

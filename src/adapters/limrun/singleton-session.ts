@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
-import { FlowGate, sendWithBackpressure, writeWithBackpressure } from './flow.js';
+import { FlowGate, endThenDestroy, sendWithBackpressure, writeWithBackpressure } from './flow.js';
+import { TCP_TARGET_FLUSH_TIMEOUT_MS } from './limits.js';
 import { WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED, toBuffer } from './wire.js';
 
 export interface SingletonSessionOptions {
@@ -195,10 +196,7 @@ export class SingletonSession {
     this.#targetGate.release('detached');
     if (!this.#targetClosed && !this.#target.destroyed) {
       // Graceful: what the client sent is written, then FIN; destroyed if it lingers.
-      this.#target.end();
-      const timer = setTimeout(() => this.#target.destroy(), this.#opts.targetEndGraceMs);
-      timer.unref();
-      this.#target.once('close', () => clearTimeout(timer));
+      endThenDestroy(this.#target, this.#opts.targetEndGraceMs, TCP_TARGET_FLUSH_TIMEOUT_MS);
     }
     this.#opts.onEnd(this);
   }
