@@ -90,3 +90,21 @@ void test('the queue is bounded (503 STREAM_LIMIT) and the pool refuses sockets 
   const q = await queued;
   assert.equal(q.body.toString(), 'queued');
 });
+
+void test('an idle pool socket gets \\r\\n keep-alives, and one that sends data while idle is discarded', async (t) => {
+  const srv = await startLtServer({ keepAliveIntervalMs: 100 });
+  t.after(() => srv.server.close());
+  const hs = json((await request(srv.port, '127.0.0.1', '/raw-idle')).body);
+  const a = net.connect(Number(hs['port']), '127.0.0.1');
+  t.after(() => a.destroy());
+  const [first] = (await once(a, 'data')) as [Buffer];
+  assert.equal(first.toString(), '\r\n');
+  const b = net.connect(Number(hs['port']), '127.0.0.1');
+  b.on('error', () => {});
+  await once(b, 'connect');
+  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 2);
+  b.write('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+  await once(b, 'close');
+  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 1);
+  assert.equal(srv.adapter.tunnels()[0]!.staleDiscarded, 1);
+});
