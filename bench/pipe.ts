@@ -101,8 +101,15 @@ async function transfer(port: number, path: string, n: number, size: number): Pr
 interface Row {
   impl: string;
   n: number;
-  secs: number;
-  mibps: number;
+  /** Best and median MiB/s per receiver over the runs. */
+  best: number;
+  median: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 // Both servers live for the whole run; runs alternate which goes first (ABBA…) so neither gets the
@@ -124,31 +131,38 @@ const sampler = setInterval(() => {
 const rows: Row[] = [];
 let turn = 0;
 for (const n of FANOUTS) {
-  const best = new Map<string, number>();
+  const rates = new Map<string, number[]>();
   for (let r = 0; r < RUNS; r++) {
     const order = turn++ % 2 === 0 ? IMPLS : [...IMPLS].reverse();
     for (const impl of order) {
       const secs = await transfer(servers.get(impl)!.port, `run-${n}-${r}`, n, SIZE);
-      best.set(impl, Math.min(best.get(impl) ?? Infinity, secs));
+      rates.set(impl, [...(rates.get(impl) ?? []), SIZE / 1024 / 1024 / secs]);
       console.log(
         `${impl.padEnd(14)} n=${n} run ${r + 1}/${RUNS}: ${secs.toFixed(2)} s (${(SIZE / 1024 / 1024 / secs).toFixed(0)} MiB/s per receiver)`,
       );
     }
   }
-  for (const impl of IMPLS) rows.push({ impl, n, secs: best.get(impl)!, mibps: SIZE / 1024 / 1024 / best.get(impl)! });
+  for (const impl of IMPLS) {
+    const r = rates.get(impl)!;
+    rows.push({ impl, n, best: Math.max(...r), median: median(r) });
+  }
 }
 clearInterval(sampler);
 for (const s of servers.values()) s.child.kill('SIGTERM');
 
 const b0 = servers.get('burrow')!;
 const p0 = servers.get('piping-server')!;
-console.log(`\nsize ${SIZE / 1024 / 1024} MiB, best of ${RUNS} run(s), node ${process.version}`);
-console.log(`| receivers | burrow MiB/s | piping-server MiB/s | burrow / piping-server |`);
-console.log(`|---|---|---|---|`);
+console.log(`\nsize ${SIZE / 1024 / 1024} MiB, ${RUNS} run(s) each, node ${process.version}`);
+console.log(
+  `| receivers | burrow MiB/s (median / best) | piping-server MiB/s (median / best) | ratio (median) | ratio (best) |`,
+);
+console.log(`|---|---|---|---|---|`);
 for (const n of FANOUTS) {
   const b = rows.find((r) => r.impl === 'burrow' && r.n === n)!;
   const p = rows.find((r) => r.impl === 'piping-server' && r.n === n)!;
-  console.log(`| ${n} | ${b.mibps.toFixed(0)} | ${p.mibps.toFixed(0)} | ${(b.mibps / p.mibps).toFixed(2)}x |`);
+  console.log(
+    `| ${n} | ${b.median.toFixed(0)} / ${b.best.toFixed(0)} | ${p.median.toFixed(0)} / ${p.best.toFixed(0)} | ${(b.median / p.median).toFixed(2)}x | ${(b.best / p.best).toFixed(2)}x |`,
+  );
 }
 console.log(`\n| server | RSS after warm-up | peak RSS during the runs |`);
 console.log(`|---|---|---|`);
