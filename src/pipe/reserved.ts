@@ -8,8 +8,14 @@ import type { PageContext } from './pages/page.js';
 
 export const RESERVED_PATHS: readonly string[] = ['/', '/noscript', '/help', '/version', '/favicon.ico', '/robots.txt'];
 
+/** Reserved, also with trailing slashes (`/help/`): aliases of a page never become pipes. */
 export function isReservedPath(path: string): boolean {
-  return RESERVED_PATHS.includes(path);
+  return RESERVED_PATHS.includes(reservedName(path));
+}
+
+/** The reserved path a request path stands for (`/help//` → `/help`). */
+export function reservedName(path: string): string {
+  return path.replace(/\/+$/, '') || '/';
 }
 
 function answer(res: Res, head: boolean, status: number, headers: OutgoingHttpHeaders, body: string): void {
@@ -20,7 +26,7 @@ function answer(res: Res, head: boolean, status: number, headers: OutgoingHttpHe
 }
 
 export function serveReserved(res: Res, head: boolean, ctx: PageContext): void {
-  switch (ctx.path) {
+  switch (reservedName(ctx.path)) {
     case '/': {
       const p = indexPage(ctx);
       return answer(res, head, 200, p.headers, p.body);

@@ -44,13 +44,24 @@ export function parseTarget(rawUrl: string, maxPathLength: number): PipeTarget |
   } catch {
     return { status: 400, message: 'Invalid path.' };
   }
-  let path = url.pathname || '/';
+  let path = canonicalPath(url.pathname || '/');
   const prefixed = isPrefixed(path);
   if (prefixed) path = path.slice(PIPE_API_PREFIX.length) || '/';
   if (path.length - 1 > maxPathLength) {
     return { status: 414, message: `Path too long (max ${maxPathLength} characters).` };
   }
   return { path, query: url.searchParams, prefixed, base: prefixed ? `${PIPE_API_PREFIX}/` : '/' };
+}
+
+/**
+ * One spelling per pipe: percent-encoded letters, digits, `-`, `_` and `~` are decoded (RFC 3986
+ * §6.2.2.2) and other escapes upper-cased, so `/%68elp` is `/help` and `/a%2a` is `/a%2A`.
+ */
+export function canonicalPath(path: string): string {
+  return path.replace(/%[0-9a-f]{2}/gi, (esc) => {
+    const ch = String.fromCharCode(Number.parseInt(esc.slice(1), 16));
+    return /^[A-Za-z0-9\-_~]$/.test(ch) ? ch : esc.toUpperCase();
+  });
 }
 
 export function isTargetError(t: PipeTarget | TargetError): t is TargetError {

@@ -65,6 +65,18 @@ void describe('pipe: rendezvous and messages', () => {
     assert.equal((await r.reply).text, 'x');
   });
 
+  void test('one spelling per pipe and per reserved page (alias-hardened)', async () => {
+    const r = open(`${p.url}/a%62c`);
+    await until(() => p.handler.stats().pending === 1);
+    await fetchText(`${p.url}/abc`, { method: 'PUT', body: 'same pipe' });
+    assert.equal((await r.reply).text, 'same pipe');
+    assert.match((await fetchText(`${p.url}/%68elp`)).text, /^Help for burrow pipe/);
+    assert.match((await fetchText(`${p.url}/api/v1/pipe/help/`)).text, /^Help for burrow pipe/);
+    const put = await fetchText(`${p.url}/%6Eoscript/`, { method: 'PUT', body: 'x' });
+    assert.equal(put.status, 400);
+    assert.match(put.text, /Cannot send to the reserved path/);
+  });
+
   void test('a waiting receiver that leaves frees the path at once', async () => {
     const r = open(`${p.url}/leave`);
     await until(() => p.handler.stats().pending === 1);
