@@ -1,0 +1,22 @@
+/**
+ * burrow server (child process) on 127.0.0.1 at a free port. Prints BENCH_READY {"port"}.
+ * IPC message {"cmd":"gc"} runs a full GC (when started with --expose-gc) and answers
+ * {"mem": process.memoryUsage()}, so the idle-tunnel scenario measures settled memory.
+ */
+import { createServer } from '../../src/server/index.js';
+import { exitWithParent, ready } from './child.js';
+
+const server = createServer({ address: '127.0.0.1', port: 0, logLevel: 'silent', processMetrics: false });
+const addr = await server.listen();
+ready({ port: addr.port });
+
+process.on('message', (m: { cmd?: string }) => {
+  if (m?.cmd !== 'gc') return;
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) {
+    g();
+    g();
+  }
+  process.send?.({ mem: process.memoryUsage(), gc: Boolean(g) });
+});
+exitWithParent();

@@ -1,0 +1,38 @@
+/**
+ * Child-side helpers for bench child scripts: report readiness as one JSON line on stdout, and
+ * never outlive the bench (exit when the IPC channel to the parent closes, or on SIGTERM/SIGINT;
+ * a clean exit lets `--cpu-prof` write its profile).
+ */
+export const READY_PREFIX = 'BENCH_READY ';
+
+export function ready(value: unknown): void {
+  process.stdout.write(`${READY_PREFIX}${JSON.stringify(value)}\n`);
+}
+
+export function exitWithParent(onExit?: () => void): void {
+  const bye = (): void => {
+    try {
+      onExit?.();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('disconnect', bye);
+  process.on('SIGTERM', bye);
+  process.on('SIGINT', bye);
+  if (!process.connected) bye();
+}
+
+/** `--name value` from argv (string). */
+export function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? undefined : process.argv[i + 1];
+}
+
+export function argNumber(name: string, def: number): number {
+  const v = argValue(name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${name} needs a number, got ${v}`);
+  return n;
+}

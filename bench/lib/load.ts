@@ -1,0 +1,129 @@
+/** Load helpers: autocannon runs (programmatic API), a timed download, a JSON GET, medians. */
+import http from 'node:http';
+import { createRequire } from 'node:module';
+
+interface AutocannonResult {
+  requests: { average: number; total: number; sent: number };
+  latency: { p50: number; p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+}
+type Autocannon = (o: {
+  url: string;
+  connections: number;
+  duration: number;
+  pipelining?: number;
+  timeout?: number;
+  headers: Record<string, string>;
+}) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+export interface Target {
+  name: string;
+  port: number;
+  /** Host header (`<name>.localhost:<port>` for tunnels). */
+  host: string;
+}
+
+export interface RpsSample {
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  /** Requests sent but not answered when the run ended (≤ connections: stalled connections). */
+  unanswered: number;
+  non2xx: number;
+  errors: number;
+}
+
+export async function runRps(t: Target, connections: number, durationS: number): Promise<RpsSample> {
+  const r = await autocannon({
+    url: `http://127.0.0.1:${t.port}/`,
+    connections,
+    duration: durationS,
+    timeout: 10,
+    headers: { host: t.host },
+  });
+  return {
+    rps: r.requests.total / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    total: r.requests.total,
+    unanswered: r.requests.sent - r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
+}
+
+export interface DownloadSample {
+  bytes: number;
+  seconds: number;
+  mibps: number;
+  ok: boolean;
+  error?: string;
+}
+
+/** One GET /zeros?bytes=N (fresh connection); counts the bytes received and the time to the last one. */
+export function download(t: Target, bytes: number, timeoutMs: number): Promise<DownloadSample> {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    let got = 0;
+    let done = false;
+    const finish = (ok: boolean, error?: string): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const s: DownloadSample = { bytes: got, seconds, mibps: got / 1048576 / seconds, ok: ok && got === bytes };
+      if (error ?? got !== bytes) s.error = error ?? `short body: ${got} of ${bytes}`;
+      resolve(s);
+    };
+    const req = http.get(
+      { host: '127.0.0.1', port: t.port, path: `/zeros?bytes=${bytes}`, headers: { host: t.host }, agent: false },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          finish(false, `status ${res.statusCode}`);
+          return;
+        }
+        res.on('data', (c: Buffer) => (got += c.length));
+        res.on('end', () => finish(true));
+        res.on('error', (e) => finish(false, e.message));
+      },
+    );
+    req.on('error', (e) => finish(false, e.message));
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish(false, `timeout after ${timeoutMs} ms`);
+    }, timeoutMs);
+  });
+}
+
+export function getJson(port: number, path: string, host = `127.0.0.1:${port}`): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+      let b = '';
+      res.on('data', (c: Buffer) => (b += c.toString()));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(b) as Record<string, unknown>);
+        } catch {
+          reject(new Error(`${path}: not JSON (${res.statusCode}): ${b.slice(0, 200)}`));
+        }
+      });
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error(`${path}: timeout`)));
+    req.on('error', reject);
+  });
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
