@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { TCP_WRITE_HIGH_WATER_BYTES } from './limits.js';
 
 /** Something that can be paused and resumed: a socket, a stream, a WebSocket. */
 export interface Pausable {
@@ -40,16 +41,13 @@ export class FlowGate {
 }
 
 /**
- * Write to a stream; when it returns false, hold `gate` (the source feeding it) under `reason`
- * until the stream drains or closes. Listeners are added once per stall, not per write.
+ * Write to a socket; once more than TCP_WRITE_HIGH_WATER_BYTES wait in it, hold `gate` (the
+ * source feeding it) under `reason` until it drains or closes. (Holding on every `false` from
+ * write() would pause the WebSocket after each message with the 16 KiB default high-water mark.)
+ * Listeners are added once per stall, not per write.
  */
-export function writeWithBackpressure(
-  stream: NodeJS.WritableStream & { once(event: 'close', cb: () => void): unknown },
-  data: Buffer,
-  gate: FlowGate | undefined,
-  reason: string,
-): void {
-  if (stream.write(data) || !gate || gate.has(reason)) return;
+export function writeWithBackpressure(stream: Duplex, data: Buffer, gate: FlowGate | undefined, reason: string): void {
+  if (stream.write(data) || stream.writableLength < TCP_WRITE_HIGH_WATER_BYTES || !gate || gate.has(reason)) return;
   gate.hold(reason);
   const release = (): void => {
     stream.removeListener('drain', release);

@@ -11,6 +11,9 @@ export const TCP_WS_HIGH_WATER_BYTES = 1024 * 1024;
 /** The paused TCP side is resumed once the WebSocket's queue falls below this. */
 export const TCP_WS_LOW_WATER_BYTES = 256 * 1024;
 
+/** Above this many bytes waiting in a TCP socket's write buffer, the WebSocket feeding it is paused. */
+export const TCP_WRITE_HIGH_WATER_BYTES = 1024 * 1024;
+
 /** The server pings every WebSocket this often, in ms. */
 export const TCP_WS_PING_INTERVAL_MS = 30_000;
 /** A WebSocket that has sent nothing (not even a pong) for this long is terminated, in ms. */

@@ -1,0 +1,344 @@
+/**
+ * bench/tcp: raw TCP direct vs through burrow's TCP-over-WebSocket access (the limrun adapter),
+ * driven by the real @limrun/api client and by burrow's own startTcpTunnel, in both modes.
+ *
+ *   node --import tsx bench/tcp.ts [--size-mib 1024] [--conns 100] [--exchanges 200] [--write]
+ *
+ * Processes: the targets (a sink that acks after N bytes, an echo) and the burrow adapter (on a
+ * plain http server) each run in their own child process; the clients run in this process.
+ * 1) one stream up: an 8-byte length, then N bytes; the sink answers one byte once it has all N.
+ *    One stream down: an 8-byte length to the source, which sends N bytes.
+ * 2) request/response: --conns connections in parallel, each doing --exchanges sequential 64-byte
+ *    echo round trips (singleton mode: one tunnel per connection, as limrun allows one at a time).
+ * --write replaces the "## tcp" section of bench/RESULTS.md.
+ */
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { createServer as createHttpServer } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import path from 'node:path';
+import { startTcpTunnel as limrunStart } from '@limrun/api/tunnel';
+import { argNumber, argValue, exitWithParent, ready } from './lib/child.js';
+import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
+
+const TOKEN = 'bench-token';
+const MSG = 64;
+
+// ---------------------------------------------------------------- child roles
+
+async function runTargets(): Promise<void> {
+  const sink = createServer((s) => {
+    s.setNoDelay(true);
+    let want = -1;
+    let got = 0;
+    let head = Buffer.alloc(0);
+    s.on('data', (c: Buffer) => {
+      if (want < 0) {
+        head = Buffer.concat([head, c]);
+        if (head.length < 8) return;
+        want = Number(head.readBigUInt64BE(0));
+        got = head.length - 8;
+      } else got += c.length;
+      if (got >= want) s.write('K');
+    });
+    s.on('error', () => {});
+  });
+  const source = createServer((s) => {
+    s.setNoDelay(true);
+    let head = Buffer.alloc(0);
+    const onData = (c: Buffer): void => {
+      head = Buffer.concat([head, c]);
+      if (head.length < 8) return;
+      s.off('data', onData);
+      s.resume();
+      void sendN(s, Number(head.readBigUInt64BE(0)));
+    };
+    s.on('data', onData);
+    s.on('error', () => {});
+  });
+  const echo = createServer((s) => {
+    s.setNoDelay(true);
+    s.pipe(s);
+    s.on('error', () => {});
+  });
+  sink.listen(0, '127.0.0.1');
+  source.listen(0, '127.0.0.1');
+  echo.listen(0, '127.0.0.1');
+  await Promise.all([once(sink, 'listening'), once(source, 'listening'), once(echo, 'listening')]);
+  const portOf = (s: typeof sink): number => (s.address() as AddressInfo).port;
+  ready({ sink: portOf(sink), source: portOf(source), echo: portOf(echo) });
+  exitWithParent();
+}
+
+async function sendN(s: Socket, n: number): Promise<void> {
+  const block = Buffer.alloc(256 * 1024, 0x42);
+  let left = n;
+  while (left > 0 && !s.destroyed) {
+    const k = Math.min(left, block.length);
+    left -= k;
+    if (!s.write(k === block.length ? block : block.subarray(0, k))) await once(s, 'drain');
+  }
+}
+
+async function runServer(): Promise<void> {
+  const { createLimrunAdapter } = await import('../src/adapters/limrun/index.js');
+  const adapter = createLimrunAdapter({
+    targets: [
+      { name: 'sink', host: '127.0.0.1', port: argNumber('sink', 0), token: TOKEN },
+      { name: 'source', host: '127.0.0.1', port: argNumber('source', 0), token: TOKEN },
+      { name: 'echo', host: '127.0.0.1', port: argNumber('echo', 0), token: TOKEN },
+    ],
+  });
+  const http = createHttpServer((_req, res) => res.writeHead(404).end());
+  http.on('upgrade', (req, socket, head) => {
+    if (!adapter.handleUpgrade?.(req, socket, head, new URL(req.url ?? '/', 'http://x'))) socket.destroy();
+  });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  ready({ port: (http.address() as AddressInfo).port });
+  exitWithParent();
+}
+
+// ---------------------------------------------------------------- parent
+
+interface Tunnelish {
+  address: { port: number };
+  close(): void;
+}
+type Starter = (
+  url: string,
+  token: string,
+  host: string,
+  port: number,
+  opts: { mode: 'singleton' | 'multiplexed'; logLevel: 'none' },
+) => Promise<Tunnelish>;
+
+async function dialPort(port: number): Promise<Socket> {
+  const s = connect({ port, host: '127.0.0.1' });
+  s.setNoDelay(true);
+  await once(s, 'connect');
+  return s;
+}
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+rssTimer.unref();
+
+/** One stream of `bytes` to the sink through `port`; returns MiB/s and the client's peak RSS. */
+async function oneStream(port: number, bytes: number): Promise<{ mibps: number; rssMiB: number }> {
+  peakRss = process.memoryUsage().rss;
+  const s = await dialPort(port);
+  const block = Buffer.alloc(256 * 1024, 0x5a);
+  const start = process.hrtime.bigint();
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64BE(BigInt(bytes));
+  s.write(head);
+  const acked = once(s, 'data');
+  let left = bytes;
+  while (left > 0) {
+    const n = Math.min(left, block.length);
+    left -= n;
+    if (!s.write(n === block.length ? block : block.subarray(0, n))) await once(s, 'drain');
+  }
+  await acked;
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  s.destroy();
+  return { mibps: bytes / 1024 / 1024 / secs, rssMiB: peakRss / 1024 / 1024 };
+}
+
+/** Ask the source for `bytes` through `port`; returns MiB/s and the client's peak RSS. */
+async function oneStreamDown(port: number, bytes: number): Promise<{ downMibps: number; downRssMiB: number }> {
+  peakRss = process.memoryUsage().rss;
+  const s = await dialPort(port);
+  const start = process.hrtime.bigint();
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64BE(BigInt(bytes));
+  let got = 0;
+  const done = new Promise<void>((resolve) =>
+    s.on('data', (c: Buffer) => {
+      got += c.length;
+      if (got >= bytes) resolve();
+    }),
+  );
+  s.write(head);
+  await done;
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  s.destroy();
+  return { downMibps: bytes / 1024 / 1024 / secs, downRssMiB: peakRss / 1024 / 1024 };
+}
+
+/** `exchanges` sequential 64-byte round trips on one socket; returns per-exchange latencies (ms). */
+async function pingPong(s: Socket, exchanges: number): Promise<number[]> {
+  const msg = Buffer.alloc(MSG, 0x61);
+  const lat: number[] = [];
+  let pending = 0;
+  let resolveOne: (() => void) | undefined;
+  s.on('data', (c: Buffer) => {
+    pending -= c.length;
+    if (pending <= 0 && resolveOne) resolveOne();
+  });
+  for (let i = 0; i < exchanges; i++) {
+    const t0 = process.hrtime.bigint();
+    pending = MSG;
+    const done = new Promise<void>((r) => (resolveOne = r));
+    s.write(msg);
+    await done;
+    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return lat;
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function reqRes(ports: number[], exchanges: number): Promise<{ perSec: number; p50: number; p99: number }> {
+  const socks = await Promise.all(ports.map((p) => dialPort(p)));
+  // Warm-up exchange (multiplexed targets are dialled lazily on the first payload).
+  await Promise.all(socks.map((s) => pingPong(s, 1)));
+  for (const s of socks) s.removeAllListeners('data');
+  const start = process.hrtime.bigint();
+  const lats = (await Promise.all(socks.map((s) => pingPong(s, exchanges)))).flat();
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  for (const s of socks) s.destroy();
+  lats.sort((a, b) => a - b);
+  return { perSec: lats.length / secs, p50: pct(lats, 50), p99: pct(lats, 99) };
+}
+
+interface Row {
+  name: string;
+  mibps: number;
+  rssMiB: number;
+  downMibps: number;
+  downRssMiB: number;
+  perSec: number;
+  p50: number;
+  p99: number;
+}
+
+async function main(): Promise<void> {
+  const sizeMiB = argNumber('size-mib', 1024);
+  const conns = argNumber('conns', 100);
+  const exchanges = argNumber('exchanges', 200);
+  const bytes = sizeMiB * 1024 * 1024;
+  const self = path.relative(path.join(ROOT, 'bench', 'lib'), path.join(ROOT, 'bench', 'tcp.ts'));
+  const children: Child<unknown>[] = [];
+  try {
+    const targets = spawnChild<{ sink: number; source: number; echo: number }>('targets', self, ['--role', 'targets']);
+    children.push(targets);
+    const t = await targets.ready;
+    const server = spawnChild<{ port: number }>('server', self, [
+      '--role',
+      'server',
+      '--sink',
+      String(t.sink),
+      '--source',
+      String(t.source),
+      '--echo',
+      String(t.echo),
+    ]);
+    children.push(server);
+    const { port } = await server.ready;
+    const base = `ws://127.0.0.1:${port}/tcp`;
+
+    const { startTcpTunnel: burrowStart } = await import('../src/client/tcp-tunnel.js');
+    const clients: [string, Starter][] = [
+      ['limrun client', limrunStart],
+      ['burrow client', burrowStart],
+    ];
+    const rows: Row[] = [];
+
+    process.stdout.write(
+      `one stream: ${sizeMiB} MiB; request/response: ${conns} connections × ${exchanges} × ${MSG} B\n`,
+    );
+    const direct = {
+      ...(await oneStream(t.sink, bytes)),
+      ...(await oneStreamDown(t.source, bytes)),
+      ...(await reqRes(Array<number>(conns).fill(t.echo), exchanges)),
+    };
+    rows.push({ name: 'direct', ...direct });
+    process.stdout.write(`direct: ${JSON.stringify(direct)}\n`);
+
+    for (const mode of ['singleton', 'multiplexed'] as const) {
+      for (const [label, start] of clients) {
+        const sinkTunnel = await start(`${base}/sink`, TOKEN, '127.0.0.1', 0, { mode, logLevel: 'none' });
+        const up = await oneStream(sinkTunnel.address.port, bytes);
+        sinkTunnel.close();
+        const sourceTunnel = await start(`${base}/source`, TOKEN, '127.0.0.1', 0, { mode, logLevel: 'none' });
+        const down = await oneStreamDown(sourceTunnel.address.port, bytes);
+        sourceTunnel.close();
+        const stream = { ...up, ...down };
+        let echoTunnels: Tunnelish[];
+        if (mode === 'singleton') {
+          echoTunnels = await Promise.all(
+            Array.from({ length: conns }, () =>
+              start(`${base}/echo`, TOKEN, '127.0.0.1', 0, { mode, logLevel: 'none' }),
+            ),
+          );
+        } else {
+          echoTunnels = [await start(`${base}/echo`, TOKEN, '127.0.0.1', 0, { mode, logLevel: 'none' })];
+        }
+        const ports = Array.from({ length: conns }, (_, i) => echoTunnels[mode === 'singleton' ? i : 0]!.address.port);
+        const rr = await reqRes(ports, exchanges);
+        for (const x of echoTunnels) x.close();
+        const row = { name: `${label}, ${mode}`, ...stream, ...rr };
+        rows.push(row);
+        process.stdout.write(`${row.name}: ${JSON.stringify({ ...stream, ...rr })}\n`);
+      }
+    }
+
+    const d = rows[0]!;
+    const fmt = (n: number, digits = 0): string => n.toFixed(digits);
+    const table = [
+      `| path (client → burrow limrun adapter → target) | upload MiB/s | vs direct | client peak RSS MiB | download MiB/s | vs direct | client peak RSS MiB | exchanges/s | vs direct | p50 ms | p99 ms |`,
+      `|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+      ...rows.map(
+        (r) =>
+          `| ${r.name} | ${fmt(r.mibps)} | ${fmt(r.mibps / d.mibps, 2)}× | ${fmt(r.rssMiB)} | ${fmt(r.downMibps)} | ${fmt(r.downMibps / d.downMibps, 2)}× | ${fmt(r.downRssMiB)} | ${fmt(r.perSec)} | ${fmt(r.perSec / d.perSec, 2)}× | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} |`,
+      ),
+    ].join('\n');
+    process.stdout.write(`\n${table}\n`);
+    if (process.argv.includes('--write')) writeResults(table, sizeMiB, conns, exchanges);
+  } finally {
+    await stopAll(children);
+  }
+}
+
+function writeResults(table: string, sizeMiB: number, conns: number, exchanges: number): void {
+  const file = path.join(ROOT, 'bench', 'RESULTS.md');
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    text = '# Benchmark results\n';
+  }
+  const section = [
+    '## tcp',
+    '',
+    `Command: \`node --import tsx bench/tcp.ts --write\` (defaults: \`--size-mib ${sizeMiB} --conns ${conns} --exchanges ${exchanges}\`).`,
+    'Targets (a sink that acks after N bytes, an echo) and the burrow limrun adapter (on a plain',
+    'http server, no TLS) run in two child processes; the clients run in the bench process. "One',
+    `stream": ${sizeMiB} MiB client → target (upload) and target → client (download), each on one`,
+    `connection. "Exchanges": ${conns} connections in`,
+    `parallel, each doing ${exchanges} sequential ${MSG}-byte echo round trips (singleton mode: ${conns}`,
+    'tunnels, since a singleton tunnel carries one connection at a time). 2-core VM shared with',
+    `other jobs (load average ${loadavg()[0]!.toFixed(1)} at the end of this run): absolute numbers are noisy. "Client peak RSS" is the bench`,
+    "process's (the client's) peak resident memory during that one-stream run.",
+    '',
+    table,
+    '',
+    'The `burrow tcp` expose row (direct vs through an agent tunnel) needs the core `burrow tcp`',
+    'command and is not measured here yet.',
+    '',
+  ].join('\n');
+  const re = /^## tcp\n[\s\S]*?(?=^## |(?![\s\S]))/m;
+  text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
+  writeFileSync(file, text);
+  process.stdout.write(`wrote the "## tcp" section of ${file}\n`);
+}
+
+const role = argValue('role');
+if (role === 'targets') await runTargets();
+else if (role === 'server') await runServer();
+else await main();
