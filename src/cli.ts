@@ -7,6 +7,8 @@ import { registerHttpCommands } from './cli/commands/http.js';
 import { registerConnectCommand } from './cli/commands/connect.js';
 import { registerTokenCommands } from './cli/commands/token.js';
 import { registerNameCommands } from './cli/commands/name.js';
+import { registerPipeCommands } from './cli/commands/pipe.js';
+import { registerTcpCommand } from './cli/commands/tcp.js';
 
 const program = new Command();
 program
@@ -17,7 +19,9 @@ program
 
 registerServerCommand(program);
 registerHttpCommands(program);
+registerTcpCommand(program);
 registerConnectCommand(program);
+registerPipeCommands(program);
 registerTokenCommands(program);
 registerNameCommands(program);
 

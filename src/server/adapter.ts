@@ -44,4 +44,8 @@ export interface ServerAdapter {
   close?(): Promise<void>;
   /** Counts for /health and /api/status. */
   stats?(): Record<string, number>;
+  /** True for hosts this edge owns outright (e.g. a pipe host): they are never routed to tunnels. */
+  claimsHost?(host: string): boolean;
+  /** Disconnect whatever this edge holds for a revoked token; returns how many connections it closed. */
+  revokeToken?(tokenId: string): number;
 }

@@ -25,25 +25,12 @@ import { VERSION } from '../version.js';
 import type { ServerAdapter, ServerContext } from './adapter.js';
 import { BurrowTunnel } from './burrow-tunnel.js';
 import type { Tunnel } from './registry.js';
+import { OPEN_ADMISSION, type AgentAdmission, type AgentPrincipal } from './admission.js';
 
 /** Path of the agent WebSocket on the server's own host. */
 export const AGENT_PATH = '/api/v1/agent';
 /** An agent must send HELLO within this many ms of connecting. */
 export const HELLO_TIMEOUT_MS = 10_000;
-
-export interface AgentAuthRequest {
-  token: string | undefined;
-  remoteAddress: string;
-}
-
-export interface AgentRegisterCheck {
-  /** What authenticate() returned for this session. */
-  principal: unknown;
-  kind: 'http' | 'tcp';
-  name: string | undefined;
-  /** Tunnels this session already holds. */
-  held: number;
-}
 
 export interface AgentEndpointOptions {
   window: number;
@@ -51,12 +38,10 @@ export interface AgentEndpointOptions {
   maxStreamsPerTunnel: number;
   pingIntervalMs?: number;
   deadPeerTimeoutMs?: number;
-  /** Check an agent's token; return a principal (any value) or throw a BurrowError (UNAUTHORIZED, …). */
-  authenticate?: (req: AgentAuthRequest) => unknown;
-  /** Check a registration against the principal; throw a BurrowError to refuse. */
-  authorizeRegister?: (check: AgentRegisterCheck) => void;
+  /** Who may connect and register (default: everyone). */
+  admission?: AgentAdmission;
   /** Extra fields for a registered tcp tunnel (public address, WebSocket access URL, token). */
-  onTcpTunnel?: (tunnel: BurrowTunnel, req: RegisterRequest, upgrade: IncomingMessage) => Record<string, unknown> | undefined;
+  onTcpTunnel?: (tunnel: BurrowTunnel, req: RegisterRequest, upgrade: IncomingMessage) => Promise<Record<string, unknown>>;
   onTunnelGone?: (tunnel: BurrowTunnel) => void;
 }
 
@@ -65,13 +50,19 @@ interface AgentConnection {
   session: MuxSession;
   remoteAddress: string;
   ownerKey: string;
-  principal: unknown;
+  principal: AgentPrincipal | undefined;
   tunnels: Map<string, BurrowTunnel>;
   hello: Hello | undefined;
+  /** Control frames are handled one after another (some steps are async). */
+  queue: Promise<void>;
 }
 
-export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapter & { readonly connections: number; closeTunnelsOf(pred: (principal: unknown) => boolean): number } {
+export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapter & {
+  readonly connections: number;
+  closeTunnelsOf(pred: (principal: AgentPrincipal) => boolean): number;
+} {
   let ctx: ServerContext | undefined;
+  const admission = options.admission ?? OPEN_ADMISSION;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_SIZE, perMessageDeflate: false, clientTracking: false });
   const conns = new Set<AgentConnection>();
 
@@ -100,6 +91,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       principal: undefined,
       tunnels: new Map(),
       hello: undefined,
+      queue: Promise.resolve(),
     };
     conns.add(conn);
     c.metrics.agents.inc({ protocol: 'burrow' });
@@ -122,14 +114,17 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     ws.on('error', () => session.close(new BurrowError('BURROW_ERR_AGENT_GONE', 'agent connection failed')));
 
     session.on('control', (frame) => {
-      try {
-        onControl(conn, frame, req);
-        if (frame.type === FrameType.HELLO) clearTimeout(helloTimer);
-      } catch (err) {
-        const e = isBurrowError(err) ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err));
-        session.sendControl(FrameType.GOAWAY, toWireError(e));
-        session.close(e);
-      }
+      conn.queue = conn.queue
+        .then(async () => {
+          if (session.closed) return;
+          await onControl(conn, frame, req);
+          if (frame.type === FrameType.HELLO) clearTimeout(helloTimer);
+        })
+        .catch((err: unknown) => {
+          const e = isBurrowError(err) ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err));
+          session.sendControl(FrameType.GOAWAY, toWireError(e));
+          session.close(e);
+        });
     });
 
     session.on('close', (err) => {
@@ -154,7 +149,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     });
   }
 
-  function onControl(conn: AgentConnection, frame: Frame, upgrade: IncomingMessage): void {
+  async function onControl(conn: AgentConnection, frame: Frame, upgrade: IncomingMessage): Promise<void> {
     const c = ctx!;
     if (frame.type === FrameType.HELLO) {
       if (conn.hello) throw new BurrowError('BURROW_ERR_PROTOCOL', 'second HELLO');
@@ -162,8 +157,8 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       if (hello.v !== PROTOCOL_VERSION) {
         throw new BurrowError('BURROW_ERR_UNSUPPORTED_VERSION', `client speaks v${hello.v}, server speaks v${PROTOCOL_VERSION}`);
       }
-      conn.principal = options.authenticate?.({ token: hello.token, remoteAddress: conn.remoteAddress });
       conn.hello = hello;
+      conn.principal = await admission.authenticate({ token: hello.token, remoteAddress: conn.remoteAddress });
       if (hello.window !== undefined) {
         conn.session.peerWindow = Math.min(MAX_STREAM_WINDOW, Math.max(MIN_STREAM_WINDOW, hello.window));
       }
@@ -188,7 +183,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     if (frame.type === FrameType.REGISTER) {
       const r = parseRegisterRequest(decodeJson(frame));
       try {
-        const tunnel = register(conn, r, upgrade);
+        const tunnel = await register(conn, r, upgrade);
         conn.session.sendControl(FrameType.REGISTERED, { req: r.req, ok: true, tunnel });
       } catch (err) {
         if (!isBurrowError(err)) throw err;
@@ -215,15 +210,33 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     throw new BurrowError('BURROW_ERR_PROTOCOL', `unexpected frame type ${frame.type} from agent`);
   }
 
-  function register(conn: AgentConnection, r: RegisterRequest, upgrade: IncomingMessage): Record<string, unknown> {
+  async function register(conn: AgentConnection, r: RegisterRequest, upgrade: IncomingMessage): Promise<Record<string, unknown>> {
     const c = ctx!;
     if (conn.tunnels.size >= MAX_TUNNELS_PER_SESSION) {
       throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', `one connection may hold ${MAX_TUNNELS_PER_SESSION} tunnels`);
     }
-    options.authorizeRegister?.({ principal: conn.principal, kind: r.kind, name: r.name, held: conn.tunnels.size });
+    const principal = conn.principal ?? { tokenId: null };
+    const openTunnels =
+      principal.tokenId === null ? 0 : c.registry.list().filter((t) => t.tokenId === principal.tokenId).length;
+    const admitted = await admission.admit({
+      principal,
+      protocol: 'burrow',
+      kind: r.kind,
+      name: r.name,
+      remoteAddress: conn.remoteAddress,
+      openTunnels,
+      access: r.access,
+    });
+    if (conn.session.closed) throw new BurrowError('BURROW_ERR_AGENT_GONE', 'agent left during registration');
+    const wanted = admitted.name?.toLowerCase();
+    // A stable id for names that persist (reserved / token-bound); a fresh one otherwise.
+    const id = wanted && admission.tunnelId ? await admission.tunnelId({ name: wanted, tokenId: principal.tokenId, protocol: 'burrow' }) : undefined;
     const tunnel = c.registry.add(
       (name) =>
         new BurrowTunnel({
+          ...(id ? { id } : {}),
+          tokenId: principal.tokenId,
+          ...(admitted.access ? { access: admitted.access } : {}),
           name,
           url: c.publicUrlFor(name, upgrade),
           kind: r.kind,
@@ -233,12 +246,21 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
           metrics: c.metrics,
           info: r.target ? { target: r.target } : {},
         }),
-      { name: r.name, ownerKey: conn.ownerKey },
+      { name: wanted, ownerKey: conn.ownerKey },
     );
     conn.tunnels.set(tunnel.id, tunnel);
     c.logger.info({ tunnel: tunnel.name, kind: tunnel.kind, remoteAddress: conn.remoteAddress }, 'tunnel registered');
     let extra: Record<string, unknown> | undefined;
-    if (tunnel.kind === 'tcp') extra = options.onTcpTunnel?.(tunnel, r, upgrade);
+    if (tunnel.kind === 'tcp' && options.onTcpTunnel) {
+      try {
+        extra = await options.onTcpTunnel(tunnel, r, upgrade);
+      } catch (err) {
+        conn.tunnels.delete(tunnel.id);
+        tunnel.close('tcp setup failed');
+        c.registry.remove(tunnel);
+        throw err;
+      }
+    }
     return { id: tunnel.id, name: tunnel.name, url: tunnel.url, kind: tunnel.kind, ...extra };
   }
 
@@ -261,7 +283,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     closeTunnelsOf(pred) {
       let n = 0;
       for (const conn of [...conns]) {
-        if (pred(conn.principal)) {
+        if (conn.principal && pred(conn.principal)) {
           n++;
           conn.session.sendControl(FrameType.GOAWAY, toWireError(new BurrowError('BURROW_ERR_UNAUTHORIZED', 'token revoked')));
           conn.session.close(new BurrowError('BURROW_ERR_UNAUTHORIZED', 'token revoked'));

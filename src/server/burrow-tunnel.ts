@@ -5,6 +5,7 @@ import { FrameType } from '../protocol/frames.js';
 import type { RequestEvent } from '../protocol/messages.js';
 import type { MuxSession, MuxStream } from '../protocol/mux.js';
 import type { ServerMetrics } from './metrics.js';
+import type { VisitorAccess } from './admission.js';
 import type { CompletedRequest, StreamInfo, Tunnel, TunnelKind, TunnelStats } from './registry.js';
 
 export interface BurrowTunnelOptions {
@@ -18,6 +19,8 @@ export interface BurrowTunnelOptions {
   metrics: ServerMetrics;
   /** Extra fields for the status API (tcp address, target label …). */
   info?: Record<string, unknown>;
+  tokenId?: string | null;
+  access?: VisitorAccess;
 }
 
 /** A tunnel held by a burrow agent: every stream is a MuxStream on the agent's session. */
@@ -29,6 +32,8 @@ export class BurrowTunnel implements Tunnel {
   readonly url: string;
   readonly createdAt = Date.now();
   readonly info: Record<string, unknown>;
+  readonly tokenId: string | null;
+  readonly access: VisitorAccess | undefined;
   readonly #session: MuxSession;
   readonly #maxStreams: number;
   readonly #requestEvents: boolean;
@@ -50,6 +55,8 @@ export class BurrowTunnel implements Tunnel {
     this.#requestEvents = o.requestEvents;
     this.#metrics = o.metrics;
     this.info = o.info ?? {};
+    this.tokenId = o.tokenId ?? null;
+    this.access = o.access;
   }
 
   async openStream(info: StreamInfo): Promise<Duplex> {

@@ -16,9 +16,10 @@ import {
 import type { Logger } from '../core/logger.js';
 import { DEFAULT_DEAD_PEER_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, MIN_STREAM_WINDOW } from '../protocol/limits.js';
 import type { ServerAdapter } from './adapter.js';
-import type { AgentAuthRequest, AgentRegisterCheck } from './agent-endpoint.js';
+import type { AgentAdmission } from './admission.js';
 import type { ServerHooks } from './hooks.js';
 import type { TunnelRegistry } from './registry.js';
+import { parsePortRange, type TcpPortRange } from './tcp-expose.js';
 
 export interface ServerOptions extends ServerHooks {
   /** Port for listen() (default 8080; 0 = any free port). */
@@ -59,9 +60,12 @@ export interface ServerOptions extends ServerHooks {
   adapters?: ServerAdapter[];
   /** Replace the in-process tunnel registry. */
   registry?: TunnelRegistry;
-  /** Agent authentication (burrow protocol); throw a BurrowError to refuse. */
-  authenticate?: (req: AgentAuthRequest) => unknown;
-  authorizeRegister?: (check: AgentRegisterCheck) => void;
+  /** Public TCP ports for `burrow tcp` tunnels, e.g. "20000-20999" (default: none, WebSocket access only). */
+  tcpPorts?: string;
+  /** Host printed in tcp://host:port addresses (default: the host the agent connected to). */
+  tcpPublicHost?: string;
+  /** Who may connect agents and open tunnels (default: everyone; see src/auth/admission.ts). */
+  admission?: AgentAdmission;
 }
 
 export interface ServerConfig {
@@ -82,13 +86,14 @@ export interface ServerConfig {
   readonly drainTimeoutMs: number;
   readonly maxHeaderBytes: number;
   readonly logLevel: LevelWithSilent;
+  readonly tcpPorts: TcpPortRange | undefined;
 }
 
 const KNOWN_KEYS = new Set([
   'port', 'address', 'domains', 'secure', 'publicUrl', 'trustProxy', 'landing', 'maxTunnels', 'maxStreamsPerTunnel',
   'requestTimeoutMs', 'resumeGraceMs', 'window', 'pingIntervalMs', 'deadPeerTimeoutMs', 'drainTimeoutMs',
-  'maxHeaderBytes', 'tls', 'logLevel', 'logger', 'processMetrics', 'adapters', 'registry', 'authenticate',
-  'authorizeRegister', 'onTunnelCreated', 'onTunnelClosed', 'onRequest',
+  'maxHeaderBytes', 'tls', 'logLevel', 'logger', 'processMetrics', 'adapters', 'registry', 'admission', 'tcpPorts', 'tcpPublicHost',
+  'onTunnelCreated', 'onTunnelClosed', 'onRequest',
 ]);
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -130,6 +135,14 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
   if (!LEVELS.has(logLevel)) problems.push(`logLevel must be one of ${[...LEVELS].join(', ')}`);
   if (options.tls && (!options.tls.cert || !options.tls.key)) problems.push('tls needs both cert and key');
 
+  let tcpPorts: TcpPortRange | undefined;
+  if (options.tcpPorts !== undefined) {
+    try {
+      tcpPorts = parsePortRange(options.tcpPorts);
+    } catch (err) {
+      problems.push((err as Error).message.replace(/^Invalid configuration: /, ''));
+    }
+  }
   const config: ServerConfig = {
     port: int('port', options.port, DEFAULT_PORT, 0, 65535),
     address: options.address ?? '0.0.0.0',
@@ -148,6 +161,7 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
     drainTimeoutMs: int('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
     maxHeaderBytes: int('maxHeaderBytes', options.maxHeaderBytes, MAX_HEADER_BYTES, 1024, 1024 * 1024),
     logLevel,
+    tcpPorts,
   };
   if (problems.length) {
     throw new BurrowError('BURROW_ERR_INVALID_CONFIG', problems.join('; '));

@@ -88,6 +88,26 @@ export class TunnelProxy {
       headers: req.headers,
       remoteAddress,
     });
+    if (tunnel.access) {
+      req.pause();
+      tunnel.access.check({ remoteAddress, authorization: req.headers.authorization }).then(
+        (d) => {
+          if (!d.allow) {
+            this.#opts.metrics.errors.inc({ code: d.code });
+            sendError(req, res, new BurrowError(d.code, d.message), flatten(d.headers));
+            return;
+          }
+          if (d.stripAuthorization) stripAuthorization(req);
+          this.#dispatch(tunnel, req, res, remoteAddress);
+        },
+        (err: unknown) => sendError(req, res, err),
+      );
+      return;
+    }
+    this.#dispatch(tunnel, req, res, remoteAddress);
+  }
+
+  #dispatch(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string): void {
     if (tunnel.handleRequest) {
       tunnel.handleRequest(req, res);
       return;
@@ -197,6 +217,24 @@ export class TunnelProxy {
       headers: req.headers,
       remoteAddress,
     });
+    if (tunnel.access) {
+      tunnel.access.check({ remoteAddress, authorization: req.headers.authorization }).then(
+        (d) => {
+          if (!d.allow) {
+            rejectUpgrade(socket, new BurrowError(d.code, d.message), flatten(d.headers));
+            return;
+          }
+          if (d.stripAuthorization) stripAuthorization(req);
+          this.#dispatchUpgrade(tunnel, req, socket, head, remoteAddress);
+        },
+        (err: unknown) => rejectUpgrade(socket, err),
+      );
+      return;
+    }
+    this.#dispatchUpgrade(tunnel, req, socket, head, remoteAddress);
+  }
+
+  #dispatchUpgrade(tunnel: Tunnel, req: IncomingMessage, socket: Duplex, head: Buffer, remoteAddress: string): void {
     if (tunnel.handleUpgrade) {
       tunnel.handleUpgrade(req, socket, head);
       return;
@@ -236,5 +274,20 @@ export class TunnelProxy {
       },
       (err: unknown) => rejectUpgrade(socket, err),
     );
+  }
+}
+
+function flatten(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = typeof v === 'string' ? v : v.join(', ');
+  return out;
+}
+
+/** Remove the tunnel's own credentials so the origin never sees them. */
+function stripAuthorization(req: IncomingMessage): void {
+  delete req.headers.authorization;
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (raw[i]!.toLowerCase() === 'authorization') raw.splice(i, 2);
   }
 }

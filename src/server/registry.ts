@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../core/errors.js';
 import { randomName, validateName } from './names.js';
+import type { VisitorAccess } from './admission.js';
 
 export type TunnelProtocol = 'burrow' | 'localtunnel' | 'tunely' | 'tiflis' | 'limrun';
 export type TunnelKind = 'http' | 'tcp';
@@ -42,6 +43,10 @@ export interface Tunnel {
   readonly kind: TunnelKind;
   readonly url: string;
   readonly createdAt: number;
+  /** The token that opened it (null: anonymous). Used for per-token counts and revocation. */
+  readonly tokenId?: string | null;
+  /** Visitor rules checked by the core before any byte reaches the agent. */
+  readonly access?: VisitorAccess | undefined;
   /** Open one raw byte stream to the origin. Rejects with a BurrowError (AGENT_GONE, STREAM_LIMIT, …). */
   openStream?(info: StreamInfo): Promise<Duplex>;
   handleRequest?(req: IncomingMessage, res: ServerResponse): void;

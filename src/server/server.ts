@@ -18,6 +18,7 @@ import { domainOf, hostOf, remoteAddressOf, tunnelNameFor } from './host.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { rejectUpgrade, sendError } from './pages.js';
 import { TunnelProxy } from './proxy.js';
+import { TcpExpose } from './tcp-expose.js';
 import { MemoryTunnelRegistry, type Tunnel, type TunnelRegistry } from './registry.js';
 
 export interface BurrowServer {
@@ -41,6 +42,10 @@ export interface BurrowServer {
   readonly shuttingDown: boolean;
   /** Add an edge after creation (before or after listen). */
   use(adapter: ServerAdapter): void;
+  /** The WebSocket access token of a `burrow tcp` tunnel (for the /tcp/<name> endpoint). */
+  tcpAccessToken(tunnel: Tunnel): string | undefined;
+  /** Disconnect every agent and tunnel opened with this token (after a revocation). Returns how many. */
+  revokeToken(tokenId: string): number;
   /** Graceful stop: refuse new work, drain in-flight requests (up to drainTimeoutMs), close agents. */
   close(): Promise<void>;
 }
@@ -115,14 +120,23 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     hooks.onTunnelClosed?.(info(t));
   });
 
+  const tcpExpose = new TcpExpose({
+    range: config.tcpPorts,
+    address: config.address,
+    publicHost: options.tcpPublicHost,
+    logger,
+    secure: config.secure,
+    baseUrlFor: (req) => ctx.baseUrlFor(req),
+  });
   const agentEndpoint = createAgentEndpoint({
+    onTcpTunnel: (t, r, up) => tcpExpose.onRegistered(t, r, up),
+    onTunnelGone: (t) => tcpExpose.onGone(t),
     window: config.window,
     resumeGraceMs: config.resumeGraceMs,
     maxStreamsPerTunnel: config.maxStreamsPerTunnel,
     pingIntervalMs: config.pingIntervalMs,
     deadPeerTimeoutMs: config.deadPeerTimeoutMs,
-    ...(options.authenticate ? { authenticate: options.authenticate } : {}),
-    ...(options.authorizeRegister ? { authorizeRegister: options.authorizeRegister } : {}),
+    ...(options.admission ? { admission: options.admission } : {}),
   });
   const adapters: ServerAdapter[] = [agentEndpoint];
   const started = new Set<ServerAdapter>();
@@ -141,6 +155,11 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     return out;
   };
 
+  function ownedByAdapter(host: string): boolean {
+    for (const a of adapters) if (a.claimsHost?.(host)) return true;
+    return false;
+  }
+
   function trackRequest(res: ServerResponse): void {
     inFlight++;
     res.once('close', () => {
@@ -152,7 +171,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     trackRequest(res);
     const host = hostOf(req);
-    const name = tunnelNameFor(host, config.domains);
+    const name = ownedByAdapter(host) ? undefined : tunnelNameFor(host, config.domains);
     if (name !== undefined) {
       const tunnel = registry.get(name);
       if (!tunnel) {
@@ -214,7 +233,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       return;
     }
     const host = hostOf(req);
-    const name = tunnelNameFor(host, config.domains);
+    const name = ownedByAdapter(host) ? undefined : tunnelNameFor(host, config.domains);
     if (name !== undefined) {
       const tunnel = registry.get(name);
       if (!tunnel) {
@@ -271,6 +290,20 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       adapters.push(adapter);
       startAdapter(adapter);
     },
+    tcpAccessToken: (t) => tcpExpose.tokenFor(t),
+    revokeToken(tokenId) {
+      let n = agentEndpoint.closeTunnelsOf((p) => p.tokenId === tokenId);
+      for (const t of registry.list()) {
+        if (t.tokenId === tokenId) {
+          t.close('token revoked');
+          registry.remove(t);
+          n++;
+        }
+      }
+      for (const a of adapters) n += a.revokeToken?.(tokenId) ?? 0;
+      if (n) logger.info({ tokenId, closed: n }, 'token revoked: agents disconnected');
+      return n;
+    },
     listen(port = config.port, address = config.address) {
       const serverOpts: http.ServerOptions = {
         maxHeaderSize: config.maxHeaderBytes,
@@ -325,6 +358,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
         t.close('server shutting down');
         registry.remove(t);
       }
+      await tcpExpose.close();
       registry.close();
       httpServer?.closeAllConnections();
       logger.info('burrow server closed');

@@ -1,7 +1,9 @@
 /** `burrow http <port|url>` (and `burrow client --port N`, pipenet's words): expose a local HTTP service. */
 import { Command, Option } from 'commander';
 import { openTunnel, type Tunnel } from '../../client/open-tunnel.js';
-import { envFirst, parseIntArg, printError } from '../util.js';
+import { openLocaltunnel, type OpenLocaltunnelOptions } from '../../client/localtunnel/index.js';
+import { collect, envFirst, parseIntArg, printError } from '../util.js';
+import { AccessPolicy, type AccessRuleInput } from '../../auth/access-policy.js';
 
 export interface HttpFlags {
   server?: string;
@@ -16,6 +18,11 @@ export interface HttpFlags {
   printRequests?: boolean;
   json?: boolean;
   protocol?: string;
+  basicAuth?: string;
+  bearer?: string;
+  allowIp?: string[];
+  denyIp?: string[];
+  rateLimit?: string;
 }
 
 type Out = (line: string) => void;
@@ -33,7 +40,12 @@ export function addHttpFlags(cmd: Command): Command {
     .option('--local-ca <file>', 'CA (PEM) to verify the local HTTPS service')
     .option('--print-requests', 'print method, path, status and duration of each request')
     .option('--json', 'print one JSON object per line (first: {"event":"ready","url":…})')
-    .addOption(new Option('--protocol <protocol>', 'server protocol').choices(['burrow', 'localtunnel']).default('burrow'));
+    .addOption(new Option('--protocol <protocol>', 'server protocol').choices(['burrow', 'localtunnel']).default('burrow'))
+    .option('--basic-auth <user:pass>', 'visitors must log in with this user and password (checked at the server)')
+    .option('--bearer <token>', 'visitors must send Authorization: Bearer <token>')
+    .option('--allow-ip <cidr>', 'only these visitor addresses, repeatable (e.g. 10.0.0.0/8)', collect)
+    .option('--deny-ip <cidr>', 'refuse these visitor addresses, repeatable', collect)
+    .option('--rate-limit <rate>', 'visitor request limit per tunnel, e.g. 100/s or 20/m (429 beyond)');
 }
 
 /** Run the tunnel until Ctrl-C; resolves with the process exit code. */
@@ -42,14 +54,19 @@ export async function runHttp(target: string, f: HttpFlags, out: Out = (l) => pr
   const say = (human: string, event: Record<string, unknown>): void => out(json ? JSON.stringify(event) : human);
   const server = f.server ?? envFirst('BURROW_SERVER') ?? 'http://localhost:8080';
   if (f.protocol === 'localtunnel') {
-    const modulePath = '../../client/localtunnel/index.js';
-    const lt: unknown = await import(modulePath).catch(() => undefined);
-    const open = (lt as { openLocaltunnel?: (o: Record<string, unknown>) => Promise<LegacyTunnel> } | undefined)?.openLocaltunnel;
-    if (!open) throw new Error('--protocol localtunnel is not available in this build');
-    const port = Number(/^\d+$/.test(target) ? target : new URL(target).port);
-    const t = await open({ port, host: server, subdomain: f.subdomain, local_host: f.localHost, local_https: f.localHttps, allow_invalid_cert: f.allowInvalidCert });
+    const port = Number(/^\d+$/.test(target) ? target : new URL(/^https?:/.test(target) ? target : `http://${target}`).port);
+    const lo: OpenLocaltunnelOptions = { port, server };
+    if (f.subdomain) lo.subdomain = f.subdomain;
+    if (f.localHost) lo.localHost = f.localHost;
+    if (f.localHttps) lo.localHttps = true;
+    if (f.allowInvalidCert) lo.allowInvalidCert = true;
+    if (f.localCert) lo.localCert = f.localCert;
+    if (f.localKey) lo.localKey = f.localKey;
+    if (f.localCa) lo.localCa = f.localCa;
+    const t = await openLocaltunnel(lo);
     say(`Forwarding ${t.url} -> ${f.localHost ?? 'localhost'}:${port} (localtunnel protocol)`, { event: 'ready', url: t.url, protocol: 'localtunnel' });
-    if (f.printRequests || json) t.on('request', (r: { method: string; path: string }) => say(`${r.method} ${r.path}`, { event: 'request', ...r }));
+    if (f.printRequests || json) t.on('request', (r) => say(`${r.method} ${r.path}`, { event: 'request', method: r.method, path: r.path }));
+    t.on('reconnecting', (r: unknown) => say('reconnecting…', { event: 'reconnecting', detail: r }));
     t.on('error', (e: Error) => say(`error: ${e.message}`, { event: 'error', message: e.message }));
     return waitForSignal(() => t.close());
   }
@@ -64,6 +81,16 @@ export async function runHttp(target: string, f: HttpFlags, out: Out = (l) => pr
   if (f.localKey) options.localKey = f.localKey;
   if (f.localCa) options.localCa = f.localCa;
   options.requestEvents = f.printRequests === true || json;
+  const access: AccessRuleInput = {};
+  if (f.basicAuth) access.basicAuth = f.basicAuth;
+  if (f.bearer) access.bearer = f.bearer;
+  if (f.allowIp?.length) access.allowIps = f.allowIp;
+  if (f.denyIp?.length) access.denyIps = f.denyIp;
+  if (f.rateLimit) access.rateLimit = f.rateLimit;
+  if (Object.keys(access).length) {
+    AccessPolicy.fromInput(access); // validate here: a typo fails before connecting
+    options.access = access as Record<string, unknown>;
+  }
   if (!/^(\d+|https?:\/\/.+|[^:]+:\d+)$/i.test(target)) {
     throw new Error(`"${target}" is not a port, host:port or http(s):// URL (e.g. burrow http 3000)`);
   }
@@ -93,12 +120,6 @@ export async function runHttp(target: string, f: HttpFlags, out: Out = (l) => pr
   });
   const code = await waitForSignal(() => tunnel.close(), tunnel);
   return failed ? 1 : code;
-}
-
-interface LegacyTunnel {
-  url: string;
-  on(event: string, cb: (...args: never[]) => void): unknown;
-  close(): void;
 }
 
 function waitForSignal(close: () => void, tunnel?: Tunnel): Promise<number> {

@@ -2,8 +2,8 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { LevelWithSilent } from 'pino';
-import { createServer } from '../../server/index.js';
 import type { ServerOptions } from '../../server/config.js';
+import { composeServer, type ComposeOptions } from '../../server/compose.js';
 import { DEFAULT_PORT } from '../../core/limits.js';
 import { collect, envBool, envFirst, parseDurationMs, parseIntArg, printError } from '../util.js';
 import { VERSION } from '../../version.js';
@@ -24,6 +24,56 @@ export interface ServerFlags {
   logLevel?: string;
   tlsCert?: string;
   tlsKey?: string;
+  db?: string;
+  auth?: 'none' | 'token';
+  adminToken?: string;
+  pipe?: boolean;
+  pipeHost?: string[];
+  pipePort?: number;
+  tcpTarget?: string[];
+  tcpPorts?: string;
+  tcpPublicHost?: string;
+  registrationKey?: string;
+  wsPath?: string;
+  tunelyPath?: string;
+  tunnelPort?: number;
+  maxSockets?: number;
+}
+
+/** Flags + env for the whole server (core + accounts + adapters). */
+export function composeOptionsFromFlags(f: ServerFlags): ComposeOptions {
+  const o: ComposeOptions = serverOptionsFromFlags(f);
+  const db = f.db ?? envFirst('BURROW_DB');
+  if (db) o.db = db;
+  const auth = f.auth ?? envFirst('BURROW_AUTH');
+  if (auth) {
+    if (auth !== 'none' && auth !== 'token') throw new Error(`--auth must be none or token, not "${auth}"`);
+    o.auth = auth;
+  }
+  const adminToken = f.adminToken ?? envFirst('BURROW_ADMIN_TOKEN');
+  if (adminToken) o.adminToken = adminToken;
+  if (f.pipe === false || envBool('BURROW_NO_PIPE') === true) o.pipe = false;
+  const pipeHosts = f.pipeHost?.length ? f.pipeHost : envFirst('BURROW_PIPE_HOST')?.split(',').map((x) => x.trim()).filter(Boolean);
+  if (pipeHosts?.length) o.pipeHosts = pipeHosts;
+  const pipePort = f.pipePort ?? numEnv('BURROW_PIPE_PORT');
+  if (pipePort !== undefined) o.pipePort = pipePort;
+  const targets = f.tcpTarget?.length ? f.tcpTarget : envFirst('BURROW_TCP_TARGETS')?.split(';').map((x) => x.trim()).filter(Boolean);
+  if (targets?.length) o.tcpTargets = targets;
+  const tcpPorts = f.tcpPorts ?? envFirst('BURROW_TCP_PORTS');
+  if (tcpPorts) o.tcpPorts = tcpPorts;
+  const tcpHost = f.tcpPublicHost ?? envFirst('BURROW_TCP_PUBLIC_HOST');
+  if (tcpHost) o.tcpPublicHost = tcpHost;
+  const key = f.registrationKey ?? envFirst('BURROW_REGISTRATION_KEY', 'TUNNEL_REGISTRATION_API_KEY');
+  if (key !== undefined) o.registrationKey = key;
+  const wsPath = f.wsPath ?? envFirst('BURROW_WS_PATH', 'WS_PATH');
+  if (wsPath) o.tiflisPath = wsPath;
+  const tunelyPath = f.tunelyPath ?? envFirst('BURROW_TUNELY_PATH');
+  if (tunelyPath) o.tunelyPath = tunelyPath;
+  const tunnelPort = f.tunnelPort ?? numEnv('BURROW_TUNNEL_PORT');
+  if (tunnelPort !== undefined) o.tunnelPort = tunnelPort;
+  const maxSockets = f.maxSockets ?? numEnv('BURROW_MAX_SOCKETS');
+  if (maxSockets !== undefined) o.maxSockets = maxSockets;
+  return o;
 }
 
 /** Flags + environment → ServerOptions (flags win; then BURROW_* ; then the seeds' names). */
@@ -94,7 +144,21 @@ export function addServerFlags(cmd: Command): Command {
     .option('--window <bytes>', 'per-stream flow-control window (default 4194304)', parseIntArg(65536, 256 * 1024 * 1024))
     .addOption(new Option('--log-level <level>', 'log level (env BURROW_LOG_LEVEL, LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--tls-cert <file>', 'serve HTTPS directly with this PEM certificate (env BURROW_TLS_CERT)')
-    .option('--tls-key <file>', 'PEM private key for --tls-cert (env BURROW_TLS_KEY)');
+    .option('--tls-key <file>', 'PEM private key for --tls-cert (env BURROW_TLS_KEY)')
+    .option('--db <url>', 'database: sqlite:/path or postgres://… (env BURROW_DB; default sqlite ./data/burrow.db)')
+    .addOption(new Option('--auth <mode>', 'none: anyone may open tunnels; token: agents need a token (env BURROW_AUTH)').choices(['none', 'token']))
+    .option('--admin-token <token>', 'enable the admin API /api/admin for this bearer token, ≥ 16 chars (env BURROW_ADMIN_TOKEN)')
+    .option('--no-pipe', 'do not serve the pipe (env BURROW_NO_PIPE=1)')
+    .option('--pipe-host <host>', 'host where bare /<path> is the pipe, repeatable (env BURROW_PIPE_HOST)', collect)
+    .option('--pipe-port <port>', 'also serve the pipe alone on this port (env BURROW_PIPE_PORT)', parseIntArg(0, 65535))
+    .option('--tcp-target <spec>', 'TCP target for WebSocket access NAME=HOST:PORT[,token=T], repeatable (env BURROW_TCP_TARGETS, ;-separated)', (v: string, p: string[] = []) => [...p, v])
+    .option('--tcp-ports <range>', 'public ports for `burrow tcp` tunnels, e.g. 20000-20999 (env BURROW_TCP_PORTS; default none)')
+    .option('--tcp-public-host <host>', 'host printed in tcp://host:port addresses (env BURROW_TCP_PUBLIC_HOST)')
+    .option('--registration-key <key>', 'tiflis workstation key, ≥ 32 chars; enables /ws (env TUNNEL_REGISTRATION_API_KEY)')
+    .option('--ws-path <path>', 'tiflis WebSocket path (env WS_PATH; default /ws)')
+    .option('--tunely-path <path>', 'tunely agent WebSocket path (env BURROW_TUNELY_PATH; default /ws/tunnel)')
+    .option('--tunnel-port <port>', 'localtunnel/pipenet: one shared pool port (env BURROW_TUNNEL_PORT; default a port per tunnel)', parseIntArg(0, 65535))
+    .option('--max-sockets <n>', 'localtunnel/pipenet pool size per tunnel (env BURROW_MAX_SOCKETS; default 10)', parseIntArg(1, 1000));
 }
 
 export function registerServerCommand(program: Command): void {
@@ -102,13 +166,16 @@ export function registerServerCommand(program: Command): void {
   addServerFlags(cmd);
   cmd.action(async (flags: ServerFlags) => {
     try {
-      const server = createServer(serverOptionsFromFlags(flags));
-      const addr = await server.listen();
+      const composed = await composeServer(composeOptionsFromFlags(flags));
+      const { server } = composed;
+      const { main: addr, pipeUrl } = await composed.listen();
       const d = server.config.domains[0];
       process.stderr.write(
         `burrow ${VERSION} listening on ${addr.address}:${addr.port}\n` +
           `  tunnels:  ${server.context.publicUrlFor('<name>')}\n` +
           `  api:      ${server.url}/api/status   health: ${server.url}/health   metrics: ${server.url}/metrics\n` +
+          `  data:     ${composed.accounts.location} (auth: ${composed.accounts.auth})\n` +
+          (composed.pipe ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n` : '') +
           (d === 'localhost' ? '  (default domain "localhost": pass --domain example.com for a public server)\n' : ''),
       );
       let stopping = false;
@@ -118,7 +185,7 @@ export function registerServerCommand(program: Command): void {
         }
         stopping = true;
         process.stderr.write(`\n${signal}: draining (press Ctrl-C again to quit at once)…\n`);
-        server.close().then(
+        composed.close().then(
           () => process.exit(0),
           () => process.exit(1),
         );

@@ -1,0 +1,69 @@
+/** `burrow tcp <port>`: expose a local TCP service (public port and/or WebSocket access). */
+import type { Command } from 'commander';
+import { openTcpTunnel, type OpenTcpTunnelOptions } from '../../client/open-tcp.js';
+import { envFirst, parseIntArg, printError } from '../util.js';
+
+export interface TcpFlags {
+  server?: string;
+  name?: string;
+  remotePort?: number;
+  publicPort?: boolean;
+  token?: string;
+  localHost?: string;
+  json?: boolean;
+}
+
+export function registerTcpCommand(program: Command): void {
+  program
+    .command('tcp')
+    .argument('<port>', 'local TCP port (or host:port)')
+    .description('expose a local TCP service (SSH, ADB, databases) through a burrow server')
+    .option('-s, --server <url>', 'burrow server URL (env BURROW_SERVER; default http://localhost:8080)')
+    .option('--name <name>', 'ask for this name (the /tcp/<name> WebSocket path)')
+    .option('--remote-port <port>', 'ask for this public TCP port (within the server --tcp-ports range)', parseIntArg(1, 65535))
+    .option('--no-public-port', 'no public TCP port: reachable only through the WebSocket access')
+    .option('-t, --token <token>', 'access token when the server requires one (env BURROW_TOKEN)')
+    .option('--local-host <host>', 'host of the local service (default localhost)')
+    .option('--json', 'print one JSON object per line')
+    .action(async (port: string, f: TcpFlags) => {
+      try {
+        const o: OpenTcpTunnelOptions = { port, server: f.server ?? envFirst('BURROW_SERVER') ?? 'http://localhost:8080' };
+        if (f.name) o.name = f.name;
+        if (f.remotePort) o.remotePort = f.remotePort;
+        if (f.publicPort === false) o.publicPort = false;
+        const token = f.token ?? envFirst('BURROW_TOKEN');
+        if (token) o.token = token;
+        if (f.localHost) o.localHost = f.localHost;
+        const t = await openTcpTunnel(o);
+        const say = (human: string, ev: Record<string, unknown>): void => {
+          process.stdout.write((f.json ? JSON.stringify(ev) : human) + '\n');
+        };
+        const local = `${t.target.host}:${t.target.port}`;
+        say(
+          [
+            `Forwarding ${t.tcpAddress ?? '(no public port)'} -> ${local}`,
+            `WebSocket access: ${t.wsUrl ?? '-'}`,
+            `  token: ${t.accessToken ?? '-'}`,
+            `  connect: burrow connect ${t.wsUrl ?? ''} --token ${t.accessToken ?? ''} --local-port 0`,
+          ].join('\n'),
+          { event: 'ready', name: t.name, tcpAddress: t.tcpAddress, wsUrl: t.wsUrl, accessToken: t.accessToken, local },
+        );
+        t.on('disconnected', (e) => say(`connection lost: ${e.message}`, { event: 'disconnected', code: e.code, message: e.message }));
+        t.on('reconnecting', (r) => say(`reconnecting in ${(r.delayMs / 1000).toFixed(1)}s (attempt ${r.attempt})`, { event: 'reconnecting', ...r, error: r.error.message }));
+        t.on('reconnected', (r) => say(`reconnected: ${r.tcpAddress ?? r.wsUrl ?? r.name}`, { event: 'reconnected', ...r }));
+        t.on('error', (e) => say(`error: ${e.message}`, { event: 'error', code: e.code, message: e.message }));
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+          t.once('close', () => {
+            process.exitCode = 1;
+            resolve();
+          });
+        });
+        t.close();
+      } catch (err) {
+        process.exitCode = printError(err);
+      }
+      setImmediate(() => process.exit(process.exitCode ?? 0));
+    });
+}

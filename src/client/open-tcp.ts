@@ -1,0 +1,105 @@
+/** openTcpTunnel(): expose a local TCP port through a burrow server (`burrow tcp`). */
+import { EventEmitter } from 'node:events';
+import { BurrowError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { RegisteredTunnel } from '../protocol/messages.js';
+import { AgentConnection } from './agent.js';
+import type { BackoffOptions } from './backoff.js';
+import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
+import { DEFAULT_SERVER_URL, serveStreamLocally } from './open-tunnel.js';
+
+export interface OpenTcpTunnelOptions {
+  /** Local port, or host:port. */
+  port: number | string;
+  localHost?: string;
+  server?: string;
+  /** Requested name (the /tcp/<name> WebSocket path). */
+  name?: string;
+  /** Ask for this public TCP port (must be in the server's --tcp-ports range). */
+  remotePort?: number;
+  /** Ask for a public TCP port at all (default true; false = WebSocket access only). */
+  publicPort?: boolean;
+  token?: string;
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+  logger?: Logger;
+}
+
+export interface TcpTunnelEvents {
+  ready: [RegisteredTunnel];
+  reconnecting: [{ attempt: number; delayMs: number; error: BurrowError }];
+  reconnected: [RegisteredTunnel];
+  disconnected: [BurrowError];
+  error: [BurrowError];
+  close: [];
+}
+
+export class TcpTunnel extends EventEmitter<TcpTunnelEvents> {
+  readonly target: LocalTarget;
+  readonly agent: AgentConnection;
+  info: RegisteredTunnel | undefined;
+
+  constructor(agent: AgentConnection, target: LocalTarget) {
+    super();
+    this.agent = agent;
+    this.target = target;
+  }
+  get name(): string {
+    return this.info?.name ?? '';
+  }
+  /** tcp://host:port when the server gave a public port. */
+  get tcpAddress(): string | undefined {
+    return this.info?.tcpAddress;
+  }
+  /** ws(s)://server/tcp/<name>: reach the port with `burrow connect` or limrun's startTcpTunnel. */
+  get wsUrl(): string | undefined {
+    return this.info?.wsUrl;
+  }
+  get accessToken(): string | undefined {
+    return this.info?.accessToken;
+  }
+  close(): void {
+    this.agent.close();
+  }
+}
+
+export async function openTcpTunnel(options: OpenTcpTunnelOptions): Promise<TcpTunnel> {
+  const target = parseLocalTarget(options.port, { host: options.localHost ?? 'localhost' });
+  const agent = new AgentConnection({
+    server: options.server ?? process.env['BURROW_SERVER'] ?? DEFAULT_SERVER_URL,
+    token: options.token,
+    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const tunnel = new TcpTunnel(agent, target);
+  agent.on('reconnecting', (r) => tunnel.emit('reconnecting', r));
+  agent.on('disconnected', (e) => tunnel.emit('disconnected', e));
+  agent.on('close', () => tunnel.emit('close'));
+  agent.on('registered', (_s, t) => {
+    const first = tunnel.info === undefined;
+    tunnel.info = t;
+    if (first) tunnel.emit('ready', t);
+    else tunnel.emit('reconnected', t);
+  });
+  const registered = agent.register({
+    kind: 'tcp',
+    name: options.name,
+    target: describeTarget(target),
+    ...(options.remotePort !== undefined ? { remotePort: options.remotePort } : {}),
+    publicPort: options.publicPort ?? true,
+    onStream: (stream) => serveStreamLocally(stream, target),
+  });
+  registered.catch(() => {});
+  try {
+    await agent.start();
+    await registered;
+  } catch (err) {
+    agent.close();
+    throw err;
+  }
+  agent.on('error', (e) => {
+    if (tunnel.listenerCount('error') > 0) tunnel.emit('error', e);
+  });
+  return tunnel;
+}

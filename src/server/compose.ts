@@ -1,0 +1,132 @@
+/**
+ * composeServer(): the whole `burrow server` — the core plus accounts (SQLite by default), the pipe,
+ * TCP access (limrun), tunely, tiflis and localtunnel edges — from one options object.
+ * createServer() stays the minimal core; this is what the CLI runs.
+ */
+import type { AddressInfo } from 'node:net';
+import { Accounts, type AuthMode } from '../auth/accounts.js';
+import { accountsAdmission } from '../auth/admission.js';
+import { createLimrunAdapter, parseTcpTargetSpec } from '../adapters/limrun/index.js';
+import { createLocaltunnelAdapter } from '../adapters/localtunnel/index.js';
+import { createTiflisAdapter, validateRegistrationKey } from '../adapters/tiflis/index.js';
+import { createTunelyAdapter, tunelyVerifierFromTokens } from '../adapters/tunely/index.js';
+import { createPipeAdapter, type PipeAdapter } from '../pipe/index.js';
+import { SqlWorkstationStore } from '../store/tiflis-workstations.js';
+import type { ServerAdapter } from './adapter.js';
+import type { ServerOptions } from './config.js';
+import { createServer, type BurrowServer } from './server.js';
+
+export interface ComposeOptions extends ServerOptions {
+  /** Database URL (sqlite:… or postgres://…; default sqlite ./data/burrow.db). */
+  db?: string;
+  /** none (default) or token: every agent must present a token. */
+  auth?: AuthMode;
+  /** Enables the admin API (/api/admin) for this bearer token (≥ 16 characters). */
+  adminToken?: string;
+  /** Serve the pipe (default true). */
+  pipe?: boolean;
+  /** Hosts where bare /<path> is the pipe. */
+  pipeHosts?: string[];
+  /** A separate port serving bare /<path> as the pipe. */
+  pipePort?: number;
+  /** Static TCP targets for the WebSocket access: NAME=HOST:PORT[,token=T][,path=/p]. */
+  tcpTargets?: string[];
+  /** tiflis registration key (TUNNEL_REGISTRATION_API_KEY); enables the tiflis endpoint. */
+  registrationKey?: string;
+  /** tiflis WebSocket path (WS_PATH, default /ws). */
+  tiflisPath?: string;
+  /** tunely agent path (default /ws/tunnel). */
+  tunelyPath?: string;
+  /** localtunnel/pipenet shared pool port (--tunnel-port); default: one port per tunnel. */
+  tunnelPort?: number;
+  /** localtunnel pool size advertised to clients (--max-sockets). */
+  maxSockets?: number;
+}
+
+export interface ComposedServer {
+  readonly server: BurrowServer;
+  readonly accounts: Accounts;
+  readonly pipe: PipeAdapter | undefined;
+  /** Listen on the main port (and the pipe port when configured). */
+  listen(): Promise<{ main: AddressInfo; pipeUrl?: string }>;
+  close(): Promise<void>;
+}
+
+const COMPOSE_KEYS = [
+  'db', 'auth', 'adminToken', 'pipe', 'pipeHosts', 'pipePort', 'tcpTargets', 'registrationKey', 'tiflisPath',
+  'tunelyPath', 'tunnelPort', 'maxSockets',
+] as const;
+
+export async function composeServer(options: ComposeOptions = {}): Promise<ComposedServer> {
+  const core: ServerOptions = { ...options };
+  for (const k of COMPOSE_KEYS) delete (core as Record<string, unknown>)[k];
+  if (options.registrationKey !== undefined) validateRegistrationKey(options.registrationKey);
+  const targets = (options.tcpTargets ?? []).map(parseTcpTargetSpec);
+
+  const accounts = await Accounts.open({ db: options.db, auth: options.auth, adminToken: options.adminToken, logger: options.logger });
+  let server: BurrowServer;
+  try {
+    server = createServer({ ...core, admission: accountsAdmission(accounts) });
+  } catch (err) {
+    await accounts.close();
+    throw err;
+  }
+  const adapters: ServerAdapter[] = [accounts.adminAdapter(server.logger)];
+
+  let pipe: PipeAdapter | undefined;
+  if (options.pipe !== false) {
+    pipe = createPipeAdapter({ pipeHosts: options.pipeHosts ?? [] });
+    const p = pipe;
+    adapters.push(Object.assign(p, { claimsHost: (h: string) => p.isPipeHost(h) }));
+  }
+  adapters.push(
+    createLimrunAdapter({
+      targets,
+      registryTokens: (t) => server.tcpAccessToken(t),
+    }),
+  );
+  const tunely = createTunelyAdapter({
+    verifyToken: tunelyVerifierFromTokens(accounts.tokens),
+    ...(options.tunelyPath ? { path: options.tunelyPath } : {}),
+  });
+  adapters.push(tunely);
+  if (options.registrationKey !== undefined) {
+    adapters.push(
+      createTiflisAdapter({
+        registrationKey: options.registrationKey,
+        store: new SqlWorkstationStore(accounts.store),
+        ...(options.tiflisPath ? { wsPath: options.tiflisPath } : {}),
+        ...(options.publicUrl ? { publicBaseUrl: options.publicUrl } : {}),
+      }),
+    );
+  }
+  // localtunnel's `/<name>` handshake catches single-segment paths: it goes last.
+  adapters.push(
+    createLocaltunnelAdapter({
+      ...(options.tunnelPort !== undefined ? { tunnelPort: options.tunnelPort } : {}),
+      ...(options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {}),
+      ...(options.address ? { address: options.address } : {}),
+    }),
+  );
+  for (const a of adapters) server.use(a);
+  accounts.tokens.on('revoked', (tokenId: string) => server.revokeToken(tokenId));
+
+  return {
+    server,
+    accounts,
+    pipe,
+    async listen() {
+      const main = await server.listen();
+      let pipeUrl: string | undefined;
+      if (pipe && options.pipePort !== undefined) {
+        const l = await pipe.listen({ port: options.pipePort, ...(options.address ? { address: options.address } : {}) });
+        pipeUrl = l.url;
+      }
+      return pipeUrl ? { main, pipeUrl } : { main };
+    },
+    async close() {
+      await server.close();
+      await accounts.close();
+    },
+  };
+}
