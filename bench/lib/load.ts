@@ -10,14 +10,20 @@ interface AutocannonResult {
   timeouts: number;
   duration: number;
 }
-type Autocannon = (o: {
-  url: string;
-  connections: number;
-  duration: number;
-  pipelining?: number;
-  timeout?: number;
-  headers: Record<string, string>;
-}) => Promise<AutocannonResult>;
+interface AutocannonInstance {
+  on(ev: 'response', fn: (client: object, status: number) => void): void;
+}
+type Autocannon = (
+  o: {
+    url: string;
+    connections: number;
+    duration: number;
+    pipelining?: number;
+    timeout?: number;
+    headers: Record<string, string>;
+  },
+  cb: (err: Error | null, r: AutocannonResult) => void,
+) => AutocannonInstance;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 export interface Target {
@@ -34,17 +40,20 @@ export interface RpsSample {
   total: number;
   /** Requests sent but not answered when the run ended (≤ connections: stalled connections). */
   unanswered: number;
+  /** Connections (of `connections`) that got at least one response. */
+  served: number;
   non2xx: number;
   errors: number;
 }
 
 export async function runRps(t: Target, connections: number, durationS: number): Promise<RpsSample> {
-  const r = await autocannon({
-    url: `http://127.0.0.1:${t.port}/`,
-    connections,
-    duration: durationS,
-    timeout: 10,
-    headers: { host: t.host },
+  const served = new Set<object>();
+  const r = await new Promise<AutocannonResult>((resolve, reject) => {
+    const inst = autocannon(
+      { url: `http://127.0.0.1:${t.port}/`, connections, duration: durationS, timeout: 10, headers: { host: t.host } },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
+    inst.on('response', (client) => served.add(client));
   });
   return {
     rps: r.requests.total / r.duration,
@@ -52,6 +61,7 @@ export async function runRps(t: Target, connections: number, durationS: number):
     p99: r.latency.p99,
     total: r.requests.total,
     unanswered: r.requests.sent - r.requests.total,
+    served: served.size,
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
   };
