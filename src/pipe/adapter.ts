@@ -9,6 +9,7 @@ import { createPipeHandler, type PipeHandler } from './handler.js';
 import type { PipeOptions } from './options.js';
 import { listenPipe, type PipeListener, type PipeListenOptions } from './serve.js';
 import { isPrefixed } from './target.js';
+import { registerPipeMetrics } from './metrics.js';
 
 export interface PipeAdapterOptions extends PipeOptions {
   /** Hosts (`--pipe-host`, matched without port, case-insensitive) where bare `/<path>` is the pipe. */
@@ -48,8 +49,10 @@ export function createPipeAdapter(options: PipeAdapterOptions = {}): PipeAdapter
     name: 'pipe',
     handler,
     isPipeHost,
-    start(_ctx: ServerContext) {
-      // Nothing to prepare: the handler holds its own state and timers.
+    start(ctx: ServerContext) {
+      // The handler holds its own state and timers; it adopts the server's logger and metrics.
+      if (options.logger === undefined) handler.useLogger(ctx.logger.child({ adapter: 'pipe' }));
+      registerPipeMetrics(ctx.metrics.registry, handler);
     },
     handleRequest(req, res, url) {
       if (!isPipeHost(req.headers.host) && !isPrefixed(url.pathname)) return false;

@@ -4,6 +4,7 @@
  * pending pipes (a sender or receivers waiting for the others), active transfers, spectators.
  */
 import type { TLSSocket } from 'node:tls';
+import type { Logger } from '../core/logger.js';
 import {
   asReq,
   asRes,
@@ -59,6 +60,8 @@ export interface PipeHandler {
   stats(): PipeStats;
   health(): PipeHealth;
   readonly limits: PipeLimits;
+  /** Logs to `logger` from now on (the server passes its own when the caller gave none). */
+  useLogger(logger: Logger): void;
 }
 
 interface PendingSender {
@@ -85,7 +88,9 @@ interface PendingPipe {
 }
 
 export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
-  const { logger, clock, version, limits } = resolvePipeOptions(options);
+  const resolved = resolvePipeOptions(options);
+  const { clock, version, limits } = resolved;
+  let logger = resolved.logger;
   const pending = new Map<string, PendingPipe>();
   const active = new Map<string, Transfer>();
   const startedAt = clock.now();
@@ -447,6 +452,9 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
     bytesTransferred: totals.bytes + [...active.values()].reduce((s, t) => s + t.bytes, 0),
   });
   handler.health = health;
+  handler.useLogger = (l: Logger) => {
+    logger = l;
+  };
   Object.defineProperty(handler, 'limits', { value: limits, enumerable: true });
   return handler;
 }

@@ -6,6 +6,9 @@ import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { pipe, createPipeAdapter, type PipeAdapter } from '../../src/pipe/index.js';
 import { BurrowError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { createMetrics } from '../../src/server/metrics.js';
+import type { ServerContext } from '../../src/server/adapter.js';
 import { startPipe, open, fetchText, until, type TestPipe } from './helpers.js';
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -139,5 +142,15 @@ void describe('pipe adapter on a plain http server', () => {
     const stats = adapter.stats();
     assert.equal(stats.pipe_transfers_completed, 1);
     assert.equal(stats.pipe_bytes, 8);
+  });
+
+  void test('start(ctx) registers burrow_pipe_* gauges on the server registry', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    adapter.start({ logger: silentLogger(), metrics } as unknown as ServerContext);
+    adapter.start({ logger: silentLogger(), metrics } as unknown as ServerContext);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /burrow_pipe_transfers\{outcome="complete"\} 1/);
+    assert.match(text, /burrow_pipe_pipes\{state="pending"\} 0/);
+    assert.match(text, /burrow_pipe_bytes 8/);
   });
 });
