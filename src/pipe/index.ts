@@ -8,6 +8,7 @@ export type { PipeHandler, PipeStats, PipeHealth } from './handler.js';
 export type { PipeOptions, PipeLimits, PipeClock } from './options.js';
 export { PipeOptionsError } from './options.js';
 export { createPipeAdapter } from './adapter.js';
+export { registerPipeMetrics } from './metrics.js';
 export type { PipeAdapter, PipeAdapterOptions } from './adapter.js';
 export { listenPipe } from './serve.js';
 export type { PipeListener, PipeListenOptions } from './serve.js';
