@@ -23,6 +23,8 @@ export interface PipeAdapter extends ServerAdapter {
   readonly handler: PipeHandler;
   /** True when a Host header names one of the pipe hosts. */
   isPipeHost(host: string | undefined): boolean;
+  /** ServerAdapter hook: pipe hosts are never routed to tunnels. */
+  claimsHost(host: string): boolean;
   /** Offers a request on ANY host: handles pipe-host requests and `/api/v1/pipe…`; false otherwise. */
   handleRequest(req: IncomingMessage, res: ServerResponse, url: URL): boolean;
   /** Opens a separate listener (`--pipe-port`) serving bare `/<path>`; closed with the adapter. */
@@ -49,6 +51,7 @@ export function createPipeAdapter(options: PipeAdapterOptions = {}): PipeAdapter
     name: 'pipe',
     handler,
     isPipeHost,
+    claimsHost: (host: string) => isPipeHost(host),
     start(ctx: ServerContext) {
       // The handler holds its own state and timers; it adopts the server's logger and metrics.
       if (options.logger === undefined) handler.useLogger(ctx.logger.child({ adapter: 'pipe' }));

@@ -139,6 +139,7 @@ void describe('pipe adapter on a plain http server', () => {
     assert.equal((await r.reply).text, 'via port');
     assert.equal(adapter.isPipeHost('pipe.example.com'), true);
     assert.equal(adapter.isPipeHost('example.com'), false);
+    assert.equal(adapter.claimsHost('pipe.example.com:443'), true);
     const stats = adapter.stats();
     assert.equal(stats.pipe_transfers_completed, 1);
     assert.equal(stats.pipe_bytes, 8);
