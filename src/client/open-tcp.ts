@@ -1,12 +1,14 @@
 /** openTcpTunnel(): expose a local TCP port through a burrow server (`burrow tcp`). */
 import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import { BurrowError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import type { MuxStream } from '../protocol/mux.js';
 import type { RegisteredTunnel } from '../protocol/messages.js';
 import { AgentConnection } from './agent.js';
 import type { BackoffOptions } from './backoff.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
-import { DEFAULT_SERVER_URL, serveStreamLocally } from './open-tunnel.js';
+import { DEFAULT_SERVER_URL } from './open-tunnel.js';
 
 export interface OpenTcpTunnelOptions {
   /** Local port, or host:port. */
@@ -88,7 +90,7 @@ export async function openTcpTunnel(options: OpenTcpTunnelOptions): Promise<TcpT
     target: describeTarget(target),
     ...(options.remotePort !== undefined ? { remotePort: options.remotePort } : {}),
     publicPort: options.publicPort ?? true,
-    onStream: (stream) => serveStreamLocally(stream, target),
+    onStream: (stream) => serveTcpStreamLocally(stream, target),
   });
   registered.catch(() => {});
   try {
@@ -102,4 +104,40 @@ export async function openTcpTunnel(options: OpenTcpTunnelOptions): Promise<TcpT
     if (tunnel.listenerCount('error') > 0) tunnel.emit('error', e);
   });
   return tunnel;
+}
+
+/**
+ * One public TCP connection (a stream) → one connection to the local service. Unlike the HTTP
+ * path's dialLocal, the local socket is half-open: when the service sends FIN first it can still
+ * receive what the remote client sends after (FIN is carried both ways).
+ */
+export function serveTcpStreamLocally(stream: MuxStream, target: LocalTarget): void {
+  const local = net.connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });
+  const onConnectError = (err: NodeJS.ErrnoException): void => {
+    local.destroy();
+    stream.reset(
+      new BurrowError(
+        'BURROW_ERR_ORIGIN_REFUSED',
+        `${describeTarget(target)} (${err.code ?? err.message}) — is the local service running on port ${target.port}?`,
+      ),
+    );
+  };
+  local.once('error', onConnectError);
+  local.once('connect', () => {
+    local.off('error', onConnectError);
+    if (stream.destroyed) {
+      local.destroy();
+      return;
+    }
+    local.on('error', (err) =>
+      stream.reset(new BurrowError('BURROW_ERR_ORIGIN_ERROR', `${describeTarget(target)}: ${err.message}`)),
+    );
+    stream.on('error', () => local.destroy());
+    local.on('close', () => {
+      if (!stream.destroyed && !stream.writableFinished) stream.destroy();
+    });
+    stream.on('close', () => local.destroy());
+    stream.pipe(local);
+    local.pipe(stream);
+  });
 }
