@@ -34,7 +34,7 @@ export function accountsAdmission(accounts: Accounts): AgentAdmission {
 /** The access object an agent sends (from its flags), validated field by field. */
 export function toAccessInput(access: Record<string, unknown> | undefined): AccessRuleInput | undefined {
   if (!access) return undefined;
-  const str = (k: string): string | undefined => (typeof access[k] === 'string' ? (access[k]) : undefined);
+  const str = (k: string): string | undefined => (typeof access[k] === 'string' ? access[k] : undefined);
   const list = (k: string): string[] | undefined =>
     Array.isArray(access[k]) ? (access[k] as unknown[]).filter((x): x is string => typeof x === 'string') : undefined;
   const input: AccessRuleInput = {

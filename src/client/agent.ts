@@ -154,7 +154,8 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       this.#session?.close(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
       if (ws && ws.readyState !== WebSocket.CLOSED) ws.close(1000, 'bye');
     });
-    for (const slot of this.#slots.values()) slot.pending?.reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
+    for (const slot of this.#slots.values())
+      slot.pending?.reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
     for (const w of this.#connectWaiters) w.reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
     this.#connectWaiters = [];
     this.emit('close');
@@ -214,7 +215,12 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       this.#fail(new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${endpoint}: ${err.message}`), false);
     });
     ws.on('close', (code, reason) => {
-      session.close(new BurrowError('BURROW_ERR_AGENT_GONE', `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
+      session.close(
+        new BurrowError(
+          'BURROW_ERR_AGENT_GONE',
+          `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`,
+        ),
+      );
     });
     session.on('control', (frame) => {
       try {
@@ -370,10 +376,16 @@ async function readError(res: IncomingMessage): Promise<BurrowError> {
   try {
     const j = JSON.parse(text) as { error?: { code?: string; message?: string }; message?: string };
     if (j.error?.code) return fromWireError({ code: j.error.code, message: j.error.message ?? text }, ERROR_CODES);
-    if (j.message) return new BurrowError(res.statusCode === 401 ? 'BURROW_ERR_UNAUTHORIZED' : 'BURROW_ERR_FORBIDDEN', j.message);
+    if (j.message)
+      return new BurrowError(res.statusCode === 401 ? 'BURROW_ERR_UNAUTHORIZED' : 'BURROW_ERR_FORBIDDEN', j.message);
   } catch {
     // not JSON
   }
-  const code = res.statusCode === 401 ? 'BURROW_ERR_UNAUTHORIZED' : res.statusCode === 403 ? 'BURROW_ERR_FORBIDDEN' : 'BURROW_ERR_SERVER_UNREACHABLE';
+  const code =
+    res.statusCode === 401
+      ? 'BURROW_ERR_UNAUTHORIZED'
+      : res.statusCode === 403
+        ? 'BURROW_ERR_FORBIDDEN'
+        : 'BURROW_ERR_SERVER_UNREACHABLE';
   return new BurrowError(code, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
 }

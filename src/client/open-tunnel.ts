@@ -99,7 +99,9 @@ export function serveStreamLocally(stream: MuxStream, target: LocalTarget): void
         local.destroy();
         return;
       }
-      local.on('error', (err) => stream.reset(new BurrowError('BURROW_ERR_ORIGIN_ERROR', `${describeTarget(target)}: ${err.message}`)));
+      local.on('error', (err) =>
+        stream.reset(new BurrowError('BURROW_ERR_ORIGIN_ERROR', `${describeTarget(target)}: ${err.message}`)),
+      );
       stream.on('error', () => local.destroy());
       local.on('close', () => {
         if (!stream.destroyed && !stream.writableFinished) stream.destroy();

@@ -206,15 +206,24 @@ const EMPTY = Buffer.alloc(0);
 function validateHeader(type: number, streamId: number, length: number, maxPayload: number): void {
   if (!KNOWN_TYPES.has(type)) throw new BurrowError('BURROW_ERR_PROTOCOL', `unknown frame type 0x${type.toString(16)}`);
   if (length > maxPayload) {
-    throw new BurrowError('BURROW_ERR_FRAME_TOO_LARGE', `${frameTypeName(type)} of ${length} bytes (limit ${maxPayload})`);
+    throw new BurrowError(
+      'BURROW_ERR_FRAME_TOO_LARGE',
+      `${frameTypeName(type)} of ${length} bytes (limit ${maxPayload})`,
+    );
   }
   if (CONTROL_TYPES.has(type) && length > MAX_CONTROL_PAYLOAD) {
-    throw new BurrowError('BURROW_ERR_FRAME_TOO_LARGE', `${frameTypeName(type)} of ${length} bytes (limit ${MAX_CONTROL_PAYLOAD})`);
+    throw new BurrowError(
+      'BURROW_ERR_FRAME_TOO_LARGE',
+      `${frameTypeName(type)} of ${length} bytes (limit ${MAX_CONTROL_PAYLOAD})`,
+    );
   }
   const onSession = SESSION_TYPES.has(type);
-  if (onSession && streamId !== 0) throw new BurrowError('BURROW_ERR_PROTOCOL', `${frameTypeName(type)} must use stream 0`);
-  if (!onSession && streamId === 0) throw new BurrowError('BURROW_ERR_PROTOCOL', `${frameTypeName(type)} needs a stream id`);
-  if (type === FrameType.WINDOW && length !== 4) throw new BurrowError('BURROW_ERR_PROTOCOL', 'WINDOW payload must be 4 bytes');
+  if (onSession && streamId !== 0)
+    throw new BurrowError('BURROW_ERR_PROTOCOL', `${frameTypeName(type)} must use stream 0`);
+  if (!onSession && streamId === 0)
+    throw new BurrowError('BURROW_ERR_PROTOCOL', `${frameTypeName(type)} needs a stream id`);
+  if (type === FrameType.WINDOW && length !== 4)
+    throw new BurrowError('BURROW_ERR_PROTOCOL', 'WINDOW payload must be 4 bytes');
   if ((type === FrameType.PING || type === FrameType.PONG) && length !== 8) {
     throw new BurrowError('BURROW_ERR_PROTOCOL', `${frameTypeName(type)} payload must be 8 bytes`);
   }

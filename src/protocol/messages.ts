@@ -63,8 +63,7 @@ export interface RegisteredTunnel {
 }
 
 export type RegisterResult =
-  | { req: number; ok: true; tunnel: RegisteredTunnel }
-  | { req: number; ok: false; error: WireError };
+  { req: number; ok: true; tunnel: RegisteredTunnel } | { req: number; ok: false; error: WireError };
 
 export interface WireError {
   code: string;
@@ -111,7 +110,13 @@ function str(obj: Record<string, unknown>, key: string, required: boolean, max =
   return v;
 }
 
-function int(obj: Record<string, unknown>, key: string, required: boolean, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
+function int(
+  obj: Record<string, unknown>,
+  key: string,
+  required: boolean,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   const v = obj[key];
   if (v === undefined || v === null) {
     if (required) throw new BurrowError('BURROW_ERR_PROTOCOL', `missing field "${key}"`);
@@ -166,7 +171,8 @@ export function parseRegisterRequest(o: Record<string, unknown>): RegisterReques
   assign(r, 'target', str(o, 'target', false, 512));
   const access = o['access'];
   if (access !== undefined && access !== null) {
-    if (typeof access !== 'object' || Array.isArray(access)) throw new BurrowError('BURROW_ERR_PROTOCOL', 'field "access" must be an object');
+    if (typeof access !== 'object' || Array.isArray(access))
+      throw new BurrowError('BURROW_ERR_PROTOCOL', 'field "access" must be an object');
     r.access = access as Record<string, unknown>;
   }
   return r;

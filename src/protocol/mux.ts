@@ -146,7 +146,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   /** Open a stream to the peer. */
   openStream(open: StreamOpen): MuxStream {
     if (this.#closed) throw new BurrowError('BURROW_ERR_AGENT_GONE');
-    if (this.#streams.size >= this.#maxStreams) throw new BurrowError('BURROW_ERR_STREAM_LIMIT', `${this.#maxStreams} streams open`);
+    if (this.#streams.size >= this.#maxStreams)
+      throw new BurrowError('BURROW_ERR_STREAM_LIMIT', `${this.#maxStreams} streams open`);
     const id = this.#nextId;
     if (id > MAX_STREAM_ID) throw new BurrowError('BURROW_ERR_STREAM_LIMIT', 'stream ids exhausted; reconnect');
     this.#nextId += 2;

@@ -36,7 +36,10 @@ export type VisitorDecision =
 
 /** Per-tunnel visitor rules, checked before any byte reaches the agent. */
 export interface VisitorAccess {
-  check(req: { remoteAddress: string; authorization?: string | readonly string[] | undefined }): Promise<VisitorDecision>;
+  check(req: {
+    remoteAddress: string;
+    authorization?: string | readonly string[] | undefined;
+  }): Promise<VisitorDecision>;
 }
 
 export interface AdmittedTunnel {

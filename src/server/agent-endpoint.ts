@@ -19,7 +19,14 @@ import {
   PROTOCOL_VERSION,
   TRANSPORT_HIGH_WATER,
 } from '../protocol/limits.js';
-import { parseHello, parseRegisterRequest, toWireError, type Hello, type RegisterRequest, type Welcome } from '../protocol/messages.js';
+import {
+  parseHello,
+  parseRegisterRequest,
+  toWireError,
+  type Hello,
+  type RegisterRequest,
+  type Welcome,
+} from '../protocol/messages.js';
 import { MuxSession } from '../protocol/mux.js';
 import { VERSION } from '../version.js';
 import type { ServerAdapter, ServerContext } from './adapter.js';
@@ -41,7 +48,11 @@ export interface AgentEndpointOptions {
   /** Who may connect and register (default: everyone). */
   admission?: AgentAdmission;
   /** Extra fields for a registered tcp tunnel (public address, WebSocket access URL, token). */
-  onTcpTunnel?: (tunnel: BurrowTunnel, req: RegisterRequest, upgrade: IncomingMessage) => Promise<Record<string, unknown>>;
+  onTcpTunnel?: (
+    tunnel: BurrowTunnel,
+    req: RegisterRequest,
+    upgrade: IncomingMessage,
+  ) => Promise<Record<string, unknown>>;
   onTunnelGone?: (tunnel: BurrowTunnel) => void;
 }
 
@@ -63,7 +74,12 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
 } {
   let ctx: ServerContext | undefined;
   const admission = options.admission ?? OPEN_ADMISSION;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_SIZE, perMessageDeflate: false, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_SIZE,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
   const conns = new Set<AgentConnection>();
 
   function accept(ws: WebSocket, req: IncomingMessage): void {
@@ -155,7 +171,10 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       if (conn.hello) throw new BurrowError('BURROW_ERR_PROTOCOL', 'second HELLO');
       const hello = parseHello(decodeJson(frame));
       if (hello.v !== PROTOCOL_VERSION) {
-        throw new BurrowError('BURROW_ERR_UNSUPPORTED_VERSION', `client speaks v${hello.v}, server speaks v${PROTOCOL_VERSION}`);
+        throw new BurrowError(
+          'BURROW_ERR_UNSUPPORTED_VERSION',
+          `client speaks v${hello.v}, server speaks v${PROTOCOL_VERSION}`,
+        );
       }
       conn.hello = hello;
       conn.principal = await admission.authenticate({ token: hello.token, remoteAddress: conn.remoteAddress });
@@ -210,7 +229,11 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     throw new BurrowError('BURROW_ERR_PROTOCOL', `unexpected frame type ${frame.type} from agent`);
   }
 
-  async function register(conn: AgentConnection, r: RegisterRequest, upgrade: IncomingMessage): Promise<Record<string, unknown>> {
+  async function register(
+    conn: AgentConnection,
+    r: RegisterRequest,
+    upgrade: IncomingMessage,
+  ): Promise<Record<string, unknown>> {
     const c = ctx!;
     if (conn.tunnels.size >= MAX_TUNNELS_PER_SESSION) {
       throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', `one connection may hold ${MAX_TUNNELS_PER_SESSION} tunnels`);
@@ -230,7 +253,10 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     if (conn.session.closed) throw new BurrowError('BURROW_ERR_AGENT_GONE', 'agent left during registration');
     const wanted = admitted.name?.toLowerCase();
     // A stable id for names that persist (reserved / token-bound); a fresh one otherwise.
-    const id = wanted && admission.tunnelId ? await admission.tunnelId({ name: wanted, tokenId: principal.tokenId, protocol: 'burrow' }) : undefined;
+    const id =
+      wanted && admission.tunnelId
+        ? await admission.tunnelId({ name: wanted, tokenId: principal.tokenId, protocol: 'burrow' })
+        : undefined;
     const tunnel = c.registry.add(
       (name) =>
         new BurrowTunnel({
@@ -285,7 +311,10 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       for (const conn of [...conns]) {
         if (conn.principal && pred(conn.principal)) {
           n++;
-          conn.session.sendControl(FrameType.GOAWAY, toWireError(new BurrowError('BURROW_ERR_UNAUTHORIZED', 'token revoked')));
+          conn.session.sendControl(
+            FrameType.GOAWAY,
+            toWireError(new BurrowError('BURROW_ERR_UNAUTHORIZED', 'token revoked')),
+          );
           conn.session.close(new BurrowError('BURROW_ERR_UNAUTHORIZED', 'token revoked'));
         }
       }

@@ -60,7 +60,8 @@ export class BurrowTunnel implements Tunnel {
   }
 
   async openStream(info: StreamInfo): Promise<Duplex> {
-    if (this.#closed || this.#session.closed) throw new BurrowError('BURROW_ERR_AGENT_GONE', `tunnel "${this.name}" is not connected`);
+    if (this.#closed || this.#session.closed)
+      throw new BurrowError('BURROW_ERR_AGENT_GONE', `tunnel "${this.name}" is not connected`);
     if (this.#streams.size >= this.#maxStreams) {
       throw new BurrowError('BURROW_ERR_STREAM_LIMIT', `${this.#maxStreams} connections open on "${this.name}"`);
     }

@@ -53,8 +53,18 @@ export interface ComposedServer {
 }
 
 const COMPOSE_KEYS = [
-  'db', 'auth', 'adminToken', 'pipe', 'pipeHosts', 'pipePort', 'tcpTargets', 'registrationKey', 'tiflisPath',
-  'tunelyPath', 'tunnelPort', 'maxSockets',
+  'db',
+  'auth',
+  'adminToken',
+  'pipe',
+  'pipeHosts',
+  'pipePort',
+  'tcpTargets',
+  'registrationKey',
+  'tiflisPath',
+  'tunelyPath',
+  'tunnelPort',
+  'maxSockets',
 ] as const;
 
 export async function composeServer(options: ComposeOptions = {}): Promise<ComposedServer> {
@@ -63,7 +73,12 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   if (options.registrationKey !== undefined) validateRegistrationKey(options.registrationKey);
   const targets = (options.tcpTargets ?? []).map(parseTcpTargetSpec);
 
-  const accounts = await Accounts.open({ db: options.db, auth: options.auth, adminToken: options.adminToken, logger: options.logger });
+  const accounts = await Accounts.open({
+    db: options.db,
+    auth: options.auth,
+    adminToken: options.adminToken,
+    logger: options.logger,
+  });
   let server: BurrowServer;
   try {
     server = createServer({ ...core, admission: accountsAdmission(accounts) });
@@ -119,7 +134,10 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
       const main = await server.listen();
       let pipeUrl: string | undefined;
       if (pipe && options.pipePort !== undefined) {
-        const l = await pipe.listen({ port: options.pipePort, ...(options.address ? { address: options.address } : {}) });
+        const l = await pipe.listen({
+          port: options.pipePort,
+          ...(options.address ? { address: options.address } : {}),
+        });
         pipeUrl = l.url;
       }
       return pipeUrl ? { main, pipeUrl } : { main };

@@ -14,7 +14,13 @@ import {
   MAX_HEADER_BYTES,
 } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
-import { DEFAULT_DEAD_PEER_TIMEOUT_MS, DEFAULT_PING_INTERVAL_MS, DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, MIN_STREAM_WINDOW } from '../protocol/limits.js';
+import {
+  DEFAULT_DEAD_PEER_TIMEOUT_MS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_STREAM_WINDOW,
+  MAX_STREAM_WINDOW,
+  MIN_STREAM_WINDOW,
+} from '../protocol/limits.js';
 import type { ServerAdapter } from './adapter.js';
 import type { AgentAdmission } from './admission.js';
 import type { ServerHooks } from './hooks.js';
@@ -90,10 +96,34 @@ export interface ServerConfig {
 }
 
 const KNOWN_KEYS = new Set([
-  'port', 'address', 'domains', 'secure', 'publicUrl', 'trustProxy', 'landing', 'maxTunnels', 'maxStreamsPerTunnel',
-  'requestTimeoutMs', 'resumeGraceMs', 'window', 'pingIntervalMs', 'deadPeerTimeoutMs', 'drainTimeoutMs',
-  'maxHeaderBytes', 'tls', 'logLevel', 'logger', 'processMetrics', 'adapters', 'registry', 'admission', 'tcpPorts', 'tcpPublicHost',
-  'onTunnelCreated', 'onTunnelClosed', 'onRequest',
+  'port',
+  'address',
+  'domains',
+  'secure',
+  'publicUrl',
+  'trustProxy',
+  'landing',
+  'maxTunnels',
+  'maxStreamsPerTunnel',
+  'requestTimeoutMs',
+  'resumeGraceMs',
+  'window',
+  'pingIntervalMs',
+  'deadPeerTimeoutMs',
+  'drainTimeoutMs',
+  'maxHeaderBytes',
+  'tls',
+  'logLevel',
+  'logger',
+  'processMetrics',
+  'adapters',
+  'registry',
+  'admission',
+  'tcpPorts',
+  'tcpPublicHost',
+  'onTunnelCreated',
+  'onTunnelClosed',
+  'onRequest',
 ]);
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -112,14 +142,17 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
     return value;
   };
 
-  const domains = (options.domains?.length ? options.domains : ['localhost']).map((d) => d.toLowerCase().replace(/\.$/, ''));
+  const domains = (options.domains?.length ? options.domains : ['localhost']).map((d) =>
+    d.toLowerCase().replace(/\.$/, ''),
+  );
   for (const d of domains) if (!DOMAIN_RE.test(d)) problems.push(`domain "${d}" is not a valid host name`);
 
   let publicUrl: URL | undefined;
   if (options.publicUrl !== undefined) {
     try {
       publicUrl = new URL(options.publicUrl);
-      if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') problems.push('publicUrl must be http(s)://…');
+      if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:')
+        problems.push('publicUrl must be http(s)://…');
     } catch {
       problems.push(`publicUrl "${options.publicUrl}" is not a URL`);
     }
@@ -152,12 +185,24 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
     trustProxy: options.trustProxy ?? false,
     landing: options.landing,
     maxTunnels: int('maxTunnels', options.maxTunnels, DEFAULT_MAX_TUNNELS, 1, 10_000_000),
-    maxStreamsPerTunnel: int('maxStreamsPerTunnel', options.maxStreamsPerTunnel, DEFAULT_MAX_STREAMS_PER_TUNNEL, 1, 1_000_000),
+    maxStreamsPerTunnel: int(
+      'maxStreamsPerTunnel',
+      options.maxStreamsPerTunnel,
+      DEFAULT_MAX_STREAMS_PER_TUNNEL,
+      1,
+      1_000_000,
+    ),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 100, 86_400_000),
     resumeGraceMs: int('resumeGraceMs', options.resumeGraceMs, DEFAULT_RESUME_GRACE_MS, 0, 86_400_000),
     window: int('window', options.window, DEFAULT_STREAM_WINDOW, MIN_STREAM_WINDOW, MAX_STREAM_WINDOW),
     pingIntervalMs: int('pingIntervalMs', options.pingIntervalMs, DEFAULT_PING_INTERVAL_MS, 0, 3_600_000),
-    deadPeerTimeoutMs: int('deadPeerTimeoutMs', options.deadPeerTimeoutMs, DEFAULT_DEAD_PEER_TIMEOUT_MS, 100, 3_600_000),
+    deadPeerTimeoutMs: int(
+      'deadPeerTimeoutMs',
+      options.deadPeerTimeoutMs,
+      DEFAULT_DEAD_PEER_TIMEOUT_MS,
+      100,
+      3_600_000,
+    ),
     drainTimeoutMs: int('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
     maxHeaderBytes: int('maxHeaderBytes', options.maxHeaderBytes, MAX_HEADER_BYTES, 1024, 1024 * 1024),
     logLevel,

@@ -27,7 +27,11 @@ export interface ForwardedInfo {
  * Build the outgoing raw header list [k, v, k, v …] from a request's rawHeaders: drops hop-by-hop
  * headers and those named in Connection (unless keepUpgrade), and appends X-Forwarded-For/-Proto/-Host.
  */
-export function forwardRequestHeaders(rawHeaders: readonly string[], fwd: ForwardedInfo, keepUpgrade = false): string[] {
+export function forwardRequestHeaders(
+  rawHeaders: readonly string[],
+  fwd: ForwardedInfo,
+  keepUpgrade = false,
+): string[] {
   const named = connectionTokens(rawHeaders);
   const out: string[] = [];
   let xff: string | undefined;

@@ -19,7 +19,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
   return {
     registry,
     tunnels: new Gauge({ name: 'burrow_tunnels', help: 'Live tunnels', labelNames: ['protocol'], registers }),
-    streams: new Gauge({ name: 'burrow_streams', help: 'Open streams (visitor connections)', labelNames: ['protocol'], registers }),
+    streams: new Gauge({
+      name: 'burrow_streams',
+      help: 'Open streams (visitor connections)',
+      labelNames: ['protocol'],
+      registers,
+    }),
     bytes: new Counter({
       name: 'burrow_bytes_total',
       help: 'Bytes carried through tunnels (in = visitor to origin, out = origin to visitor)',
@@ -39,7 +44,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    errors: new Counter({ name: 'burrow_errors_total', help: 'Errors answered, by code', labelNames: ['code'], registers }),
+    errors: new Counter({
+      name: 'burrow_errors_total',
+      help: 'Errors answered, by code',
+      labelNames: ['code'],
+      registers,
+    }),
     agents: new Gauge({ name: 'burrow_agents', help: 'Connected agents', labelNames: ['protocol'], registers }),
   };
 }

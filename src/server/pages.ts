@@ -39,7 +39,12 @@ code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}small{color:#777}<
 }
 
 /** Answer an error: HTML for browsers, JSON for tools. Safe to call after headers were sent (then it aborts). */
-export function sendError(req: IncomingMessage, res: ServerResponse, err: unknown, extraHeaders: Record<string, string> = {}): void {
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  extraHeaders: Record<string, string> = {},
+): void {
   const e = asBurrowError(err);
   if (res.headersSent) {
     res.destroy();

@@ -33,7 +33,12 @@ export interface ProxyOptions {
 class TunnelHttpAgent extends http.Agent {
   readonly #tunnel: Tunnel;
   constructor(tunnel: Tunnel) {
-    super({ keepAlive: true, maxFreeSockets: MAX_POOLED_STREAMS_PER_TUNNEL, timeout: POOLED_STREAM_IDLE_MS, scheduling: 'lifo' });
+    super({
+      keepAlive: true,
+      maxFreeSockets: MAX_POOLED_STREAMS_PER_TUNNEL,
+      timeout: POOLED_STREAM_IDLE_MS,
+      scheduling: 'lifo',
+    });
     this.#tunnel = tunnel;
   }
 
@@ -124,7 +129,10 @@ export class TunnelProxy {
       host: req.headers.host ?? '',
       trustProxy: this.#opts.trustProxy,
     });
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    const hasBody =
+      req.headers['content-length'] !== undefined
+        ? req.headers['content-length'] !== '0'
+        : req.headers['transfer-encoding'] !== undefined;
     const outReq = http.request({
       agent: this.#agentFor(tunnel),
       host: 'tunnel',
@@ -149,7 +157,12 @@ export class TunnelProxy {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       metrics.requests.inc({ protocol: tunnel.protocol, status: String(status) });
       metrics.requestDuration.observe({ protocol: tunnel.protocol }, durationMs / 1000);
-      tunnel.onRequestComplete?.({ method: req.method ?? 'GET', path: req.url ?? '/', status, durationMs: Math.round(durationMs * 10) / 10 });
+      tunnel.onRequestComplete?.({
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        status,
+        durationMs: Math.round(durationMs * 10) / 10,
+      });
     };
 
     outReq.on('response', (pres) => {
@@ -252,7 +265,12 @@ export class TunnelProxy {
         }
         const headers = forwardRequestHeaders(
           req.rawHeaders,
-          { remoteAddress, proto: this.#opts.proto(req), host: req.headers.host ?? '', trustProxy: this.#opts.trustProxy },
+          {
+            remoteAddress,
+            proto: this.#opts.proto(req),
+            host: req.headers.host ?? '',
+            trustProxy: this.#opts.trustProxy,
+          },
           true,
         );
         let answered = false;

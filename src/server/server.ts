@@ -144,7 +144,8 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     if (started.has(a)) return;
     started.add(a);
     const r = a.start?.(ctx);
-    if (r instanceof Promise) r.catch((err: unknown) => logger.error({ adapter: a.name, err }, 'adapter failed to start'));
+    if (r instanceof Promise)
+      r.catch((err: unknown) => logger.error({ adapter: a.name, err }, 'adapter failed to start'));
   };
   for (const a of options.adapters ?? []) adapters.push(a);
   for (const a of adapters) startAdapter(a);
@@ -218,12 +219,26 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
         res.writeHead(302, { Location: config.landing }).end();
         return;
       }
-      const body = JSON.stringify({ name: 'burrow', version: VERSION, docs: 'https://github.com/burrow/burrow#readme', tunnels: registry.size }) + '\n';
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+      const body =
+        JSON.stringify({
+          name: 'burrow',
+          version: VERSION,
+          docs: 'https://github.com/burrow/burrow#readme',
+          tunnels: registry.size,
+        }) + '\n';
+      res.writeHead(200, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    sendError(req, res, new BurrowError('BURROW_ERR_BAD_REQUEST', `no route for ${req.method} ${url.pathname} on the server's own host`), {});
+    sendError(
+      req,
+      res,
+      new BurrowError('BURROW_ERR_BAD_REQUEST', `no route for ${req.method} ${url.pathname} on the server's own host`),
+      {},
+    );
   }
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -324,7 +339,9 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
           status === 431
             ? `Request headers too large (limit ${config.maxHeaderBytes} bytes): send fewer or smaller headers.\n`
             : 'Bad request: the request could not be parsed as HTTP/1.1.\n';
-        socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg)}\r\nConnection: close\r\n\r\n${msg}`);
+        socket.end(
+          `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg)}\r\nConnection: close\r\n\r\n${msg}`,
+        );
       });
       return new Promise((resolve, reject) => {
         s.once('error', reject);

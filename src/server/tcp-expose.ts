@@ -27,7 +27,10 @@ export function parsePortRange(text: string): TcpPortRange {
   const from = Number(m?.[1]);
   const to = Number(m?.[2]);
   if (!m || from < 1 || to > 65535 || from > to) {
-    throw new BurrowError('BURROW_ERR_INVALID_CONFIG', `port range "${text}" must look like 20000-20999 (1–65535, from ≤ to)`);
+    throw new BurrowError(
+      'BURROW_ERR_INVALID_CONFIG',
+      `port range "${text}" must look like 20000-20999 (1–65535, from ≤ to)`,
+    );
   }
   return { from, to };
 }
@@ -60,7 +63,11 @@ export class TcpExpose {
   }
 
   /** Called when an agent registers a tcp tunnel: returns the extra fields for REGISTERED. */
-  async onRegistered(tunnel: BurrowTunnel, req: RegisterRequest, upgrade: IncomingMessage): Promise<Record<string, unknown>> {
+  async onRegistered(
+    tunnel: BurrowTunnel,
+    req: RegisterRequest,
+    upgrade: IncomingMessage,
+  ): Promise<Record<string, unknown>> {
     const token = randomBytes(TCP_ACCESS_TOKEN_BYTES).toString('base64url');
     this.#tokens.set(tunnel, token);
     const base = new URL(this.#o.baseUrlFor(upgrade));
@@ -94,9 +101,13 @@ export class TcpExpose {
     const range = this.#o.range;
     if (requested) {
       if (range && (requested < range.from || requested > range.to)) {
-        throw new BurrowError('BURROW_ERR_FORBIDDEN', `port ${requested} is outside the allowed range ${range.from}-${range.to}`);
+        throw new BurrowError(
+          'BURROW_ERR_FORBIDDEN',
+          `port ${requested} is outside the allowed range ${range.from}-${range.to}`,
+        );
       }
-      if (!range) throw new BurrowError('BURROW_ERR_FORBIDDEN', 'this server has no public TCP port range (--tcp-ports)');
+      if (!range)
+        throw new BurrowError('BURROW_ERR_FORBIDDEN', 'this server has no public TCP port range (--tcp-ports)');
       return this.#bind(tunnel, requested);
     }
     if (!range) throw new BurrowError('BURROW_ERR_FORBIDDEN', 'this server has no public TCP port range (--tcp-ports)');

@@ -35,7 +35,10 @@ before(async () => {
           res.setHeader('x-body-length', String(n));
           res.setHeader('x-method', req.method ?? '');
           const fh = req.headers;
-          res.setHeader('x-forwarded', [fh['x-forwarded-for'], fh['x-forwarded-proto'], fh['x-forwarded-host']].map(String).join('|'));
+          res.setHeader(
+            'x-forwarded',
+            [fh['x-forwarded-for'], fh['x-forwarded-proto'], fh['x-forwarded-host']].map(String).join('|'),
+          );
           res.end();
         });
         return;
@@ -119,7 +122,11 @@ describe('HTTP through a tunnel', () => {
 
   test('POST of a binary body arrives byte-exact and the response comes back byte-exact', async () => {
     const body = randomBytes(300_000);
-    const r = await request(port, host, '/mirror', { method: 'POST', body, headers: { 'content-type': 'application/x-test' } });
+    const r = await request(port, host, '/mirror', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-test' },
+    });
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/x-test');
     assert.ok(r.body.equals(body), 'mirrored body differs');
@@ -129,7 +136,9 @@ describe('HTTP through a tunnel', () => {
   });
 
   test('X-Forwarded-* are set, and spoofed ones are dropped without --trust-proxy', async () => {
-    const r = await request(port, host, '/echo', { headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil' } });
+    const r = await request(port, host, '/echo', {
+      headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil' },
+    });
     assert.equal(r.headers['x-forwarded'], `127.0.0.1|http|${host}`);
   });
 
@@ -138,7 +147,9 @@ describe('HTTP through a tunnel', () => {
     const r = await new Promise<{ sha: string; len: string }>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', headers: { host } }, (res) => {
         res.resume();
-        res.on('end', () => resolve({ sha: String(res.headers['x-body-sha256']), len: String(res.headers['x-body-length']) }));
+        res.on('end', () =>
+          resolve({ sha: String(res.headers['x-body-sha256']), len: String(res.headers['x-body-length']) }),
+        );
       });
       req.on('error', reject);
       for (let i = 0; i < body.length; i += 10_000) req.write(body.subarray(i, i + 10_000));
@@ -154,14 +165,17 @@ describe('HTTP through a tunnel', () => {
   test('SSE: the first event arrives at once, before the origin sends the second', async () => {
     const started = Date.now();
     const firstAt = await new Promise<number>((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port, path: '/sse', headers: { host, accept: 'text/event-stream' } }, (res) => {
-        assert.equal(res.headers['content-type'], 'text/event-stream');
-        res.once('data', (c: Buffer) => {
-          assert.match(c.toString(), /data: first/);
-          resolve(Date.now() - started);
-          res.destroy();
-        });
-      });
+      const req = http.get(
+        { host: '127.0.0.1', port, path: '/sse', headers: { host, accept: 'text/event-stream' } },
+        (res) => {
+          assert.equal(res.headers['content-type'], 'text/event-stream');
+          res.once('data', (c: Buffer) => {
+            assert.match(c.toString(), /data: first/);
+            resolve(Date.now() - started);
+            res.destroy();
+          });
+        },
+      );
       req.on('error', reject);
     });
     assert.ok(firstAt < 300, `first event took ${firstAt} ms`);
@@ -178,7 +192,13 @@ describe('HTTP through a tunnel', () => {
     const body = randomBytes(5000);
     const got = await new Promise<{ cont: boolean; len: string }>((resolve, reject) => {
       let cont = false;
-      const req = http.request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', headers: { host, expect: '100-continue', 'content-length': String(body.length) } });
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        path: '/echo',
+        method: 'POST',
+        headers: { host, expect: '100-continue', 'content-length': String(body.length) },
+      });
       req.on('continue', () => {
         cont = true;
         req.end(body);

@@ -87,11 +87,14 @@ test('100 MiB download and 100 MiB upload stream with flat memory', async (t) =>
   const up = sampler();
   const expected = createHash('sha256');
   const result = await new Promise<{ n: number; sha: string }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/up', method: 'POST', headers: { host, 'content-length': String(SIZE) } }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(parts).toString())));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/up', method: 'POST', headers: { host, 'content-length': String(SIZE) } },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(parts).toString())));
+      },
+    );
     req.on('error', reject);
     let sent = 0;
     const pump = (): void => {

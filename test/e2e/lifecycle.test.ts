@@ -57,7 +57,12 @@ test('server restarted: the agent reconnects and keeps its name', async (t) => {
   const port = first.port;
   const origin = await startOrigin((_req, res) => res.end('still here'));
   t.after(() => closeHttp(origin.server));
-  const tunnel = await openTunnel({ port: origin.port, server: first.url, localHost: '127.0.0.1', backoff: { initialDelayMs: 50, maxDelayMs: 200 } });
+  const tunnel = await openTunnel({
+    port: origin.port,
+    server: first.url,
+    localHost: '127.0.0.1',
+    backoff: { initialDelayMs: 50, maxDelayMs: 200 },
+  });
   t.after(() => tunnel.close());
   const url = tunnel.url;
   const reconnecting = once(tunnel, 'reconnecting');
@@ -91,7 +96,12 @@ test('a dropped agent gets its name back within the grace period; others cannot 
   await once(relay, 'listening');
   t.after(() => relay.close());
   const relayUrl = `http://127.0.0.1:${(relay.address() as net.AddressInfo).port}`;
-  const tunnel = await openTunnel({ port: origin.port, server: relayUrl, subdomain: 'grace-name', backoff: { initialDelayMs: 300, maxDelayMs: 300, jitter: 0 } });
+  const tunnel = await openTunnel({
+    port: origin.port,
+    server: relayUrl,
+    subdomain: 'grace-name',
+    backoff: { initialDelayMs: 300, maxDelayMs: 300, jitter: 0 },
+  });
   t.after(() => tunnel.close());
   const reconnected = once(tunnel, 'reconnected');
   const disconnected = once(tunnel, 'disconnected');

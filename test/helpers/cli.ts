@@ -38,7 +38,10 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliPro
       const seen = lines.find(pred);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no matching line in ${timeoutMs} ms; stdout: ${lines.join('\n')}; stderr: ${err}`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`no matching line in ${timeoutMs} ms; stdout: ${lines.join('\n')}; stderr: ${err}`)),
+          timeoutMs,
+        );
         waiters.push({
           pred,
           resolve: (l) => {

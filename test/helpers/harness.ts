@@ -5,7 +5,9 @@ import { once } from 'node:events';
 import { createServer, type BurrowServer } from '../../src/server/index.js';
 import type { ServerOptions } from '../../src/server/config.js';
 
-export async function startServer(options: ServerOptions = {}): Promise<{ server: BurrowServer; port: number; url: string }> {
+export async function startServer(
+  options: ServerOptions = {},
+): Promise<{ server: BurrowServer; port: number; url: string }> {
   const server = createServer({ logLevel: 'silent', processMetrics: false, address: '127.0.0.1', port: 0, ...options });
   const addr = await server.listen();
   return { server, port: addr.port, url: `http://127.0.0.1:${addr.port}` };
@@ -29,7 +31,12 @@ export function request(
   port: number,
   host: string,
   path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: Buffer | string; agent?: http.Agent | false } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: Buffer | string;
+    agent?: http.Agent | false;
+  } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -44,7 +51,9 @@ export function request(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('error', reject);
       },
     );

@@ -1,7 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeFrame, encodeJsonFrame, encodeWindow, FrameDecoder, FrameType, decodeJson, type FrameTypeCode } from '../../src/protocol/frames.js';
+import {
+  encodeFrame,
+  encodeJsonFrame,
+  encodeWindow,
+  FrameDecoder,
+  FrameType,
+  decodeJson,
+  type FrameTypeCode,
+} from '../../src/protocol/frames.js';
 import { FRAME_HEADER_SIZE, MAX_CONTROL_PAYLOAD, MAX_FRAME_PAYLOAD } from '../../src/protocol/limits.js';
 import { BurrowError } from '../../src/core/errors.js';
 
@@ -50,7 +58,11 @@ describe('frames', () => {
   });
 
   test('byte-by-byte delivery works', () => {
-    const wire = Buffer.concat([encodeJsonFrame(FrameType.HELLO, 0, { v: 1 }), encodeWindow(7, 12345), encodeFrame(FrameType.END, 9)]);
+    const wire = Buffer.concat([
+      encodeJsonFrame(FrameType.HELLO, 0, { v: 1 }),
+      encodeWindow(7, 12345),
+      encodeFrame(FrameType.END, 9),
+    ]);
     const dec = new FrameDecoder();
     const frames = [];
     for (const b of wire) frames.push(...dec.push(Buffer.from([b])));
@@ -70,11 +82,17 @@ describe('frames', () => {
     header[0] = FrameType.DATA;
     header.writeUInt32BE(1, 2);
     header.writeUInt32BE(MAX_FRAME_PAYLOAD + 1, 6);
-    assert.throws(() => new FrameDecoder().push(header), (e: BurrowError) => e.code === 'BURROW_ERR_FRAME_TOO_LARGE');
+    assert.throws(
+      () => new FrameDecoder().push(header),
+      (e: BurrowError) => e.code === 'BURROW_ERR_FRAME_TOO_LARGE',
+    );
     const ctl = Buffer.from(header);
     ctl[0] = FrameType.OPEN;
     ctl.writeUInt32BE(MAX_CONTROL_PAYLOAD + 1, 6);
-    assert.throws(() => new FrameDecoder().push(ctl), (e: BurrowError) => e.code === 'BURROW_ERR_FRAME_TOO_LARGE');
+    assert.throws(
+      () => new FrameDecoder().push(ctl),
+      (e: BurrowError) => e.code === 'BURROW_ERR_FRAME_TOO_LARGE',
+    );
   });
 
   test('encoding refuses payloads above the limits', () => {
@@ -102,7 +120,10 @@ describe('frames', () => {
       h[0] = type;
       h.writeUInt32BE(streamId, 2);
       h.writeUInt32BE(payload.length, 6);
-      assert.throws(() => new FrameDecoder().push(Buffer.concat([h, payload])), (e: BurrowError) => e.code === 'BURROW_ERR_PROTOCOL');
+      assert.throws(
+        () => new FrameDecoder().push(Buffer.concat([h, payload])),
+        (e: BurrowError) => e.code === 'BURROW_ERR_PROTOCOL',
+      );
     };
     bad(0x7e, 1, Buffer.alloc(0)); // unknown type
     bad(FrameType.HELLO, 3, Buffer.from('{}')); // session frame on a stream

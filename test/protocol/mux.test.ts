@@ -9,8 +9,14 @@ import type { StreamOpen } from '../../src/protocol/messages.js';
 function pair(window = 64 * 1024) {
   let aToB: Buffer[] = [];
   let bToA: Buffer[] = [];
-  const server: MuxSession = new MuxSession({ send: (d) => (aToB.push(d), setImmediate(pump), true) }, { role: 'server', window, peerWindow: window });
-  const agent: MuxSession = new MuxSession({ send: (d) => (bToA.push(d), setImmediate(pump), true) }, { role: 'agent', window, peerWindow: window });
+  const server: MuxSession = new MuxSession(
+    { send: (d) => (aToB.push(d), setImmediate(pump), true) },
+    { role: 'server', window, peerWindow: window },
+  );
+  const agent: MuxSession = new MuxSession(
+    { send: (d) => (bToA.push(d), setImmediate(pump), true) },
+    { role: 'agent', window, peerWindow: window },
+  );
   function pump(): void {
     const x = aToB;
     aToB = [];

@@ -40,7 +40,9 @@ export function addHttpFlags(cmd: Command): Command {
     .option('--local-ca <file>', 'CA (PEM) to verify the local HTTPS service')
     .option('--print-requests', 'print method, path, status and duration of each request')
     .option('--json', 'print one JSON object per line (first: {"event":"ready","url":…})')
-    .addOption(new Option('--protocol <protocol>', 'server protocol').choices(['burrow', 'localtunnel']).default('burrow'))
+    .addOption(
+      new Option('--protocol <protocol>', 'server protocol').choices(['burrow', 'localtunnel']).default('burrow'),
+    )
     .option('--basic-auth <user:pass>', 'visitors must log in with this user and password (checked at the server)')
     .option('--bearer <token>', 'visitors must send Authorization: Bearer <token>')
     .option('--allow-ip <cidr>', 'only these visitor addresses, repeatable (e.g. 10.0.0.0/8)', collect)
@@ -49,12 +51,18 @@ export function addHttpFlags(cmd: Command): Command {
 }
 
 /** Run the tunnel until Ctrl-C; resolves with the process exit code. */
-export async function runHttp(target: string, f: HttpFlags, out: Out = (l) => process.stdout.write(l + '\n')): Promise<number> {
+export async function runHttp(
+  target: string,
+  f: HttpFlags,
+  out: Out = (l) => process.stdout.write(l + '\n'),
+): Promise<number> {
   const json = f.json === true;
   const say = (human: string, event: Record<string, unknown>): void => out(json ? JSON.stringify(event) : human);
   const server = f.server ?? envFirst('BURROW_SERVER') ?? 'http://localhost:8080';
   if (f.protocol === 'localtunnel') {
-    const port = Number(/^\d+$/.test(target) ? target : new URL(/^https?:/.test(target) ? target : `http://${target}`).port);
+    const port = Number(
+      /^\d+$/.test(target) ? target : new URL(/^https?:/.test(target) ? target : `http://${target}`).port,
+    );
     const lo: OpenLocaltunnelOptions = { port, server };
     if (f.subdomain) lo.subdomain = f.subdomain;
     if (f.localHost) lo.localHost = f.localHost;
@@ -64,8 +72,13 @@ export async function runHttp(target: string, f: HttpFlags, out: Out = (l) => pr
     if (f.localKey) lo.localKey = f.localKey;
     if (f.localCa) lo.localCa = f.localCa;
     const t = await openLocaltunnel(lo);
-    say(`Forwarding ${t.url} -> ${f.localHost ?? 'localhost'}:${port} (localtunnel protocol)`, { event: 'ready', url: t.url, protocol: 'localtunnel' });
-    if (f.printRequests || json) t.on('request', (r) => say(`${r.method} ${r.path}`, { event: 'request', method: r.method, path: r.path }));
+    say(`Forwarding ${t.url} -> ${f.localHost ?? 'localhost'}:${port} (localtunnel protocol)`, {
+      event: 'ready',
+      url: t.url,
+      protocol: 'localtunnel',
+    });
+    if (f.printRequests || json)
+      t.on('request', (r) => say(`${r.method} ${r.path}`, { event: 'request', method: r.method, path: r.path }));
     t.on('reconnecting', (r: unknown) => say('reconnecting…', { event: 'reconnecting', detail: r }));
     t.on('error', (e: Error) => say(`error: ${e.message}`, { event: 'error', message: e.message }));
     return waitForSignal(() => t.close());
@@ -96,14 +109,28 @@ export async function runHttp(target: string, f: HttpFlags, out: Out = (l) => pr
   }
   const tunnel: Tunnel = await openTunnel(options);
   const local = `${tunnel.target.https ? 'https://' : 'http://'}${tunnel.target.host}:${tunnel.target.port}`;
-  say(`Forwarding ${tunnel.url} -> ${local}`, { event: 'ready', url: tunnel.url, name: tunnel.name, id: tunnel.id, local });
+  say(`Forwarding ${tunnel.url} -> ${local}`, {
+    event: 'ready',
+    url: tunnel.url,
+    name: tunnel.name,
+    id: tunnel.id,
+    local,
+  });
   if (!json && process.stdout.isTTY) out('Press Ctrl-C to stop.');
   tunnel.on('request', (r) => {
     if (f.printRequests || json) {
-      say(`${r.method} ${r.path} ${r.status} ${r.durationMs.toFixed(1)}ms`, { event: 'request', method: r.method, path: r.path, status: r.status, durationMs: r.durationMs });
+      say(`${r.method} ${r.path} ${r.status} ${r.durationMs.toFixed(1)}ms`, {
+        event: 'request',
+        method: r.method,
+        path: r.path,
+        status: r.status,
+        durationMs: r.durationMs,
+      });
     }
   });
-  tunnel.on('disconnected', (e) => say(`connection lost: ${e.message}`, { event: 'disconnected', code: e.code, message: e.message }));
+  tunnel.on('disconnected', (e) =>
+    say(`connection lost: ${e.message}`, { event: 'disconnected', code: e.code, message: e.message }),
+  );
   tunnel.on('reconnecting', (r) =>
     say(`reconnecting in ${(r.delayMs / 1000).toFixed(1)}s (attempt ${r.attempt}): ${r.error.message}`, {
       event: 'reconnecting',

@@ -53,11 +53,21 @@ export function composeOptionsFromFlags(f: ServerFlags): ComposeOptions {
   const adminToken = f.adminToken ?? envFirst('BURROW_ADMIN_TOKEN');
   if (adminToken) o.adminToken = adminToken;
   if (f.pipe === false || envBool('BURROW_NO_PIPE') === true) o.pipe = false;
-  const pipeHosts = f.pipeHost?.length ? f.pipeHost : envFirst('BURROW_PIPE_HOST')?.split(',').map((x) => x.trim()).filter(Boolean);
+  const pipeHosts = f.pipeHost?.length
+    ? f.pipeHost
+    : envFirst('BURROW_PIPE_HOST')
+        ?.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
   if (pipeHosts?.length) o.pipeHosts = pipeHosts;
   const pipePort = f.pipePort ?? numEnv('BURROW_PIPE_PORT');
   if (pipePort !== undefined) o.pipePort = pipePort;
-  const targets = f.tcpTarget?.length ? f.tcpTarget : envFirst('BURROW_TCP_TARGETS')?.split(';').map((x) => x.trim()).filter(Boolean);
+  const targets = f.tcpTarget?.length
+    ? f.tcpTarget
+    : envFirst('BURROW_TCP_TARGETS')
+        ?.split(';')
+        .map((x) => x.trim())
+        .filter(Boolean);
   if (targets?.length) o.tcpTargets = targets;
   const tcpPorts = f.tcpPorts ?? envFirst('BURROW_TCP_PORTS');
   if (tcpPorts) o.tcpPorts = tcpPorts;
@@ -83,7 +93,12 @@ export function serverOptionsFromFlags(f: ServerFlags): ServerOptions {
   o.port = port ?? DEFAULT_PORT;
   const address = f.address ?? envFirst('BURROW_ADDRESS', 'HOST');
   if (address) o.address = address;
-  const domains = f.domain?.length ? f.domain : envFirst('BURROW_DOMAIN')?.split(',').map((s) => s.trim()).filter(Boolean);
+  const domains = f.domain?.length
+    ? f.domain
+    : envFirst('BURROW_DOMAIN')
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
   if (domains?.length) o.domains = domains;
   const secure = f.secure ?? envBool('BURROW_SECURE');
   if (secure !== undefined) o.secure = secure;
@@ -130,39 +145,105 @@ function durEnv(...names: string[]): number | undefined {
 /** Add the core server flags to a command (adapters add theirs next to these). */
 export function addServerFlags(cmd: Command): Command {
   return cmd
-    .option('-p, --port <port>', `port to listen on (env BURROW_PORT, PORT; default ${DEFAULT_PORT})`, parseIntArg(0, 65535))
+    .option(
+      '-p, --port <port>',
+      `port to listen on (env BURROW_PORT, PORT; default ${DEFAULT_PORT})`,
+      parseIntArg(0, 65535),
+    )
     .option('-a, --address <address>', 'address to bind (env BURROW_ADDRESS, HOST; default 0.0.0.0)')
-    .option('-d, --domain <domain>', 'tunnel domain, repeatable: tunnels are <name>.<domain> (env BURROW_DOMAIN; default localhost)', collect)
+    .option(
+      '-d, --domain <domain>',
+      'tunnel domain, repeatable: tunnels are <name>.<domain> (env BURROW_DOMAIN; default localhost)',
+      collect,
+    )
     .option('--secure', 'tunnel URLs use https (TLS terminated by a proxy in front; env BURROW_SECURE)')
     .option('--public-url <url>', "the server's public URL (env BURROW_PUBLIC_URL, PUBLIC_BASE_URL)")
     .option('--trust-proxy', 'honour X-Forwarded-* from the peer (env BURROW_TRUST_PROXY, TRUST_PROXY)')
     .option('--landing <url>', 'redirect / on the server host to this URL (env BURROW_LANDING)')
-    .option('--max-tunnels <n>', 'most live tunnels (env BURROW_MAX_TUNNELS; default 10000)', parseIntArg(1, 10_000_000))
-    .option('--max-streams-per-tunnel <n>', 'most open connections per tunnel (default 1000)', parseIntArg(1, 1_000_000))
-    .option('--request-timeout <duration>', 'time to the origin response head before 504 (default 30s)', parseDurationMs)
+    .option(
+      '--max-tunnels <n>',
+      'most live tunnels (env BURROW_MAX_TUNNELS; default 10000)',
+      parseIntArg(1, 10_000_000),
+    )
+    .option(
+      '--max-streams-per-tunnel <n>',
+      'most open connections per tunnel (default 1000)',
+      parseIntArg(1, 1_000_000),
+    )
+    .option(
+      '--request-timeout <duration>',
+      'time to the origin response head before 504 (default 30s)',
+      parseDurationMs,
+    )
     .option('--resume-grace <duration>', 'how long a dropped agent keeps its name (default 60s)', parseDurationMs)
-    .option('--window <bytes>', 'per-stream flow-control window (default 4194304)', parseIntArg(65536, 256 * 1024 * 1024))
-    .addOption(new Option('--log-level <level>', 'log level (env BURROW_LOG_LEVEL, LOG_LEVEL)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option(
+      '--window <bytes>',
+      'per-stream flow-control window (default 4194304)',
+      parseIntArg(65536, 256 * 1024 * 1024),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level (env BURROW_LOG_LEVEL, LOG_LEVEL)').choices([
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
+      ]),
+    )
     .option('--tls-cert <file>', 'serve HTTPS directly with this PEM certificate (env BURROW_TLS_CERT)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert (env BURROW_TLS_KEY)')
     .option('--db <url>', 'database: sqlite:/path or postgres://… (env BURROW_DB; default sqlite ./data/burrow.db)')
-    .addOption(new Option('--auth <mode>', 'none: anyone may open tunnels; token: agents need a token (env BURROW_AUTH)').choices(['none', 'token']))
-    .option('--admin-token <token>', 'enable the admin API /api/admin for this bearer token, ≥ 16 chars (env BURROW_ADMIN_TOKEN)')
+    .addOption(
+      new Option(
+        '--auth <mode>',
+        'none: anyone may open tunnels; token: agents need a token (env BURROW_AUTH)',
+      ).choices(['none', 'token']),
+    )
+    .option(
+      '--admin-token <token>',
+      'enable the admin API /api/admin for this bearer token, ≥ 16 chars (env BURROW_ADMIN_TOKEN)',
+    )
     .option('--no-pipe', 'do not serve the pipe (env BURROW_NO_PIPE=1)')
     .option('--pipe-host <host>', 'host where bare /<path> is the pipe, repeatable (env BURROW_PIPE_HOST)', collect)
-    .option('--pipe-port <port>', 'also serve the pipe alone on this port (env BURROW_PIPE_PORT)', parseIntArg(0, 65535))
-    .option('--tcp-target <spec>', 'TCP target for WebSocket access NAME=HOST:PORT[,token=T], repeatable (env BURROW_TCP_TARGETS, ;-separated)', (v: string, p: string[] = []) => [...p, v])
-    .option('--tcp-ports <range>', 'public ports for `burrow tcp` tunnels, e.g. 20000-20999 (env BURROW_TCP_PORTS; default none)')
+    .option(
+      '--pipe-port <port>',
+      'also serve the pipe alone on this port (env BURROW_PIPE_PORT)',
+      parseIntArg(0, 65535),
+    )
+    .option(
+      '--tcp-target <spec>',
+      'TCP target for WebSocket access NAME=HOST:PORT[,token=T], repeatable (env BURROW_TCP_TARGETS, ;-separated)',
+      (v: string, p: string[] = []) => [...p, v],
+    )
+    .option(
+      '--tcp-ports <range>',
+      'public ports for `burrow tcp` tunnels, e.g. 20000-20999 (env BURROW_TCP_PORTS; default none)',
+    )
     .option('--tcp-public-host <host>', 'host printed in tcp://host:port addresses (env BURROW_TCP_PUBLIC_HOST)')
-    .option('--registration-key <key>', 'tiflis workstation key, ≥ 32 chars; enables /ws (env TUNNEL_REGISTRATION_API_KEY)')
+    .option(
+      '--registration-key <key>',
+      'tiflis workstation key, ≥ 32 chars; enables /ws (env TUNNEL_REGISTRATION_API_KEY)',
+    )
     .option('--ws-path <path>', 'tiflis WebSocket path (env WS_PATH; default /ws)')
     .option('--tunely-path <path>', 'tunely agent WebSocket path (env BURROW_TUNELY_PATH; default /ws/tunnel)')
-    .option('--tunnel-port <port>', 'localtunnel/pipenet: one shared pool port (env BURROW_TUNNEL_PORT; default a port per tunnel)', parseIntArg(0, 65535))
-    .option('--max-sockets <n>', 'localtunnel/pipenet pool size per tunnel (env BURROW_MAX_SOCKETS; default 10)', parseIntArg(1, 1000));
+    .option(
+      '--tunnel-port <port>',
+      'localtunnel/pipenet: one shared pool port (env BURROW_TUNNEL_PORT; default a port per tunnel)',
+      parseIntArg(0, 65535),
+    )
+    .option(
+      '--max-sockets <n>',
+      'localtunnel/pipenet pool size per tunnel (env BURROW_MAX_SOCKETS; default 10)',
+      parseIntArg(1, 1000),
+    );
 }
 
 export function registerServerCommand(program: Command): void {
-  const cmd = program.command('server').description('run a burrow server (one port serves tunnels, the API and every adapter)');
+  const cmd = program
+    .command('server')
+    .description('run a burrow server (one port serves tunnels, the API and every adapter)');
   addServerFlags(cmd);
   cmd.action(async (flags: ServerFlags) => {
     try {
@@ -175,7 +256,9 @@ export function registerServerCommand(program: Command): void {
           `  tunnels:  ${server.context.publicUrlFor('<name>')}\n` +
           `  api:      ${server.url}/api/status   health: ${server.url}/health   metrics: ${server.url}/metrics\n` +
           `  data:     ${composed.accounts.location} (auth: ${composed.accounts.auth})\n` +
-          (composed.pipe ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n` : '') +
+          (composed.pipe
+            ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n`
+            : '') +
           (d === 'localhost' ? '  (default domain "localhost": pass --domain example.com for a public server)\n' : ''),
       );
       let stopping = false;

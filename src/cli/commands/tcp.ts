@@ -20,14 +20,21 @@ export function registerTcpCommand(program: Command): void {
     .description('expose a local TCP service (SSH, ADB, databases) through a burrow server')
     .option('-s, --server <url>', 'burrow server URL (env BURROW_SERVER; default http://localhost:8080)')
     .option('--name <name>', 'ask for this name (the /tcp/<name> WebSocket path)')
-    .option('--remote-port <port>', 'ask for this public TCP port (within the server --tcp-ports range)', parseIntArg(1, 65535))
+    .option(
+      '--remote-port <port>',
+      'ask for this public TCP port (within the server --tcp-ports range)',
+      parseIntArg(1, 65535),
+    )
     .option('--no-public-port', 'no public TCP port: reachable only through the WebSocket access')
     .option('-t, --token <token>', 'access token when the server requires one (env BURROW_TOKEN)')
     .option('--local-host <host>', 'host of the local service (default localhost)')
     .option('--json', 'print one JSON object per line')
     .action(async (port: string, f: TcpFlags) => {
       try {
-        const o: OpenTcpTunnelOptions = { port, server: f.server ?? envFirst('BURROW_SERVER') ?? 'http://localhost:8080' };
+        const o: OpenTcpTunnelOptions = {
+          port,
+          server: f.server ?? envFirst('BURROW_SERVER') ?? 'http://localhost:8080',
+        };
         if (f.name) o.name = f.name;
         if (f.remotePort) o.remotePort = f.remotePort;
         if (f.publicPort === false) o.publicPort = false;
@@ -48,9 +55,19 @@ export function registerTcpCommand(program: Command): void {
           ].join('\n'),
           { event: 'ready', name: t.name, tcpAddress: t.tcpAddress, wsUrl: t.wsUrl, accessToken: t.accessToken, local },
         );
-        t.on('disconnected', (e) => say(`connection lost: ${e.message}`, { event: 'disconnected', code: e.code, message: e.message }));
-        t.on('reconnecting', (r) => say(`reconnecting in ${(r.delayMs / 1000).toFixed(1)}s (attempt ${r.attempt})`, { event: 'reconnecting', ...r, error: r.error.message }));
-        t.on('reconnected', (r) => say(`reconnected: ${r.tcpAddress ?? r.wsUrl ?? r.name}`, { event: 'reconnected', ...r }));
+        t.on('disconnected', (e) =>
+          say(`connection lost: ${e.message}`, { event: 'disconnected', code: e.code, message: e.message }),
+        );
+        t.on('reconnecting', (r) =>
+          say(`reconnecting in ${(r.delayMs / 1000).toFixed(1)}s (attempt ${r.attempt})`, {
+            event: 'reconnecting',
+            ...r,
+            error: r.error.message,
+          }),
+        );
+        t.on('reconnected', (r) =>
+          say(`reconnected: ${r.tcpAddress ?? r.wsUrl ?? r.name}`, { event: 'reconnected', ...r }),
+        );
         t.on('error', (e) => say(`error: ${e.message}`, { event: 'error', code: e.code, message: e.message }));
         await new Promise<void>((resolve) => {
           process.once('SIGINT', () => resolve());
