@@ -69,13 +69,21 @@ export function registerTcpCommand(program: Command): void {
           say(`reconnected: ${r.tcpAddress ?? r.wsUrl ?? r.name}`, { event: 'reconnected', ...r }),
         );
         t.on('error', (e) => say(`error: ${e.message}`, { event: 'error', code: e.code, message: e.message }));
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', () => resolve());
-          process.once('SIGTERM', () => resolve());
-          t.once('close', () => {
-            process.exitCode = 1;
-            resolve();
-          });
+        // A signal is a clean stop (exit 0); the tunnel closing on its own (final error) exits 1.
+        // The close that t.close() itself causes must not count as the latter.
+        process.exitCode = await new Promise<number>((resolve) => {
+          const onSig = (): void => {
+            t.off('close', onClose);
+            resolve(0);
+          };
+          const onClose = (): void => {
+            process.off('SIGINT', onSig);
+            process.off('SIGTERM', onSig);
+            resolve(1);
+          };
+          process.once('SIGINT', onSig);
+          process.once('SIGTERM', onSig);
+          t.once('close', onClose);
         });
         t.close();
       } catch (err) {
