@@ -124,7 +124,11 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     }),
   );
   for (const a of adapters) server.use(a);
-  accounts.tokens.on('revoked', (tokenId: string) => server.revokeToken(tokenId));
+  accounts.tokens.on('revoked', (tokenId: string) => {
+    server.revokeToken(tokenId);
+    // tunely agents are held by the adapter (it has no revokeToken hook): close them too.
+    tunely.disconnectToken(tokenId);
+  });
 
   return {
     server,
