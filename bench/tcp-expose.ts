@@ -1,0 +1,339 @@
+/**
+ * bench/tcp-expose: raw TCP direct vs through `burrow tcp` (a public TCP port on the burrow server,
+ * one multiplexed stream per connection to the agent, which dials the local service), and vs the
+ * WebSocket access to the same tunnel (burrow's startTcpTunnel, multiplexed, → /tcp/<name>).
+ *
+ *   node --import tsx bench/tcp-expose.ts [--size-mib 1024] [--conns 100] [--exchanges 200] [--write]
+ *
+ * Processes: the targets (a sink that acks after N bytes, a source, an echo), the burrow server
+ * (composeServer, --tcp-ports) and the agent (openTcpTunnel ×3) each run in their own child
+ * process; the clients run in this process.
+ * 1) one stream up: an 8-byte length, then N bytes; the sink answers one byte once it has all N.
+ *    One stream down: an 8-byte length to the source, which sends N bytes.
+ * 2) request/response: --conns connections in parallel, each doing --exchanges sequential 64-byte
+ *    echo round trips.
+ * --write replaces the "## tcp expose" section of bench/RESULTS.md.
+ */
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import path from 'node:path';
+import { argNumber, argValue, exitWithParent, ready } from './lib/child.js';
+import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
+
+const MSG = 64;
+
+// ---------------------------------------------------------------- child roles
+
+async function runTargets(): Promise<void> {
+  const sink = createServer((s) => {
+    s.setNoDelay(true);
+    let want = -1;
+    let got = 0;
+    let head = Buffer.alloc(0);
+    s.on('data', (c: Buffer) => {
+      if (want < 0) {
+        head = Buffer.concat([head, c]);
+        if (head.length < 8) return;
+        want = Number(head.readBigUInt64BE(0));
+        got = head.length - 8;
+      } else got += c.length;
+      if (got >= want) s.write('K');
+    });
+    s.on('error', () => {});
+  });
+  const source = createServer((s) => {
+    s.setNoDelay(true);
+    let head = Buffer.alloc(0);
+    const onData = (c: Buffer): void => {
+      head = Buffer.concat([head, c]);
+      if (head.length < 8) return;
+      s.off('data', onData);
+      s.resume();
+      void sendN(s, Number(head.readBigUInt64BE(0)));
+    };
+    s.on('data', onData);
+    s.on('error', () => {});
+  });
+  const echo = createServer((s) => {
+    s.setNoDelay(true);
+    s.pipe(s);
+    s.on('error', () => {});
+  });
+  sink.listen(0, '127.0.0.1');
+  source.listen(0, '127.0.0.1');
+  echo.listen(0, '127.0.0.1');
+  await Promise.all([once(sink, 'listening'), once(source, 'listening'), once(echo, 'listening')]);
+  const portOf = (s: typeof sink): number => (s.address() as AddressInfo).port;
+  ready({ sink: portOf(sink), source: portOf(source), echo: portOf(echo) });
+  exitWithParent();
+}
+
+async function sendN(s: Socket, n: number): Promise<void> {
+  const block = Buffer.alloc(256 * 1024, 0x42);
+  let left = n;
+  while (left > 0 && !s.destroyed) {
+    const k = Math.min(left, block.length);
+    left -= k;
+    if (!s.write(k === block.length ? block : block.subarray(0, k))) await once(s, 'drain');
+  }
+}
+
+async function runServer(): Promise<void> {
+  const { composeServer } = await import('../src/server/compose.js');
+  const from = 30000 + Math.floor(Math.random() * 9900);
+  const composed = await composeServer({
+    port: 0,
+    address: '127.0.0.1',
+    db: 'sqlite::memory:',
+    tcpPorts: `${from}-${from + 49}`,
+    logLevel: 'silent',
+    processMetrics: false,
+  });
+  const { main } = await composed.listen();
+  ready({ port: main.port });
+  exitWithParent();
+}
+
+async function runAgent(): Promise<void> {
+  const { openTcpTunnel } = await import('../src/client/open-tcp.js');
+  const server = argValue('server')!;
+  const out: Record<string, { port: number; wsUrl: string; token: string }> = {};
+  for (const name of ['sink', 'source', 'echo']) {
+    const t = await openTcpTunnel({ port: argNumber(name, 0), localHost: '127.0.0.1', server, reconnect: false });
+    out[name] = { port: Number(new URL(t.tcpAddress!).port), wsUrl: t.wsUrl!, token: t.accessToken! };
+  }
+  ready(out);
+  exitWithParent();
+}
+
+// ---------------------------------------------------------------- parent
+
+async function dialPort(port: number): Promise<Socket> {
+  const s = connect({ port, host: '127.0.0.1' });
+  s.setNoDelay(true);
+  await once(s, 'connect');
+  return s;
+}
+
+/** One stream of `bytes` to the sink through `port`; returns MiB/s. */
+async function oneStream(port: number, bytes: number): Promise<number> {
+  const s = await dialPort(port);
+  const block = Buffer.alloc(256 * 1024, 0x5a);
+  const start = process.hrtime.bigint();
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64BE(BigInt(bytes));
+  s.write(head);
+  const acked = once(s, 'data');
+  let left = bytes;
+  while (left > 0) {
+    const n = Math.min(left, block.length);
+    left -= n;
+    if (!s.write(n === block.length ? block : block.subarray(0, n))) await once(s, 'drain');
+  }
+  await acked;
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  s.destroy();
+  return bytes / 1024 / 1024 / secs;
+}
+
+/** Ask the source for `bytes` through `port`; returns MiB/s. */
+async function oneStreamDown(port: number, bytes: number): Promise<number> {
+  const s = await dialPort(port);
+  const start = process.hrtime.bigint();
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64BE(BigInt(bytes));
+  let got = 0;
+  const done = new Promise<void>((resolve) =>
+    s.on('data', (c: Buffer) => {
+      got += c.length;
+      if (got >= bytes) resolve();
+    }),
+  );
+  s.write(head);
+  await done;
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  s.destroy();
+  return bytes / 1024 / 1024 / secs;
+}
+
+/** `exchanges` sequential 64-byte round trips on one socket; returns per-exchange latencies (ms). */
+async function pingPong(s: Socket, exchanges: number): Promise<number[]> {
+  const msg = Buffer.alloc(MSG, 0x61);
+  const lat: number[] = [];
+  let pending = 0;
+  let resolveOne: (() => void) | undefined;
+  const onData = (c: Buffer): void => {
+    pending -= c.length;
+    if (pending <= 0 && resolveOne) resolveOne();
+  };
+  s.on('data', onData);
+  for (let i = 0; i < exchanges; i++) {
+    const t0 = process.hrtime.bigint();
+    pending = MSG;
+    const done = new Promise<void>((r) => (resolveOne = r));
+    s.write(msg);
+    await done;
+    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  s.off('data', onData);
+  return lat;
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function reqRes(
+  port: number,
+  conns: number,
+  exchanges: number,
+): Promise<{ perSec: number; p50: number; p99: number }> {
+  const socks = await Promise.all(Array.from({ length: conns }, () => dialPort(port)));
+  await Promise.all(socks.map((s) => pingPong(s, 1))); // warm-up (and lazy dials)
+  const start = process.hrtime.bigint();
+  const lats = (await Promise.all(socks.map((s) => pingPong(s, exchanges)))).flat();
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  for (const s of socks) s.destroy();
+  lats.sort((a, b) => a - b);
+  return { perSec: lats.length / secs, p50: pct(lats, 50), p99: pct(lats, 99) };
+}
+
+interface Row {
+  name: string;
+  up: number;
+  down: number;
+  perSec: number;
+  p50: number;
+  p99: number;
+}
+
+async function measure(
+  name: string,
+  ports: { sink: number; source: number; echo: number },
+  bytes: number,
+  conns: number,
+  exchanges: number,
+): Promise<Row> {
+  const up = await oneStream(ports.sink, bytes);
+  const down = await oneStreamDown(ports.source, bytes);
+  const rr = await reqRes(ports.echo, conns, exchanges);
+  const row = { name, up, down, ...rr };
+  process.stdout.write(`${name}: ${JSON.stringify(row)}\n`);
+  return row;
+}
+
+async function main(): Promise<void> {
+  const sizeMiB = argNumber('size-mib', 1024);
+  const conns = argNumber('conns', 100);
+  const exchanges = argNumber('exchanges', 200);
+  const bytes = sizeMiB * 1024 * 1024;
+  const self = path.relative(path.join(ROOT, 'bench', 'lib'), path.join(ROOT, 'bench', 'tcp-expose.ts'));
+  const children: Child<unknown>[] = [];
+  try {
+    const targets = spawnChild<{ sink: number; source: number; echo: number }>('targets', self, ['--role', 'targets']);
+    children.push(targets);
+    const t = await targets.ready;
+    const server = spawnChild<{ port: number }>('server', self, ['--role', 'server']);
+    children.push(server);
+    const { port } = await server.ready;
+    type Exposed = Record<'sink' | 'source' | 'echo', { port: number; wsUrl: string; token: string }>;
+    const agent = spawnChild<Exposed>('agent', self, [
+      '--role',
+      'agent',
+      '--server',
+      `http://127.0.0.1:${port}`,
+      '--sink',
+      String(t.sink),
+      '--source',
+      String(t.source),
+      '--echo',
+      String(t.echo),
+    ]);
+    children.push(agent);
+    const x = await agent.ready;
+
+    process.stdout.write(
+      `one stream: ${sizeMiB} MiB; request/response: ${conns} connections × ${exchanges} × ${MSG} B\n`,
+    );
+    const rows: Row[] = [];
+    rows.push(await measure('direct', t, bytes, conns, exchanges));
+    rows.push(
+      await measure(
+        'burrow tcp (public port)',
+        { sink: x.sink.port, source: x.source.port, echo: x.echo.port },
+        bytes,
+        conns,
+        exchanges,
+      ),
+    );
+
+    const { startTcpTunnel } = await import('../src/client/tcp-tunnel.js');
+    const opts = { mode: 'multiplexed' as const, logLevel: 'none' as const };
+    const ws = {
+      sink: await startTcpTunnel(x.sink.wsUrl, x.sink.token, '127.0.0.1', 0, opts),
+      source: await startTcpTunnel(x.source.wsUrl, x.source.token, '127.0.0.1', 0, opts),
+      echo: await startTcpTunnel(x.echo.wsUrl, x.echo.token, '127.0.0.1', 0, opts),
+    };
+    rows.push(
+      await measure(
+        'burrow tcp via WebSocket access (burrow client, multiplexed)',
+        { sink: ws.sink.address.port, source: ws.source.address.port, echo: ws.echo.address.port },
+        bytes,
+        conns,
+        exchanges,
+      ),
+    );
+    for (const w of Object.values(ws)) w.close();
+
+    const d = rows[0]!;
+    const f = (n: number, digits = 0): string => n.toFixed(digits);
+    const table = [
+      '| path | upload MiB/s | vs direct | download MiB/s | vs direct | exchanges/s | vs direct | p50 ms | p99 ms |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...rows.map(
+        (r) =>
+          `| ${r.name} | ${f(r.up)} | ${f(r.up / d.up, 2)}× | ${f(r.down)} | ${f(r.down / d.down, 2)}× | ${f(r.perSec)} | ${f(r.perSec / d.perSec, 2)}× | ${f(r.p50, 2)} | ${f(r.p99, 2)} |`,
+      ),
+    ].join('\n');
+    process.stdout.write(`\n${table}\n`);
+    if (process.argv.includes('--write')) writeResults(table, sizeMiB, conns, exchanges);
+  } finally {
+    await stopAll(children);
+  }
+}
+
+function writeResults(table: string, sizeMiB: number, conns: number, exchanges: number): void {
+  const file = path.join(ROOT, 'bench', 'RESULTS.md');
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    text = '# Benchmark results\n';
+  }
+  const section = [
+    '## tcp expose',
+    '',
+    `Command: \`node --import tsx bench/tcp-expose.ts --write\` (defaults: \`--size-mib ${sizeMiB} --conns ${conns} --exchanges ${exchanges}\`).`,
+    'Targets (a sink that acks after N bytes, a source, an echo), the burrow server (composeServer with',
+    '--tcp-ports, no TLS) and the agent (`openTcpTunnel`, one tunnel per target) run in three child',
+    'processes; the clients run in the bench process. "Upload"/"download": one connection,',
+    `${sizeMiB} MiB client → target / target → client. "Exchanges": ${conns} connections in parallel, each`,
+    `doing ${exchanges} sequential ${MSG}-byte echo round trips. 2-core VM shared with other jobs (load`,
+    `average ${loadavg()[0]!.toFixed(1)} at the end of this run), so absolute numbers are noisy.`,
+    '',
+    table,
+    '',
+  ].join('\n');
+  const re = /^## tcp expose\n[\s\S]*?(?=^## |(?![\s\S]))/m;
+  text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}`;
+  writeFileSync(file, text);
+  process.stdout.write(`wrote the "## tcp expose" section of ${file}\n`);
+}
+
+const role = argValue('role');
+if (role === 'targets') await runTargets();
+else if (role === 'server') await runServer();
+else if (role === 'agent') await runAgent();
+else await main();
