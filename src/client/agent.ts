@@ -55,6 +55,7 @@ export interface TunnelSpec {
   remotePort?: number;
   publicPort?: boolean;
   access?: Record<string, unknown>;
+  hostHeader?: string;
   /** Called for every stream the server opens for this tunnel. */
   onStream: (stream: MuxStream, open: StreamOpen) => void;
   onRequest?: (ev: RequestEvent) => void;
@@ -317,6 +318,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     if (s.remotePort !== undefined) r.remotePort = s.remotePort;
     if (s.publicPort !== undefined) r.publicPort = s.publicPort;
     if (s.access) r.access = s.access;
+    if (s.hostHeader) r.hostHeader = s.hostHeader;
     this.#session?.sendControl(FrameType.REGISTER, r);
   }
 

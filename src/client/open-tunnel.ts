@@ -38,6 +38,8 @@ export interface OpenTunnelOptions {
   logger?: Logger;
   /** Visitor access rules enforced by the server. */
   access?: Record<string, unknown>;
+  /** Rewrite the Host header the local service sees (default: the visitor's Host is kept). */
+  hostHeader?: string;
 }
 
 export interface TunnelEvents {
@@ -145,6 +147,7 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
     requestEvents: options.requestEvents ?? true,
     target: describeTarget(target),
     ...(options.access ? { access: options.access } : {}),
+    ...(options.hostHeader ? { hostHeader: options.hostHeader } : {}),
     onStream: (stream) => serveStreamLocally(stream, target),
     onRequest: (ev) => tunnel.emit('request', ev),
   });

@@ -47,6 +47,8 @@ export interface RegisterRequest {
   target?: string;
   /** Visitor access rules (enforced at the server). */
   access?: Record<string, unknown>;
+  /** Rewrite the Host header of proxied requests to this value (pipenet's --local-host). */
+  hostHeader?: string;
 }
 
 export interface RegisteredTunnel {
@@ -169,6 +171,7 @@ export function parseRegisterRequest(o: Record<string, unknown>): RegisterReques
   assign(r, 'publicPort', bool(o, 'publicPort'));
   assign(r, 'requestEvents', bool(o, 'requestEvents'));
   assign(r, 'target', str(o, 'target', false, 512));
+  assign(r, 'hostHeader', str(o, 'hostHeader', false, 255));
   const access = o['access'];
   if (access !== undefined && access !== null) {
     if (typeof access !== 'object' || Array.isArray(access))

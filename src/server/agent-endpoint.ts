@@ -262,6 +262,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
         new BurrowTunnel({
           ...(id ? { id } : {}),
           tokenId: principal.tokenId,
+          hostHeader: r.hostHeader,
           ...(admitted.access ? { access: admitted.access } : {}),
           name,
           url: c.publicUrlFor(name, upgrade),

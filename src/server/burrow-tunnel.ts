@@ -21,6 +21,7 @@ export interface BurrowTunnelOptions {
   info?: Record<string, unknown>;
   tokenId?: string | null;
   access?: VisitorAccess;
+  hostHeader?: string | undefined;
 }
 
 /** A tunnel held by a burrow agent: every stream is a MuxStream on the agent's session. */
@@ -34,6 +35,7 @@ export class BurrowTunnel implements Tunnel {
   readonly info: Record<string, unknown>;
   readonly tokenId: string | null;
   readonly access: VisitorAccess | undefined;
+  readonly hostHeader: string | undefined;
   readonly #session: MuxSession;
   readonly #maxStreams: number;
   readonly #requestEvents: boolean;
@@ -57,6 +59,7 @@ export class BurrowTunnel implements Tunnel {
     this.info = o.info ?? {};
     this.tokenId = o.tokenId ?? null;
     this.access = o.access;
+    this.hostHeader = o.hostHeader;
   }
 
   async openStream(info: StreamInfo): Promise<Duplex> {

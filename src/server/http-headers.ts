@@ -31,6 +31,7 @@ export function forwardRequestHeaders(
   rawHeaders: readonly string[],
   fwd: ForwardedInfo,
   keepUpgrade = false,
+  hostHeader?: string,
 ): string[] {
   const named = connectionTokens(rawHeaders);
   const out: string[] = [];
@@ -58,6 +59,10 @@ export function forwardRequestHeaders(
       continue;
     }
     if (lk === 'expect') continue; // the server answers 100-continue itself
+    if (lk === 'host' && hostHeader) {
+      out.push(k, hostHeader);
+      continue;
+    }
     if (HOP_BY_HOP.has(lk) || named.has(lk)) continue;
     out.push(k, v);
   }

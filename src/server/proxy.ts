@@ -123,12 +123,17 @@ export class TunnelProxy {
   #forward(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string, isRetry: boolean): void {
     const started = process.hrtime.bigint();
     const { metrics, logger } = this.#opts;
-    const headers = forwardRequestHeaders(req.rawHeaders, {
-      remoteAddress,
-      proto: this.#opts.proto(req),
-      host: req.headers.host ?? '',
-      trustProxy: this.#opts.trustProxy,
-    });
+    const headers = forwardRequestHeaders(
+      req.rawHeaders,
+      {
+        remoteAddress,
+        proto: this.#opts.proto(req),
+        host: req.headers.host ?? '',
+        trustProxy: this.#opts.trustProxy,
+      },
+      false,
+      tunnel.hostHeader,
+    );
     const hasBody =
       req.headers['content-length'] !== undefined
         ? req.headers['content-length'] !== '0'
@@ -272,6 +277,7 @@ export class TunnelProxy {
             trustProxy: this.#opts.trustProxy,
           },
           true,
+          tunnel.hostHeader,
         );
         let answered = false;
         stream.write(serializeRequestHead(req.method ?? 'GET', req.url ?? '/', headers));

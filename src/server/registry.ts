@@ -45,6 +45,8 @@ export interface Tunnel {
   readonly createdAt: number;
   /** The token that opened it (null: anonymous). Used for per-token counts and revocation. */
   readonly tokenId?: string | null;
+  /** Host header the origin should see instead of the visitor's (pipenet's --local-host). */
+  readonly hostHeader?: string | undefined;
   /** Visitor rules checked by the core before any byte reaches the agent. */
   readonly access?: VisitorAccess | undefined;
   /** Open one raw byte stream to the origin. Rejects with a BurrowError (AGENT_GONE, STREAM_LIMIT, …). */

@@ -87,7 +87,11 @@ export async function runHttp(
   if (f.subdomain) options.subdomain = f.subdomain;
   const token = f.token ?? envFirst('BURROW_TOKEN');
   if (token) options.token = token;
-  if (f.localHost) options.localHost = f.localHost;
+  if (f.localHost) {
+    // as pipenet does: dial this host and present it as the Host header
+    options.localHost = f.localHost;
+    options.hostHeader = f.localHost;
+  }
   if (f.localHttps) options.localHttps = true;
   if (f.allowInvalidCert) options.allowInvalidCert = true;
   if (f.localCert) options.localCert = f.localCert;
