@@ -55,7 +55,10 @@ export interface PipeHealth {
 /** The mountable handler, with its lifecycle and counters. */
 export interface PipeHandler {
   (req: PipeRequest, res: PipeResponse): void;
-  /** Ends every pending pipe, transfer and spectator; further requests get 503. */
+  /**
+   * Graceful stop: new requests and waiting peers get 503 at once; streaming transfers get
+   * `closeGraceMs` to finish, then are cut; spectators are closed last.
+   */
   close(): Promise<void>;
   stats(): PipeStats;
   health(): PipeHealth;
@@ -96,6 +99,9 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
   const startedAt = clock.now();
   const totals = { completed: 0, failed: 0, bytes: 0 };
   let closed = false;
+  let closing: Promise<void> | undefined;
+  /** Called when the last active transfer ends during close(). */
+  let onIdle: (() => void) | undefined;
 
   const hub = new SpectatorHub(clock, limits, snapshotOf);
 
@@ -242,6 +248,7 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
         onDone: (outcome: TransferOutcome) => {
           const snapshot = snapshotOf(path);
           if (active.get(path) === transfer) active.delete(path);
+          if (active.size === 0 && onIdle) queueMicrotask(onIdle);
           totals.bytes += outcome.bytes;
           if (outcome.state === 'complete') totals.completed++;
           else totals.failed++;
@@ -427,6 +434,7 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
   }) as PipeHandler;
 
   handler.close = async () => {
+    if (closing) return closing;
     closed = true;
     for (const pipe of [...pending.values()]) {
       pending.delete(pipe.path);
@@ -440,8 +448,19 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
         pipe.sender.messages.fail(503, 'The pipe service is shutting down.');
       }
     }
-    for (const t of [...active.values()]) t.abort('The pipe service is shutting down.', 503);
-    hub.close();
+    // Streaming transfers get closeGraceMs to finish; the rest are cut (receivers see truncation).
+    closing = new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clock.clearTimeout(graceTimer);
+        for (const t of [...active.values()]) t.abort('The pipe service is shutting down.', 503);
+        hub.close();
+        resolve();
+      };
+      const graceTimer = active.size === 0 ? undefined : clock.setTimeout(finish, limits.closeGraceMs);
+      if (active.size === 0) finish();
+      else onIdle = finish;
+    });
+    return closing;
   };
   handler.stats = () => ({
     pending: pending.size,

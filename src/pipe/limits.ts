@@ -42,3 +42,5 @@ export const SPECTATOR_LINGER_MS = 30_000;
 export const PROGRESS_INTERVAL_MS = 250;
 /** An SSE comment is sent this often to keep proxies from closing quiet spectator streams, in ms. */
 export const SPECTATOR_HEARTBEAT_MS = 15_000;
+/** On close(), streaming transfers get this long to finish before they are cut, in ms. */
+export const CLOSE_GRACE_MS = 10_000;

@@ -44,6 +44,7 @@ export interface PipeOptions {
   spectatorLingerMs?: number;
   progressIntervalMs?: number;
   spectatorHeartbeatMs?: number;
+  closeGraceMs?: number;
 }
 
 export interface PipeLimits {
@@ -61,6 +62,7 @@ export interface PipeLimits {
   readonly spectatorLingerMs: number;
   readonly progressIntervalMs: number;
   readonly spectatorHeartbeatMs: number;
+  readonly closeGraceMs: number;
 }
 
 export interface ResolvedPipeOptions {
@@ -104,6 +106,7 @@ export function resolvePipeOptions(options: PipeOptions = {}): ResolvedPipeOptio
       L.SPECTATOR_HEARTBEAT_MS,
       p,
     ),
+    closeGraceMs: positiveInt('closeGraceMs', options.closeGraceMs, L.CLOSE_GRACE_MS, p),
   };
   if (limits.maxReceivers > L.MAX_RECEIVERS) p.push(`maxReceivers must be at most ${L.MAX_RECEIVERS}`);
   if (p.length > 0) {

@@ -83,3 +83,50 @@ void describe('pipe: idle eviction (fake clock)', () => {
     }
   });
 });
+
+void describe('pipe: graceful close (fake clock)', () => {
+  void test('close() lets a streaming transfer finish within closeGraceMs; waiting peers get 503 at once', async () => {
+    const clock = new FakeClock();
+    const p = await startPipe({ clock });
+    try {
+      const waiting = open(`${p.url}/alone`);
+      const r = open(`${p.url}/finishing`);
+      const req = request(`${p.url}/finishing`, { method: 'PUT', agent: false, headers: { 'content-length': 6 } });
+      req.on('error', () => {});
+      req.write('abc');
+      await until(() => p.handler.stats().active === 1 && p.handler.stats().bytesTransferred === 3);
+      let closed = false;
+      const closing = p.handler.close().then(() => (closed = true));
+      assert.equal((await waiting.reply).status, 503);
+      clock.advance(9_000);
+      assert.equal(closed, false, 'still within the grace period');
+      req.end('def');
+      const got = await r.reply;
+      assert.equal(got.text, 'abcdef');
+      assert.equal(got.complete, true);
+      await closing;
+    } finally {
+      await p.close();
+    }
+  });
+
+  void test('a transfer still running after closeGraceMs is cut', async () => {
+    const clock = new FakeClock();
+    const p = await startPipe({ clock });
+    try {
+      const r = open(`${p.url}/stuck`);
+      const req = request(`${p.url}/stuck`, { method: 'PUT', agent: false, headers: { 'content-length': 100 } });
+      req.on('error', () => {});
+      req.write('abc');
+      await until(() => p.handler.stats().bytesTransferred === 3);
+      const closing = p.handler.close();
+      clock.advance(10_000);
+      await closing;
+      const got = await r.reply;
+      assert.equal(got.complete, false);
+      assert.equal(p.handler.stats().active, 0);
+    } finally {
+      await p.close();
+    }
+  });
+});
