@@ -238,3 +238,27 @@ void test('burrow singleton: WebSocket killed → resumed on the same target con
   assert.equal((await readBytes(targetSock!, 6)).toString(), 'queued');
   assert.equal(s.target.accepted(), 1);
 });
+
+void test('burrow singleton against a limrun-style server (no extensions): target close → last bytes, then 410, tunnel keeps listening', async (t) => {
+  const target = await startTarget((sock) => sock.end('last words'));
+  const m = await mountAdapter({
+    burrowExtensions: false,
+    targets: [{ name: 'dev', host: '127.0.0.1', port: target.port, token: TOKEN }],
+  });
+  t.after(async () => {
+    await m.close();
+    await target.close();
+  });
+  const tunnel = await startTcpTunnel(`ws://127.0.0.1:${m.port}/tcp/dev`, TOKEN, '127.0.0.1', 0, {
+    logLevel: 'none',
+    reconnectDelay: 10,
+  });
+  t.after(() => tunnel.close());
+  for (let i = 0; i < 2; i++) {
+    const sock = await dial(tunnel.address.port);
+    assert.equal((await readAll(sock)).toString(), 'last words');
+    sock.destroy();
+    await until(() => tunnel.getConnectionState() === 'disconnected');
+  }
+  assert.equal(m.adapter.stats().tcpRejectedUpgrades, 2, 'each resume after the target closed was answered 410');
+});

@@ -33,6 +33,8 @@ export interface LimrunAdapterOptions {
   registryTokens?: RegistryTcpResolverOptions['tokenFor'];
   /** Extra WebSocket paths mapped to target names (besides /tcp/<name> and the targets' path=). */
   paths?: Readonly<Record<string, string>>;
+  /** Offer burrow's wire extensions to burrow clients (default true; false = behave exactly like limrun's server). */
+  burrowExtensions?: boolean;
   /** Path prefix of the per-name endpoint (default "/tcp/"). */
   prefix?: string;
   detachedGraceMs?: number;
@@ -114,6 +116,9 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
   for (const t of staticTargets) if (t.path) pathMap.set(t.path, t.name);
   for (const [path, name] of Object.entries(options.paths ?? {})) pathMap.set(path, name);
 
+  const wantsExtensions = (req: IncomingMessage): boolean =>
+    options.burrowExtensions !== false && req.headers[BURROW_TCP_HEADER] !== undefined;
+
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -121,7 +126,7 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     maxPayload: options.maxMessageBytes ?? L.TCP_WS_MAX_MESSAGE_BYTES,
   });
   wss.on('headers', (headers: string[], req: IncomingMessage) => {
-    if (req.headers[BURROW_TCP_HEADER] !== undefined) headers.push(`X-Burrow-Tcp: ${BURROW_TCP_VERSION}`);
+    if (wantsExtensions(req)) headers.push(`X-Burrow-Tcp: ${BURROW_TCP_VERSION}`);
   });
 
   const store = new SessionStore({
@@ -185,7 +190,7 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
         ),
       );
     }
-    const extensions = req.headers[BURROW_TCP_HEADER] !== undefined;
+    const extensions = wantsExtensions(req);
     const info = { remoteAddress: clientAddress(req) };
     const mode = url.searchParams.get('mode') ?? 'singleton';
     if (mode === 'multiplexed') {

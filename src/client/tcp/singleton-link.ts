@@ -178,8 +178,9 @@ export class SingletonLink {
       if (ws.readyState === ws.OPEN) ws.close(WS_CLOSE_NORMAL, 'close');
       else if (ws.readyState === ws.CONNECTING) ws.terminate();
     }
-    if (end.reason === 'target-closed' || end.reason === 'closed') {
-      // Let what the server sent reach the local side, then close it.
+    if (end.reason === 'target-closed' || end.reason === 'closed' || (end.reason === 'refused' && end.status === 410)) {
+      // Let what the server sent reach the local side, then close it (410: a limrun-style server
+      // closed the WebSocket after the target's last bytes, and refused the resume).
       endGracefully(this.#local);
     } else {
       this.#local.destroy();
