@@ -262,3 +262,50 @@ void test('burrow singleton against a limrun-style server (no extensions): targe
   }
   assert.equal(m.adapter.stats().tcpRejectedUpgrades, 2, 'each resume after the target closed was answered 410');
 });
+
+void test('burrow multiplexed: a connection accepted while reconnecting waits for the new WebSocket', async (t) => {
+  const s = await setup(echo);
+  t.after(() => s.close());
+  const tunnel = await startTcpTunnel(s.url, TOKEN, '127.0.0.1', 0, {
+    mode: 'multiplexed',
+    logLevel: 'none',
+    reconnectDelay: 50,
+  });
+  t.after(() => tunnel.close());
+  const seen = states(tunnel);
+  for (const raw of s.m.upgraded) raw.destroy();
+  await until(() => tunnel.getConnectionState() === 'reconnecting');
+  const sock = await dial(tunnel.address.port); // limrun's client would destroy it here
+  t.after(() => sock.destroy());
+  sock.write('held');
+  assert.equal((await readBytes(sock, 4)).toString(), 'held');
+  assert.deepEqual(seen.slice(-3), ['reconnecting', 'connecting', 'connected']);
+  assert.equal(s.m.adapter.stats().tcpMuxSocketsTotal, 2);
+});
+
+for (const mode of MODES) {
+  void test(`burrow ${mode}: the server goes away → maxReconnectAttempts with backoff, then the tunnel closes`, async (t) => {
+    const s = await setup(echo);
+    let stopped = false;
+    t.after(async () => {
+      if (!stopped) await s.close();
+    });
+    const tunnel = await startTcpTunnel(s.url, TOKEN, '127.0.0.1', 0, {
+      mode,
+      logLevel: 'none',
+      reconnectDelay: 5,
+      maxReconnectAttempts: 3,
+    });
+    t.after(() => tunnel.close());
+    const seen = states(tunnel);
+    const sock = await dial(tunnel.address.port);
+    sock.on('error', () => {});
+    sock.write('x');
+    assert.equal((await readBytes(sock, 1)).toString(), 'x');
+    stopped = true;
+    await s.close();
+    assert.deepEqual(await tunnel.closed, { reason: 'exhausted' });
+    assert.equal(seen.filter((x) => x === 'reconnecting').length, 3, seen.join(','));
+    assert.equal(tunnel.getConnectionState(), 'disconnected');
+  });
+}
