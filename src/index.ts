@@ -19,3 +19,4 @@ export {
   type LocaltunnelOptions,
 } from './client/localtunnel/index.js';
 export { startTcpTunnel } from './client/tcp-tunnel.js';
+export { pipe } from './pipe/index.js';

@@ -91,8 +91,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   let pipe: PipeAdapter | undefined;
   if (options.pipe !== false) {
     pipe = createPipeAdapter({ pipeHosts: options.pipeHosts ?? [] });
-    const p = pipe;
-    adapters.push(Object.assign(p, { claimsHost: (h: string) => p.isPipeHost(h) }));
+    adapters.push(pipe);
   }
   adapters.push(
     createLimrunAdapter({
