@@ -97,7 +97,7 @@ export const ERROR_CODES = {
     status: 413,
     wsClose: 1009,
     message: 'Frame larger than the protocol allows',
-    fix: 'A bug or a foreign peer: burrow frames are limited by MAX_FRAME_SIZE (docs/PROTOCOL.md).',
+    fix: 'A bug or a foreign peer: burrow frames are limited by MAX_FRAME_PAYLOAD (docs/PROTOCOL.md).',
   },
   BURROW_ERR_HEADERS_TOO_LARGE: {
     status: 431,
