@@ -44,7 +44,7 @@ for (const backend of BACKENDS) {
 
     before(async () => {
       db = await backend.create();
-      srv = await startComposed(db.url);
+      srv = await startComposed(db.url, { resumeGraceMs: 60_000 }); // the CLI default grace
       origin = await startEchoOrigin();
     });
     after(async () => {
@@ -140,7 +140,7 @@ for (const backend of BACKENDS) {
       }
 
       test('close the composed server, compose a new one on the same database', async () => {
-        srv = await startComposed(db.url);
+        srv = await startComposed(db.url, { resumeGraceMs: 60_000 });
         const { tokens } = srv.composed.accounts;
         const { token, secret } = await tokens.create({ label: 'persistent' });
         await tokens.reserveName('survivor', token.id);
@@ -152,7 +152,7 @@ for (const backend of BACKENDS) {
         await srv.composed.close();
         srv = undefined;
 
-        srv = await startComposed(db.url);
+        srv = await startComposed(db.url, { resumeGraceMs: 60_000 });
         const listed = await srv.composed.accounts.tokens.list();
         assert.ok(
           listed.some((x) => x.id === token.id && x.label === 'persistent'),
@@ -174,6 +174,34 @@ for (const backend of BACKENDS) {
           assert.equal((await visit(srv.port, t2, '/back')).body.toString(), 'origin:/back');
         } finally {
           t2.close();
+        }
+      });
+
+      test('a connected agent comes back by itself after a restart on the same port: same name, same id', async () => {
+        await srv?.composed.close();
+        srv = await startComposed(db.url, { resumeGraceMs: 60_000 });
+        const port = srv.port;
+        const { tokens } = srv.composed.accounts;
+        const { token, secret } = await tokens.create({ label: 'comeback' });
+        await tokens.reserveName('comeback', token.id);
+        const t = await tunnel(srv.url, origin.port, {
+          token: secret,
+          reconnect: true,
+          backoff: { initialDelayMs: 100, maxDelayMs: 300 },
+        });
+        try {
+          const firstId = t.id;
+          const reconnected = new Promise<void>((r) => t.once('reconnected', () => r()));
+          await srv.composed.close();
+          srv = undefined;
+          srv = await startComposed(db.url, { resumeGraceMs: 60_000, port });
+          await reconnected;
+          assert.equal(t.name, 'comeback');
+          assert.equal(t.id, firstId, 'the same id after the restart');
+          assert.equal((await statusOf(srv, 'comeback')).id, firstId);
+          assert.equal((await visit(srv.port, t, '/again')).body.toString(), 'origin:/again');
+        } finally {
+          t.close();
         }
       });
     },
