@@ -2,7 +2,7 @@
  * bench/tcp: raw TCP direct vs through burrow's TCP-over-WebSocket access (the limrun adapter),
  * driven by the real @limrun/api client and by burrow's own startTcpTunnel, in both modes.
  *
- *   node --import tsx bench/tcp.ts [--size-mib 1024] [--conns 100] [--exchanges 200] [--write]
+ *   node --import tsx bench/tcp.ts [--size-mib 1024] [--conns 100] [--exchanges 200] [--rounds 1] [--write]
  *
  * Processes: the targets (a sink that acks after N bytes, an echo) and the burrow adapter (on a
  * plain http server) each run in their own child process; the clients run in this process.
@@ -247,46 +247,71 @@ async function main(): Promise<void> {
       ['limrun client', limrunStart],
       ['burrow client', burrowStart],
     ];
-    const rows: Row[] = [];
+    const rounds = argNumber('rounds', 1);
+    const samples = new Map<string, Omit<Row, 'name'>[]>();
+    const record = (name: string, r: Omit<Row, 'name'>): void => {
+      samples.set(name, [...(samples.get(name) ?? []), r]);
+      process.stdout.write(`${name}: ${JSON.stringify(r)}\n`);
+    };
 
     process.stdout.write(
-      `one stream: ${sizeMiB} MiB; request/response: ${conns} connections × ${exchanges} × ${MSG} B\n`,
+      `one stream: ${sizeMiB} MiB; request/response: ${conns} connections × ${exchanges} × ${MSG} B; ${rounds} round(s)\n`,
     );
-    const direct = {
-      ...(await oneStream(t.sink, bytes)),
-      ...(await oneStreamDown(t.source, bytes)),
-      ...(await reqRes(Array<number>(conns).fill(t.echo), exchanges)),
-    };
-    rows.push({ name: 'direct', ...direct });
-    process.stdout.write(`direct: ${JSON.stringify(direct)}\n`);
-
-    for (const mode of ['singleton', 'multiplexed'] as const) {
-      for (const [label, start] of clients) {
-        const sinkTunnel = await start(`${base}/sink`, TOKEN, '127.0.0.1', 0, { mode, logLevel: 'none' });
-        const up = await oneStream(sinkTunnel.address.port, bytes);
-        sinkTunnel.close();
-        const sourceTunnel = await start(`${base}/source`, TOKEN, '127.0.0.1', 0, { mode, logLevel: 'none' });
-        const down = await oneStreamDown(sourceTunnel.address.port, bytes);
-        sourceTunnel.close();
-        const stream = { ...up, ...down };
-        let echoTunnels: Tunnelish[];
-        if (mode === 'singleton') {
-          echoTunnels = await Promise.all(
-            Array.from({ length: conns }, () =>
-              start(`${base}/echo`, TOKEN, '127.0.0.1', 0, { mode, logLevel: 'none' }),
-            ),
+    for (let round = 0; round < rounds; round++) {
+      record('direct', {
+        ...(await oneStream(t.sink, bytes)),
+        ...(await oneStreamDown(t.source, bytes)),
+        ...(await reqRes(Array<number>(conns).fill(t.echo), exchanges)),
+      });
+      for (const mode of ['singleton', 'multiplexed'] as const) {
+        // Alternate the client order per round so neither always runs on a warmer machine.
+        const ordered = round % 2 === 0 ? clients : [...clients].reverse();
+        for (const [label, start] of ordered) {
+          const opts = { mode, logLevel: 'none' } as const;
+          const sinkTunnel = await start(`${base}/sink`, TOKEN, '127.0.0.1', 0, opts);
+          const up = await oneStream(sinkTunnel.address.port, bytes);
+          sinkTunnel.close();
+          const sourceTunnel = await start(`${base}/source`, TOKEN, '127.0.0.1', 0, opts);
+          const down = await oneStreamDown(sourceTunnel.address.port, bytes);
+          sourceTunnel.close();
+          const echoTunnels: Tunnelish[] =
+            mode === 'singleton'
+              ? await Promise.all(
+                  Array.from({ length: conns }, () => start(`${base}/echo`, TOKEN, '127.0.0.1', 0, opts)),
+                )
+              : [await start(`${base}/echo`, TOKEN, '127.0.0.1', 0, opts)];
+          const ports = Array.from(
+            { length: conns },
+            (_, i) => echoTunnels[mode === 'singleton' ? i : 0]!.address.port,
           );
-        } else {
-          echoTunnels = [await start(`${base}/echo`, TOKEN, '127.0.0.1', 0, { mode, logLevel: 'none' })];
+          const rr = await reqRes(ports, exchanges);
+          for (const x of echoTunnels) x.close();
+          record(`${label}, ${mode}`, { ...up, ...down, ...rr });
         }
-        const ports = Array.from({ length: conns }, (_, i) => echoTunnels[mode === 'singleton' ? i : 0]!.address.port);
-        const rr = await reqRes(ports, exchanges);
-        for (const x of echoTunnels) x.close();
-        const row = { name: `${label}, ${mode}`, ...stream, ...rr };
-        rows.push(row);
-        process.stdout.write(`${row.name}: ${JSON.stringify({ ...stream, ...rr })}\n`);
       }
     }
+    const median = (xs: number[]): number => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s[Math.floor(s.length / 2)] ?? 0;
+    };
+    const order = [
+      'direct',
+      ...(['singleton', 'multiplexed'] as const).flatMap((m) => clients.map(([l]) => `${l}, ${m}`)),
+    ];
+    const rows: Row[] = order.map((name) => {
+      const xs = samples.get(name) ?? [];
+      const pick = (k: keyof Omit<Row, 'name'>): number => median(xs.map((x) => x[k]));
+      return {
+        name,
+        mibps: pick('mibps'),
+        rssMiB: pick('rssMiB'),
+        downMibps: pick('downMibps'),
+        downRssMiB: pick('downRssMiB'),
+        perSec: pick('perSec'),
+        p50: pick('p50'),
+        p99: pick('p99'),
+      };
+    });
 
     const d = rows[0]!;
     const fmt = (n: number, digits = 0): string => n.toFixed(digits);
@@ -299,13 +324,13 @@ async function main(): Promise<void> {
       ),
     ].join('\n');
     process.stdout.write(`\n${table}\n`);
-    if (process.argv.includes('--write')) writeResults(table, sizeMiB, conns, exchanges);
+    if (process.argv.includes('--write')) writeResults(table, sizeMiB, conns, exchanges, rounds);
   } finally {
     await stopAll(children);
   }
 }
 
-function writeResults(table: string, sizeMiB: number, conns: number, exchanges: number): void {
+function writeResults(table: string, sizeMiB: number, conns: number, exchanges: number, rounds: number): void {
   const file = path.join(ROOT, 'bench', 'RESULTS.md');
   let text = '';
   try {
@@ -316,7 +341,8 @@ function writeResults(table: string, sizeMiB: number, conns: number, exchanges: 
   const section = [
     '## tcp',
     '',
-    `Command: \`node --import tsx bench/tcp.ts --write\` (defaults: \`--size-mib ${sizeMiB} --conns ${conns} --exchanges ${exchanges}\`).`,
+    `Command: \`node --import tsx bench/tcp.ts --size-mib ${sizeMiB} --conns ${conns} --exchanges ${exchanges} --rounds ${rounds} --write\``,
+    `(medians of ${rounds} round(s), client order alternating per round; defaults are 1024 MiB, 100, 200, 1).`,
     'Targets (a sink that acks after N bytes, a source, an echo) and the burrow limrun adapter (on a',
     'plain http server, no TLS) run in two child processes; the clients run in the bench process.',
     `"Upload"/"download": ${sizeMiB} MiB client → target / target → client on one connection.`,
