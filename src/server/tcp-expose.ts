@@ -45,13 +45,36 @@ export interface TcpExposeOptions {
   logger: Logger;
   secure: boolean;
   baseUrlFor(req: IncomingMessage): string;
+  /**
+   * Keep a disconnected tunnel's public port and access token for its agent's resume: when the
+   * tunnel goes and isNameHeld(name) is true (the registry reserved the name for the same agent),
+   * the listener stays bound (new connections are refused) and a re-registration of that name
+   * within resumeGraceMs gets the same port and token. Both unset = no hold.
+   */
+  resumeGraceMs?: number | undefined;
+  isNameHeld?: ((name: string) => boolean) | undefined;
+}
+
+interface Listener {
+  server: net.Server;
+  port: number;
+  /** The tunnel connections go to; undefined while held for a resume. */
+  tunnel: BurrowTunnel | undefined;
+}
+
+interface Held {
+  listener: Listener | undefined;
+  token: string;
+  timer: NodeJS.Timeout;
 }
 
 export class TcpExpose {
   readonly #o: TcpExposeOptions;
   readonly #tokens = new WeakMap<Tunnel, string>();
-  readonly #listeners = new Map<BurrowTunnel, net.Server>();
+  readonly #listeners = new Map<BurrowTunnel, Listener>();
   readonly #usedPorts = new Set<number>();
+  /** Public ports and tokens of disconnected tunnels, by name, waiting for the agent's resume. */
+  readonly #held = new Map<string, Held>();
 
   constructor(options: TcpExposeOptions) {
     this.#o = options;
@@ -68,14 +91,31 @@ export class TcpExpose {
     req: RegisterRequest,
     upgrade: IncomingMessage,
   ): Promise<Record<string, unknown>> {
-    const token = randomBytes(TCP_ACCESS_TOKEN_BYTES).toString('base64url');
+    const held = this.#held.get(tunnel.name);
+    if (held) {
+      clearTimeout(held.timer);
+      this.#held.delete(tunnel.name);
+    }
+    const token = held?.token ?? randomBytes(TCP_ACCESS_TOKEN_BYTES).toString('base64url');
     this.#tokens.set(tunnel, token);
     const base = new URL(this.#o.baseUrlFor(upgrade));
     base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
     base.pathname = `/tcp/${tunnel.name}`;
     const out: Record<string, unknown> = { wsUrl: base.toString(), accessToken: token };
-    if (req.publicPort !== false && (this.#o.range || req.remotePort)) {
-      const port = await this.#listen(tunnel, req.remotePort);
+    const heldListener = held?.listener;
+    const wantsPort = req.publicPort !== false && (this.#o.range || req.remotePort);
+    if (heldListener && (!wantsPort || (req.remotePort && req.remotePort !== heldListener.port))) {
+      this.#release(heldListener);
+    }
+    if (wantsPort) {
+      let port: number;
+      if (heldListener && (!req.remotePort || req.remotePort === heldListener.port)) {
+        heldListener.tunnel = tunnel;
+        this.#listeners.set(tunnel, heldListener);
+        port = heldListener.port;
+      } else {
+        port = await this.#listen(tunnel, req.remotePort);
+      }
       out['tcpAddress'] = `tcp://${this.#o.publicHost ?? hostOf(upgrade)}:${port}`;
       out['remotePort'] = port;
       tunnel.info['tcpAddress'] = out['tcpAddress'];
@@ -85,16 +125,35 @@ export class TcpExpose {
 
   /** Stop the public listener of a tunnel that went away. */
   onGone(tunnel: BurrowTunnel): void {
-    const s = this.#listeners.get(tunnel);
-    if (!s) return;
+    const l = this.#listeners.get(tunnel);
     this.#listeners.delete(tunnel);
-    const port = (s.address() as net.AddressInfo | null)?.port;
-    if (port) this.#usedPorts.delete(port);
-    s.close();
+    if (l) l.tunnel = undefined;
+    const token = this.#tokens.get(tunnel);
+    const grace = this.#o.resumeGraceMs ?? 0;
+    if (token !== undefined && grace > 0 && this.#o.isNameHeld?.(tunnel.name) && !this.#held.has(tunnel.name)) {
+      const timer = setTimeout(() => {
+        this.#held.delete(tunnel.name);
+        if (l) this.#release(l);
+      }, grace);
+      timer.unref();
+      this.#held.set(tunnel.name, { listener: l, token, timer });
+      return;
+    }
+    if (l) this.#release(l);
   }
 
   async close(): Promise<void> {
     for (const t of [...this.#listeners.keys()]) this.onGone(t);
+    for (const h of this.#held.values()) {
+      clearTimeout(h.timer);
+      if (h.listener) this.#release(h.listener);
+    }
+    this.#held.clear();
+  }
+
+  #release(l: Listener): void {
+    this.#usedPorts.delete(l.port);
+    l.server.close();
   }
 
   async #listen(tunnel: BurrowTunnel, requested: number | undefined): Promise<number> {
@@ -127,7 +186,12 @@ export class TcpExpose {
 
   #bind(tunnel: BurrowTunnel, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(tunnel, socket));
+      const listener: Listener = { server: undefined as unknown as net.Server, port, tunnel };
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+        if (listener.tunnel) this.#accept(listener.tunnel, socket);
+        else socket.destroy(); // held for the agent's resume
+      });
+      listener.server = server;
       server.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
@@ -137,7 +201,7 @@ export class TcpExpose {
       });
       server.listen(port, this.#o.address, () => {
         this.#usedPorts.add(port);
-        this.#listeners.set(tunnel, server);
+        this.#listeners.set(tunnel, listener);
         resolve(port);
       });
     });
