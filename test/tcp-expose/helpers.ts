@@ -20,13 +20,16 @@ export function randomRange(size = 50): { from: number; to: number } {
 }
 
 /** The full server (composeServer) on 127.0.0.1:0; `range: false` = no --tcp-ports. */
-export async function startStack(options: { range?: false } = {}): Promise<Stack> {
-  const range = options.range === false ? undefined : randomRange();
+export async function startStack(
+  options: { range?: false; rangeSize?: number; tcpPublicHost?: string } = {},
+): Promise<Stack> {
+  const range = options.range === false ? undefined : randomRange(options.rangeSize);
   const composed = await composeServer({
     port: 0,
     address: '127.0.0.1',
     db: 'sqlite::memory:',
     ...(range ? { tcpPorts: `${range.from}-${range.to}` } : {}),
+    ...(options.tcpPublicHost ? { tcpPublicHost: options.tcpPublicHost } : {}),
     logLevel: 'silent',
     processMetrics: false,
   });
