@@ -66,6 +66,12 @@ export class TcpTunnel extends EventEmitter<TcpTunnelEvents> {
 }
 
 export async function openTcpTunnel(options: OpenTcpTunnelOptions): Promise<TcpTunnel> {
+  if (options.publicPort === false && options.remotePort !== undefined) {
+    throw new BurrowError(
+      'BURROW_ERR_BAD_REQUEST',
+      'remotePort asks for a public port; it cannot be combined with publicPort: false',
+    );
+  }
   const target = parseLocalTarget(options.port, { host: options.localHost ?? 'localhost' });
   const agent = new AgentConnection({
     server: options.server ?? process.env['BURROW_SERVER'] ?? DEFAULT_SERVER_URL,

@@ -147,3 +147,81 @@ void test('burrow tcp --remote-port inside the range is honoured', async (t) => 
   const ready = JSON.parse(await p.nextLine(isReady)) as Ready;
   assert.equal(ready.tcpAddress, `tcp://127.0.0.1:${wanted}`);
 });
+
+void test('burrow tcp <port> with the default local host (localhost) reaches a service on 127.0.0.1', async (t) => {
+  const { stack, target } = await setup(t);
+  const p = runCli(['tcp', String(target.port), '--server', stack.url, '--json']);
+  stop(t, p);
+  const ready = JSON.parse(await p.nextLine(isReady)) as Ready;
+  assert.equal(ready.local, `localhost:${target.port}`);
+  const sock = await dial(Number(new URL(ready.tcpAddress!).port));
+  t.after(() => sock.destroy());
+  assert.equal((await readBytes(sock, 12)).toString(), '220 banner\r\n');
+});
+
+void test('burrow tcp --json: the server going away → disconnected/reconnecting lines; back → reconnected with an address', async (t) => {
+  const { stack, target } = await setup(t);
+  const p = runCli(['tcp', String(target.port), '--server', stack.url, '--local-host', '127.0.0.1', '--json']);
+  stop(t, p);
+  await p.nextLine(isReady);
+  await stack.close();
+  await p.nextLine((l) => l.includes('"event":"disconnected"'));
+  await p.nextLine((l) => l.includes('"event":"reconnecting"'));
+  // A new server on the same port (same range).
+  const { composeServer } = await import('../../src/server/compose.js');
+  const again = await composeServer({
+    port: stack.port,
+    address: '127.0.0.1',
+    db: 'sqlite::memory:',
+    tcpPorts: `${stack.range!.from}-${stack.range!.to}`,
+    logLevel: 'silent',
+    processMetrics: false,
+  });
+  await again.listen();
+  t.after(() => again.close());
+  const line = JSON.parse(await p.nextLine((l) => l.includes('"event":"reconnected"'), 30_000)) as Ready;
+  assert.match(line.tcpAddress ?? '', /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  assert.ok(line.accessToken, 'the (new) access token is printed');
+  const sock = await dial(Number(new URL(line.tcpAddress!).port));
+  t.after(() => sock.destroy());
+  assert.equal((await readBytes(sock, 12)).toString(), '220 banner\r\n');
+});
+
+void test('burrow tcp --no-public-port --remote-port N: refused (exit 1, BAD_REQUEST), not silently ignored', async (t) => {
+  const { stack, target } = await setup(t);
+  const p = runCli([
+    'tcp',
+    String(target.port),
+    '--server',
+    stack.url,
+    '--no-public-port',
+    '--remote-port',
+    String(stack.range!.from),
+    '--json',
+  ]);
+  stop(t, p);
+  assert.equal(await p.exited, 1);
+  assert.match(p.stderr(), /BURROW_ERR_BAD_REQUEST/);
+});
+
+void test('burrow tcp (human): a reconnect that changes the token prints the new token', async (t) => {
+  const { stack, target } = await setup(t);
+  const p = runCli(['tcp', String(target.port), '--server', stack.url, '--local-host', '127.0.0.1']);
+  stop(t, p);
+  const tokenLine = await p.nextLine((l) => l.startsWith('  token: '));
+  await stack.close();
+  const { composeServer } = await import('../../src/server/compose.js');
+  const again = await composeServer({
+    port: stack.port,
+    address: '127.0.0.1',
+    db: 'sqlite::memory:',
+    tcpPorts: `${stack.range!.from}-${stack.range!.to}`,
+    logLevel: 'silent',
+    processMetrics: false,
+  });
+  await again.listen();
+  t.after(() => again.close());
+  await p.nextLine((l) => l.startsWith('reconnected: tcp://127.0.0.1:'), 30_000);
+  const fresh = await p.nextLine((l) => l.startsWith('  new token: '));
+  assert.notEqual(fresh.slice('  new token: '.length), tokenLine.slice('  token: '.length));
+});

@@ -65,9 +65,14 @@ export function registerTcpCommand(program: Command): void {
             error: r.error.message,
           }),
         );
-        t.on('reconnected', (r) =>
-          say(`reconnected: ${r.tcpAddress ?? r.wsUrl ?? r.name}`, { event: 'reconnected', ...r }),
-        );
+        // The server may hand out a new public port and access token after a reconnect: say so.
+        let lastToken = t.accessToken;
+        t.on('reconnected', (r) => {
+          const lines = [`reconnected: ${r.tcpAddress ?? r.wsUrl ?? r.name}`];
+          if (r.accessToken && r.accessToken !== lastToken) lines.push(`  new token: ${r.accessToken}`);
+          lastToken = r.accessToken;
+          say(lines.join('\n'), { event: 'reconnected', ...r });
+        });
         t.on('error', (e) => say(`error: ${e.message}`, { event: 'error', code: e.code, message: e.message }));
         // A signal is a clean stop (exit 0); the tunnel closing on its own (final error) exits 1.
         // The close that t.close() itself causes must not count as the latter.
