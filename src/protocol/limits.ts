@@ -29,6 +29,8 @@ export const MAX_TUNNELS_PER_SESSION = 64;
 /** PING interval and the silence after which a peer is declared dead, in ms. */
 export const DEFAULT_PING_INTERVAL_MS = 10_000;
 export const DEFAULT_DEAD_PEER_TIMEOUT_MS = 30_000;
+/** Frames at least this large skip batching and are sent as their own transport message. */
+export const DIRECT_SEND_BYTES = 16 * 1024;
 /** A frame batch is sent when it reaches this size, else at the end of the current tick. */
 export const MAX_BATCH_BYTES = 256 * 1024;
 /** Outgoing transport buffer above which streams stop writing until it drains. */

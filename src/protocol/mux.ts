@@ -22,6 +22,7 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_STREAM_WINDOW,
   MAX_BATCH_BYTES,
+  DIRECT_SEND_BYTES,
   MAX_DATA_CHUNK,
   MAX_STREAM_ID,
   MAX_STREAMS_PER_SESSION,
@@ -160,6 +161,13 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   /** Queue an encoded frame; frames queued in the same tick go out as one transport message. */
   sendFrame(frame: Buffer): void {
     if (this.#closed) return;
+    if (frame.length >= DIRECT_SEND_BYTES) {
+      // Large frames go out on their own: no copy into a batch.
+      if (this.#queue.length) this.#flush();
+      this.bytesOut += frame.length;
+      if (!this.#transport.send(frame)) this.#congested = true;
+      return;
+    }
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
     if (this.#queuedBytes >= MAX_BATCH_BYTES) {
