@@ -62,7 +62,7 @@ export class SingletonLink {
     this.#opts = options;
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#localGate = new FlowGate(local);
-    this.#localGate.hold('ws');
+    this.#localGate.hold('offline');
     local.on('data', (chunk: Buffer) => this.#fromLocal(chunk));
     local.on('end', () => this.#localEnded());
     local.on('close', () => this.#finish({ reason: 'closed' }));
@@ -93,7 +93,7 @@ export class SingletonLink {
       this.#queue = [];
       this.#queued = 0;
       for (const item of queue) this.#send(ws, item);
-      this.#localGate.release('ws');
+      this.#localGate.release('offline');
     });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       if (ws !== this.#ws) return;
@@ -125,7 +125,7 @@ export class SingletonLink {
     // Read before the pause took effect: keep it for the resume (limrun's client drops it).
     this.#queue.push(chunk);
     this.#queued += chunk.length;
-    this.#localGate.hold('ws');
+    this.#localGate.hold('offline');
     if (this.#queued > this.#opts.reconnectQueueBytes) {
       this.#opts.logger.warn({ bytes: this.#queued }, 'reconnect queue over its cap; the local side stays paused');
     }
@@ -141,7 +141,8 @@ export class SingletonLink {
     if (ws !== this.#ws) return;
     this.#ws = undefined;
     if (this.#finished) return;
-    this.#localGate.hold('ws');
+    this.#localGate.hold('offline');
+    this.#localGate.release('ws'); // that WebSocket's backlog is gone with it
     this.#opts.state.set('disconnected');
     if (isFinalStatus(status)) {
       this.#opts.logger.error({ status }, `the server refused the tunnel (HTTP ${status})`);
