@@ -62,8 +62,10 @@ async function echoes(port: number): Promise<boolean> {
   }
 }
 
-// TODO until src/server/server.ts passes the resume hold to TcpExpose (see the report):
-//   new TcpExpose({ ..., resumeGraceMs: config.resumeGraceMs, isNameHeld: (n) => registry.isHeld(n) })
+// TODO until the resume hold is wired (verified on a scratch copy: all tests in this folder pass with both):
+//  1. src/server/server.ts: new TcpExpose({ …, resumeGraceMs: config.resumeGraceMs, isNameHeld: (n) => registry.isHeld(n) })
+//  2. src/server/agent-endpoint.ts: an agent's GOAWAY (clean close) removes its tunnels without the
+//     resume grace (registry.remove(t)); else a closed `burrow tcp` keeps its port bound for the grace.
 void test(
   'agent reconnect: the name, the public port and the access token survive',
   {
