@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { TcpTunnel } from '../../src/client/open-tcp.js';
 import {
   accepts,
@@ -110,4 +110,26 @@ void test('--tcp-public-host is the host printed in tcpAddress', async (t) => {
   t.after(() => tunnel.close());
   assert.match(tunnel.tcpAddress!, /^tcp:\/\/tcp\.example\.test:\d+$/);
   assert.ok(tunnel.wsUrl!.startsWith(`ws://127.0.0.1:${stack.port}/tcp/`));
+});
+
+void test('200 public connections reset right after connect leave nothing open (service or server streams)', async (t) => {
+  const stack = await startStack();
+  const target = await startTarget(echo);
+  t.after(async () => {
+    await stack.close();
+    await target.close();
+  });
+  const tunnel = await expose(stack, target.port);
+  t.after(() => tunnel.close());
+  const port = publicPort(tunnel);
+  for (let i = 0; i < 200; i++) {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.on('error', () => {});
+    s.once('connect', () => s.resetAndDestroy());
+  }
+  const openStreams = (): number =>
+    stack.composed.server.registry.list().reduce((n, x) => n + x.stats().openStreams, 0);
+  await until(() => target.accepted() === 200 || target.sockets.size === 0);
+  await until(() => target.sockets.size === 0 && openStreams() === 0);
+  assert.ok(stack.composed.server.registry.get(tunnel.name), 'the tunnel is still up');
 });
