@@ -265,3 +265,23 @@ void test('multiplexed: data then close before the dial completes → the target
   assert.equal(received, 'GET / HTTP/1.0\r\n\r\n');
   ws.close();
 });
+
+void test('limits: maxSessions answers 503 (retryable); muxMaxConnections closes the extra id at once', async (t) => {
+  const { m, target } = await withTarget(t, echo, { maxSessions: 1, muxMaxConnections: 2 });
+  const ws1 = wsTo(m, '?sessionId=one');
+  await once(ws1, 'open');
+  assert.equal(statusOf(await rawUpgrade(m.port, '/tcp/dev?sessionId=two', { Authorization: `Bearer ${TOKEN}` })), 503);
+  ws1.close(1000);
+
+  const ws = wsTo(m, '?mode=multiplexed');
+  await once(ws, 'open');
+  const closed: number[] = [];
+  ws.on('message', (d: Buffer) => {
+    if (d.length === 4) closed.push(d.readUInt32BE(0));
+  });
+  for (const id of [1, 2, 3]) ws.send(encodeMuxData(id, Buffer.from('x')));
+  await until(() => closed.includes(3));
+  await until(() => target.accepted() === 3); // 1 singleton + 2 multiplexed
+  assert.deepEqual(closed, [3]);
+  ws.close();
+});
