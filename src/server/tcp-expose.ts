@@ -211,6 +211,11 @@ export class TcpExpose {
     socket.on('error', () => socket.destroy());
     tunnel.openStream({ remoteAddress: normaliseAddress(socket.remoteAddress ?? ''), kind: 'tcp' }).then(
       (stream) => {
+        // The visitor may have gone while the stream was opening: its 'close' has already fired.
+        if (socket.destroyed) {
+          stream.destroy();
+          return;
+        }
         stream.on('error', () => socket.destroy());
         socket.on('close', () => stream.destroy());
         stream.on('close', () => socket.destroy());
