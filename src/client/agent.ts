@@ -175,9 +175,6 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_SIZE,
       handshakeTimeout: CONNECT_TIMEOUT_MS,
-      // Masking protects browsers' proxies from cache poisoning; an agent is not a browser, and a
-      // zero mask lets both ends skip XORing every byte (ws detects it). Halves agent CPU per byte.
-      generateMask: (mask: Buffer) => mask.fill(0),
       headers: { 'User-Agent': `burrow/${VERSION}`, ...this.#o.headers },
     });
     this.#ws = ws;
