@@ -19,4 +19,5 @@ export {
   type LocaltunnelOptions,
 } from './client/localtunnel/index.js';
 export { startTcpTunnel } from './client/tcp-tunnel.js';
+export type { BurrowTcpTunnel, TcpTunnelOptions, TunnelConnectionState, TunnelMode } from './client/tcp-tunnel.js';
 export { pipe } from './pipe/index.js';

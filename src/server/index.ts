@@ -14,7 +14,15 @@ export { BurrowError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 export { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
 export type { AgentAdmission, AgentPrincipal, VisitorAccess } from './admission.js';
 export { createLocaltunnelAdapter } from '../adapters/localtunnel/index.js';
-export { createLimrunAdapter } from '../adapters/limrun/index.js';
+export {
+  createLimrunAdapter,
+  createRegistryTcpResolver,
+  createStaticTcpResolver,
+  parseTcpTargetSpec,
+  type LimrunAdapterOptions,
+  type TcpTarget,
+  type TcpTargetResolver,
+} from '../adapters/limrun/index.js';
 export { createTunelyAdapter } from '../adapters/tunely/index.js';
 export { createTiflisAdapter } from '../adapters/tiflis/index.js';
 export { createPipeAdapter } from '../pipe/index.js';
