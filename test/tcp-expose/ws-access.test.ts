@@ -269,3 +269,16 @@ void test('the agent going away: WebSocket access sessions end and new upgrades 
   await until(() => s.stack.composed.server.registry.get(s.tunnel.name) === undefined);
   assert.equal(await upgradeStatus(s.wsUrl, s.token), 404);
 });
+
+void test('/tcp/<name> of an HTTP tunnel is 404 (only tcp tunnels are reachable), and a tcp name cannot be taken twice', async (t) => {
+  const s = await setup(echo);
+  t.after(() => s.close());
+  const { openTunnel } = await import('../../src/client/open-tunnel.js');
+  const web = await openTunnel({ port: s.target.port, server: s.stack.url, subdomain: 'webby', reconnect: false });
+  t.after(() => web.close());
+  assert.equal(await upgradeStatus(s.wsUrl.replace(/\/tcp\/[^/]+$/, '/tcp/webby'), s.token), 404);
+  await assert.rejects(expose(s.stack, s.target.port, { name: s.tunnel.name }), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'BURROW_ERR_NAME_TAKEN');
+    return true;
+  });
+});
