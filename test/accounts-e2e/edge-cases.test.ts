@@ -334,6 +334,35 @@ for (const backend of BACKENDS) {
       assert.match(bad.stderr(), /BURROW_ERR_UNAUTHORIZED/);
     });
 
+    test('`burrow name access` on the database sets the rules a running server enforces for the next agent', async () => {
+      const made = JSON.parse(await cli(['token', 'create', '--label', 'access-cli', '--db', db.url, '--json'])) as {
+        token: { id: string };
+        secret: string;
+      };
+      await cli(['name', 'reserve', 'cli-guarded', '--token', made.token.id, '--db', db.url]);
+      await cli([
+        'name',
+        'access',
+        'cli-guarded',
+        '--basic-auth',
+        'ivy:from-cli',
+        '--rate-limit',
+        '100/s',
+        '--db',
+        db.url,
+      ]);
+      const t = await tunnel(`http://127.0.0.1:${port}`, origin.port, { token: made.secret });
+      try {
+        assert.equal(t.name, 'cli-guarded');
+        const host = new URL(t.url).host;
+        assert.equal((await request(port, host, '/')).status, 401);
+        const ok = await request(port, host, '/', { headers: { authorization: basic('ivy', 'from-cli') } });
+        assert.equal(ok.status, 200);
+      } finally {
+        t.close();
+      }
+    });
+
     test('`burrow http` with no token against `burrow server --auth token` exits 1 with the message', async () => {
       const p = runCli(['http', String(origin.port), '--server', `http://127.0.0.1:${port}`], { BURROW_TOKEN: '' });
       assert.equal(await p.exited, 1);
