@@ -66,6 +66,8 @@ interface AgentConnection {
   hello: Hello | undefined;
   /** Control frames are handled one after another (some steps are async). */
   queue: Promise<void>;
+  /** The agent closed on purpose (GOAWAY): its names are not held. */
+  saidGoodbye: boolean;
 }
 
 export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapter & {
@@ -108,6 +110,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       tunnels: new Map(),
       hello: undefined,
       queue: Promise.resolve(),
+      saidGoodbye: false,
     };
     conns.add(conn);
     c.metrics.agents.inc({ protocol: 'burrow' });
@@ -149,7 +152,9 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       c.metrics.agents.dec({ protocol: 'burrow' });
       for (const t of conn.tunnels.values()) {
         t.close('agent disconnected');
-        c.registry.remove(t, { graceMs: options.resumeGraceMs, ownerKey: conn.ownerKey });
+        // A clean goodbye (GOAWAY) frees the name at once; a drop keeps it for the agent's return.
+        if (conn.saidGoodbye) c.registry.remove(t);
+        else c.registry.remove(t, { graceMs: options.resumeGraceMs, ownerKey: conn.ownerKey });
         options.onTunnelGone?.(t);
       }
       conn.tunnels.clear();
@@ -223,6 +228,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       return;
     }
     if (frame.type === FrameType.GOAWAY) {
+      conn.saidGoodbye = true;
       conn.session.close();
       return;
     }

@@ -127,6 +127,9 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     logger,
     secure: config.secure,
     baseUrlFor: (req) => ctx.baseUrlFor(req),
+    // a dropped `burrow tcp` agent that comes back within the grace keeps its port and token
+    resumeGraceMs: config.resumeGraceMs,
+    isNameHeld: (n) => registry.isHeld(n),
   });
   const agentEndpoint = createAgentEndpoint({
     onTcpTunnel: (t, r, up) => tcpExpose.onRegistered(t, r, up),
