@@ -363,6 +363,7 @@ function isFinalCode(code: string): boolean {
     'BURROW_ERR_UNSUPPORTED_VERSION',
     'BURROW_ERR_INVALID_NAME',
     'BURROW_ERR_NAME_RESERVED',
+    'BURROW_ERR_RATE_LIMITED',
   ].includes(code);
 }
 

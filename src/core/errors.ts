@@ -241,7 +241,7 @@ export const ERROR_CODES = {
     status: 502,
     wsClose: 1003,
     message: 'tunely tunnels carry text bodies only; this request body is not valid UTF-8',
-    fix: 'tunely\'s JSON protocol cannot carry binary bodies intact. Expose the service with `burrow http <port>` instead, which carries any bytes.',
+    fix: "tunely's JSON protocol cannot carry binary bodies intact. Expose the service with `burrow http <port>` instead, which carries any bytes.",
   },
   BURROW_ERR_TUNELY_BODY_TOO_LARGE: {
     status: 413,
@@ -253,13 +253,31 @@ export const ERROR_CODES = {
     status: 501,
     wsClose: 1003,
     message: 'tunely tunnels cannot carry WebSocket connections',
-    fix: 'tunely\'s protocol has no WebSocket messages. Expose the service with `burrow http <port>` instead.',
+    fix: "tunely's protocol has no WebSocket messages. Expose the service with `burrow http <port>` instead.",
   },
   BURROW_ERR_LOCALTUNNEL_NO_PORT: {
     status: 503,
     wsClose: 1013,
     message: 'No free TCP port for a localtunnel socket pool',
-    fix: 'Widen the server\'s localtunnel port range (or close idle tunnels), or run with --tunnel-port N so every pool shares one port.',
+    fix: "Widen the server's localtunnel port range (or close idle tunnels), or run with --tunnel-port N so every pool shares one port.",
+  },
+  BURROW_ERR_VISITOR_UNAUTHORIZED: {
+    status: 401,
+    wsClose: 4401,
+    message: 'This tunnel asks visitors to log in',
+    fix: 'Enter the user name and password (or bearer token) the tunnel owner gave you.',
+  },
+  BURROW_ERR_VISITOR_FORBIDDEN: {
+    status: 403,
+    wsClose: 4403,
+    message: 'This tunnel does not accept visitors from your address',
+    fix: 'Ask the tunnel owner to allow your network (burrow http --allow-ip …).',
+  },
+  BURROW_ERR_VISITOR_RATE_LIMITED: {
+    status: 429,
+    wsClose: 4429,
+    message: 'Too many requests to this tunnel',
+    fix: 'Wait for the number of seconds in Retry-After, then try again.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

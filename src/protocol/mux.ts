@@ -347,7 +347,11 @@ export class MuxStream extends Duplex {
   }
   setTimeout(ms: number, cb?: () => void): this {
     this.#timeoutMs = ms;
-    if (cb) this.once('timeout', cb);
+    // as net.Socket: setTimeout(0, cb) removes cb (Node's http client does this on every reuse)
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (ms > 0) {

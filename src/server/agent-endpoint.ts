@@ -31,6 +31,7 @@ import { MuxSession } from '../protocol/mux.js';
 import { VERSION } from '../version.js';
 import type { ServerAdapter, ServerContext } from './adapter.js';
 import { BurrowTunnel } from './burrow-tunnel.js';
+import { randomName } from './names.js';
 import type { Tunnel } from './registry.js';
 import { OPEN_ADMISSION, type AgentAdmission, type AgentPrincipal } from './admission.js';
 
@@ -83,6 +84,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     clientTracking: false,
   });
   const conns = new Set<AgentConnection>();
+  const pendingByToken = new Map<string, number>();
 
   function accept(ws: WebSocket, req: IncomingMessage): void {
     const c = ctx!;
@@ -245,8 +247,31 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', `one connection may hold ${MAX_TUNNELS_PER_SESSION} tunnels`);
     }
     const principal = conn.principal ?? { tokenId: null };
+    const tokenKey = principal.tokenId;
+    // Registrations still being admitted count too, so concurrent REGISTERs cannot exceed a token's limit.
+    const pending = tokenKey === null ? 0 : (pendingByToken.get(tokenKey) ?? 0);
     const openTunnels =
-      principal.tokenId === null ? 0 : c.registry.list().filter((t) => t.tokenId === principal.tokenId).length;
+      tokenKey === null ? 0 : c.registry.list().filter((t) => t.tokenId === tokenKey).length + pending;
+    if (tokenKey !== null) pendingByToken.set(tokenKey, pending + 1);
+    try {
+      return await registerAdmitted(conn, r, upgrade, principal, openTunnels);
+    } finally {
+      if (tokenKey !== null) {
+        const left = (pendingByToken.get(tokenKey) ?? 1) - 1;
+        if (left > 0) pendingByToken.set(tokenKey, left);
+        else pendingByToken.delete(tokenKey);
+      }
+    }
+  }
+
+  async function registerAdmitted(
+    conn: AgentConnection,
+    r: RegisterRequest,
+    upgrade: IncomingMessage,
+    principal: AgentPrincipal,
+    openTunnels: number,
+  ): Promise<Record<string, unknown>> {
+    const c = ctx!;
     const admitted = await admission.admit({
       principal,
       protocol: 'burrow',
@@ -257,12 +282,11 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       access: r.access,
     });
     if (conn.session.closed) throw new BurrowError('BURROW_ERR_AGENT_GONE', 'agent left during registration');
-    const wanted = admitted.name?.toLowerCase();
-    // A stable id for names that persist (reserved / token-bound); a fresh one otherwise.
-    const id =
-      wanted && admission.tunnelId
-        ? await admission.tunnelId({ name: wanted, tokenId: principal.tokenId, protocol: 'burrow' })
-        : undefined;
+    // Server-chosen names are picked here, so that they get a stable id like requested ones.
+    const wanted = admitted.name?.toLowerCase() ?? pickFreeName(c);
+    const id = admission.tunnelId
+      ? await admission.tunnelId({ name: wanted, tokenId: principal.tokenId, protocol: 'burrow' })
+      : undefined;
     const tunnel = c.registry.add(
       (name) =>
         new BurrowTunnel({
@@ -318,6 +342,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       for (const conn of [...conns]) {
         if (conn.principal && pred(conn.principal)) {
           n++;
+          conn.saidGoodbye = true; // a revoked agent's names are not held for it
           conn.session.sendControl(
             FrameType.GOAWAY,
             toWireError(new BurrowError('BURROW_ERR_UNAUTHORIZED', 'token revoked')),
@@ -336,5 +361,17 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     },
   };
 }
+
+/** A random readable name that is neither live nor held (the registry re-checks on add). */
+function pickFreeName(c: ServerContext): string {
+  for (let i = 0; i < RANDOM_NAME_TRIES; i++) {
+    const n = randomName();
+    if (!c.registry.get(n) && !c.registry.isHeld(n)) return n;
+  }
+  throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', 'no free random name found');
+}
+
+/** Attempts at a free random name before giving up. */
+export const RANDOM_NAME_TRIES = 20;
 
 export type { Tunnel };

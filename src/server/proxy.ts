@@ -5,7 +5,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BurrowError } from '../core/errors.js';
+import { BurrowError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } from './http-headers.js';
 import type { ServerMetrics } from './metrics.js';
@@ -98,7 +98,7 @@ export class TunnelProxy {
         (d) => {
           if (!d.allow) {
             this.#opts.metrics.errors.inc({ code: d.code });
-            sendError(req, res, new BurrowError(d.code, d.message), flatten(d.headers));
+            sendError(req, res, visitorError(d.code, d.message), flatten(d.headers));
             return;
           }
           if (d.stripAuthorization) stripAuthorization(req);
@@ -251,7 +251,7 @@ export class TunnelProxy {
       tunnel.access.check({ remoteAddress, authorization: req.headers.authorization }).then(
         (d) => {
           if (!d.allow) {
-            rejectUpgrade(socket, new BurrowError(d.code, d.message), flatten(d.headers));
+            rejectUpgrade(socket, visitorError(d.code, d.message), flatten(d.headers));
             return;
           }
           if (d.stripAuthorization) stripAuthorization(req);
@@ -311,6 +311,19 @@ export class TunnelProxy {
       (err: unknown) => rejectUpgrade(socket, err),
     );
   }
+}
+
+/** Visitors get visitor advice, not the agent-token advice of the same statuses. */
+const VISITOR_CODES: Record<string, ErrorCode> = {
+  BURROW_ERR_UNAUTHORIZED: 'BURROW_ERR_VISITOR_UNAUTHORIZED',
+  BURROW_ERR_FORBIDDEN: 'BURROW_ERR_VISITOR_FORBIDDEN',
+  BURROW_ERR_RATE_LIMITED: 'BURROW_ERR_VISITOR_RATE_LIMITED',
+};
+
+function visitorError(code: string, message: string): BurrowError {
+  const err = new BurrowError(VISITOR_CODES[code] ?? 'BURROW_ERR_VISITOR_FORBIDDEN');
+  Object.defineProperty(err, 'message', { value: message });
+  return err;
 }
 
 function flatten(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
