@@ -117,6 +117,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   // localtunnel's `/<name>` handshake catches single-segment paths: it goes last.
   adapters.push(
     createLocaltunnelAdapter({
+      admission: accountsAdmission(accounts),
       ...(options.tunnelPort !== undefined ? { tunnelPort: options.tunnelPort } : {}),
       ...(options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {}),
       ...(options.address ? { address: options.address } : {}),

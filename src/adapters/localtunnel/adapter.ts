@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
 import type { Tunnel } from '../../server/registry.js';
+import type { AgentAdmission } from '../../server/admission.js';
 import {
   DEFAULT_MAX_QUEUED,
   DEFAULT_MAX_SOCKETS,
@@ -25,6 +26,11 @@ import { LocaltunnelTunnel } from './tunnel.js';
 import { buildHandshakeReply, IdLineReader, parseHandshake, type HandshakeRequest } from './wire.js';
 
 export interface LocaltunnelAdapterOptions {
+  /**
+   * Who may open tunnels (default: everyone). The token comes from `Authorization: Bearer …`,
+   * `X-Burrow-Token` or `?token=` on the handshake (pipenet: `--headers`; lt cannot send one).
+   */
+  admission?: AgentAdmission;
   /** Pool size advertised to clients and enforced (`--max-sockets`, default 10). */
   maxSockets?: number;
   /** Address the pool listeners bind to (`--address`; default: all interfaces). */
@@ -76,6 +82,7 @@ interface Resolved {
   graceMs: number;
   keepAliveIntervalMs: number;
   firstBodyDelayMs: number;
+  admission: AgentAdmission | undefined;
 }
 
 function resolve(o: LocaltunnelAdapterOptions): Resolved {
@@ -98,6 +105,7 @@ function resolve(o: LocaltunnelAdapterOptions): Resolved {
   const wildcard = address === undefined || address === '0.0.0.0' || address === '::' || address === '';
   const ip = o.ip === false ? undefined : (o.ip ?? (wildcard ? undefined : address));
   const r: Resolved = {
+    admission: o.admission,
     maxSockets: int('maxSockets', o.maxSockets, DEFAULT_MAX_SOCKETS, 1, MAX_MAX_SOCKETS),
     address: wildcard ? undefined : address,
     range,
@@ -193,7 +201,24 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
     c: ServerContext,
   ): Promise<void> {
     const clientAddress = c.clientAddress(req);
-    const requested = hs.kind === 'name' ? hs.name : undefined;
+    let requested = hs.kind === 'name' ? hs.name : undefined;
+    let tokenId: string | null = null;
+    let access: LocaltunnelTunnel['access'];
+    if (o.admission) {
+      const principal = await o.admission.authenticate({ token: handshakeToken(req), remoteAddress: clientAddress });
+      tokenId = principal.tokenId;
+      const openTunnels = tokenId === null ? 0 : c.registry.list().filter((t) => t.tokenId === tokenId).length;
+      const admitted = await o.admission.admit({
+        principal,
+        protocol: 'localtunnel',
+        kind: 'http',
+        name: requested,
+        remoteAddress: clientAddress,
+        openTunnels,
+      });
+      requested = admitted.name;
+      access = admitted.access;
+    }
     if (requested !== undefined) {
       // A client whose pool drained gets its name back from the same address during the grace period.
       const existing = c.registry.get(requested.toLowerCase());
@@ -227,6 +252,8 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
         }),
       { name: requested },
     );
+    tunnel.tokenId = tokenId;
+    tunnel.access = access;
     mine.add(tunnel);
     c.metrics.agents.inc({ protocol: 'localtunnel' });
     try {
@@ -312,4 +339,17 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
     },
   };
   return adapter;
+}
+
+/** The agent token of a handshake: Authorization: Bearer, X-Burrow-Token, or ?token=. */
+function handshakeToken(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  const h = req.headers['x-burrow-token'];
+  if (typeof h === 'string' && h) return h;
+  try {
+    return new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -4,6 +4,7 @@
  * requests beyond the pool wait in a bounded queue with a timeout. When the pool drains, the
  * tunnel stays for a grace period so the client's reconnecting sockets find it again.
  */
+import type { VisitorAccess } from '../../server/admission.js';
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -46,6 +47,10 @@ export class LocaltunnelTunnel implements Tunnel {
   readonly clientAddress: string;
   /** TCP port of the per-tunnel pool listener (or the shared port). */
   port = 0;
+  /** The token that opened it (null: anonymous), for per-token counts and revocation. */
+  tokenId: string | null = null;
+  /** Visitor rules (set at handshake from the token's reserved name). */
+  access: VisitorAccess | undefined;
   readonly #o: LocaltunnelTunnelOptions;
   readonly #conns = new Set<PoolConnection>();
   /** Free connections, most recently freed last (handed out LIFO). */
