@@ -270,6 +270,10 @@ export class TokenService extends EventEmitter<TokenServiceEvents> {
       // Look back a little: another server's clock may be behind ours.
       const rows = await this.store.listRevokedSince(this.#watchSince - REVOCATION_POLL_INTERVAL_MS * 12);
       for (const r of rows) this.#announce(r.id);
+      // Expiry ends a token like a revocation: live agents holding it are disconnected.
+      for (const t of await this.store.listTokens()) {
+        if (t.expiresAt !== null && t.expiresAt <= startedAt) this.#announce(t.id);
+      }
       this.#watchSince = startedAt;
     } catch (err) {
       this.#logger.warn({ err }, 'polling revoked tokens failed');
