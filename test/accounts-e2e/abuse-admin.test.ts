@@ -70,28 +70,22 @@ for (const backend of BACKENDS) {
       assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 60, `Retry-After: ${r.headers['retry-after']}`);
     });
 
-    test(
-      '`burrow http` with a right token from a rate-limited address says so (exits 1 or prints the reason)',
-      {
-        todo: 'src/client/agent.ts isFinalCode() does not list BURROW_ERR_RATE_LIMITED and the wire error drops RateLimitedError.retryAfter, so `burrow http` retries silently on its own backoff: no output at all while the address is limited',
-      },
-      async () => {
-        const srv = await fresh();
-        const { secret } = await srv.composed.accounts.tokens.create({ label: 'cli-limited' });
-        for (let i = 0; i < 10; i++) await refusal(tunnel(srv.url, origin.port, { token: WRONG(i) }));
-        const cli = runCli(['http', String(origin.port), '--server', srv.url, '--token', secret]);
-        try {
-          const said = await Promise.race([
-            cli.exited.then(() => `${cli.stderr()}${cli.lines.join('\n')}`),
-            new Promise<string>((r) => setTimeout(() => r(`${cli.stderr()}${cli.lines.join('\n')}`), 5000)),
-          ]);
-          assert.match(said, /RATE_LIMITED|too many failed/i, `after 5 s the CLI said: ${JSON.stringify(said)}`);
-        } finally {
-          cli.child.kill('SIGKILL');
-          await cli.exited;
-        }
-      },
-    );
+    test('`burrow http` with a right token from a rate-limited address says so (exits 1 or prints the reason)', async () => {
+      const srv = await fresh();
+      const { secret } = await srv.composed.accounts.tokens.create({ label: 'cli-limited' });
+      for (let i = 0; i < 10; i++) await refusal(tunnel(srv.url, origin.port, { token: WRONG(i) }));
+      const cli = runCli(['http', String(origin.port), '--server', srv.url, '--token', secret]);
+      try {
+        const said = await Promise.race([
+          cli.exited.then(() => `${cli.stderr()}${cli.lines.join('\n')}`),
+          new Promise<string>((r) => setTimeout(() => r(`${cli.stderr()}${cli.lines.join('\n')}`), 5000)),
+        ]);
+        assert.match(said, /RATE_LIMITED|too many failed/i, `after 5 s the CLI said: ${JSON.stringify(said)}`);
+      } finally {
+        cli.child.kill('SIGKILL');
+        await cli.exited;
+      }
+    });
 
     test('wrong admin tokens: 401 each time, then 429 + Retry-After', async () => {
       const srv = await fresh();
@@ -240,21 +234,40 @@ for (const backend of BACKENDS) {
       await db?.cleanup();
     });
 
-    test(
-      'localtunnel handshake without a token is refused with --auth token, and cannot take a reserved name',
-      {
-        todo: 'src/adapters/localtunnel/adapter.ts takes no admission: GET /?new and /<name> open tunnels without a token, and take reserved names',
-      },
-      async () => {
-        const own = `127.0.0.1:${srv.port}`;
-        const anon = await request(srv.port, own, '/?new');
-        assert.equal(anon.status, 401, `GET /?new without a token: ${anon.status} ${anon.body.toString()}`);
-        const { token } = await srv.composed.accounts.tokens.create({ label: 'lt-owner' });
-        await srv.composed.accounts.tokens.reserveName('lt-reserved', token.id);
-        const taken = await request(srv.port, own, '/lt-reserved');
-        assert.ok(taken.status === 401 || taken.status === 403, `GET /lt-reserved without its token: ${taken.status}`);
-      },
-    );
+    test('localtunnel handshake without a token is refused with --auth token, and cannot take a reserved name', async () => {
+      const own = `127.0.0.1:${srv.port}`;
+      const anon = await request(srv.port, own, '/?new');
+      assert.equal(anon.status, 401, `GET /?new without a token: ${anon.status} ${anon.body.toString()}`);
+      const { token } = await srv.composed.accounts.tokens.create({ label: 'lt-owner' });
+      await srv.composed.accounts.tokens.reserveName('lt-reserved', token.id);
+      const taken = await request(srv.port, own, '/lt-reserved');
+      assert.ok(taken.status === 401 || taken.status === 403, `GET /lt-reserved without its token: ${taken.status}`);
+    });
+
+    test('localtunnel handshake with a token (?token=, X-Burrow-Token): its reserved name, refused to others, closed on revocation', async () => {
+      const own = `127.0.0.1:${srv.port}`;
+      const { tokens } = srv.composed.accounts;
+      const owner = await tokens.create({ label: 'lt-with-token' });
+      await tokens.reserveName('lt-mine', owner.token.id);
+      const other = await tokens.create({ label: 'lt-other' });
+      const refused = await request(srv.port, own, '/lt-mine', { headers: { 'x-burrow-token': other.secret } });
+      assert.equal(refused.status, 403, refused.body.toString());
+      const bad = await request(srv.port, own, `/?new&token=brw_${'Q'.repeat(40)}`);
+      assert.equal(bad.status, 401);
+      const ok = await request(srv.port, own, `/?new&token=${owner.secret}`);
+      assert.equal(ok.status, 200, ok.body.toString());
+      const body = JSON.parse(ok.body.toString()) as { id: string; url: string };
+      assert.equal(body.id, 'lt-mine', 'a token with one reserved name gets it by default');
+      assert.ok(srv.composed.server.registry.get('lt-mine'), 'registered');
+      await tokens.revoke(owner.token.id);
+      assert.equal(
+        srv.composed.server.registry.get('lt-mine'),
+        undefined,
+        'revocation closes the localtunnel tunnel at once',
+      );
+      const again = await request(srv.port, own, '/lt-mine', { headers: { 'x-burrow-token': owner.secret } });
+      assert.equal(again.status, 401);
+    });
 
     test(
       'the pipe needs a token allowed the pipe kind with --auth token',

@@ -100,29 +100,23 @@ for (const backend of BACKENDS) {
       }
     });
 
-    test(
-      'many visitor requests through one tunnel do not pile up listeners on its pooled stream',
-      {
-        todo: "src/protocol/mux.ts MuxStream.setTimeout(0, cb) adds cb with once() instead of removing it (net.Socket removes it); Node's http client calls socket.setTimeout(0, req.timeoutCb) on every keep-alive reuse, so each request leaks an emitRequestTimeout listener (MaxListenersExceededWarning after 10)",
-      },
-      async () => {
-        const warnings: string[] = [];
-        const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
-        process.on('warning', onWarning);
-        const t = await tunnel(srv.url, origin.port, { token: secret });
-        try {
-          for (let i = 0; i < 30; i++) assert.equal((await visit(srv.port, t, `/k${i}`)).status, 200);
-          await new Promise((r) => setTimeout(r, 50));
-        } finally {
-          t.close();
-          process.off('warning', onWarning);
-        }
-        assert.deepEqual(
-          warnings.filter((w) => w.includes('MaxListenersExceeded')),
-          [],
-        );
-      },
-    );
+    test('many visitor requests through one tunnel do not pile up listeners on its pooled stream', async () => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+      process.on('warning', onWarning);
+      const t = await tunnel(srv.url, origin.port, { token: secret });
+      try {
+        for (let i = 0; i < 30; i++) assert.equal((await visit(srv.port, t, `/k${i}`)).status, 200);
+        await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        t.close();
+        process.off('warning', onWarning);
+      }
+      assert.deepEqual(
+        warnings.filter((w) => w.includes('MaxListenersExceeded')),
+        [],
+      );
+    });
 
     test('a spoofed X-Forwarded-For does not get around IP rules (no --trust-proxy)', async () => {
       const denied = await tunnel(srv.url, origin.port, { token: secret, access: { denyIps: ['127.0.0.0/8'] } });
@@ -231,32 +225,23 @@ for (const backend of BACKENDS) {
       second.close();
     });
 
-    test(
-      'a token that expires while its agent is connected: the agent is disconnected and cannot come back',
-      {
-        todo: 'nothing watches expiry: the revocation watch (src/auth/token-service.ts pollRevocations) only looks at revoked_at, so a live agent outlives its token',
-      },
-      async () => {
-        const { secret } = await srv.composed.accounts.tokens.create({ label: 'expiring', expiresInMs: 1000 });
-        const t = await tunnel(srv.url, origin.port, { token: secret });
-        try {
-          assert.equal((await visit(srv.port, t)).status, 200);
-          await new Promise((r) => setTimeout(r, 1100));
-          assert.equal(
-            (await refusal(tunnel(srv.url, origin.port, { token: secret }))).code,
-            'BURROW_ERR_UNAUTHORIZED',
-          );
-          // allow one revocation poll (REVOCATION_POLL_INTERVAL_MS = 5 s)
-          await waitFor(
-            async () => (await visit(srv.port, t, '/late')).status !== 200,
-            6000,
-            'expired agent disconnected',
-          );
-        } finally {
-          t.close();
-        }
-      },
-    );
+    test('a token that expires while its agent is connected: the agent is disconnected and cannot come back', async () => {
+      const { secret } = await srv.composed.accounts.tokens.create({ label: 'expiring', expiresInMs: 1000 });
+      const t = await tunnel(srv.url, origin.port, { token: secret });
+      try {
+        assert.equal((await visit(srv.port, t)).status, 200);
+        await new Promise((r) => setTimeout(r, 1100));
+        assert.equal((await refusal(tunnel(srv.url, origin.port, { token: secret }))).code, 'BURROW_ERR_UNAUTHORIZED');
+        // allow one revocation poll (REVOCATION_POLL_INTERVAL_MS = 5 s)
+        await waitFor(
+          async () => (await visit(srv.port, t, '/late')).status !== 200,
+          6000,
+          'expired agent disconnected',
+        );
+      } finally {
+        t.close();
+      }
+    });
   });
 
   describe(`the real CLI processes on one database (${backend.name})`, { skip: backend.skip }, () => {

@@ -227,31 +227,25 @@ for (const backend of BACKENDS) {
         }
       });
 
-      test(
-        'a random-name tunnel gets its URL and id back after a restart',
-        {
-          todo: 'src/server/agent-endpoint.ts register(): a persistent id is claimed only when a name was asked for (`wanted && admission.tunnelId`), so a server-chosen name gets a fresh UUID; when the agent comes back it asks for that name and gets a different, persisted id. The id changes on the first reconnect',
-        },
-        async () => {
-          await srv?.composed.close();
-          srv = await startComposed(db.url, { resumeGraceMs: 60_000 });
-          const port = srv.port;
-          const { secret } = await srv.composed.accounts.tokens.create({ label: 'random' });
-          const random = await tunnel(srv.url, origin.port, { ...RECONNECT, token: secret });
-          try {
-            const before3 = [random.url, random.id];
-            const back = new Promise<void>((r) => random.once('reconnected', () => r()));
-            await srv.composed.close();
-            srv = undefined;
-            srv = await startComposed(db.url, { resumeGraceMs: 60_000, port });
-            await back;
-            assert.equal(random.url, before3[0], 'same URL');
-            assert.equal(random.id, before3[1], 'same id');
-          } finally {
-            random.close();
-          }
-        },
-      );
+      test('a random-name tunnel gets its URL and id back after a restart', async () => {
+        await srv?.composed.close();
+        srv = await startComposed(db.url, { resumeGraceMs: 60_000 });
+        const port = srv.port;
+        const { secret } = await srv.composed.accounts.tokens.create({ label: 'random' });
+        const random = await tunnel(srv.url, origin.port, { ...RECONNECT, token: secret });
+        try {
+          const before3 = [random.url, random.id];
+          const back = new Promise<void>((r) => random.once('reconnected', () => r()));
+          await srv.composed.close();
+          srv = undefined;
+          srv = await startComposed(db.url, { resumeGraceMs: 60_000, port });
+          await back;
+          assert.equal(random.url, before3[0], 'same URL');
+          assert.equal(random.id, before3[1], 'same id');
+        } finally {
+          random.close();
+        }
+      });
     },
   );
 }

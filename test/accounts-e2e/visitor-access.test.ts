@@ -111,24 +111,18 @@ for (const backend of BACKENDS) {
       });
     });
 
-    test(
-      'refusal pages speak to visitors, not to agents (no --token / BURROW_TOKEN advice)',
-      {
-        todo: "src/server/proxy.ts handleRequest sends new BurrowError(d.code, d.message), whose fix is the agent-token advice of src/core/errors.ts (401: 'Pass a valid token (--token or BURROW_TOKEN).', 403: 'The token is valid but may not do this…'); visitors need their own fix text",
-      },
-      async () => {
-        await withTunnel({ basicAuth: 'vic:pw', allowIps: ['127.0.0.1/32'] }, async (t) => {
-          const page = await visit(srv.port, t, '/', { accept: 'text/html' });
-          assert.equal(page.status, 401);
-          assert.doesNotMatch(page.body.toString(), /--token|BURROW_TOKEN/);
-        });
-        await withTunnel({ allowIps: ['10.0.0.0/8'] }, async (t) => {
-          const page = await visit(srv.port, t, '/', { accept: 'text/html' });
-          assert.equal(page.status, 403);
-          assert.doesNotMatch(page.body.toString(), /token/i);
-        });
-      },
-    );
+    test('refusal pages speak to visitors, not to agents (no --token / BURROW_TOKEN advice)', async () => {
+      await withTunnel({ basicAuth: 'vic:pw', allowIps: ['127.0.0.1/32'] }, async (t) => {
+        const page = await visit(srv.port, t, '/', { accept: 'text/html' });
+        assert.equal(page.status, 401);
+        assert.doesNotMatch(page.body.toString(), /--token|BURROW_TOKEN/);
+      });
+      await withTunnel({ allowIps: ['10.0.0.0/8'] }, async (t) => {
+        const page = await visit(srv.port, t, '/', { accept: 'text/html' });
+        assert.equal(page.status, 403);
+        assert.doesNotMatch(page.body.toString(), /token/i);
+      });
+    });
 
     test('`burrow http --basic-auth --deny-ip` flags reach the server', async () => {
       const cli = runCli([
