@@ -11,6 +11,11 @@ import { createLocaltunnelAdapter } from '../adapters/localtunnel/index.js';
 import { createTiflisAdapter, validateRegistrationKey } from '../adapters/tiflis/index.js';
 import { createTunelyAdapter, tunelyVerifierFromTokens } from '../adapters/tunely/index.js';
 import { createPipeAdapter, type PipeAdapter } from '../pipe/index.js';
+import { isReservedPath } from '../pipe/reserved.js';
+import { isPrefixed, PIPE_API_PREFIX } from '../pipe/target.js';
+import { BurrowError } from '../core/errors.js';
+import type { IncomingMessage } from 'node:http';
+import { sendError } from './pages.js';
 import { SqlWorkstationStore } from '../store/tiflis-workstations.js';
 import type { ServerAdapter } from './adapter.js';
 import type { ServerOptions } from './config.js';
@@ -91,7 +96,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   let pipe: PipeAdapter | undefined;
   if (options.pipe !== false) {
     pipe = createPipeAdapter({ pipeHosts: options.pipeHosts ?? [] });
-    adapters.push(pipe);
+    adapters.push(accounts.auth === 'token' ? gatePipe(pipe, accounts, server) : pipe);
   }
   adapters.push(
     createLimrunAdapter({
@@ -151,4 +156,51 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
       await accounts.close();
     },
   };
+}
+
+/**
+ * With --auth token the pipe is for token holders too: transfers need a token with the `pipe`
+ * kind (Authorization: Bearer, X-Burrow-Token or ?token=). Pages, preflight and health stay open.
+ */
+function gatePipe(pipe: PipeAdapter, accounts: Accounts, server: BurrowServer): ServerAdapter {
+  return {
+    name: 'pipe',
+    start: (ctx) => pipe.start(ctx),
+    close: () => pipe.close(),
+    stats: () => pipe.stats(),
+    claimsHost: (h) => pipe.isPipeHost(h),
+    handleRequest(req, res, url) {
+      const onPipeHost = pipe.isPipeHost(req.headers.host);
+      if (!onPipeHost && !isPrefixed(url.pathname)) return false;
+      const path = isPrefixed(url.pathname) ? url.pathname.slice(PIPE_API_PREFIX.length) || '/' : url.pathname;
+      if (req.method === 'OPTIONS' || path === '/health' || isReservedPath(path))
+        return pipe.handleRequest(req, res, url);
+      // no pause(): an unread request buffers by itself, and the pipe decides when to read it
+      const address = server.context.clientAddress(req);
+      accounts.tokens.verify(pipeToken(req, url), { kind: 'pipe', address }).then(
+        () => {
+          pipe.handleRequest(req, res, url);
+        },
+        (err: unknown) => {
+          const e = err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_UNAUTHORIZED', String(err));
+          const retry = (err as { retryAfter?: number }).retryAfter;
+          const headers: Record<string, string> =
+            retry !== undefined
+              ? { 'Retry-After': String(retry) }
+              : { 'WWW-Authenticate': 'Bearer realm="burrow pipe"' };
+          sendError(req, res, e, headers);
+          req.resume();
+        },
+      );
+      return true;
+    },
+  };
+}
+
+function pipeToken(req: IncomingMessage, url: URL): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  const h = req.headers['x-burrow-token'];
+  if (typeof h === 'string' && h) return h;
+  return url.searchParams.get('token') ?? undefined;
 }

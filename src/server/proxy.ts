@@ -93,7 +93,7 @@ export class TunnelProxy {
       remoteAddress,
     });
     if (tunnel.access) {
-      req.pause();
+      // no pause(): an unread request buffers by itself until it is forwarded
       tunnel.access.check({ remoteAddress, authorization: req.headers.authorization }).then(
         (d) => {
           if (!d.allow) {

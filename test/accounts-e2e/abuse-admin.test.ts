@@ -269,20 +269,28 @@ for (const backend of BACKENDS) {
       assert.equal(again.status, 401);
     });
 
-    test(
-      'the pipe needs a token allowed the pipe kind with --auth token',
-      {
-        todo: 'docs/accounts.md lists a `pipe` token kind, but compose.ts mounts createPipeAdapter() with no token check: with --auth token anyone can relay data through /api/v1/pipe/<path> (needs a decision: gate the pipe on --auth token, or drop the kind)',
-      },
-      async () => {
-        // a receiver without a sender waits; refused at once is what --auth token should give
-        const status = await fetch(`${srv.url}/api/v1/pipe/no-token-here`, { signal: AbortSignal.timeout(1500) }).then(
-          (r) => r.status,
-          () => 'waiting for a sender (accepted)',
-        );
-        assert.equal(status, 401, `GET /api/v1/pipe without a token: ${status}`);
-      },
-    );
+    test('the pipe needs a token allowed the pipe kind with --auth token', async () => {
+      // a receiver without a sender waits; refused at once is what --auth token should give
+      const status = await fetch(`${srv.url}/api/v1/pipe/no-token-here`, { signal: AbortSignal.timeout(1500) }).then(
+        (r) => r.status,
+        () => 'waiting for a sender (accepted)',
+      );
+      assert.equal(status, 401, `GET /api/v1/pipe without a token: ${status}`);
+      // with a token allowed the pipe kind, a transfer goes through
+      const { secret } = await srv.composed.accounts.tokens.create({ label: 'piper', scopes: ['pipe'] });
+      const auth = { authorization: `Bearer ${secret}` };
+      const received = fetch(`${srv.url}/api/v1/pipe/with-token`, { headers: auth }).then((r) => r.text());
+      const sent = await fetch(`${srv.url}/api/v1/pipe/with-token?token=${secret}`, { method: 'POST', body: 'piped!' });
+      assert.equal(sent.status, 200);
+      await sent.text();
+      assert.equal(await received, 'piped!');
+      // a token without the pipe kind is refused; the pages stay open
+      const { secret: httpOnly } = await srv.composed.accounts.tokens.create({ label: 'http-only', scopes: ['http'] });
+      const refused = await fetch(`${srv.url}/api/v1/pipe/other`, { headers: { authorization: `Bearer ${httpOnly}` } });
+      assert.equal(refused.status, 403);
+      await refused.text();
+      assert.equal((await fetch(`${srv.url}/api/v1/pipe/help`)).status, 200);
+    });
 
     test('tunely agents: a tunely-format token works, and revoking it disconnects the agent at once', async () => {
       const { tokens } = srv.composed.accounts;
