@@ -8,7 +8,7 @@ import type { RegisteredTunnel } from '../protocol/messages.js';
 import { AgentConnection } from './agent.js';
 import type { BackoffOptions } from './backoff.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
-import { DEFAULT_SERVER_URL } from './open-tunnel.js';
+import { bridgeStream, DEFAULT_SERVER_URL } from './open-tunnel.js';
 
 export interface OpenTcpTunnelOptions {
   /** Local port, or host:port. */
@@ -131,19 +131,6 @@ export function serveTcpStreamLocally(stream: MuxStream, target: LocalTarget): v
   local.once('error', onConnectError);
   local.once('connect', () => {
     local.off('error', onConnectError);
-    if (stream.destroyed) {
-      local.destroy();
-      return;
-    }
-    local.on('error', (err) =>
-      stream.reset(new BurrowError('BURROW_ERR_ORIGIN_ERROR', `${describeTarget(target)}: ${err.message}`)),
-    );
-    stream.on('error', () => local.destroy());
-    local.on('close', () => {
-      if (!stream.destroyed && !stream.writableFinished) stream.destroy();
-    });
-    stream.on('close', () => local.destroy());
-    stream.pipe(local);
-    local.pipe(stream);
+    bridgeStream(stream, local, target);
   });
 }

@@ -96,24 +96,27 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
 /** Copy bytes between a stream and the local service; errors reset the stream with a clear code. */
 export function serveStreamLocally(stream: MuxStream, target: LocalTarget): void {
   dialLocal(target).then(
-    (local: Duplex) => {
-      if (stream.destroyed) {
-        local.destroy();
-        return;
-      }
-      local.on('error', (err) =>
-        stream.reset(new BurrowError('BURROW_ERR_ORIGIN_ERROR', `${describeTarget(target)}: ${err.message}`)),
-      );
-      stream.on('error', () => local.destroy());
-      local.on('close', () => {
-        if (!stream.destroyed && !stream.writableFinished) stream.destroy();
-      });
-      stream.on('close', () => local.destroy());
-      stream.pipe(local);
-      local.pipe(stream);
-    },
+    (local: Duplex) => bridgeStream(stream, local, target),
     (err: BurrowError) => stream.reset(err),
   );
+}
+
+/** Copy bytes both ways between a stream and a connected local socket; errors reset the stream. */
+export function bridgeStream(stream: MuxStream, local: Duplex, target: LocalTarget): void {
+  if (stream.destroyed) {
+    local.destroy();
+    return;
+  }
+  local.on('error', (err) =>
+    stream.reset(new BurrowError('BURROW_ERR_ORIGIN_ERROR', `${describeTarget(target)}: ${err.message}`)),
+  );
+  stream.on('error', () => local.destroy());
+  local.on('close', () => {
+    if (!stream.destroyed && !stream.writableFinished) stream.destroy();
+  });
+  stream.on('close', () => local.destroy());
+  stream.pipe(local);
+  local.pipe(stream);
 }
 
 export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {

@@ -83,6 +83,16 @@ export class TunnelProxy {
   }
 
   handleRequest(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse): void {
+    const remoteAddress = this.#announce(tunnel, req);
+    // no pause() before the access check: an unread request buffers by itself until forwarded
+    this.#admit(tunnel, req, remoteAddress, (err, headers) => {
+      if (err) sendError(req, res, err, headers);
+      else this.#dispatch(tunnel, req, res, remoteAddress);
+    });
+  }
+
+  /** Tell the onRequest hook; returns the visitor's address. */
+  #announce(tunnel: Tunnel, req: IncomingMessage): string {
     const remoteAddress = this.#opts.clientAddress(req);
     this.#opts.hooks.onRequest?.({
       domain: req.headers.host ?? '',
@@ -92,23 +102,32 @@ export class TunnelProxy {
       headers: req.headers,
       remoteAddress,
     });
-    if (tunnel.access) {
-      // no pause(): an unread request buffers by itself until it is forwarded
-      tunnel.access.check({ remoteAddress, authorization: req.headers.authorization }).then(
-        (d) => {
-          if (!d.allow) {
-            this.#opts.metrics.errors.inc({ code: d.code });
-            sendError(req, res, visitorError(d.code, d.message), flatten(d.headers));
-            return;
-          }
-          if (d.stripAuthorization) stripAuthorization(req);
-          this.#dispatch(tunnel, req, res, remoteAddress);
-        },
-        (err: unknown) => sendError(req, res, err),
-      );
+    return remoteAddress;
+  }
+
+  /** Apply the tunnel's visitor rules (if any), then call done() with a refusal or nothing. */
+  #admit(
+    tunnel: Tunnel,
+    req: IncomingMessage,
+    remoteAddress: string,
+    done: (refusal: BurrowError | undefined, headers?: Record<string, string>) => void,
+  ): void {
+    if (!tunnel.access) {
+      done(undefined);
       return;
     }
-    this.#dispatch(tunnel, req, res, remoteAddress);
+    tunnel.access.check({ remoteAddress, authorization: req.headers.authorization }).then(
+      (d) => {
+        if (!d.allow) {
+          this.#opts.metrics.errors.inc({ code: d.code });
+          done(visitorError(d.code, d.message), flatten(d.headers));
+          return;
+        }
+        if (d.stripAuthorization) stripAuthorization(req);
+        done(undefined);
+      },
+      (err: unknown) => done(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_BAD_REQUEST', String(err))),
+    );
   }
 
   #dispatch(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string): void {
@@ -238,30 +257,11 @@ export class TunnelProxy {
   }
 
   handleUpgrade(tunnel: Tunnel, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const remoteAddress = this.#opts.clientAddress(req);
-    this.#opts.hooks.onRequest?.({
-      domain: req.headers.host ?? '',
-      path: req.url ?? '/',
-      method: req.method ?? 'GET',
-      tunnelId: tunnel.id,
-      headers: req.headers,
-      remoteAddress,
+    const remoteAddress = this.#announce(tunnel, req);
+    this.#admit(tunnel, req, remoteAddress, (err, headers) => {
+      if (err) rejectUpgrade(socket, err, headers);
+      else this.#dispatchUpgrade(tunnel, req, socket, head, remoteAddress);
     });
-    if (tunnel.access) {
-      tunnel.access.check({ remoteAddress, authorization: req.headers.authorization }).then(
-        (d) => {
-          if (!d.allow) {
-            rejectUpgrade(socket, visitorError(d.code, d.message), flatten(d.headers));
-            return;
-          }
-          if (d.stripAuthorization) stripAuthorization(req);
-          this.#dispatchUpgrade(tunnel, req, socket, head, remoteAddress);
-        },
-        (err: unknown) => rejectUpgrade(socket, err),
-      );
-      return;
-    }
-    this.#dispatchUpgrade(tunnel, req, socket, head, remoteAddress);
   }
 
   #dispatchUpgrade(tunnel: Tunnel, req: IncomingMessage, socket: Duplex, head: Buffer, remoteAddress: string): void {
