@@ -36,6 +36,10 @@ export interface ComposeOptions extends ServerOptions {
   pipePort?: number;
   /** Static TCP targets for the WebSocket access: NAME=HOST:PORT[,token=T][,path=/p]. */
   tcpTargets?: string[];
+  /** How long a detached singleton TCP session waits for its client to resume (ms, ≥ 90 s advised). */
+  tcpResumeGraceMs?: number;
+  /** Bytes a detached singleton TCP session buffers from its target before pausing it. */
+  tcpResumeBufferBytes?: number;
   /** tiflis registration key (TUNNEL_REGISTRATION_API_KEY); enables the tiflis endpoint. */
   registrationKey?: string;
   /** tiflis WebSocket path (WS_PATH, default /ws). */
@@ -65,6 +69,8 @@ const COMPOSE_KEYS = [
   'pipeHosts',
   'pipePort',
   'tcpTargets',
+  'tcpResumeGraceMs',
+  'tcpResumeBufferBytes',
   'registrationKey',
   'tiflisPath',
   'tunelyPath',
@@ -102,6 +108,8 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     createLimrunAdapter({
       targets,
       registryTokens: (t) => server.tcpAccessToken(t),
+      ...(options.tcpResumeGraceMs !== undefined ? { detachedGraceMs: options.tcpResumeGraceMs } : {}),
+      ...(options.tcpResumeBufferBytes !== undefined ? { detachedBufferBytes: options.tcpResumeBufferBytes } : {}),
     }),
   );
   const tunely = createTunelyAdapter({

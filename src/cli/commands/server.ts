@@ -33,6 +33,8 @@ export interface ServerFlags {
   tcpTarget?: string[];
   tcpPorts?: string;
   tcpPublicHost?: string;
+  tcpResumeGrace?: number;
+  tcpResumeBuffer?: number;
   registrationKey?: string;
   wsPath?: string;
   tunelyPath?: string;
@@ -73,6 +75,10 @@ export function composeOptionsFromFlags(f: ServerFlags): ComposeOptions {
   if (tcpPorts) o.tcpPorts = tcpPorts;
   const tcpHost = f.tcpPublicHost ?? envFirst('BURROW_TCP_PUBLIC_HOST');
   if (tcpHost) o.tcpPublicHost = tcpHost;
+  const tcpGrace = f.tcpResumeGrace ?? durEnv('BURROW_TCP_RESUME_GRACE');
+  if (tcpGrace !== undefined) o.tcpResumeGraceMs = tcpGrace;
+  const tcpBuffer = f.tcpResumeBuffer ?? numEnv('BURROW_TCP_RESUME_BUFFER');
+  if (tcpBuffer !== undefined) o.tcpResumeBufferBytes = tcpBuffer;
   const key = f.registrationKey ?? envFirst('BURROW_REGISTRATION_KEY', 'TUNNEL_REGISTRATION_API_KEY');
   if (key !== undefined) o.registrationKey = key;
   const wsPath = f.wsPath ?? envFirst('BURROW_WS_PATH', 'WS_PATH');
@@ -222,6 +228,16 @@ export function addServerFlags(cmd: Command): Command {
       'public ports for `burrow tcp` tunnels, e.g. 20000-20999 (env BURROW_TCP_PORTS; default none)',
     )
     .option('--tcp-public-host <host>', 'host printed in tcp://host:port addresses (env BURROW_TCP_PUBLIC_HOST)')
+    .option(
+      '--tcp-resume-grace <duration>',
+      'TCP WebSocket access: how long a dropped singleton session waits for its client (env BURROW_TCP_RESUME_GRACE; default 120s)',
+      parseDurationMs,
+    )
+    .option(
+      '--tcp-resume-buffer <bytes>',
+      'TCP WebSocket access: bytes buffered from the target while detached, then it is paused (env BURROW_TCP_RESUME_BUFFER; default 8388608)',
+      parseIntArg(0, 1024 * 1024 * 1024),
+    )
     .option(
       '--registration-key <key>',
       'tiflis workstation key, ≥ 32 chars; enables /ws (env TUNNEL_REGISTRATION_API_KEY)',
