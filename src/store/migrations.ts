@@ -121,17 +121,36 @@ export async function migrate(db: Kysely<unknown>, options: { schema?: string; t
   if (!(target in MIGRATIONS)) {
     throw new BurrowError('BURROW_ERR_INVALID_CONFIG', `unknown migration "${target}"`);
   }
-  let result: MigrationResultSet;
-  try {
-    // migrateToLatest never goes down; migrateTo(target) is for tests that build an older schema.
-    result = target === LATEST_MIGRATION ? await migrator.migrateToLatest() : await migrator.migrateTo(target);
-  } catch (err) {
-    throw storeError('migration failed', err);
+  let result: MigrationResultSet | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // migrateToLatest never goes down; migrateTo(target) is for tests that build an older schema.
+      result = target === LATEST_MIGRATION ? await migrator.migrateToLatest() : await migrator.migrateTo(target);
+    } catch (err) {
+      // Kysely's introspection scans every schema of the database; a schema dropped by someone else
+      // at that moment fails the scan (3F000) though ours is fine. Scan again.
+      if (attempt < MIGRATION_ATTEMPTS && isSchemaGone(err)) continue;
+      throw storeError('migration failed', err);
+    }
+    if (result.error !== undefined && attempt < MIGRATION_ATTEMPTS && isSchemaGone(result.error)) continue;
+    break;
   }
   if (result.error !== undefined) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     throw storeError(failed ? `migration ${failed} failed` : 'migration failed', result.error);
   }
+}
+
+/** Tries at a migration when a concurrent schema drop disturbs the catalog scan. */
+export const MIGRATION_ATTEMPTS = 3;
+
+function isSchemaGone(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 4; depth++) {
+    if ((e as { code?: unknown }).code === '3F000') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function storeError(what: string, cause: unknown): BurrowError {

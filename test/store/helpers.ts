@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
-import { openStore, type OpenStoreOptions } from '../../src/store/open.js';
+import pg from 'pg';
+import type { OpenStoreOptions } from '../../src/store/open.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 
 /** PostgreSQL URL for tests, or undefined (tests then skip with this message). */
@@ -16,11 +16,13 @@ export function uniqueSchema(): string {
 
 /** Drop a test schema with everything in it (through a short-lived store connection). */
 export async function dropSchema(schema: string): Promise<void> {
-  const store = await openStore(PG_URL, { schema, migrateTo: '001_initial' });
+  // a plain client: opening a store here would migrate (and scan every schema) just to drop one
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
   try {
-    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
+    await client.query(`drop schema if exists ${client.escapeIdentifier(schema)} cascade`);
   } finally {
-    await store.close();
+    await client.end();
   }
 }
 
