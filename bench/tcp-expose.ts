@@ -14,16 +14,12 @@
  *    echo round trips.
  * --write replaces the "## tcp expose" section of bench/RESULTS.md.
  */
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { argNumber, argValue, exitWithParent, ready } from './lib/child.js';
 import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
-import { runTargets } from './lib/tcp-targets.js';
-
-const MSG = 64;
+import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
 
 // ---------------------------------------------------------------- child roles
 
@@ -57,94 +53,12 @@ async function runAgent(): Promise<void> {
 
 // ---------------------------------------------------------------- parent
 
-async function dialPort(port: number): Promise<Socket> {
-  const s = connect({ port, host: '127.0.0.1' });
-  s.setNoDelay(true);
-  await once(s, 'connect');
-  return s;
-}
-
-/** One stream of `bytes` to the sink through `port`; returns MiB/s. */
-async function oneStream(port: number, bytes: number): Promise<number> {
-  const s = await dialPort(port);
-  const block = Buffer.alloc(256 * 1024, 0x5a);
-  const start = process.hrtime.bigint();
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64BE(BigInt(bytes));
-  s.write(head);
-  const acked = once(s, 'data');
-  let left = bytes;
-  while (left > 0) {
-    const n = Math.min(left, block.length);
-    left -= n;
-    if (!s.write(n === block.length ? block : block.subarray(0, n))) await once(s, 'drain');
-  }
-  await acked;
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  s.destroy();
-  return bytes / 1024 / 1024 / secs;
-}
-
-/** Ask the source for `bytes` through `port`; returns MiB/s. */
-async function oneStreamDown(port: number, bytes: number): Promise<number> {
-  const s = await dialPort(port);
-  const start = process.hrtime.bigint();
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64BE(BigInt(bytes));
-  let got = 0;
-  const done = new Promise<void>((resolve) =>
-    s.on('data', (c: Buffer) => {
-      got += c.length;
-      if (got >= bytes) resolve();
-    }),
+/** Through one port, `conns` connections doing `exchanges` round trips each. */
+function reqResOn(port: number, conns: number, exchanges: number): ReturnType<typeof reqRes> {
+  return reqRes(
+    Array.from({ length: conns }, () => port),
+    exchanges,
   );
-  s.write(head);
-  await done;
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  s.destroy();
-  return bytes / 1024 / 1024 / secs;
-}
-
-/** `exchanges` sequential 64-byte round trips on one socket; returns per-exchange latencies (ms). */
-async function pingPong(s: Socket, exchanges: number): Promise<number[]> {
-  const msg = Buffer.alloc(MSG, 0x61);
-  const lat: number[] = [];
-  let pending = 0;
-  let resolveOne: (() => void) | undefined;
-  const onData = (c: Buffer): void => {
-    pending -= c.length;
-    if (pending <= 0 && resolveOne) resolveOne();
-  };
-  s.on('data', onData);
-  for (let i = 0; i < exchanges; i++) {
-    const t0 = process.hrtime.bigint();
-    pending = MSG;
-    const done = new Promise<void>((r) => (resolveOne = r));
-    s.write(msg);
-    await done;
-    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  s.off('data', onData);
-  return lat;
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
-async function reqRes(
-  port: number,
-  conns: number,
-  exchanges: number,
-): Promise<{ perSec: number; p50: number; p99: number }> {
-  const socks = await Promise.all(Array.from({ length: conns }, () => dialPort(port)));
-  await Promise.all(socks.map((s) => pingPong(s, 1))); // warm-up (and lazy dials)
-  const start = process.hrtime.bigint();
-  const lats = (await Promise.all(socks.map((s) => pingPong(s, exchanges)))).flat();
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  for (const s of socks) s.destroy();
-  lats.sort((a, b) => a - b);
-  return { perSec: lats.length / secs, p50: pct(lats, 50), p99: pct(lats, 99) };
 }
 
 interface Row {
@@ -163,9 +77,9 @@ async function measure(
   conns: number,
   exchanges: number,
 ): Promise<Row> {
-  const up = await oneStream(ports.sink, bytes);
-  const down = await oneStreamDown(ports.source, bytes);
-  const rr = await reqRes(ports.echo, conns, exchanges);
+  const up = await streamUp(ports.sink, bytes);
+  const down = await streamDown(ports.source, bytes);
+  const rr = await reqResOn(ports.echo, conns, exchanges);
   const row = { name, up, down, ...rr };
   process.stdout.write(`${name}: ${JSON.stringify(row)}\n`);
   return row;

@@ -16,15 +16,14 @@ import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createServer as createHttpServer } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startTcpTunnel as limrunStart } from '@limrun/api/tunnel';
 import { argNumber, argValue, exitWithParent, ready } from './lib/child.js';
 import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
-import { runTargets } from './lib/tcp-targets.js';
+import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
 
 const TOKEN = 'bench-token';
-const MSG = 64;
 
 // ---------------------------------------------------------------- child roles
 
@@ -61,13 +60,6 @@ type Starter = (
   opts: { mode: 'singleton' | 'multiplexed'; logLevel: 'none' },
 ) => Promise<Tunnelish>;
 
-async function dialPort(port: number): Promise<Socket> {
-  const s = connect({ port, host: '127.0.0.1' });
-  s.setNoDelay(true);
-  await once(s, 'connect');
-  return s;
-}
-
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 rssTimer.unref();
@@ -75,82 +67,15 @@ rssTimer.unref();
 /** One stream of `bytes` to the sink through `port`; returns MiB/s and the client's peak RSS. */
 async function oneStream(port: number, bytes: number): Promise<{ mibps: number; rssMiB: number }> {
   peakRss = process.memoryUsage().rss;
-  const s = await dialPort(port);
-  const block = Buffer.alloc(256 * 1024, 0x5a);
-  const start = process.hrtime.bigint();
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64BE(BigInt(bytes));
-  s.write(head);
-  const acked = once(s, 'data');
-  let left = bytes;
-  while (left > 0) {
-    const n = Math.min(left, block.length);
-    left -= n;
-    if (!s.write(n === block.length ? block : block.subarray(0, n))) await once(s, 'drain');
-  }
-  await acked;
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  s.destroy();
-  return { mibps: bytes / 1024 / 1024 / secs, rssMiB: peakRss / 1024 / 1024 };
+  const mibps = await streamUp(port, bytes);
+  return { mibps, rssMiB: peakRss / 1024 / 1024 };
 }
 
 /** Ask the source for `bytes` through `port`; returns MiB/s and the client's peak RSS. */
 async function oneStreamDown(port: number, bytes: number): Promise<{ downMibps: number; downRssMiB: number }> {
   peakRss = process.memoryUsage().rss;
-  const s = await dialPort(port);
-  const start = process.hrtime.bigint();
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64BE(BigInt(bytes));
-  let got = 0;
-  const done = new Promise<void>((resolve) =>
-    s.on('data', (c: Buffer) => {
-      got += c.length;
-      if (got >= bytes) resolve();
-    }),
-  );
-  s.write(head);
-  await done;
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  s.destroy();
-  return { downMibps: bytes / 1024 / 1024 / secs, downRssMiB: peakRss / 1024 / 1024 };
-}
-
-/** `exchanges` sequential 64-byte round trips on one socket; returns per-exchange latencies (ms). */
-async function pingPong(s: Socket, exchanges: number): Promise<number[]> {
-  const msg = Buffer.alloc(MSG, 0x61);
-  const lat: number[] = [];
-  let pending = 0;
-  let resolveOne: (() => void) | undefined;
-  s.on('data', (c: Buffer) => {
-    pending -= c.length;
-    if (pending <= 0 && resolveOne) resolveOne();
-  });
-  for (let i = 0; i < exchanges; i++) {
-    const t0 = process.hrtime.bigint();
-    pending = MSG;
-    const done = new Promise<void>((r) => (resolveOne = r));
-    s.write(msg);
-    await done;
-    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return lat;
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}
-
-async function reqRes(ports: number[], exchanges: number): Promise<{ perSec: number; p50: number; p99: number }> {
-  const socks = await Promise.all(ports.map((p) => dialPort(p)));
-  // Warm-up exchange (multiplexed targets are dialled lazily on the first payload).
-  await Promise.all(socks.map((s) => pingPong(s, 1)));
-  for (const s of socks) s.removeAllListeners('data');
-  const start = process.hrtime.bigint();
-  const lats = (await Promise.all(socks.map((s) => pingPong(s, exchanges)))).flat();
-  const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  for (const s of socks) s.destroy();
-  lats.sort((a, b) => a - b);
-  return { perSec: lats.length / secs, p50: pct(lats, 50), p99: pct(lats, 99) };
+  const downMibps = await streamDown(port, bytes);
+  return { downMibps, downRssMiB: peakRss / 1024 / 1024 };
 }
 
 interface Row {
