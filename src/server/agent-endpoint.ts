@@ -31,7 +31,6 @@ import { MuxSession } from '../protocol/mux.js';
 import { VERSION } from '../version.js';
 import type { ServerAdapter, ServerContext } from './adapter.js';
 import { BurrowTunnel } from './burrow-tunnel.js';
-import { randomName } from './names.js';
 import type { Tunnel } from './registry.js';
 import { OPEN_ADMISSION, type AgentAdmission, type AgentPrincipal } from './admission.js';
 
@@ -283,7 +282,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     });
     if (conn.session.closed) throw new BurrowError('BURROW_ERR_AGENT_GONE', 'agent left during registration');
     // Server-chosen names are picked here, so that they get a stable id like requested ones.
-    const wanted = admitted.name?.toLowerCase() ?? pickFreeName(c);
+    const wanted = admitted.name?.toLowerCase() ?? c.registry.freeName();
     const id = admission.tunnelId
       ? await admission.tunnelId({ name: wanted, tokenId: principal.tokenId, protocol: 'burrow' })
       : undefined;
@@ -361,17 +360,5 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     },
   };
 }
-
-/** A random readable name that is neither live nor held (the registry re-checks on add). */
-function pickFreeName(c: ServerContext): string {
-  for (let i = 0; i < RANDOM_NAME_TRIES; i++) {
-    const n = randomName();
-    if (!c.registry.get(n) && !c.registry.isHeld(n)) return n;
-  }
-  throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', 'no free random name found');
-}
-
-/** Attempts at a free random name before giving up. */
-export const RANDOM_NAME_TRIES = 20;
 
 export type { Tunnel };

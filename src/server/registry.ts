@@ -92,6 +92,8 @@ export interface TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
   get(name: string): Tunnel | undefined;
   /** True while a name is held for a disconnected agent (its grace period). */
   isHeld(name: string): boolean;
+  /** A random readable name that is neither live nor held (throws TUNNEL_LIMIT after RANDOM_NAME_ATTEMPTS). */
+  freeName(): string;
   getById(id: string): Tunnel | undefined;
   list(): Tunnel[];
   readonly size: number;
@@ -104,7 +106,8 @@ interface Reservation {
   timer: NodeJS.Timeout;
 }
 
-const RANDOM_NAME_ATTEMPTS = 20;
+/** Random names tried before a registration without a name gives up. */
+export const RANDOM_NAME_ATTEMPTS = 20;
 
 export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> implements TunnelRegistry {
   readonly #byName = new Map<string, Tunnel>();
@@ -139,14 +142,7 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
         this.#reserved.delete(name);
       }
     } else {
-      let attempt = 0;
-      do {
-        name = randomName();
-        attempt++;
-      } while ((this.#byName.has(name) || this.#reserved.has(name)) && attempt < RANDOM_NAME_ATTEMPTS);
-      if (this.#byName.has(name) || this.#reserved.has(name)) {
-        throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', 'no free random name found');
-      }
+      name = this.freeName();
     }
     const tunnel = create(name);
     this.#byName.set(name, tunnel);
@@ -174,6 +170,14 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
 
   isHeld(name: string): boolean {
     return this.#reserved.has(name);
+  }
+
+  freeName(): string {
+    for (let attempt = 0; attempt < RANDOM_NAME_ATTEMPTS; attempt++) {
+      const name = randomName();
+      if (!this.#byName.has(name) && !this.#reserved.has(name)) return name;
+    }
+    throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', 'no free random name found');
   }
 
   getById(id: string): Tunnel | undefined {
