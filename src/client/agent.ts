@@ -89,7 +89,6 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
   #resumeToken: string | undefined;
   #closed = false;
   #attempt = 0;
-  #everConnected = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #connectWaiters: { resolve: () => void; reject: (e: BurrowError) => void }[] = [];
 
@@ -262,7 +261,6 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
         session.peerWindow = w.window;
         session.startHeartbeat();
         this.#attempt = 0;
-        this.#everConnected = true;
         this.emit('connected', w);
         for (const wtr of this.#connectWaiters) wtr.resolve();
         this.#connectWaiters = [];
@@ -322,36 +320,25 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     this.#session?.sendControl(FrameType.REGISTER, r);
   }
 
+  /** A connection attempt or session failed: reconnect with backoff, or give up when final. */
   #fail(err: BurrowError, final: boolean): void {
     if (this.#closed) return;
-    const firstTime = !this.#everConnected;
-    // A refusal on the very first connection is reported at once (bad token, bad URL, …).
-    if (final || (firstTime && this.#connectWaiters.length > 0 && final)) {
-      for (const w of this.#connectWaiters) w.reject(err);
-      this.#connectWaiters = [];
-      for (const slot of this.#slots.values()) slot.pending?.reject(err);
-      this.emit('error', err);
-      this.close();
-      return;
+    if (!final && this.#o.reconnect !== false) {
+      this.#attempt++;
+      const max = this.#o.maxReconnectAttempts;
+      if (max === undefined || this.#attempt <= max) {
+        const delayMs = backoffDelay(this.#attempt, this.#o.backoff);
+        this.emit('reconnecting', { attempt: this.#attempt, delayMs, error: err });
+        this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs);
+        return;
+      }
     }
-    if (this.#o.reconnect === false) {
-      for (const w of this.#connectWaiters) w.reject(err);
-      this.#connectWaiters = [];
-      this.emit('error', err);
-      this.close();
-      return;
-    }
-    this.#attempt++;
-    if (this.#o.maxReconnectAttempts !== undefined && this.#attempt > this.#o.maxReconnectAttempts) {
-      for (const w of this.#connectWaiters) w.reject(err);
-      this.#connectWaiters = [];
-      this.emit('error', err);
-      this.close();
-      return;
-    }
-    const delayMs = backoffDelay(this.#attempt, this.#o.backoff);
-    this.emit('reconnecting', { attempt: this.#attempt, delayMs, error: err });
-    this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs);
+    // Refused on purpose (bad token, bad name …), reconnect off, or out of attempts: report and stop.
+    for (const w of this.#connectWaiters) w.reject(err);
+    this.#connectWaiters = [];
+    for (const slot of this.#slots.values()) slot.pending?.reject(err);
+    this.emit('error', err);
+    this.close();
   }
 }
 
