@@ -14,8 +14,8 @@ import { createPipeAdapter, type PipeAdapter } from '../pipe/index.js';
 import { isReservedPath } from '../pipe/reserved.js';
 import { isPrefixed, PIPE_API_PREFIX } from '../pipe/target.js';
 import { BurrowError } from '../core/errors.js';
-import type { IncomingMessage } from 'node:http';
 import { sendError } from './pages.js';
+import { presentedToken } from './presented-token.js';
 import { SqlWorkstationStore } from '../store/tiflis-workstations.js';
 import type { ServerAdapter } from './adapter.js';
 import type { ServerOptions } from './config.js';
@@ -185,7 +185,7 @@ function gatePipe(pipe: PipeAdapter, accounts: Accounts, server: BurrowServer): 
         return pipe.handleRequest(req, res, url);
       // no pause(): an unread request buffers by itself, and the pipe decides when to read it
       const address = server.context.clientAddress(req);
-      accounts.tokens.verify(pipeToken(req, url), { kind: 'pipe', address }).then(
+      accounts.tokens.verify(presentedToken(req), { kind: 'pipe', address }).then(
         () => {
           pipe.handleRequest(req, res, url);
         },
@@ -203,12 +203,4 @@ function gatePipe(pipe: PipeAdapter, accounts: Accounts, server: BurrowServer): 
       return true;
     },
   };
-}
-
-function pipeToken(req: IncomingMessage, url: URL): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
-  const h = req.headers['x-burrow-token'];
-  if (typeof h === 'string' && h) return h;
-  return url.searchParams.get('token') ?? undefined;
 }

@@ -10,6 +10,7 @@ import { BurrowError, isBurrowError } from '../../core/errors.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
 import type { Tunnel } from '../../server/registry.js';
 import type { AgentAdmission } from '../../server/admission.js';
+import { presentedToken } from '../../server/presented-token.js';
 import {
   DEFAULT_MAX_QUEUED,
   DEFAULT_MAX_SOCKETS,
@@ -205,7 +206,7 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
     let tokenId: string | null = null;
     let access: LocaltunnelTunnel['access'];
     if (o.admission) {
-      const principal = await o.admission.authenticate({ token: handshakeToken(req), remoteAddress: clientAddress });
+      const principal = await o.admission.authenticate({ token: presentedToken(req), remoteAddress: clientAddress });
       tokenId = principal.tokenId;
       const openTunnels = tokenId === null ? 0 : c.registry.list().filter((t) => t.tokenId === tokenId).length;
       const admitted = await o.admission.admit({
@@ -339,17 +340,4 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
     },
   };
   return adapter;
-}
-
-/** The agent token of a handshake: Authorization: Bearer, X-Burrow-Token, or ?token=. */
-function handshakeToken(req: IncomingMessage): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
-  const h = req.headers['x-burrow-token'];
-  if (typeof h === 'string' && h) return h;
-  try {
-    return new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? undefined;
-  } catch {
-    return undefined;
-  }
 }
