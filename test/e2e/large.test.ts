@@ -9,6 +9,7 @@ import { openTunnel } from '../../src/index.js';
 import { closeHttp, hostFor, startOrigin, startServer } from '../helpers/harness.js';
 
 const SIZE = 100 * 1024 * 1024;
+const WINDOW = 1024 * 1024;
 /** Live memory (heap + buffers, after GC) may grow by at most this much while 100 MiB flows. */
 const MAX_RSS_GROWTH = 32 * 1024 * 1024;
 
@@ -36,7 +37,8 @@ function sampler(): { stop: () => number } {
 }
 
 test('100 MiB download and 100 MiB upload stream with flat memory', async (t) => {
-  const { server, port, url } = await startServer();
+  // A 1 MiB window (both ways) keeps what is in flight, and so the bound below, small and steady.
+  const { server, port, url } = await startServer({ window: WINDOW });
   t.after(() => server.close());
   const chunk = Buffer.alloc(64 * 1024, 0x5a);
   const origin = await startOrigin((req, res) => {
@@ -62,7 +64,7 @@ test('100 MiB download and 100 MiB upload stream with flat memory', async (t) =>
     pump();
   });
   t.after(() => closeHttp(origin.server));
-  const tunnel = await openTunnel({ port: origin.port, server: url, localHost: '127.0.0.1' });
+  const tunnel = await openTunnel({ port: origin.port, server: url, localHost: '127.0.0.1', window: WINDOW });
   t.after(() => tunnel.close());
   const host = hostFor(tunnel.url);
 
