@@ -6,23 +6,52 @@ import {
   TCP_CLIENT_PING_INTERVAL_MS,
   TCP_CLIENT_RECONNECT_DELAY_MS,
   TCP_CLIENT_RECONNECT_QUEUE_BYTES,
+  TCP_MUX_WINDOW_BYTES,
+  TCP_MUX_WINDOW_MAX_BYTES,
+  TCP_MUX_WINDOW_MIN_BYTES,
 } from '../adapters/limrun/limits.js';
-import { MuxClient } from './tcp/multiplexed.js';
+import { MultiplexedClient, type MultiplexedStats, type TcpTunnelTlsOptions } from './tcp-multiplexed.js';
 import { SingletonLink, type SingletonLinkOptions } from './tcp/singleton-link.js';
 import { ConnectionStateTracker } from './tcp/state.js';
-import type { BurrowTcpTunnel, LogLevel, TcpTunnelEnd, TcpTunnelOptions } from './tcp/types.js';
+import type {
+  BurrowTcpTunnel as BaseBurrowTcpTunnel,
+  LogLevel,
+  TcpTunnelEnd,
+  TcpTunnelOptions as BaseTcpTunnelOptions,
+} from './tcp/types.js';
 
 export type {
-  BurrowTcpTunnel,
   TcpTunnelEnd,
   LogLevel,
   TcpTunnel,
-  TcpTunnelOptions,
   TunnelConnectionState,
   TunnelConnectionStateCallback,
   TunnelMode,
 } from './tcp/types.js';
 export { SingletonLink, type LinkEnd } from './tcp/singleton-link.js';
+export type { MultiplexedStats, TcpTunnelTlsOptions } from './tcp-multiplexed.js';
+
+/** limrun's options plus burrow's (docs/tcp.md "Client SDK"). */
+export interface TcpTunnelOptions extends BaseTcpTunnelOptions {
+  /**
+   * burrow extension, multiplexed mode: offer per-connection flow control to the server (a burrow
+   * server accepts; others ignore the offer). @default true
+   */
+  flowControl?: boolean;
+  /** burrow extension, multiplexed mode: the receive window offered per connection, in bytes. @default 1 MiB */
+  muxWindowBytes?: number;
+  /** burrow extension, multiplexed mode: TLS settings for a wss:// URL (a private CA, or no verification). */
+  tls?: TcpTunnelTlsOptions;
+}
+
+/** What startTcpTunnel resolves to: limrun's `Tunnel`, `closed`, and `stats()`. */
+export interface BurrowTcpTunnel extends BaseBurrowTcpTunnel {
+  /**
+   * burrow extension: what the tunnel carries now. Multiplexed mode reports flow control and its
+   * buffers; singleton mode reports its connection only (flowControl false, zeros).
+   */
+  stats(): MultiplexedStats;
+}
 
 /** The logger behind `logLevel` (limrun prints to the console; burrow logs JSON to stderr). */
 export function tcpTunnelLogger(options: TcpTunnelOptions | undefined): Logger {
@@ -68,6 +97,21 @@ export async function startTcpTunnel(
   port: number,
   options?: TcpTunnelOptions,
 ): Promise<BurrowTcpTunnel> {
+  const muxWindow = options?.flowControl === false ? 0 : (options?.muxWindowBytes ?? TCP_MUX_WINDOW_BYTES);
+  if (
+    muxWindow !== 0 &&
+    (!Number.isInteger(muxWindow) || muxWindow < TCP_MUX_WINDOW_MIN_BYTES || muxWindow > TCP_MUX_WINDOW_MAX_BYTES)
+  ) {
+    throw new RangeError(
+      `muxWindowBytes must be an integer from ${TCP_MUX_WINDOW_MIN_BYTES} to ${TCP_MUX_WINDOW_MAX_BYTES}`,
+    );
+  }
+  if (options?.tls && options.mode !== 'multiplexed') {
+    // The singleton link (src/client/tcp/) opens its WebSockets without TLS options yet.
+    throw new TypeError(
+      'the tls option is supported in multiplexed mode only; in singleton mode set NODE_EXTRA_CA_CERTS instead',
+    );
+  }
   const logger = tcpTunnelLogger(options);
   const state = new ConnectionStateTracker('connecting', logger);
   const server = createServer({ allowHalfOpen: true });
@@ -88,8 +132,10 @@ export async function startTcpTunnel(
   server.on('error', (err) => logger.error({ err: err.message }, 'local listener error'));
 
   if (options?.mode === 'multiplexed') {
-    const mux = new MuxClient({
+    const mux = new MultiplexedClient({
       ...singletonLinkOptions(remoteURL, token, options, state, logger),
+      window: muxWindow,
+      tls: options.tls,
       onGiveUp: (end) => closeServer(end),
     });
     server.on('connection', (socket: Socket) => {
@@ -112,6 +158,7 @@ export async function startTcpTunnel(
       getConnectionState: () => state.state,
       onConnectionStateChange: (cb) => state.subscribe(cb),
       closed: closedPromise,
+      stats: () => mux.stats(),
     };
   }
 
@@ -145,5 +192,6 @@ export async function startTcpTunnel(
     getConnectionState: () => state.state,
     onConnectionStateChange: (cb) => state.subscribe(cb),
     closed: closedPromise,
+    stats: () => ({ connections: active ? 1 : 0, flowControl: false, bufferedBytes: 0, stalledConnections: 0 }),
   };
 }

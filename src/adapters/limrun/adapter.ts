@@ -19,7 +19,7 @@ import {
   type TcpTargetResolver,
 } from './targets.js';
 import { rejectUpgrade } from './upgrade-error.js';
-import { BURROW_TCP_HEADER, BURROW_TCP_VERSION } from './wire.js';
+import { BURROW_TCP_HEADER, BURROW_TCP_VERSION, BURROW_TCP_WINDOW_HEADER, parseMuxWindow } from './wire.js';
 
 export interface LimrunAdapterOptions {
   /** Static targets (`--tcp-target`, parsed with parseTcpTargetSpec). */
@@ -47,6 +47,12 @@ export interface LimrunAdapterOptions {
   maxMessageBytes?: number;
   connectTimeoutMs?: number;
   muxMaxConnections?: number;
+  /**
+   * Receive window per multiplexed connection offered to burrow clients that ask for per-connection
+   * flow control (`X-Burrow-Tcp-Window`); default TCP_MUX_WINDOW_BYTES (1 MiB), 16 KiB … 16 MiB, or 0
+   * to never accept it (flow control then stays per WebSocket, as with limrun's clients).
+   */
+  muxWindowBytes?: number;
   /** Used until start(ctx) provides the server's logger. */
   logger?: Logger;
   /** Address of the WebSocket client (default: the socket's); start(ctx) uses ctx.clientAddress. */
@@ -65,6 +71,12 @@ export type LimrunAdapterStats = {
   tcpMuxSockets: number;
   /** Target connections open on multiplexed WebSockets. */
   tcpMuxConnections: number;
+  /** Multiplexed WebSockets with burrow's per-connection flow control. */
+  tcpMuxFlowControlled: number;
+  /** Multiplexed connections whose target is paused waiting for the client's credit. */
+  tcpMuxStalledConnections: number;
+  /** Client bytes held for multiplexed targets (dial queues and target write backlogs). */
+  tcpMuxBufferedBytes: number;
   tcpSessionsTotal: number;
   tcpMuxSocketsTotal: number;
   /** Upgrades answered with an HTTP error (401/403/404/410/5xx). */
@@ -97,6 +109,16 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
   const pingIntervalMs = options.pingIntervalMs ?? L.TCP_WS_PING_INTERVAL_MS;
   const pongTimeoutMs = options.pongTimeoutMs ?? L.TCP_WS_PONG_TIMEOUT_MS;
   const targetEndGraceMs = L.TCP_TARGET_END_GRACE_MS;
+  const muxWindow = options.muxWindowBytes ?? L.TCP_MUX_WINDOW_BYTES;
+  if (
+    muxWindow !== 0 &&
+    (!Number.isInteger(muxWindow) || muxWindow < L.TCP_MUX_WINDOW_MIN_BYTES || muxWindow > L.TCP_MUX_WINDOW_MAX_BYTES)
+  ) {
+    throw new BurrowError(
+      'BURROW_ERR_INVALID_CONFIG',
+      `muxWindowBytes must be 0 or an integer from ${L.TCP_MUX_WINDOW_MIN_BYTES} to ${L.TCP_MUX_WINDOW_MAX_BYTES}`,
+    );
+  }
   let logger = options.logger ?? silentLogger();
   let clientAddress = options.clientAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? '');
 
@@ -125,8 +147,11 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     clientTracking: false,
     maxPayload: options.maxMessageBytes ?? L.TCP_WS_MAX_MESSAGE_BYTES,
   });
+  /** Multiplexed upgrades whose flow-control offer was accepted: the client's window. */
+  const flowOffers = new WeakMap<IncomingMessage, number>();
   wss.on('headers', (headers: string[], req: IncomingMessage) => {
     if (wantsExtensions(req)) headers.push(`X-Burrow-Tcp: ${BURROW_TCP_VERSION}`);
+    if (flowOffers.has(req)) headers.push(`X-Burrow-Tcp-Window: ${muxWindow}`);
   });
 
   const store = new SessionStore({
@@ -194,6 +219,9 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     const info = { remoteAddress: clientAddress(req) };
     const mode = url.searchParams.get('mode') ?? 'singleton';
     if (mode === 'multiplexed') {
+      const peerWindow =
+        extensions && muxWindow > 0 ? parseMuxWindow(req.headers[BURROW_TCP_WINDOW_HEADER]) : undefined;
+      if (peerWindow !== undefined) flowOffers.set(req, peerWindow);
       wss.handleUpgrade(req, socket, head, (ws) => {
         track(ws);
         counters.muxTotal++;
@@ -204,6 +232,10 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
           highWaterBytes: L.TCP_WS_HIGH_WATER_BYTES,
           lowWaterBytes: L.TCP_WS_LOW_WATER_BYTES,
           targetEndGraceMs,
+          flowControl:
+            peerWindow !== undefined
+              ? { window: muxWindow, peerWindow, bufferBytes: L.TCP_MUX_BUFFER_BYTES }
+              : undefined,
           logger,
           count,
         });
@@ -320,13 +352,24 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     handleRequest,
     stats(): LimrunAdapterStats {
       let muxConnections = 0;
-      for (const s of muxSessions) muxConnections += s.connections;
+      let flowControlled = 0;
+      let stalled = 0;
+      let buffered = 0;
+      for (const s of muxSessions) {
+        muxConnections += s.connections;
+        if (s.flowControlled) flowControlled++;
+        stalled += s.stalledConnections;
+        buffered += s.bufferedBytes;
+      }
       return {
         tcpSessions: store.size,
         tcpDetachedSessions: store.detachedCount(),
         tcpPausedSessions: store.pausedCount(),
         tcpMuxSockets: muxSessions.size,
         tcpMuxConnections: muxConnections,
+        tcpMuxFlowControlled: flowControlled,
+        tcpMuxStalledConnections: stalled,
+        tcpMuxBufferedBytes: buffered,
         tcpSessionsTotal: counters.sessionsTotal,
         tcpMuxSocketsTotal: counters.muxTotal,
         tcpRejectedUpgrades: counters.rejected,

@@ -76,6 +76,45 @@ export function sendWithBackpressure(
 }
 
 /**
+ * The send side of one WebSocket shared by many sources (multiplexed mode): a source's gate is held
+ * (reason "ws") once the WebSocket's queue reaches `highWater` after one of its sends, and every held
+ * gate is released as soon as any send completes with the queue below `lowWater`. (Releasing only on
+ * a source's own last send, as sendWithBackpressure does, can leave a source paused for good when
+ * other sources' messages are still queued behind its last one.)
+ */
+export class WsSendBacklog {
+  readonly #ws: WebSocket;
+  readonly #highWater: number;
+  readonly #lowWater: number;
+  readonly #held = new Set<FlowGate>();
+
+  constructor(ws: WebSocket, highWater: number, lowWater: number) {
+    this.#ws = ws;
+    this.#highWater = highWater;
+    this.#lowWater = lowWater;
+  }
+
+  /** Send `data`; `gate` is the source to hold while the queue is high (none for control messages). */
+  send(data: Buffer, gate?: FlowGate): void {
+    this.#ws.send(data, () => {
+      if (this.#held.size === 0 || this.#ws.bufferedAmount >= this.#lowWater) return;
+      const held = [...this.#held];
+      this.#held.clear();
+      for (const g of held) g.release('ws');
+    });
+    if (gate && this.#ws.bufferedAmount >= this.#highWater) {
+      gate.hold('ws');
+      this.#held.add(gate);
+    }
+  }
+
+  /** A source is gone: stop tracking its gate. */
+  forget(gate: FlowGate | undefined): void {
+    if (gate) this.#held.delete(gate);
+  }
+}
+
+/**
  * Graceful close of a byte stream: end() (pending writes, then FIN); once flushed the peer has
  * graceMs to close, and a peer that does not take the data within flushTimeoutMs is cut.
  */

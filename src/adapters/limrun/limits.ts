@@ -46,6 +46,23 @@ export const TCP_MUX_DIAL_QUEUE_BYTES = 1024 * 1024;
 /** How many closed connection ids a multiplexed session remembers (late payloads for them are ignored). */
 export const TCP_MUX_CLOSED_ID_MEMORY = 4096;
 
+/**
+ * Multiplexed flow control (burrow extension, `X-Burrow-Tcp-Window`): the receive window each side
+ * announces per connection id, in bytes. A peer never has more than this many payload bytes of one
+ * connection in flight or buffered on the receiving side before the receiver credits them back.
+ */
+export const TCP_MUX_WINDOW_BYTES = 1024 * 1024;
+/** Smallest window a peer may announce; a smaller (or malformed) announcement leaves flow control off. */
+export const TCP_MUX_WINDOW_MIN_BYTES = 16 * 1024;
+/** Largest window a sender uses; a larger announcement is used as this much (sending less is always safe). */
+export const TCP_MUX_WINDOW_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * Flow control on: bytes received for all connections of one multiplexed WebSocket and not yet taken
+ * by their sockets, above which the WebSocket itself is paused (as without flow control) until they
+ * fall below half. Bounds memory when many connections stall at once.
+ */
+export const TCP_MUX_BUFFER_BYTES = 16 * 1024 * 1024;
+
 /** Client: bytes read from the local socket kept while the WebSocket reconnects (the socket is paused past it). */
 export const TCP_CLIENT_RECONNECT_QUEUE_BYTES = 4 * 1024 * 1024;
 /** Client: ping interval (limrun's client uses 30 s), in ms. */

@@ -8,11 +8,25 @@
  * burrow extension: connection id 0 (never used by clients, which count from 1) carries control
  * messages `[0 0 0 0][op u8][u32 BE id]`; op 1 = FIN (half-close) for that id, op 2 = OPEN (dial the
  * target now, so server-speaks-first protocols work; without it the first payload opens).
+ *
+ * Multiplexed flow control (a second burrow extension, negotiated with `X-Burrow-Tcp-Window: <bytes>`
+ * both ways on top of `X-Burrow-Tcp`): per connection id, each side may send at most the other's
+ * announced window of payload bytes beyond what the other has credited back with
+ * `[0 0 0 0][op 3][u32 BE id][u32 BE increment]` (13 bytes).
  */
+
+import { TCP_MUX_WINDOW_MAX_BYTES, TCP_MUX_WINDOW_MIN_BYTES } from './limits.js';
 
 /** Request header a burrow client sends, and response header a burrow server answers, to enable the extensions. */
 export const BURROW_TCP_HEADER = 'x-burrow-tcp';
 export const BURROW_TCP_VERSION = '1';
+
+/**
+ * Request header a burrow client adds (multiplexed mode, with BURROW_TCP_HEADER) to offer per-connection
+ * flow control, and response header a burrow server answers to accept it; the value is the sender's
+ * own receive window per connection, in bytes (decimal).
+ */
+export const BURROW_TCP_WINDOW_HEADER = 'x-burrow-tcp-window';
 
 /** Close code a burrow server uses when the target has closed (a burrow client does not resume). */
 export const WS_CLOSE_SESSION_ENDED = 4410;
@@ -22,6 +36,11 @@ export const MUX_HEADER_BYTES = 4;
 export const MUX_CONTROL_ID = 0;
 export const MUX_OP_FIN = 1;
 export const MUX_OP_OPEN = 2;
+export const MUX_OP_CREDIT = 3;
+/** Length of the FIN and OPEN control messages. */
+export const MUX_CONTROL_BYTES = MUX_HEADER_BYTES + 1 + 4;
+/** Length of the CREDIT control message. */
+export const MUX_CREDIT_BYTES = MUX_CONTROL_BYTES + 4;
 export const MUX_MAX_ID = 0xffffffff;
 
 export type MuxMessage =
@@ -30,6 +49,9 @@ export type MuxMessage =
   | { type: 'fin'; id: number }
   | { type: 'open'; id: number }
   | { type: 'ignored'; reason: string };
+
+/** burrow flow control's CREDIT message (decoded only when asked for: see decodeMuxMessage). */
+export type MuxCreditMessage = { type: 'credit'; id: number; increment: number };
 
 /** One data message: header then payload, in one buffer. */
 export function encodeMuxData(id: number, payload: Buffer): Buffer {
@@ -47,7 +69,7 @@ export function encodeMuxClose(id: number): Buffer {
 }
 
 function encodeControl(op: number, id: number): Buffer {
-  const out = Buffer.allocUnsafe(MUX_HEADER_BYTES + 1 + 4);
+  const out = Buffer.allocUnsafe(MUX_CONTROL_BYTES);
   out.writeUInt32BE(MUX_CONTROL_ID, 0);
   out.writeUInt8(op, 4);
   out.writeUInt32BE(id, 5);
@@ -64,18 +86,51 @@ export function encodeMuxOpen(id: number): Buffer {
   return encodeControl(MUX_OP_OPEN, id);
 }
 
+/** burrow flow control: the receiver took `increment` more payload bytes of `id` (1 … 2³²−1). */
+export function encodeMuxCredit(id: number, increment: number): Buffer {
+  const out = Buffer.allocUnsafe(MUX_CREDIT_BYTES);
+  out.writeUInt32BE(MUX_CONTROL_ID, 0);
+  out.writeUInt8(MUX_OP_CREDIT, 4);
+  out.writeUInt32BE(id, 5);
+  out.writeUInt32BE(increment, 9);
+  return out;
+}
+
+/**
+ * An `X-Burrow-Tcp-Window` value: decimal digits only, at least TCP_MUX_WINDOW_MIN_BYTES and at most
+ * 2³²−1; returns the window to use (clamped to TCP_MUX_WINDOW_MAX_BYTES), or undefined when absent or
+ * invalid (flow control then stays off).
+ */
+export function parseMuxWindow(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string' || !/^[0-9]{1,10}$/.test(value.trim())) return undefined;
+  const n = Number(value.trim());
+  if (n < TCP_MUX_WINDOW_MIN_BYTES || n > 0xffffffff) return undefined;
+  return Math.min(n, TCP_MUX_WINDOW_MAX_BYTES);
+}
+
 /**
  * Decode one multiplexed message. `extensions` enables the id-0 control messages; without them
- * id 0 is ordinary data (as limrun's client would treat it).
+ * id 0 is ordinary data (as limrun's client would treat it). `credit` (flow control negotiated)
+ * decodes CREDIT messages; without it they are ignored like any unknown control message.
  */
-export function decodeMuxMessage(message: Buffer, extensions: boolean): MuxMessage {
+export function decodeMuxMessage(message: Buffer, extensions: boolean): MuxMessage;
+export function decodeMuxMessage(message: Buffer, extensions: boolean, credit: boolean): MuxMessage | MuxCreditMessage;
+export function decodeMuxMessage(message: Buffer, extensions: boolean, credit = false): MuxMessage | MuxCreditMessage {
   if (message.length < MUX_HEADER_BYTES) return { type: 'ignored', reason: 'shorter than 4 bytes' };
   const id = message.readUInt32BE(0);
   if (extensions && id === MUX_CONTROL_ID) {
-    if (message.length !== MUX_HEADER_BYTES + 5) return { type: 'ignored', reason: 'bad control message' };
+    if (message.length !== MUX_CONTROL_BYTES && message.length !== MUX_CREDIT_BYTES)
+      return { type: 'ignored', reason: 'bad control message' };
     const op = message.readUInt8(4);
     const target = message.readUInt32BE(5);
     if (target === MUX_CONTROL_ID) return { type: 'ignored', reason: 'control message for id 0' };
+    if (message.length === MUX_CREDIT_BYTES) {
+      if (op !== MUX_OP_CREDIT || !credit)
+        return { type: 'ignored', reason: `unexpected control message (op ${op}, 13 bytes)` };
+      const increment = message.readUInt32BE(9);
+      if (increment === 0) return { type: 'ignored', reason: 'credit of 0' };
+      return { type: 'credit', id: target, increment };
+    }
     if (op === MUX_OP_FIN) return { type: 'fin', id: target };
     if (op === MUX_OP_OPEN) return { type: 'open', id: target };
     return { type: 'ignored', reason: `unknown control op ${op}` };
