@@ -24,16 +24,27 @@ export interface ForwardedInfo {
 }
 
 /**
+ * What forwardRequestHeaders keeps of the connection-level headers:
+ * - 'none': a proxied request (the server speaks to the origin on its own connection);
+ * - 'upgrade': also Connection and Upgrade (a WebSocket upgrade on its own stream);
+ * - 'relay': everything but Proxy-* (the relay: one visitor connection is one origin connection,
+ *   so Connection, Keep-Alive, TE, Trailer and Expect mean the same to the origin).
+ */
+export type HopByHopMode = 'none' | 'upgrade' | 'relay';
+
+/**
  * Build the outgoing raw header list [k, v, k, v …] from a request's rawHeaders: drops hop-by-hop
- * headers and those named in Connection (unless keepUpgrade), and appends X-Forwarded-For/-Proto/-Host.
+ * headers and those named in Connection (see HopByHopMode), and appends X-Forwarded-For/-Proto/-Host.
  */
 export function forwardRequestHeaders(
   rawHeaders: readonly string[],
   fwd: ForwardedInfo,
-  keepUpgrade = false,
+  mode: HopByHopMode = 'none',
   hostHeader?: string,
 ): string[] {
-  const named = connectionTokens(rawHeaders);
+  const relay = mode === 'relay';
+  const keepUpgrade = mode !== 'none';
+  const named = relay ? EMPTY_SET : connectionTokens(rawHeaders);
   const out: string[] = [];
   let xff: string | undefined;
   let xfp: string | undefined;
@@ -58,11 +69,15 @@ export function forwardRequestHeaders(
       out.push(k, v);
       continue;
     }
-    if (lk === 'expect') continue; // the server answers 100-continue itself
     if (lk === 'host' && hostHeader) {
       out.push(k, hostHeader);
       continue;
     }
+    if (relay) {
+      if (lk !== 'proxy-authorization' && lk !== 'proxy-connection') out.push(k, v);
+      continue;
+    }
+    if (lk === 'expect') continue; // the server answers 100-continue itself
     if (HOP_BY_HOP.has(lk) || named.has(lk)) continue;
     out.push(k, v);
   }
@@ -85,6 +100,8 @@ export function forwardResponseHeaders(rawHeaders: readonly string[]): string[] 
   return out;
 }
 
+const EMPTY_SET: ReadonlySet<string> = new Set();
+
 function connectionTokens(rawHeaders: readonly string[]): Set<string> {
   const set = new Set<string>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -97,9 +114,9 @@ function connectionTokens(rawHeaders: readonly string[]): Set<string> {
   return set;
 }
 
-/** Serialise a request head for a raw stream (WebSocket upgrades). Rejects CR/LF in values. */
-export function serializeRequestHead(method: string, url: string, headers: readonly string[]): Buffer {
-  let head = `${method} ${url} HTTP/1.1\r\n`;
+/** Serialise a request head for a raw stream (upgrades, the relay). Drops fields with CR/LF. */
+export function serializeRequestHead(method: string, url: string, headers: readonly string[], minor = 1): Buffer {
+  let head = `${method} ${url} HTTP/1.${minor}\r\n`;
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const k = headers[i]!;
     const v = headers[i + 1]!;

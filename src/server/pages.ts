@@ -61,13 +61,24 @@ export function sendError(
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+/**
+ * A whole error response as raw bytes, for sockets no ServerResponse owns (upgrades, the relay):
+ * HTML or JSON like sendError, always `Connection: close` (the connection ends after it).
+ */
+export function errorResponseBytes(
+  err: unknown,
+  options: { html?: boolean; head?: boolean; extraHeaders?: Record<string, string> } = {},
+): Buffer {
+  const e = asBurrowError(err);
+  const { type, body } = errorBody(e, options.html ?? false);
+  let head = `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\nX-Burrow-Error: ${e.code}\r\n`;
+  for (const [k, v] of Object.entries(options.extraHeaders ?? {})) head += `${k}: ${v}\r\n`;
+  return Buffer.from(head + '\r\n' + (options.head ? '' : body), 'utf8');
+}
+
 /** Reject an upgrade request with a real HTTP response, then close the socket. */
 export function rejectUpgrade(socket: Duplex, err: unknown, extraHeaders: Record<string, string> = {}): void {
-  const e = asBurrowError(err);
-  const body = JSON.stringify({ error: e.toJSON() }) + '\n';
-  let head = `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\nX-Burrow-Error: ${e.code}\r\n`;
-  for (const [k, v] of Object.entries(extraHeaders)) head += `${k}: ${v}\r\n`;
-  if (socket.writable) socket.end(head + '\r\n' + body);
+  if (socket.writable) socket.end(errorResponseBytes(err, { extraHeaders }));
   socket.once('error', () => {});
   setTimeout(() => socket.destroy(), 1000).unref();
 }

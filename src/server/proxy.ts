@@ -149,7 +149,7 @@ export class TunnelProxy {
         host: req.headers.host ?? '',
         trustProxy: this.#opts.trustProxy,
       },
-      false,
+      'none',
       tunnel.hostHeader,
     );
     const hasBody =
@@ -288,7 +288,7 @@ export class TunnelProxy {
             host: req.headers.host ?? '',
             trustProxy: this.#opts.trustProxy,
           },
-          true,
+          'upgrade',
           tunnel.hostHeader,
         );
         let answered = false;

@@ -4,7 +4,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -14,10 +14,11 @@ import { createAgentEndpoint } from './agent-endpoint.js';
 import { handleApi } from './api.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import type { ServerHooks, TunnelInfo } from './hooks.js';
-import { domainOf, hostOf, remoteAddressOf, tunnelNameFor } from './host.js';
+import { domainOf, hostOf, remoteAddressOf, stripPort, tunnelNameFor } from './host.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { rejectUpgrade, sendError } from './pages.js';
 import { TunnelProxy } from './proxy.js';
+import { HttpRelay } from './relay.js';
 import { TcpExpose } from './tcp-expose.js';
 import { MemoryTunnelRegistry, type Tunnel, type TunnelRegistry } from './registry.js';
 
@@ -107,6 +108,33 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       return config.secure || (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     },
     clientAddress: (req) => remoteAddressOf(req, config.trustProxy),
+  });
+
+  // The fast path for burrow HTTP tunnels when the server listens itself (see relay.ts): one
+  // visitor connection = one stream, request heads re-written, responses passed through.
+  const relay = new HttpRelay({
+    logger,
+    metrics,
+    hooks,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxHeaderBytes: config.maxHeaderBytes,
+    trustProxy: config.trustProxy,
+    secure: config.secure,
+    route(hostValue) {
+      if (shuttingDown) return undefined;
+      const host = stripPort(hostValue).toLowerCase().replace(/\.$/, '');
+      const name = ownedByAdapter(host) ? undefined : tunnelNameFor(host, config.domains);
+      const t = name === undefined ? undefined : registry.get(name);
+      // visitor rules, message transports and localtunnel pools stay on the per-request proxy
+      if (!t || t.protocol !== 'burrow' || t.kind !== 'http' || !t.openStream || t.handleRequest || t.access) {
+        return undefined;
+      }
+      return t;
+    },
+    onActive(delta) {
+      inFlight += delta;
+      if (inFlight === 0 && drainResolve) drainResolve();
+    },
   });
 
   const info = (t: Tunnel): TunnelInfo => ({ id: t.id, name: t.name, url: t.url, protocol: t.protocol, kind: t.kind });
@@ -335,6 +363,15 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
         : http.createServer(serverOpts);
       httpServer = s;
       server.attach(s);
+      // Every new connection meets the relay first; what it does not carry goes on to Node's own
+      // connection listener (HTTP parser, 'request'/'upgrade' events) with its bytes put back.
+      const connectionEvent = options.tls ? 'secureConnection' : 'connection';
+      const nodeListeners = s.listeners(connectionEvent) as ((socket: Socket) => void)[];
+      s.removeAllListeners(connectionEvent);
+      const handOff = (socket: Socket): void => {
+        for (const l of nodeListeners) l.call(s, socket);
+      };
+      s.on(connectionEvent, (socket: Socket) => relay.accept(socket, handOff));
       s.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
         if (!socket.writable) return socket.destroy();
         const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
@@ -361,6 +398,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       if (shuttingDown) return;
       shuttingDown = true;
       httpServer?.close();
+      relay.shutdown();
       if (inFlight > 0 && config.drainTimeoutMs > 0) {
         await new Promise<void>((resolve) => {
           drainResolve = resolve;
@@ -380,6 +418,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       }
       await tcpExpose.close();
       registry.close();
+      relay.destroyAll();
       httpServer?.closeAllConnections();
       logger.info('burrow server closed');
     },

@@ -1,0 +1,647 @@
+/**
+ * The connection relay: the fast path for HTTP/1.1 tunnels. A visitor connection whose first
+ * request addresses a tunnel that streams bytes (burrow agents, localtunnel pools) becomes one
+ * stream to that tunnel for its whole life, like a TCP proxy that understands just enough HTTP:
+ *
+ * - request heads are parsed (strictly, see http1.ts) and re-written with X-Forwarded-* (and the
+ *   tunnel's Host), bodies pass through by their framing;
+ * - response bytes pass through untouched; ResponseReader only watches where each response ends,
+ *   for request logs, metrics, the 504 timer and the 502 page when the agent goes away;
+ * - errors the relay answers itself (502/504/400/431) close the connection after them.
+ *
+ * Anything the relay does not carry is handed to Node's HTTP server with the bytes read so far put
+ * back (handOff): the server's own host (API, adapters), unknown tunnels, tunnels with visitor
+ * rules or message transports, and a later request on the same connection for another host.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { BurrowError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { ServerHooks } from './hooks.js';
+import { normaliseAddress } from './host.js';
+import { forwardRequestHeaders, serializeRequestHead } from './http-headers.js';
+import { HttpFramingError, RequestReader, ResponseReader, type RequestHead } from './http1.js';
+import type { ServerMetrics } from './metrics.js';
+import { asBurrowError, errorResponseBytes } from './pages.js';
+import type { Tunnel } from './registry.js';
+
+/** A relayed connection with no request in flight is closed after this long without a byte, in ms. */
+export const RELAY_IDLE_TIMEOUT_MS = 65_000;
+/** A fresh connection must send its first request head within this long, in ms. */
+export const RELAY_FIRST_HEAD_TIMEOUT_MS = 60_000;
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+export interface RelayOptions {
+  logger: Logger;
+  metrics: ServerMetrics;
+  hooks: ServerHooks;
+  requestTimeoutMs: number;
+  maxHeaderBytes: number;
+  trustProxy: boolean;
+  /** Visitors reach the server over https (--secure, or TLS served directly). */
+  secure: boolean;
+  /**
+   * The tunnel a Host header value addresses, if the relay may carry its requests; undefined hands
+   * the connection to Node's HTTP server.
+   */
+  route(host: string): Tunnel | undefined;
+  /** In-flight request accounting for graceful drain (+1 per request, -1 when it ends). */
+  onActive(delta: number): void;
+}
+
+interface Pending {
+  readonly method: string;
+  readonly path: string;
+  readonly started: number;
+  readonly wantsHtml: boolean;
+  readonly upgrade: boolean;
+  /** The forwarded head, kept while the request can be sent again (no body, nothing answered). */
+  readonly retryHead: Buffer | undefined;
+  status: number;
+}
+
+/** Accepts visitor connections; relays the ones it can carry, hands the rest to Node's HTTP server. */
+export class HttpRelay {
+  readonly #o: RelayOptions;
+  readonly #conns = new Set<RelayConnection>();
+  #closing = false;
+
+  constructor(options: RelayOptions) {
+    this.#o = options;
+  }
+
+  /** Connections being relayed now. */
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /**
+   * Take a fresh visitor connection: read its first request head, then either relay it or put the
+   * bytes back and call handOff(socket) (which must give it to an HTTP server).
+   */
+  accept(socket: Socket, handOff: (socket: Socket) => void): void {
+    if (this.#closing) {
+      handOff(socket);
+      return;
+    }
+    let buf: Buffer = EMPTY;
+    const cleanup = (): void => {
+      socket.removeListener('data', onData);
+      socket.removeListener('timeout', onTimeout);
+      socket.removeListener('error', onError);
+      socket.setTimeout(0);
+    };
+    const giveUp = (): void => {
+      cleanup();
+      giveBack(socket, buf, handOff);
+    };
+    const onTimeout = (): void => {
+      cleanup();
+      socket.destroy();
+    };
+    const onError = (): void => {
+      cleanup();
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      const first = buf[0]!;
+      // not a request line (TLS on the plain port, PROXY protocol, binary junk): Node answers it
+      if (first < 0x41 || first > 0x5a) return giveUp();
+      const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
+      if (end === -1) {
+        if (buf.length > this.#o.maxHeaderBytes) giveUp();
+        return;
+      }
+      const host = hostField(buf.toString('latin1', 0, end));
+      const tunnel = host === undefined ? undefined : this.#o.route(host);
+      if (!tunnel) return giveUp();
+      cleanup();
+      const conn = new RelayConnection(this.#o, socket, tunnel, host!, handOff, () => this.#conns.delete(conn));
+      this.#conns.add(conn);
+      conn.start(buf);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('timeout', onTimeout);
+    socket.setTimeout(RELAY_FIRST_HEAD_TIMEOUT_MS);
+  }
+
+  /** Graceful stop: idle connections close now, busy ones after their responses. */
+  shutdown(): void {
+    this.#closing = true;
+    for (const c of this.#conns) c.shutdown();
+  }
+
+  /** Cut every relayed connection (end of the drain). */
+  destroyAll(): void {
+    for (const c of this.#conns) c.destroy();
+  }
+}
+
+/** Put read bytes back and give the socket to Node's HTTP server. */
+function giveBack(socket: Socket, buf: Buffer, handOff: (socket: Socket) => void): void {
+  socket.pause();
+  if (buf.length) socket.unshift(buf);
+  // Node's HTTP server normally reads the socket's handle directly in C++ ("consume"), which would
+  // skip the bytes just put back; marking the handle consumed keeps its reads in JS, in order.
+  const handle = (socket as unknown as { _handle?: { _consumed?: boolean } | null })._handle;
+  if (handle) handle._consumed = true;
+  handOff(socket);
+  socket.resume();
+}
+
+/** The Host field of a request head (without the request line), or undefined. */
+function hostField(head: string): string | undefined {
+  let at = 0;
+  for (;;) {
+    const nl = head.indexOf('\r\n', at);
+    if (nl === -1) return undefined;
+    at = nl + 2;
+    if (head.length - at > 5 && (head.charCodeAt(at) | 0x20) === 0x68 && /^host:/i.test(head.slice(at, at + 5))) {
+      const end = head.indexOf('\r\n', at);
+      return head.slice(at + 5, end === -1 ? undefined : end).trim();
+    }
+  }
+}
+
+class RelayConnection {
+  readonly #o: RelayOptions;
+  readonly #socket: Socket;
+  readonly #tunnel: Tunnel;
+  readonly #host: string;
+  readonly #handOff: (socket: Socket) => void;
+  readonly #onGone: () => void;
+  readonly #reader: RequestReader;
+  readonly #responses: ResponseReader;
+  readonly #pending: Pending[] = [];
+  readonly #remoteAddress: string;
+  readonly #proto: string;
+  #stream: Duplex | undefined;
+  /** Bytes for the stream while it is being opened. */
+  #queued: Buffer[] = [];
+  #opening = false;
+  #retried = false;
+  /** After the in-flight responses: answer this error (or nothing) and close. */
+  #closeAfter: { err: unknown } | true | undefined;
+  /** After the in-flight responses: hand these bytes and the socket to Node's HTTP server. */
+  #handOffRest: Buffer | undefined;
+  #raw = false;
+  #done = false;
+  #visitorEnded = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** Waiting for the visitor socket / the stream to drain (the other side is paused). */
+  #socketFull = false;
+  #streamFull = false;
+
+  constructor(
+    o: RelayOptions,
+    socket: Socket,
+    tunnel: Tunnel,
+    host: string,
+    handOff: (socket: Socket) => void,
+    onGone: () => void,
+  ) {
+    this.#o = o;
+    this.#socket = socket;
+    this.#tunnel = tunnel;
+    this.#host = host;
+    this.#handOff = handOff;
+    this.#onGone = onGone;
+    this.#reader = new RequestReader(o.maxHeaderBytes);
+    this.#responses = new ResponseReader(
+      o.maxHeaderBytes,
+      {
+        onHead: (status, interim) => this.#onResponseHead(status, interim),
+        onComplete: () => this.#onResponseComplete(),
+        onSwitch: () => this.#onSwitch(),
+      },
+      () => this.#pending[0],
+    );
+    this.#remoteAddress = normaliseAddress(socket.remoteAddress ?? '');
+    this.#proto = o.secure || (socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  }
+
+  start(first: Buffer): void {
+    const s = this.#socket;
+    s.setNoDelay(true);
+    s.on('data', this.#onVisitorData);
+    s.on('end', () => {
+      // the visitor finished sending: the origin sees the same half-close
+      this.#visitorEnded = true;
+      if (this.#stream) this.#stream.end();
+      else if (!this.#opening) this.destroy();
+    });
+    s.on('error', () => this.destroy());
+    s.on('close', () => this.destroy());
+    s.on('timeout', () => {
+      if (this.#pending.length === 0 || this.#raw) this.destroy();
+    });
+    s.setTimeout(RELAY_IDLE_TIMEOUT_MS);
+    this.#onVisitorData(first);
+  }
+
+  shutdown(): void {
+    if (this.#pending.length === 0 && !this.#raw) this.#end();
+    else this.#closeAfter ??= true;
+  }
+
+  destroy(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#pending.length) this.#o.onActive(-this.#pending.length);
+    this.#pending.length = 0;
+    this.#socket.destroy();
+    this.#stream?.destroy();
+    this.#onGone();
+  }
+
+  /** Close after what was written (FIN), then let go. */
+  #end(): void {
+    if (this.#done) return;
+    this.#socket.end();
+    this.#stream?.end();
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#onGone();
+    setTimeout(() => this.#socket.destroy(), 1_000).unref();
+  }
+
+  readonly #onVisitorData = (chunk: Buffer): void => {
+    if (this.#done) return;
+    const items = this.#reader.push(chunk);
+    let out: Buffer[] | undefined;
+    let outBytes = 0;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k]!;
+      if (item.body) {
+        (out ??= []).push(item.body);
+        outBytes += item.body.length;
+        continue;
+      }
+      const head = item.head;
+      if (head.host !== this.#host && this.#o.route(head.host) !== this.#tunnel) {
+        // another host on the same connection (a proxy in front pooling connections): finish what
+        // is in flight, then give the rest to Node's HTTP server
+        const rest: Buffer[] = [head.raw];
+        for (let j = k + 1; j < items.length; j++) rest.push(items[j]!.head?.raw ?? items[j]!.body!);
+        rest.push(this.#reader.takeBuffered());
+        this.#handOffRest = Buffer.concat(rest);
+        this.#stopReading();
+        break;
+      }
+      const fwd = this.#forwardHead(head);
+      (out ??= []).push(fwd);
+      outBytes += fwd.length;
+    }
+    if (out) this.#send(out.length === 1 ? out[0]! : Buffer.concat(out, outBytes));
+    const failed = this.#reader.failed;
+    if (failed) {
+      this.#o.metrics.errors.inc({
+        code: failed.status === 431 ? 'BURROW_ERR_HEADERS_TOO_LARGE' : 'BURROW_ERR_BAD_REQUEST',
+      });
+      this.#closeAfter = { err: framingError(failed) };
+      this.#stopReading();
+      // a broken body: the origin waits for the rest, which never comes; answer now
+      if (this.#reader.failedMidBody) {
+        if (this.#responses.started) this.destroy();
+        else this.#answerAndClose(this.#closeAfter.err);
+        return;
+      }
+    }
+    this.#settle();
+  };
+
+  #forwardHead(head: RequestHead): Buffer {
+    const o = this.#o;
+    if (o.hooks.onRequest) {
+      o.hooks.onRequest({
+        domain: head.host,
+        path: head.target,
+        method: head.method,
+        tunnelId: this.#tunnel.id,
+        headers: headersObject(head.headers),
+        remoteAddress: this.#visitorAddress(head),
+      });
+    }
+    const fields = forwardRequestHeaders(
+      head.headers,
+      {
+        remoteAddress: this.#visitorAddress(head),
+        proto: this.#protoOf(head),
+        host: head.host,
+        trustProxy: o.trustProxy,
+      },
+      'relay',
+      this.#tunnel.hostHeader,
+    );
+    const fwd = serializeRequestHead(head.method, head.target, fields, head.minor);
+    this.#pending.push({
+      method: head.method,
+      path: head.target,
+      started: performance.now(),
+      wantsHtml: head.wantsHtml,
+      upgrade: head.upgrade,
+      retryHead: head.hasBody || head.upgrade ? undefined : fwd,
+      status: 0,
+    });
+    o.onActive(1);
+    if (this.#pending.length === 1) this.#armTimer();
+    return fwd;
+  }
+
+  #visitorAddress(head: RequestHead): string {
+    if (this.#o.trustProxy) {
+      for (let i = 0; i < head.headers.length; i += 2) {
+        if (head.headers[i]!.toLowerCase() === 'x-forwarded-for') {
+          const first = head.headers[i + 1]!.split(',')[0]!.trim();
+          if (first) return normaliseAddress(first);
+        }
+      }
+    }
+    return this.#remoteAddress;
+  }
+
+  #protoOf(head: RequestHead): string {
+    if (this.#o.trustProxy) {
+      for (let i = 0; i < head.headers.length; i += 2) {
+        if (head.headers[i]!.toLowerCase() === 'x-forwarded-proto') {
+          const v = head.headers[i + 1]!.split(',')[0]!.trim();
+          if (v === 'http' || v === 'https') return v;
+        }
+      }
+    }
+    return this.#proto;
+  }
+
+  #stopReading(): void {
+    this.#socket.removeListener('data', this.#onVisitorData);
+    this.#socket.pause();
+  }
+
+  #send(buf: Buffer): void {
+    if (this.#done) return;
+    const stream = this.#stream;
+    if (stream) {
+      if (!stream.write(buf)) this.#waitForStream(stream);
+      return;
+    }
+    this.#queued.push(buf);
+    if (!this.#opening) this.#open();
+  }
+
+  #open(): void {
+    const tunnel = this.#tunnel;
+    this.#opening = true;
+    this.#socket.pause();
+    if (!tunnel.openStream) {
+      this.#failPending(new BurrowError('BURROW_ERR_AGENT_GONE', 'this tunnel cannot carry streams'));
+      return;
+    }
+    tunnel.openStream({ remoteAddress: this.#remoteAddress, kind: 'http' }).then(
+      (stream) => this.#attach(stream),
+      (err: unknown) => {
+        this.#opening = false;
+        this.#failPending(err);
+      },
+    );
+  }
+
+  #attach(stream: Duplex): void {
+    this.#opening = false;
+    if (this.#done) {
+      stream.destroy();
+      return;
+    }
+    this.#stream = stream;
+    stream.on('data', (chunk: Buffer) => this.#onOriginData(chunk));
+    stream.on('end', () => this.#onOriginEnd());
+    stream.on('error', (err) => this.#onStreamError(err));
+    stream.on('close', () => {
+      if (this.#stream === stream && !this.#done && !stream.readableEnded) this.#onStreamError(undefined);
+    });
+    const queued = this.#queued;
+    this.#queued = [];
+    const data = queued.length === 1 ? queued[0]! : Buffer.concat(queued);
+    if (!stream.write(data)) this.#waitForStream(stream);
+    else this.#resumeVisitor();
+    if (this.#visitorEnded) stream.end();
+  }
+
+  /** The stream is full: stop reading the visitor until it drains (a slow origin slows the visitor). */
+  #waitForStream(stream: Duplex): void {
+    this.#socket.pause();
+    if (this.#streamFull) return;
+    this.#streamFull = true;
+    stream.once('drain', () => {
+      this.#streamFull = false;
+      this.#resumeVisitor();
+    });
+  }
+
+  #resumeVisitor(): void {
+    if (!this.#done && !this.#handOffRest && !this.#closeAfter && !this.#streamFull) this.#socket.resume();
+  }
+
+  #onOriginData(chunk: Buffer): void {
+    if (this.#done) return;
+    if (!this.#raw) {
+      const before = this.#responses.started;
+      try {
+        this.#responses.push(chunk);
+      } catch (err) {
+        const e = new BurrowError('BURROW_ERR_ORIGIN_ERROR', (err as Error).message);
+        this.#o.metrics.errors.inc({ code: e.code });
+        if (!before) this.#answerAndClose(e);
+        else this.destroy();
+        return;
+      }
+    }
+    if (!this.#socket.write(chunk) && !this.#socketFull) {
+      // a slow visitor slows the origin: the stream's credit stops flowing until the socket drains
+      const stream = this.#stream!;
+      stream.pause();
+      this.#socketFull = true;
+      this.#socket.once('drain', () => {
+        this.#socketFull = false;
+        stream.resume();
+      });
+    }
+    this.#settle();
+  }
+
+  #onSwitch(): void {
+    this.#raw = true;
+    const p = this.#pending.shift();
+    if (p) this.#record(p, 101);
+  }
+
+  #onResponseHead(status: number, interim: boolean): void {
+    const p = this.#pending[0];
+    if (!p || interim) return;
+    p.status = status;
+  }
+
+  #onResponseComplete(): void {
+    const p = this.#pending.shift();
+    if (!p) return;
+    this.#record(p, p.status);
+    if (p.upgrade && !this.#raw) this.#closeAfter ??= true; // an upgrade refused: its raw bytes cannot be framed
+    if (this.#pending.length) this.#armTimer();
+  }
+
+  #record(p: Pending, status: number): void {
+    const o = this.#o;
+    const durationMs = performance.now() - p.started;
+    const protocol = this.#tunnel.protocol;
+    o.metrics.requests.inc({ protocol, status: String(status) });
+    o.metrics.requestDuration.observe({ protocol }, durationMs / 1000);
+    this.#tunnel.onRequestComplete?.({
+      method: p.method,
+      path: p.path,
+      status,
+      durationMs: Math.round(durationMs * 10) / 10,
+    });
+    o.onActive(-1);
+  }
+
+  /** After each event: close or hand off once nothing is in flight. */
+  #settle(): void {
+    if (this.#done || this.#pending.length || this.#raw) return;
+    if (this.#handOffRest) {
+      const rest = this.#handOffRest;
+      this.#handOffRest = undefined;
+      this.#release();
+      giveBack(this.#socket, rest, this.#handOff);
+      return;
+    }
+    const after = this.#closeAfter;
+    if (after === true) this.#end();
+    else if (after) this.#answerAndClose(after.err);
+  }
+
+  /** Let go of the socket (handing it to Node's HTTP server): the stream ends, listeners go. */
+  #release(): void {
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    const s = this.#socket;
+    s.removeAllListeners('data');
+    s.removeAllListeners('end');
+    s.removeAllListeners('error');
+    s.removeAllListeners('close');
+    s.removeAllListeners('timeout');
+    s.removeAllListeners('drain');
+    s.setTimeout(0);
+    const stream = this.#stream;
+    if (stream) {
+      stream.removeAllListeners('data');
+      stream.on('error', () => {});
+      stream.end();
+      stream.resume();
+    }
+    this.#onGone();
+  }
+
+  #onOriginEnd(): void {
+    if (this.#done) return;
+    this.#responses.end();
+    if (this.#pending.length === 0 || this.#raw) {
+      this.#end();
+      return;
+    }
+    // the origin closed with requests unanswered: a keep-alive connection it closed just as a
+    // request went out. Send them again once on a new stream if nothing of theirs was answered.
+    if (!this.#retried && !this.#responses.started && this.#pending.every((p) => p.retryHead)) {
+      this.#retried = true;
+      this.#stream = undefined;
+      this.#send(Buffer.concat(this.#pending.map((p) => p.retryHead!)));
+      return;
+    }
+    if (this.#responses.started) this.destroy();
+    else
+      this.#answerAndClose(
+        new BurrowError('BURROW_ERR_ORIGIN_ERROR', 'the local service closed the connection without a response'),
+      );
+  }
+
+  #onStreamError(err: unknown): void {
+    if (this.#done) return;
+    if (this.#pending.length && !this.#responses.started && !this.#raw) {
+      this.#answerAndClose(err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'the tunnel client went away'));
+    } else this.destroy();
+  }
+
+  /** Fail every request in flight with one error page (for the oldest) and close. */
+  #failPending(err: unknown): void {
+    this.#answerAndClose(err);
+  }
+
+  /** Answer the oldest request in flight with an error page, count it, and close the connection. */
+  #answerAndClose(err: unknown): void {
+    if (this.#done) return;
+    const e = asBurrowError(err);
+    const p = this.#pending[0];
+    if (!this.#closeAfter || this.#closeAfter === true || this.#closeAfter.err !== err) {
+      this.#o.metrics.errors.inc({ code: e.code });
+    }
+    this.#o.logger.debug({ tunnel: this.#tunnel.name, code: e.code, err: e.message }, 'relay error');
+    const extra: Record<string, string> = e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': '2' } : {};
+    this.#socket.write(
+      errorResponseBytes(e, { html: p?.wantsHtml ?? false, head: p?.method === 'HEAD', extraHeaders: extra }),
+    );
+    if (p) {
+      this.#pending.shift();
+      this.#record(p, e.status);
+    }
+    for (const rest of this.#pending) this.#record(rest, e.status);
+    this.#pending.length = 0;
+    this.#stream?.destroy();
+    this.#end();
+  }
+
+  #armTimer(): void {
+    const p = this.#pending[0];
+    if (!p) return;
+    const wait = Math.max(0, p.started + this.#o.requestTimeoutMs - performance.now());
+    if (this.#timer) {
+      this.#timer.refresh();
+      return;
+    }
+    this.#timer = setTimeout(() => this.#onTimer(), wait);
+    this.#timer.unref();
+  }
+
+  #onTimer(): void {
+    const p = this.#pending[0];
+    if (this.#done || !p || p.status !== 0 || this.#responses.started) return;
+    const left = p.started + this.#o.requestTimeoutMs - performance.now();
+    if (left > 1) {
+      this.#timer = setTimeout(() => this.#onTimer(), left);
+      this.#timer.unref();
+      return;
+    }
+    this.#answerAndClose(new BurrowError('BURROW_ERR_TIMEOUT', `no response within ${this.#o.requestTimeoutMs} ms`));
+  }
+}
+
+function framingError(e: HttpFramingError): BurrowError {
+  return e.status === 431
+    ? new BurrowError('BURROW_ERR_HEADERS_TOO_LARGE', e.message)
+    : new BurrowError('BURROW_ERR_BAD_REQUEST', `the request could not be parsed as HTTP/1.1: ${e.message}`);
+}
+
+/** A Node-style headers object (lowercase names, duplicates joined, set-cookie as a list) for hooks. */
+function headersObject(fields: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const k = fields[i]!.toLowerCase();
+    const v = fields[i + 1]!;
+    const cur = out[k];
+    if (k === 'set-cookie') out[k] = Array.isArray(cur) ? [...cur, v] : [v];
+    else out[k] = cur === undefined ? v : `${String(cur)}, ${v}`;
+  }
+  return out;
+}
