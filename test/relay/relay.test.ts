@@ -8,6 +8,11 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { openTunnel, type Tunnel } from '../../src/client/open-tunnel.js';
 import { closeHttp, startOrigin, startServer } from '../helpers/harness.js';
@@ -293,5 +298,67 @@ void test('origin garbage: 502 naming the problem; the agent gone: 502', async (
     tunnel.close();
     await srv.server.close();
     origin.close();
+  }
+});
+
+void test('served over TLS directly: the relay and the hand-off both work on TLS sockets', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-tls-'));
+  const ssl = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ].concat(['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
+    { encoding: 'utf8' },
+  );
+  assert.equal(ssl.status, 0, `openssl failed: ${ssl.stderr}`);
+  const origin = await startOrigin((req, res) =>
+    res.end(`proto=${String(req.headers['x-forwarded-proto'])} ${req.url}`),
+  );
+  const srv = await startServer({
+    tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
+  });
+  // the agent reaches the TLS port through a plain forwarder (it has no option for a private CA)
+  const forwarder = net.createServer((plain) => {
+    const secure = tls.connect({ port: srv.port, host: '127.0.0.1', rejectUnauthorized: false });
+    plain.pipe(secure).pipe(plain);
+    plain.on('error', () => secure.destroy());
+    secure.on('error', () => plain.destroy());
+  });
+  forwarder.listen(0, '127.0.0.1');
+  await once(forwarder, 'listening');
+  const tunnel = await openTunnel({
+    port: origin.port,
+    server: `http://127.0.0.1:${(forwarder.address() as net.AddressInfo).port}`,
+    localHost: '127.0.0.1',
+    subdomain: 'secure',
+  });
+  try {
+    const s = tls.connect({ port: srv.port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false });
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.write(
+      'GET /a HTTP/1.1\r\nHost: secure.localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: secure.localhost\r\n\r\n' +
+        'GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
+    await once(s, 'close');
+    const wire = Buffer.concat(chunks).toString('latin1');
+    assert.deepEqual(statuses(wire), [200, 200, 200]);
+    assert.match(wire, /proto=https \/a[\s\S]*proto=https \/b[\s\S]*"status":"healthy"/);
+  } finally {
+    tunnel.close();
+    await srv.server.close();
+    forwarder.close();
+    await closeHttp(origin.server);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
