@@ -173,6 +173,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     const ws = new WebSocket(endpoint, {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_SIZE,
+      generateMask: zeroMask,
       handshakeTimeout: CONNECT_TIMEOUT_MS,
       headers: { 'User-Agent': `burrow/${VERSION}`, ...this.#o.headers },
     });
@@ -340,6 +341,17 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     this.emit('error', err);
     this.close();
   }
+}
+
+/**
+ * The agent's WebSocket masking key: all zeros. Every client frame still carries the mask bit and a
+ * key (RFC 6455 framing is unchanged, any server accepts it), but XOR with zero is the identity, so
+ * `ws` neither copies each outgoing message into a masked buffer nor does the server unmask it.
+ * Masking guards intermediaries against bytes chosen by a script in a browser; this client is not a
+ * browser, and the bytes that would have been masked come from the agent's own local service.
+ */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
 }
 
 /** Errors the client must not retry: the server refused on purpose. */
