@@ -114,13 +114,22 @@ function connectionTokens(rawHeaders: readonly string[]): Set<string> {
   return set;
 }
 
-/** Serialise a request head for a raw stream (upgrades, the relay). Drops fields with CR/LF. */
-export function serializeRequestHead(method: string, url: string, headers: readonly string[], minor = 1): Buffer {
+/**
+ * Serialise a request head for a raw stream (upgrades, the relay). Drops fields with CR/LF unless
+ * `checked` says every field was validated already (the relay's parser refuses them).
+ */
+export function serializeRequestHead(
+  method: string,
+  url: string,
+  headers: readonly string[],
+  minor = 1,
+  checked = false,
+): Buffer {
   let head = `${method} ${url} HTTP/1.${minor}\r\n`;
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const k = headers[i]!;
     const v = headers[i + 1]!;
-    if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) continue;
+    if (!checked && (/[\r\n]/.test(k) || /[\r\n]/.test(v))) continue;
     head += `${k}: ${v}\r\n`;
   }
   return Buffer.from(head + '\r\n', 'latin1');

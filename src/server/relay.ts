@@ -32,6 +32,8 @@ export const RELAY_IDLE_TIMEOUT_MS = 65_000;
 export const RELAY_FIRST_HEAD_TIMEOUT_MS = 60_000;
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** Status label strings made once (a metrics label per request otherwise allocates one). */
+const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
 
 export interface RelayOptions {
   logger: Logger;
@@ -338,7 +340,8 @@ class RelayConnection {
       'relay',
       this.#tunnel.hostHeader,
     );
-    const fwd = serializeRequestHead(head.method, head.target, fields, head.minor);
+    // the X-Forwarded-* values come from the socket or from fields the parser checked
+    const fwd = serializeRequestHead(head.method, head.target, fields, head.minor, true);
     this.#pending.push({
       method: head.method,
       path: head.target,
@@ -497,8 +500,8 @@ class RelayConnection {
     const o = this.#o;
     const durationMs = performance.now() - p.started;
     const protocol = this.#tunnel.protocol;
-    o.metrics.requests.inc({ protocol, status: String(status) });
-    o.metrics.requestDuration.observe({ protocol }, durationMs / 1000);
+    o.metrics.requests.labels(protocol, STATUS_LABELS[status] ?? String(status)).inc();
+    o.metrics.requestDuration.labels(protocol).observe(durationMs / 1000);
     this.#tunnel.onRequestComplete?.({
       method: p.method,
       path: p.path,

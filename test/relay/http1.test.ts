@@ -22,7 +22,7 @@ interface GenRequest {
 function serializeRequest(r: GenRequest): { head: Buffer; body: Buffer } {
   let head = `${r.method} ${r.path} HTTP/1.1\r\nHost: t.example\r\n`;
   for (const [k, v] of r.headers) head += `${k}: ${v}\r\n`;
-  let body = Buffer.alloc(0);
+  let body: Buffer = Buffer.alloc(0);
   if (r.chunked) {
     head += 'Transfer-Encoding: chunked\r\n';
     const parts: Buffer[] = [];
@@ -199,7 +199,7 @@ interface GenResponse {
 function serializeResponse(r: GenResponse): Buffer {
   const noBody = r.method === 'HEAD' || r.status === 204 || r.status === 304;
   let head = `HTTP/1.1 ${r.status} X\r\nServer: t\r\n`;
-  let body = Buffer.alloc(0);
+  let body: Buffer = Buffer.alloc(0);
   if (r.framing === 'chunked') {
     head += 'Transfer-Encoding: chunked\r\n';
     if (!noBody) {

@@ -1,0 +1,112 @@
+/**
+ * bench/http-cpu: CPU time per small request, per process — a measure that holds up on a shared
+ * machine where req/s swings with other jobs. The same origin is loaded directly, through burrow
+ * and through pipenet (autocannon in this process, 50 keep-alive connections); each process's
+ * user+system time is read from /proc/<pid>/stat before and after, divided by the requests served.
+ * The sum over all processes bounds what the 2-core machine can do: req/s ≤ cores / Σ CPU.
+ *
+ *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { runRps, type Target } from './lib/load.js';
+import { spawnChild, stopAll, type Child } from './lib/procs.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? def : Number(process.argv[i + 1]);
+}
+const duration = arg('duration', 5);
+const connections = arg('connections', 50);
+const TICK_S = 1 / 100; // USER_HZ on Linux
+
+/** utime + stime of a process, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_S;
+}
+const selfCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+const children: Child<unknown>[] = [];
+const track = <T>(c: Child<T>): Child<T> => (children.push(c), c);
+try {
+  const origin = track(spawnChild<{ port: number }>('origin', 'origin.ts'));
+  const server = track(spawnChild<{ port: number }>('burrow-server', 'burrow-server.ts'));
+  const pnServer = track(spawnChild<{ port: number }>('pipenet-server', 'pipenet-server.ts'));
+  const [{ port: originPort }, { port: burrowPort }, { port: pnPort }] = await Promise.all([
+    origin.ready,
+    server.ready,
+    pnServer.ready,
+  ]);
+  const agent = track(
+    spawnChild<{ urls: string[] }>('burrow-agent', 'burrow-agent.ts', [
+      '--server',
+      `http://127.0.0.1:${burrowPort}`,
+      '--port',
+      String(originPort),
+      '--count',
+      '1',
+    ]),
+  );
+  const pnClient = track(
+    spawnChild<{ url: string; id: string }>('pipenet-client', 'pipenet-client.ts', [
+      '--server',
+      `http://127.0.0.1:${pnPort}`,
+      '--port',
+      String(originPort),
+    ]),
+  );
+  const [{ urls }, pn] = await Promise.all([agent.ready, pnClient.ready]);
+  const setups: { target: Target; procs: [string, number][] }[] = [
+    {
+      target: { name: 'direct', port: originPort, host: `127.0.0.1:${originPort}` },
+      procs: [['origin', origin.proc.pid!]],
+    },
+    {
+      target: { name: 'burrow', port: burrowPort, host: new URL(urls[0]!).host },
+      procs: [
+        ['burrow server', server.proc.pid!],
+        ['burrow agent', agent.proc.pid!],
+        ['origin', origin.proc.pid!],
+      ],
+    },
+    {
+      target: { name: 'pipenet', port: pnPort, host: `${pn.id}.localhost:${pnPort}` },
+      procs: [
+        ['pipenet server', pnServer.proc.pid!],
+        ['pipenet client', pnClient.proc.pid!],
+        ['origin', origin.proc.pid!],
+      ],
+    },
+  ];
+  console.log(
+    `Date: ${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} × ${os.cpus()[0]?.model}`,
+  );
+  console.log(`Command: node --import tsx bench/http-cpu.ts --duration ${duration} --connections ${connections}`);
+  console.log(
+    `Load: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
+  console.log('| setup | req/s | load generator µs/req | ' + 'process µs/req | Σ µs/req | 2 cores / Σ (req/s) |');
+  console.log('|---|---:|---:|---|---:|---:|');
+  for (const s of setups) {
+    await runRps(s.target, connections, 1); // warm-up
+    const before = s.procs.map(([, pid]) => cpuSeconds(pid));
+    const self0 = selfCpu();
+    const r = await runRps(s.target, connections, duration);
+    const self = ((selfCpu() - self0) / r.total) * 1e6;
+    const per = s.procs.map(([name, pid], i) => [name, ((cpuSeconds(pid) - before[i]!) / r.total) * 1e6] as const);
+    const sum = self + per.reduce((a, [, v]) => a + v, 0);
+    console.log(
+      `| ${s.target.name} | ${r.rps.toFixed(0)} | ${self.toFixed(1)} | ${per.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ')} | ${sum.toFixed(1)} | ${((2 / sum) * 1e6).toFixed(0)} |`,
+    );
+  }
+} finally {
+  await stopAll(children);
+}
