@@ -23,7 +23,7 @@ import {
   type StreamOpen,
   type Welcome,
 } from '../protocol/messages.js';
-import { MuxSession, type MuxStream } from '../protocol/mux.js';
+import { MuxSession, webSocketTransport, type MuxStream } from '../protocol/mux.js';
 import { VERSION } from '../version.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 
@@ -177,18 +177,23 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       handshakeTimeout: CONNECT_TIMEOUT_MS,
       headers: { 'User-Agent': `burrow/${VERSION}`, ...this.#o.headers },
     });
+    // Binary messages arrive as their WebSocket fragments (a large DATA frame is sent as header +
+    // payload): the decoder takes them one by one, so they are never joined into one buffer.
+    ws.binaryType = 'fragments';
     this.#ws = ws;
     let settled = false;
     const window = this.#o.window ?? DEFAULT_STREAM_WINDOW;
-    const session = new MuxSession(
+    // The socket exists once the upgrade is done; the session sends nothing before 'open'.
+    const raw = (): Duplex | undefined => (ws as unknown as { _socket?: Duplex })._socket;
+    const transport = webSocketTransport(
+      ws,
       {
-        send: (data) => {
-          ws.send(data, { binary: true });
-          return ws.bufferedAmount < TRANSPORT_HIGH_WATER;
-        },
+        cork: () => raw()?.cork(),
+        uncork: () => raw()?.uncork(),
       },
-      { role: 'agent', window },
+      TRANSPORT_HIGH_WATER,
     );
+    const session = new MuxSession(transport, { role: 'agent', window });
     this.#session = session;
 
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
@@ -200,15 +205,16 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       ws.terminate();
     });
     ws.on('open', () => {
-      const raw = (ws as unknown as { _socket?: Duplex })._socket;
-      raw?.on('drain', () => session.drained());
+      raw()?.on('drain', () => session.drained());
       const hello: Record<string, unknown> = { v: PROTOCOL_VERSION, client: `burrow/${VERSION}`, window };
       if (this.#o.token) hello['token'] = this.#o.token;
       if (this.#resumeToken) hello['resumeToken'] = this.#resumeToken;
       session.sendControl(FrameType.HELLO, hello);
     });
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) session.receive(data);
+    ws.on('message', (data: Buffer | Buffer[], isBinary: boolean) => {
+      if (!isBinary) return;
+      if (Array.isArray(data)) for (const part of data) session.receive(part);
+      else session.receive(data);
     });
     ws.on('error', (err) => {
       if (settled) return;

@@ -80,16 +80,31 @@ export function frameTypeName(type: number): string {
   return `0x${type.toString(16)}`;
 }
 
-/** Encode one frame. The payload is copied behind a fresh header. */
-export function encodeFrame(type: FrameTypeCode, streamId: number, payload?: Buffer | Uint8Array, flags = 0): Buffer {
-  const len = payload ? payload.length : 0;
-  if (len > MAX_FRAME_PAYLOAD) throw new BurrowError('BURROW_ERR_FRAME_TOO_LARGE', `${len} > ${MAX_FRAME_PAYLOAD}`);
-  const buf = Buffer.allocUnsafe(FRAME_HEADER_SIZE + len);
+function writeHeader(buf: Buffer, type: FrameTypeCode, flags: number, streamId: number, length: number): void {
+  if (length > MAX_FRAME_PAYLOAD)
+    throw new BurrowError('BURROW_ERR_FRAME_TOO_LARGE', `${length} > ${MAX_FRAME_PAYLOAD}`);
   buf[0] = type;
   buf[1] = flags & 0xff;
   buf.writeUInt32BE(streamId >>> 0, 2);
-  buf.writeUInt32BE(len, 6);
+  buf.writeUInt32BE(length, 6);
+}
+
+/** Encode one frame. The payload is copied behind a fresh header. */
+export function encodeFrame(type: FrameTypeCode, streamId: number, payload?: Buffer | Uint8Array, flags = 0): Buffer {
+  const len = payload ? payload.length : 0;
+  const buf = Buffer.allocUnsafe(FRAME_HEADER_SIZE + len);
+  writeHeader(buf, type, flags, streamId, len);
   if (payload && len) buf.set(payload, FRAME_HEADER_SIZE);
+  return buf;
+}
+
+/**
+ * Encode only the header of a frame whose `length` payload bytes the caller sends right behind it
+ * (in the same transport message), so that a large payload is never copied.
+ */
+export function encodeFrameHeader(type: FrameTypeCode, streamId: number, length: number, flags = 0): Buffer {
+  const buf = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+  writeHeader(buf, type, flags, streamId, length);
   return buf;
 }
 

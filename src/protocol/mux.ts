@@ -10,6 +10,7 @@ import {
   decodeJson,
   decodeWindow,
   encodeFrame,
+  encodeFrameHeader,
   encodeJsonFrame,
   encodeWindow,
   FrameDecoder,
@@ -23,6 +24,7 @@ import {
   DEFAULT_STREAM_WINDOW,
   MAX_BATCH_BYTES,
   DIRECT_SEND_BYTES,
+  FRAME_HEADER_SIZE,
   MAX_DATA_CHUNK,
   MAX_STREAM_ID,
   MAX_STREAMS_PER_SESSION,
@@ -32,6 +34,44 @@ import { fromWireError, parseStreamOpen, parseWireError, toWireError, type Strea
 export interface MuxTransport {
   /** Send one or more whole frames. Return false when the transport's buffer is above its high-water mark. */
   send(data: Buffer): boolean;
+  /**
+   * Optional: send one message whose content is `parts` back to back (a frame header and its
+   * payload), without joining them into one buffer first. Same return value as send(). Without it,
+   * large frames are copied into one buffer and go through send().
+   */
+  sendParts?(parts: readonly Buffer[]): boolean;
+}
+
+/** What webSocketTransport needs of a `ws` WebSocket (structural: this module opens no sockets). */
+export interface WebSocketLike {
+  send(data: Buffer, options: { binary: boolean; fin?: boolean }): void;
+  readonly bufferedAmount: number;
+}
+
+/**
+ * A MuxTransport over a `ws` WebSocket. sendParts() sends the parts as the fragments of ONE binary
+ * message (RFC 6455 continuation frames; the receiver's message is their concatenation, so every
+ * message still holds whole frames). `raw` is the WebSocket's socket: corked around the fragments,
+ * so they leave in one write. Congested above `highWater` bytes buffered.
+ */
+export function webSocketTransport(
+  ws: WebSocketLike,
+  raw: { cork(): void; uncork(): void } | undefined,
+  highWater: number,
+): MuxTransport {
+  return {
+    send(data) {
+      ws.send(data, { binary: true });
+      return ws.bufferedAmount < highWater;
+    },
+    sendParts(parts) {
+      raw?.cork();
+      const last = parts.length - 1;
+      for (let i = 0; i <= last; i++) ws.send(parts[i]!, { binary: true, fin: i === last });
+      raw?.uncork();
+      return ws.bufferedAmount < highWater;
+    },
+  };
 }
 
 export interface MuxSessionOptions {
@@ -156,6 +196,24 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.#streams.set(id, stream);
     this.sendFrame(encodeJsonFrame(FrameType.OPEN, id, open));
     return stream;
+  }
+
+  /**
+   * Send one DATA frame. A payload that makes the frame DIRECT_SEND_BYTES or larger goes out as a
+   * message of its own, header and payload as separate parts when the transport takes parts (no
+   * copy); smaller ones are encoded and batched like any frame.
+   */
+  sendData(streamId: number, payload: Buffer): void {
+    if (this.#closed) return;
+    const size = FRAME_HEADER_SIZE + payload.length;
+    if (size < DIRECT_SEND_BYTES || !this.#transport.sendParts) {
+      this.sendFrame(encodeFrame(FrameType.DATA, streamId, payload));
+      return;
+    }
+    const header = encodeFrameHeader(FrameType.DATA, streamId, payload.length);
+    if (this.#queue.length) this.#flush();
+    this.bytesOut += size;
+    if (!this.#transport.sendParts([header, payload])) this.#congested = true;
   }
 
   /** Queue an encoded frame; frames queued in the same tick go out as one transport message. */
@@ -456,7 +514,7 @@ export class MuxStream extends Duplex {
         return;
       }
       const n = Math.min(rest.length, this.#sendWindow, MAX_DATA_CHUNK);
-      this.#session.sendFrame(encodeFrame(FrameType.DATA, this.id, rest.subarray(0, n)));
+      this.#session.sendData(this.id, rest.subarray(0, n));
       this.#sendWindow -= n;
       this.bytesWritten += n;
       rest = rest.subarray(n);

@@ -27,7 +27,7 @@ import {
   type RegisterRequest,
   type Welcome,
 } from '../protocol/messages.js';
-import { MuxSession } from '../protocol/mux.js';
+import { MuxSession, webSocketTransport } from '../protocol/mux.js';
 import { VERSION } from '../version.js';
 import type { ServerAdapter, ServerContext } from './adapter.js';
 import { BurrowTunnel } from './burrow-tunnel.js';
@@ -88,20 +88,16 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
   function accept(ws: WebSocket, req: IncomingMessage): void {
     const c = ctx!;
     const remoteAddress = c.clientAddress(req);
-    const session = new MuxSession(
-      {
-        send: (data) => {
-          ws.send(data, { binary: true });
-          return ws.bufferedAmount < TRANSPORT_HIGH_WATER;
-        },
-      },
-      {
-        role: 'server',
-        window: options.window,
-        pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
-        deadPeerTimeoutMs: options.deadPeerTimeoutMs ?? DEFAULT_DEAD_PEER_TIMEOUT_MS,
-      },
-    );
+    const rawSocket = (ws as unknown as { _socket?: Duplex })._socket;
+    // Binary messages arrive as their WebSocket fragments (a large DATA frame is sent as header +
+    // payload): the decoder takes them one by one, so they are never joined into one buffer.
+    ws.binaryType = 'fragments';
+    const session = new MuxSession(webSocketTransport(ws, rawSocket, TRANSPORT_HIGH_WATER), {
+      role: 'server',
+      window: options.window,
+      pingIntervalMs: options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS,
+      deadPeerTimeoutMs: options.deadPeerTimeoutMs ?? DEFAULT_DEAD_PEER_TIMEOUT_MS,
+    });
     const conn: AgentConnection = {
       ws,
       session,
@@ -115,7 +111,6 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     };
     conns.add(conn);
     c.metrics.agents.inc({ protocol: 'burrow' });
-    const rawSocket = (ws as unknown as { _socket?: Duplex })._socket;
     rawSocket?.on('drain', () => session.drained());
 
     const helloTimer = setTimeout(() => {
@@ -123,12 +118,13 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     }, HELLO_TIMEOUT_MS);
     helloTimer.unref();
 
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
+    ws.on('message', (data: Buffer | Buffer[], isBinary: boolean) => {
       if (!isBinary) {
         session.close(new BurrowError('BURROW_ERR_PROTOCOL', 'text messages are not part of the protocol'));
         return;
       }
-      session.receive(data);
+      if (Array.isArray(data)) for (const part of data) session.receive(part);
+      else session.receive(data);
     });
     ws.on('close', () => session.close(new BurrowError('BURROW_ERR_AGENT_GONE', 'agent disconnected')));
     ws.on('error', () => session.close(new BurrowError('BURROW_ERR_AGENT_GONE', 'agent connection failed')));

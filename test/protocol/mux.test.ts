@@ -1,8 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { MuxSession, type MuxStream } from '../../src/protocol/mux.js';
+import { MuxSession, webSocketTransport, type MuxStream } from '../../src/protocol/mux.js';
 import { encodeFrame, FrameType } from '../../src/protocol/frames.js';
+import { DIRECT_SEND_BYTES, FRAME_HEADER_SIZE, MAX_DATA_CHUNK } from '../../src/protocol/limits.js';
 import type { StreamOpen } from '../../src/protocol/messages.js';
 
 /** Two sessions wired back to back through an in-memory "transport" that can be paused. */
@@ -26,6 +27,34 @@ function pair(window = 64 * 1024) {
     for (const d of y) server.receive(d);
   }
   return { server, agent };
+}
+
+/** Like pair(), but the transports take parts; each part reaches the peer as its own chunk. */
+function partsPair(window = 1024 * 1024) {
+  let aToB: Buffer[] = [];
+  let bToA: Buffer[] = [];
+  const sent: Buffer[][] = [];
+  const transport = (out: () => Buffer[]) => ({
+    send: (d: Buffer) => (out().push(d), setImmediate(pump), true),
+    sendParts: (parts: readonly Buffer[]) => (sent.push([...parts]), out().push(...parts), setImmediate(pump), true),
+  });
+  const server: MuxSession = new MuxSession(
+    transport(() => aToB),
+    { role: 'server', window, peerWindow: window },
+  );
+  const agent: MuxSession = new MuxSession(
+    transport(() => bToA),
+    { role: 'agent', window, peerWindow: window },
+  );
+  function pump(): void {
+    const x = aToB;
+    aToB = [];
+    for (const d of x) agent.receive(d);
+    const y = bToA;
+    bToA = [];
+    for (const d of y) server.receive(d);
+  }
+  return { server, agent, sent };
 }
 
 async function readAll(s: MuxStream): Promise<Buffer> {
@@ -74,6 +103,45 @@ describe('mux', () => {
     agentStream.resume();
     assert.equal((await got).length, big.length);
     assert.equal(writeDone, true);
+  });
+
+  test('large DATA goes out as header + payload parts, the payload not copied', async () => {
+    const { server, agent, sent } = partsPair();
+    const got = new Promise<Buffer>((resolve) => agent.on('stream', (x) => resolve(readAll(x))));
+    const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+    const big = Buffer.alloc(3 * MAX_DATA_CHUNK + 5);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    s.end(big);
+    assert.deepEqual(await got, big);
+    assert.ok(sent.length >= 3, `${sent.length} messages sent as parts`);
+    for (const [header, payload] of sent) {
+      assert.equal(header!.length, FRAME_HEADER_SIZE);
+      assert.equal(header![0], FrameType.DATA);
+      assert.equal(header!.readUInt32BE(6), payload!.length);
+      assert.ok(payload!.length + FRAME_HEADER_SIZE >= DIRECT_SEND_BYTES);
+      assert.equal(payload!.buffer, big.buffer, 'the payload is a view of the written buffer');
+    }
+  });
+
+  test('webSocketTransport: parts are the fragments of one message, written in one go', () => {
+    const log: string[] = [];
+    const ws = {
+      bufferedAmount: 0,
+      send: (d: Buffer, o: { binary: boolean; fin?: boolean }) => log.push(`send ${d.length} fin=${o.fin ?? true}`),
+    };
+    const t = webSocketTransport(ws, { cork: () => log.push('cork'), uncork: () => log.push('uncork') }, 100);
+    assert.equal(t.sendParts!([Buffer.alloc(10), Buffer.alloc(70000)]), true);
+    assert.equal(t.send(Buffer.alloc(3)), true);
+    ws.bufferedAmount = 100;
+    assert.equal(t.send(Buffer.alloc(3)), false, 'congested at the high-water mark');
+    assert.deepEqual(log, [
+      'cork',
+      'send 10 fin=false',
+      'send 70000 fin=true',
+      'uncork',
+      'send 3 fin=true',
+      'send 3 fin=true',
+    ]);
   });
 
   test('reset reaches the peer with its code', async () => {
