@@ -11,7 +11,9 @@
  *
  * Anything the relay does not carry is handed to Node's HTTP server with the bytes read so far put
  * back (handOff): the server's own host (API, adapters), unknown tunnels, tunnels with visitor
- * rules or message transports, and a later request on the same connection for another host.
+ * rules or message transports. A later request on the same connection for another host (a proxy in
+ * front pooling connections) is routed again once the responses in flight are done: to that
+ * tunnel's own stream, or to Node's HTTP server.
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -95,10 +97,6 @@ export class HttpRelay {
       socket.removeListener('error', onError);
       socket.setTimeout(0);
     };
-    const giveUp = (): void => {
-      cleanup();
-      giveBack(socket, buf, handOff);
-    };
     const onTimeout = (): void => {
       cleanup();
       socket.destroy();
@@ -111,24 +109,44 @@ export class HttpRelay {
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       const first = buf[0]!;
       // not a request line (TLS on the plain port, PROXY protocol, binary junk): Node answers it
-      if (first < 0x41 || first > 0x5a) return giveUp();
-      const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
-      if (end === -1) {
-        if (buf.length > this.#o.maxHeaderBytes) giveUp();
+      if (first < 0x41 || first > 0x5a) {
+        cleanup();
+        giveBack(socket, buf, handOff);
         return;
       }
-      const host = hostField(buf.toString('latin1', 0, end));
-      const tunnel = host === undefined ? undefined : this.#o.route(host);
-      if (!tunnel) return giveUp();
+      const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
+      if (end === -1) {
+        if (buf.length > this.#o.maxHeaderBytes) {
+          cleanup();
+          giveBack(socket, buf, handOff);
+        }
+        return;
+      }
       cleanup();
-      const conn = new RelayConnection(this.#o, socket, tunnel, host!, handOff, () => this.#conns.delete(conn));
-      this.#conns.add(conn);
-      conn.start(buf);
+      this.#dispatch(socket, buf, end, handOff);
     };
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('timeout', onTimeout);
     socket.setTimeout(RELAY_FIRST_HEAD_TIMEOUT_MS);
+  }
+
+  /**
+   * Route a connection by the request head ending at `end` in buf: relay it to its tunnel, or hand
+   * it to Node's HTTP server. A relayed connection whose visitor turns to another host comes back
+   * here (a proxy in front pools connections across hosts), so it can move to another tunnel.
+   */
+  #dispatch(socket: Socket, buf: Buffer, end: number, handOff: (socket: Socket) => void): void {
+    const host = hostField(buf.toString('latin1', 0, end));
+    const tunnel = host === undefined || this.#closing ? undefined : this.#o.route(host);
+    if (!tunnel) {
+      giveBack(socket, buf, handOff);
+      return;
+    }
+    const next = (rest: Buffer): void => this.#dispatch(socket, rest, rest.indexOf('\r\n\r\n', 0, 'latin1'), handOff);
+    const conn = new RelayConnection(this.#o, socket, tunnel, host!, next, () => this.#conns.delete(conn));
+    this.#conns.add(conn);
+    conn.start(buf);
   }
 
   /** Graceful stop: idle connections close now, busy ones after their responses. */
@@ -174,7 +192,8 @@ class RelayConnection {
   readonly #socket: Socket;
   readonly #tunnel: Tunnel;
   readonly #host: string;
-  readonly #handOff: (socket: Socket) => void;
+  /** Where the connection goes when its visitor turns to another host (see HttpRelay#dispatch). */
+  readonly #next: (rest: Buffer) => void;
   readonly #onGone: () => void;
   readonly #reader: RequestReader;
   readonly #responses: ResponseReader;
@@ -203,14 +222,14 @@ class RelayConnection {
     socket: Socket,
     tunnel: Tunnel,
     host: string,
-    handOff: (socket: Socket) => void,
+    next: (rest: Buffer) => void,
     onGone: () => void,
   ) {
     this.#o = o;
     this.#socket = socket;
     this.#tunnel = tunnel;
     this.#host = host;
-    this.#handOff = handOff;
+    this.#next = next;
     this.#onGone = onGone;
     this.#reader = new RequestReader(o.maxHeaderBytes);
     this.#responses = new ResponseReader(
@@ -242,6 +261,7 @@ class RelayConnection {
       if (this.#pending.length === 0 || this.#raw) this.destroy();
     });
     s.setTimeout(RELAY_IDLE_TIMEOUT_MS);
+    s.resume(); // paused when it comes from another relay connection (#release)
     this.#onVisitorData(first);
   }
 
@@ -287,7 +307,7 @@ class RelayConnection {
       const head = item.head;
       if (head.host !== this.#host && this.#o.route(head.host) !== this.#tunnel) {
         // another host on the same connection (a proxy in front pooling connections): finish what
-        // is in flight, then give the rest to Node's HTTP server
+        // is in flight, then route the rest again (another tunnel, or Node's HTTP server)
         const rest: Buffer[] = [head.raw];
         for (let j = k + 1; j < items.length; j++) rest.push(items[j]!.head?.raw ?? items[j]!.body!);
         rest.push(this.#reader.takeBuffered());
@@ -518,7 +538,7 @@ class RelayConnection {
       const rest = this.#handOffRest;
       this.#handOffRest = undefined;
       this.#release();
-      giveBack(this.#socket, rest, this.#handOff);
+      this.#next(rest);
       return;
     }
     const after = this.#closeAfter;

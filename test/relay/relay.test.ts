@@ -78,18 +78,34 @@ void test('pipelined requests on one connection are answered in order, then Conn
   }
 });
 
-void test('a later request for the server’s own host on a relayed connection reaches the API', async () => {
-  const t = await setup((_req, res) => res.end('from origin'));
+void test('one connection across hosts (a proxy in front pooling connections): tunnel → tunnel → API → tunnel', async () => {
+  const t = await setup((req, res) => res.end(`from origin A ${req.url}`));
+  const originB = await startOrigin((req, res) => res.end(`from origin B ${req.url}`));
+  const b = await openTunnel({
+    port: originB.port,
+    server: `http://127.0.0.1:${t.port}`,
+    localHost: '127.0.0.1',
+    subdomain: 'other',
+  });
   try {
     const wire = await exchange(
       t.port,
-      `GET / HTTP/1.1\r\nHost: ${t.host}\r\n\r\nGET /health HTTP/1.1\r\nHost: localhost\r\n\r\nGET /again HTTP/1.1\r\nHost: nosuch.localhost\r\nConnection: close\r\n\r\n`,
+      `GET /1 HTTP/1.1\r\nHost: ${t.host}\r\n\r\n` +
+        'GET /2 HTTP/1.1\r\nHost: other.localhost\r\n\r\n' +
+        `GET /3 HTTP/1.1\r\nHost: ${t.host}\r\n\r\n` +
+        'GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n' +
+        `GET /5 HTTP/1.1\r\nHost: ${t.host}\r\n\r\n` +
+        'GET /again HTTP/1.1\r\nHost: nosuch.localhost\r\nConnection: close\r\n\r\n',
     );
-    assert.deepEqual(statuses(wire), [200, 200, 404]);
-    assert.match(wire, /from origin/);
-    assert.match(wire, /"status":"healthy"/);
+    assert.deepEqual(statuses(wire), [200, 200, 200, 200, 200, 404]);
+    assert.match(
+      wire,
+      /from origin A \/1[\s\S]*from origin B \/2[\s\S]*from origin A \/3[\s\S]*"status":"healthy"[\s\S]*from origin A \/5/,
+    );
     assert.match(wire, /BURROW_ERR_TUNNEL_NOT_FOUND/);
   } finally {
+    b.close();
+    await closeHttp(originB.server);
     await t.close();
   }
 });
