@@ -207,7 +207,6 @@ void test('nginx in front (the documented config): tunnels, API, WebSocket and S
     // a WebSocket through nginx and burrow, echoed by the origin
     const ws = new WebSocket(`wss://127.0.0.1:${httpsPort}/ws`, {
       headers: { host: 'alpha.example.com' },
-      servername: 'alpha.example.com',
       ca: readFileSync(cert),
     });
     const echoed = await new Promise<string>((resolve, reject) => {
