@@ -160,6 +160,8 @@ export interface RequestHead {
   readonly wantsHtml: boolean;
   /** The request has a body (Content-Length > 0 or chunked). */
   readonly hasBody: boolean;
+  /** It carries X-Forwarded-* or Proxy-* fields (the relay then rebuilds the head instead of appending). */
+  readonly proxyFields: boolean;
 }
 
 /** What RequestReader.push() found, in order: heads and the bytes that follow them. */
@@ -297,6 +299,7 @@ export class RequestReader {
     let upgradeField = false;
     let connectionUpgrade = false;
     let wantsHtml = false;
+    let proxyFields = false;
     for (let k = 1; k < lines.length; k++) {
       const line = lines[k]!;
       const colon = line.indexOf(':');
@@ -336,11 +339,18 @@ export class RequestReader {
             contentLength = n;
           }
           break;
-        case 17:
-          if (name.toLowerCase() === 'transfer-encoding') {
-            transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
-          }
+        case 15: // x-forwarded-for
+        case 16: // x-forwarded-host, proxy-connection
+        case 19: // proxy-authorization
+          if (/^(?:x-forwarded-|proxy-)/i.test(name)) proxyFields = true;
           break;
+        case 17: {
+          const lower = name.toLowerCase();
+          if (lower === 'transfer-encoding') {
+            transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+          } else if (lower === 'x-forwarded-proto') proxyFields = true;
+          break;
+        }
       }
     }
     if (host === undefined && minor === 1) throw new HttpFramingError(400, 'HTTP/1.1 request without Host header');
@@ -364,7 +374,7 @@ export class RequestReader {
     }
     const upgrade = upgradeField && connectionUpgrade;
     if (upgrade) this.#raw = true;
-    return { raw, method, target, minor, headers, host: host ?? '', upgrade, wantsHtml, hasBody };
+    return { raw, method, target, minor, headers, host: host ?? '', upgrade, wantsHtml, hasBody, proxyFields };
   }
 }
 

@@ -213,6 +213,9 @@ class RelayConnection {
   #done = false;
   #visitorEnded = false;
   #timer: NodeJS.Timeout | undefined;
+  /** The X-Forwarded-* lines appended to plain heads, made for #suffixHost. */
+  #suffix: Buffer | undefined;
+  #suffixHost = '';
   /** Waiting for the visitor socket / the stream to drain (the other side is paused). */
   #socketFull = false;
   #streamFull = false;
@@ -349,19 +352,7 @@ class RelayConnection {
         remoteAddress: this.#visitorAddress(head),
       });
     }
-    const fields = forwardRequestHeaders(
-      head.headers,
-      {
-        remoteAddress: this.#visitorAddress(head),
-        proto: this.#protoOf(head),
-        host: head.host,
-        trustProxy: o.trustProxy,
-      },
-      'relay',
-      this.#tunnel.hostHeader,
-    );
-    // the X-Forwarded-* values come from the socket or from fields the parser checked
-    const fwd = serializeRequestHead(head.method, head.target, fields, head.minor, true);
+    const fwd = this.#rewrite(head);
     this.#pending.push({
       method: head.method,
       path: head.target,
@@ -374,6 +365,43 @@ class RelayConnection {
     o.onActive(1);
     if (this.#pending.length === 1) this.#armTimer();
     return fwd;
+  }
+
+  /**
+   * The head the origin gets: the visitor's head plus X-Forwarded-For/-Proto/-Host. Most heads carry
+   * no X-Forwarded-* / Proxy-* fields and need no Host override: those keep their bytes and get the
+   * three fields appended (made once per connection and host); the others are rebuilt field by field.
+   */
+  #rewrite(head: RequestHead): Buffer {
+    const o = this.#o;
+    if (!head.proxyFields && !this.#tunnel.hostHeader) {
+      if (this.#suffixHost !== head.host || !this.#suffix) {
+        this.#suffixHost = head.host;
+        this.#suffix = Buffer.from(
+          `X-Forwarded-For: ${this.#remoteAddress}\r\nX-Forwarded-Proto: ${this.#proto}\r\nX-Forwarded-Host: ${head.host}\r\n\r\n`,
+          'latin1',
+        );
+      }
+      const raw = head.raw;
+      const keep = raw.length - 2; // up to the last field's CRLF
+      const out = Buffer.allocUnsafe(keep + this.#suffix.length);
+      raw.copy(out, 0, 0, keep);
+      this.#suffix.copy(out, keep);
+      return out;
+    }
+    const fields = forwardRequestHeaders(
+      head.headers,
+      {
+        remoteAddress: this.#visitorAddress(head),
+        proto: this.#protoOf(head),
+        host: head.host,
+        trustProxy: o.trustProxy,
+      },
+      'relay',
+      this.#tunnel.hostHeader,
+    );
+    // the X-Forwarded-* values come from the socket or from fields the parser checked
+    return serializeRequestHead(head.method, head.target, fields, head.minor, true);
   }
 
   #visitorAddress(head: RequestHead): string {
