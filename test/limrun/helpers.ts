@@ -169,3 +169,36 @@ function randomBlock(seed: number): Buffer {
 export async function until(predicate: () => boolean): Promise<void> {
   while (!predicate()) await new Promise((r) => setImmediate(r));
 }
+
+/**
+ * Send a raw WebSocket upgrade request and return the response head (status line and headers) as
+ * text, exactly as the server wrote it; the connection is then dropped.
+ */
+export async function rawUpgradeHead(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const sock = connect({ port, host: '127.0.0.1' });
+  await once(sock, 'connect');
+  const lines = [
+    `GET ${path} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Version: 13',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    '',
+    '',
+  ];
+  sock.write(lines.join('\r\n'));
+  let text = '';
+  sock.on('data', (c: Buffer) => {
+    text += c.toString('latin1');
+    if (text.includes('\r\n\r\n')) sock.destroy();
+  });
+  await once(sock, 'close');
+  const end = text.indexOf('\r\n\r\n');
+  return end < 0 ? text : text.slice(0, end + 2);
+}

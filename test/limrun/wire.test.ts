@@ -4,10 +4,13 @@ import fc from 'fast-check';
 import {
   decodeMuxMessage,
   encodeMuxClose,
+  encodeMuxCredit,
   encodeMuxData,
   encodeMuxFin,
   encodeMuxOpen,
+  parseMuxWindow,
 } from '../../src/adapters/limrun/wire.js';
+import { CreditReceiver, CreditSender } from '../../src/adapters/limrun/credit.js';
 import { parseTcpTargetSpec, tokensEqual } from '../../src/adapters/limrun/index.js';
 import { BurrowError } from '../../src/core/errors.js';
 import { backoffDelay, isFinalStatus } from '../../src/client/tcp/websocket.js';
@@ -39,6 +42,91 @@ void test('mux: 4-byte close (big-endian), short frames ignored, control only wi
   assert.equal(decodeMuxMessage(encodeMuxFin(9), false).type, 'data');
   assert.equal(decodeMuxMessage(Buffer.from([0, 0, 0, 0, 99, 0, 0, 0, 1]), true).type, 'ignored');
   assert.equal(decodeMuxMessage(Buffer.from([0, 0, 0, 0, 1, 0, 0]), true).type, 'ignored');
+});
+
+void test('mux CREDIT: 13 bytes on id 0, decoded only when flow control is on; never a close or data for limrun ids', () => {
+  assert.deepEqual([...encodeMuxCredit(0x01020304, 0x0a0b0c0d)], [0, 0, 0, 0, 3, 1, 2, 3, 4, 10, 11, 12, 13]);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 1, max: 0xffffffff }), (id, inc) => {
+      assert.deepEqual(decodeMuxMessage(encodeMuxCredit(id, inc), true, true), { type: 'credit', id, increment: inc });
+      // Older burrow peers (extensions, no flow control) ignore it like any unknown control message.
+      assert.equal(decodeMuxMessage(encodeMuxCredit(id, inc), true).type, 'ignored');
+      assert.equal(decodeMuxMessage(encodeMuxCredit(id, inc), true, false).type, 'ignored');
+    }),
+  );
+  assert.equal(decodeMuxMessage(encodeMuxCredit(5, 0), true, true).type, 'ignored', 'a credit of 0');
+  assert.equal(decodeMuxMessage(encodeMuxCredit(0, 5), true, true).type, 'ignored', 'a credit for id 0');
+  const wrongOp = encodeMuxCredit(5, 5);
+  wrongOp[4] = 1;
+  assert.equal(decodeMuxMessage(wrongOp, true, true).type, 'ignored', 'FIN is 9 bytes, not 13');
+  // FIN and OPEN still decode with flow control on.
+  assert.deepEqual(decodeMuxMessage(encodeMuxFin(9), true, true), { type: 'fin', id: 9 });
+  assert.deepEqual(decodeMuxMessage(encodeMuxOpen(9), true, true), { type: 'open', id: 9 });
+});
+
+void test('X-Burrow-Tcp-Window values: decimal, 16 KiB … 2³²−1, used up to 16 MiB', () => {
+  assert.equal(parseMuxWindow('1048576'), 1048576);
+  assert.equal(parseMuxWindow(' 16384 '), 16384);
+  assert.equal(parseMuxWindow('4294967295'), 16 * 1024 * 1024);
+  for (const bad of [undefined, '', '16383', '0', '-1', '1e6', '0x10000', '65536.0', '4294967296', 'abc'])
+    assert.equal(parseMuxWindow(bad), undefined, String(bad));
+  assert.equal(parseMuxWindow(['65536', '65536']), undefined, 'repeated header');
+});
+
+void test('CreditSender: splits at the credit, keeps order with FIN/close steps, pauses and resumes its source', () => {
+  const sent: string[] = [];
+  const stalls: boolean[] = [];
+  const s = new CreditSender(
+    4,
+    (p) => sent.push(p.toString()),
+    (x) => stalls.push(x),
+  );
+  s.push(Buffer.from('abcdef'));
+  s.push(Buffer.from('gh'));
+  s.after(() => sent.push('FIN'));
+  assert.deepEqual(sent, ['abcd']);
+  assert.equal(s.pendingBytes, 4);
+  assert.deepEqual(stalls, [true]);
+  s.grant(3);
+  assert.deepEqual(sent, ['abcd', 'ef', 'g']);
+  s.grant(10);
+  assert.deepEqual(sent, ['abcd', 'ef', 'g', 'h', 'FIN']);
+  assert.deepEqual(stalls, [true, false]);
+  assert.equal(s.stalled, false);
+  assert.equal(s.credit, 9);
+
+  const unlimited = new CreditSender(
+    Number.POSITIVE_INFINITY,
+    (p) => sent.push(p.toString()),
+    () => assert.fail(),
+  );
+  unlimited.push(Buffer.alloc(1 << 20));
+  unlimited.after(() => sent.push('now'));
+  assert.equal(sent.at(-1), 'now', 'without flow control everything goes at once');
+
+  const dropped = new CreditSender(
+    0,
+    () => assert.fail('nothing is sent'),
+    () => {},
+  );
+  dropped.push(Buffer.from('x'));
+  dropped.after(() => assert.fail('steps are dropped too'));
+  dropped.clear();
+  dropped.grant(10);
+});
+
+void test('CreditReceiver: credits back in quarters of the window, and flags an overrun', () => {
+  const grants: number[] = [];
+  const r = new CreditReceiver(1000, (n) => grants.push(n));
+  assert.equal(r.receive(1000), true);
+  r.consumed(249);
+  assert.deepEqual(grants, []);
+  r.consumed(1);
+  assert.deepEqual(grants, [250]);
+  r.consumed(750);
+  assert.deepEqual(grants, [250, 750]);
+  assert.equal(r.receive(1000), true, 'a full window again after the credits');
+  assert.equal(r.receive(1), false, 'one byte past the window');
 });
 
 void test('parseTcpTargetSpec: forms that work', () => {
