@@ -191,3 +191,82 @@ void test('limrun multiplexed: target closes → 4-byte close reaches the client
   assert.equal(got, 'bye');
   assert.equal(tunnel.getConnectionState(), 'connected', 'the WebSocket stays up for other connections');
 });
+
+/** Binary payloads of the unmasked (server → client) WebSocket frames in `bytes` (after the 101 head). */
+function serverBinaryPayloads(bytes: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let o = 0;
+  while (o + 2 <= bytes.length) {
+    const opcode = bytes[o]! & 0x0f;
+    let len = bytes[o + 1]! & 0x7f;
+    let p = o + 2;
+    if (len === 126) {
+      len = bytes.readUInt16BE(p);
+      p += 2;
+    } else if (len === 127) {
+      len = Number(bytes.readBigUInt64BE(p));
+      p += 8;
+    }
+    if (opcode === 2) out.push(bytes.subarray(p, p + len));
+    o = p + len;
+  }
+  assert.equal(o, bytes.length, 'whole frames');
+  return out;
+}
+
+void test("limrun multiplexed against a server with flow control: nothing of burrow's on the wire, each way; concurrent transfers byte-exact", async (t) => {
+  const s = await setup(echo);
+  t.after(() => s.close());
+  // Record what limrun's client asks and everything the server writes back, under the WebSocket.
+  const requests: Record<string, string | string[] | undefined>[] = [];
+  const written: Buffer[] = [];
+  s.m.http.prependListener(
+    'upgrade',
+    (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex) => {
+      requests.push(req.headers);
+      const write = socket.write.bind(socket) as (chunk: Buffer | string, ...rest: unknown[]) => boolean;
+      socket.write = ((chunk: Buffer | string, ...rest: unknown[]) => {
+        written.push(Buffer.from(chunk));
+        return write(chunk, ...rest);
+      }) as typeof socket.write;
+    },
+  );
+  const tunnel = await startTcpTunnel(s.url, TOKEN, '127.0.0.1', 0, { mode: 'multiplexed', logLevel: 'none' });
+  t.after(() => tunnel.close());
+  const socks = await Promise.all([0, 1, 2].map(() => dial(tunnel.address.port)));
+  t.after(() => socks.forEach((x) => x.destroy()));
+  const size = 2 * 1024 * 1024;
+  const results = await Promise.all(
+    socks.map(async (sock) => {
+      const reply = readBytes(sock, size);
+      const sent = await writePattern(sock, size, 4, false);
+      const { createHash } = await import('node:crypto');
+      return (
+        createHash('sha256')
+          .update(await reply)
+          .digest('hex') === sent
+      );
+    }),
+  );
+  assert.deepEqual(results, [true, true, true]);
+  assert.equal(s.m.adapter.stats().tcpMuxFlowControlled, 0, 'no flow control for limrun clients');
+
+  assert.equal(requests.length, 1);
+  assert.deepEqual(
+    Object.keys(requests[0]!).filter((h) => h.startsWith('x-burrow')),
+    [],
+    'the real client offers nothing',
+  );
+  const all = Buffer.concat(written);
+  const headEnd = all.indexOf('\r\n\r\n');
+  const head = all.subarray(0, headEnd).toString('latin1');
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.doesNotMatch(head, /x-burrow/i, 'the 101 is what limrun expects, nothing added');
+  const payloads = serverBinaryPayloads(all.subarray(headEnd + 4));
+  assert.ok(payloads.length > 0);
+  for (const p of payloads) {
+    assert.ok(p.length >= 4, 'every message has the 4-byte id');
+    assert.notEqual(p.readUInt32BE(0), 0, 'no control messages on id 0');
+  }
+  assert.deepEqual([...new Set(payloads.map((p) => p.readUInt32BE(0)))].sort(), [1, 2, 3], "only the client's ids");
+});
