@@ -85,7 +85,8 @@ export function singletonLinkOptions(
  * A local TCP listener whose connections are forwarded over a WebSocket to `remoteURL` — limrun's
  * `startTcpTunnel` signature, defaults, modes and state API, and the same wire (COMPAT.md §2).
  * Differences: bytes read during a singleton reconnect are kept, not dropped; with a burrow
- * server, half-close (FIN) is carried and a closed target ends only its connection.
+ * server, half-close (FIN) is carried, a closed target ends only its connection, and multiplexed
+ * connections get per-connection flow control (one stalled connection does not stall the others).
  *
  * Singleton mode resolves once listening (the WebSocket opens per local connection); multiplexed
  * mode resolves once its WebSocket is open and rejects if it cannot be opened.
