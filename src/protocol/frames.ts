@@ -183,12 +183,19 @@ export class FrameDecoder {
     return frames;
   }
 
+  /** The first n buffered bytes (n ≤ buffered), copying only when they straddle chunks. */
   #peek(n: number): Buffer {
     const first = this.#chunks[0]!;
     if (first.length >= n) return first.subarray(0, n);
-    const all = Buffer.concat(this.#chunks);
-    this.#chunks = [all];
-    return all.subarray(0, n);
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    for (const c of this.#chunks) {
+      const take = Math.min(c.length, n - off);
+      c.copy(out, off, 0, take);
+      off += take;
+      if (off === n) break;
+    }
+    return out;
   }
 
   #consume(n: number): Buffer {

@@ -77,6 +77,25 @@ describe('frames', () => {
     assert.deepEqual(decodeJson(frames[0]!), { v: 1 });
   });
 
+  test('payloads are views of the chunks they arrived in, also when the header straddles chunks', () => {
+    const payload = Buffer.alloc(64 * 1024, 3);
+    const wire = encodeFrame(FrameType.DATA, 5, payload);
+    const first = Buffer.from(wire.subarray(0, 4));
+    const second = Buffer.from(wire.subarray(4));
+    const dec = new FrameDecoder();
+    assert.deepEqual(dec.push(first), []);
+    const [frame] = dec.push(second);
+    assert.equal(frame!.streamId, 5);
+    assert.deepEqual(frame!.payload, payload);
+    assert.equal(frame!.payload.buffer, second.buffer, 'not copied');
+    assert.equal(dec.buffered, 0);
+    // a header on its own, then the payload as the next chunk (how a large DATA frame arrives)
+    const header = wire.subarray(0, FRAME_HEADER_SIZE);
+    const body = Buffer.from(payload);
+    assert.deepEqual(dec.push(header), []);
+    assert.equal(dec.push(body)[0]!.payload, body);
+  });
+
   test('an oversized length is refused from the header, before the payload is buffered', () => {
     const header = Buffer.alloc(FRAME_HEADER_SIZE);
     header[0] = FrameType.DATA;
