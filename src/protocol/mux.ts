@@ -334,13 +334,17 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   }
 }
 
+function noop(): void {}
+
 /**
  * One stream: a Duplex whose writes become DATA frames (within the peer's credit) and whose reads
  * return the peer's DATA (crediting the peer back as the consumer reads). It also offers the
  * net.Socket methods Node's http.Agent calls, so an http client can run over it.
+ *
+ * Large writes are not copied: a chunk that fills a DATA frame of DIRECT_SEND_BYTES or more is
+ * handed to the transport as it is, and the write callback may run before the transport's socket
+ * has sent it. Do not modify a Buffer after writing it (sockets' 'data' buffers never are).
  */
-function noop(): void {}
-
 export class MuxStream extends Duplex {
   readonly id: number;
   readonly open: StreamOpen;
