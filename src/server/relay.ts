@@ -260,8 +260,10 @@ class RelayConnection {
     });
     s.on('error', () => this.destroy());
     s.on('close', () => this.destroy());
+    // an idle keep-alive connection closes; a response in progress (SSE) or a switched protocol
+    // (WebSocket) may stay quiet as long as it likes
     s.on('timeout', () => {
-      if (this.#pending.length === 0 || this.#raw) this.destroy();
+      if (this.#pending.length === 0 && !this.#raw) this.destroy();
     });
     s.setTimeout(RELAY_IDLE_TIMEOUT_MS);
     s.resume(); // paused when it comes from another relay connection (#release)
@@ -284,15 +286,14 @@ class RelayConnection {
     this.#onGone();
   }
 
-  /** Close after what was written (FIN), then let go. */
+  /** Close once everything written has left (FIN, then the socket goes), then let go. */
   #end(): void {
     if (this.#done) return;
-    this.#socket.end();
-    this.#stream?.end();
+    this.#socket.destroySoon();
+    this.#stream?.destroy(); // nothing more is owed either way
     this.#done = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#onGone();
-    setTimeout(() => this.#socket.destroy(), 1_000).unref();
   }
 
   readonly #onVisitorData = (chunk: Buffer): void => {

@@ -378,3 +378,48 @@ void test('served over TLS directly: the relay and the hand-off both work on TLS
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test('a close-delimited response reaches a slow visitor whole before the connection closes', async () => {
+  const size = 16 * 1024 * 1024;
+  const t = await setup((_req, res) => {
+    // no Content-Length, HTTP/1.0-style: the body ends when the origin closes
+    res.writeHead(200, { Connection: 'close', 'Content-Type': 'application/octet-stream' });
+    res.useChunkedEncodingByDefault = false;
+    const block = Buffer.alloc(64 * 1024, 7);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size) {
+        sent += block.length;
+        if (!res.write(block)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end();
+    };
+    pump();
+  });
+  try {
+    const s = net.connect(t.port, '127.0.0.1');
+    s.write(`GET /big HTTP/1.0\r\nHost: ${t.host}\r\n\r\n`);
+    s.pause();
+    await new Promise((r) => setTimeout(r, 1_500)); // the origin is long done; the relay must wait for us
+    let bytes = 0;
+    let head = '';
+    s.on('data', (c: Buffer) => {
+      if (!head.includes('\r\n\r\n')) {
+        head += c.toString('latin1');
+        const at = head.indexOf('\r\n\r\n');
+        if (at !== -1) bytes += head.length - at - 4;
+        return;
+      }
+      bytes += c.length;
+    });
+    s.resume();
+    await once(s, 'close');
+    assert.match(head, /^HTTP\/1\.1 200 OK/);
+    assert.equal(bytes, size);
+  } finally {
+    await t.close();
+  }
+});
