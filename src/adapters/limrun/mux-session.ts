@@ -256,8 +256,8 @@ export class MuxSession {
           conn.sender.push(chunk);
         });
         socket.on('end', () => {
-          if (this.#extensions) conn.sender.after(() => this.#send(encodeMuxFin(conn.id)));
-          else socket.end();
+          if (!this.#extensions) socket.end();
+          else if (!conn.clientGone) conn.sender.after(() => this.#send(encodeMuxFin(conn.id)));
         });
         socket.on('close', () => {
           this.#releaseBuffered(conn);
