@@ -4,6 +4,8 @@
  * and through pipenet (autocannon in this process, 50 keep-alive connections); each process's
  * user+system time is read from /proc/<pid>/stat before and after, divided by the requests served.
  * The sum over all processes bounds what the 2-core machine can do: req/s ≤ cores / Σ CPU.
+ * A reference row loads the simplest Node TCP proxy (socket.pipe both ways, bench/lib/pipe-proxy.ts):
+ * the floor of one JavaScript hop. burrow has two hops (server and agent) plus the WebSocket between.
  *
  *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50]
  */
@@ -42,6 +44,8 @@ try {
     server.ready,
     pnServer.ready,
   ]);
+  const pipeProxy = track(spawnChild<{ port: number }>('pipe-proxy', 'pipe-proxy.ts', ['--port', String(originPort)]));
+  const { port: pipePort } = await pipeProxy.ready;
   const agent = track(
     spawnChild<{ urls: string[] }>('burrow-agent', 'burrow-agent.ts', [
       '--server',
@@ -65,6 +69,13 @@ try {
     {
       target: { name: 'direct', port: originPort, host: `127.0.0.1:${originPort}` },
       procs: [['origin', origin.proc.pid!]],
+    },
+    {
+      target: { name: 'node pipe proxy (one hop)', port: pipePort, host: `127.0.0.1:${pipePort}` },
+      procs: [
+        ['pipe proxy', pipeProxy.proc.pid!],
+        ['origin', origin.proc.pid!],
+      ],
     },
     {
       target: { name: 'burrow', port: burrowPort, host: new URL(urls[0]!).host },
