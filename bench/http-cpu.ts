@@ -7,10 +7,14 @@
  * A reference row loads the simplest Node TCP proxy (socket.pipe both ways, bench/lib/pipe-proxy.ts):
  * the floor of one JavaScript hop. burrow has two hops (server and agent) plus the WebSocket between.
  *
- *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50]
+ *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50] [--profile DIR]
+ *
+ * --profile DIR writes steady-state CPU profiles of the burrow server and agent (only the measured
+ * window, no start-up) to DIR/burrow-server.cpuprofile and DIR/burrow-agent.cpuprofile.
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { runRps, type Target } from './lib/load.js';
 import { spawnChild, stopAll, type Child } from './lib/procs.js';
 
@@ -21,6 +25,8 @@ function arg(name: string, def: number): number {
 const duration = arg('duration', 5);
 const connections = arg('connections', 50);
 const TICK_S = 1 / 100; // USER_HZ on Linux
+const profileAt = process.argv.indexOf('--profile');
+const profileDir = profileAt === -1 ? undefined : path.resolve(process.argv[profileAt + 1] ?? '.');
 
 /** utime + stime of a process, in seconds. */
 function cpuSeconds(pid: number): number {
@@ -65,7 +71,7 @@ try {
     ]),
   );
   const [{ urls }, pn] = await Promise.all([agent.ready, pnClient.ready]);
-  const setups: { target: Target; procs: [string, number][] }[] = [
+  const setups: { target: Target; procs: [string, number][]; profile?: [string, Child<unknown>][] }[] = [
     {
       target: { name: 'direct', port: originPort, host: `127.0.0.1:${originPort}` },
       procs: [['origin', origin.proc.pid!]],
@@ -83,6 +89,10 @@ try {
         ['burrow server', server.proc.pid!],
         ['burrow agent', agent.proc.pid!],
         ['origin', origin.proc.pid!],
+      ],
+      profile: [
+        ['burrow-server', server],
+        ['burrow-agent', agent],
       ],
     },
     {
@@ -108,10 +118,16 @@ try {
   console.log('|---|---:|---:|---|---:|---:|');
   for (const s of setups) {
     await runRps(s.target, connections, 1); // warm-up
+    const profiled = profileDir ? (s.profile ?? []) : [];
+    if (profiled.length) fs.mkdirSync(profileDir!, { recursive: true });
+    for (const [, c] of profiled) await c.request({ cmd: 'profile-start' });
     const before = s.procs.map(([, pid]) => cpuSeconds(pid));
     const self0 = selfCpu();
     const r = await runRps(s.target, connections, duration);
     const self = ((selfCpu() - self0) / r.total) * 1e6;
+    for (const [name, c] of profiled) {
+      await c.request({ cmd: 'profile-stop', file: path.join(profileDir!, `${name}.cpuprofile`) });
+    }
     const per = s.procs.map(([name, pid], i) => [name, ((cpuSeconds(pid) - before[i]!) / r.total) * 1e6] as const);
     const sum = self + per.reduce((a, [, v]) => a + v, 0);
     console.log(

@@ -4,7 +4,7 @@
  * Prints BENCH_READY {"urls": [...first 5], "count"}.
  */
 import { openTunnel, type Tunnel } from '../../src/client/open-tunnel.js';
-import { argNumber, argValue, exitWithParent, ready } from './child.js';
+import { argNumber, argValue, exitWithParent, ready, serveProfiling } from './child.js';
 
 const serverArg = argValue('server');
 if (!serverArg) throw new Error('--server is required');
@@ -15,6 +15,7 @@ const concurrency = argNumber('concurrency', 25);
 const prefix = argValue('prefix') ?? 'bench';
 
 const tunnels: Tunnel[] = [];
+serveProfiling();
 exitWithParent(() => {
   for (const t of tunnels) t.close();
 });

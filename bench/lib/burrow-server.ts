@@ -4,7 +4,7 @@
  * {"mem": process.memoryUsage()}, so the idle-tunnel scenario measures settled memory.
  */
 import { createServer } from '../../src/server/index.js';
-import { exitWithParent, ready } from './child.js';
+import { exitWithParent, ready, serveProfiling } from './child.js';
 
 const server = createServer({ address: '127.0.0.1', port: 0, logLevel: 'silent', processMetrics: false });
 const addr = await server.listen();
@@ -19,4 +19,5 @@ process.on('message', (m: { cmd?: string }) => {
   }
   process.send?.({ mem: process.memoryUsage(), gc: Boolean(g) });
 });
+serveProfiling();
 exitWithParent();

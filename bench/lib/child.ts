@@ -3,7 +3,33 @@
  * never outlive the bench (exit when the IPC channel to the parent closes, or on SIGTERM/SIGINT;
  * a clean exit lets `--cpu-prof` write its profile).
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+
 export const READY_PREFIX = 'BENCH_READY ';
+
+/**
+ * Answer the parent's {"cmd":"profile-start"} / {"cmd":"profile-stop","file":…} IPC messages with a
+ * CPU profile of just that window (steady state, no start-up), written as a .cpuprofile file.
+ */
+export function serveProfiling(): void {
+  let session: Session | undefined;
+  process.on('message', (m: { cmd?: string; file?: string }) => {
+    if (m?.cmd === 'profile-start') {
+      session = new Session();
+      session.connect();
+      session.post('Profiler.enable', () => session!.post('Profiler.start', () => process.send?.({ profiling: true })));
+    } else if (m?.cmd === 'profile-stop' && session) {
+      const s = session;
+      session = undefined;
+      s.post('Profiler.stop', (err, res) => {
+        if (!err && m.file) writeFileSync(m.file, JSON.stringify(res.profile));
+        s.disconnect();
+        process.send?.({ profiled: m.file ?? null });
+      });
+    }
+  });
+}
 
 export function ready(value: unknown): void {
   process.stdout.write(`${READY_PREFIX}${JSON.stringify(value)}\n`);
