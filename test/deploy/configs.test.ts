@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { selfSignedCert } from '../helpers/tls.js';
 import {
   checkCaddyfile,
   checkNginxStructure,
@@ -91,28 +92,7 @@ void describe('deployment examples', () => {
     const dir = mkdtempSync(join(tmpdir(), 'burrow-nginx-'));
     try {
       // nginx -t loads the certificates: substitute a throwaway self-signed pair, and a private pid file.
-      const cert = join(dir, 'cert.pem');
-      const key = join(dir, 'key.pem');
-      const ssl = spawnSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-          '-days',
-          '1',
-          '-subj',
-          '/CN=example.com',
-        ],
-        { encoding: 'utf8' },
-      );
-      assert.equal(ssl.status, 0, `openssl failed: ${ssl.stderr}`);
+      const { cert, key } = selfSignedCert(dir, 'example.com');
       const conf = read('nginx.conf')
         .replace('/etc/letsencrypt/live/example.com/fullchain.pem', cert)
         .replace('/etc/letsencrypt/live/example.com/privkey.pem', key)

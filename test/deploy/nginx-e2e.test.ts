@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket, { WebSocketServer } from 'ws';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 const CONF = fileURLToPath(new URL('../../examples/deploy/nginx.conf', import.meta.url));
 
@@ -55,32 +56,7 @@ void test('nginx in front (the documented config): tunnels, API, WebSocket and S
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'burrow-nginx-e2e-'));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const ssl = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=example.com',
-      '-addext',
-      'subjectAltName=DNS:example.com,DNS:*.example.com,IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(ssl.status, 0, `openssl failed: ${ssl.stderr}`);
+  const { cert, key } = selfSignedCert(dir, 'example.com', ['DNS:example.com', 'DNS:*.example.com', 'IP:127.0.0.1']);
 
   const [burrowPort, httpsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
   const conf = readFileSync(CONF, 'utf8')

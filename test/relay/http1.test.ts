@@ -6,6 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { splitAt } from '../helpers/chunks.js';
 import { HttpFramingError, RequestReader, ResponseReader, type RequestHead } from '../../src/server/http1.js';
 
 const MAX = 32 * 1024;
@@ -57,19 +58,6 @@ const genRequest: fc.Arbitrary<GenRequest> = fc.record({
   chunks: fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 6 }),
 });
 
-/** Split a buffer at the given cut points. */
-function split(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  out.push(buf.subarray(prev));
-  return out.filter((b) => b.length > 0);
-}
-
 void test('RequestReader: any split gives back the same heads and the same bytes, in order', () => {
   fc.assert(
     fc.property(
@@ -81,7 +69,7 @@ void test('RequestReader: any split gives back the same heads and the same bytes
         const reader = new RequestReader(MAX);
         const heads: RequestHead[] = [];
         const bodies: Buffer[][] = [];
-        for (const piece of split(all, cuts)) {
+        for (const piece of splitAt(all, cuts).filter((b) => b.length > 0)) {
           for (const item of reader.push(piece)) {
             if (item.head) {
               heads.push(item.head);
@@ -251,7 +239,7 @@ void test('ResponseReader: every response is delimited right, split at any byte'
           ...(interim ? [Buffer.from('HTTP/1.1 100 Continue\r\n\r\n')] : []),
           ...all.map(serializeResponse),
         ]);
-        for (const piece of split(wire, cuts)) reader.push(piece);
+        for (const piece of splitAt(wire, cuts).filter((b) => b.length > 0)) reader.push(piece);
         if (last && !(last.method === 'HEAD' || last.status === 204 || last.status === 304)) {
           assert.equal(completed, rs.length);
           assert.ok(reader.untilClose);

@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { openTunnel, type Tunnel } from '../../src/client/open-tunnel.js';
 import { closeHttp, startOrigin, startServer } from '../helpers/harness.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 /** Write raw bytes to the server, collect everything until it closes the connection. */
 async function exchange(port: number, data: string | Buffer, opts: { endAfter?: boolean } = {}): Promise<string> {
@@ -54,6 +54,31 @@ async function setup(
       tunnel.close();
       await srv.server.close();
       await closeHttp(origin.server);
+    },
+  };
+}
+
+/** A raw TCP origin (for misbehaving origins) behind a tunnel named `name` on a fresh server. */
+async function rawOriginTunnel(
+  name: string,
+  onConnection: (sock: net.Socket) => void,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const origin = net.createServer(onConnection);
+  origin.listen(0, '127.0.0.1');
+  await once(origin, 'listening');
+  const srv = await startServer();
+  const tunnel = await openTunnel({
+    port: (origin.address() as net.AddressInfo).port,
+    server: srv.url,
+    localHost: '127.0.0.1',
+    subdomain: name,
+  });
+  return {
+    port: srv.port,
+    close: async () => {
+      tunnel.close();
+      await srv.server.close();
+      origin.close();
     },
   };
 }
@@ -238,37 +263,26 @@ void test('no response in time: 504, the connection closes, and the request is l
 void test('an origin that drops a kept-alive connection as a request goes out: the request is sent again', async () => {
   // a raw origin: the first connection reads one request and closes without answering
   let connections = 0;
-  const origin = net.createServer((sock) => {
+  const t = await rawOriginTunnel('retry', (sock) => {
     const n = ++connections;
     sock.once('data', () => {
       if (n === 1) sock.destroy();
       else sock.end('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nretry');
     });
   });
-  origin.listen(0, '127.0.0.1');
-  await once(origin, 'listening');
-  const srv = await startServer();
-  const tunnel = await openTunnel({
-    port: (origin.address() as net.AddressInfo).port,
-    server: srv.url,
-    localHost: '127.0.0.1',
-    subdomain: 'retry',
-  });
   try {
-    const wire = await exchange(srv.port, 'GET / HTTP/1.1\r\nHost: retry.localhost\r\n\r\n');
+    const wire = await exchange(t.port, 'GET / HTTP/1.1\r\nHost: retry.localhost\r\n\r\n');
     assert.deepEqual(statuses(wire), [200]);
     assert.match(wire, /retry$/);
     assert.equal(connections, 2);
     // a POST is never sent twice: the visitor gets a 502 instead
     connections = 0;
-    const post = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: retry.localhost\r\nContent-Length: 2\r\n\r\nhi');
+    const post = await exchange(t.port, 'POST / HTTP/1.1\r\nHost: retry.localhost\r\nContent-Length: 2\r\n\r\nhi');
     assert.deepEqual(statuses(post), [502]);
     assert.match(post, /BURROW_ERR_ORIGIN_ERROR/);
     assert.equal(connections, 1);
   } finally {
-    tunnel.close();
-    await srv.server.close();
-    origin.close();
+    await t.close();
   }
 });
 
@@ -295,53 +309,27 @@ void test('graceful close: a request in flight finishes, then the relayed connec
 });
 
 void test('origin garbage: 502 naming the problem; the agent gone: 502', async () => {
-  const origin = net.createServer((sock) => sock.once('data', () => sock.end('SSH-2.0-OpenSSH_9.6\r\n\r\n')));
-  origin.listen(0, '127.0.0.1');
-  await once(origin, 'listening');
-  const srv = await startServer();
-  const tunnel = await openTunnel({
-    port: (origin.address() as net.AddressInfo).port,
-    server: srv.url,
-    localHost: '127.0.0.1',
-    subdomain: 'garbage',
-  });
+  const t = await rawOriginTunnel('garbage', (sock) =>
+    sock.once('data', () => sock.end('SSH-2.0-OpenSSH_9.6\r\n\r\n')),
+  );
   try {
-    const wire = await exchange(srv.port, 'GET / HTTP/1.1\r\nHost: garbage.localhost\r\nAccept: text/html\r\n\r\n');
+    const wire = await exchange(t.port, 'GET / HTTP/1.1\r\nHost: garbage.localhost\r\nAccept: text/html\r\n\r\n');
     assert.deepEqual(statuses(wire), [502]);
     assert.match(wire, /Content-Type: text\/html/);
     assert.match(wire, /malformed status line/);
   } finally {
-    tunnel.close();
-    await srv.server.close();
-    origin.close();
+    await t.close();
   }
 });
 
 void test('served over TLS directly: the relay and the hand-off both work on TLS sockets', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-tls-'));
-  const ssl = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-    ].concat(['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]),
-    { encoding: 'utf8' },
-  );
-  assert.equal(ssl.status, 0, `openssl failed: ${ssl.stderr}`);
+  const files = selfSignedCert(dir, 'localhost');
   const origin = await startOrigin((req, res) =>
     res.end(`proto=${String(req.headers['x-forwarded-proto'])} ${req.url}`),
   );
   const srv = await startServer({
-    tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
+    tls: { cert: readFileSync(files.cert), key: readFileSync(files.key) },
   });
   // the agent reaches the TLS port through a plain forwarder (it has no option for a private CA)
   const forwarder = net.createServer((plain) => {
