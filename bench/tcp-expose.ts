@@ -122,7 +122,8 @@ async function main(): Promise<void> {
   const bytes = sizeMiB * 1024 * 1024;
   const self = path.relative(path.join(ROOT, 'bench', 'lib'), path.join(ROOT, 'bench', 'tcp-expose.ts'));
   const children: Child<unknown>[] = [];
-  const startLoad = loadavg()[0]!;
+  const startLoad = loadavg();
+  const startedAt = new Date();
   try {
     const targets = spawnChild<{ sink: number; source: number; echo: number }>('targets', self, ['--role', 'targets']);
     children.push(targets);
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
       }
     }
     for (const w of Object.values(ws)) w.close();
-    const endLoad = loadavg()[0]!;
+    const endLoad = loadavg();
 
     const d = samples[0]!;
     const f = (n: number, digits = 0): string => n.toFixed(digits);
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
     ].join('\n');
     process.stdout.write(`\n${table}\n`);
     if (process.argv.includes('--write')) {
-      writeResults(table, { sizeMiB, conns, exchanges, rounds, startLoad, endLoad });
+      writeResults(table, { sizeMiB, conns, exchanges, rounds, startLoad, endLoad, startedAt });
     }
   } finally {
     await stopAll(children);
@@ -213,7 +214,15 @@ async function main(): Promise<void> {
 
 function writeResults(
   table: string,
-  o: { sizeMiB: number; conns: number; exchanges: number; rounds: number; startLoad: number; endLoad: number },
+  o: {
+    sizeMiB: number;
+    conns: number;
+    exchanges: number;
+    rounds: number;
+    startLoad: number[];
+    endLoad: number[];
+    startedAt: Date;
+  },
 ): void {
   const file = path.join(ROOT, 'bench', 'RESULTS.md');
   let text = '';
@@ -235,8 +244,11 @@ function writeResults(
     'the WebSocket access in that order; the table shows medians over the rounds (the first round of a',
     'fresh server and agent is the slowest), the same-round ratios to direct in brackets, and the CPU',
     'time (user + system, /proc) the burrow server and agent spent per GiB moved: unlike MiB/s it holds',
-    `up on a shared machine. 2-core VM (load average ${o.startLoad.toFixed(1)} at the start of this run,`,
-    `${o.endLoad.toFixed(1)} at the end), so MiB/s, and most of all the direct row, are noisy.`,
+    'up on a shared machine. 2-core VM shared with other jobs, so MiB/s, and most of all the direct',
+    'row, are noisy.',
+    '',
+    `Run: ${o.startedAt.toISOString()}, Node ${process.version}; load average (1, 5, 15 min) ${fmtLoad(o.startLoad)} at the start,`,
+    `${fmtLoad(o.endLoad)} at the end.`,
     '',
     table,
     '',
@@ -248,6 +260,8 @@ function writeResults(
   writeFileSync(file, text);
   process.stdout.write(`wrote the "## tcp expose" section of ${file}\n`);
 }
+
+const fmtLoad = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' / ');
 
 /** What the numbers mean; kept with the bench so that --write reproduces the section. */
 const READING = [

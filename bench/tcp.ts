@@ -89,6 +89,10 @@ interface Row {
   p99: number;
 }
 
+const startedAt = new Date();
+const startLoad = loadavg();
+const fmtLoad = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' / ');
+
 async function main(): Promise<void> {
   const sizeMiB = argNumber('size-mib', 1024);
   const conns = argNumber('conns', 100);
@@ -221,8 +225,10 @@ function writeResults(table: string, sizeMiB: number, conns: number, exchanges: 
     `"Exchanges": ${conns} connections in parallel, each doing ${exchanges} sequential ${MSG}-byte echo`,
     `round trips (singleton mode: ${conns} tunnels, since a singleton tunnel carries one connection at`,
     'a time). "Client peak RSS" is the bench process\'s peak resident memory during that transfer.',
-    `2-core VM shared with other jobs (load average ${loadavg()[0]!.toFixed(1)} at the end of this run),`,
-    'so absolute numbers are noisy and single runs vary by 2× or more.',
+    '2-core VM shared with other jobs, so absolute numbers are noisy and single runs vary by 2× or more.',
+    '',
+    `Run: ${startedAt.toISOString()}, Node ${process.version}; load average (1, 5, 15 min) ${fmtLoad(startLoad)} at the start,`,
+    `${fmtLoad(loadavg())} at the end.`,
     '',
     table,
     '',
@@ -238,6 +244,7 @@ function writeResults(table: string, sizeMiB: number, conns: number, exchanges: 
     '',
     'The `burrow tcp` expose row (direct vs through an agent tunnel) belongs to the core `burrow tcp`',
     'bench and is not measured here.',
+    '',
     '',
   ].join('\n');
   const re = /^## tcp\n[\s\S]*?(?=^## |(?![\s\S]))/m;
