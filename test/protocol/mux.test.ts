@@ -1,6 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
 import { MuxSession, webSocketTransport, type MuxStream } from '../../src/protocol/mux.js';
 import { encodeFrame, FrameType } from '../../src/protocol/frames.js';
 import { DIRECT_SEND_BYTES, FRAME_HEADER_SIZE, MAX_DATA_CHUNK } from '../../src/protocol/limits.js';
@@ -142,6 +145,39 @@ describe('mux', () => {
       'send 3 fin=true',
       'send 3 fin=true',
     ]);
+  });
+
+  test('over a real WebSocket, a peer that reads whole messages (ws default) gets the same bytes', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+    await once(wss, 'listening');
+    const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+    const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, {
+      perMessageDeflate: false,
+    });
+    const [serverWs] = await accepted;
+    await once(client, 'open');
+    // server side: the new transport (parts as fragments), reading fragments
+    serverWs.binaryType = 'fragments';
+    const raw = (serverWs as unknown as { _socket: Duplex })._socket;
+    const server = new MuxSession(webSocketTransport(serverWs, raw, 8 * 1024 * 1024), { role: 'server' });
+    serverWs.on('message', (d: Buffer[]) => d.forEach((b) => server.receive(b)));
+    // agent side: an older peer, one whole message at a time, sending with plain send()
+    const agent = new MuxSession({ send: (d) => (client.send(d), true) }, { role: 'agent' });
+    client.on('message', (d: Buffer) => agent.receive(d));
+    agent.on('stream', (x) => x.pipe(x)); // echo
+    try {
+      const big = Buffer.alloc(1024 * 1024 + 3);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 253;
+      const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+      const got = readAll(s);
+      s.end(big);
+      assert.deepEqual(await got, big);
+    } finally {
+      server.close();
+      agent.close();
+      client.terminate();
+      wss.close();
+    }
   });
 
   test('reset reaches the peer with its code', async () => {
