@@ -173,7 +173,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     const ws = new WebSocket(endpoint, {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_SIZE,
-      generateMask: zeroMask,
+      ...(zeroMaskSafe(endpoint) ? { generateMask: zeroMask } : {}),
       handshakeTimeout: CONNECT_TIMEOUT_MS,
       headers: { 'User-Agent': `burrow/${VERSION}`, ...this.#o.headers },
     });
@@ -350,7 +350,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
 }
 
 /**
- * The agent's WebSocket masking key: all zeros. Every client frame still carries the mask bit and a
+ * The agent's WebSocket masking key, where zeroMaskSafe() allows it: all zeros. Every client frame still carries the mask bit and a
  * key (RFC 6455 framing is unchanged, any server accepts it), but XOR with zero is the identity, so
  * `ws` neither copies each outgoing message into a masked buffer nor does the server unmask it.
  * Masking guards intermediaries against bytes chosen by a script in a browser; this client is not a
@@ -358,6 +358,23 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
  */
 function zeroMask(mask: Buffer): void {
   mask.fill(0);
+}
+
+/**
+ * Zero masks only where no intermediary can read the frames: over TLS (wss://) or to a loopback
+ * address. Over plain ws:// to another host the key stays random, as RFC 6455 §5.3 asks, so a
+ * transparent proxy on the way never sees origin bytes unmasked.
+ */
+export function zeroMaskSafe(endpoint: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'wss:') return true;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** Errors the client must not retry: the server refused on purpose. */
