@@ -10,7 +10,7 @@ import {
   TCP_MUX_WINDOW_MAX_BYTES,
   TCP_MUX_WINDOW_MIN_BYTES,
 } from '../adapters/limrun/limits.js';
-import { MultiplexedClient, type MultiplexedStats, type TcpTunnelTlsOptions } from './tcp-multiplexed.js';
+import { MultiplexedClient, type MultiplexedStats } from './tcp/multiplexed.js';
 import { SingletonLink, type SingletonLinkOptions } from './tcp/singleton-link.js';
 import { ConnectionStateTracker } from './tcp/state.js';
 import type {
@@ -27,9 +27,10 @@ export type {
   TunnelConnectionState,
   TunnelConnectionStateCallback,
   TunnelMode,
+  TcpTunnelTlsOptions,
 } from './tcp/types.js';
 export { SingletonLink, type LinkEnd } from './tcp/singleton-link.js';
-export type { MultiplexedStats, TcpTunnelTlsOptions } from './tcp-multiplexed.js';
+export type { MultiplexedStats } from './tcp/multiplexed.js';
 
 /** limrun's options plus burrow's (docs/tcp.md "Client SDK"). */
 export interface TcpTunnelOptions extends BaseTcpTunnelOptions {
@@ -40,8 +41,6 @@ export interface TcpTunnelOptions extends BaseTcpTunnelOptions {
   flowControl?: boolean;
   /** burrow extension, multiplexed mode: the receive window offered per connection, in bytes. @default 1 MiB */
   muxWindowBytes?: number;
-  /** burrow extension, multiplexed mode: TLS settings for a wss:// URL (a private CA, or no verification). */
-  tls?: TcpTunnelTlsOptions;
 }
 
 /** What startTcpTunnel resolves to: limrun's `Tunnel`, `closed`, and `stats()`. */
@@ -60,7 +59,7 @@ export function tcpTunnelLogger(options: TcpTunnelOptions | undefined): Logger {
   return createLogger({ level: level === 'none' ? 'silent' : level, name: 'burrow-tcp', destination: process.stderr });
 }
 
-/** Options of one singleton link, with limrun's defaults. */
+/** Options of one singleton link (and the multiplexed client's common part), with limrun's defaults. */
 export function singletonLinkOptions(
   remoteURL: string,
   token: string,
@@ -76,6 +75,7 @@ export function singletonLinkOptions(
     maxReconnectDelay: options?.maxReconnectDelay ?? TCP_CLIENT_MAX_RECONNECT_DELAY_MS,
     reconnectQueueBytes: options?.reconnectQueueBytes ?? TCP_CLIENT_RECONNECT_QUEUE_BYTES,
     pingIntervalMs: TCP_CLIENT_PING_INTERVAL_MS,
+    tls: options?.tls,
     logger,
     state,
   };
@@ -89,7 +89,9 @@ export function singletonLinkOptions(
  * connections get per-connection flow control (one stalled connection does not stall the others).
  *
  * Singleton mode resolves once listening (the WebSocket opens per local connection); multiplexed
- * mode resolves once its WebSocket is open and rejects if it cannot be opened.
+ * mode resolves once its WebSocket is open and rejects if it cannot be opened. In both, a wss://
+ * server is verified against Node's CA list, or against `tls.ca` (`tls.rejectUnauthorized: false`
+ * skips verification).
  */
 export async function startTcpTunnel(
   remoteURL: string,
@@ -105,12 +107,6 @@ export async function startTcpTunnel(
   ) {
     throw new RangeError(
       `muxWindowBytes must be an integer from ${TCP_MUX_WINDOW_MIN_BYTES} to ${TCP_MUX_WINDOW_MAX_BYTES}`,
-    );
-  }
-  if (options?.tls && options.mode !== 'multiplexed') {
-    // The singleton link (src/client/tcp/) opens its WebSockets without TLS options yet.
-    throw new TypeError(
-      'the tls option is supported in multiplexed mode only; in singleton mode set NODE_EXTRA_CA_CERTS instead',
     );
   }
   const logger = tcpTunnelLogger(options);
@@ -131,12 +127,24 @@ export async function startTcpTunnel(
   });
   const address = server.address() as AddressInfo;
   server.on('error', (err) => logger.error({ err: err.message }, 'local listener error'));
+  /** The tunnel object of either mode: `stop` ends what the mode carries, then the listener closes. */
+  const tunnel = (stop: () => void, stats: () => MultiplexedStats): BurrowTcpTunnel => ({
+    address: { address: address.address, port: address.port },
+    close: () => {
+      closed = true;
+      stop();
+      closeServer();
+    },
+    getConnectionState: () => state.state,
+    onConnectionStateChange: (cb) => state.subscribe(cb),
+    closed: closedPromise,
+    stats,
+  });
 
   if (options?.mode === 'multiplexed') {
     const mux = new MultiplexedClient({
       ...singletonLinkOptions(remoteURL, token, options, state, logger),
       window: muxWindow,
-      tls: options.tls,
       onGiveUp: (end) => closeServer(end),
     });
     server.on('connection', (socket: Socket) => {
@@ -149,18 +157,10 @@ export async function startTcpTunnel(
       closeServer();
       throw err;
     }
-    return {
-      address: { address: address.address, port: address.port },
-      close: () => {
-        closed = true;
-        mux.close();
-        closeServer();
-      },
-      getConnectionState: () => state.state,
-      onConnectionStateChange: (cb) => state.subscribe(cb),
-      closed: closedPromise,
-      stats: () => mux.stats(),
-    };
+    return tunnel(
+      () => mux.close(),
+      () => mux.stats(),
+    );
   }
 
   let active: SingletonLink | undefined;
@@ -182,17 +182,11 @@ export async function startTcpTunnel(
     });
   });
 
-  return {
-    address: { address: address.address, port: address.port },
-    close: () => {
-      closed = true;
+  return tunnel(
+    () => {
       active?.close();
       state.set('disconnected');
-      closeServer();
     },
-    getConnectionState: () => state.state,
-    onConnectionStateChange: (cb) => state.subscribe(cb),
-    closed: closedPromise,
-    stats: () => ({ connections: active ? 1 : 0, flowControl: false, bufferedBytes: 0, stalledConnections: 0 }),
-  };
+    () => ({ connections: active ? 1 : 0, flowControl: false, bufferedBytes: 0, stalledConnections: 0 }),
+  );
 }

@@ -1,14 +1,16 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import {
   startTcpTunnel,
   type BurrowTcpTunnel,
+  type TcpTunnelTlsOptions,
   type TunnelConnectionState,
   type TunnelMode,
 } from '../../client/tcp-tunnel.js';
 import { connectStdio } from '../../client/tcp/stdio.js';
 import type { LinkEnd } from '../../client/tcp/singleton-link.js';
-import { printError } from '../util.js';
+import { envBool, printError } from '../util.js';
 
 export interface ConnectOptions {
   localPort: number;
@@ -18,6 +20,10 @@ export interface ConnectOptions {
   stdio?: boolean | undefined;
   json?: boolean | undefined;
   logLevel: 'none' | 'error' | 'warn' | 'info' | 'debug';
+  /** PEM file of the CA(s) to trust for a wss:// server instead of Node's list (read at start). */
+  ca?: string | undefined;
+  /** Do not verify the wss:// server's certificate (a warning goes to stderr). */
+  insecure?: boolean | undefined;
 }
 
 export interface ConnectIO {
@@ -61,12 +67,47 @@ function printable(url: string): string {
   return u.toString();
 }
 
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+/** --ca / --insecure → the tunnel's tls option; the CA file is read now, and a failure names it. */
+export function connectTls(options: Pick<ConnectOptions, 'ca' | 'insecure'>): TcpTunnelTlsOptions | undefined {
+  const tls: TcpTunnelTlsOptions = {};
+  if (options.ca !== undefined) {
+    let pem: Buffer;
+    try {
+      pem = readFileSync(options.ca);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(
+        `cannot read the CA file ${options.ca} (--ca / BURROW_CA): ${READ_ERRORS[e.code ?? ''] ?? e.message}`,
+      );
+    }
+    if (!/-----BEGIN (?:TRUSTED )?CERTIFICATE-----/.test(pem.toString('latin1')))
+      throw new Error(
+        `the CA file ${options.ca} (--ca / BURROW_CA) holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+      );
+    tls.ca = pem;
+  }
+  if (options.insecure) tls.rejectUnauthorized = false;
+  return Object.keys(tls).length > 0 ? tls : undefined;
+}
+
 /**
  * `burrow connect`, as a function the CLI and tests call. Prints to io.stdout (one JSON object per
  * line with --json); with --stdio, stdout carries the connection and messages go to io.stderr.
  */
 export async function runConnect(url: string, options: ConnectOptions, io: ConnectIO): Promise<ConnectHandle> {
   const token = options.token ?? '';
+  const tls = connectTls(options);
+  if (options.insecure) {
+    io.stderr.write(
+      "warning: --insecure: the server's TLS certificate is not verified; anyone on the path can read and change this connection\n",
+    );
+  }
   const out = options.stdio ? io.stderr : io.stdout;
   const say = (event: Record<string, unknown>, human: string): void => {
     out.write(options.json ? `${JSON.stringify(event)}\n` : `${human}\n`);
@@ -78,6 +119,7 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
       input: io.stdin,
       output: io.stdout,
       logLevel: options.logLevel,
+      tls,
       onStateChange: onState,
     });
     const done = conn.done.then((end: LinkEnd) => {
@@ -93,6 +135,7 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
   const tunnel = await startTcpTunnel(url, token, options.localAddress, options.localPort, {
     mode: options.mode,
     logLevel: options.logLevel,
+    tls,
   });
   const { address, port } = tunnel.address;
   say(
@@ -124,6 +167,14 @@ export function registerConnectCommand(program: Command): void {
         .default('singleton'),
     )
     .addOption(new Option('--token <token>', 'Bearer token for the target').env('BURROW_TOKEN'))
+    .addOption(
+      new Option('--ca <file>', "wss://: trust the CA certificate(s) in this PEM file instead of Node's list").env(
+        'BURROW_CA',
+      ),
+    )
+    .addOption(
+      new Option('--insecure', "wss://: do not verify the server's certificate (testing only)").env('BURROW_INSECURE'),
+    )
     .option('--stdio', 'carry one connection over stdin/stdout (SSH ProxyCommand)')
     .option('--json', 'print one JSON object per line')
     .addOption(
@@ -131,10 +182,18 @@ export function registerConnectCommand(program: Command): void {
         .choices(['none', 'error', 'warn', 'info', 'debug'])
         .default('warn'),
     )
-    .action(async (url: string, opts: ConnectOptions) => {
+    .action(async (url: string, opts: ConnectOptions, command: Command) => {
       let handle: ConnectHandle;
       try {
-        handle = await runConnect(url, opts, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+        // From the environment, 1/true/yes/on mean true and anything else false, as for `burrow
+        // server` (commander alone would take any value, even 0, as true).
+        const fromEnv = command.getOptionValueSource('insecure') === 'env';
+        const options = fromEnv ? { ...opts, insecure: envBool('BURROW_INSECURE') ?? false } : opts;
+        handle = await runConnect(url, options, {
+          stdin: process.stdin,
+          stdout: process.stdout,
+          stderr: process.stderr,
+        });
       } catch (err) {
         process.exitCode = printError(err);
         return;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { Logger } from '../../core/logger.js';
 import { FlowGate, sendWithBackpressure, watchLiveness, writeWithBackpressure } from '../../adapters/limrun/flow.js';
 import {
   TCP_WS_HIGH_WATER_BYTES,
@@ -9,19 +8,12 @@ import {
   TCP_WS_PONG_TIMEOUT_MS,
 } from '../../adapters/limrun/limits.js';
 import { WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED, toBuffer } from '../../adapters/limrun/wire.js';
-import type { ConnectionStateTracker } from './state.js';
-import { backoffDelay, isFinalStatus, openTcpWebSocket } from './websocket.js';
+import type { TcpLinkOptions } from './types.js';
+import { ReconnectSchedule, isFinalStatus, openTcpWebSocket } from './websocket.js';
 
-export interface SingletonLinkOptions {
-  url: string;
-  token: string;
-  maxReconnectAttempts: number;
-  reconnectDelay: number;
-  maxReconnectDelay: number;
+export interface SingletonLinkOptions extends TcpLinkOptions {
+  /** Bytes read from the local side kept while the WebSocket is away (a warning threshold). */
   reconnectQueueBytes: number;
-  pingIntervalMs: number;
-  logger: Logger;
-  state: ConnectionStateTracker;
 }
 
 /**
@@ -52,14 +44,14 @@ export class SingletonLink {
   #extensions = false;
   #queue: (Buffer | typeof FIN)[] = [];
   #queued = 0;
-  #attempts = 0;
-  #reconnectTimer: NodeJS.Timeout | undefined;
+  readonly #reconnects: ReconnectSchedule;
   #finished = false;
   #resolveDone!: (end: LinkEnd) => void;
 
   constructor(local: Duplex, options: SingletonLinkOptions) {
     this.#local = local;
     this.#opts = options;
+    this.#reconnects = new ReconnectSchedule(options);
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#localGate = new FlowGate(local);
     this.#localGate.hold('offline');
@@ -79,14 +71,14 @@ export class SingletonLink {
     this.#opts.state.set('connecting');
     const url = new URL(this.#opts.url);
     url.searchParams.set('sessionId', this.sessionId);
-    const conn = openTcpWebSocket(url, this.#opts.token);
+    const conn = openTcpWebSocket(url, this.#opts.token, { tls: this.#opts.tls });
     const ws = conn.ws;
     const wsGate = new FlowGate(ws);
     this.#ws = ws;
     ws.on('open', () => {
       if (ws !== this.#ws) return;
       this.#extensions = conn.extensions();
-      this.#attempts = 0;
+      this.#reconnects.opened();
       this.#opts.state.set('connected');
       watchLiveness(ws, this.#opts.pingIntervalMs, TCP_WS_PONG_TIMEOUT_MS);
       const queue = this.#queue;
@@ -154,25 +146,25 @@ export class SingletonLink {
       this.#finish({ reason: 'target-closed' });
       return;
     }
-    if (this.#attempts >= this.#opts.maxReconnectAttempts) {
-      this.#opts.logger.error({ attempts: this.#attempts, lastError }, 'reconnect attempts exhausted');
+    if (this.#reconnects.exhausted) {
+      this.#opts.logger.error({ attempts: this.#reconnects.attempts, lastError }, 'reconnect attempts exhausted');
       this.#finish({ reason: 'exhausted' });
       return;
     }
-    const delay = backoffDelay(this.#attempts, this.#opts.reconnectDelay, this.#opts.maxReconnectDelay);
-    this.#attempts++;
-    this.#opts.logger.debug({ attempt: this.#attempts, delay, code, lastError }, 'websocket lost; reconnecting');
     this.#opts.state.set('reconnecting');
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
+    const delay = this.#reconnects.schedule(() => {
       if (!this.#finished) this.#connect();
-    }, delay);
+    });
+    this.#opts.logger.debug(
+      { attempt: this.#reconnects.attempts, delay, code, lastError },
+      'websocket lost; reconnecting',
+    );
   }
 
   #finish(end: LinkEnd): void {
     if (this.#finished) return;
     this.#finished = true;
-    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnects.cancel();
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws) {

@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/logger.js';
+import type { ConnectionStateTracker } from './state.js';
 
 /** Same names and values as limrun's `startTcpTunnel` (COMPAT.md §2). */
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
@@ -21,6 +22,29 @@ export interface TcpTunnelOptions {
   logger?: Logger;
   /** burrow extension: bytes read from the local socket kept during a reconnect (singleton). */
   reconnectQueueBytes?: number;
+  /** burrow extension, both modes: TLS settings for a wss:// URL (a private CA, or no verification). */
+  tls?: TcpTunnelTlsOptions | undefined;
+}
+
+/** TLS settings for a wss:// server (burrow extension of startTcpTunnel's options). */
+export interface TcpTunnelTlsOptions {
+  /** Certificate authorities (PEM) to trust instead of Node's default list, e.g. a self-signed server's certificate. */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** false accepts any server certificate (testing only: anyone on the path can read the tunnel). @default true */
+  rejectUnauthorized?: boolean;
+}
+
+/** What both modes need to open (and reopen) their WebSockets, with limrun's defaults filled in. */
+export interface TcpLinkOptions {
+  url: string;
+  token: string;
+  maxReconnectAttempts: number;
+  reconnectDelay: number;
+  maxReconnectDelay: number;
+  pingIntervalMs: number;
+  tls: TcpTunnelTlsOptions | undefined;
+  logger: Logger;
+  state: ConnectionStateTracker;
 }
 
 /** What startTcpTunnel resolves to (limrun's `Tunnel`). */
