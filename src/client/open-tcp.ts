@@ -8,7 +8,7 @@ import type { RegisteredTunnel } from '../protocol/messages.js';
 import { AgentConnection } from './agent.js';
 import type { BackoffOptions } from './backoff.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
-import { bridgeStream, DEFAULT_SERVER_URL } from './open-tunnel.js';
+import { bridgeStream, DEFAULT_SERVER_URL, startRegistered } from './open-tunnel.js';
 
 export interface OpenTcpTunnelOptions {
   /** Local port, or host:port. */
@@ -98,17 +98,7 @@ export async function openTcpTunnel(options: OpenTcpTunnelOptions): Promise<TcpT
     publicPort: options.publicPort ?? true,
     onStream: (stream) => serveTcpStreamLocally(stream, target),
   });
-  registered.catch(() => {});
-  try {
-    await agent.start();
-    await registered;
-  } catch (err) {
-    agent.close();
-    throw err;
-  }
-  agent.on('error', (e) => {
-    if (tunnel.listenerCount('error') > 0) tunnel.emit('error', e);
-  });
+  await startRegistered(agent, registered, tunnel);
   return tunnel;
 }
 

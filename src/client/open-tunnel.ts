@@ -154,6 +154,19 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
     onStream: (stream) => serveStreamLocally(stream, target),
     onRequest: (ev) => tunnel.emit('request', ev),
   });
+  await startRegistered(agent, registered, tunnel);
+  return tunnel;
+}
+
+/**
+ * Connect the agent and wait for its registration (closing it again if either fails); after that,
+ * agent errors are the tunnel's 'error' events (the agent keeps reconnecting unless an error is final).
+ */
+export async function startRegistered(
+  agent: AgentConnection,
+  registered: Promise<unknown>,
+  tunnel: { listenerCount(event: 'error'): number; emit(event: 'error', err: Error): boolean },
+): Promise<void> {
   registered.catch(() => {});
   try {
     await agent.start();
@@ -162,9 +175,7 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
     agent.close();
     throw err;
   }
-  // Errors after start are reported as events (the agent keeps reconnecting unless final).
   agent.on('error', (e) => {
     if (tunnel.listenerCount('error') > 0) tunnel.emit('error', e);
   });
-  return tunnel;
 }

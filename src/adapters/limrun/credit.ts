@@ -2,7 +2,7 @@
  * Per-connection credit for multiplexed mode (burrow extension, docs/tcp.md "Multiplexed flow
  * control"): a sender spends credit per payload byte and waits, with its source paused, when it has
  * none; a receiver credits bytes back once its socket has taken them. Used by the server
- * (mux-session.ts) and by burrow's client (src/client/tcp-multiplexed.ts). No sockets here.
+ * (mux-session.ts) and by burrow's client (src/client/tcp/multiplexed.ts). No sockets here.
  */
 import type { FlowGate } from './flow.js';
 
