@@ -5,7 +5,8 @@
  * user+system time is read from /proc/<pid>/stat before and after, divided by the requests served.
  * The sum over all processes bounds what the 2-core machine can do: req/s ≤ cores / Σ CPU.
  * A reference row loads the simplest Node TCP proxy (socket.pipe both ways, bench/lib/pipe-proxy.ts):
- * the floor of one JavaScript hop. burrow has two hops (server and agent) plus the WebSocket between.
+ * the floor of one JavaScript hop; and two of them in a row, the floor of any design with two hops
+ * (burrow has two: server and agent, plus the WebSocket between them).
  *
  *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50] [--profile DIR]
  *
@@ -52,6 +53,9 @@ try {
   ]);
   const pipeProxy = track(spawnChild<{ port: number }>('pipe-proxy', 'pipe-proxy.ts', ['--port', String(originPort)]));
   const { port: pipePort } = await pipeProxy.ready;
+  // two hops in a row, like burrow's server and agent (without the WebSocket between them)
+  const pipeFront = track(spawnChild<{ port: number }>('pipe-proxy-2', 'pipe-proxy.ts', ['--port', String(pipePort)]));
+  const { port: pipeFrontPort } = await pipeFront.ready;
   const agent = track(
     spawnChild<{ urls: string[] }>('burrow-agent', 'burrow-agent.ts', [
       '--server',
@@ -80,6 +84,14 @@ try {
       target: { name: 'node pipe proxy (one hop)', port: pipePort, host: `127.0.0.1:${pipePort}` },
       procs: [
         ['pipe proxy', pipeProxy.proc.pid!],
+        ['origin', origin.proc.pid!],
+      ],
+    },
+    {
+      target: { name: 'two node pipe proxies in a row', port: pipeFrontPort, host: `127.0.0.1:${pipeFrontPort}` },
+      procs: [
+        ['pipe proxy 1', pipeFront.proc.pid!],
+        ['pipe proxy 2', pipeProxy.proc.pid!],
         ['origin', origin.proc.pid!],
       ],
     },
@@ -114,8 +126,11 @@ try {
       .map((l) => l.toFixed(2))
       .join(' ')}\n`,
   );
-  console.log('| setup | req/s | load generator µs/req | ' + 'process µs/req | Σ µs/req | 2 cores / Σ (req/s) |');
-  console.log('|---|---:|---:|---|---:|---:|');
+  console.log(
+    '| setup | req/s | vs direct | load generator µs/req | process µs/req | Σ µs/req | 2 cores / Σ (req/s) |',
+  );
+  console.log('|---|---:|---:|---:|---|---:|---:|');
+  let directRps = 0;
   for (const s of setups) {
     await runRps(s.target, connections, 1); // warm-up
     const profiled = profileDir ? (s.profile ?? []) : [];
@@ -130,8 +145,9 @@ try {
     }
     const per = s.procs.map(([name, pid], i) => [name, ((cpuSeconds(pid) - before[i]!) / r.total) * 1e6] as const);
     const sum = self + per.reduce((a, [, v]) => a + v, 0);
+    if (s.target.name === 'direct') directRps = r.rps;
     console.log(
-      `| ${s.target.name} | ${r.rps.toFixed(0)} | ${self.toFixed(1)} | ${per.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ')} | ${sum.toFixed(1)} | ${((2 / sum) * 1e6).toFixed(0)} |`,
+      `| ${s.target.name} | ${r.rps.toFixed(0)} | ${(r.rps / directRps).toFixed(2)}× | ${self.toFixed(1)} | ${per.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ')} | ${sum.toFixed(1)} | ${((2 / sum) * 1e6).toFixed(0)} |`,
     );
   }
 } finally {
