@@ -39,7 +39,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     }),
     requestDuration: new Histogram({
       name: 'burrow_http_request_duration_seconds',
-      help: 'Time from visitor request to response head',
+      help: 'Time from visitor request to the end of the response',
       labelNames: ['protocol'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
