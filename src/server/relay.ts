@@ -3,7 +3,7 @@
  * request addresses a tunnel that streams bytes (burrow agents, localtunnel pools) becomes one
  * stream to that tunnel for its whole life, like a TCP proxy that understands just enough HTTP:
  *
- * - request heads are parsed (strictly, see http1.ts) and re-written with X-Forwarded-* (and the
+ * - request heads are parsed (strictly, see src/core/http1.ts) and re-written with X-Forwarded-* (and the
  *   tunnel's Host), bodies pass through by their framing;
  * - response bytes pass through untouched; ResponseReader only watches where each response ends,
  *   for request logs, metrics, the 504 timer and the 502 page when the agent goes away;
@@ -23,7 +23,7 @@ import type { Logger } from '../core/logger.js';
 import type { ServerHooks } from './hooks.js';
 import { normaliseAddress } from './host.js';
 import { forwardRequestHeaders, serializeRequestHead } from './http-headers.js';
-import { HttpFramingError, RequestReader, ResponseReader, type RequestHead } from './http1.js';
+import { HttpFramingError, RequestReader, ResponseReader, type RequestHead } from '../core/http1.js';
 import type { ServerMetrics } from './metrics.js';
 import { asBurrowError, errorResponseBytes } from './pages.js';
 import type { Tunnel } from './registry.js';

@@ -12,20 +12,9 @@ import {
 } from '../../src/protocol/frames.js';
 import { FRAME_HEADER_SIZE, MAX_CONTROL_PAYLOAD, MAX_FRAME_PAYLOAD } from '../../src/protocol/limits.js';
 import { BurrowError } from '../../src/core/errors.js';
+import { splitAt } from '../helpers/chunks.js';
 
 const streamTypes: FrameTypeCode[] = [FrameType.DATA, FrameType.OPEN, FrameType.RESET];
-
-function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  out.push(buf.subarray(prev));
-  return out;
-}
 
 describe('frames', () => {
   test('round-trips any sequence of frames split at any points', () => {

@@ -1,5 +1,5 @@
 /**
- * The relay's HTTP/1.1 framing (src/server/http1.ts): requests split at any byte come out as the
+ * The relay's HTTP/1.1 framing (src/core/http1.ts): requests split at any byte come out as the
  * same heads and the same body bytes; responses are delimited right for every framing; ambiguous
  * or malformed input is refused (that is what keeps request smuggling out).
  */
@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { splitAt } from '../helpers/chunks.js';
-import { HttpFramingError, RequestReader, ResponseReader, type RequestHead } from '../../src/server/http1.js';
+import { HttpFramingError, RequestReader, ResponseReader, type RequestHead } from '../../src/core/http1.js';
 
 const MAX = 32 * 1024;
 

@@ -3,7 +3,7 @@
  * sockets). It finds each request's head (so the client can report `request {method, path}` from
  * the request line, once per request), optionally rewrites the Host header (`--local-host`) in
  * heads only, and passes bodies through byte for byte: Content-Length and chunked bodies are
- * skipped by their framing, never scanned. Blank lines between requests (the server's keep-alive
+ * skipped by their framing (core/http1.ts's BodyWalker, the relay's), never scanned. Blank lines between requests (the server's keep-alive
  * `\r\n`) are dropped. After an upgrade (WebSocket) or anything it cannot parse, it stops looking
  * and passes the rest through untouched.
  */
@@ -13,12 +13,12 @@ export interface RequestLine {
   path: string;
 }
 
+import { BodyWalker } from '../../core/http1.js';
+
 /** Largest request head the framer parses; a larger one switches it to pass-through. */
 export const MAX_TRACKED_HEAD_BYTES = 64 * 1024;
-/** Longest chunk-size / trailer line in a chunked body. */
-const MAX_CHUNK_LINE = 4096;
 
-type State = 'idle' | 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailer' | 'raw';
+type State = 'idle' | 'head' | 'body' | 'raw';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -34,8 +34,7 @@ export class RequestFramer {
   readonly #rewriteHost: string | undefined;
   #state: State = 'idle';
   #head: Buffer = EMPTY;
-  #remaining = 0;
-  #line = '';
+  readonly #body = new BodyWalker();
 
   constructor(options: { rewriteHost?: string | undefined } = {}) {
     this.#rewriteHost = options.rewriteHost;
@@ -95,61 +94,19 @@ export class RequestFramer {
           requests.push(parsed.line);
           break;
         }
-        case 'length': {
-          const n = Math.min(this.#remaining, chunk.length - i);
-          out.push(chunk.subarray(i, i + n));
-          i += n;
-          this.#remaining -= n;
-          if (this.#remaining === 0) this.#state = 'idle';
-          break;
-        }
-        case 'chunk-size':
-        case 'trailer': {
-          const nl = chunk.indexOf(0x0a, i);
-          const end = nl === -1 ? chunk.length : nl + 1;
+        case 'body': {
+          let end: number;
+          try {
+            end = this.#body.walk(chunk, i);
+          } catch {
+            // a body it cannot follow: stop tracking, pass the rest through untouched
+            out.push(chunk.subarray(i));
+            this.#state = 'raw';
+            return { out, requests };
+          }
           out.push(chunk.subarray(i, end));
-          this.#line += chunk.subarray(i, end).toString('latin1');
           i = end;
-          if (this.#line.length > MAX_CHUNK_LINE) {
-            this.#state = 'raw';
-            break;
-          }
-          if (nl === -1) break;
-          const line = this.#line.replace(/\r?\n$/, '');
-          this.#line = '';
-          if (this.#state === 'trailer') {
-            if (line === '') this.#state = 'idle';
-            break;
-          }
-          const size = parseInt(line.split(';')[0]!.trim(), 16);
-          if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+$/.test(line.split(';')[0]!.trim())) {
-            this.#state = 'raw';
-            break;
-          }
-          if (size === 0) this.#state = 'trailer';
-          else {
-            this.#remaining = size;
-            this.#state = 'chunk-data';
-          }
-          break;
-        }
-        case 'chunk-data': {
-          const n = Math.min(this.#remaining, chunk.length - i);
-          out.push(chunk.subarray(i, i + n));
-          i += n;
-          this.#remaining -= n;
-          if (this.#remaining === 0) {
-            this.#state = 'chunk-crlf';
-            this.#remaining = 2;
-          }
-          break;
-        }
-        case 'chunk-crlf': {
-          const n = Math.min(this.#remaining, chunk.length - i);
-          out.push(chunk.subarray(i, i + n));
-          i += n;
-          this.#remaining -= n;
-          if (this.#remaining === 0) this.#state = 'chunk-size';
+          if (!this.#body.active) this.#state = 'idle';
           break;
         }
       }
@@ -194,10 +151,12 @@ export class RequestFramer {
       }
     }
     if (method === 'CONNECT' || (upgrade && connectionUpgrade)) this.#state = 'raw';
-    else if (chunked) this.#state = 'chunk-size';
-    else if (contentLength !== undefined && contentLength > 0) {
-      this.#state = 'length';
-      this.#remaining = contentLength;
+    else if (chunked) {
+      this.#body.start('chunked');
+      this.#state = 'body';
+    } else if (contentLength !== undefined && contentLength > 0) {
+      this.#body.start('length', contentLength);
+      this.#state = 'body';
     } else this.#state = 'idle';
     const bytes = rewritten ? Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1') : head;
     return { bytes, line: { method, path: m[2]! } };

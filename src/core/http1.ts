@@ -38,11 +38,14 @@ export class HttpFramingError extends Error {
   }
 }
 
-type BodyMode = 'none' | 'length' | 'chunked' | 'until-close';
+export type BodyMode = 'none' | 'length' | 'chunked' | 'until-close';
 type ChunkState = 'size' | 'data' | 'data-cr' | 'data-lf' | 'trailer';
 
-/** Walks one message body by its framing; reports how many bytes of a chunk belong to it. */
-class BodyWalker {
+/**
+ * Walks one message body by its framing; reports how many bytes of a chunk belong to it. Shared by
+ * the server's relay and the localtunnel client's request framer.
+ */
+export class BodyWalker {
   mode: BodyMode = 'none';
   #remaining = 0;
   #chunk: ChunkState = 'size';
