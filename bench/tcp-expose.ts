@@ -163,8 +163,23 @@ async function main(): Promise<void> {
       source: await startTcpTunnel(x.source.wsUrl, x.source.token, '127.0.0.1', 0, opts),
       echo: await startTcpTunnel(x.echo.wsUrl, x.echo.token, '127.0.0.1', 0, opts),
     };
+    // the floor: two bare Node TCP proxies in the server's and the agent's places (no WebSocket, no mux)
+    const near = spawnChild<{ ports: number[] }>('pipe-near', 'pipe-proxy.ts', [
+      '--ports',
+      `${t.sink},${t.source},${t.echo}`,
+    ]);
+    children.push(near);
+    const n = (await near.ready).ports;
+    const far = spawnChild<{ ports: number[] }>('pipe-far', 'pipe-proxy.ts', ['--ports', n.join(',')]);
+    children.push(far);
+    const p = (await far.ready).ports;
     const paths: [string, { sink: number; source: number; echo: number }, (number | undefined)[]][] = [
       ['direct', t, []],
+      [
+        'two bare Node pipe proxies (the floor of two hops)',
+        { sink: p[0]!, source: p[1]!, echo: p[2]! },
+        [far.proc.pid, near.proc.pid],
+      ],
       ['burrow tcp (public port)', { sink: x.sink.port, source: x.source.port, echo: x.echo.port }, burrowPids],
       [
         'burrow tcp via WebSocket access (burrow client, multiplexed)',
@@ -195,7 +210,7 @@ async function main(): Promise<void> {
       return `${f(median(r), 2)}× (${r.map((v) => f(v, 2)).join(' / ')})`;
     };
     const table = [
-      '| path | upload MiB/s | vs direct, same round | download MiB/s | vs direct, same round | exchanges/s | vs direct | p50 ms | p99 ms | server+agent CPU s/GiB up / down |',
+      '| path | upload MiB/s | vs direct, same round | download MiB/s | vs direct, same round | exchanges/s | vs direct | p50 ms | p99 ms | hop CPU s/GiB up / down (server + agent, or the two proxies) |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...paths.map(([name], i) => {
         const xs = samples[i]!;
@@ -240,8 +255,10 @@ function writeResults(
     '--tcp-ports, no TLS) and the agent (`openTcpTunnel`, one tunnel per target) run in three child',
     'processes; the clients run in the bench process. "Upload"/"download": one connection,',
     `${o.sizeMiB} MiB client → target / target → client. "Exchanges": ${o.conns} connections in parallel, each`,
-    `doing ${o.exchanges} sequential ${MSG}-byte echo round trips. Each round measures direct, the public port and`,
-    'the WebSocket access in that order; the table shows medians over the rounds (the first round of a',
+    `doing ${o.exchanges} sequential ${MSG}-byte echo round trips. Each round measures direct, two bare Node`,
+    'pipe proxies in a row (`bench/lib/pipe-proxy.ts` in two processes, in the places of the server and the',
+    'agent: the floor of any design with two hops), the public port and the WebSocket access in that',
+    'order; the table shows medians over the rounds (the first round of a',
     'fresh server and agent is the slowest), the same-round ratios to direct in brackets, and the CPU',
     'time (user + system, /proc) the burrow server and agent spent per GiB moved: unlike MiB/s it holds',
     'up on a shared machine. 2-core VM shared with other jobs, so MiB/s, and most of all the direct',
@@ -269,8 +286,9 @@ const READING = [
   'at or beyond what any relay with two extra loopback hops reaches. Direct is one kernel copy between two',
   'processes; through burrow every byte also crosses client → server and server → agent, and the',
   "kernel's share (system time) is about 60 % of the server's and the agent's CPU. Two bare Node relays",
-  'in the same places (`socket.pipe(socket)` in two processes, no WebSocket, no mux; a scratch script)',
-  'reached 0.21–0.30× direct upload and 0.41–0.50× download, spending 2.1–2.6 CPU s/GiB between them;',
+  'in the same places (`socket.pipe(socket)` in two processes, no WebSocket, no mux; the second row of',
+  'the table, measured in every run) reached 0.21–0.30× direct upload and 0.41–0.50× download when first',
+  'measured, spending 2.1–2.6 CPU s/GiB between them;',
   "burrow's server + agent now spend about 2.7 (upload) / 3.1 (download) CPU s/GiB, within 20–30 % of",
   'that floor. The first round after start is the slowest (JIT, TCP buffer growth): the first',
   '~400 MiB cost up to twice the CPU per GiB of the later ones.',
