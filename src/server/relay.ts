@@ -326,15 +326,13 @@ class RelayConnection {
     if (out) this.#send(out.length === 1 ? out[0]! : Buffer.concat(out, outBytes));
     const failed = this.#reader.failed;
     if (failed) {
-      this.#o.metrics.errors.inc({
-        code: failed.status === 431 ? 'BURROW_ERR_HEADERS_TOO_LARGE' : 'BURROW_ERR_BAD_REQUEST',
-      });
-      this.#closeAfter = { err: framingError(failed) };
+      const err = framingError(failed);
+      this.#closeAfter = { err };
       this.#stopReading();
       // a broken body: the origin waits for the rest, which never comes; answer now
       if (this.#reader.failedMidBody) {
-        if (this.#responses.started) this.destroy();
-        else this.#answerAndClose(this.#closeAfter.err);
+        if (this.#responses.started) this.#cut(err);
+        else this.#answerAndClose(err);
         return;
       }
     }
@@ -450,14 +448,14 @@ class RelayConnection {
     this.#opening = true;
     this.#socket.pause();
     if (!tunnel.openStream) {
-      this.#failPending(new BurrowError('BURROW_ERR_AGENT_GONE', 'this tunnel cannot carry streams'));
+      this.#answerAndClose(new BurrowError('BURROW_ERR_AGENT_GONE', 'this tunnel cannot carry streams'));
       return;
     }
     tunnel.openStream({ remoteAddress: this.#remoteAddress, kind: 'http' }).then(
       (stream) => this.#attach(stream),
       (err: unknown) => {
         this.#opening = false;
-        this.#failPending(err);
+        this.#answerAndClose(err);
       },
     );
   }
@@ -506,9 +504,8 @@ class RelayConnection {
         this.#responses.push(chunk);
       } catch (err) {
         const e = new BurrowError('BURROW_ERR_ORIGIN_ERROR', (err as Error).message);
-        this.#o.metrics.errors.inc({ code: e.code });
         if (!before) this.#answerAndClose(e);
-        else this.destroy();
+        else this.#cut(e);
         return;
       }
     }
@@ -626,9 +623,11 @@ class RelayConnection {
     } else this.destroy();
   }
 
-  /** Fail every request in flight with one error page (for the oldest) and close. */
-  #failPending(err: unknown): void {
-    this.#answerAndClose(err);
+  /** An error after part of a response went out: no page can follow; count it and cut the connection. */
+  #cut(e: BurrowError): void {
+    this.#o.metrics.errors.inc({ code: e.code });
+    this.#o.logger.debug({ tunnel: this.#tunnel.name, code: e.code, err: e.message }, 'relay error (cut)');
+    this.destroy();
   }
 
   /** Answer the oldest request in flight with an error page, count it, and close the connection. */
@@ -636,9 +635,7 @@ class RelayConnection {
     if (this.#done) return;
     const e = asBurrowError(err);
     const p = this.#pending[0];
-    if (!this.#closeAfter || this.#closeAfter === true || this.#closeAfter.err !== err) {
-      this.#o.metrics.errors.inc({ code: e.code });
-    }
+    this.#o.metrics.errors.inc({ code: e.code });
     this.#o.logger.debug({ tunnel: this.#tunnel.name, code: e.code, err: e.message }, 'relay error');
     const extra: Record<string, string> = e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': '2' } : {};
     this.#socket.write(

@@ -229,6 +229,10 @@ void test('smuggling attempts get a 400 and never reach the origin', async () =>
     assert.deepEqual(statuses(broken), [400]);
     assert.match(broken, /chunk data not followed by CRLF/);
     assert.ok(Date.now() - started < 5_000);
+
+    // each refusal is counted once
+    const metrics = await exchange(t.port, 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    assert.match(metrics, /burrow_errors_total\{code="BURROW_ERR_BAD_REQUEST"\} 2\n/);
   } finally {
     await t.close();
   }
