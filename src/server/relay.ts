@@ -560,6 +560,12 @@ class RelayConnection {
   /** After each event: close or hand off once nothing is in flight. */
   #settle(): void {
     if (this.#done || this.#pending.length || this.#raw) return;
+    const after = this.#closeAfter;
+    // a refusal wins over a hand-off: the bytes that failed are not in the rest to hand on
+    if (after && after !== true) {
+      this.#answerAndClose(after.err);
+      return;
+    }
     if (this.#handOffRest) {
       const rest = this.#handOffRest;
       this.#handOffRest = undefined;
@@ -567,9 +573,7 @@ class RelayConnection {
       this.#next(rest);
       return;
     }
-    const after = this.#closeAfter;
     if (after === true) this.#end();
-    else if (after) this.#answerAndClose(after.err);
   }
 
   /** Let go of the socket (handing it to Node's HTTP server): the stream ends, listeners go. */

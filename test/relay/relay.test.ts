@@ -128,6 +128,16 @@ void test('one connection across hosts (a proxy in front pooling connections): t
       /from origin A \/1[\s\S]*from origin B \/2[\s\S]*from origin A \/3[\s\S]*"status":"healthy"[\s\S]*from origin A \/5/,
     );
     assert.match(wire, /BURROW_ERR_TUNNEL_NOT_FOUND/);
+
+    // a host switch followed by a malformed request in the same write: the refusal is answered,
+    // the malformed bytes are not silently dropped
+    const bad = await exchange(
+      t.port,
+      `GET /1 HTTP/1.1\r\nHost: ${t.host}\r\n\r\n` +
+        'GET /2 HTTP/1.1\r\nHost: other.localhost\r\n\r\n' +
+        'POST /3 HTTP/1.1\r\nHost: other.localhost\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+    );
+    assert.deepEqual(statuses(bad), [200, 400]);
   } finally {
     b.close();
     await closeHttp(originB.server);
