@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runRps, type Target } from './lib/load.js';
 import { spawnChild, stopAll, type Child } from './lib/procs.js';
+import { startTunnelSetups } from './lib/setups.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,38 +44,13 @@ const selfCpu = (): number => {
 const children: Child<unknown>[] = [];
 const track = <T>(c: Child<T>): Child<T> => (children.push(c), c);
 try {
-  const origin = track(spawnChild<{ port: number }>('origin', 'origin.ts'));
-  const server = track(spawnChild<{ port: number }>('burrow-server', 'burrow-server.ts'));
-  const pnServer = track(spawnChild<{ port: number }>('pipenet-server', 'pipenet-server.ts'));
-  const [{ port: originPort }, { port: burrowPort }, { port: pnPort }] = await Promise.all([
-    origin.ready,
-    server.ready,
-    pnServer.ready,
-  ]);
+  const { origin, server, agent, pnServer, pnClient, originPort, burrowPort, pnPort, burrowUrl, pn } =
+    await startTunnelSetups(track);
   const pipeProxy = track(spawnChild<{ port: number }>('pipe-proxy', 'pipe-proxy.ts', ['--port', String(originPort)]));
   const { port: pipePort } = await pipeProxy.ready;
   // two hops in a row, like burrow's server and agent (without the WebSocket between them)
   const pipeFront = track(spawnChild<{ port: number }>('pipe-proxy-2', 'pipe-proxy.ts', ['--port', String(pipePort)]));
   const { port: pipeFrontPort } = await pipeFront.ready;
-  const agent = track(
-    spawnChild<{ urls: string[] }>('burrow-agent', 'burrow-agent.ts', [
-      '--server',
-      `http://127.0.0.1:${burrowPort}`,
-      '--port',
-      String(originPort),
-      '--count',
-      '1',
-    ]),
-  );
-  const pnClient = track(
-    spawnChild<{ url: string; id: string }>('pipenet-client', 'pipenet-client.ts', [
-      '--server',
-      `http://127.0.0.1:${pnPort}`,
-      '--port',
-      String(originPort),
-    ]),
-  );
-  const [{ urls }, pn] = await Promise.all([agent.ready, pnClient.ready]);
   const setups: { target: Target; procs: [string, number][]; profile?: [string, Child<unknown>][] }[] = [
     {
       target: { name: 'direct', port: originPort, host: `127.0.0.1:${originPort}` },
@@ -96,7 +72,7 @@ try {
       ],
     },
     {
-      target: { name: 'burrow', port: burrowPort, host: new URL(urls[0]!).host },
+      target: { name: 'burrow', port: burrowPort, host: new URL(burrowUrl).host },
       procs: [
         ['burrow server', server.proc.pid!],
         ['burrow agent', agent.proc.pid!],

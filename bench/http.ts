@@ -30,6 +30,7 @@ import {
   type Target,
 } from './lib/load.js';
 import { spawnChild, stopAll, type Child } from './lib/procs.js';
+import { startTunnelSetups } from './lib/setups.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -94,42 +95,16 @@ async function scenariosAB(lines: string[]): Promise<void> {
   const children: Child<unknown>[] = [];
   const track = <T>(c: Child<T>): Child<T> => (children.push(c), c);
   try {
-    const origin = track(spawnChild<{ port: number }>('origin', 'origin.ts'));
     const serverArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
-    const burrow = track(
-      spawnChild<{ port: number }>('burrow-server', 'burrow-server.ts', [], { nodeArgs: serverArgs }),
-    );
-    const pnServer = track(spawnChild<{ port: number }>('pipenet-server', 'pipenet-server.ts'));
-    const [{ port: originPort }, { port: burrowPort }, { port: pnPort }] = await Promise.all([
-      origin.ready,
-      burrow.ready,
-      pnServer.ready,
-    ]);
-    const agent = track(
-      spawnChild<{ urls: string[] }>(
-        'burrow-agent',
-        'burrow-agent.ts',
-        ['--server', `http://127.0.0.1:${burrowPort}`, '--port', String(originPort), '--count', '1'],
-        { nodeArgs: serverArgs },
-      ),
-    );
-    const pnClient = track(
-      spawnChild<{ url: string; id: string }>('pipenet-client', 'pipenet-client.ts', [
-        '--server',
-        `http://127.0.0.1:${pnPort}`,
-        '--port',
-        String(originPort),
-      ]),
-    );
-    const [{ urls }, pn] = await Promise.all([agent.ready, pnClient.ready]);
+    const { originPort, burrowPort, pnPort, burrowUrl, pn } = await startTunnelSetups(track, serverArgs);
     const pnSockets = await waitPipenetPool(pnPort, pn.id, 10);
     const targets: Target[] = [
       { name: 'direct', port: originPort, host: `127.0.0.1:${originPort}` },
-      { name: 'burrow', port: burrowPort, host: new URL(urls[0]!).host },
+      { name: 'burrow', port: burrowPort, host: new URL(burrowUrl).host },
       { name: 'pipenet', port: pnPort, host: `${pn.id}.localhost:${pnPort}` },
     ];
     console.error(
-      `origin :${originPort}; burrow :${burrowPort} ${urls[0]}; pipenet :${pnPort} ${pn.url} (pool ${pnSockets} sockets)`,
+      `origin :${originPort}; burrow :${burrowPort} ${burrowUrl}; pipenet :${pnPort} ${pn.url} (pool ${pnSockets} sockets)`,
     );
     for (const t of targets) await expectBody(t);
 

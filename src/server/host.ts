@@ -37,12 +37,20 @@ export function domainOf(host: string, domains: readonly string[]): string | und
 
 /** The visitor's address; the first X-Forwarded-For entry only when the proxy is trusted. */
 export function remoteAddressOf(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const xff = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
-    if (first) return normaliseAddress(first);
-  }
-  return normaliseAddress(req.socket?.remoteAddress ?? '');
+  const xff = trustProxy ? req.headers['x-forwarded-for'] : undefined;
+  return forwardedFor(Array.isArray(xff) ? xff[0] : xff) ?? normaliseAddress(req.socket?.remoteAddress ?? '');
+}
+
+/** The client a (trusted) proxy names: the first entry of an X-Forwarded-For value, normalised. */
+export function forwardedFor(value: string | undefined): string | undefined {
+  const first = value?.split(',')[0]?.trim();
+  return first ? normaliseAddress(first) : undefined;
+}
+
+/** The scheme a (trusted) proxy names: the first entry of an X-Forwarded-Proto value, if http(s). */
+export function forwardedProto(value: string | undefined): 'http' | 'https' | undefined {
+  const v = value?.split(',')[0]?.trim();
+  return v === 'http' || v === 'https' ? v : undefined;
 }
 
 export function normaliseAddress(a: string): string {

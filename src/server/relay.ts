@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { BurrowError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ServerHooks } from './hooks.js';
-import { normaliseAddress } from './host.js';
+import { forwardedFor, forwardedProto, normaliseAddress } from './host.js';
 import { forwardRequestHeaders, serializeRequestHead } from './http-headers.js';
 import { HttpFramingError, RequestReader, ResponseReader, type RequestHead } from '../core/http1.js';
 import type { ServerMetrics } from './metrics.js';
@@ -404,27 +404,11 @@ class RelayConnection {
   }
 
   #visitorAddress(head: RequestHead): string {
-    if (this.#o.trustProxy) {
-      for (let i = 0; i < head.headers.length; i += 2) {
-        if (head.headers[i]!.toLowerCase() === 'x-forwarded-for') {
-          const first = head.headers[i + 1]!.split(',')[0]!.trim();
-          if (first) return normaliseAddress(first);
-        }
-      }
-    }
-    return this.#remoteAddress;
+    return (this.#o.trustProxy && forwardedFor(field(head, 'x-forwarded-for'))) || this.#remoteAddress;
   }
 
   #protoOf(head: RequestHead): string {
-    if (this.#o.trustProxy) {
-      for (let i = 0; i < head.headers.length; i += 2) {
-        if (head.headers[i]!.toLowerCase() === 'x-forwarded-proto') {
-          const v = head.headers[i + 1]!.split(',')[0]!.trim();
-          if (v === 'http' || v === 'https') return v;
-        }
-      }
-    }
-    return this.#proto;
+    return (this.#o.trustProxy && forwardedProto(field(head, 'x-forwarded-proto'))) || this.#proto;
   }
 
   #stopReading(): void {
@@ -678,6 +662,14 @@ class RelayConnection {
     }
     this.#answerAndClose(new BurrowError('BURROW_ERR_TIMEOUT', `no response within ${this.#o.requestTimeoutMs} ms`));
   }
+}
+
+/** The first value of a header field (lowercase name) in a parsed head. */
+function field(head: RequestHead, name: string): string | undefined {
+  for (let i = 0; i < head.headers.length; i += 2) {
+    if (head.headers[i]!.toLowerCase() === name) return head.headers[i + 1];
+  }
+  return undefined;
 }
 
 function framingError(e: HttpFramingError): BurrowError {

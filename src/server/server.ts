@@ -14,7 +14,7 @@ import { createAgentEndpoint } from './agent-endpoint.js';
 import { handleApi } from './api.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import type { ServerHooks, TunnelInfo } from './hooks.js';
-import { domainOf, hostOf, remoteAddressOf, stripPort, tunnelNameFor } from './host.js';
+import { domainOf, forwardedProto, hostOf, remoteAddressOf, stripPort, tunnelNameFor } from './host.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { rejectUpgrade, sendError } from './pages.js';
 import { TunnelProxy } from './proxy.js';
@@ -100,12 +100,11 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     requestTimeoutMs: config.requestTimeoutMs,
     trustProxy: config.trustProxy,
     proto: (req) => {
-      if (config.trustProxy) {
-        const p = req.headers['x-forwarded-proto'];
-        const v = (Array.isArray(p) ? p[0] : p)?.split(',')[0]?.trim();
-        if (v === 'http' || v === 'https') return v;
-      }
-      return config.secure || (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+      const p = config.trustProxy ? req.headers['x-forwarded-proto'] : undefined;
+      return (
+        forwardedProto(Array.isArray(p) ? p[0] : p) ??
+        (config.secure || (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http')
+      );
     },
     clientAddress: (req) => remoteAddressOf(req, config.trustProxy),
   });

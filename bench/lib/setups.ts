@@ -1,0 +1,53 @@
+/**
+ * The processes bench/http and bench/http-cpu both load: the origin, a burrow server with one agent
+ * tunnel to the origin, and pipenet's server with its client for the same origin, each in a child.
+ */
+import { spawnChild, type Child } from './procs.js';
+
+export interface TunnelSetups {
+  origin: Child<{ port: number }>;
+  server: Child<{ port: number }>;
+  agent: Child<{ urls: string[] }>;
+  pnServer: Child<{ port: number }>;
+  pnClient: Child<{ url: string; id: string }>;
+  originPort: number;
+  burrowPort: number;
+  pnPort: number;
+  /** The burrow tunnel's URL. */
+  burrowUrl: string;
+  /** pipenet's tunnel id and URL. */
+  pn: { url: string; id: string };
+}
+
+/** Start them all; `track` gets every child as it is spawned (so the caller can stop them). */
+export async function startTunnelSetups(
+  track: <T>(c: Child<T>) => Child<T>,
+  nodeArgs: string[] = [],
+): Promise<TunnelSetups> {
+  const origin = track(spawnChild<{ port: number }>('origin', 'origin.ts'));
+  const server = track(spawnChild<{ port: number }>('burrow-server', 'burrow-server.ts', [], { nodeArgs }));
+  const pnServer = track(spawnChild<{ port: number }>('pipenet-server', 'pipenet-server.ts'));
+  const [{ port: originPort }, { port: burrowPort }, { port: pnPort }] = await Promise.all([
+    origin.ready,
+    server.ready,
+    pnServer.ready,
+  ]);
+  const agent = track(
+    spawnChild<{ urls: string[] }>(
+      'burrow-agent',
+      'burrow-agent.ts',
+      ['--server', `http://127.0.0.1:${burrowPort}`, '--port', String(originPort), '--count', '1'],
+      { nodeArgs },
+    ),
+  );
+  const pnClient = track(
+    spawnChild<{ url: string; id: string }>('pipenet-client', 'pipenet-client.ts', [
+      '--server',
+      `http://127.0.0.1:${pnPort}`,
+      '--port',
+      String(originPort),
+    ]),
+  );
+  const [{ urls }, pn] = await Promise.all([agent.ready, pnClient.ready]);
+  return { origin, server, agent, pnServer, pnClient, originPort, burrowPort, pnPort, burrowUrl: urls[0]!, pn };
+}
