@@ -2,40 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { MemoryTunnelRegistry, type Tunnel } from '../../src/server/registry.js';
 import { createRegistryTcpResolver, dialTcp } from '../../src/adapters/limrun/index.js';
 import { encodeMuxClose, encodeMuxData } from '../../src/adapters/limrun/wire.js';
-import { echo, mountAdapter, startTarget, until, type Mounted } from './helpers.js';
+import { echo, mountAdapter, rawUpgrade, startTarget, until, type Mounted } from './helpers.js';
 
 const TOKEN = 't0ken';
-
-/** Send a raw upgrade request; resolve with the whole response text once the server closes. */
-async function rawUpgrade(port: number, path: string, headers: Record<string, string> = {}): Promise<string> {
-  const sock = connect({ port, host: '127.0.0.1' });
-  await once(sock, 'connect');
-  const lines = [
-    `GET ${path} HTTP/1.1`,
-    `Host: 127.0.0.1:${port}`,
-    'Upgrade: websocket',
-    'Connection: Upgrade',
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-    'Sec-WebSocket-Version: 13',
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-    '',
-    '',
-  ];
-  sock.write(lines.join('\r\n'));
-  const chunks: Buffer[] = [];
-  sock.on('data', (c: Buffer) => {
-    chunks.push(c);
-    const text = Buffer.concat(chunks).toString();
-    if (text.startsWith('HTTP/1.1 101') && text.includes('\r\n\r\n')) sock.destroy(); // accepted: enough seen
-  });
-  await once(sock, 'close');
-  return Buffer.concat(chunks).toString();
-}
 
 function statusOf(response: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);

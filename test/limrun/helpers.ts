@@ -171,14 +171,10 @@ export async function until(predicate: () => boolean): Promise<void> {
 }
 
 /**
- * Send a raw WebSocket upgrade request and return the response head (status line and headers) as
- * text, exactly as the server wrote it; the connection is then dropped.
+ * Send a raw WebSocket upgrade request and return what the server wrote: a refusal whole (head and
+ * body, until the server closes), an accepted upgrade up to the end of its 101 head.
  */
-export async function rawUpgradeHead(
-  port: number,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<string> {
+export async function rawUpgrade(port: number, path: string, headers: Record<string, string> = {}): Promise<string> {
   const sock = connect({ port, host: '127.0.0.1' });
   await once(sock, 'connect');
   const lines = [
@@ -196,9 +192,19 @@ export async function rawUpgradeHead(
   let text = '';
   sock.on('data', (c: Buffer) => {
     text += c.toString('latin1');
-    if (text.includes('\r\n\r\n')) sock.destroy();
+    if (text.startsWith('HTTP/1.1 101') && text.includes('\r\n\r\n')) sock.destroy(); // accepted: enough seen
   });
   await once(sock, 'close');
+  return text;
+}
+
+/** The response head (status line and headers) of a raw upgrade request, as the server wrote it. */
+export async function rawUpgradeHead(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const text = await rawUpgrade(port, path, headers);
   const end = text.indexOf('\r\n\r\n');
   return end < 0 ? text : text.slice(0, end + 2);
 }
