@@ -211,7 +211,6 @@ class RelayConnection {
   #handOffRest: Buffer | undefined;
   #raw = false;
   #done = false;
-  #visitorEnded = false;
   #timer: NodeJS.Timeout | undefined;
   /** The X-Forwarded-* lines appended to plain heads, made for #suffixHost. */
   #suffix: Buffer | undefined;
@@ -254,7 +253,6 @@ class RelayConnection {
     s.on('data', this.#onVisitorData);
     s.on('end', () => {
       // the visitor finished sending: the origin sees the same half-close
-      this.#visitorEnded = true;
       if (this.#stream) this.#stream.end();
       else if (!this.#opening) this.destroy();
     });
@@ -462,7 +460,7 @@ class RelayConnection {
     const data = queued.length === 1 ? queued[0]! : Buffer.concat(queued);
     if (!stream.write(data)) this.#waitForStream(stream);
     else this.#resumeVisitor();
-    if (this.#visitorEnded) stream.end();
+    if (this.#socket.readableEnded) stream.end();
   }
 
   /** The stream is full: stop reading the visitor until it drains (a slow origin slows the visitor). */
