@@ -12,6 +12,15 @@
  * Chunked bodies are followed by their size lines, never scanned byte by byte.
  */
 
+/**
+ * Requests sent again by themselves when the origin drops a kept-alive connection before answering:
+ * safe methods only (RFC 9110 §9.2.1). A POST, PUT or DELETE that reached the origin may have had
+ * its effect, so it is answered 502 instead of being repeated (RFC 9112 §9.3.1).
+ */
+export const RETRYABLE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** The status recorded (metrics, request events) for a request whose visitor left before its answer. */
+export const STATUS_ABANDONED = 499;
+
 /** Longest chunk-size line (size + extensions) in a chunked body, in bytes. */
 export const MAX_CHUNK_LINE_BYTES = 4096;
 /** Most bytes of trailer fields after a chunked body. */

@@ -7,6 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BurrowError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { RETRYABLE_METHODS, STATUS_ABANDONED } from '../core/http1.js';
 import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } from './http-headers.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerHooks } from './hooks.js';
@@ -229,8 +230,20 @@ export class TunnelProxy {
         res.destroy();
         return;
       }
-      // A pooled stream the origin closed while idle: retry once on a fresh stream when no body was sent.
-      if (outReq.reusedSocket && !isRetry && !hasBody && !(err instanceof BurrowError)) {
+      // The visitor left first (its close aborted this request): nothing to answer or repeat.
+      if (res.destroyed) {
+        finish(STATUS_ABANDONED);
+        return;
+      }
+      // A pooled stream the origin closed while idle: retry once on a fresh stream when no body was
+      // sent and the method is safe to send twice.
+      if (
+        outReq.reusedSocket &&
+        !isRetry &&
+        !hasBody &&
+        RETRYABLE_METHODS.has(req.method ?? '') &&
+        !(err instanceof BurrowError)
+      ) {
         this.#forward(tunnel, req, res, remoteAddress, true);
         return;
       }

@@ -23,7 +23,14 @@ import type { Logger } from '../core/logger.js';
 import type { ServerHooks } from './hooks.js';
 import { forwardedFor, forwardedProto, normaliseAddress } from './host.js';
 import { forwardRequestHeaders, serializeRequestHead } from './http-headers.js';
-import { HttpFramingError, RequestReader, ResponseReader, type RequestHead } from '../core/http1.js';
+import {
+  HttpFramingError,
+  RequestReader,
+  ResponseReader,
+  RETRYABLE_METHODS,
+  STATUS_ABANDONED,
+  type RequestHead,
+} from '../core/http1.js';
 import type { ServerMetrics } from './metrics.js';
 import { asBurrowError, errorResponseBytes } from './pages.js';
 import type { Tunnel } from './registry.js';
@@ -356,7 +363,7 @@ class RelayConnection {
       started: performance.now(),
       wantsHtml: head.wantsHtml,
       upgrade: head.upgrade,
-      retryHead: head.hasBody || head.upgrade ? undefined : fwd,
+      retryHead: head.hasBody || head.upgrade || !RETRYABLE_METHODS.has(head.method) ? undefined : fwd,
       status: 0,
     });
     o.onActive(1);
@@ -587,11 +594,20 @@ class RelayConnection {
       this.#end();
       return;
     }
+    // the stream is over either way: end our half too, so neither side keeps it open
+    this.#stream?.destroy();
+    this.#stream = undefined;
+    // the visitor closed first: the origin only followed (Node's server closes on a half-close).
+    // Nobody is left to answer and nothing is sent again.
+    if (this.#socket.readableEnded) {
+      this.#abandon();
+      return;
+    }
     // the origin closed with requests unanswered: a keep-alive connection it closed just as a
-    // request went out. Send them again once on a new stream if nothing of theirs was answered.
+    // request went out. Send them again once on a new stream if nothing of theirs was answered
+    // and each may be sent twice (RFC 9112 §9.3.1: only safe methods are retried automatically).
     if (!this.#retried && !this.#responses.started && this.#pending.every((p) => p.retryHead)) {
       this.#retried = true;
-      this.#stream = undefined;
       this.#send(Buffer.concat(this.#pending.map((p) => p.retryHead!)));
       return;
     }
@@ -600,6 +616,13 @@ class RelayConnection {
       this.#answerAndClose(
         new BurrowError('BURROW_ERR_ORIGIN_ERROR', 'the local service closed the connection without a response'),
       );
+  }
+
+  /** The visitor went away with requests unanswered: record them as abandoned (499), close quietly. */
+  #abandon(): void {
+    for (const p of this.#pending) this.#record(p, STATUS_ABANDONED);
+    this.#pending.length = 0;
+    this.#end();
   }
 
   #onStreamError(err: unknown): void {

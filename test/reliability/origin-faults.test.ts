@@ -1,0 +1,154 @@
+/**
+ * Faulty origins and hostile visitors on the relay (fast path) and the proxy (a tunnel with visitor
+ * rules): every fault gets the right status, no stream is left open, nothing is replayed that the
+ * visitor abandoned, and a well-behaved client of another tunnel on the same server sees no error.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { openTunnel, type Tunnel } from '../../src/client/open-tunnel.js';
+import { createServer } from '../../src/server/index.js';
+import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
+
+type Path = 'relay' | 'proxy';
+
+/** burrow listening itself (the relay's fast path), or mounted into an http.Server (the proxy). */
+async function listen(path: Path): Promise<{ port: number; url: string; close: () => Promise<void> }> {
+  if (path === 'relay') {
+    const s = await startServer();
+    return { port: s.port, url: s.url, close: () => s.server.close() };
+  }
+  const burrow = createServer({ logLevel: 'silent', processMetrics: false });
+  const app = http.createServer((q, r) => burrow.handleRequest(q, r));
+  app.on('upgrade', burrow.handleUpgrade);
+  app.listen(0, '127.0.0.1');
+  await once(app, 'listening');
+  const port = (app.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await burrow.close();
+      await closeHttp(app);
+    },
+  };
+}
+
+/** A server, a healthy tunnel "calm" beside the one under test, and a background client on it. */
+async function stack(handler: http.RequestListener, path: Path) {
+  const srv = await listen(path);
+  const origin = await startOrigin(handler);
+  const calmOrigin = await startOrigin((_q, r) => r.end('calm'));
+  const tunnels: Tunnel[] = [];
+  const open = async (port: number, subdomain: string) => {
+    const t = await openTunnel({ port, server: srv.url, localHost: '127.0.0.1', subdomain });
+    tunnels.push(t);
+    return t;
+  };
+  await open(origin.port, 'fault');
+  await open(calmOrigin.port, 'calm');
+  // a well-behaved visitor of another tunnel, all along
+  let calmErrors = 0;
+  let calmDone = 0;
+  let stop = false;
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const calmLoop = (async () => {
+    while (!stop) {
+      try {
+        const r = await request(srv.port, 'calm.localhost', '/', { agent: keepAlive });
+        if (r.status !== 200 || r.body.toString() !== 'calm') calmErrors++;
+      } catch {
+        calmErrors++;
+      }
+      calmDone++;
+    }
+  })();
+  return {
+    srv,
+    port: srv.port,
+    async openStreams(name = 'fault'): Promise<number> {
+      const r = await request(srv.port, `127.0.0.1:${srv.port}`, `/api/tunnels/${name}/status`);
+      return (JSON.parse(r.body.toString()) as { openStreams: number }).openStreams;
+    },
+    async close(): Promise<{ calmErrors: number; calmDone: number }> {
+      stop = true;
+      await calmLoop;
+      keepAlive.destroy();
+      for (const t of tunnels) t.close();
+      await srv.close();
+      await closeHttp(origin.server);
+      await closeHttp(calmOrigin.server);
+      return { calmErrors, calmDone };
+    },
+  };
+}
+
+/** Write raw bytes, collect everything until the server closes. */
+async function exchange(port: number, data: string): Promise<string> {
+  const s = net.connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  s.on('error', () => {});
+  s.write(data);
+  await once(s, 'close');
+  return Buffer.concat(chunks).toString('latin1');
+}
+
+/** Poll (on a short event-free interval) until f() holds, or fail after ms. */
+async function eventually(f: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await f()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`condition not met in time: ${String(await f().catch((e: unknown) => e))}`);
+}
+
+for (const path of ['relay', 'proxy'] as const) {
+  void test(`regression: stream leak when the origin closes without answering (${path})`, async () => {
+    const t = await stack((q, r) => (q.url === '/drop' ? q.socket?.destroy() : r.end('ok')), path);
+    try {
+      const agent = new http.Agent({ keepAlive: false });
+      for (let i = 0; i < 60; i++) {
+        const r = await request(t.port, 'fault.localhost', '/drop', { agent });
+        assert.equal(r.status, 502);
+      }
+      await eventually(async () => { const n = await t.openStreams(); if (n) console.log("open", n); return n === 0; });
+      assert.equal((await request(t.port, 'fault.localhost', '/')).status, 200);
+    } finally {
+      const calm = await t.close();
+      assert.equal(calm.calmErrors, 0);
+    }
+  });
+
+  void test(`regression: an abandoned POST is never replayed to the origin (${path})`, async () => {
+    const arrivals = new Map<string, number>();
+    const t = await stack(
+      (q, r) => {
+        arrivals.set(`${q.method} ${q.url}`, (arrivals.get(`${q.method} ${q.url}`) ?? 0) + 1);
+        if (q.url?.startsWith('/slow')) setTimeout(() => r.end('late'), 3000).unref();
+        else r.end('ok');
+      },
+      path,
+    );
+    try {
+      const runs = ['POST /slow1', 'DELETE /slow2', 'GET /slow3'];
+      await Promise.all(
+        runs.map(async (line) => {
+          const s = net.connect(t.port, '127.0.0.1');
+          s.on('error', () => {});
+          s.write(`${line} HTTP/1.1\r\nHost: fault.localhost\r\nContent-Length: 0\r\n\r\n`);
+          await eventually(async () => (arrivals.get(line) ?? 0) > 0);
+          s.destroy();
+        }),
+      );
+      await eventually(async () => { const n = await t.openStreams(); if (n) console.log("open", n); return n === 0; });
+      for (const line of runs) assert.equal(arrivals.get(line), 1, `${line} reached the origin once`);
+    } finally {
+      await t.close();
+    }
+  });
+}
