@@ -146,11 +146,25 @@ export function decodeWindow(frame: Frame): number {
 /**
  * Streaming decoder: feed it chunks as they arrive (split anywhere); it returns whole frames.
  * Validates the header (known type, stream-0 rules, length limits) before buffering the payload.
+ *
+ * What it holds between pushes is bounded: the bytes of at most one partial frame, in a 10-byte
+ * header scratch and one assembly buffer that grows (doubling, from ASSEMBLY_MIN_BYTES) up to that
+ * frame's validated length, so never more than FRAME_HEADER_SIZE + maxPayload, and never one
+ * object per received chunk. A payload that arrives whole inside one chunk is a view of it (no copy).
+ * After the first invalid header it is failed: every later push throws the same BurrowError.
  */
 export class FrameDecoder {
-  #chunks: Buffer[] = [];
-  #buffered = 0;
   readonly #maxPayload: number;
+  /** Bytes [0, #headLen) of a header that straddles chunks. */
+  readonly #head = Buffer.alloc(FRAME_HEADER_SIZE);
+  #headLen = 0;
+  /** The validated header of the frame whose payload is arriving. */
+  #pending: Omit<Frame, 'payload'> | undefined;
+  #pendingLength = 0;
+  /** Payload bytes [0, #payloadLen) of the pending frame. */
+  #payload: Buffer = EMPTY;
+  #payloadLen = 0;
+  #failed: BurrowError | undefined;
 
   constructor(options: { maxPayload?: number } = {}) {
     this.#maxPayload = options.maxPayload ?? MAX_FRAME_PAYLOAD;
@@ -158,71 +172,90 @@ export class FrameDecoder {
 
   /** Bytes held waiting for the rest of a frame. */
   get buffered(): number {
-    return this.#buffered;
+    return this.#pending === undefined ? this.#headLen : FRAME_HEADER_SIZE + this.#payloadLen;
+  }
+
+  /** Bytes allocated for the partial frame (header scratch + assembly buffer): ≤ FRAME_HEADER_SIZE + maxPayload. */
+  get retained(): number {
+    return FRAME_HEADER_SIZE + this.#payload.length;
   }
 
   /** Feed bytes; returns the frames completed by them. Throws BurrowError on invalid input. */
   push(chunk: Buffer): Frame[] {
-    if (chunk.length === 0) return [];
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
+    if (this.#failed) throw this.#failed;
     const frames: Frame[] = [];
-    for (;;) {
-      if (this.#buffered < FRAME_HEADER_SIZE) break;
-      const header = this.#peek(FRAME_HEADER_SIZE);
-      const type = header[0]!;
-      const flags = header[1]!;
-      const streamId = header.readUInt32BE(2);
-      const length = header.readUInt32BE(6);
-      validateHeader(type, streamId, length, this.#maxPayload);
-      if (this.#buffered < FRAME_HEADER_SIZE + length) break;
-      this.#consume(FRAME_HEADER_SIZE);
-      const payload = length === 0 ? EMPTY : this.#consume(length);
-      frames.push({ type: type as FrameTypeCode, flags, streamId, payload });
+    try {
+      let off = 0;
+      while (off < chunk.length) {
+        if (this.#pending === undefined) {
+          let header: Buffer;
+          if (this.#headLen === 0 && chunk.length - off >= FRAME_HEADER_SIZE) {
+            header = chunk.subarray(off, off + FRAME_HEADER_SIZE);
+            off += FRAME_HEADER_SIZE;
+          } else {
+            const take = Math.min(FRAME_HEADER_SIZE - this.#headLen, chunk.length - off);
+            chunk.copy(this.#head, this.#headLen, off, off + take);
+            this.#headLen += take;
+            off += take;
+            if (this.#headLen < FRAME_HEADER_SIZE) break;
+            this.#headLen = 0;
+            header = this.#head;
+          }
+          const type = header[0]!;
+          const length = header.readUInt32BE(6);
+          const streamId = header.readUInt32BE(2);
+          validateHeader(type, streamId, length, this.#maxPayload);
+          this.#pending = { type: type as FrameTypeCode, flags: header[1]!, streamId };
+          this.#pendingLength = length;
+          if (length === 0) frames.push(this.#complete(EMPTY));
+          continue;
+        }
+        const length = this.#pendingLength;
+        if (this.#payloadLen === 0 && chunk.length - off >= length) {
+          // the whole payload is in this chunk: a view, no copy
+          frames.push(this.#complete(off === 0 && length === chunk.length ? chunk : chunk.subarray(off, off + length)));
+          off += length;
+          continue;
+        }
+        const take = Math.min(length - this.#payloadLen, chunk.length - off);
+        this.#reserve(this.#payloadLen + take, length);
+        chunk.copy(this.#payload, this.#payloadLen, off, off + take);
+        this.#payloadLen += take;
+        off += take;
+        if (this.#payloadLen === length) frames.push(this.#complete(this.#payload));
+      }
+    } catch (err) {
+      this.#failed =
+        err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err), { cause: err });
+      this.#headLen = 0;
+      this.#pending = undefined;
+      this.#payload = EMPTY;
+      this.#payloadLen = 0;
+      throw this.#failed;
     }
     return frames;
   }
 
-  /** The first n buffered bytes (n ≤ buffered), copying only when they straddle chunks. */
-  #peek(n: number): Buffer {
-    const first = this.#chunks[0]!;
-    if (first.length >= n) return first.subarray(0, n);
-    const out = Buffer.allocUnsafe(n);
-    let off = 0;
-    for (const c of this.#chunks) {
-      const take = Math.min(c.length, n - off);
-      c.copy(out, off, 0, take);
-      off += take;
-      if (off === n) break;
-    }
-    return out;
+  #complete(payload: Buffer): Frame {
+    const frame = { ...this.#pending!, payload };
+    this.#pending = undefined;
+    this.#payload = EMPTY;
+    this.#payloadLen = 0;
+    return frame;
   }
 
-  #consume(n: number): Buffer {
-    this.#buffered -= n;
-    const first = this.#chunks[0]!;
-    if (first.length === n) {
-      this.#chunks.shift();
-      return first;
-    }
-    if (first.length > n) {
-      this.#chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let off = 0;
-    while (off < n) {
-      const c = this.#chunks[0]!;
-      const take = Math.min(c.length, n - off);
-      c.copy(out, off, 0, take);
-      off += take;
-      if (take === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(take);
-    }
-    return out;
+  /** Grow the assembly buffer to hold at least `n` bytes (doubling, never beyond the frame's `max`). */
+  #reserve(n: number, max: number): void {
+    if (this.#payload.length >= n) return;
+    const size = Math.min(max, Math.max(n, this.#payload.length * 2, ASSEMBLY_MIN_BYTES));
+    const grown = Buffer.allocUnsafe(size);
+    this.#payload.copy(grown, 0, 0, this.#payloadLen);
+    this.#payload = grown;
   }
 }
 
+/** First size of the buffer a payload split across chunks is assembled in. */
+const ASSEMBLY_MIN_BYTES = 4096;
 const EMPTY = Buffer.alloc(0);
 
 function validateHeader(type: number, streamId: number, length: number, maxPayload: number): void {
