@@ -42,7 +42,7 @@ export interface VisitorRequest {
 export interface AccessPolicyOptions {
   /** Realm shown in the browser's login prompt (default: "burrow"). */
   realm?: string;
-  /** Shared failed-auth limiter: wrong credentials count against the visitor's address. */
+  /** Shared failed-auth limiter: wrong credentials count against the visitor's address (surface `visitor`). */
   limiter?: FailedAuthLimiter;
   now?: () => number;
 }
@@ -161,7 +161,7 @@ export class AccessPolicy {
 
     const creds = parseAuthorization(req.authorization);
     if (creds && this.#limiter) {
-      const wait = this.#limiter.retryAfter(req.remoteAddress);
+      const wait = this.#limiter.retryAfter(req.remoteAddress, 'visitor');
       if (wait > 0) {
         return refuse(429, 'BURROW_ERR_RATE_LIMITED', 'Too many failed login attempts', {
           'Retry-After': String(wait),
@@ -171,7 +171,7 @@ export class AccessPolicy {
     if (creds && (await this.#matches(creds, req.authorization as string))) {
       return { allow: true, stripAuthorization: true };
     }
-    if (creds) this.#limiter?.fail(req.remoteAddress);
+    if (creds) this.#limiter?.fail(req.remoteAddress, 'visitor');
     const challenges: string[] = [];
     if (this.#basic) challenges.push(`Basic realm="${this.#realm}", charset="UTF-8"`);
     if (this.#bearerHash !== undefined) {

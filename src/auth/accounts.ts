@@ -65,7 +65,10 @@ export class Accounts {
     this.auth = options.auth ?? 'none';
     this.#adminToken = options.adminToken;
     this.#ownsStore = ownsStore;
-    this.tokens = new TokenService({ store, logger, limiter: new FailedAuthLimiter() });
+    const limiter = new FailedAuthLimiter({
+      onLockout: (info) => logger.warn(info, 'failed-auth lockout: too many wrong secrets from this address'),
+    });
+    this.tokens = new TokenService({ store, logger, limiter });
     const poll = options.revocationPollMs ?? REVOCATION_POLL_INTERVAL_MS;
     if (poll > 0) this.tokens.startRevocationWatch(poll);
   }
@@ -95,7 +98,7 @@ export class Accounts {
       if (req.name !== undefined && req.name !== '') await this.tokens.checkAnonymousName(req.name);
       return { token: null, name: req.name || undefined };
     }
-    const token = await this.tokens.authenticate(req.secret, req.address);
+    const token = await this.tokens.authenticate(req.secret, req.address, 'agent');
     const name = req.name || (await this.tokens.defaultName(token));
     await this.tokens.authorize(token, { kind: req.kind, name, openTunnels: req.openTunnels });
     return { token, name };

@@ -159,16 +159,16 @@ export function createAdminAdapter(options: AdminAdapterOptions): ServerAdapter 
 
   async function authenticate(req: IncomingMessage): Promise<void> {
     const address = clientAddress(req);
-    tokens.limiter.check(address);
+    tokens.limiter.check(address, 'admin');
     const creds = parseAuthorization(req.headers.authorization);
     const presented = creds?.scheme === 'bearer' ? creds.token : undefined;
     if (presented !== undefined && adminToken !== undefined && constantTimeEqual(presented, adminToken)) return;
     if (presented !== undefined && isWellFormedToken(presented)) {
-      const token = await tokens.authenticate(presented, address);
+      const token = await tokens.authenticate(presented, address, 'admin');
       await tokens.authorize(token, { kind: 'admin' });
       return;
     }
-    tokens.limiter.fail(address);
+    tokens.limiter.fail(address, 'admin');
     throw new BurrowError(
       'BURROW_ERR_UNAUTHORIZED',
       presented === undefined ? 'send Authorization: Bearer <admin token>' : 'wrong admin token',

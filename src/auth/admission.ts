@@ -7,7 +7,7 @@ export function accountsAdmission(accounts: Accounts): AgentAdmission {
   return {
     async authenticate({ token, remoteAddress }) {
       if ((token === undefined || token === '') && accounts.auth === 'none') return { tokenId: null };
-      const record = await accounts.tokens.authenticate(token, remoteAddress);
+      const record = await accounts.tokens.authenticate(token, remoteAddress, 'agent');
       return { tokenId: record.id, secret: token };
     },
     async admit(req) {

@@ -1,118 +1,92 @@
-import { isIPv6 } from 'node:net';
-import { BurrowError } from '../core/errors.js';
-import {
-  FAILED_AUTH_IPV6_PREFIX,
-  FAILED_AUTH_MAX_ATTEMPTS,
-  FAILED_AUTH_MAX_TRACKED,
-  FAILED_AUTH_WINDOW_MS,
-} from './limits.js';
+import { clientKey, expandIPv6 } from '../core/client-key.js';
+import { RateLimitedError } from '../core/errors.js';
+import { AUTH_SURFACES, type AuthSurface, type FailedAuthGate } from '../core/failed-auth-gate.js';
+import { SlidingWindowCounter } from '../core/sliding-window.js';
+import { FAILED_AUTH_MAX_ATTEMPTS, FAILED_AUTH_MAX_TRACKED, FAILED_AUTH_WINDOW_MS } from './limits.js';
 
-/** BURROW_ERR_RATE_LIMITED with the number of seconds to wait (send it as Retry-After). */
-export class RateLimitedError extends BurrowError {
-  readonly retryAfter: number;
-  constructor(retryAfterSeconds: number, detail?: string) {
-    super('BURROW_ERR_RATE_LIMITED', detail ?? `try again in ${retryAfterSeconds} s`);
-    this.retryAfter = retryAfterSeconds;
-  }
-}
+export { RateLimitedError, clientKey, expandIPv6, AUTH_SURFACES, type AuthSurface, type FailedAuthGate };
 
 export interface FailedAuthLimiterOptions {
   maxAttempts?: number;
   windowMs?: number;
+  /** (surface, address) buckets tracked at once. */
   maxTracked?: number;
   /** Clock in ms (tests pass a fake one). */
   now?: () => number;
+  /** Told once when a bucket becomes locked (for a log line); not again until it was free. */
+  onLockout?: (info: { surface: AuthSurface; client: string; retryAfter: number }) => void;
 }
 
 /**
- * Counts failed authentications per client address in a sliding window. After `maxAttempts`
- * failures the address is refused (even with a right secret) until the oldest failure leaves the
- * window. IPv6 addresses count per /64; IPv4-mapped IPv6 counts as the IPv4 address.
- * Memory is bounded: at most `maxTracked` addresses, the least recently failing forgotten first.
+ * Counts failed authentications per surface and client address in a sliding window. After
+ * `maxAttempts` failures on one surface the address is refused there (even with a right secret)
+ * until the oldest failure leaves the window; its other surfaces are not affected, so a bad actor
+ * guessing agent tokens behind a shared NAT does not lock that NAT out of the admin API.
+ * IPv6 addresses count per /64; IPv4-mapped IPv6 counts as the IPv4 address.
+ * Memory is bounded: at most `maxTracked` buckets, the least recently failing forgotten first.
  */
 export class FailedAuthLimiter {
-  readonly #max: number;
-  readonly #windowMs: number;
-  readonly #maxTracked: number;
-  readonly #now: () => number;
-  /** key → failure times (ms), oldest first; Map order = least recently failing first. */
-  readonly #failures = new Map<string, number[]>();
+  readonly #window: SlidingWindowCounter;
+  readonly #onLockout: FailedAuthLimiterOptions['onLockout'];
+  readonly #gates = new Map<AuthSurface, FailedAuthGate>();
 
   constructor(options: FailedAuthLimiterOptions = {}) {
-    this.#max = options.maxAttempts ?? FAILED_AUTH_MAX_ATTEMPTS;
-    this.#windowMs = options.windowMs ?? FAILED_AUTH_WINDOW_MS;
-    this.#maxTracked = options.maxTracked ?? FAILED_AUTH_MAX_TRACKED;
-    this.#now = options.now ?? Date.now;
+    this.#window = new SlidingWindowCounter({
+      max: options.maxAttempts ?? FAILED_AUTH_MAX_ATTEMPTS,
+      windowMs: options.windowMs ?? FAILED_AUTH_WINDOW_MS,
+      maxKeys: options.maxTracked ?? FAILED_AUTH_MAX_TRACKED,
+      ...(options.now ? { now: options.now } : {}),
+    });
+    this.#onLockout = options.onLockout;
   }
 
-  /** Seconds until `address` may try again, or 0 when it may try now. */
-  retryAfter(address: string): number {
-    const times = this.#current(clientKey(address));
-    if (times.length < this.#max) return 0;
-    const oldest = times[times.length - this.#max] ?? this.#now();
-    return Math.max(1, Math.ceil((oldest + this.#windowMs - this.#now()) / 1000));
+  /** Seconds until `address` may try again on `surface`, or 0 when it may try now. */
+  retryAfter(address: string, surface: AuthSurface): number {
+    return this.#window.retryAfter(bucket(address, surface));
   }
 
-  /** Throws RateLimitedError when `address` has failed too often. Call before checking a secret. */
-  check(address: string): void {
-    const wait = this.retryAfter(address);
+  /** Throws RateLimitedError when `address` has failed too often on `surface`. Call before checking a secret. */
+  check(address: string, surface: AuthSurface): void {
+    const wait = this.retryAfter(address, surface);
     if (wait > 0) throw new RateLimitedError(wait, `too many failed authentication attempts; try again in ${wait} s`);
   }
 
-  /** Record one failed attempt. */
-  fail(address: string): void {
-    const key = clientKey(address);
-    const times = this.#current(key);
-    times.push(this.#now());
-    if (times.length > this.#max) times.splice(0, times.length - this.#max);
-    this.#failures.delete(key);
-    this.#failures.set(key, times);
-    while (this.#failures.size > this.#maxTracked) {
-      const first = this.#failures.keys().next();
-      if (first.done) break;
-      this.#failures.delete(first.value);
+  /** Record one failed attempt on `surface`. */
+  fail(address: string, surface: AuthSurface): void {
+    const key = bucket(address, surface);
+    const wasFree = this.#window.retryAfter(key) === 0;
+    this.#window.record(key);
+    if (wasFree && this.#onLockout) {
+      const retryAfter = this.#window.retryAfter(key);
+      if (retryAfter > 0) this.#onLockout({ surface, client: clientKey(address), retryAfter });
     }
   }
 
-  /** Forget the failures of `address` (e.g. after a success). */
-  reset(address: string): void {
-    this.#failures.delete(clientKey(address));
+  /** Forget the failures of `address` on `surface` (e.g. after a success). */
+  reset(address: string, surface: AuthSurface): void {
+    this.#window.forget(bucket(address, surface));
   }
 
+  /** This limiter as one surface sees it (what an edge outside auth/ is given). */
+  forSurface(surface: AuthSurface): FailedAuthGate {
+    let gate = this.#gates.get(surface);
+    if (!gate) {
+      gate = {
+        retryAfter: (address) => this.retryAfter(address, surface),
+        check: (address) => this.check(address, surface),
+        fail: (address) => this.fail(address, surface),
+      };
+      this.#gates.set(surface, gate);
+    }
+    return gate;
+  }
+
+  /** (surface, address) buckets tracked right now. */
   get trackedAddresses(): number {
-    return this.#failures.size;
-  }
-
-  #current(key: string): number[] {
-    const times = this.#failures.get(key);
-    if (!times) return [];
-    const cutoff = this.#now() - this.#windowMs;
-    while (times.length > 0 && (times[0] ?? 0) <= cutoff) times.shift();
-    if (times.length === 0) this.#failures.delete(key);
-    return times;
+    return this.#window.size;
   }
 }
 
-/** The key a client address is counted under: IPv4 as is, IPv6 per /FAILED_AUTH_IPV6_PREFIX. */
-export function clientKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped?.[1]) return mapped[1];
-  if (!isIPv6(address)) return address;
-  const groups = expandIPv6(address);
-  return `${groups.slice(0, FAILED_AUTH_IPV6_PREFIX / 16).join(':')}::/${FAILED_AUTH_IPV6_PREFIX}`;
-}
-
-/** Eight 4-digit hex groups of a valid IPv6 address (zone id dropped). */
-export function expandIPv6(address: string): string[] {
-  let addr = address.split('%')[0] ?? '';
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(addr);
-  if (v4) {
-    const [a, b, c, d] = [1, 2, 3, 4].map((i) => Number(v4[i]));
-    addr = `${addr.slice(0, v4.index)}${(((a ?? 0) << 8) | (b ?? 0)).toString(16)}:${(((c ?? 0) << 8) | (d ?? 0)).toString(16)}`;
-  }
-  const [head = '', tail] = addr.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const fill = tail === undefined ? [] : new Array<string>(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].map((g) => g.toLowerCase().padStart(4, '0'));
+function bucket(address: string, surface: AuthSurface): string {
+  return `${surface} ${clientKey(address)}`;
 }

@@ -10,7 +10,7 @@ import {
   type TokenRecord,
   type TokenScope,
 } from '../store/types.js';
-import { FailedAuthLimiter } from './failed-auth-limiter.js';
+import { FailedAuthLimiter, type AuthSurface } from './failed-auth-limiter.js';
 import { ID_LENGTH, REVOCATION_POLL_INTERVAL_MS, TOKEN_TOUCH_INTERVAL_MS } from './limits.js';
 import { matchesNamePattern, normalizeNamePattern, normalizeReservableName } from './names.js';
 import { generateTokenSecret, isWellFormedToken, newId, sha256Hex, visiblePrefix } from './secret.js';
@@ -43,6 +43,8 @@ export interface VerifyContext {
   openTunnels?: number | undefined;
   /** Client address, for the failed-auth limiter. */
   address?: string | undefined;
+  /** Which failed-auth bucket a wrong secret counts in (default: admin for kind admin, pipe for pipe, else agent). */
+  surface?: AuthSurface | undefined;
 }
 
 export interface TokenServiceEvents {
@@ -132,16 +134,20 @@ export class TokenService extends EventEmitter<TokenServiceEvents> {
    * (BURROW_ERR_FORBIDDEN). Returns the token record; updates last_used_at (at most once a minute).
    */
   async verify(secret: string | undefined, ctx: VerifyContext): Promise<TokenRecord> {
-    const token = await this.authenticate(secret, ctx.address);
+    const surface = ctx.surface ?? (ctx.kind === 'admin' || ctx.kind === 'pipe' ? ctx.kind : 'agent');
+    const token = await this.authenticate(secret, ctx.address, surface);
     await this.authorize(token, ctx);
     return token;
   }
 
-  /** Who is this? Existence, revocation and expiry only (no scope or name checks). */
-  async authenticate(secret: string | undefined, address?: string): Promise<TokenRecord> {
-    if (address !== undefined) this.limiter.check(address);
+  /**
+   * Who is this? Existence, revocation and expiry only (no scope or name checks). A wrong secret
+   * counts against `address` in the `surface` bucket of the failed-auth limiter.
+   */
+  async authenticate(secret: string | undefined, address?: string, surface: AuthSurface = 'agent'): Promise<TokenRecord> {
+    if (address !== undefined) this.limiter.check(address, surface);
     const fail = (detail: string): never => {
-      if (address !== undefined) this.limiter.fail(address);
+      if (address !== undefined) this.limiter.fail(address, surface);
       throw new BurrowError('BURROW_ERR_UNAUTHORIZED', detail);
     };
     if (secret === undefined || secret === '') return fail('no token was given');

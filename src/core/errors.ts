@@ -310,3 +310,12 @@ export class BurrowError extends Error {
 export function isBurrowError(err: unknown): err is BurrowError {
   return err instanceof BurrowError;
 }
+
+/** BURROW_ERR_RATE_LIMITED with the number of seconds to wait (send it as Retry-After). */
+export class RateLimitedError extends BurrowError {
+  readonly retryAfter: number;
+  constructor(retryAfterSeconds: number, detail?: string) {
+    super('BURROW_ERR_RATE_LIMITED', detail ?? `try again in ${retryAfterSeconds} s`);
+    this.retryAfter = retryAfterSeconds;
+  }
+}

@@ -22,6 +22,19 @@ export const DEFAULT_RESUME_GRACE_MS = 60_000;
 /** How long graceful close() waits for in-flight requests before cutting them, in ms. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
+/** Per-client limits (failed auth, new tunnels) count IPv6 clients per /64 (src/core/client-key.ts). */
+export const CLIENT_IPV6_PREFIX = 64;
+/**
+ * New tunnels one client address (IPv6: its /64) may create per NEW_TUNNELS_WINDOW_MS, on every
+ * edge together (burrow REGISTER, localtunnel, tunely, tiflis); an unclaimed localtunnel pool
+ * port keeps counting until a pool socket claims it. `--new-tunnels-per-minute`.
+ */
+export const DEFAULT_NEW_TUNNELS_PER_MINUTE = 60;
+/** The sliding window of DEFAULT_NEW_TUNNELS_PER_MINUTE, in ms. */
+export const NEW_TUNNELS_WINDOW_MS = 60_000;
+/** Client addresses tracked at once by the new-tunnel limiter (least recently active forgotten first). */
+export const NEW_TUNNELS_MAX_TRACKED = 100_000;
+
 /** Client reconnect backoff. */
 export const RECONNECT_INITIAL_DELAY_MS = 500;
 export const RECONNECT_MAX_DELAY_MS = 30_000;

@@ -229,7 +229,7 @@ void describe('AccessPolicy', () => {
     assert.ok(!d.allow && d.status === 429 && Number(d.headers['Retry-After']) > 0);
     // A visitor without credentials (a browser's first request) is not counted.
     assert.equal((await p.check(visitor('8.8.8.8'))).allow, false);
-    assert.equal(limiter.retryAfter('8.8.8.8'), 0);
+    assert.equal(limiter.retryAfter('8.8.8.8', 'visitor'), 0);
   });
 
   void it('refuses invalid rules with BURROW_ERR_INVALID_ACCESS_RULE', () => {

@@ -60,7 +60,7 @@ export function tunelyVerifierFromTokens(
   tokens: Pick<TokenService, 'authenticate' | 'authorize' | 'defaultName'>,
 ): TunelyTokenVerifier {
   return async (secret, info) => {
-    const token = await tokens.authenticate(secret, info.address);
+    const token = await tokens.authenticate(secret, info.address, 'agent');
     const name = await tokens.defaultName(token);
     if (name === undefined) {
       throw new BurrowError(
