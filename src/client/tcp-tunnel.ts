@@ -32,6 +32,10 @@ export type {
 export { SingletonLink, type LinkEnd } from './tcp/singleton-link.js';
 export type { MultiplexedStats } from './tcp/multiplexed.js';
 
+/** Logged (warn) when singleton mode closes a second local connection. */
+export const SINGLETON_REFUSED_MESSAGE =
+  "refused a second local connection: singleton mode carries one local connection at a time; use --mode multiplexed (mode: 'multiplexed') to carry several";
+
 /** limrun's options plus burrow's (docs/tcp.md "Client SDK"). */
 export interface TcpTunnelOptions extends BaseTcpTunnelOptions {
   /**
@@ -88,10 +92,10 @@ export function singletonLinkOptions(
  * server, half-close (FIN) is carried, a closed target ends only its connection, and multiplexed
  * connections get per-connection flow control (one stalled connection does not stall the others).
  *
- * Singleton mode resolves once listening (the WebSocket opens per local connection); multiplexed
- * mode resolves once its WebSocket is open and rejects if it cannot be opened. In both, a wss://
- * server is verified against Node's CA list, or against `tls.ca` (`tls.rejectUnauthorized: false`
- * skips verification).
+ * Singleton mode resolves once listening and carries one local connection at a time, on its own
+ * WebSocket (a second one is closed at once, with a warning); multiplexed mode resolves once its
+ * WebSocket is open and rejects if it cannot be opened. In both, a wss:// server is verified
+ * against Node's CA list, or against `tls.ca` (`tls.rejectUnauthorized: false` skips verification).
  */
 export async function startTcpTunnel(
   remoteURL: string,
@@ -165,8 +169,13 @@ export async function startTcpTunnel(
 
   let active: SingletonLink | undefined;
   server.on('connection', (socket: Socket) => {
-    if (closed || active) {
-      logger.debug('rejecting a second local connection (singleton mode)');
+    if (closed) {
+      socket.destroy();
+      return;
+    }
+    if (active) {
+      // Singleton mode carries one local connection at a time: say so instead of a silent close.
+      logger.warn({ remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` }, SINGLETON_REFUSED_MESSAGE);
       socket.destroy();
       return;
     }

@@ -8,12 +8,14 @@ import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_MAX_STREAMS_PER_TUNNEL,
   DEFAULT_MAX_TUNNELS,
+  DEFAULT_NEW_TUNNELS_PER_MINUTE,
   DEFAULT_PORT,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RESUME_GRACE_MS,
   MAX_HEADER_BYTES,
 } from '../core/limits.js';
 import type { Logger } from '../core/logger.js';
+import type { NewTunnelLimiter } from '../core/new-tunnel-limiter.js';
 import {
   DEFAULT_DEAD_PEER_TIMEOUT_MS,
   DEFAULT_PING_INTERVAL_MS,
@@ -22,6 +24,7 @@ import {
   MIN_STREAM_WINDOW,
 } from '../protocol/limits.js';
 import type { ServerAdapter } from './adapter.js';
+import { DEFAULT_MAX_CONNECTIONS_PER_IP, HEAD_TIMEOUT_MS } from './limits.js';
 import type { AgentAdmission } from './admission.js';
 import type { ServerHooks } from './hooks.js';
 import type { TunnelRegistry } from './registry.js';
@@ -36,13 +39,20 @@ export interface ServerOptions extends ServerHooks {
   domains?: string[];
   /** Tunnel URLs say https (behind a TLS-terminating proxy, or with tls). */
   secure?: boolean;
-  /** The server's public base URL (its scheme and port are used for tunnel URLs). */
+  /**
+   * The server's public base URL (its scheme and port are used for tunnel URLs). ws:// and wss://
+   * are accepted as http:// and https:// (tiflis's PUBLIC_BASE_URL=wss://…).
+   */
   publicUrl?: string;
   /** Honour X-Forwarded-* from the peer (only behind a proxy you run). */
   trustProxy?: boolean;
   /** Redirect GET / on the server's own host to this URL. */
   landing?: string;
   maxTunnels?: number;
+  /** New tunnels one client address (IPv6: its /64) may create per minute, all edges together (default 60). */
+  newTunnelsPerMinute?: number;
+  /** The new-tunnel limiter itself (tests with a fake clock; several servers sharing one). Wins over newTunnelsPerMinute. */
+  newTunnelLimiter?: NewTunnelLimiter;
   maxStreamsPerTunnel?: number;
   /** ms a visitor waits for the origin's response head before a 504. */
   requestTimeoutMs?: number;
@@ -56,6 +66,10 @@ export interface ServerOptions extends ServerHooks {
   drainTimeoutMs?: number;
   /** Largest visitor request head in bytes. */
   maxHeaderBytes?: number;
+  /** ms a visitor request head may take from its first byte to its end (slowloris cut-off). */
+  headTimeoutMs?: number;
+  /** Concurrent visitor connections per client address (IPv6 per /64); 0 = no cap. */
+  maxConnectionsPerIp?: number;
   /** Serve HTTPS directly (PEM strings or buffers). */
   tls?: { cert: string | Buffer; key: string | Buffer };
   logLevel?: LevelWithSilent;
@@ -79,10 +93,12 @@ export interface ServerConfig {
   readonly address: string;
   readonly domains: readonly string[];
   readonly secure: boolean;
+  /** Always http: or https: (a ws(s):// option is mapped). */
   readonly publicUrl: URL | undefined;
   readonly trustProxy: boolean;
   readonly landing: string | undefined;
   readonly maxTunnels: number;
+  readonly newTunnelsPerMinute: number;
   readonly maxStreamsPerTunnel: number;
   readonly requestTimeoutMs: number;
   readonly resumeGraceMs: number;
@@ -91,6 +107,8 @@ export interface ServerConfig {
   readonly deadPeerTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly maxHeaderBytes: number;
+  readonly headTimeoutMs: number;
+  readonly maxConnectionsPerIp: number;
   readonly logLevel: LevelWithSilent;
   readonly tcpPorts: TcpPortRange | undefined;
 }
@@ -104,6 +122,8 @@ const KNOWN_KEYS = new Set([
   'trustProxy',
   'landing',
   'maxTunnels',
+  'newTunnelsPerMinute',
+  'newTunnelLimiter',
   'maxStreamsPerTunnel',
   'requestTimeoutMs',
   'resumeGraceMs',
@@ -112,6 +132,8 @@ const KNOWN_KEYS = new Set([
   'deadPeerTimeoutMs',
   'drainTimeoutMs',
   'maxHeaderBytes',
+  'headTimeoutMs',
+  'maxConnectionsPerIp',
   'tls',
   'logLevel',
   'logger',
@@ -126,6 +148,8 @@ const KNOWN_KEYS = new Set([
   'onRequest',
 ]);
 
+/** ws: and wss: public URLs name the same server as http: and https: (same default ports). */
+const WS_TO_HTTP: Readonly<Record<string, string>> = { 'ws:': 'http:', 'wss:': 'https:' };
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
@@ -151,8 +175,13 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
   if (options.publicUrl !== undefined) {
     try {
       publicUrl = new URL(options.publicUrl);
-      if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:')
-        problems.push('publicUrl must be http(s)://…');
+      // ws(s):// is how tiflis names it (PUBLIC_BASE_URL=wss://…): the same server, seen over HTTP(S).
+      const http = WS_TO_HTTP[publicUrl.protocol];
+      if (http) publicUrl.protocol = http;
+      if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') {
+        problems.push(`publicUrl must be http(s):// or ws(s):// (got "${options.publicUrl}")`);
+        publicUrl = undefined;
+      }
     } catch {
       problems.push(`publicUrl "${options.publicUrl}" is not a URL`);
     }
@@ -185,6 +214,9 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
     trustProxy: options.trustProxy ?? false,
     landing: options.landing,
     maxTunnels: int('maxTunnels', options.maxTunnels, DEFAULT_MAX_TUNNELS, 1, 10_000_000),
+    newTunnelsPerMinute:
+      options.newTunnelLimiter?.perMinute ??
+      int('newTunnelsPerMinute', options.newTunnelsPerMinute, DEFAULT_NEW_TUNNELS_PER_MINUTE, 1, 1_000_000),
     maxStreamsPerTunnel: int(
       'maxStreamsPerTunnel',
       options.maxStreamsPerTunnel,
@@ -205,6 +237,14 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
     ),
     drainTimeoutMs: int('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS, 0, 3_600_000),
     maxHeaderBytes: int('maxHeaderBytes', options.maxHeaderBytes, MAX_HEADER_BYTES, 1024, 1024 * 1024),
+    headTimeoutMs: int('headTimeoutMs', options.headTimeoutMs, HEAD_TIMEOUT_MS, 100, 3_600_000),
+    maxConnectionsPerIp: int(
+      'maxConnectionsPerIp',
+      options.maxConnectionsPerIp,
+      DEFAULT_MAX_CONNECTIONS_PER_IP,
+      0,
+      10_000_000,
+    ),
     logLevel,
     tcpPorts,
   };

@@ -162,7 +162,10 @@ export function registerConnectCommand(program: Command): void {
     .option('--local-port <port>', 'local port to listen on (0 = any free port)', parsePort, 0)
     .option('--local-address <address>', 'local address to listen on', '127.0.0.1')
     .addOption(
-      new Option('--mode <mode>', 'one WebSocket per connection, or all connections on one')
+      new Option(
+        '--mode <mode>',
+        'singleton: one local connection at a time (a second is refused), on its own WebSocket; multiplexed: any number, on one WebSocket',
+      )
         .choices(['singleton', 'multiplexed'])
         .default('singleton'),
     )

@@ -16,7 +16,10 @@ export interface TcpTunnelOptions {
   maxReconnectDelay?: number;
   /** Logging verbosity (to stderr). @default 'info' */
   logLevel?: LogLevel;
-  /** @default 'singleton' */
+  /**
+   * 'singleton': one local connection at a time, on its own WebSocket (a second one is closed at
+   * once, with a warning); 'multiplexed': any number, all on one WebSocket. @default 'singleton'
+   */
   mode?: TunnelMode;
   /** burrow extension: log here instead (logLevel is then ignored). */
   logger?: Logger;
