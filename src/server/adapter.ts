@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/logger.js';
-import type { TunnelRegistry } from './registry.js';
+import type { NewTunnelTicket } from '../core/new-tunnel-limiter.js';
+import type { TunnelProtocol, TunnelRegistry } from './registry.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerHooks } from './hooks.js';
 
@@ -25,6 +26,13 @@ export interface ServerContext {
   sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void;
   /** Reject an upgrade with an HTTP status line and JSON body, then destroy the socket. */
   rejectUpgrade(socket: Duplex, err: unknown): void;
+  /**
+   * Count one new tunnel for a client address against the server's per-client limit (all edges
+   * share it), or throw RateLimitedError (BURROW_ERR_RATE_LIMITED, retryAfter seconds). Cancel the
+   * ticket when no tunnel was created after all; `held` tickets (an unclaimed pool port) keep
+   * counting until released.
+   */
+  takeNewTunnel(address: string, edge: TunnelProtocol, options?: { held?: boolean }): NewTunnelTicket;
 }
 
 /**

@@ -241,6 +241,9 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     if (conn.tunnels.size >= MAX_TUNNELS_PER_SESSION) {
       throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', `one connection may hold ${MAX_TUNNELS_PER_SESSION} tunnels`);
     }
+    // Per-client limit on new tunnels (all edges); a name held for its agent's return is taken back, not new.
+    const held = r.name !== undefined && c.registry.isHeld(r.name.toLowerCase());
+    const ticket = held ? undefined : c.takeNewTunnel(conn.remoteAddress, 'burrow');
     const principal = conn.principal ?? { tokenId: null };
     const tokenKey = principal.tokenId;
     // Registrations still being admitted count too, so concurrent REGISTERs cannot exceed a token's limit.
@@ -250,6 +253,9 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     if (tokenKey !== null) pendingByToken.set(tokenKey, pending + 1);
     try {
       return await registerAdmitted(conn, r, upgrade, principal, openTunnels);
+    } catch (err) {
+      ticket?.cancel();
+      throw err;
     } finally {
       if (tokenKey !== null) {
         const left = (pendingByToken.get(tokenKey) ?? 1) - 1;

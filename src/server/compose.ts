@@ -108,6 +108,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     createLimrunAdapter({
       targets,
       registryTokens: (t) => server.tcpAccessToken(t),
+      failedAuth: accounts.tokens.limiter.forSurface('tcp-ws'),
       ...(options.tcpResumeGraceMs !== undefined ? { detachedGraceMs: options.tcpResumeGraceMs } : {}),
       ...(options.tcpResumeBufferBytes !== undefined ? { detachedBufferBytes: options.tcpResumeBufferBytes } : {}),
     }),
@@ -122,6 +123,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
       createTiflisAdapter({
         registrationKey: options.registrationKey,
         store: new SqlWorkstationStore(accounts.store),
+        failedAuth: accounts.tokens.limiter.forSurface('tiflis'),
         ...(options.tiflisPath ? { wsPath: options.tiflisPath } : {}),
         ...(options.publicUrl ? { publicBaseUrl: options.publicUrl } : {}),
       }),

@@ -10,6 +10,8 @@ export interface ServerMetrics {
   readonly requestDuration: Histogram<'protocol'>;
   readonly errors: Counter<'code'>;
   readonly agents: Gauge<'protocol'>;
+  /** New tunnels refused by the per-client limit (--new-tunnels-per-minute), by edge. */
+  readonly newTunnelsRefused: Counter<'protocol'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
@@ -51,5 +53,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
       registers,
     }),
     agents: new Gauge({ name: 'burrow_agents', help: 'Connected agents', labelNames: ['protocol'], registers }),
+    newTunnelsRefused: new Counter({
+      name: 'burrow_new_tunnels_refused_total',
+      help: 'New tunnels refused: too many from one client address within a minute (--new-tunnels-per-minute)',
+      labelNames: ['protocol'],
+      registers,
+    }),
   };
 }

@@ -7,6 +7,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../core/errors.js';
+import { NewTunnelLimiter } from '../core/new-tunnel-limiter.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
 import type { ServerAdapter, ServerContext } from './adapter.js';
@@ -56,6 +57,13 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = createMetrics({ defaultMetrics: options.processMetrics ?? true });
   const registry = options.registry ?? new MemoryTunnelRegistry({ maxTunnels: config.maxTunnels });
+  // One per-client limit on new tunnels for every edge (burrow, localtunnel, tunely, tiflis).
+  const newTunnels =
+    options.newTunnelLimiter ??
+    new NewTunnelLimiter({
+      perMinute: config.newTunnelsPerMinute,
+      onLimited: (info) => logger.warn(info, 'new tunnels refused: too many from this address within a minute'),
+    });
   const hooks: ServerHooks = {};
   if (options.onTunnelCreated) hooks.onTunnelCreated = options.onTunnelCreated;
   if (options.onTunnelClosed) hooks.onTunnelClosed = options.onTunnelClosed;
@@ -91,6 +99,14 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     clientAddress: (req) => remoteAddressOf(req, config.trustProxy),
     sendError,
     rejectUpgrade,
+    takeNewTunnel(address, edge, opts) {
+      try {
+        return newTunnels.take(address, { edge, ...opts });
+      } catch (err) {
+        metrics.newTunnelsRefused.inc({ protocol: edge });
+        throw err;
+      }
+    },
   };
 
   const proxy = new TunnelProxy({

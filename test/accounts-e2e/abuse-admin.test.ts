@@ -63,11 +63,9 @@ for (const backend of BACKENDS) {
       assert.match(limited.message, /try again in \d+ s/);
       const evenRight = await refusal(tunnel(srv.url, origin.port, { token: secret }));
       assert.equal(evenRight.code, 'BURROW_ERR_RATE_LIMITED');
-      // over HTTP (the admin API shares the limiter): 429 with Retry-After
-      const r = await admin(srv.port, 'GET', '/tokens');
-      assert.equal(r.status, 429);
-      const retry = Number(r.headers['retry-after']);
-      assert.ok(Number.isInteger(retry) && retry >= 1 && retry <= 60, `Retry-After: ${r.headers['retry-after']}`);
+      // the admin API counts its failures in its own bucket: agent-token guesses do not lock it
+      // (issue 13: test/reliability/failed-auth-buckets.test.ts)
+      assert.equal((await admin(srv.port, 'GET', '/tokens')).status, 200);
     });
 
     test('`burrow http` with a right token from a rate-limited address says so (exits 1 or prints the reason)', async () => {

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { BurrowError } from '../../core/errors.js';
+import { BurrowError, RateLimitedError } from '../../core/errors.js';
+import type { FailedAuthGate } from '../../core/failed-auth-gate.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
 import { bearerToken } from './auth.js';
@@ -57,6 +58,11 @@ export interface LimrunAdapterOptions {
   logger?: Logger;
   /** Address of the WebSocket client (default: the socket's); start(ctx) uses ctx.clientAddress. */
   clientAddress?: (req: IncomingMessage) => string;
+  /**
+   * The failed-auth limiter's `tcp-ws` surface (composeServer passes the server's): wrong access
+   * tokens count per client address; a locked-out address gets 429 + Retry-After, even with a right token.
+   */
+  failedAuth?: FailedAuthGate;
 }
 
 /** Counts for /health and /api/status (a type alias, so it is a Record<string, number>). */
@@ -206,7 +212,12 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     const target = resolve(r.name);
     if (!target) return fail(socket, new BurrowError('BURROW_ERR_TCP_TARGET_NOT_FOUND', `"${r.name}"`));
     const token = bearerToken(req);
+    const wait = token === undefined ? 0 : (options.failedAuth?.retryAfter(clientAddress(req)) ?? 0);
+    if (wait > 0) {
+      return fail(socket, new RateLimitedError(wait, `too many failed access tokens; try again in ${wait} s`));
+    }
     if (!target.authorize(token)) {
+      if (token !== undefined) options.failedAuth?.fail(clientAddress(req));
       return fail(
         socket,
         new BurrowError(

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BurrowError, isBurrowError } from '../../core/errors.js';
+import { BurrowError, isBurrowError, RateLimitedError } from '../../core/errors.js';
 
 /**
  * Answer an upgrade with a complete HTTP error response (status line, JSON body) and then close
@@ -15,6 +15,7 @@ export function rejectUpgrade(socket: Duplex, err: unknown): void {
     'Content-Type: application/json; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
+    ...(e instanceof RateLimitedError ? [`Retry-After: ${e.retryAfter}`] : []),
     '',
     '',
   ].join('\r\n');

@@ -6,7 +6,8 @@
  */
 import net from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BurrowError, isBurrowError } from '../../core/errors.js';
+import { BurrowError, isBurrowError, RateLimitedError } from '../../core/errors.js';
+import type { NewTunnelTicket } from '../../core/new-tunnel-limiter.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
 import type { Tunnel } from '../../server/registry.js';
 import type { AgentAdmission } from '../../server/admission.js';
@@ -132,7 +133,10 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-/** Errors as both clients read them: 4xx/5xx with `{"message": …}` (plus burrow's code and fix). */
+/**
+ * Errors as both clients read them: 4xx/5xx with `{"message": …}` (plus burrow's code and fix);
+ * a rate limit (too many new tunnels, or failed tokens) is 429 with Retry-After.
+ */
 function sendHandshakeError(res: ServerResponse, err: unknown): void {
   const e = isBurrowError(err) ? err : new BurrowError('BURROW_ERR_LOCALTUNNEL_NO_PORT', (err as Error).message);
   if (res.headersSent) {
@@ -140,6 +144,7 @@ function sendHandshakeError(res: ServerResponse, err: unknown): void {
     return;
   }
   res.setHeader('X-Burrow-Error', e.code);
+  if (e instanceof RateLimitedError) res.setHeader('Retry-After', String(e.retryAfter));
   sendJson(res, e.status, { message: e.message, code: e.code, fix: e.fix });
 }
 
@@ -148,6 +153,12 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
   let ctx: ServerContext | undefined;
   const listeners = new Map<LocaltunnelTunnel, net.Server>();
   const mine = new Set<LocaltunnelTunnel>();
+  /** Tunnels no pool socket has claimed yet: they count against their client's new-tunnel limit. */
+  const unclaimed = new Map<LocaltunnelTunnel, NewTunnelTicket>();
+  const claimed = (t: LocaltunnelTunnel): void => {
+    unclaimed.get(t)?.release();
+    unclaimed.delete(t);
+  };
   let shared: net.Server | undefined;
   let sharedPort: number | undefined;
   let readyPromise: Promise<void> = Promise.resolve();
@@ -155,6 +166,7 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
 
   const forget = (t: LocaltunnelTunnel): void => {
     if (!mine.delete(t)) return;
+    claimed(t);
     ctx?.metrics.agents.dec({ protocol: 'localtunnel' });
     const l = listeners.get(t);
     listeners.delete(t);
@@ -200,6 +212,7 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
     res: ServerResponse,
     hs: HandshakeRequest,
     c: ServerContext,
+    ticket: NewTunnelTicket,
   ): Promise<void> {
     const clientAddress = c.clientAddress(req);
     let requested = hs.kind === 'name' ? hs.name : undefined;
@@ -250,12 +263,14 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
             c.logger.info({ tunnel: t.name }, 'localtunnel tunnel removed: no pool socket within the grace period');
             remove(t, 'no pool socket connected');
           },
+          onClaimed: claimed,
         }),
       { name: requested },
     );
     tunnel.tokenId = tokenId;
     tunnel.access = access;
     mine.add(tunnel);
+    unclaimed.set(tunnel, ticket);
     c.metrics.agents.inc({ protocol: 'localtunnel' });
     try {
       if (o.tunnelPort !== undefined) {
@@ -322,7 +337,16 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
         return true;
       }
       req.resume();
-      handshake(req, res, hs, c).catch((err: unknown) => {
+      // Every handshake is a new tunnel: counted per client address, and held until its pool is claimed.
+      let ticket: NewTunnelTicket;
+      try {
+        ticket = c.takeNewTunnel(c.clientAddress(req), 'localtunnel', { held: true });
+      } catch (err) {
+        sendHandshakeError(res, err);
+        return true;
+      }
+      handshake(req, res, hs, c, ticket).catch((err: unknown) => {
+        ticket.cancel();
         if (!isBurrowError(err)) c.logger.error({ err }, 'localtunnel handshake failed');
         sendHandshakeError(res, err);
       });

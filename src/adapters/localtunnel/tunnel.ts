@@ -29,6 +29,8 @@ export interface LocaltunnelTunnelOptions {
   logger: Logger;
   /** Called when the grace period ran out with no socket connected. */
   onExpire: (t: LocaltunnelTunnel) => void;
+  /** Called once, when the first pool socket connects (the pool port is claimed). */
+  onClaimed?: (t: LocaltunnelTunnel) => void;
 }
 
 interface Waiter {
@@ -100,7 +102,10 @@ export class LocaltunnelTunnel implements Tunnel {
       firstBodyDelayMs: this.#o.firstBodyDelayMs,
     });
     this.#conns.add(conn);
-    this.#everConnected = true;
+    if (!this.#everConnected) {
+      this.#everConnected = true;
+      this.#o.onClaimed?.(this);
+    }
     if (this.#graceTimer) {
       clearTimeout(this.#graceTimer);
       this.#graceTimer = undefined;

@@ -6,7 +6,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERROR_CODES } from '../../core/errors.js';
+import type { FailedAuthGate } from '../../core/failed-auth-gate.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
+import { FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
 import { hashKey, validateRegistrationKey } from './keys.js';
 import {
@@ -56,6 +58,12 @@ export interface TiflisAdapterOptions {
   protocolVersion?: string;
   /** Clock (tests). */
   now?: () => number;
+  /**
+   * The failed-auth limiter's `tiflis` surface (composeServer passes the server's): wrong
+   * registration keys and device auth keys count per client address. Default: a limiter of this
+   * adapter's own with the same limits.
+   */
+  failedAuth?: FailedAuthGate;
 }
 
 export interface TiflisAdapter extends ServerAdapter {
@@ -86,12 +94,19 @@ export function createTiflisAdapter(options: TiflisAdapterOptions): TiflisAdapte
     },
   });
 
+  // honours --trust-proxy when mounted in burrow's server
+  const clientAddress = (req: IncomingMessage): string => ctx?.clientAddress(req) ?? req.socket.remoteAddress ?? '';
+
   const relayOptions: ConstructorParameters<typeof Relay>[0] = {
     store,
     apiKeyHash: hashKey(options.registrationKey),
     logger: log,
     now,
     maxDevicesPerTunnel: options.maxDevicesPerTunnel ?? TIFLIS_MAX_DEVICES_PER_TUNNEL,
+    failedAuth: options.failedAuth ?? new FailedAuthLimiter({ now }).forSurface('tiflis'),
+    // a workstation's new tunnel counts against the server's per-client limit (none when mounted alone)
+    takeNewTunnel: (address) =>
+      ctx ? ctx.takeNewTunnel(address, 'tiflis') : { cancel: () => undefined, release: () => undefined },
   };
   const relay = new Relay(relayOptions);
 
@@ -105,6 +120,7 @@ export function createTiflisAdapter(options: TiflisAdapterOptions): TiflisAdapte
           maxClients: options.watchMaxClients ?? TIFLIS_WATCH_MAX_CLIENTS,
           clientTimeoutMs: options.watchClientTimeoutMs ?? TIFLIS_WATCH_CLIENT_TIMEOUT_MS,
           now,
+          clientAddress,
         });
 
   const publicUrl = (tunnelId: string, req: IncomingMessage): string => {
@@ -122,6 +138,7 @@ export function createTiflisAdapter(options: TiflisAdapterOptions): TiflisAdapte
     tunnelVersion: options.tunnelVersion ?? TIFLIS_TUNNEL_VERSION,
     protocolVersion: options.protocolVersion ?? TIFLIS_PROTOCOL_VERSION,
     publicUrl,
+    clientAddress,
     now,
   };
   if (watch) endpointOptions.onSweep = () => watch.sweep();

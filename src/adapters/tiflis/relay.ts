@@ -4,7 +4,10 @@
  * rules live here once. Every removal compares peer identity, so a replaced socket's late close
  * never removes its successor.
  */
+import { RateLimitedError } from '../../core/errors.js';
+import type { FailedAuthGate } from '../../core/failed-auth-gate.js';
 import type { Logger } from '../../core/logger.js';
+import type { NewTunnelTicket } from '../../core/new-tunnel-limiter.js';
 import { generateTunnelId, hashKey, isWellFormedTunnelId, keyMatches } from './keys.js';
 import { TIFLIS_MAX_DEVICES_PER_TUNNEL } from './limits.js';
 import {
@@ -35,7 +38,9 @@ export interface Tunnel {
   readonly devices: Map<string, Peer>;
 }
 
-export type RelayFailure = { ok: false; code: TiflisErrorCode; message: string } | { ok: false; code: 'GONE' };
+export type RelayFailure =
+  | { ok: false; code: TiflisErrorCode; message: string; /** seconds, when rate limited */ retryAfter?: number }
+  | { ok: false; code: 'GONE' };
 export type RegisterResult = { ok: true; tunnelId: string; restored: boolean } | RelayFailure;
 export type ConnectResult = { ok: true; tunnel: Tunnel; restored: boolean } | RelayFailure;
 
@@ -46,6 +51,13 @@ export interface RelayOptions {
   logger: Logger;
   now?: () => number;
   maxDevicesPerTunnel?: number;
+  /**
+   * The failed-auth limiter (surface `tiflis`): wrong registration keys and device auth keys count
+   * per client address; once locked out, the address is refused even with the right key.
+   */
+  failedAuth?: FailedAuthGate;
+  /** Count a new tunnel against the server's per-client limit (throws RateLimitedError when over). */
+  takeNewTunnel?: (address: string) => NewTunnelTicket;
 }
 
 /** Close code and reason for a peer replaced by a newer connection with the same identity. */
@@ -58,6 +70,8 @@ export class Relay {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly maxDevices: number;
+  private readonly failedAuth: FailedAuthGate | undefined;
+  private readonly takeNewTunnel: ((address: string) => NewTunnelTicket) | undefined;
 
   constructor(options: RelayOptions) {
     this.store = options.store;
@@ -65,14 +79,48 @@ export class Relay {
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.maxDevices = options.maxDevicesPerTunnel ?? TIFLIS_MAX_DEVICES_PER_TUNNEL;
+    this.failedAuth = options.failedAuth;
+    this.takeNewTunnel = options.takeNewTunnel;
   }
 
-  /** `workstation.register`. `isOpen` is asked after the store answers (the socket may be gone). */
-  async register(peer: Peer, p: RegisterPayload, isOpen: () => boolean): Promise<RegisterResult> {
+  /**
+   * `workstation.register` from `address`. `isOpen` is asked after the store answers (the socket
+   * may be gone). A tunnel that is not live counts as a new tunnel for the address.
+   */
+  async register(peer: Peer, p: RegisterPayload, isOpen: () => boolean, address: string): Promise<RegisterResult> {
+    const locked = this.lockedOut(address, 'INVALID_API_KEY');
+    if (locked) return locked;
     if (!keyMatches(p.api_key, this.apiKeyHash)) {
-      this.logger.warn('tiflis: workstation registration with an invalid API key');
+      this.failedAuth?.fail(address);
+      this.logger.warn({ address }, 'tiflis: workstation registration with an invalid API key');
       return { ok: false, code: 'INVALID_API_KEY', message: 'Invalid API key for workstation registration' };
     }
+    const live = p.previous_tunnel_id !== undefined && this.tunnels.has(p.previous_tunnel_id);
+    let ticket: NewTunnelTicket | undefined;
+    try {
+      ticket = live ? undefined : this.takeNewTunnel?.(address);
+    } catch (err) {
+      if (!(err instanceof RateLimitedError)) throw err;
+      return { ok: false, code: 'REGISTRATION_FAILED', message: err.message, retryAfter: err.retryAfter };
+    }
+    const r = await this.registerKnown(peer, p, isOpen);
+    if (!r.ok) ticket?.cancel();
+    return r;
+  }
+
+  /** Refusal for an address locked out by the failed-auth limiter, in tiflis's error shape. */
+  private lockedOut(address: string, code: 'INVALID_API_KEY' | 'INVALID_AUTH_KEY'): RelayFailure | undefined {
+    const wait = this.failedAuth?.retryAfter(address) ?? 0;
+    if (wait === 0) return undefined;
+    return {
+      ok: false,
+      code,
+      message: `Too many failed authentication attempts from this address; try again in ${wait} s`,
+      retryAfter: wait,
+    };
+  }
+
+  private async registerKnown(peer: Peer, p: RegisterPayload, isOpen: () => boolean): Promise<RegisterResult> {
     let tunnelId: string;
     let restored = false;
     let createdAt = this.now();
@@ -123,7 +171,15 @@ export class Relay {
    * WORKSTATION_OFFLINE); Watch clients may attach to an offline tunnel (`allowOffline`) and learn
    * its state from `workstation_online`.
    */
-  async connect(peer: Peer, p: ConnectPayload, isOpen: () => boolean, allowOffline = false): Promise<ConnectResult> {
+  async connect(
+    peer: Peer,
+    p: ConnectPayload,
+    isOpen: () => boolean,
+    address: string,
+    allowOffline = false,
+  ): Promise<ConnectResult> {
+    const locked = this.lockedOut(address, 'INVALID_AUTH_KEY');
+    if (locked) return locked;
     let tunnel = this.tunnels.get(p.tunnel_id);
     if (!tunnel) {
       let known;
@@ -152,7 +208,8 @@ export class Relay {
       return { ok: false, code: 'WORKSTATION_OFFLINE', message: `Workstation is offline: ${p.tunnel_id}` };
     }
     if (!keyMatches(p.auth_key, tunnel.authKeyHash)) {
-      this.logger.warn({ tunnelId: tunnel.id }, 'tiflis: device connect with an invalid auth key');
+      this.failedAuth?.fail(address);
+      this.logger.warn({ tunnelId: tunnel.id, address }, 'tiflis: device connect with an invalid auth key');
       this.dropIfEmpty(tunnel);
       return { ok: false, code: 'INVALID_AUTH_KEY', message: 'Invalid authentication key' };
     }

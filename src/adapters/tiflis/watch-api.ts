@@ -28,9 +28,13 @@ export interface WatchApiOptions {
   maxClients: number;
   clientTimeoutMs: number;
   now: () => number;
+  /** The client address of a request (failed auth keys count per address). */
+  clientAddress: (req: IncomingMessage) => string;
 }
 
 type Json = Record<string, unknown>;
+/** Status, body and extra headers of an answer. */
+type Answer = [number, Json] | [number, Json, Record<string, string>];
 
 const ROUTES: Record<string, 'GET' | 'POST'> = {
   connect: 'POST',
@@ -64,7 +68,7 @@ export class WatchApi {
       return sendJson(res, 405, { error: 'method_not_allowed', message: `Use ${method}` }, { allow: method });
     }
     this.dispatch(route, req, url)
-      .then(([status, body]) => sendJson(res, status, body))
+      .then(([status, body, headers]) => sendJson(res, status, body, headers))
       .catch((err: unknown) => {
         if (err instanceof BodyError) return sendJson(res, err.status, { error: err.code, message: err.message });
         this.o.logger.error({ err }, 'tiflis: Watch API failed');
@@ -84,7 +88,7 @@ export class WatchApi {
     for (const client of [...this.clients.values()]) this.drop(client);
   }
 
-  private async dispatch(route: string, req: IncomingMessage, url: URL): Promise<[number, Json]> {
+  private async dispatch(route: string, req: IncomingMessage, url: URL): Promise<Answer> {
     if (ROUTES[route] === 'GET') {
       const deviceId = url.searchParams.get('device_id');
       if (!isNonEmptyString(deviceId, TIFLIS_DEVICE_ID_MAX_LENGTH)) return missing('device_id is required');
@@ -92,12 +96,12 @@ export class WatchApi {
     }
     const body = await readJsonBody(req, this.o.maxBodyBytes);
     const b: Json = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Json) : {};
-    if (route === 'connect') return this.connect(b);
+    if (route === 'connect') return this.connect(b, this.o.clientAddress(req));
     if (route === 'command') return this.command(b);
     return this.disconnect(b);
   }
 
-  private async connect(b: Json): Promise<[number, Json]> {
+  private async connect(b: Json, address: string): Promise<Answer> {
     const { tunnel_id, auth_key, device_id } = b;
     if (
       !isNonEmptyString(tunnel_id, TIFLIS_TUNNEL_ID_MAX_LENGTH) ||
@@ -110,8 +114,8 @@ export class WatchApi {
     const existing = this.clients.get(device_id);
     if (existing && existing.tunnelId === tunnel_id) {
       // Same watch again: keep its queue, but check the key like a new connection.
-      const r = await this.o.relay.connect(existing, { tunnel_id, auth_key, device_id }, () => true, true);
-      if (!r.ok) return r.code === 'GONE' ? internal() : failure(r.code);
+      const r = await this.o.relay.connect(existing, { tunnel_id, auth_key, device_id }, () => true, address, true);
+      if (!r.ok) return r.code === 'GONE' ? internal() : failure(r.code, r.retryAfter);
       existing.recordPoll();
       return [200, this.connectedBody(tunnel_id)];
     }
@@ -119,15 +123,15 @@ export class WatchApi {
       return [503, { error: 'too_many_clients', message: 'The server has too many Watch clients' }];
     }
     const client = new WatchClient(device_id, tunnel_id, this.o.now, (c) => this.forget(c));
-    const r = await this.o.relay.connect(client, { tunnel_id, auth_key, device_id }, () => true, true);
-    if (!r.ok) return r.code === 'GONE' ? internal() : failure(r.code);
+    const r = await this.o.relay.connect(client, { tunnel_id, auth_key, device_id }, () => true, address, true);
+    if (!r.ok) return r.code === 'GONE' ? internal() : failure(r.code, r.retryAfter);
     if (existing) this.drop(existing); // moved to another tunnel
     this.clients.set(device_id, client);
     this.o.logger.info({ tunnelId: tunnel_id }, 'tiflis: watch connected');
     return [200, this.connectedBody(tunnel_id)];
   }
 
-  private command(b: Json): [number, Json] {
+  private command(b: Json): Answer {
     const { device_id, message } = b;
     if (
       !isNonEmptyString(device_id, TIFLIS_DEVICE_ID_MAX_LENGTH) ||
@@ -235,7 +239,11 @@ function internal(): [number, Json] {
   return [500, { error: 'internal_error', message: 'An unexpected error occurred' }];
 }
 
-function failure(code: string): [number, Json] {
+function failure(code: string, retryAfter?: number): Answer {
+  if (retryAfter !== undefined) {
+    const message = `Too many failed authentication attempts from this address; try again in ${retryAfter} s`;
+    return [429, { error: 'rate_limited', message }, { 'retry-after': String(retryAfter) }];
+  }
   switch (code) {
     case 'TUNNEL_NOT_FOUND':
       return [404, { error: 'tunnel_not_found', message: 'Tunnel not found' }];

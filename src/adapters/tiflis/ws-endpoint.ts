@@ -31,6 +31,8 @@ export interface WsEndpointOptions {
   protocolVersion: string;
   /** The workstation's public_url for a tunnel id, given the upgrade request it came in on. */
   publicUrl: (tunnelId: string, req: IncomingMessage) => string;
+  /** The client address of an upgrade (failed-auth and new-tunnel limits count per address). */
+  clientAddress: (req: IncomingMessage) => string;
   /** Extra work on every heartbeat tick (Watch client expiry). */
   onSweep?: () => void;
   now?: () => number;
@@ -158,7 +160,7 @@ export class TiflisWsEndpoint {
         return;
       case 'register': {
         if (c.role !== 'unknown') return this.sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
-        const r = await relay.register(c, msg.payload, () => !c.closed);
+        const r = await relay.register(c, msg.payload, () => !c.closed, this.o.clientAddress(c.req));
         if (!r.ok) {
           if (r.code !== 'GONE') this.sendError(c, r.code, r.message);
           return;
@@ -171,7 +173,7 @@ export class TiflisWsEndpoint {
       }
       case 'connect': {
         if (c.role !== 'unknown') return this.sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
-        const r = await relay.connect(c, msg.payload, () => !c.closed);
+        const r = await relay.connect(c, msg.payload, () => !c.closed, this.o.clientAddress(c.req));
         if (!r.ok) {
           if (r.code !== 'GONE') this.sendError(c, r.code, r.message);
           return;

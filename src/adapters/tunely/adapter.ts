@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
+import type { NewTunnelTicket } from '../../core/new-tunnel-limiter.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
 import { VERSION } from '../../version.js';
 import { TunelyAgent } from './agent.js';
@@ -215,6 +216,18 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
       tunnels.delete(name);
       tunnel = undefined;
     }
+    // One token per tunnel: force replaces a connection of the same token, never another token's.
+    if (tunnel && tunnel.ownerTokenId !== identity.tokenId) {
+      const online = tunnel.agent?.open === true;
+      log.info({ name, address, tokenId: identity.tokenId, online }, 'tunely: name held by another token, refused');
+      return refuse(
+        ws,
+        'auth_failed',
+        online
+          ? `The name "${name}" is connected with another token; --force only replaces a connection of the same token`
+          : `The name "${name}" is held for another token's agent, which may be reconnecting; try again later`,
+      );
+    }
     const current = tunnel?.agent;
     if (current?.open) {
       if (!force) {
@@ -231,13 +244,18 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
       tunnel = tunnels.get(name);
     }
     if (!tunnel) {
+      // A new tunnel counts against the client's per-minute limit (an agent taking its tunnel back does not).
+      let ticket: NewTunnelTicket | undefined;
       try {
-        tunnel = c.registry.add((n) => new TunelyTunnel(n, c.publicUrlFor(n, req), c, limits), {
+        ticket = c.takeNewTunnel(address, 'tunely');
+        const tokenId = identity.tokenId;
+        tunnel = c.registry.add((n) => new TunelyTunnel(n, c.publicUrlFor(n, req), c, limits, tokenId), {
           name,
           ownerKey: identity.tokenId,
           allowReserved: true,
         });
       } catch (err) {
+        ticket?.cancel();
         const msg = isBurrowError(err) ? err.message : String(err);
         return refuse(ws, 'auth_failed', msg);
       }

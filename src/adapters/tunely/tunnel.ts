@@ -42,6 +42,8 @@ export class TunelyTunnel implements Tunnel {
     readonly url: string,
     private readonly ctx: ServerContext,
     private readonly limits: TunelyTunnelLimits,
+    /** The token whose agents may attach (this one and no other: another token is refused, even with force). */
+    readonly ownerTokenId: string,
   ) {}
 
   get closed(): boolean {

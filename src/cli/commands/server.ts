@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { LevelWithSilent } from 'pino';
 import type { ServerOptions } from '../../server/config.js';
 import { composeServer, type ComposeOptions } from '../../server/compose.js';
-import { DEFAULT_PORT } from '../../core/limits.js';
+import { DEFAULT_NEW_TUNNELS_PER_MINUTE, DEFAULT_PORT } from '../../core/limits.js';
 import { collect, envBool, envFirst, parseDurationMs, parseIntArg, printError } from '../util.js';
 import { VERSION } from '../../version.js';
 
@@ -17,6 +17,7 @@ export interface ServerFlags {
   trustProxy?: boolean;
   landing?: string;
   maxTunnels?: number;
+  newTunnelsPerMinute?: number;
   maxStreamsPerTunnel?: number;
   requestTimeout?: number;
   resumeGrace?: number;
@@ -116,6 +117,8 @@ export function serverOptionsFromFlags(f: ServerFlags): ServerOptions {
   if (landing) o.landing = landing;
   const maxTunnels = f.maxTunnels ?? numEnv('BURROW_MAX_TUNNELS');
   if (maxTunnels !== undefined) o.maxTunnels = maxTunnels;
+  const newTunnels = f.newTunnelsPerMinute ?? numEnv('BURROW_NEW_TUNNELS_PER_MINUTE');
+  if (newTunnels !== undefined) o.newTunnelsPerMinute = newTunnels;
   const maxStreams = f.maxStreamsPerTunnel ?? numEnv('BURROW_MAX_STREAMS_PER_TUNNEL');
   if (maxStreams !== undefined) o.maxStreamsPerTunnel = maxStreams;
   const rt = f.requestTimeout ?? durEnv('BURROW_REQUEST_TIMEOUT');
@@ -170,6 +173,11 @@ export function addServerFlags(cmd: Command): Command {
       '--max-tunnels <n>',
       'most live tunnels (env BURROW_MAX_TUNNELS; default 10000)',
       parseIntArg(1, 10_000_000),
+    )
+    .option(
+      '--new-tunnels-per-minute <n>',
+      `new tunnels one client address may open per minute, all edges together (env BURROW_NEW_TUNNELS_PER_MINUTE; default ${DEFAULT_NEW_TUNNELS_PER_MINUTE})`,
+      parseIntArg(1, 1_000_000),
     )
     .option(
       '--max-streams-per-tunnel <n>',
