@@ -18,6 +18,7 @@ import { sendError } from './pages.js';
 import { presentedToken } from './presented-token.js';
 import { SqlWorkstationStore } from '../store/tiflis-workstations.js';
 import type { ServerAdapter } from './adapter.js';
+import { validateComposeOptions } from './compose-config.js';
 import type { ServerOptions } from './config.js';
 import { createServer, type BurrowServer } from './server.js';
 
@@ -81,6 +82,8 @@ const COMPOSE_KEYS = [
 export async function composeServer(options: ComposeOptions = {}): Promise<ComposedServer> {
   const core: ServerOptions = { ...options };
   for (const k of COMPOSE_KEYS) delete (core as Record<string, unknown>)[k];
+  // every problem at once, before the database (./data/burrow.db by default) is created
+  validateComposeOptions(options, core);
   if (options.registrationKey !== undefined) validateRegistrationKey(options.registrationKey);
   const targets = (options.tcpTargets ?? []).map(parseTcpTargetSpec);
 

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
@@ -62,10 +62,12 @@ export async function openStore(url?: string, options: OpenStoreOptions = {}): P
 }
 
 function openSqlite(path: string): Kysely<Database> {
-  let database: SqliteDatabase.Database;
+  let database: SqliteDatabase.Database | undefined;
+  const created = path !== ':memory:' && !existsSync(path);
+  // the first folder mkdir made (undefined when they all existed), removed again if opening fails
+  let madeDir: string | undefined;
   try {
-    const created = path !== ':memory:' && !existsSync(path);
-    if (created) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (created) madeDir = mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     database = new SqliteDatabase(path);
     // Token hashes and access rules are nobody else's business: a new file is readable by its owner only.
     if (created) chmodSync(path, 0o600);
@@ -74,6 +76,8 @@ function openSqlite(path: string): Kysely<Database> {
     if (path !== ':memory:') database.pragma('journal_mode = WAL');
     database.pragma('foreign_keys = ON');
   } catch (err) {
+    database?.close();
+    if (created) removeCreated(path, madeDir);
     throw new BurrowError('BURROW_ERR_STORE', `cannot open SQLite database ${path}: ${errorMessage(err)}`, {
       cause: err,
     });
@@ -118,6 +122,26 @@ async function withSqliteWriteLock(db: Kysely<Database>, fn: () => Promise<void>
     throw err;
   }
   await sql`commit`.execute(db);
+}
+
+/** Undo a failed first open: the new database file (and its WAL files), then the folders made for it if empty. */
+function removeCreated(path: string, madeDir: string | undefined): void {
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      rmSync(f, { force: true });
+    } catch {
+      // best effort: the open error is what gets reported
+    }
+  }
+  if (madeDir === undefined) return;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return; // not empty (someone else's files): keep it and its parents
+    }
+    if (dir === madeDir || dirname(dir) === dir) return;
+  }
 }
 
 function errorMessage(err: unknown): string {
