@@ -144,7 +144,11 @@ export class TokenService extends EventEmitter<TokenServiceEvents> {
    * Who is this? Existence, revocation and expiry only (no scope or name checks). A wrong secret
    * counts against `address` in the `surface` bucket of the failed-auth limiter.
    */
-  async authenticate(secret: string | undefined, address?: string, surface: AuthSurface = 'agent'): Promise<TokenRecord> {
+  async authenticate(
+    secret: string | undefined,
+    address?: string,
+    surface: AuthSurface = 'agent',
+  ): Promise<TokenRecord> {
     if (address !== undefined) this.limiter.check(address, surface);
     const fail = (detail: string): never => {
       if (address !== undefined) this.limiter.fail(address, surface);
