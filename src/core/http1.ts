@@ -37,6 +37,30 @@ const BAD_VALUE_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const CHUNK_SIZE_RE = /^([0-9A-Fa-f]+)[ \t]*(?:;.*)?$/;
 const EMPTY: Buffer = Buffer.alloc(0);
 
+/**
+ * Refuse an incomplete request head (starting at `start`) that can never become a valid HTTP/1.1
+ * head, so the visitor is answered at once instead of when a timeout runs out: a bare LF (no CR
+ * before it, which the CRLF-CRLF search would wait on forever) or a complete request line that is
+ * not `METHOD target HTTP/x.y` (an HTTP/0.9 request `GET /` has no version and no head to wait for).
+ * Only called on the rare partial head, so the scan costs nothing on the usual path.
+ */
+export function checkPartialHead(buf: Buffer, start: number): void {
+  const lf = buf.indexOf(0x0a, start);
+  if (lf === -1) return;
+  if (lf === start || buf[lf - 1] !== 0x0d)
+    throw new HttpFramingError(400, 'bare LF in the request head (lines end with CRLF)');
+  const line = buf.toString('latin1', start, lf - 1);
+  const version = line.slice(line.lastIndexOf(' ') + 1);
+  if (!line.includes(' ')) throw new HttpFramingError(400, 'malformed request line (HTTP/0.9 is not supported)');
+  if (!/^HTTP\/\d\.\d$/.test(version)) throw new HttpFramingError(400, 'malformed request line (no HTTP version)');
+  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
+    throw new HttpFramingError(505, `unsupported protocol version ${JSON.stringify(version)}`);
+  }
+  for (let at = buf.indexOf(0x0a, lf + 1); at !== -1; at = buf.indexOf(0x0a, at + 1)) {
+    if (buf[at - 1] !== 0x0d) throw new HttpFramingError(400, 'bare LF in the request head (lines end with CRLF)');
+  }
+}
+
 /** A message the relay cannot frame: answered with `status` (and the connection closed). */
 export class HttpFramingError extends Error {
   readonly status: number;
@@ -273,6 +297,7 @@ export class RequestReader {
         if (buf.length - i > this.#maxHeadBytes) {
           throw new HttpFramingError(431, `request head over ${this.#maxHeadBytes} bytes`);
         }
+        checkPartialHead(buf, i);
         this.#partial = i === 0 ? buf : Buffer.from(buf.subarray(i));
         return;
       }

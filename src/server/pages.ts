@@ -17,6 +17,19 @@ export function asBurrowError(err: unknown): BurrowError {
   return new BurrowError('BURROW_ERR_ORIGIN_ERROR', e?.message ?? String(err), { cause: err });
 }
 
+/**
+ * What a visitor is told when a tunnel's stream fails on the agent's side (a RESET, a frame the
+ * stream cannot take). The agent reports the origin's faults with 5xx codes, which pass as they
+ * are; anything else it sends (an unknown code, a 4xx, a malformed RESET) is the agent's fault, not
+ * the visitor's: 502 BURROW_ERR_AGENT_FAULT, and a warning with the agent's own words for the log.
+ */
+export function agentFault(err: unknown, log: (agentError: { code: string; message: string }) => void): BurrowError {
+  const e = asBurrowError(err);
+  if (e.status >= 500) return e;
+  log({ code: e.code, message: e.message });
+  return new BurrowError('BURROW_ERR_AGENT_FAULT', `the tunnel client reset the stream with ${e.code}`);
+}
+
 function wantsHtml(req: IncomingMessage): boolean {
   const accept = req.headers.accept ?? '';
   return accept.includes('text/html');

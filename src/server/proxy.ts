@@ -11,7 +11,7 @@ import { RETRYABLE_METHODS, STATUS_ABANDONED } from '../core/http1.js';
 import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } from './http-headers.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerHooks } from './hooks.js';
-import { asBurrowError, rejectUpgrade, sendError } from './pages.js';
+import { agentFault, rejectUpgrade, sendError } from './pages.js';
 import type { Tunnel } from './registry.js';
 
 /** How long an idle pooled stream is kept for reuse, in ms (below Node's 5 s keep-alive default). */
@@ -247,7 +247,9 @@ export class TunnelProxy {
         this.#forward(tunnel, req, res, remoteAddress, true);
         return;
       }
-      const e = asBurrowError(err);
+      const e = agentFault(err, (agentError) =>
+        logger.warn({ tunnel: tunnel.name, agentError }, 'protocol error from the tunnel client'),
+      );
       if (!done) {
         metrics.errors.inc({ code: e.code });
         logger.debug({ tunnel: tunnel.name, code: e.code, err: e.message }, 'proxy error');
@@ -311,8 +313,14 @@ export class TunnelProxy {
           answered = true;
         });
         stream.on('error', (err) => {
-          if (!answered) rejectUpgrade(socket, err);
-          else socket.destroy();
+          if (!answered) {
+            rejectUpgrade(
+              socket,
+              agentFault(err, (agentError) =>
+                this.#opts.logger.warn({ tunnel: tunnel.name, agentError }, 'protocol error from the tunnel client'),
+              ),
+            );
+          } else socket.destroy();
         });
         socket.on('close', () => stream.destroy());
         stream.on('close', () => {

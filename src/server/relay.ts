@@ -18,12 +18,13 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { BurrowError } from '../core/errors.js';
+import { BurrowError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ServerHooks } from './hooks.js';
 import { forwardedFor, forwardedProto, normaliseAddress } from './host.js';
 import { forwardRequestHeaders, serializeRequestHead } from './http-headers.js';
 import {
+  checkPartialHead,
   HttpFramingError,
   RequestReader,
   ResponseReader,
@@ -32,13 +33,9 @@ import {
   type RequestHead,
 } from '../core/http1.js';
 import type { ServerMetrics } from './metrics.js';
-import { asBurrowError, errorResponseBytes } from './pages.js';
+import { agentFault, asBurrowError, errorResponseBytes } from './pages.js';
 import type { Tunnel } from './registry.js';
-
-/** A relayed connection with no request in flight is closed after this long without a byte, in ms. */
-export const RELAY_IDLE_TIMEOUT_MS = 65_000;
-/** A fresh connection must send its first request head within this long, in ms. */
-export const RELAY_FIRST_HEAD_TIMEOUT_MS = 60_000;
+import { RELAY_IDLE_TIMEOUT_MS } from './limits.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 /** Status label strings made once (a metrics label per request otherwise allocates one). */
@@ -49,6 +46,8 @@ export interface RelayOptions {
   metrics: ServerMetrics;
   hooks: ServerHooks;
   requestTimeoutMs: number;
+  /** A request head must be whole this long after its first byte (HEAD_TIMEOUT_MS by default). */
+  headTimeoutMs: number;
   maxHeaderBytes: number;
   trustProxy: boolean;
   /** Visitors reach the server over https (--secure, or TLS served directly). */
@@ -100,14 +99,16 @@ export class HttpRelay {
     let buf: Buffer = EMPTY;
     const cleanup = (): void => {
       socket.removeListener('data', onData);
-      socket.removeListener('timeout', onTimeout);
       socket.removeListener('error', onError);
-      socket.setTimeout(0);
+      socket.removeListener('end', onError);
+      clearTimeout(deadline);
     };
-    const onTimeout = (): void => {
+    // the first head must be whole this soon after connecting, however the bytes trickle in
+    const deadline = setTimeout(() => {
       cleanup();
-      socket.destroy();
-    };
+      if (buf.length) this.#refuse(socket, headTimeout(this.#o.headTimeoutMs));
+      else socket.destroy();
+    }, this.#o.headTimeoutMs);
     const onError = (): void => {
       cleanup();
       socket.destroy();
@@ -126,6 +127,14 @@ export class HttpRelay {
         if (buf.length > this.#o.maxHeaderBytes) {
           cleanup();
           giveBack(socket, buf, handOff);
+          return;
+        }
+        try {
+          checkPartialHead(buf, 0);
+        } catch (err) {
+          if (!(err instanceof HttpFramingError)) throw err;
+          cleanup();
+          this.#refuse(socket, framingError(err));
         }
         return;
       }
@@ -134,8 +143,16 @@ export class HttpRelay {
     };
     socket.on('data', onData);
     socket.on('error', onError);
-    socket.on('timeout', onTimeout);
-    socket.setTimeout(RELAY_FIRST_HEAD_TIMEOUT_MS);
+    socket.on('end', onError); // closed before a whole head: nothing to answer
+  }
+
+  /** Answer a connection that never became a request (from the error table), count it, close. */
+  #refuse(socket: Socket, e: BurrowError): void {
+    this.#o.metrics.errors.inc({ code: e.code });
+    this.#o.logger.debug({ code: e.code, err: e.message }, 'visitor connection refused');
+    socket.on('error', () => socket.destroy());
+    socket.write(errorResponseBytes(e));
+    socket.destroySoon();
   }
 
   /**
@@ -219,6 +236,8 @@ class RelayConnection {
   #raw = false;
   #done = false;
   #timer: NodeJS.Timeout | undefined;
+  /** Runs from the first byte of a request head until the head is whole (HEAD_TIMEOUT_MS). */
+  #headTimer: NodeJS.Timeout | undefined;
   /** The X-Forwarded-* lines appended to plain heads, made for #suffixHost. */
   #suffix: Buffer | undefined;
   #suffixHost = '';
@@ -258,22 +277,27 @@ class RelayConnection {
     const s = this.#socket;
     s.setNoDelay(true);
     s.on('data', this.#onVisitorData);
-    s.on('end', () => {
-      // the visitor finished sending: the origin sees the same half-close
-      if (this.#stream) this.#stream.end();
-      else if (!this.#opening) this.destroy();
-    });
-    s.on('error', () => this.destroy());
-    s.on('close', () => this.destroy());
-    // an idle keep-alive connection closes; a response in progress (SSE) or a switched protocol
-    // (WebSocket) may stay quiet as long as it likes
-    s.on('timeout', () => {
-      if (this.#pending.length === 0 && !this.#raw) this.destroy();
-    });
+    s.on('end', this.#onVisitorEnd);
+    s.on('error', this.#onVisitorGone);
+    s.on('close', this.#onVisitorGone);
+    s.on('timeout', this.#onIdle);
     s.setTimeout(RELAY_IDLE_TIMEOUT_MS);
     s.resume(); // paused when it comes from another relay connection (#release)
     this.#onVisitorData(first);
   }
+
+  readonly #onVisitorEnd = (): void => {
+    // the visitor finished sending: the origin sees the same half-close
+    if (this.#stream) this.#stream.end();
+    else if (!this.#opening) this.destroy();
+  };
+
+  readonly #onVisitorGone = (): void => this.destroy();
+
+  /** An idle keep-alive connection closes; a response in progress (SSE) or a switched protocol (WebSocket) may stay quiet. */
+  readonly #onIdle = (): void => {
+    if (this.#pending.length === 0 && !this.#raw) this.destroy();
+  };
 
   shutdown(): void {
     if (this.#pending.length === 0 && !this.#raw) this.#end();
@@ -284,6 +308,7 @@ class RelayConnection {
     if (this.#done) return;
     this.#done = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#headTimer) clearTimeout(this.#headTimer);
     if (this.#pending.length) this.#o.onActive(-this.#pending.length);
     this.#pending.length = 0;
     this.#socket.destroy();
@@ -298,6 +323,7 @@ class RelayConnection {
     this.#stream?.destroy(); // nothing more is owed either way
     this.#done = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#headTimer) clearTimeout(this.#headTimer);
     this.#onGone();
   }
 
@@ -329,6 +355,7 @@ class RelayConnection {
       outBytes += fwd.length;
     }
     if (out) this.#send(out.length === 1 ? out[0]! : Buffer.concat(out, outBytes));
+    this.#watchHead(items.length > 0);
     const failed = this.#reader.failed;
     if (failed) {
       const err = framingError(failed);
@@ -343,6 +370,25 @@ class RelayConnection {
     }
     this.#settle();
   };
+
+  /**
+   * Keep the head deadline: it starts at the first byte of a head and ends when the head is whole,
+   * whatever arrives in between (a trickle of bytes keeps the idle timer alive, not this one).
+   */
+  #watchHead(progressed: boolean): void {
+    if (progressed && this.#headTimer) {
+      clearTimeout(this.#headTimer);
+      this.#headTimer = undefined;
+    }
+    if (!this.#reader.midHead || this.#headTimer || this.#done) return;
+    this.#headTimer = setTimeout(() => {
+      if (this.#done || !this.#reader.midHead) return;
+      this.#closeAfter = { err: headTimeout(this.#o.headTimeoutMs) };
+      this.#stopReading();
+      this.#settle();
+    }, this.#o.headTimeoutMs);
+    this.#headTimer.unref();
+  }
 
   #forwardHead(head: RequestHead): Buffer {
     const o = this.#o;
@@ -569,12 +615,14 @@ class RelayConnection {
   #release(): void {
     this.#done = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#headTimer) clearTimeout(this.#headTimer);
     const s = this.#socket;
-    s.removeAllListeners('data');
-    s.removeAllListeners('end');
-    s.removeAllListeners('error');
-    s.removeAllListeners('close');
-    s.removeAllListeners('timeout');
+    // only this connection's own listeners go (others, e.g. the per-address connection count, stay)
+    s.removeListener('data', this.#onVisitorData);
+    s.removeListener('end', this.#onVisitorEnd);
+    s.removeListener('error', this.#onVisitorGone);
+    s.removeListener('close', this.#onVisitorGone);
+    s.removeListener('timeout', this.#onIdle);
     s.removeAllListeners('drain');
     s.setTimeout(0);
     const stream = this.#stream;
@@ -628,7 +676,13 @@ class RelayConnection {
   #onStreamError(err: unknown): void {
     if (this.#done) return;
     if (this.#pending.length && !this.#responses.started && !this.#raw) {
-      this.#answerAndClose(err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'the tunnel client went away'));
+      this.#answerAndClose(
+        err === undefined
+          ? new BurrowError('BURROW_ERR_AGENT_GONE', 'the tunnel client went away')
+          : agentFault(err, (agentError) =>
+              this.#o.logger.warn({ tunnel: this.#tunnel.name, agentError }, 'protocol error from the tunnel client'),
+            ),
+      );
     } else this.destroy();
   }
 
@@ -693,9 +747,25 @@ function field(head: RequestHead, name: string): string | undefined {
   return undefined;
 }
 
+function headTimeout(ms: number): BurrowError {
+  return new BurrowError(
+    'BURROW_ERR_REQUEST_TIMEOUT',
+    `the request head was not complete within ${ms} ms of its first byte`,
+  );
+}
+
+/** Visitor framing errors by status: the error-table code each is answered with. */
+const FRAMING_CODES: Readonly<Record<number, ErrorCode>> = {
+  405: 'BURROW_ERR_METHOD_NOT_ALLOWED',
+  431: 'BURROW_ERR_HEADERS_TOO_LARGE',
+  501: 'BURROW_ERR_TRANSFER_ENCODING',
+  505: 'BURROW_ERR_HTTP_VERSION',
+};
+
 function framingError(e: HttpFramingError): BurrowError {
-  return e.status === 431
-    ? new BurrowError('BURROW_ERR_HEADERS_TOO_LARGE', e.message)
+  const code = FRAMING_CODES[e.status];
+  return code
+    ? new BurrowError(code, e.message)
     : new BurrowError('BURROW_ERR_BAD_REQUEST', `the request could not be parsed as HTTP/1.1: ${e.message}`);
 }
 

@@ -12,16 +12,23 @@ import type { AddressInfo } from 'node:net';
 import { openTunnel, type Tunnel } from '../../src/client/open-tunnel.js';
 import { createServer } from '../../src/server/index.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
+import { runCli } from '../helpers/cli.js';
 
 type Path = 'relay' | 'proxy';
 
 /** burrow listening itself (the relay's fast path), or mounted into an http.Server (the proxy). */
-async function listen(path: Path): Promise<{ port: number; url: string; close: () => Promise<void> }> {
+/** 1,000 visitors from one address need more than the per-address connection cap. */
+const SERVER_OPTIONS = { maxConnectionsPerIp: 0 };
+
+async function listen(
+  path: Path,
+  options: { requestTimeoutMs?: number },
+): Promise<{ port: number; url: string; close: () => Promise<void> }> {
   if (path === 'relay') {
-    const s = await startServer();
+    const s = await startServer({ ...SERVER_OPTIONS, ...options });
     return { port: s.port, url: s.url, close: () => s.server.close() };
   }
-  const burrow = createServer({ logLevel: 'silent', processMetrics: false });
+  const burrow = createServer({ logLevel: 'silent', processMetrics: false, ...SERVER_OPTIONS, ...options });
   const app = http.createServer((q, r) => burrow.handleRequest(q, r));
   app.on('upgrade', burrow.handleUpgrade);
   app.listen(0, '127.0.0.1');
@@ -38,8 +45,12 @@ async function listen(path: Path): Promise<{ port: number; url: string; close: (
 }
 
 /** A server, a healthy tunnel "calm" beside the one under test, and a background client on it. */
-async function stack(handler: http.RequestListener, path: Path) {
-  const srv = await listen(path);
+async function stack(
+  handler: http.RequestListener,
+  path: Path,
+  opts: { faultAgent?: 'sdk' | 'none'; requestTimeoutMs?: number } = {},
+) {
+  const srv = await listen(path, opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {});
   const origin = await startOrigin(handler);
   const calmOrigin = await startOrigin((_q, r) => r.end('calm'));
   const tunnels: Tunnel[] = [];
@@ -48,7 +59,7 @@ async function stack(handler: http.RequestListener, path: Path) {
     tunnels.push(t);
     return t;
   };
-  await open(origin.port, 'fault');
+  if (opts.faultAgent !== 'none') await open(origin.port, 'fault');
   await open(calmOrigin.port, 'calm');
   // a well-behaved visitor of another tunnel, all along
   let calmErrors = 0;
@@ -68,7 +79,14 @@ async function stack(handler: http.RequestListener, path: Path) {
   })();
   return {
     srv,
+    originPort: origin.port,
     port: srv.port,
+    url: srv.url,
+    /** Open streams of every tunnel on the server (GET /health). */
+    async allStreams(): Promise<number> {
+      const r = await request(srv.port, `127.0.0.1:${srv.port}`, '/health');
+      return (JSON.parse(r.body.toString()) as { connections: { streams: number } }).connections.streams;
+    },
     async openStreams(name = 'fault'): Promise<number> {
       const r = await request(srv.port, `127.0.0.1:${srv.port}`, `/api/tunnels/${name}/status`);
       return (JSON.parse(r.body.toString()) as { openStreams: number }).openStreams;
@@ -79,6 +97,7 @@ async function stack(handler: http.RequestListener, path: Path) {
       keepAlive.destroy();
       for (const t of tunnels) t.close();
       await srv.close();
+      origin.server.closeAllConnections();
       await closeHttp(origin.server);
       await closeHttp(calmOrigin.server);
       return { calmErrors, calmDone };
@@ -116,7 +135,11 @@ for (const path of ['relay', 'proxy'] as const) {
         const r = await request(t.port, 'fault.localhost', '/drop', { agent });
         assert.equal(r.status, 502);
       }
-      await eventually(async () => { const n = await t.openStreams(); if (n) console.log("open", n); return n === 0; });
+      await eventually(async () => {
+        const n = await t.openStreams();
+        if (n) console.log('open', n);
+        return n === 0;
+      });
       assert.equal((await request(t.port, 'fault.localhost', '/')).status, 200);
     } finally {
       const calm = await t.close();
@@ -126,14 +149,11 @@ for (const path of ['relay', 'proxy'] as const) {
 
   void test(`regression: an abandoned POST is never replayed to the origin (${path})`, async () => {
     const arrivals = new Map<string, number>();
-    const t = await stack(
-      (q, r) => {
-        arrivals.set(`${q.method} ${q.url}`, (arrivals.get(`${q.method} ${q.url}`) ?? 0) + 1);
-        if (q.url?.startsWith('/slow')) setTimeout(() => r.end('late'), 3000).unref();
-        else r.end('ok');
-      },
-      path,
-    );
+    const t = await stack((q, r) => {
+      arrivals.set(`${q.method} ${q.url}`, (arrivals.get(`${q.method} ${q.url}`) ?? 0) + 1);
+      if (q.url?.startsWith('/slow')) setTimeout(() => r.end('late'), 3000).unref();
+      else r.end('ok');
+    }, path);
     try {
       const runs = ['POST /slow1', 'DELETE /slow2', 'GET /slow3'];
       await Promise.all(
@@ -145,10 +165,133 @@ for (const path of ['relay', 'proxy'] as const) {
           s.destroy();
         }),
       );
-      await eventually(async () => { const n = await t.openStreams(); if (n) console.log("open", n); return n === 0; });
+      await eventually(async () => {
+        const n = await t.openStreams();
+        if (n) console.log('open', n);
+        return n === 0;
+      });
       for (const line of runs) assert.equal(arrivals.get(line), 1, `${line} reached the origin once`);
     } finally {
       await t.close();
+    }
+  });
+
+  void test(`an origin that resets mid-response: the visitor's connection is cut, nothing stays open (${path})`, async () => {
+    const t = await stack((_q, r) => {
+      r.writeHead(200, { 'Content-Length': '100000' });
+      r.write(Buffer.alloc(30_000, 1), () => r.socket?.resetAndDestroy());
+    }, path);
+    try {
+      const wire = await exchange(t.port, 'GET /reset HTTP/1.1\r\nHost: fault.localhost\r\n\r\n');
+      assert.match(wire, /^HTTP\/1\.1 200 /);
+      assert.ok(wire.length < 100_000, 'the body is cut short, never padded');
+      await eventually(async () => (await t.openStreams()) === 0);
+    } finally {
+      const calm = await t.close();
+      assert.equal(calm.calmErrors, 0);
+    }
+  });
+
+  void test(`an origin that never answers: 504 after the request timeout, nothing stays open (${path})`, async () => {
+    const t = await stack(() => {}, path, { requestTimeoutMs: 1_000 });
+    try {
+      const started = Date.now();
+      const r = await request(t.port, 'fault.localhost', '/never');
+      assert.equal(r.status, 504);
+      assert.ok(Date.now() - started < 5_000);
+      await eventually(async () => (await t.openStreams()) === 0);
+    } finally {
+      const calm = await t.close();
+      assert.equal(calm.calmErrors, 0);
+    }
+  });
+
+  void test(`a visitor that disconnects mid-upload and mid-download: the origin sees it end, nothing stays open (${path})`, async () => {
+    let originSawClose = 0;
+    const t = await stack((q, r) => {
+      q.on('close', () => originSawClose++);
+      if (q.url === '/upload') {
+        q.resume();
+        return;
+      }
+      // a download larger than every buffer on the way, written as fast as it drains
+      let left = 256;
+      const more = (): void => {
+        while (left > 0) {
+          left--;
+          if (!r.write(Buffer.alloc(256 * 1024, 2))) return void r.once('drain', more);
+        }
+        r.end();
+      };
+      r.writeHead(200, { 'Content-Length': String(256 * 256 * 1024) });
+      more();
+    }, path);
+    try {
+      const up = net.connect(t.port, '127.0.0.1');
+      up.on('error', () => {});
+      up.write('POST /upload HTTP/1.1\r\nHost: fault.localhost\r\nContent-Length: 50000000\r\n\r\n');
+      up.write(Buffer.alloc(1024 * 1024, 3));
+      await eventually(async () => (await t.openStreams()) > 0);
+      up.destroy();
+      const down = net.connect(t.port, '127.0.0.1');
+      down.on('error', () => {});
+      down.write('GET /download HTTP/1.1\r\nHost: fault.localhost\r\n\r\n');
+      let got = 0;
+      down.on('data', (c: Buffer) => {
+        got += c.length;
+        if (got > 2 * 1024 * 1024) down.destroy();
+      });
+      await once(down, 'close');
+      await eventually(async () => originSawClose >= 2 && (await t.openStreams()) === 0);
+    } finally {
+      const calm = await t.close();
+      assert.equal(calm.calmErrors, 0);
+    }
+  });
+
+  void test(`an agent killed with 1,000 streams open: every visitor gets 502 at once, no stream stays open (${path})`, async () => {
+    let arrived = 0;
+    const t = await stack(() => void arrived++, path, { faultAgent: 'none' });
+    const agent = runCli([
+      'http',
+      String(t.originPort),
+      '--server',
+      t.url,
+      '--subdomain',
+      'fault',
+      '--local-host',
+      '127.0.0.1',
+      '--json',
+    ]);
+    try {
+      await agent.nextLine((l) => l.includes('"ready"'));
+      const answers = Array.from({ length: 1_000 }, () => {
+        const v = net.connect(t.port, '127.0.0.1');
+        v.on('error', () => {});
+        v.write('GET /hang HTTP/1.1\r\nHost: fault.localhost\r\n\r\n');
+        // the answer's status line (a kept-alive connection need not close after it)
+        return new Promise<string>((resolve) => {
+          v.once('data', (c: Buffer) => {
+            resolve(c.toString('latin1', 0, 12));
+            v.destroy();
+          });
+          v.once('close', () => resolve('(closed without an answer)'));
+        });
+      });
+      await eventually(async () => arrived === 1_000, 30_000);
+      assert.equal(await t.openStreams(), 1_000);
+      const killedAt = Date.now();
+      agent.child.kill('SIGKILL');
+      const got = await Promise.all(answers);
+      const tookMs = Date.now() - killedAt;
+      assert.ok(tookMs < 3_000, `every visitor answered ${tookMs} ms after the kill`);
+      const statuses = new Set(got);
+      assert.deepEqual([...statuses], ['HTTP/1.1 502']);
+      await eventually(async () => (await t.allStreams()) <= 1); // the calm visitor's own, at most
+    } finally {
+      agent.child.kill('SIGKILL');
+      const calm = await t.close();
+      assert.equal(calm.calmErrors, 0);
     }
   });
 }

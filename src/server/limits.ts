@@ -1,0 +1,22 @@
+/**
+ * Limits of the visitor-facing HTTP side (the relay and Node's HTTP server behind it). Each is
+ * documented in docs/configuration.md and, with what an operator sees when it triggers, in
+ * docs/security.md.
+ */
+
+/**
+ * A request head must arrive whole within this long of its first byte (for a new connection: of
+ * connecting), in ms. Absolute, not an idle timer: a visitor trickling one byte a second is cut
+ * off all the same (slowloris). Answered 408 BURROW_ERR_REQUEST_TIMEOUT.
+ */
+export const HEAD_TIMEOUT_MS = 30_000;
+/** How often Node's HTTP server checks HEAD_TIMEOUT_MS on the connections it parses, in ms. */
+export const HEAD_CHECK_INTERVAL_MS = 1_000;
+/** A visitor connection with no request in flight is closed after this long without a byte, in ms. */
+export const RELAY_IDLE_TIMEOUT_MS = 65_000;
+/**
+ * Concurrent visitor connections one client address may hold (IPv6 per /64), by default; the
+ * server flag --max-connections-per-ip changes it (0 = no cap). Not applied with --trust-proxy:
+ * there every connection comes from the proxy, which should cap them itself.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
