@@ -158,10 +158,12 @@ export class FrameDecoder {
   /** Bytes [0, #headLen) of a header that straddles chunks. */
   readonly #head = Buffer.alloc(FRAME_HEADER_SIZE);
   #headLen = 0;
-  /** The validated header of the frame whose payload is arriving. */
-  #pending: Omit<Frame, 'payload'> | undefined;
-  #pendingLength = 0;
-  /** Payload bytes [0, #payloadLen) of the pending frame. */
+  /** The validated header of the frame whose payload is arriving (#length is -1 when there is none). */
+  #type = 0;
+  #flags = 0;
+  #streamId = 0;
+  #length = -1;
+  /** Payload bytes [0, #payloadLen) of that frame. */
   #payload: Buffer = EMPTY;
   #payloadLen = 0;
   #failed: BurrowError | undefined;
@@ -172,7 +174,7 @@ export class FrameDecoder {
 
   /** Bytes held waiting for the rest of a frame. */
   get buffered(): number {
-    return this.#pending === undefined ? this.#headLen : FRAME_HEADER_SIZE + this.#payloadLen;
+    return this.#length < 0 ? this.#headLen : FRAME_HEADER_SIZE + this.#payloadLen;
   }
 
   /** Bytes allocated for the partial frame (header scratch + assembly buffer): ≤ FRAME_HEADER_SIZE + maxPayload. */
@@ -184,51 +186,52 @@ export class FrameDecoder {
   push(chunk: Buffer): Frame[] {
     if (this.#failed) throw this.#failed;
     const frames: Frame[] = [];
+    const end = chunk.length;
+    let off = 0;
     try {
-      let off = 0;
-      while (off < chunk.length) {
-        if (this.#pending === undefined) {
-          let header: Buffer;
-          if (this.#headLen === 0 && chunk.length - off >= FRAME_HEADER_SIZE) {
-            header = chunk.subarray(off, off + FRAME_HEADER_SIZE);
-            off += FRAME_HEADER_SIZE;
-          } else {
-            const take = Math.min(FRAME_HEADER_SIZE - this.#headLen, chunk.length - off);
-            chunk.copy(this.#head, this.#headLen, off, off + take);
-            this.#headLen += take;
-            off += take;
-            if (this.#headLen < FRAME_HEADER_SIZE) break;
-            this.#headLen = 0;
-            header = this.#head;
-          }
-          const type = header[0]!;
-          const length = header.readUInt32BE(6);
-          const streamId = header.readUInt32BE(2);
-          validateHeader(type, streamId, length, this.#maxPayload);
-          this.#pending = { type: type as FrameTypeCode, flags: header[1]!, streamId };
-          this.#pendingLength = length;
-          if (length === 0) frames.push(this.#complete(EMPTY));
+      while (off < end) {
+        if (this.#length >= 0) {
+          off = this.#assemble(chunk, off, frames);
           continue;
         }
-        const length = this.#pendingLength;
-        if (this.#payloadLen === 0 && chunk.length - off >= length) {
+        // a header: read in place, or completed in the scratch when it straddles chunks
+        let src = chunk;
+        let at = off;
+        if (this.#headLen === 0 && end - off >= FRAME_HEADER_SIZE) {
+          off += FRAME_HEADER_SIZE;
+        } else {
+          const take = Math.min(FRAME_HEADER_SIZE - this.#headLen, end - off);
+          chunk.copy(this.#head, this.#headLen, off, off + take);
+          this.#headLen += take;
+          off += take;
+          if (this.#headLen < FRAME_HEADER_SIZE) break;
+          this.#headLen = 0;
+          src = this.#head;
+          at = 0;
+        }
+        const type = src[at]!;
+        const flags = src[at + 1]!;
+        const streamId = src.readUInt32BE(at + 2);
+        const length = src.readUInt32BE(at + 6);
+        validateHeader(type, streamId, length, this.#maxPayload);
+        if (end - off >= length) {
           // the whole payload is in this chunk: a view, no copy
-          frames.push(this.#complete(off === 0 && length === chunk.length ? chunk : chunk.subarray(off, off + length)));
+          const payload =
+            length === 0 ? EMPTY : off === 0 && length === end ? chunk : chunk.subarray(off, off + length);
+          frames.push({ type: type as FrameTypeCode, flags, streamId, payload });
           off += length;
           continue;
         }
-        const take = Math.min(length - this.#payloadLen, chunk.length - off);
-        this.#reserve(this.#payloadLen + take, length);
-        chunk.copy(this.#payload, this.#payloadLen, off, off + take);
-        this.#payloadLen += take;
-        off += take;
-        if (this.#payloadLen === length) frames.push(this.#complete(this.#payload));
+        this.#type = type;
+        this.#flags = flags;
+        this.#streamId = streamId;
+        this.#length = length;
       }
     } catch (err) {
       this.#failed =
         err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err), { cause: err });
       this.#headLen = 0;
-      this.#pending = undefined;
+      this.#length = -1;
       this.#payload = EMPTY;
       this.#payloadLen = 0;
       throw this.#failed;
@@ -236,12 +239,29 @@ export class FrameDecoder {
     return frames;
   }
 
-  #complete(payload: Buffer): Frame {
-    const frame = { ...this.#pending!, payload };
-    this.#pending = undefined;
-    this.#payload = EMPTY;
-    this.#payloadLen = 0;
-    return frame;
+  /** Take the pending frame's payload bytes from chunk[off…]; returns the new offset. */
+  #assemble(chunk: Buffer, off: number, frames: Frame[]): number {
+    const length = this.#length;
+    let payload: Buffer | undefined;
+    if (this.#payloadLen === 0 && chunk.length - off >= length) {
+      // the whole payload is in this chunk (it came after its header's chunk): a view, no copy
+      payload = off === 0 && length === chunk.length ? chunk : chunk.subarray(off, off + length);
+      off += length;
+    } else {
+      const take = Math.min(length - this.#payloadLen, chunk.length - off);
+      this.#reserve(this.#payloadLen + take, length);
+      chunk.copy(this.#payload, this.#payloadLen, off, off + take);
+      this.#payloadLen += take;
+      off += take;
+      if (this.#payloadLen === length) payload = this.#payload;
+    }
+    if (payload !== undefined) {
+      frames.push({ type: this.#type as FrameTypeCode, flags: this.#flags, streamId: this.#streamId, payload });
+      this.#length = -1;
+      this.#payload = EMPTY;
+      this.#payloadLen = 0;
+    }
+    return off;
   }
 
   /** Grow the assembly buffer to hold at least `n` bytes (doubling, never beyond the frame's `max`). */
