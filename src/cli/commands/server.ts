@@ -166,7 +166,10 @@ export function addServerFlags(cmd: Command): Command {
       collect,
     )
     .option('--secure', 'tunnel URLs use https (TLS terminated by a proxy in front; env BURROW_SECURE)')
-    .option('--public-url <url>', "the server's public URL (env BURROW_PUBLIC_URL, PUBLIC_BASE_URL)")
+    .option(
+      '--public-url <url>',
+      "the server's public URL, http(s):// or ws(s):// (env BURROW_PUBLIC_URL, PUBLIC_BASE_URL)",
+    )
     .option('--trust-proxy', 'honour X-Forwarded-* from the peer (env BURROW_TRUST_PROXY, TRUST_PROXY)')
     .option('--landing <url>', 'redirect / on the server host to this URL (env BURROW_LANDING)')
     .option(
