@@ -65,6 +65,25 @@ const MAX_RESTART_GAP_MS = 15_000;
 const DRIFT = 0.1;
 const SETTLE_MS = 6_000;
 
+/** Table columns: each sums some kinds; `--only` names columns. */
+const COLS: [string, string[]][] = [
+  ['small', ['small GET', 'small GET (restarting agent)']],
+  ['upload', ['upload']],
+  ['download', ['download', 'download (restarting agent)']],
+  ['ws', ['ws session', 'ws long-lived']],
+  ['sse', ['sse']],
+  ['tcp', ['tcp echo']],
+  ['pipe', ['pipe']],
+  ['abandoned', ['abandoned']],
+  ['drop', ['origin drop (502)']],
+  ['restart', ['agent restart']],
+];
+const only = argValue('only')?.split(',');
+for (const o of only ?? [])
+  if (!COLS.some(([c]) => c === o)) throw new Error(`--only: no "${o}" (one of ${COLS.map(([c]) => c).join(', ')})`);
+/** Whether the kind's column is on (all are, without --only). */
+const enabled = (kind: string): boolean => !only || COLS.some(([c, ks]) => only.includes(c) && ks.includes(kind));
+
 if (!existsSync(CLI_JS)) {
   console.error(`${CLI_JS} is missing: run \`npm run build\` first`);
   process.exit(2);
@@ -157,24 +176,6 @@ const KINDS = [
   'agent restart',
 ];
 const tally = new Tally(KINDS);
-/** Table columns: each sums some kinds; `--only` names columns. */
-const COLS: [string, string[]][] = [
-  ['small GET', ['small GET', 'small GET (restarting agent)']],
-  ['upload', ['upload']],
-  ['download', ['download', 'download (restarting agent)']],
-  ['ws', ['ws session', 'ws long-lived']],
-  ['sse', ['sse']],
-  ['tcp', ['tcp echo']],
-  ['pipe', ['pipe']],
-  ['abandoned', ['abandoned']],
-  ['drop', ['origin drop (502)']],
-  ['restart', ['agent restart']],
-];
-const only = argValue('only')?.split(',');
-for (const o of only ?? [])
-  if (!COLS.some(([c]) => c === o)) throw new Error(`--only: no "${o}" (one of ${COLS.map(([c]) => c).join(', ')})`);
-/** Whether the kind's column is on (all are, without --only). */
-const enabled = (kind: string): boolean => !only || COLS.some(([c, ks]) => only.includes(c) && ks.includes(kind));
 const t0 = tally.startedAt;
 const deadline = t0 + durationS * 1000;
 const keepAlive = (): http.Agent => new http.Agent({ keepAlive: true, maxSockets: 8 });
@@ -256,10 +257,17 @@ async function restartOnce(): Promise<void> {
       }
     }
     const gapMs = Date.now() - start;
+    // what the new agent said before it was ready (retries, refusals), if anything
+    const said = restartAgent
+      .output()
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('Forwarding'))
+      .slice(0, 3)
+      .join(' / ');
     const refused = [...refusals].map(([c, n]) => `${c} ×${n}`).join(', ');
     restartLog.push(
       `t=${atS}s: old agent exited (${code}) ${(stopMs / 1000).toFixed(1)} s after SIGTERM, new one ready ` +
-        `${(gapMs / 1000).toFixed(1)} s after${refused ? `; refused ${refused}` : ''}`,
+        `${(gapMs / 1000).toFixed(1)} s after${refused ? `; refused ${refused}` : ''}${said ? `; it said: ${said.slice(0, 300)}` : ''}`,
     );
     if (gapMs > MAX_RESTART_GAP_MS)
       throw new Error(`back only after ${Math.round(gapMs / 1000)} s (refused ${refused})`);
@@ -332,6 +340,8 @@ interface Row {
   expected: number;
   rss: number;
   fds: number;
+  /** The server's CPU use over the interval, % of one core. */
+  cpuPct: number;
   loopP99: number | undefined;
   benchP99: number;
   load: number;
@@ -341,9 +351,17 @@ let lastDone = tally.doneByKind();
 let lastTotals = tally.totals();
 
 console.log(
-  `\n| t | ${COLS.map(([c]) => c).join(' | ')} | errors | expected (restart) | server RSS MiB | server fds | server loop p99 ms | bench loop p99 ms | load 1m |`,
+  `\n| t | ${COLS.map(([c]) => c).join(' | ')} | errors | expected (restart) | server RSS MiB | server fds | server CPU % | server loop p99 ms | bench loop p99 ms | load 1m |`,
 );
-console.log(`|---|${COLS.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|---:|---:|`);
+console.log(`|---|${COLS.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|---:|---:|---:|`);
+
+let lastCpu = { t: Date.now(), cpuS: procSample(server.pid)?.cpuS ?? 0 };
+function cpuPct(): number {
+  const now = { t: Date.now(), cpuS: procSample(server.pid)?.cpuS ?? lastCpu.cpuS };
+  const pct = ((now.cpuS - lastCpu.cpuS) / Math.max(0.001, (now.t - lastCpu.t) / 1000)) * 100;
+  lastCpu = now;
+  return pct;
+}
 
 async function takeRow(label: string): Promise<Row> {
   const now = Date.now();
@@ -359,6 +377,7 @@ async function takeRow(label: string): Promise<Row> {
     expected: totals.expected - lastTotals.expected,
     rss: median(use.map((x) => x.s.rss)),
     fds: median(use.map((x) => x.s.fds)),
+    cpuPct: cpuPct(),
     loopP99: await serverLoopP99Ms(),
     benchP99: benchLoop.percentile(99) / 1e6,
     load: loadavg()[0]!,
@@ -369,7 +388,7 @@ async function takeRow(label: string): Promise<Row> {
   rows.push(row);
   const cells = COLS.map(([, ks]) => ks.reduce((n, k) => n + (delta.get(k) ?? 0), 0));
   console.log(
-    `| ${label} | ${cells.join(' | ')} | ${row.errors} | ${row.expected} | ${(row.rss / MiB).toFixed(1)} | ${row.fds} | ` +
+    `| ${label} | ${cells.join(' | ')} | ${row.errors} | ${row.expected} | ${(row.rss / MiB).toFixed(1)} | ${row.fds} | ${row.cpuPct.toFixed(0)} | ` +
       `${row.loopP99 === undefined ? 'n/a' : row.loopP99.toFixed(1)} | ${row.benchP99.toFixed(1)} | ${row.load.toFixed(2)} |`,
   );
   return row;
@@ -393,6 +412,8 @@ const loadEnd = loadavg();
 
 // ---------------------------------------------------------------- after the load
 
+// the visitors' idle keep-alive connections are streams too (one per connection): close them first
+for (const a of [mainKA, restartKA, ownKA]) a.destroy();
 await sleep(SETTLE_MS);
 const tunnelNames = [...HTTP_TUNNELS, tcpReady.name];
 async function openStreams(): Promise<Map<string, number | string>> {
@@ -433,6 +454,22 @@ for (const a of abandoned) {
 
 const totals = tally.totals();
 console.log(`\nload average: start ${fmtLoad(loadStart)}, end ${fmtLoad(loadEnd)}`);
+{
+  const cpu = (pid: number | undefined): string => (pid === undefined ? '?' : (procSample(pid)?.cpuS ?? 0).toFixed(0));
+  const bench = process.cpuUsage();
+  console.log(
+    `CPU seconds over the run: server ${cpu(server.pid)}, agents ${[
+      mainAgent,
+      restartAgent,
+      abanAgent,
+      dropAgent,
+      tcpAgent,
+    ]
+      .map((a) => `${a!.name} ${cpu(a!.pid)}`)
+      .join(', ')} (soak-restart: the last one), origins ${cpu(origin.proc.pid)}, ` +
+      `visitors (this process) ${((bench.user + bench.system) / 1e6).toFixed(0)}; wall ${Math.round((Date.now() - t0) / 1000)} s`,
+  );
+}
 console.log('done per kind (total, MiB moved):');
 for (const [k, c] of tally.kinds)
   console.log(`  ${k}: ${c.done}${c.bytes >= MiB ? ` (${(c.bytes / MiB).toFixed(0)} MiB)` : ''}`);
@@ -492,5 +529,4 @@ for (const [name, ok, detail] of verdicts)
 await Promise.all([mainAgent, restartAgent, abanAgent, dropAgent, tcpAgent].map((a) => a!.stop('SIGTERM', 5_000)));
 await server.stop('SIGTERM', 10_000);
 await origin.stop();
-for (const a of [mainKA, restartKA, ownKA]) a.destroy();
 process.exit(verdicts.some(([, ok]) => ok === false) ? 1 : 0);

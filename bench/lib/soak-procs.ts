@@ -99,14 +99,22 @@ export interface ProcSample {
   rss: number;
   /** Open file descriptors (entries of /proc/<pid>/fd). */
   fds: number;
+  /** user + system CPU seconds so far. */
+  cpuS: number;
 }
 
-/** RSS and open fds of a live process (Linux /proc); undefined when it is gone. */
+/** RSS, open fds and CPU time of a live process (Linux /proc); undefined when it is gone. */
 export function procSample(pid: number): ProcSample | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return { rss: Number(kb?.[1] ?? 0) * 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {
+      rss: Number(kb?.[1] ?? 0) * 1024,
+      fds: readdirSync(`/proc/${pid}/fd`).length,
+      cpuS: (Number(f[11]) + Number(f[12])) / 100, // USER_HZ
+    };
   } catch {
     return undefined;
   }
