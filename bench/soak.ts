@@ -4,6 +4,7 @@
  *
  *   npm run build && node --import tsx bench/soak.ts [--minutes 10 | --seconds 90] [--interval 60]
  *                                                   [--restart-every 60] [--only small,ws,…]
+ *                                                   [--cli path/to/another/build/dist/cli.js]
  *
  * Processes: the built CLI's `burrow server` (sqlite in memory, --tcp-ports), four `burrow http`
  * agents (soak-main, soak-restart, soak-aban, soak-drop) and one `burrow tcp` agent (soak-tcp), each
@@ -100,7 +101,7 @@ const fmtLoad = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
 const loadStart = loadavg();
 const startedIso = new Date().toISOString();
 console.log(
-  `bench/soak: ${durationS} s, rows every ${intervalS} s, agent restart every ${restartEveryS} s; ` +
+  `bench/soak (${CLI_JS}): ${durationS} s, rows every ${intervalS} s, agent restart every ${restartEveryS} s; ` +
     `${startedIso}; git ${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', 'src']) ? ' (src/ modified)' : ''}; ` +
     `node ${process.version}; load ${fmtLoad(loadStart)}`,
 );
@@ -236,11 +237,22 @@ async function restartLoop(): Promise<void> {
 }
 
 const restartLog: string[] = [];
+/** 64 MiB downloads started 0.5 s before each SIGTERM, so the agent stops with data queued. */
+const BUSY_DOWNLOADS = 3;
 async function restartOnce(): Promise<void> {
   const closeWindow = tally.openWindow();
   const start = Date.now();
   const atS = Math.round((start - t0) / 1000);
   try {
+    // stop it busy: large downloads in flight (their cut connections are expected)
+    for (let k = 0; k < BUSY_DOWNLOADS; k++) {
+      const begin = Date.now();
+      download(RESTART, false, 64 * MiB, 0, false).then(
+        () => tally.ok('download (restarting agent)', 64 * MiB),
+        (err: Error) => tally.fail('download (restarting agent)', err.message, begin, true),
+      );
+    }
+    await sleep(500);
     const code = await restartAgent.stop('SIGTERM');
     const stopMs = Date.now() - start;
     const refusals = new Map<string, number>();
@@ -282,7 +294,14 @@ const ABAN = tunnel('soak-aban');
 const DROP = tunnel('soak-drop');
 const UPLOAD_MIB = [1, 3, 6];
 const DOWNLOAD_MIB = [2, 8, 16, 32];
-const ABANDON_METHODS = ['POST', 'GET', 'DELETE', 'PUT'];
+/** Abandoned requests rotate through these (with a small body, or Content-Length: 0). */
+const ABANDONED: { method: string; body: boolean }[] = [
+  { method: 'POST', body: false },
+  { method: 'GET', body: false },
+  { method: 'DELETE', body: false },
+  { method: 'PUT', body: true },
+  { method: 'POST', body: true },
+];
 const runId = Date.now().toString(36);
 
 /** LOOPS: what runs concurrently, and how often (each pauses this long between operations). */
@@ -298,10 +317,11 @@ const loops: Promise<void>[] = [
   loop('tcp echo', 1_000, false, (i) => tcpEcho(tcpPort, 2 * MiB, i * 13)),
   loop('pipe', 1_000, false, (i) => pipeTransfer(own, ownKA, `soak-${runId}-${i}`, 4 * MiB, i * 31)),
   loop('abandoned', 500, false, async (i) => {
-    const method = ABANDON_METHODS[i % ABANDON_METHODS.length]!;
-    const id = `${runId}-${i}-${method}`;
+    const a = ABANDONED[i % ABANDONED.length]!;
+    const method = `${a.method}${a.body ? ' with a body' : ''}`;
+    const id = `${runId}-${i}-${a.method}`;
     abandoned.push({ id, method });
-    await abandon(ABAN, method, id, 500);
+    await abandon(ABAN, a.method, a.body, id, 500);
   }),
   loop('origin drop (502)', 2_000, false, () => dropped(DROP)),
   restartLoop(),

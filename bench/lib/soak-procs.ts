@@ -6,9 +6,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { argValue } from './child.js';
 import { ROOT } from './procs.js';
 
-export const CLI_JS = path.join(ROOT, 'dist', 'cli.js');
+/** The built CLI: this checkout's dist/cli.js, or another build's with `--cli <path>`. */
+export const CLI_JS = path.resolve(argValue('cli') ?? path.join(ROOT, 'dist', 'cli.js'));
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {

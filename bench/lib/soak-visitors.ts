@@ -131,7 +131,7 @@ export async function smallGet(t: Target, agent: http.Agent): Promise<number> {
 /** Download `bytes` bytes: status, byte count, and (if `check`) SHA-256 against the pattern. */
 export async function download(
   t: Target,
-  agent: http.Agent,
+  agent: http.Agent | false,
   bytes: number,
   seed: number,
   check: boolean,
@@ -302,13 +302,13 @@ export async function pipeTransfer(
 }
 
 /**
- * A visitor that gives up: a raw socket sends `method /slow?id=<id>` (with a small body for POST and
- * PUT) and closes after `abandonMs`, before the slow origin answers. Any byte back before that is a
+ * A visitor that gives up: a raw socket sends `method /slow?id=<id>` (with a small body, or
+ * Content-Length: 0) and closes after `abandonMs`, before the slow origin answers. Any byte back before that is a
  * failure (the origin answers after 10 s).
  */
-export function abandon(t: Target, method: string, id: string, abandonMs: number): Promise<void> {
+export function abandon(t: Target, method: string, withBody: boolean, id: string, abandonMs: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const body = method === 'POST' || method === 'PUT' ? `{"id":"${id}"}` : '';
+    const body = withBody ? `{"id":"${id}"}` : '';
     const s = net.connect(t.port, '127.0.0.1');
     let answered = '';
     let done = false;
