@@ -15,11 +15,13 @@
  * keep-alive small GETs, uploads (Content-Length and chunked) and downloads checked by byte count
  * and SHA-256, short WebSocket sessions and one long-lived WebSocket (echoes checked), SSE (every
  * event, in order), TCP echo through the `burrow tcp` public port, pipe transfers on the server's
- * own host, the soak-restart agent stopped (SIGTERM) and started again with the same --subdomain
- * every --restart-every seconds (its visitors' 502/503s and cut connections inside the restart
- * window are counted apart as expected), visitors that abandon a slow POST/GET/DELETE/PUT after
- * 0.5 s (the origin counts arrivals per request id), and requests the origin drops unanswered
- * (must be a 502).
+ * own host, the soak-restart agent stopped (SIGTERM, with three 64 MiB downloads in flight) and
+ * started again with the same --subdomain every --restart-every seconds (its visitors' 502/503s and
+ * cut connections inside the restart window are counted apart as expected; a 404, or a name refused
+ * for more than 15 s, is an error), visitors that abandon a slow POST (with and without a body), GET,
+ * DELETE or PUT after 0.5 s (the origin counts arrivals per request id), and requests the origin
+ * drops unanswered (must be a 502). `--only` keeps some columns' loops (e.g. `--only sse,drop`);
+ * `--cli` soaks another build (e.g. an older commit's, built elsewhere).
  *
  * Every --interval it prints one table row: operations done per kind, errors, expected failures,
  * the server's RSS and open fds (/proc, median of 1 s samples over the last 10 s), its event-loop
@@ -239,6 +241,7 @@ async function restartLoop(): Promise<void> {
 const restartLog: string[] = [];
 /** 64 MiB downloads started 0.5 s before each SIGTERM, so the agent stops with data queued. */
 const BUSY_DOWNLOADS = 3;
+const busyDownloads: Promise<void>[] = [];
 async function restartOnce(): Promise<void> {
   const closeWindow = tally.openWindow();
   const start = Date.now();
@@ -247,9 +250,11 @@ async function restartOnce(): Promise<void> {
     // stop it busy: large downloads in flight (their cut connections are expected)
     for (let k = 0; k < BUSY_DOWNLOADS; k++) {
       const begin = Date.now();
-      download(RESTART, false, 64 * MiB, 0, false).then(
-        () => tally.ok('download (restarting agent)', 64 * MiB),
-        (err: Error) => tally.fail('download (restarting agent)', err.message, begin, true),
+      busyDownloads.push(
+        download(RESTART, false, 64 * MiB, 0, false).then(
+          () => tally.ok('download (restarting agent)', 64 * MiB),
+          (err: Error) => tally.fail('download (restarting agent)', err.message, begin, true),
+        ),
       );
     }
     await sleep(500);
@@ -425,6 +430,7 @@ for (let k = 1; k <= intervals; k++) {
   });
 }
 await Promise.all(loops);
+await Promise.all(busyDownloads);
 await rowTimerDone;
 await takeRow(`end (${Math.round((Date.now() - t0) / 1000)} s)`);
 clearInterval(sampler);
