@@ -31,6 +31,12 @@ import { backoffDelay, type BackoffOptions } from './backoff.js';
 export const AGENT_ENDPOINT_PATH = '/api/v1/agent';
 /** How long to wait for the WebSocket handshake + WELCOME, in ms. */
 export const CONNECT_TIMEOUT_MS = 15_000;
+/**
+ * How long close() lets the goodbye (GOAWAY, then the WebSocket close handshake) take before the
+ * connection is cut anyway, in ms. The GOAWAY waits only behind bytes already in the socket (at most
+ * TRANSPORT_HIGH_WATER); whenClosed() resolves when the server confirmed it or this bound passed.
+ */
+export const GOODBYE_TIMEOUT_MS = 5_000;
 
 export interface AgentOptions {
   /** burrow server base URL, e.g. https://tunnels.example.com (http→ws, https→wss). */
@@ -91,6 +97,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
   #attempt = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #connectWaiters: { resolve: () => void; reject: (e: BurrowError) => void }[] = [];
+  #goodbye: Promise<void> | undefined;
 
   constructor(options: AgentOptions) {
     super();
@@ -142,23 +149,36 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     if (this.connected) this.#session!.sendControl(FrameType.UNREGISTER, { tunnelId });
   }
 
+  /**
+   * Say goodbye and close: the server gets GOAWAY ahead of any data still queued (and then holds the
+   * names only briefly, for this client's restart), and the WebSocket closes with a handshake. Returns
+   * at once; await whenClosed() before exiting the process, or the goodbye may never leave.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
-    if (this.#session && !this.#session.closed) {
-      this.#session.sendControl(FrameType.GOAWAY, { code: 'BURROW_ERR_SHUTTING_DOWN', message: 'client closing' });
-    }
-    const ws = this.#ws;
-    setImmediate(() => {
-      this.#session?.close(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
-      if (ws && ws.readyState !== WebSocket.CLOSED) ws.close(1000, 'bye');
-    });
+    const closing = new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed');
+    const session = this.#session;
+    if (session && !session.closed && this.#welcome) {
+      session.goAway({ code: 'BURROW_ERR_SHUTTING_DOWN', message: 'client closing' }, closing);
+    } else session?.close(closing);
+    this.#goodbye = this.#ws ? closeHandshake(this.#ws, GOODBYE_TIMEOUT_MS) : Promise.resolve();
     for (const slot of this.#slots.values())
       slot.pending?.reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
     for (const w of this.#connectWaiters) w.reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
     this.#connectWaiters = [];
     this.emit('close');
+  }
+
+  /**
+   * Resolves once a close() is over: the server answered the WebSocket close handshake (so it has
+   * read the goodbye), or GOODBYE_TIMEOUT_MS passed and the connection was cut. Never rejects;
+   * before close() it waits for it.
+   */
+  async whenClosed(): Promise<void> {
+    if (!this.#closed) await new Promise<void>((resolve) => this.once('close', () => resolve()));
+    await this.#goodbye;
   }
 
   #connect(): void {
@@ -245,7 +265,10 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       slot.spec.onStream(stream, open);
     });
     session.on('close', (err) => {
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      // close() closes the WebSocket itself, with a handshake, so that its goodbye drains first
+      if (!this.#closed && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) {
+        ws.terminate();
+      }
       const wasUp = this.#welcome !== undefined;
       this.#welcome = undefined;
       if (this.#session === session) this.#session = undefined;
@@ -375,6 +398,26 @@ export function zeroMaskSafe(endpoint: string): boolean {
   if (url.protocol === 'wss:') return true;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Close a WebSocket with the close handshake; resolves when it is closed, or after timeoutMs (then
+ * the socket is cut). One that is still connecting has sent nothing worth waiting for: cut at once.
+ */
+function closeHandshake(ws: WebSocket, timeoutMs: number): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  if (ws.readyState === WebSocket.CONNECTING) {
+    ws.terminate();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => ws.terminate(), timeoutMs);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'bye');
+  });
 }
 
 /** Errors the client must not retry: the server refused on purpose. */

@@ -85,11 +85,23 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     else this.emit('reconnected', { url: t.url });
   }
 
+  /**
+   * Close the tunnel: the server is told goodbye (ahead of any data still queued) and holds the name
+   * briefly for this client's restart. Returns at once; await whenClosed() before the process exits.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.agent.close();
     this.emit('close');
+  }
+
+  /**
+   * Resolves once close() is over: the server confirmed the goodbye (the WebSocket close handshake),
+   * or GOODBYE_TIMEOUT_MS passed. Never rejects; `tunnel.close(); await tunnel.whenClosed();`.
+   */
+  whenClosed(): Promise<void> {
+    return this.agent.whenClosed();
   }
 }
 

@@ -33,6 +33,12 @@ export const ERROR_CODES = {
     message: 'The tunnel client is not connected',
     fix: 'The machine running `burrow http` lost its connection. It reconnects by itself; if not, restart it.',
   },
+  BURROW_ERR_TUNNEL_RESTARTING: {
+    status: 503,
+    wsClose: 1013,
+    message: 'The tunnel client is restarting',
+    fix: 'Retry after the seconds in Retry-After: the tunnel client stopped on purpose and is coming back.',
+  },
   BURROW_ERR_ORIGIN_REFUSED: {
     status: 502,
     wsClose: 1011,

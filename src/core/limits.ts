@@ -19,6 +19,14 @@ export const DEFAULT_MAX_TUNNELS = 10_000;
 export const DEFAULT_MAX_STREAMS_PER_TUNNEL = 1_000;
 /** How long a tunnel name stays reserved for its agent after the agent disconnects, in ms. */
 export const DEFAULT_RESUME_GRACE_MS = 60_000;
+/**
+ * How long a tunnel name stays held after its agent said goodbye (a clean stop, e.g. a restart), in
+ * ms; never longer than the resume grace. Visitors get 503 TUNNEL_RESTARTING meanwhile, not 404; the
+ * same owner (resume token, access token, or address for anonymous agents) takes it back at once.
+ */
+export const GOODBYE_HOLD_MS = 5_000;
+/** Retry-After (seconds) sent to visitors of a name held after a goodbye. */
+export const GOODBYE_HOLD_RETRY_AFTER_S = 1;
 /** How long graceful close() waits for in-flight requests before cutting them, in ms. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 

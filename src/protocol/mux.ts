@@ -29,7 +29,14 @@ import {
   MAX_STREAM_ID,
   MAX_STREAMS_PER_SESSION,
 } from './limits.js';
-import { fromWireError, parseStreamOpen, parseWireError, toWireError, type StreamOpen } from './messages.js';
+import {
+  fromWireError,
+  parseStreamOpen,
+  parseWireError,
+  toWireError,
+  type StreamOpen,
+  type WireError,
+} from './messages.js';
 
 export interface MuxTransport {
   /** Send one or more whole frames. Return false when the transport's buffer is above its high-water mark. */
@@ -258,6 +265,24 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   whenWritable(cb: () => void): void {
     if (this.#congested && !this.#closed) this.#drainWaiters.push(cb);
     else cb();
+  }
+
+  /**
+   * Say goodbye and end the session. The GOAWAY jumps the data queue: it is handed to the transport
+   * at once (not at the end of the turn), every frame still queued here is dropped (the peer ignores
+   * everything after a GOAWAY anyway) and no stream sends anything after it. Only bytes the
+   * transport already holds go before it: at most TRANSPORT_HIGH_WATER plus one DATA frame per
+   * stream, since stream writes wait while the transport is congested. The transport is left open:
+   * its owner closes it (a WebSocket close handshake lets the GOAWAY drain first).
+   */
+  goAway(wire: WireError, err?: BurrowError): void {
+    if (this.#closed) return;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    const frame = encodeJsonFrame(FrameType.GOAWAY, 0, wire);
+    this.bytesOut += frame.length;
+    if (!this.#transport.send(frame)) this.#congested = true;
+    this.close(err);
   }
 
   /** End the session: every stream is destroyed with `err` (or AGENT_GONE). */

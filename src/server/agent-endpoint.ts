@@ -31,7 +31,8 @@ import { MuxSession, webSocketTransport } from '../protocol/mux.js';
 import { VERSION } from '../version.js';
 import type { ServerAdapter, ServerContext } from './adapter.js';
 import { BurrowTunnel } from './burrow-tunnel.js';
-import type { Tunnel } from './registry.js';
+import { principalKeyOf, type Tunnel } from './registry.js';
+import { GOODBYE_HOLD_MS } from '../core/limits.js';
 import { OPEN_ADMISSION, type AgentAdmission, type AgentPrincipal } from './admission.js';
 
 /** Path of the agent WebSocket on the server's own host. */
@@ -66,8 +67,10 @@ interface AgentConnection {
   hello: Hello | undefined;
   /** Control frames are handled one after another (some steps are async). */
   queue: Promise<void>;
-  /** The agent closed on purpose (GOAWAY): its names are not held. */
+  /** The agent closed on purpose (GOAWAY): its names are held only briefly (GOODBYE_HOLD_MS). */
   saidGoodbye: boolean;
+  /** Its token was revoked: its names are not held at all. */
+  revoked: boolean;
 }
 
 export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapter & {
@@ -108,6 +111,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       hello: undefined,
       queue: Promise.resolve(),
       saidGoodbye: false,
+      revoked: false,
     };
     conns.add(conn);
     c.metrics.agents.inc({ protocol: 'burrow' });
@@ -130,6 +134,9 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     ws.on('error', () => session.close(new BurrowError('BURROW_ERR_AGENT_GONE', 'agent connection failed')));
 
     session.on('control', (frame) => {
+      // A goodbye counts when it arrives, not when the control frames queued before it are done:
+      // the WebSocket may close meanwhile, and that must not read as a drop.
+      if (frame.type === FrameType.GOAWAY) conn.saidGoodbye = true;
       conn.queue = conn.queue
         .then(async () => {
           if (session.closed) return;
@@ -149,9 +156,18 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       c.metrics.agents.dec({ protocol: 'burrow' });
       for (const t of conn.tunnels.values()) {
         t.close('agent disconnected');
-        // A clean goodbye (GOAWAY) frees the name at once; a drop keeps it for the agent's return.
-        if (conn.saidGoodbye) c.registry.remove(t);
-        else c.registry.remove(t, { graceMs: options.resumeGraceMs, ownerKey: conn.ownerKey });
+        // A drop keeps the name for the agent's return (resume grace); a goodbye (GOAWAY: a stop or a
+        // restart) holds it briefly, so visitors get 503 + Retry-After and not 404; a revoked agent's
+        // names are not held.
+        if (conn.revoked) c.registry.remove(t);
+        else if (conn.saidGoodbye) {
+          c.registry.remove(t, {
+            reason: 'goodbye',
+            graceMs: Math.min(GOODBYE_HOLD_MS, options.resumeGraceMs),
+            ownerKey: conn.ownerKey,
+            principalKey: principalKeyOf(conn.principal?.tokenId ?? null, conn.remoteAddress),
+          });
+        } else c.registry.remove(t, { graceMs: options.resumeGraceMs, ownerKey: conn.ownerKey });
         options.onTunnelGone?.(t);
       }
       conn.tunnels.clear();
@@ -304,7 +320,11 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
           metrics: c.metrics,
           info: r.target ? { target: r.target } : {},
         }),
-      { name: wanted, ownerKey: conn.ownerKey },
+      {
+        name: wanted,
+        ownerKey: conn.ownerKey,
+        principalKey: principalKeyOf(principal.tokenId, conn.remoteAddress),
+      },
     );
     conn.tunnels.set(tunnel.id, tunnel);
     c.logger.info({ tunnel: tunnel.name, kind: tunnel.kind, remoteAddress: conn.remoteAddress }, 'tunnel registered');
@@ -343,7 +363,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       for (const conn of [...conns]) {
         if (conn.principal && pred(conn.principal)) {
           n++;
-          conn.saidGoodbye = true; // a revoked agent's names are not held for it
+          conn.revoked = true; // a revoked agent's names are not held for it
           conn.session.sendControl(
             FrameType.GOAWAY,
             toWireError(new BurrowError('BURROW_ERR_UNAUTHORIZED', 'token revoked')),

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../core/errors.js';
+import { GOODBYE_HOLD_RETRY_AFTER_S } from '../core/limits.js';
 import { randomName, validateName } from './names.js';
 import type { VisitorAccess } from './admission.js';
 
@@ -68,8 +69,66 @@ export interface ClaimOptions {
    * period after a disconnect is given back only to the same owner key.
    */
   ownerKey?: string | undefined;
+  /**
+   * Who is asking (see principalKeyOf): a name held after its agent's goodbye is also given back to
+   * the same principal, so a restarted client (a new resume token) gets its name at once.
+   */
+  principalKey?: string | undefined;
   /** Skip the reserved-name check (operator-configured names). */
   allowReserved?: boolean;
+}
+
+/** Why a name with no live tunnel is held: its agent dropped (resume grace) or said goodbye. */
+export type HoldReason = 'resume' | 'goodbye';
+
+/** A held name: why, and how long the hold still lasts. */
+export interface NameHold {
+  readonly reason: HoldReason;
+  readonly remainingMs: number;
+}
+
+export interface RemoveOptions {
+  /** Hold the name this long (ms) for its owner; absent or 0: the name is free at once. */
+  graceMs?: number;
+  /** The owner key that takes the held name back. */
+  ownerKey?: string | undefined;
+  /** Goodbye holds: the principal that takes the name back too (see ClaimOptions.principalKey). */
+  principalKey?: string | undefined;
+  /** 'resume' (default): the agent dropped. 'goodbye': it closed on purpose and is expected back soon. */
+  reason?: HoldReason;
+}
+
+/**
+ * An agent's principal for goodbye holds: its access token, or its address when it has none (with
+ * `--auth none` anyone may take a free name, so the address only keeps strangers off during the hold).
+ */
+export function principalKeyOf(tokenId: string | null, remoteAddress: string): string {
+  return tokenId !== null ? `token:${tokenId}` : `address:${remoteAddress}`;
+}
+
+/**
+ * What a visitor of a name with no live tunnel gets. A held name is coming back, so never a 404:
+ * 502 AGENT_GONE + `Retry-After: 2` while a dropped agent may resume, 503 TUNNEL_RESTARTING +
+ * `Retry-After: GOODBYE_HOLD_RETRY_AFTER_S` during the short hold after a goodbye. Else 404.
+ */
+export function missingTunnelAnswer(
+  registry: TunnelRegistry,
+  name: string,
+): { error: BurrowError; headers: Record<string, string> } {
+  const hold = registry.holdOf(name);
+  if (hold?.reason === 'goodbye') {
+    return {
+      error: new BurrowError('BURROW_ERR_TUNNEL_RESTARTING', `"${name}" is restarting`),
+      headers: { 'Retry-After': String(GOODBYE_HOLD_RETRY_AFTER_S) },
+    };
+  }
+  if (hold) {
+    return {
+      error: new BurrowError('BURROW_ERR_AGENT_GONE', `"${name}" lost its client, which may be reconnecting`),
+      headers: { 'Retry-After': '2' },
+    };
+  }
+  return { error: new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `"${name}"`), headers: {} };
 }
 
 export interface TunnelRegistryEvents {
@@ -87,11 +146,13 @@ export interface TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
    * INVALID_NAME, NAME_RESERVED, NAME_TAKEN, TUNNEL_LIMIT.
    */
   add<T extends Tunnel>(create: (name: string) => T, options?: ClaimOptions): T;
-  /** Remove a tunnel; with graceMs the name stays reserved for ownerKey for that long. */
-  remove(tunnel: Tunnel, options?: { graceMs?: number; ownerKey?: string | undefined }): void;
+  /** Remove a tunnel; with graceMs the name stays reserved for its owner for that long. */
+  remove(tunnel: Tunnel, options?: RemoveOptions): void;
   get(name: string): Tunnel | undefined;
-  /** True while a name is held for a disconnected agent (its grace period). */
+  /** True while a name is held for its agent (after a drop or a goodbye). */
   isHeld(name: string): boolean;
+  /** Why and for how long a name is held (undefined: not held). */
+  holdOf(name: string): NameHold | undefined;
   /** A random readable name that is neither live nor held (throws TUNNEL_LIMIT after RANDOM_NAME_ATTEMPTS). */
   freeName(): string;
   getById(id: string): Tunnel | undefined;
@@ -102,7 +163,10 @@ export interface TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
 }
 
 interface Reservation {
-  ownerKey: string;
+  ownerKey: string | undefined;
+  principalKey: string | undefined;
+  reason: HoldReason;
+  until: number;
   timer: NodeJS.Timeout;
 }
 
@@ -114,10 +178,13 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
   readonly #byId = new Map<string, Tunnel>();
   readonly #reserved = new Map<string, Reservation>();
   readonly #maxTunnels: number;
+  readonly #now: () => number;
 
-  constructor(options: { maxTunnels: number }) {
+  /** `now` is the clock for hold times (tests inject one; holds end by timers either way). */
+  constructor(options: { maxTunnels: number; now?: () => number }) {
     super();
     this.#maxTunnels = options.maxTunnels;
+    this.#now = options.now ?? Date.now;
   }
 
   get size(): number {
@@ -135,8 +202,14 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
       if (this.#byName.has(name)) throw new BurrowError('BURROW_ERR_NAME_TAKEN', `"${name}"`);
       const held = this.#reserved.get(name);
       if (held) {
-        if (held.ownerKey !== options.ownerKey) {
-          throw new BurrowError('BURROW_ERR_NAME_TAKEN', `"${name}" is held for its previous client for a short while`);
+        const owner = held.ownerKey !== undefined && held.ownerKey === options.ownerKey;
+        const principal = held.principalKey !== undefined && held.principalKey === options.principalKey;
+        if (!owner && !principal) {
+          const s = Math.max(1, Math.ceil((held.until - this.#now()) / 1000));
+          throw new BurrowError(
+            'BURROW_ERR_NAME_TAKEN',
+            `"${name}" is held for its previous client for a short while (${s} s more)`,
+          );
         }
         clearTimeout(held.timer);
         this.#reserved.delete(name);
@@ -151,15 +224,18 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
     return tunnel;
   }
 
-  remove(tunnel: Tunnel, options: { graceMs?: number; ownerKey?: string | undefined } = {}): void {
+  remove(tunnel: Tunnel, options: RemoveOptions = {}): void {
     if (this.#byName.get(tunnel.name) !== tunnel) return;
     this.#byName.delete(tunnel.name);
     this.#byId.delete(tunnel.id);
-    if (options.graceMs && options.graceMs > 0 && options.ownerKey) {
+    const reason = options.reason ?? 'resume';
+    const principalKey = reason === 'goodbye' ? options.principalKey : undefined;
+    if (options.graceMs && options.graceMs > 0 && (options.ownerKey || principalKey)) {
       const name = tunnel.name;
       const timer = setTimeout(() => this.#reserved.delete(name), options.graceMs);
       timer.unref();
-      this.#reserved.set(name, { ownerKey: options.ownerKey, timer });
+      const until = this.#now() + options.graceMs;
+      this.#reserved.set(name, { ownerKey: options.ownerKey, principalKey, reason, until, timer });
     }
     this.emit('closed', tunnel);
   }
@@ -170,6 +246,11 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
 
   isHeld(name: string): boolean {
     return this.#reserved.has(name);
+  }
+
+  holdOf(name: string): NameHold | undefined {
+    const r = this.#reserved.get(name);
+    return r && { reason: r.reason, remainingMs: Math.max(0, r.until - this.#now()) };
   }
 
   freeName(): string {

@@ -21,7 +21,7 @@ import { rejectUpgrade, sendError } from './pages.js';
 import { TunnelProxy } from './proxy.js';
 import { HttpRelay } from './relay.js';
 import { TcpExpose } from './tcp-expose.js';
-import { MemoryTunnelRegistry, type Tunnel, type TunnelRegistry } from './registry.js';
+import { MemoryTunnelRegistry, missingTunnelAnswer, type Tunnel, type TunnelRegistry } from './registry.js';
 
 export interface BurrowServer {
   readonly config: ServerConfig;
@@ -172,7 +172,8 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     baseUrlFor: (req) => ctx.baseUrlFor(req),
     // a dropped `burrow tcp` agent that comes back within the grace keeps its port and token
     resumeGraceMs: config.resumeGraceMs,
-    isNameHeld: (n) => registry.isHeld(n),
+    // only a dropped agent's port is kept: after a goodbye it is released (the name's short hold is no resume)
+    isNameHeld: (n) => registry.holdOf(n)?.reason === 'resume',
   });
   const agentEndpoint = createAgentEndpoint({
     onTcpTunnel: (t, r, up) => tcpExpose.onRegistered(t, r, up),
@@ -222,11 +223,10 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     if (name !== undefined) {
       const tunnel = registry.get(name);
       if (!tunnel) {
-        const err = registry.isHeld(name)
-          ? new BurrowError('BURROW_ERR_AGENT_GONE', `"${name}" lost its client, which may be reconnecting`)
-          : new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `"${name}"`);
-        metrics.errors.inc({ code: err.code });
-        sendError(req, res, err, err.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': '2' } : {});
+        // both paths land here (the relay hands unknown names to Node): 404 only for names nobody holds
+        const { error, headers } = missingTunnelAnswer(registry, name);
+        metrics.errors.inc({ code: error.code });
+        sendError(req, res, error, headers);
         return;
       }
       if (shuttingDown) res.setHeader('Connection', 'close');
@@ -298,12 +298,8 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     if (name !== undefined) {
       const tunnel = registry.get(name);
       if (!tunnel) {
-        rejectUpgrade(
-          socket,
-          registry.isHeld(name)
-            ? new BurrowError('BURROW_ERR_AGENT_GONE', `"${name}" lost its client, which may be reconnecting`)
-            : new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `"${name}"`),
-        );
+        const { error, headers } = missingTunnelAnswer(registry, name);
+        rejectUpgrade(socket, error, headers);
         return;
       }
       proxy.handleUpgrade(tunnel, req, socket, head);

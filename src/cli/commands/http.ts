@@ -81,7 +81,7 @@ export async function runHttp(
       t.on('request', (r) => say(`${r.method} ${r.path}`, { event: 'request', method: r.method, path: r.path }));
     t.on('reconnecting', (r: unknown) => say('reconnecting…', { event: 'reconnecting', detail: r }));
     t.on('error', (e: Error) => say(`error: ${e.message}`, { event: 'error', message: e.message }));
-    return waitForSignal(() => t.close());
+    return waitForSignal(async () => t.close());
   }
   const options: Parameters<typeof openTunnel>[0] = { url: target, server };
   if (f.subdomain) options.subdomain = f.subdomain;
@@ -149,24 +149,43 @@ export async function runHttp(
     failed = e;
     say(`error: ${e.message}`, { event: 'error', code: e.code, message: e.message });
   });
-  const code = await waitForSignal(() => tunnel.close(), tunnel);
+  const code = await waitForSignal(() => {
+    tunnel.close();
+    return tunnel.whenClosed();
+  }, tunnel);
   return failed ? 1 : code;
 }
 
-function waitForSignal(close: () => void, tunnel?: Tunnel): Promise<number> {
+/**
+ * Resolve with the exit code: 0 after a signal, once `close` says goodbye (bounded by
+ * GOODBYE_TIMEOUT_MS: exiting earlier would drop a goodbye still queued behind data, and the server
+ * would then hold the name for the whole resume grace); 1 when the tunnel closes on its own (a
+ * final error). A second signal stops waiting.
+ */
+function waitForSignal(close: () => Promise<void>, tunnel?: Tunnel): Promise<number> {
   return new Promise((resolve) => {
+    let stopping = false;
     const done = (code: number): void => {
       process.off('SIGINT', onSig);
       process.off('SIGTERM', onSig);
       resolve(code);
     };
     const onSig = (): void => {
-      close();
-      done(0);
+      if (stopping) {
+        done(0);
+        return;
+      }
+      stopping = true;
+      close().then(
+        () => done(0),
+        () => done(0),
+      );
     };
-    process.once('SIGINT', onSig);
-    process.once('SIGTERM', onSig);
-    tunnel?.once('close', () => done(1));
+    process.on('SIGINT', onSig);
+    process.on('SIGTERM', onSig);
+    tunnel?.once('close', () => {
+      if (!stopping) done(1);
+    });
   });
 }
 
