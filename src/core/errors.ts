@@ -111,6 +111,42 @@ export const ERROR_CODES = {
     message: 'Request headers too large',
     fix: 'Send fewer or smaller headers (cookies!); the limit is MAX_HEADER_BYTES.',
   },
+  BURROW_ERR_HTTP_VERSION: {
+    status: 505,
+    wsClose: 1002,
+    message: 'HTTP version not supported',
+    fix: 'Tunnels speak HTTP/1.1 and HTTP/1.0 to visitors (HTTP/2 through a TLS proxy in front); send one of those.',
+  },
+  BURROW_ERR_TRANSFER_ENCODING: {
+    status: 501,
+    wsClose: 1002,
+    message: 'Transfer-Encoding not supported',
+    fix: 'Send the body with Content-Length or Transfer-Encoding: chunked (nothing else, no other codings).',
+  },
+  BURROW_ERR_METHOD_NOT_ALLOWED: {
+    status: 405,
+    wsClose: 1008,
+    message: 'Method not allowed',
+    fix: 'CONNECT is not carried through tunnels; expose the TCP service with `burrow tcp` instead.',
+  },
+  BURROW_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    wsClose: 1008,
+    message: 'The request head did not arrive in time',
+    fix: 'Send the whole request head (request line and header fields) within HEAD_TIMEOUT_MS of its first byte; a client this slow is cut off to keep slowloris attacks out.',
+  },
+  BURROW_ERR_CONNECTION_LIMIT: {
+    status: 429,
+    wsClose: 1013,
+    message: 'Too many connections from this address',
+    fix: 'Close idle connections (reuse keep-alive ones), or ask the operator to raise --max-connections-per-ip.',
+  },
+  BURROW_ERR_AGENT_FAULT: {
+    status: 502,
+    wsClose: 1011,
+    message: 'The tunnel client broke the protocol',
+    fix: "The machine running the tunnel client sent something burrow cannot use; update it to the server's version. The server log names the fault.",
+  },
   BURROW_ERR_BAD_REQUEST: {
     status: 400,
     wsClose: 1008,

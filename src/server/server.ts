@@ -17,7 +17,9 @@ import { resolveServerConfig, type ServerConfig, type ServerOptions } from './co
 import type { ServerHooks, TunnelInfo } from './hooks.js';
 import { domainOf, forwardedProto, hostOf, remoteAddressOf, stripPort, tunnelNameFor } from './host.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
-import { rejectUpgrade, sendError } from './pages.js';
+import { errorResponseBytes, rejectUpgrade, sendError } from './pages.js';
+import { ConnectionCap } from './connection-cap.js';
+import { HEAD_CHECK_INTERVAL_MS, RELAY_IDLE_TIMEOUT_MS } from './limits.js';
 import { TunnelProxy } from './proxy.js';
 import { HttpRelay } from './relay.js';
 import { TcpExpose } from './tcp-expose.js';
@@ -132,6 +134,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     metrics,
     hooks,
     requestTimeoutMs: config.requestTimeoutMs,
+    headTimeoutMs: config.headTimeoutMs,
     maxHeaderBytes: config.maxHeaderBytes,
     trustProxy: config.trustProxy,
     secure: config.secure,
@@ -365,8 +368,10 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       const serverOpts: http.ServerOptions = {
         maxHeaderSize: config.maxHeaderBytes,
         requestTimeout: 0,
-        headersTimeout: 60_000,
-        keepAliveTimeout: 65_000,
+        // Node checks this from the first byte of each head, every HEAD_CHECK_INTERVAL_MS
+        headersTimeout: config.headTimeoutMs,
+        connectionsCheckingInterval: Math.min(HEAD_CHECK_INTERVAL_MS, config.headTimeoutMs),
+        keepAliveTimeout: RELAY_IDLE_TIMEOUT_MS,
         noDelay: true,
       };
       const s = options.tls
@@ -382,17 +387,43 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       const handOff = (socket: Socket): void => {
         for (const l of nodeListeners) l.call(s, socket);
       };
-      s.on(connectionEvent, (socket: Socket) => relay.accept(socket, handOff));
+      // One client address holds at most --max-connections-per-ip sockets (behind a trusted proxy
+      // every connection is the proxy's: the cap is the proxy's job there).
+      const cap = new ConnectionCap(config.trustProxy ? 0 : config.maxConnectionsPerIp, (key, first) => {
+        metrics.errors.inc({ code: 'BURROW_ERR_CONNECTION_LIMIT' });
+        if (first) {
+          logger.warn(
+            { client: key, limit: config.maxConnectionsPerIp, code: 'BURROW_ERR_CONNECTION_LIMIT' },
+            'visitor connections refused: this address holds the most allowed (--max-connections-per-ip)',
+          );
+        }
+      });
+      s.on(connectionEvent, (socket: Socket) => {
+        if (!cap.admit(socket)) {
+          socket.destroy();
+          return;
+        }
+        relay.accept(socket, handOff);
+      });
       s.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
         if (!socket.writable) return socket.destroy();
-        const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-        const msg =
-          status === 431
-            ? `Request headers too large (limit ${config.maxHeaderBytes} bytes): send fewer or smaller headers.\n`
-            : 'Bad request: the request could not be parsed as HTTP/1.1.\n';
-        socket.end(
-          `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(msg)}\r\nConnection: close\r\n\r\n${msg}`,
-        );
+        const e =
+          err.code === 'HPE_HEADER_OVERFLOW'
+            ? new BurrowError(
+                'BURROW_ERR_HEADERS_TOO_LARGE',
+                `request head over ${config.maxHeaderBytes} bytes: send fewer or smaller headers`,
+              )
+            : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+              ? new BurrowError(
+                  'BURROW_ERR_REQUEST_TIMEOUT',
+                  `the request head was not complete within ${config.headTimeoutMs} ms of its first byte`,
+                )
+              : new BurrowError(
+                  'BURROW_ERR_BAD_REQUEST',
+                  `the request could not be parsed as HTTP/1.1 (${err.code ?? 'parse error'})`,
+                );
+        metrics.errors.inc({ code: e.code });
+        socket.end(errorResponseBytes(e));
       });
       return new Promise((resolve, reject) => {
         s.once('error', reject);

@@ -19,6 +19,8 @@ export interface ServerFlags {
   maxTunnels?: number;
   newTunnelsPerMinute?: number;
   maxStreamsPerTunnel?: number;
+  maxConnectionsPerIp?: number;
+  headTimeout?: number;
   requestTimeout?: number;
   resumeGrace?: number;
   window?: number;
@@ -121,6 +123,10 @@ export function serverOptionsFromFlags(f: ServerFlags): ServerOptions {
   if (newTunnels !== undefined) o.newTunnelsPerMinute = newTunnels;
   const maxStreams = f.maxStreamsPerTunnel ?? numEnv('BURROW_MAX_STREAMS_PER_TUNNEL');
   if (maxStreams !== undefined) o.maxStreamsPerTunnel = maxStreams;
+  const perIp = f.maxConnectionsPerIp ?? numEnv('BURROW_MAX_CONNECTIONS_PER_IP');
+  if (perIp !== undefined) o.maxConnectionsPerIp = perIp;
+  const ht = f.headTimeout ?? durEnv('BURROW_HEAD_TIMEOUT');
+  if (ht !== undefined) o.headTimeoutMs = ht;
   const rt = f.requestTimeout ?? durEnv('BURROW_REQUEST_TIMEOUT');
   if (rt !== undefined) o.requestTimeoutMs = rt;
   const grace = f.resumeGrace ?? durEnv('BURROW_RESUME_GRACE');
@@ -186,6 +192,16 @@ export function addServerFlags(cmd: Command): Command {
       '--max-streams-per-tunnel <n>',
       'most open connections per tunnel (default 1000)',
       parseIntArg(1, 1_000_000),
+    )
+    .option(
+      '--max-connections-per-ip <n>',
+      'most open visitor connections per client address, IPv6 per /64; 0 = no cap, not applied with --trust-proxy (env BURROW_MAX_CONNECTIONS_PER_IP; default 256)',
+      parseIntArg(0, 10_000_000),
+    )
+    .option(
+      '--head-timeout <duration>',
+      'a request head must be whole this soon after its first byte, else 408 (env BURROW_HEAD_TIMEOUT; default 30s)',
+      parseDurationMs,
     )
     .option(
       '--request-timeout <duration>',
