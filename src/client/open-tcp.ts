@@ -60,8 +60,13 @@ export class TcpTunnel extends EventEmitter<TcpTunnelEvents> {
   get accessToken(): string | undefined {
     return this.info?.accessToken;
   }
+  /** Say goodbye and close; returns at once (await whenClosed() before the process exits). */
   close(): void {
     this.agent.close();
+  }
+  /** Resolves once the goodbye reached the server (or GOODBYE_TIMEOUT_MS passed); never rejects. */
+  whenClosed(): Promise<void> {
+    return this.agent.whenClosed();
   }
 }
 

@@ -20,3 +20,5 @@ export const RELAY_IDLE_TIMEOUT_MS = 65_000;
  * there every connection comes from the proxy, which should cap them itself.
  */
 export const DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
+/** Retry-After (seconds) sent with 502 BURROW_ERR_AGENT_GONE: the agent reconnects by itself. */
+export const AGENT_GONE_RETRY_AFTER_S = 2;

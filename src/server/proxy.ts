@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { BurrowError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { RETRYABLE_METHODS, STATUS_ABANDONED } from '../core/http1.js';
+import { AGENT_GONE_RETRY_AFTER_S } from './limits.js';
 import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } from './http-headers.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServerHooks } from './hooks.js';
@@ -255,7 +256,12 @@ export class TunnelProxy {
         logger.debug({ tunnel: tunnel.name, code: e.code, err: e.message }, 'proxy error');
       }
       finish(e.status);
-      sendError(req, res, e);
+      sendError(
+        req,
+        res,
+        e,
+        e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': String(AGENT_GONE_RETRY_AFTER_S) } : undefined,
+      );
     });
 
     res.on('close', () => {

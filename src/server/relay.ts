@@ -35,7 +35,7 @@ import {
 import type { ServerMetrics } from './metrics.js';
 import { agentFault, asBurrowError, errorResponseBytes } from './pages.js';
 import type { Tunnel } from './registry.js';
-import { RELAY_IDLE_TIMEOUT_MS } from './limits.js';
+import { AGENT_GONE_RETRY_AFTER_S, RELAY_IDLE_TIMEOUT_MS } from './limits.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 /** Status label strings made once (a metrics label per request otherwise allocates one). */
@@ -700,7 +700,8 @@ class RelayConnection {
     const p = this.#pending[0];
     this.#o.metrics.errors.inc({ code: e.code });
     this.#o.logger.debug({ tunnel: this.#tunnel.name, code: e.code, err: e.message }, 'relay error');
-    const extra: Record<string, string> = e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': '2' } : {};
+    const extra: Record<string, string> =
+      e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': String(AGENT_GONE_RETRY_AFTER_S) } : {};
     this.#socket.write(
       errorResponseBytes(e, { html: p?.wantsHtml ?? false, head: p?.method === 'HEAD', extraHeaders: extra }),
     );

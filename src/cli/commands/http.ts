@@ -72,6 +72,7 @@ export async function runHttp(
     if (f.localKey) lo.localKey = f.localKey;
     if (f.localCa) lo.localCa = f.localCa;
     const t = await openLocaltunnel(lo);
+    const stopped = waitForSignal(async () => t.close());
     say(`Forwarding ${t.url} -> ${f.localHost ?? 'localhost'}:${port} (localtunnel protocol)`, {
       event: 'ready',
       url: t.url,
@@ -81,7 +82,7 @@ export async function runHttp(
       t.on('request', (r) => say(`${r.method} ${r.path}`, { event: 'request', method: r.method, path: r.path }));
     t.on('reconnecting', (r: unknown) => say('reconnecting…', { event: 'reconnecting', detail: r }));
     t.on('error', (e: Error) => say(`error: ${e.message}`, { event: 'error', message: e.message }));
-    return waitForSignal(async () => t.close());
+    return stopped;
   }
   const options: Parameters<typeof openTunnel>[0] = { url: target, server };
   if (f.subdomain) options.subdomain = f.subdomain;
@@ -112,6 +113,11 @@ export async function runHttp(
     throw new Error(`"${target}" is not a port, host:port or http(s):// URL (e.g. burrow http 3000)`);
   }
   const tunnel: Tunnel = await openTunnel(options);
+  // listen for signals before saying "ready": a script may send one as soon as it reads that line
+  const stopped = waitForSignal(() => {
+    tunnel.close();
+    return tunnel.whenClosed();
+  }, tunnel);
   const local = `${tunnel.target.https ? 'https://' : 'http://'}${tunnel.target.host}:${tunnel.target.port}`;
   say(`Forwarding ${tunnel.url} -> ${local}`, {
     event: 'ready',
@@ -149,10 +155,7 @@ export async function runHttp(
     failed = e;
     say(`error: ${e.message}`, { event: 'error', code: e.code, message: e.message });
   });
-  const code = await waitForSignal(() => {
-    tunnel.close();
-    return tunnel.whenClosed();
-  }, tunnel);
+  const code = await stopped;
   return failed ? 1 : code;
 }
 

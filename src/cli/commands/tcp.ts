@@ -42,6 +42,23 @@ export function registerTcpCommand(program: Command): void {
         if (token) o.token = token;
         if (f.localHost) o.localHost = f.localHost;
         const t = await openTcpTunnel(o);
+        // Listen for signals before saying "ready" (a script may send one as soon as it reads it).
+        // A signal is a clean stop (exit 0); the tunnel closing on its own (final error) exits 1.
+        // The close that t.close() itself causes must not count as the latter.
+        const exit = new Promise<number>((resolve) => {
+          const onSig = (): void => {
+            t.off('close', onClose);
+            resolve(0);
+          };
+          const onClose = (): void => {
+            process.off('SIGINT', onSig);
+            process.off('SIGTERM', onSig);
+            resolve(1);
+          };
+          process.once('SIGINT', onSig);
+          process.once('SIGTERM', onSig);
+          t.once('close', onClose);
+        });
         const say = (human: string, ev: Record<string, unknown>): void => {
           process.stdout.write((f.json ? JSON.stringify(ev) : human) + '\n');
         };
@@ -74,23 +91,9 @@ export function registerTcpCommand(program: Command): void {
           say(lines.join('\n'), { event: 'reconnected', ...r });
         });
         t.on('error', (e) => say(`error: ${e.message}`, { event: 'error', code: e.code, message: e.message }));
-        // A signal is a clean stop (exit 0); the tunnel closing on its own (final error) exits 1.
-        // The close that t.close() itself causes must not count as the latter.
-        process.exitCode = await new Promise<number>((resolve) => {
-          const onSig = (): void => {
-            t.off('close', onClose);
-            resolve(0);
-          };
-          const onClose = (): void => {
-            process.off('SIGINT', onSig);
-            process.off('SIGTERM', onSig);
-            resolve(1);
-          };
-          process.once('SIGINT', onSig);
-          process.once('SIGTERM', onSig);
-          t.once('close', onClose);
-        });
+        process.exitCode = await exit;
         t.close();
+        await t.whenClosed(); // the goodbye must leave before the process does
       } catch (err) {
         process.exitCode = printError(err);
       }
