@@ -24,7 +24,7 @@
  * `--cli` soaks another build (e.g. an older commit's, built elsewhere).
  *
  * Every --interval it prints one table row: operations done per kind, errors, expected failures,
- * the server's RSS and open fds (/proc, median of 1 s samples over the last 10 s), its event-loop
+ * the server's RSS and open fds (/proc, median of 1 s samples over the interval), its event-loop
  * delay p99 over the interval (burrow_process_nodejs_eventloop_lag_p99_seconds from /metrics) and
  * the load average. At the end: every tunnel's openStreams after a settle, duplicate arrivals of
  * abandoned requests, and the verdicts (errors = 0; RSS and fds within ±10 % of the first
@@ -388,10 +388,12 @@ function cpuPct(): number {
   return pct;
 }
 
+let lastRowAt = t0;
 async function takeRow(label: string): Promise<Row> {
-  const now = Date.now();
-  const recent = samples.filter((x) => x.t >= now - 10_000);
+  // RSS swings with GC under 64 MiB bursts: the interval's median, not one reading
+  const recent = samples.filter((x) => x.t > lastRowAt);
   const use = recent.length ? recent : samples.slice(-1);
+  lastRowAt = Date.now();
   const done = tally.doneByKind();
   const delta = new Map([...done].map(([k, n]) => [k, n - (lastDone.get(k) ?? 0)]));
   const totals = tally.totals();

@@ -16,6 +16,11 @@ export interface KindCounts {
 const EXPECTED_DURING_RESTART =
   /^(HTTP 50[23]\b|upgrade refused: HTTP 50[23]\b|ECONNRESET|EPIPE|socket hang up|response cut|short body|closed)/;
 
+/** A cause without its byte counts ("response cut after N bytes"), so that like failures count together. */
+function countable(cause: string): string {
+  return cause.replace(/\b\d{4,}\b/g, 'N');
+}
+
 /** How long after the new agent is ready its visitors may still see the old one's failures. */
 const WINDOW_TAIL_MS = 2_000;
 
@@ -45,7 +50,8 @@ export class Tally {
     c.bytes += bytes;
   }
 
-  error(kind: string, cause: string): void {
+  error(kind: string, rawCause: string): void {
+    const cause = countable(rawCause);
     const c = this.#kind(kind);
     c.errors.set(cause, (c.errors.get(cause) ?? 0) + 1);
     this.#see(kind, cause);
@@ -63,8 +69,9 @@ export class Tally {
    * A failure of an operation that ran from `start` to now. On a restarting tunnel
    * (`restarting`), one that overlaps a restart window with an expected cause is counted apart.
    */
-  fail(kind: string, cause: string, start: number, restarting: boolean): void {
+  fail(kind: string, rawCause: string, start: number, restarting: boolean): void {
     const end = Date.now();
+    let cause = countable(rawCause);
     if (restarting && this.inRestart(start, end)) {
       if (EXPECTED_DURING_RESTART.test(cause)) {
         const c = this.#kind(kind);
