@@ -50,7 +50,7 @@ if (process.argv[2] === '--child-origin') {
   });
   s.listen(0, '127.0.0.1', () => console.log(`PORT ${(s.address() as net.AddressInfo).port}`));
 } else if (process.argv[2] === '--child-burrow') {
-  const { createServer } = await import('../src/server/index.js');
+  const { createServer } = await import('../src/app/server.js');
   const { createLocaltunnelAdapter } = await import('../src/adapters/localtunnel/index.js');
   const server = createServer({
     address: '127.0.0.1',

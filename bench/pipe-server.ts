@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { createPipeHandler } from '../src/pipe/index.js';
+import { createPipeHandler } from '../src/app/pipe.js';
 
 type Handler = (req: unknown, res: unknown) => void;
 const kind = process.argv[2];

@@ -27,7 +27,7 @@ import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets
 // ---------------------------------------------------------------- child roles
 
 async function runServer(): Promise<void> {
-  const { composeServer } = await import('../src/server/compose.js');
+  const { composeServer } = await import('../src/app/compose.js');
   const from = 30000 + Math.floor(Math.random() * 9900);
   const composed = await composeServer({
     port: 0,
@@ -43,7 +43,7 @@ async function runServer(): Promise<void> {
 }
 
 async function runAgent(): Promise<void> {
-  const { openTcpTunnel } = await import('../src/client/open-tcp.js');
+  const { openTcpTunnel } = await import('../src/client/burrow/open-tcp.js');
   const server = argValue('server')!;
   const out: Record<string, { port: number; wsUrl: string; token: string }> = {};
   for (const name of ['sink', 'source', 'echo']) {
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
     const x = await agent.ready;
     const burrowPids = [server.proc.pid, agent.proc.pid];
 
-    const { startTcpTunnel } = await import('../src/client/tcp-tunnel.js');
+    const { startTcpTunnel } = await import('../src/client/tcp-ws/tcp-tunnel.js');
     const opts = { mode: 'multiplexed' as const, logLevel: 'none' as const };
     const ws = {
       sink: await startTcpTunnel(x.sink.wsUrl, x.sink.token, '127.0.0.1', 0, opts),

@@ -28,7 +28,7 @@ const TOKEN = 'bench-token';
 // ---------------------------------------------------------------- child roles
 
 async function runServer(): Promise<void> {
-  const { createLimrunAdapter } = await import('../src/adapters/limrun/index.js');
+  const { createLimrunAdapter } = await import('../src/adapters/tcp-ws/index.js');
   const adapter = createLimrunAdapter({
     targets: [
       { name: 'sink', host: '127.0.0.1', port: argNumber('sink', 0), token: TOKEN },
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     const { port } = await server.ready;
     const base = `ws://127.0.0.1:${port}/tcp`;
 
-    const { startTcpTunnel: burrowStart } = await import('../src/client/tcp-tunnel.js');
+    const { startTcpTunnel: burrowStart } = await import('../src/client/tcp-ws/tcp-tunnel.js');
     const clients: [string, Starter][] = [
       ['limrun client', limrunStart],
       ['burrow client', burrowStart],

@@ -3,7 +3,7 @@
  * real deployment would) to --server for the origin at 127.0.0.1:--port, --concurrency at a time.
  * Prints BENCH_READY {"urls": [...first 5], "count"}.
  */
-import { openTunnel, type Tunnel } from '../../src/client/open-tunnel.js';
+import { openTunnel, type Tunnel } from '../../src/client/burrow/open-tunnel.js';
 import { argNumber, argValue, exitWithParent, ready, serveProfiling } from './child.js';
 
 const serverArg = argValue('server');

@@ -3,7 +3,7 @@
  * IPC message {"cmd":"gc"} runs a full GC (when started with --expose-gc) and answers
  * {"mem": process.memoryUsage()}, so the idle-tunnel scenario measures settled memory.
  */
-import { createServer } from '../../src/server/index.js';
+import { createServer } from '../../src/app/server.js';
 import { exitWithParent, ready, serveProfiling } from './child.js';
 
 const server = createServer({ address: '127.0.0.1', port: 0, logLevel: 'silent', processMetrics: false });

@@ -1,5 +1,4 @@
 /** Named limits of authentication and access rules (docs/accounts.md, "Configuration"). */
-import { CLIENT_IPV6_PREFIX } from '../core/limits.js';
 
 /** Random base62 characters after `brw_` / `tun_` in a new token (≈ 238 bits). */
 export const TOKEN_SECRET_LENGTH = 40;
@@ -18,8 +17,6 @@ export const FAILED_AUTH_MAX_ATTEMPTS = 10;
 export const FAILED_AUTH_WINDOW_MS = 60_000;
 /** Addresses tracked at once by the failed-auth limiter (oldest forgotten first). */
 export const FAILED_AUTH_MAX_TRACKED = 100_000;
-/** IPv6 clients are counted per /64 (one host usually owns a whole /64); see src/core/client-key.ts. */
-export const FAILED_AUTH_IPV6_PREFIX = CLIENT_IPV6_PREFIX;
 
 /** last_used_at is written at most this often per token, in ms (not on every connection). */
 export const TOKEN_TOUCH_INTERVAL_MS = 60_000;

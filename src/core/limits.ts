@@ -1,6 +1,6 @@
 /**
  * Every limit and default in burrow, named in one place (docs/configuration.md lists them).
- * Protocol limits live in src/protocol/limits.ts; adapter-specific ones in their folders.
+ * Protocol limits live in src/wire/mux/limits.ts; adapter-specific ones in their folders.
  */
 
 /** Tunnel names (DNS labels). */

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BurrowError } from '../core/errors.js';
 import type { ServerMetrics } from './metrics.js';
-import { sendError } from './pages.js';
+import { sendError } from './http/pages.js';
 import type { TunnelRegistry } from './registry.js';
 
 export interface ApiDeps {

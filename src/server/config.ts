@@ -22,13 +22,13 @@ import {
   DEFAULT_STREAM_WINDOW,
   MAX_STREAM_WINDOW,
   MIN_STREAM_WINDOW,
-} from '../protocol/limits.js';
+} from '../wire/mux/limits.js';
 import type { ServerAdapter } from './adapter.js';
 import { DEFAULT_MAX_CONNECTIONS_PER_IP, HEAD_TIMEOUT_MS } from './limits.js';
 import type { AgentAdmission } from './admission.js';
 import type { ServerHooks } from './hooks.js';
 import type { TunnelRegistry } from './registry.js';
-import { parsePortRange, type TcpPortRange } from './tcp-expose.js';
+import { parsePortRange, type TcpPortRange } from './agent/tcp-expose.js';
 
 export interface ServerOptions extends ServerHooks {
   /** Port for listen() (default 8080; 0 = any free port). */

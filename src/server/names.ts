@@ -47,15 +47,6 @@ export function validateName(name: string): string {
   return name;
 }
 
-export function isValidName(name: string): boolean {
-  try {
-    validateName(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const ADJECTIVES = [
   'amber',
   'brave',

@@ -11,18 +11,18 @@ import { NewTunnelLimiter } from '../core/new-tunnel-limiter.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
 import type { ServerAdapter, ServerContext } from './adapter.js';
-import { createAgentEndpoint } from './agent-endpoint.js';
+import { createAgentEndpoint } from './agent/endpoint.js';
 import { handleApi } from './api.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import type { ServerHooks, TunnelInfo } from './hooks.js';
 import { domainOf, forwardedProto, hostOf, remoteAddressOf, stripPort, tunnelNameFor } from './host.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
-import { errorResponseBytes, rejectUpgrade, sendError } from './pages.js';
-import { ConnectionCap } from './connection-cap.js';
+import { errorResponseBytes, rejectUpgrade, sendError } from './http/pages.js';
+import { ConnectionCap } from './http/connection-cap.js';
 import { HEAD_CHECK_INTERVAL_MS, RELAY_IDLE_TIMEOUT_MS } from './limits.js';
-import { TunnelProxy } from './proxy.js';
-import { HttpRelay } from './relay.js';
-import { TcpExpose } from './tcp-expose.js';
+import { TunnelProxy } from './http/proxy.js';
+import { HttpRelay } from './http/relay.js';
+import { TcpExpose } from './agent/tcp-expose.js';
 import { MemoryTunnelRegistry, missingTunnelAnswer, type Tunnel, type TunnelRegistry } from './registry.js';
 
 export interface BurrowServer {

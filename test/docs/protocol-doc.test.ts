@@ -1,12 +1,12 @@
 /**
  * docs/PROTOCOL.md must stay exact: its frame-type table, its limits table and its hex dumps are
- * checked against src/protocol/ here.
+ * checked against src/wire/mux/ here.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { encodeFrame, encodeJsonFrame, encodeWindow, FrameType } from '../../src/protocol/frames.js';
-import * as limits from '../../src/protocol/limits.js';
+import { encodeFrame, encodeJsonFrame, encodeWindow, FrameType } from '../../src/wire/mux/frames.js';
+import * as limits from '../../src/wire/mux/limits.js';
 
 const doc = readFileSync(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8');
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createServer, type TunnelInfo, type RequestInfo } from '../../src/server/index.js';
+import { createServer, type TunnelInfo, type RequestInfo } from '../../src/app/server.js';
 import { openTunnel } from '../../src/index.js';
 import { closeHttp, hostFor, request, startOrigin } from '../helpers/harness.js';
 

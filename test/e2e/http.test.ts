@@ -7,7 +7,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import { openTunnel, type Tunnel } from '../../src/index.js';
-import type { BurrowServer } from '../../src/server/index.js';
+import type { BurrowServer } from '../../src/app/server.js';
 import { closeHttp, hostFor, request, startOrigin, startServer } from '../helpers/harness.js';
 
 let server: BurrowServer;

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { WebSocket } from 'ws';
 import { openTunnel } from '../../src/index.js';
-import { encodeJsonFrame, FrameType } from '../../src/protocol/frames.js';
+import { encodeJsonFrame, FrameType } from '../../src/wire/mux/frames.js';
 import { closeHttp, hostFor, request, startOrigin, startServer } from '../helpers/harness.js';
 import { runCli } from '../helpers/cli.js';
 

@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
-import { createServer, type BurrowServer } from '../../src/server/index.js';
+import { createServer, type BurrowServer } from '../../src/app/server.js';
 import type { ServerOptions } from '../../src/server/config.js';
 
 export async function startServer(

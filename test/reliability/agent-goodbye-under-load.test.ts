@@ -16,8 +16,8 @@ import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { closeHttp, startOrigin, startServer } from '../helpers/harness.js';
-import { decodeJson, FrameDecoder, FrameType } from '../../src/protocol/frames.js';
-import { MuxSession } from '../../src/protocol/mux.js';
+import { decodeJson, FrameDecoder, FrameType } from '../../src/wire/mux/frames.js';
+import { MuxSession } from '../../src/wire/mux/mux.js';
 
 const DIST_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const DOWNLOADS = 4;

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBurrowError } from '../../src/core/errors.js';
-import { composeServer, type ComposeOptions } from '../../src/server/compose.js';
+import { composeServer, type ComposeOptions } from '../../src/app/compose.js';
 import { runDistCli } from './dist-cli.js';
 
 function tempDir(t: { after: (fn: () => void) => void }): string {

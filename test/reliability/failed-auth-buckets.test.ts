@@ -12,7 +12,7 @@ import { WebSocket } from 'ws';
 import { AUTH_SURFACES, FailedAuthLimiter, RateLimitedError } from '../../src/auth/failed-auth-limiter.js';
 import { FAILED_AUTH_MAX_ATTEMPTS, FAILED_AUTH_WINDOW_MS } from '../../src/auth/limits.js';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
-import { ADMIN_TOKEN, BACKENDS, startComposed, tunnel } from '../accounts-e2e/helpers.js';
+import { ADMIN_TOKEN, BACKENDS, startComposed, tunnel } from '../e2e/accounts/helpers.js';
 import { fakeClock } from '../auth/helpers.js';
 import { fromAddress, rawHello } from './limit-helpers.js';
 

@@ -5,8 +5,8 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
-import { decodeJson, encodeJsonFrame, FrameDecoder, FrameType } from '../../src/protocol/frames.js';
-import { PROTOCOL_VERSION } from '../../src/protocol/limits.js';
+import { decodeJson, encodeJsonFrame, FrameDecoder, FrameType } from '../../src/wire/mux/frames.js';
+import { PROTOCOL_VERSION } from '../../src/wire/mux/limits.js';
 
 export interface HelloAnswer {
   /** WELCOME received (the token was accepted). */

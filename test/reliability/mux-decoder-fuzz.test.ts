@@ -1,5 +1,5 @@
 /**
- * Property tests of the mux frame decoder (src/protocol/frames.ts, FrameDecoder), the first thing an
+ * Property tests of the mux frame decoder (src/wire/mux/frames.ts, FrameDecoder), the first thing an
  * agent's (or a server's) bytes go through: for any bytes split at any points it either returns the
  * frames or throws a BurrowError that closes the WebSocket with 1002 (protocol) or 1009 (too large),
  * never anything else, and never holds more than one partial frame (≤ FRAME_HEADER_SIZE + the
@@ -12,9 +12,9 @@ import { once } from 'node:events';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { BurrowError } from '../../src/core/errors.js';
-import { encodeFrame, FrameDecoder, FrameType, type Frame, type FrameTypeCode } from '../../src/protocol/frames.js';
-import { FRAME_HEADER_SIZE, MAX_CONTROL_PAYLOAD, MAX_FRAME_PAYLOAD } from '../../src/protocol/limits.js';
-import type { BurrowServer } from '../../src/server/index.js';
+import { encodeFrame, FrameDecoder, FrameType, type Frame, type FrameTypeCode } from '../../src/wire/mux/frames.js';
+import { FRAME_HEADER_SIZE, MAX_CONTROL_PAYLOAD, MAX_FRAME_PAYLOAD } from '../../src/wire/mux/limits.js';
+import type { BurrowServer } from '../../src/app/server.js';
 import { splitAt } from '../helpers/chunks.js';
 import { startServer } from '../helpers/harness.js';
 

@@ -9,8 +9,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { openTunnel, type Tunnel } from '../../src/client/open-tunnel.js';
-import { createServer } from '../../src/server/index.js';
+import { openTunnel, type Tunnel } from '../../src/client/burrow/open-tunnel.js';
+import { createServer } from '../../src/app/server.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
 import { runCli } from '../helpers/cli.js';
 

@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { SINGLETON_REFUSED_MESSAGE, startTcpTunnel } from '../../src/client/tcp-tunnel.js';
+import { SINGLETON_REFUSED_MESSAGE, startTcpTunnel } from '../../src/client/tcp-ws/tcp-tunnel.js';
 import { createLogger } from '../../src/core/logger.js';
-import { dial, echo, mountAdapter, readBytes, startTarget } from '../limrun/helpers.js';
+import { dial, echo, mountAdapter, readBytes, startTarget } from '../compat/tcp-ws/helpers.js';
 import { runDistCli } from './dist-cli.js';
 
 const TOKEN = 'singleton-token';

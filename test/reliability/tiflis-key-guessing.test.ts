@@ -12,9 +12,9 @@ import http from 'node:http';
 import { FailedAuthLimiter } from '../../src/auth/failed-auth-limiter.js';
 import { FAILED_AUTH_MAX_ATTEMPTS, FAILED_AUTH_WINDOW_MS } from '../../src/auth/limits.js';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
-import { BACKENDS, startComposed, tunnel, visit } from '../accounts-e2e/helpers.js';
+import { BACKENDS, startComposed, tunnel, visit } from '../e2e/accounts/helpers.js';
 import { fakeClock } from '../auth/helpers.js';
-import { API_KEY, AUTH_KEY, TestClient, connectMsg, registerMsg, startHarness } from '../tiflis/helpers.js';
+import { API_KEY, AUTH_KEY, TestClient, connectMsg, registerMsg, startHarness } from '../compat/tiflis/helpers.js';
 
 const wrongKey = (i: number): string => `wrong-registration-key-${String(i).padStart(16, '0')}`;
 const wrongAuth = (i: number): string => `wrong-device-key-${String(i).padStart(12, '0')}`;

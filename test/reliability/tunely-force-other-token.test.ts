@@ -13,8 +13,8 @@ import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import { createTunelyAdapter } from '../../src/adapters/tunely/index.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
-import { BACKENDS, startComposed } from '../accounts-e2e/helpers.js';
-import { connectTunely, runTunely, waitUntil } from '../tunely/helpers.js';
+import { BACKENDS, startComposed } from '../e2e/accounts/helpers.js';
+import { connectTunely, runTunely, waitUntil } from '../compat/tunely/helpers.js';
 
 /** One raw tunely `auth` exchange: the server's first answer (auth_ok or auth_error). */
 async function rawAuth(

@@ -18,11 +18,11 @@ import { RateLimitedError } from '../../src/core/errors.js';
 import { DEFAULT_NEW_TUNNELS_PER_MINUTE, NEW_TUNNELS_WINDOW_MS } from '../../src/core/limits.js';
 import { NewTunnelLimiter } from '../../src/core/new-tunnel-limiter.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
-import { BACKENDS, startComposed, tunnel, visit } from '../accounts-e2e/helpers.js';
+import { BACKENDS, startComposed, tunnel, visit } from '../e2e/accounts/helpers.js';
 import { fakeClock } from '../auth/helpers.js';
-import { startLt, startTestOrigin } from '../localtunnel/helpers.js';
-import { API_KEY, TestClient, registerMsg } from '../tiflis/helpers.js';
-import { connectTunely } from '../tunely/helpers.js';
+import { startLt, startTestOrigin } from '../compat/localtunnel/helpers.js';
+import { API_KEY, TestClient, registerMsg } from '../compat/tiflis/helpers.js';
+import { connectTunely } from '../compat/tunely/helpers.js';
 import { fromAddress } from './limit-helpers.js';
 
 /** A localtunnel `/?new` handshake from `localAddress`. */

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { openTunnel } from '../../src/client/open-tunnel.js';
-import { FrameDecoder, FrameType, decodeJson, encodeJsonFrame } from '../../src/protocol/frames.js';
+import { openTunnel } from '../../src/client/burrow/open-tunnel.js';
+import { FrameDecoder, FrameType, decodeJson, encodeJsonFrame } from '../../src/wire/mux/frames.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
 
 /** A raw visitor connection: collects what the server sends, resolves `closed` with it. */

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BurrowError } from '../../core/errors.js';
-import { asBurrowError, errorBody, sendError } from '../../server/pages.js';
+import { asBurrowError, errorBody, sendError } from '../../server/http/pages.js';
 import { responseHeadersForVisitor } from './headers.js';
 import type { ResponseMessage, StreamChunkMessage, StreamEndMessage, StreamStartMessage } from './wire.js';
 

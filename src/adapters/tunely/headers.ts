@@ -6,7 +6,7 @@
  * transfer-encoding, connection, keep-alive or other hop-by-hop headers; burrow frames the body itself.
  */
 import { validateHeaderName, validateHeaderValue } from 'node:http';
-import { forwardRequestHeaders, HOP_BY_HOP } from '../../server/http-headers.js';
+import { forwardRequestHeaders, HOP_BY_HOP } from '../../server/http/headers.js';
 import type { TunelyHeaders } from './wire.js';
 
 /** Request headers never sent to a tunely agent (beyond hop-by-hop ones). */

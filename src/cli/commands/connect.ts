@@ -7,9 +7,9 @@ import {
   type TcpTunnelTlsOptions,
   type TunnelConnectionState,
   type TunnelMode,
-} from '../../client/tcp-tunnel.js';
-import { connectStdio } from '../../client/tcp/stdio.js';
-import type { LinkEnd } from '../../client/tcp/singleton-link.js';
+} from '../../client/tcp-ws/tcp-tunnel.js';
+import { connectStdio } from '../../client/tcp-ws/stdio.js';
+import type { LinkEnd } from '../../client/tcp-ws/singleton-link.js';
 import { envBool, printError } from '../util.js';
 
 export interface ConnectOptions {

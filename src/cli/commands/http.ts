@@ -1,6 +1,6 @@
 /** `burrow http <port|url>` (and `burrow client --port N`, pipenet's words): expose a local HTTP service. */
 import { Command, Option } from 'commander';
-import { openTunnel, type Tunnel } from '../../client/open-tunnel.js';
+import { openTunnel, type Tunnel } from '../../client/burrow/open-tunnel.js';
 import { openLocaltunnel, type OpenLocaltunnelOptions } from '../../client/localtunnel/index.js';
 import { collect, envFirst, parseIntArg, printError } from '../util.js';
 import { AccessPolicy, type AccessRuleInput } from '../../auth/access-policy.js';

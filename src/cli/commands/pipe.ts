@@ -1,16 +1,16 @@
 /**
  * `burrow pipe serve|send|receive|progress|url|health`: the zero-storage pipe from a terminal.
  * send/receive draw a progress bar (bytes, rate, ETA) on stderr when it is a terminal and stay
- * quiet in pipes and CI. A thin shell over src/pipe (library + SDK).
+ * quiet in pipes and CI. A thin shell over src/adapters/pipe (library + SDK).
  */
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { createLogger } from '../../core/logger.js';
-import { createPipeHandler, listenPipe, PIPE_API_PREFIX, pipe, type PipeOptions } from '../../pipe/index.js';
-import { MAX_RECEIVERS } from '../../pipe/limits.js';
-import { formatBytes, formatDuration, formatProgress } from '../../pipe/progress-format.js';
+import { createPipeHandler, listenPipe, PIPE_API_PREFIX, pipe, type PipeOptions } from '../../app/pipe.js';
+import { MAX_RECEIVERS } from '../../wire/pipe/limits.js';
+import { formatBytes, formatDuration, formatProgress } from '../../client/pipe/progress-format.js';
 import { envFirst, parseDurationMs, parseIntArg, printError } from '../util.js';
 
 const DEFAULT_SERVER = 'http://localhost:8080';

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { LevelWithSilent } from 'pino';
 import type { ServerOptions } from '../../server/config.js';
-import { composeServer, type ComposeOptions } from '../../server/compose.js';
+import { composeServer, type ComposeOptions } from '../../app/compose.js';
 import { DEFAULT_NEW_TUNNELS_PER_MINUTE, DEFAULT_PORT } from '../../core/limits.js';
 import { collect, envBool, envFirst, parseDurationMs, parseIntArg, printError } from '../util.js';
 import { VERSION } from '../../version.js';
@@ -293,17 +293,7 @@ export function registerServerCommand(program: Command): void {
       const composed = await composeServer(composeOptionsFromFlags(flags));
       const { server } = composed;
       const { main: addr, pipeUrl } = await composed.listen();
-      const d = server.config.domains[0];
-      process.stderr.write(
-        `burrow ${VERSION} listening on ${addr.address}:${addr.port}\n` +
-          `  tunnels:  ${server.context.publicUrlFor('<name>')}\n` +
-          `  api:      ${server.url}/api/status   health: ${server.url}/health   metrics: ${server.url}/metrics\n` +
-          `  data:     ${composed.accounts.location} (auth: ${composed.accounts.auth})\n` +
-          (composed.pipe
-            ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n`
-            : '') +
-          (d === 'localhost' ? '  (default domain "localhost": pass --domain example.com for a public server)\n' : ''),
-      );
+      // listen for signals before printing: a script may send one as soon as it reads the output
       let stopping = false;
       const stop = (signal: string): void => {
         if (stopping) {
@@ -318,6 +308,17 @@ export function registerServerCommand(program: Command): void {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      const d = server.config.domains[0];
+      process.stderr.write(
+        `burrow ${VERSION} listening on ${addr.address}:${addr.port}\n` +
+          `  tunnels:  ${server.context.publicUrlFor('<name>')}\n` +
+          `  api:      ${server.url}/api/status   health: ${server.url}/health   metrics: ${server.url}/metrics\n` +
+          `  data:     ${composed.accounts.location} (auth: ${composed.accounts.auth})\n` +
+          (composed.pipe
+            ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n`
+            : '') +
+          (d === 'localhost' ? '  (default domain "localhost": pass --domain example.com for a public server)\n' : ''),
+      );
     } catch (err) {
       process.exitCode = printError(err);
     }

@@ -1,6 +1,6 @@
 /** `burrow tcp <port>`: expose a local TCP service (public port and/or WebSocket access). */
 import type { Command } from 'commander';
-import { openTcpTunnel, type OpenTcpTunnelOptions } from '../../client/open-tcp.js';
+import { openTcpTunnel, type OpenTcpTunnelOptions } from '../../client/burrow/open-tcp.js';
 import { envFirst, parseIntArg, printError } from '../util.js';
 
 export interface TcpFlags {

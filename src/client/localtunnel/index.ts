@@ -58,7 +58,10 @@ export function localtunnel(
   return p;
 }
 
-/** pipenet's export name for the same function. */
+/**
+ * pipenet's export name for the same function.
+ * @alias
+ */
 export const pipenet = localtunnel;
 
 export interface OpenLocaltunnelOptions extends LocaltunnelOptions {
@@ -77,5 +80,3 @@ export function openLocaltunnel(options: OpenLocaltunnelOptions): Promise<Localt
   if (server !== undefined && o.host === undefined) o.host = server;
   return new LocaltunnelClient(o).open();
 }
-
-export default localtunnel;

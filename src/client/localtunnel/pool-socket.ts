@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { BurrowError } from '../../core/errors.js';
-import { dialLocal, type LocalTarget } from '../local-target.js';
+import { dialLocal, type LocalTarget } from '../burrow/local-target.js';
 import { RequestFramer, type RequestLine } from './request-framer.js';
 
 export interface PoolSocketOptions {

@@ -1,0 +1,182 @@
+/**
+ * composeServer(): the whole `burrow server` — the core plus accounts (SQLite by default), the pipe,
+ * TCP access (limrun), tunely, tiflis and localtunnel edges — from one options object.
+ * createServer() stays the minimal core; this is what the CLI runs.
+ */
+import type { AddressInfo } from 'node:net';
+import { Accounts } from '../auth/accounts.js';
+import { accountsAdmission } from '../auth/admission.js';
+import { createLimrunAdapter, parseTcpTargetSpec } from '../adapters/tcp-ws/index.js';
+import { createLocaltunnelAdapter } from '../adapters/localtunnel/index.js';
+import { createTiflisAdapter, validateRegistrationKey } from '../adapters/tiflis/index.js';
+import { createTunelyAdapter, tunelyVerifierFromTokens } from '../adapters/tunely/index.js';
+import { createPipeAdapter, type PipeAdapter } from '../adapters/pipe/adapter.js';
+import { isReservedPath } from '../adapters/pipe/reserved.js';
+import { isPrefixed, PIPE_API_PREFIX } from '../wire/pipe/target.js';
+import { BurrowError } from '../core/errors.js';
+import { sendError } from '../server/http/pages.js';
+import { presentedToken } from '../server/presented-token.js';
+import { SqlWorkstationStore } from '../store/tiflis-workstations.js';
+import type { ServerAdapter } from '../server/adapter.js';
+import { validateComposeOptions, type ComposeOptions } from './compose-config.js';
+
+export type { ComposeOptions };
+import type { ServerOptions } from '../server/config.js';
+import { createServer, type BurrowServer } from '../server/server.js';
+
+export interface ComposedServer {
+  readonly server: BurrowServer;
+  readonly accounts: Accounts;
+  readonly pipe: PipeAdapter | undefined;
+  /** Listen on the main port (and the pipe port when configured). */
+  listen(): Promise<{ main: AddressInfo; pipeUrl?: string }>;
+  close(): Promise<void>;
+}
+
+const COMPOSE_KEYS = [
+  'db',
+  'auth',
+  'adminToken',
+  'pipe',
+  'pipeHosts',
+  'pipePort',
+  'tcpTargets',
+  'tcpResumeGraceMs',
+  'tcpResumeBufferBytes',
+  'registrationKey',
+  'tiflisPath',
+  'tunelyPath',
+  'tunnelPort',
+  'maxSockets',
+] as const;
+
+export async function composeServer(options: ComposeOptions = {}): Promise<ComposedServer> {
+  const core: ServerOptions = { ...options };
+  for (const k of COMPOSE_KEYS) delete (core as Record<string, unknown>)[k];
+  // every problem at once, before the database (./data/burrow.db by default) is created
+  validateComposeOptions(options, core);
+  if (options.registrationKey !== undefined) validateRegistrationKey(options.registrationKey);
+  const targets = (options.tcpTargets ?? []).map(parseTcpTargetSpec);
+
+  const accounts = await Accounts.open({
+    db: options.db,
+    auth: options.auth,
+    adminToken: options.adminToken,
+    logger: options.logger,
+  });
+  let server: BurrowServer;
+  try {
+    server = createServer({ ...core, admission: accountsAdmission(accounts) });
+  } catch (err) {
+    await accounts.close();
+    throw err;
+  }
+  const adapters: ServerAdapter[] = [accounts.adminAdapter(server.logger)];
+
+  let pipe: PipeAdapter | undefined;
+  if (options.pipe !== false) {
+    pipe = createPipeAdapter({ pipeHosts: options.pipeHosts ?? [] });
+    adapters.push(accounts.auth === 'token' ? gatePipe(pipe, accounts, server) : pipe);
+  }
+  adapters.push(
+    createLimrunAdapter({
+      targets,
+      registryTokens: (t) => server.tcpAccessToken(t),
+      failedAuth: accounts.tokens.limiter.forSurface('tcp-ws'),
+      ...(options.tcpResumeGraceMs !== undefined ? { detachedGraceMs: options.tcpResumeGraceMs } : {}),
+      ...(options.tcpResumeBufferBytes !== undefined ? { detachedBufferBytes: options.tcpResumeBufferBytes } : {}),
+    }),
+  );
+  const tunely = createTunelyAdapter({
+    verifyToken: tunelyVerifierFromTokens(accounts.tokens),
+    ...(options.tunelyPath ? { path: options.tunelyPath } : {}),
+  });
+  adapters.push(tunely);
+  if (options.registrationKey !== undefined) {
+    adapters.push(
+      createTiflisAdapter({
+        registrationKey: options.registrationKey,
+        store: new SqlWorkstationStore(accounts.store),
+        failedAuth: accounts.tokens.limiter.forSurface('tiflis'),
+        ...(options.tiflisPath ? { wsPath: options.tiflisPath } : {}),
+        ...(options.publicUrl ? { publicBaseUrl: options.publicUrl } : {}),
+      }),
+    );
+  }
+  // localtunnel's `/<name>` handshake catches single-segment paths: it goes last.
+  adapters.push(
+    createLocaltunnelAdapter({
+      admission: accountsAdmission(accounts),
+      ...(options.tunnelPort !== undefined ? { tunnelPort: options.tunnelPort } : {}),
+      ...(options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {}),
+      ...(options.address ? { address: options.address } : {}),
+    }),
+  );
+  for (const a of adapters) server.use(a);
+  accounts.tokens.on('revoked', (tokenId: string) => {
+    server.revokeToken(tokenId);
+    // tunely agents are held by the adapter (it has no revokeToken hook): close them too.
+    tunely.disconnectToken(tokenId);
+  });
+
+  return {
+    server,
+    accounts,
+    pipe,
+    async listen() {
+      const main = await server.listen();
+      let pipeUrl: string | undefined;
+      if (pipe && options.pipePort !== undefined) {
+        const l = await pipe.listen({
+          port: options.pipePort,
+          ...(options.address ? { address: options.address } : {}),
+        });
+        pipeUrl = l.url;
+      }
+      return pipeUrl ? { main, pipeUrl } : { main };
+    },
+    async close() {
+      await server.close();
+      await accounts.close();
+    },
+  };
+}
+
+/**
+ * With --auth token the pipe is for token holders too: transfers need a token with the `pipe`
+ * kind (Authorization: Bearer, X-Burrow-Token or ?token=). Pages, preflight and health stay open.
+ */
+function gatePipe(pipe: PipeAdapter, accounts: Accounts, server: BurrowServer): ServerAdapter {
+  return {
+    name: 'pipe',
+    start: (ctx) => pipe.start(ctx),
+    close: () => pipe.close(),
+    stats: () => pipe.stats(),
+    claimsHost: (h) => pipe.isPipeHost(h),
+    handleRequest(req, res, url) {
+      const onPipeHost = pipe.isPipeHost(req.headers.host);
+      if (!onPipeHost && !isPrefixed(url.pathname)) return false;
+      const path = isPrefixed(url.pathname) ? url.pathname.slice(PIPE_API_PREFIX.length) || '/' : url.pathname;
+      if (req.method === 'OPTIONS' || path === '/health' || isReservedPath(path))
+        return pipe.handleRequest(req, res, url);
+      // no pause(): an unread request buffers by itself, and the pipe decides when to read it
+      const address = server.context.clientAddress(req);
+      accounts.tokens.verify(presentedToken(req), { kind: 'pipe', address }).then(
+        () => {
+          pipe.handleRequest(req, res, url);
+        },
+        (err: unknown) => {
+          const e = err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_UNAUTHORIZED', String(err));
+          const retry = (err as { retryAfter?: number }).retryAfter;
+          const headers: Record<string, string> =
+            retry !== undefined
+              ? { 'Retry-After': String(retry) }
+              : { 'WWW-Authenticate': 'Bearer realm="burrow pipe"' };
+          sendError(req, res, e, headers);
+          req.resume();
+        },
+      );
+      return true;
+    },
+  };
+}

@@ -1,0 +1,464 @@
+/**
+ * The agent side of burrow's protocol: one WebSocket to the server carrying a MuxSession, any
+ * number of tunnels, reconnect with backoff + jitter + cap, and the resume token that gets the
+ * same names back after a drop.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import { BurrowError, ERROR_CODES, isBurrowError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { silentLogger } from '../../core/logger.js';
+import { decodeJson, FrameType, type Frame } from '../../wire/mux/frames.js';
+import {
+  DEFAULT_STREAM_WINDOW,
+  MAX_MESSAGE_SIZE,
+  PROTOCOL_VERSION,
+  TRANSPORT_HIGH_WATER,
+} from '../../wire/mux/limits.js';
+import {
+  fromWireError,
+  parseRegisterResult,
+  parseWelcome,
+  parseWireError,
+  type RegisteredTunnel,
+  type RegisterRequest,
+  type RequestEvent,
+  type StreamOpen,
+  type Welcome,
+} from '../../wire/mux/messages.js';
+import { MuxSession, webSocketTransport, type MuxStream } from '../../wire/mux/mux.js';
+import { VERSION } from '../../version.js';
+import { backoffDelay, type BackoffOptions } from '../../core/backoff.js';
+
+/** Path of the agent endpoint on the server (same as the server's AGENT_PATH). */
+export const AGENT_ENDPOINT_PATH = '/api/v1/agent';
+/** How long to wait for the WebSocket handshake + WELCOME, in ms. */
+export const CONNECT_TIMEOUT_MS = 15_000;
+/**
+ * How long close() lets the goodbye (GOAWAY, then the WebSocket close handshake) take before the
+ * connection is cut anyway, in ms. The GOAWAY waits only behind bytes already in the socket (at most
+ * TRANSPORT_HIGH_WATER); whenClosed() resolves when the server confirmed it or this bound passed.
+ */
+export const GOODBYE_TIMEOUT_MS = 5_000;
+
+export interface AgentOptions {
+  /** burrow server base URL, e.g. https://tunnels.example.com (http→ws, https→wss). */
+  server: string;
+  token?: string | undefined;
+  window?: number;
+  /** Reconnect after a drop (default true). */
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+  /** Give up after this many consecutive failed attempts (default: never). */
+  maxReconnectAttempts?: number;
+  logger?: Logger;
+  /** Extra headers for the WebSocket upgrade. */
+  headers?: Record<string, string>;
+}
+
+export interface TunnelSpec {
+  kind: 'http' | 'tcp';
+  name?: string | undefined;
+  requestEvents?: boolean;
+  target?: string;
+  remotePort?: number;
+  publicPort?: boolean;
+  access?: Record<string, unknown>;
+  hostHeader?: string;
+  /** Called for every stream the server opens for this tunnel. */
+  onStream: (stream: MuxStream, open: StreamOpen) => void;
+  onRequest?: (ev: RequestEvent) => void;
+}
+
+export interface AgentEvents {
+  connected: [Welcome];
+  registered: [TunnelSpec, RegisteredTunnel];
+  disconnected: [BurrowError];
+  reconnecting: [{ attempt: number; delayMs: number; error: BurrowError }];
+  error: [BurrowError];
+  close: [];
+}
+
+interface Slot {
+  spec: TunnelSpec;
+  current: RegisteredTunnel | undefined;
+  /** Resolvers of the pending registration. */
+  pending: { resolve: (t: RegisteredTunnel) => void; reject: (e: BurrowError) => void } | undefined;
+}
+
+export class AgentConnection extends EventEmitter<AgentEvents> {
+  readonly #o: AgentOptions;
+  readonly #logger: Logger;
+  readonly #slots = new Map<number, Slot>();
+  readonly #byTunnelId = new Map<string, Slot>();
+  #nextReq = 1;
+  #ws: WebSocket | undefined;
+  #session: MuxSession | undefined;
+  #welcome: Welcome | undefined;
+  #resumeToken: string | undefined;
+  #closed = false;
+  #attempt = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #connectWaiters: { resolve: () => void; reject: (e: BurrowError) => void }[] = [];
+  #goodbye: Promise<void> | undefined;
+
+  constructor(options: AgentOptions) {
+    super();
+    this.#o = options;
+    this.#logger = options.logger ?? silentLogger();
+  }
+
+  get connected(): boolean {
+    return this.#welcome !== undefined && this.#session !== undefined && !this.#session.closed;
+  }
+
+  /** The WebSocket URL of the server's agent endpoint. */
+  get endpoint(): string {
+    const u = new URL(this.#o.server);
+    if (u.protocol === 'http:') u.protocol = 'ws:';
+    else if (u.protocol === 'https:') u.protocol = 'wss:';
+    else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+      throw new BurrowError('BURROW_ERR_BAD_REQUEST', `--server must be an http(s) URL, got "${this.#o.server}"`);
+    }
+    u.pathname = u.pathname.replace(/\/$/, '') + AGENT_ENDPOINT_PATH;
+    return u.toString();
+  }
+
+  /** Connect (first attempt errors are thrown, not retried, when they are 4xx-like). */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#connectWaiters.push({ resolve, reject });
+      this.#connect();
+    });
+  }
+
+  /** Register a tunnel; resolves with what the server assigned. Re-registered after reconnects. */
+  register(spec: TunnelSpec): Promise<RegisteredTunnel> {
+    const req = this.#nextReq++;
+    const slot: Slot = { spec, current: undefined, pending: undefined };
+    this.#slots.set(req, slot);
+    return new Promise((resolve, reject) => {
+      slot.pending = { resolve, reject };
+      if (this.connected) this.#sendRegister(req, slot);
+    });
+  }
+
+  /** Remove a tunnel (tells the server). */
+  unregister(tunnelId: string): void {
+    const slot = this.#byTunnelId.get(tunnelId);
+    if (!slot) return;
+    this.#byTunnelId.delete(tunnelId);
+    for (const [k, v] of this.#slots) if (v === slot) this.#slots.delete(k);
+    if (this.connected) this.#session!.sendControl(FrameType.UNREGISTER, { tunnelId });
+  }
+
+  /**
+   * Say goodbye and close: the server gets GOAWAY ahead of any data still queued (and then holds the
+   * names only briefly, for this client's restart), and the WebSocket closes with a handshake. Returns
+   * at once; await whenClosed() before exiting the process, or the goodbye may never leave.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    const closing = new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed');
+    const session = this.#session;
+    if (session && !session.closed && this.#welcome) {
+      session.goAway({ code: 'BURROW_ERR_SHUTTING_DOWN', message: 'client closing' }, closing);
+    } else session?.close(closing);
+    this.#goodbye = this.#ws ? closeHandshake(this.#ws, GOODBYE_TIMEOUT_MS) : Promise.resolve();
+    for (const slot of this.#slots.values())
+      slot.pending?.reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
+    for (const w of this.#connectWaiters) w.reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'client closed'));
+    this.#connectWaiters = [];
+    this.emit('close');
+  }
+
+  /**
+   * Resolves once a close() is over: the server answered the WebSocket close handshake (so it has
+   * read the goodbye), or GOODBYE_TIMEOUT_MS passed and the connection was cut. Never rejects;
+   * before close() it waits for it.
+   */
+  async whenClosed(): Promise<void> {
+    if (!this.#closed) await new Promise<void>((resolve) => this.once('close', () => resolve()));
+    await this.#goodbye;
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    let endpoint: string;
+    try {
+      endpoint = this.endpoint;
+    } catch (err) {
+      this.#fail(err as BurrowError, true);
+      return;
+    }
+    const ws = new WebSocket(endpoint, {
+      perMessageDeflate: false,
+      maxPayload: MAX_MESSAGE_SIZE,
+      ...(zeroMaskSafe(endpoint) ? { generateMask: zeroMask } : {}),
+      handshakeTimeout: CONNECT_TIMEOUT_MS,
+      headers: { 'User-Agent': `burrow/${VERSION}`, ...this.#o.headers },
+    });
+    // Binary messages arrive as their WebSocket fragments (a large DATA frame is sent as header +
+    // payload): the decoder takes them one by one, so they are never joined into one buffer.
+    ws.binaryType = 'fragments';
+    this.#ws = ws;
+    let settled = false;
+    const window = this.#o.window ?? DEFAULT_STREAM_WINDOW;
+    // The socket exists once the upgrade is done; the session sends nothing before 'open'.
+    const raw = (): Duplex | undefined => (ws as unknown as { _socket?: Duplex })._socket;
+    const transport = webSocketTransport(
+      ws,
+      {
+        cork: () => raw()?.cork(),
+        uncork: () => raw()?.uncork(),
+      },
+      TRANSPORT_HIGH_WATER,
+    );
+    const session = new MuxSession(transport, { role: 'agent', window });
+    this.#session = session;
+
+    ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+      settled = true;
+      readError(res).then(
+        (e) => this.#fail(e, res.statusCode !== undefined && res.statusCode >= 400 && res.statusCode < 500),
+        () => this.#fail(new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `HTTP ${res.statusCode}`), false),
+      );
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      raw()?.on('drain', () => session.drained());
+      const hello: Record<string, unknown> = { v: PROTOCOL_VERSION, client: `burrow/${VERSION}`, window };
+      if (this.#o.token) hello['token'] = this.#o.token;
+      if (this.#resumeToken) hello['resumeToken'] = this.#resumeToken;
+      session.sendControl(FrameType.HELLO, hello);
+    });
+    ws.on('message', (data: Buffer | Buffer[], isBinary: boolean) => {
+      if (!isBinary) return;
+      if (Array.isArray(data)) for (const part of data) session.receive(part);
+      else session.receive(data);
+    });
+    ws.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      this.#fail(new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${endpoint}: ${err.message}`), false);
+    });
+    ws.on('close', (code, reason) => {
+      session.close(
+        new BurrowError(
+          'BURROW_ERR_AGENT_GONE',
+          `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`,
+        ),
+      );
+    });
+    session.on('control', (frame) => {
+      try {
+        this.#onControl(session, frame);
+      } catch (err) {
+        session.close(isBurrowError(err) ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err)));
+      }
+    });
+    session.on('stream', (stream, open) => {
+      const slot = this.#byTunnelId.get(open.tunnelId);
+      if (!slot) {
+        stream.reset(new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `no tunnel ${open.tunnelId} on this client`));
+        return;
+      }
+      slot.spec.onStream(stream, open);
+    });
+    session.on('close', (err) => {
+      // close() closes the WebSocket itself, with a handshake, so that its goodbye drains first
+      if (!this.#closed && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) {
+        ws.terminate();
+      }
+      const wasUp = this.#welcome !== undefined;
+      this.#welcome = undefined;
+      if (this.#session === session) this.#session = undefined;
+      if (this.#closed || settled) return;
+      settled = true;
+      const e = err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed');
+      if (wasUp) this.emit('disconnected', e);
+      const final = isFinalCode(e.code);
+      this.#fail(e, final);
+    });
+  }
+
+  #onControl(session: MuxSession, frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.WELCOME: {
+        const w = parseWelcome(decodeJson(frame));
+        if (w.v !== PROTOCOL_VERSION) throw new BurrowError('BURROW_ERR_UNSUPPORTED_VERSION', `server speaks v${w.v}`);
+        this.#welcome = w;
+        this.#resumeToken = w.resumeToken;
+        session.peerWindow = w.window;
+        session.startHeartbeat();
+        this.#attempt = 0;
+        this.emit('connected', w);
+        for (const wtr of this.#connectWaiters) wtr.resolve();
+        this.#connectWaiters = [];
+        this.#byTunnelId.clear();
+        for (const [req, slot] of this.#slots) this.#sendRegister(req, slot);
+        return;
+      }
+      case FrameType.REGISTERED: {
+        const r = parseRegisterResult(decodeJson(frame));
+        const slot = this.#slots.get(r.req);
+        if (!slot) return;
+        if (r.ok) {
+          slot.current = r.tunnel;
+          this.#byTunnelId.set(r.tunnel.id, slot);
+          const p = slot.pending;
+          slot.pending = undefined;
+          p?.resolve(r.tunnel);
+          this.emit('registered', slot.spec, r.tunnel);
+        } else {
+          const e = fromWireError(r.error, ERROR_CODES);
+          this.#slots.delete(r.req);
+          if (slot.pending) {
+            slot.pending.reject(e);
+            slot.pending = undefined;
+          } else this.emit('error', e);
+        }
+        return;
+      }
+      case FrameType.EVENT: {
+        const ev = decodeJson(frame);
+        if (ev['type'] === 'request' && typeof ev['tunnelId'] === 'string') {
+          this.#byTunnelId.get(ev['tunnelId'])?.spec.onRequest?.(ev as unknown as RequestEvent);
+        }
+        return;
+      }
+      case FrameType.GOAWAY: {
+        const e = fromWireError(parseWireError(decodeJson(frame)), ERROR_CODES);
+        this.#logger.info({ code: e.code }, 'server said goodbye');
+        session.close(e);
+        return;
+      }
+      default:
+        throw new BurrowError('BURROW_ERR_PROTOCOL', `unexpected frame ${frame.type} from server`);
+    }
+  }
+
+  #sendRegister(req: number, slot: Slot): void {
+    const s = slot.spec;
+    const r: RegisterRequest = { req, kind: s.kind, requestEvents: s.requestEvents ?? false };
+    const name = slot.current?.name ?? s.name;
+    if (name) r.name = name;
+    if (s.target) r.target = s.target;
+    if (s.remotePort !== undefined) r.remotePort = s.remotePort;
+    if (s.publicPort !== undefined) r.publicPort = s.publicPort;
+    if (s.access) r.access = s.access;
+    if (s.hostHeader) r.hostHeader = s.hostHeader;
+    this.#session?.sendControl(FrameType.REGISTER, r);
+  }
+
+  /** A connection attempt or session failed: reconnect with backoff, or give up when final. */
+  #fail(err: BurrowError, final: boolean): void {
+    if (this.#closed) return;
+    if (!final && this.#o.reconnect !== false) {
+      this.#attempt++;
+      const max = this.#o.maxReconnectAttempts;
+      if (max === undefined || this.#attempt <= max) {
+        const delayMs = backoffDelay(this.#attempt, this.#o.backoff);
+        this.emit('reconnecting', { attempt: this.#attempt, delayMs, error: err });
+        this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs);
+        return;
+      }
+    }
+    // Refused on purpose (bad token, bad name …), reconnect off, or out of attempts: report and stop.
+    for (const w of this.#connectWaiters) w.reject(err);
+    this.#connectWaiters = [];
+    for (const slot of this.#slots.values()) slot.pending?.reject(err);
+    this.emit('error', err);
+    this.close();
+  }
+}
+
+/**
+ * The agent's WebSocket masking key, where zeroMaskSafe() allows it: all zeros. Every client frame still carries the mask bit and a
+ * key (RFC 6455 framing is unchanged, any server accepts it), but XOR with zero is the identity, so
+ * `ws` neither copies each outgoing message into a masked buffer nor does the server unmask it.
+ * Masking guards intermediaries against bytes chosen by a script in a browser; this client is not a
+ * browser, and the bytes that would have been masked come from the agent's own local service.
+ */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
+/**
+ * Zero masks only where no intermediary can read the frames: over TLS (wss://) or to a loopback
+ * address. Over plain ws:// to another host the key stays random, as RFC 6455 §5.3 asks, so a
+ * transparent proxy on the way never sees origin bytes unmasked.
+ */
+export function zeroMaskSafe(endpoint: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'wss:') return true;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * Close a WebSocket with the close handshake; resolves when it is closed, or after timeoutMs (then
+ * the socket is cut). One that is still connecting has sent nothing worth waiting for: cut at once.
+ */
+function closeHandshake(ws: WebSocket, timeoutMs: number): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  if (ws.readyState === WebSocket.CONNECTING) {
+    ws.terminate();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => ws.terminate(), timeoutMs);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'bye');
+  });
+}
+
+/** Errors the client must not retry: the server refused on purpose. */
+function isFinalCode(code: string): boolean {
+  return [
+    'BURROW_ERR_UNAUTHORIZED',
+    'BURROW_ERR_FORBIDDEN',
+    'BURROW_ERR_UNSUPPORTED_VERSION',
+    'BURROW_ERR_INVALID_NAME',
+    'BURROW_ERR_NAME_RESERVED',
+    'BURROW_ERR_RATE_LIMITED',
+  ].includes(code);
+}
+
+async function readError(res: IncomingMessage): Promise<BurrowError> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of res as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > 64 * 1024) break;
+    chunks.push(c);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    const j = JSON.parse(text) as { error?: { code?: string; message?: string }; message?: string };
+    if (j.error?.code) return fromWireError({ code: j.error.code, message: j.error.message ?? text }, ERROR_CODES);
+    if (j.message)
+      return new BurrowError(res.statusCode === 401 ? 'BURROW_ERR_UNAUTHORIZED' : 'BURROW_ERR_FORBIDDEN', j.message);
+  } catch {
+    // not JSON
+  }
+  const code =
+    res.statusCode === 401
+      ? 'BURROW_ERR_UNAUTHORIZED'
+      : res.statusCode === 403
+        ? 'BURROW_ERR_FORBIDDEN'
+        : 'BURROW_ERR_SERVER_UNREACHABLE';
+  return new BurrowError(code, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+}

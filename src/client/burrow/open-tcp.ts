@@ -1,0 +1,131 @@
+/** openTcpTunnel(): expose a local TCP port through a burrow server (`burrow tcp`). */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { BurrowError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { MuxStream } from '../../wire/mux/mux.js';
+import type { RegisteredTunnel } from '../../wire/mux/messages.js';
+import { AgentConnection } from './agent.js';
+import type { BackoffOptions } from '../../core/backoff.js';
+import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
+import { bridgeStream, DEFAULT_SERVER_URL, startRegistered } from './open-tunnel.js';
+
+export interface OpenTcpTunnelOptions {
+  /** Local port, or host:port. */
+  port: number | string;
+  localHost?: string;
+  server?: string;
+  /** Requested name (the /tcp/<name> WebSocket path). */
+  name?: string;
+  /** Ask for this public TCP port (must be in the server's --tcp-ports range). */
+  remotePort?: number;
+  /** Ask for a public TCP port at all (default true; false = WebSocket access only). */
+  publicPort?: boolean;
+  token?: string;
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+  logger?: Logger;
+}
+
+export interface TcpTunnelEvents {
+  ready: [RegisteredTunnel];
+  reconnecting: [{ attempt: number; delayMs: number; error: BurrowError }];
+  reconnected: [RegisteredTunnel];
+  disconnected: [BurrowError];
+  error: [BurrowError];
+  close: [];
+}
+
+export class TcpTunnel extends EventEmitter<TcpTunnelEvents> {
+  readonly target: LocalTarget;
+  readonly agent: AgentConnection;
+  info: RegisteredTunnel | undefined;
+
+  constructor(agent: AgentConnection, target: LocalTarget) {
+    super();
+    this.agent = agent;
+    this.target = target;
+  }
+  get name(): string {
+    return this.info?.name ?? '';
+  }
+  /** tcp://host:port when the server gave a public port. */
+  get tcpAddress(): string | undefined {
+    return this.info?.tcpAddress;
+  }
+  /** ws(s)://server/tcp/<name>: reach the port with `burrow connect` or limrun's startTcpTunnel. */
+  get wsUrl(): string | undefined {
+    return this.info?.wsUrl;
+  }
+  get accessToken(): string | undefined {
+    return this.info?.accessToken;
+  }
+  /** Say goodbye and close; returns at once (await whenClosed() before the process exits). */
+  close(): void {
+    this.agent.close();
+  }
+  /** Resolves once the goodbye reached the server (or GOODBYE_TIMEOUT_MS passed); never rejects. */
+  whenClosed(): Promise<void> {
+    return this.agent.whenClosed();
+  }
+}
+
+export async function openTcpTunnel(options: OpenTcpTunnelOptions): Promise<TcpTunnel> {
+  if (options.publicPort === false && options.remotePort !== undefined) {
+    throw new BurrowError(
+      'BURROW_ERR_BAD_REQUEST',
+      'remotePort asks for a public port; it cannot be combined with publicPort: false',
+    );
+  }
+  const target = parseLocalTarget(options.port, { host: options.localHost ?? 'localhost' });
+  const agent = new AgentConnection({
+    server: options.server ?? process.env['BURROW_SERVER'] ?? DEFAULT_SERVER_URL,
+    token: options.token,
+    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const tunnel = new TcpTunnel(agent, target);
+  agent.on('reconnecting', (r) => tunnel.emit('reconnecting', r));
+  agent.on('disconnected', (e) => tunnel.emit('disconnected', e));
+  agent.on('close', () => tunnel.emit('close'));
+  agent.on('registered', (_s, t) => {
+    const first = tunnel.info === undefined;
+    tunnel.info = t;
+    if (first) tunnel.emit('ready', t);
+    else tunnel.emit('reconnected', t);
+  });
+  const registered = agent.register({
+    kind: 'tcp',
+    name: options.name,
+    target: describeTarget(target),
+    ...(options.remotePort !== undefined ? { remotePort: options.remotePort } : {}),
+    publicPort: options.publicPort ?? true,
+    onStream: (stream) => serveTcpStreamLocally(stream, target),
+  });
+  await startRegistered(agent, registered, tunnel);
+  return tunnel;
+}
+
+/**
+ * One public TCP connection (a stream) → one connection to the local service. Unlike the HTTP
+ * path's dialLocal, the local socket is half-open: when the service sends FIN first it can still
+ * receive what the remote client sends after (FIN is carried both ways).
+ */
+export function serveTcpStreamLocally(stream: MuxStream, target: LocalTarget): void {
+  const local = net.connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });
+  const onConnectError = (err: NodeJS.ErrnoException): void => {
+    local.destroy();
+    stream.reset(
+      new BurrowError(
+        'BURROW_ERR_ORIGIN_REFUSED',
+        `${describeTarget(target)} (${err.code ?? err.message}) — is the local service running on port ${target.port}?`,
+      ),
+    );
+  };
+  local.once('error', onConnectError);
+  local.once('connect', () => {
+    local.off('error', onConnectError);
+    bridgeStream(stream, local, target);
+  });
+}

@@ -1,0 +1,369 @@
+/**
+ * The core's HTTP edge: forwards visitor requests and WebSocket upgrades to a tunnel. Byte-stream
+ * tunnels get HTTP/1.1 spoken over their streams by Node's own http client (one pooled keep-alive
+ * stream per concurrent request); message tunnels answer through their own handlers.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { BurrowError, type ErrorCode } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { RETRYABLE_METHODS, STATUS_ABANDONED } from '../../core/http1.js';
+import { AGENT_GONE_RETRY_AFTER_S } from '../limits.js';
+import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } from './headers.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { ServerHooks } from '../hooks.js';
+import { agentFault, rejectUpgrade, sendError } from './pages.js';
+import type { Tunnel } from '../registry.js';
+
+/** How long an idle pooled stream is kept for reuse, in ms (below Node's 5 s keep-alive default). */
+export const POOLED_STREAM_IDLE_MS = 4_000;
+/** Most idle pooled streams kept per tunnel. */
+export const MAX_POOLED_STREAMS_PER_TUNNEL = 64;
+
+export interface ProxyOptions {
+  logger: Logger;
+  metrics: ServerMetrics;
+  hooks: ServerHooks;
+  requestTimeoutMs: number;
+  trustProxy: boolean;
+  /** Scheme visitors use ('https' behind a TLS proxy with --secure). */
+  proto: (req: IncomingMessage) => string;
+  clientAddress: (req: IncomingMessage) => string;
+}
+
+class TunnelHttpAgent extends http.Agent {
+  readonly #tunnel: Tunnel;
+  constructor(tunnel: Tunnel) {
+    super({
+      keepAlive: true,
+      maxFreeSockets: MAX_POOLED_STREAMS_PER_TUNNEL,
+      timeout: POOLED_STREAM_IDLE_MS,
+      scheduling: 'lifo',
+    });
+    this.#tunnel = tunnel;
+  }
+
+  override createConnection(
+    options: http.ClientRequestArgs & { burrowRemoteAddress?: string },
+    cb?: (err: Error | null, stream: Duplex) => void,
+  ): undefined {
+    if (!cb) throw new Error('TunnelHttpAgent.createConnection needs a callback');
+    const tunnel = this.#tunnel;
+    if (!tunnel.openStream) {
+      cb(new BurrowError('BURROW_ERR_AGENT_GONE', 'this tunnel cannot carry streams'), undefined as unknown as Duplex);
+      return undefined;
+    }
+    tunnel.openStream({ remoteAddress: options.burrowRemoteAddress ?? '', kind: 'http' }).then(
+      (s) => cb(null, s),
+      (err: Error) => cb(err, undefined as unknown as Duplex),
+    );
+    return undefined;
+  }
+}
+
+export class TunnelProxy {
+  readonly #agents = new WeakMap<Tunnel, TunnelHttpAgent>();
+  readonly #opts: ProxyOptions;
+
+  constructor(options: ProxyOptions) {
+    this.#opts = options;
+  }
+
+  /** Drop pooled streams of a closed tunnel. */
+  forget(tunnel: Tunnel): void {
+    this.#agents.get(tunnel)?.destroy();
+    this.#agents.delete(tunnel);
+  }
+
+  #agentFor(tunnel: Tunnel): TunnelHttpAgent {
+    let a = this.#agents.get(tunnel);
+    if (!a) {
+      a = new TunnelHttpAgent(tunnel);
+      this.#agents.set(tunnel, a);
+    }
+    return a;
+  }
+
+  handleRequest(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse): void {
+    const remoteAddress = this.#announce(tunnel, req);
+    // no pause() before the access check: an unread request buffers by itself until forwarded
+    this.#admit(tunnel, req, remoteAddress, (err, headers) => {
+      if (err) sendError(req, res, err, headers);
+      else this.#dispatch(tunnel, req, res, remoteAddress);
+    });
+  }
+
+  /** Tell the onRequest hook; returns the visitor's address. */
+  #announce(tunnel: Tunnel, req: IncomingMessage): string {
+    const remoteAddress = this.#opts.clientAddress(req);
+    this.#opts.hooks.onRequest?.({
+      domain: req.headers.host ?? '',
+      path: req.url ?? '/',
+      method: req.method ?? 'GET',
+      tunnelId: tunnel.id,
+      headers: req.headers,
+      remoteAddress,
+    });
+    return remoteAddress;
+  }
+
+  /** Apply the tunnel's visitor rules (if any), then call done() with a refusal or nothing. */
+  #admit(
+    tunnel: Tunnel,
+    req: IncomingMessage,
+    remoteAddress: string,
+    done: (refusal: BurrowError | undefined, headers?: Record<string, string>) => void,
+  ): void {
+    if (!tunnel.access) {
+      done(undefined);
+      return;
+    }
+    tunnel.access.check({ remoteAddress, authorization: req.headers.authorization }).then(
+      (d) => {
+        if (!d.allow) {
+          this.#opts.metrics.errors.inc({ code: d.code });
+          done(visitorError(d.code, d.message), flatten(d.headers));
+          return;
+        }
+        if (d.stripAuthorization) stripAuthorization(req);
+        done(undefined);
+      },
+      (err: unknown) => done(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_BAD_REQUEST', String(err))),
+    );
+  }
+
+  #dispatch(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string): void {
+    if (tunnel.handleRequest) {
+      tunnel.handleRequest(req, res);
+      return;
+    }
+    this.#forward(tunnel, req, res, remoteAddress, false);
+  }
+
+  #forward(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string, isRetry: boolean): void {
+    const started = process.hrtime.bigint();
+    const { metrics, logger } = this.#opts;
+    const headers = forwardRequestHeaders(
+      req.rawHeaders,
+      {
+        remoteAddress,
+        proto: this.#opts.proto(req),
+        host: req.headers.host ?? '',
+        trustProxy: this.#opts.trustProxy,
+      },
+      'none',
+      tunnel.hostHeader,
+    );
+    const hasBody =
+      req.headers['content-length'] !== undefined
+        ? req.headers['content-length'] !== '0'
+        : req.headers['transfer-encoding'] !== undefined;
+    const outReq = http.request({
+      agent: this.#agentFor(tunnel),
+      host: 'tunnel',
+      port: 80,
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers,
+      setHost: false,
+      burrowRemoteAddress: remoteAddress,
+    } as http.RequestOptions);
+    let done = false;
+    let responded = false;
+    const timer = setTimeout(() => {
+      outReq.destroy(new BurrowError('BURROW_ERR_TIMEOUT', `no response within ${this.#opts.requestTimeoutMs} ms`));
+    }, this.#opts.requestTimeoutMs);
+    timer.unref();
+
+    const finish = (status: number): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics.requests.inc({ protocol: tunnel.protocol, status: String(status) });
+      metrics.requestDuration.observe({ protocol: tunnel.protocol }, durationMs / 1000);
+      tunnel.onRequestComplete?.({
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        status,
+        durationMs: Math.round(durationMs * 10) / 10,
+      });
+    };
+
+    outReq.on('response', (pres) => {
+      responded = true;
+      clearTimeout(timer);
+      const status = pres.statusCode ?? 502;
+      try {
+        res.writeHead(status, pres.statusMessage, forwardResponseHeaders(pres.rawHeaders));
+      } catch (err) {
+        pres.destroy();
+        sendError(req, res, new BurrowError('BURROW_ERR_ORIGIN_ERROR', (err as Error).message));
+        finish(502);
+        return;
+      }
+      // Streaming responses (no length: chunked, SSE) get their head at once; sized ones go out
+      // with their first body bytes (one write instead of two).
+      if (pres.headers['content-length'] === undefined) res.flushHeaders();
+      // pipe() with explicit endings: cheaper than pipeline() per request on this hot path.
+      pres.pipe(res);
+      pres.once('end', () => finish(status));
+      pres.once('error', () => {
+        finish(status);
+        res.destroy();
+      });
+      pres.once('aborted', () => {
+        finish(status);
+        res.destroy();
+      });
+      res.once('close', () => {
+        if (!pres.complete) {
+          finish(status);
+          pres.destroy();
+          outReq.destroy();
+        }
+      });
+    });
+
+    outReq.on('error', (err) => {
+      clearTimeout(timer);
+      if (responded) {
+        res.destroy();
+        return;
+      }
+      // The visitor left first (its close aborted this request): nothing to answer or repeat.
+      if (res.destroyed) {
+        finish(STATUS_ABANDONED);
+        return;
+      }
+      // A pooled stream the origin closed while idle: retry once on a fresh stream when no body was
+      // sent and the method is safe to send twice.
+      if (
+        outReq.reusedSocket &&
+        !isRetry &&
+        !hasBody &&
+        RETRYABLE_METHODS.has(req.method ?? '') &&
+        !(err instanceof BurrowError)
+      ) {
+        this.#forward(tunnel, req, res, remoteAddress, true);
+        return;
+      }
+      const e = agentFault(err, (agentError) =>
+        logger.warn({ tunnel: tunnel.name, agentError }, 'protocol error from the tunnel client'),
+      );
+      if (!done) {
+        metrics.errors.inc({ code: e.code });
+        logger.debug({ tunnel: tunnel.name, code: e.code, err: e.message }, 'proxy error');
+      }
+      finish(e.status);
+      sendError(
+        req,
+        res,
+        e,
+        e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': String(AGENT_GONE_RETRY_AFTER_S) } : undefined,
+      );
+    });
+
+    res.on('close', () => {
+      if (!res.writableFinished) outReq.destroy();
+    });
+
+    if (hasBody) {
+      req.pipe(outReq);
+      req.on('error', () => outReq.destroy());
+    } else {
+      outReq.end();
+      req.resume();
+    }
+  }
+
+  handleUpgrade(tunnel: Tunnel, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const remoteAddress = this.#announce(tunnel, req);
+    this.#admit(tunnel, req, remoteAddress, (err, headers) => {
+      if (err) rejectUpgrade(socket, err, headers);
+      else this.#dispatchUpgrade(tunnel, req, socket, head, remoteAddress);
+    });
+  }
+
+  #dispatchUpgrade(tunnel: Tunnel, req: IncomingMessage, socket: Duplex, head: Buffer, remoteAddress: string): void {
+    if (tunnel.handleUpgrade) {
+      tunnel.handleUpgrade(req, socket, head);
+      return;
+    }
+    if (!tunnel.openStream) {
+      rejectUpgrade(socket, new BurrowError('BURROW_ERR_BAD_REQUEST', 'this tunnel does not carry WebSocket upgrades'));
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    tunnel.openStream({ remoteAddress, kind: 'upgrade' }).then(
+      (stream) => {
+        if (socket.destroyed) {
+          stream.destroy();
+          return;
+        }
+        const headers = forwardRequestHeaders(
+          req.rawHeaders,
+          {
+            remoteAddress,
+            proto: this.#opts.proto(req),
+            host: req.headers.host ?? '',
+            trustProxy: this.#opts.trustProxy,
+          },
+          'upgrade',
+          tunnel.hostHeader,
+        );
+        let answered = false;
+        stream.write(serializeRequestHead(req.method ?? 'GET', req.url ?? '/', headers));
+        if (head.length) stream.write(head);
+        stream.on('data', () => {
+          answered = true;
+        });
+        stream.on('error', (err) => {
+          if (!answered) {
+            rejectUpgrade(
+              socket,
+              agentFault(err, (agentError) =>
+                this.#opts.logger.warn({ tunnel: tunnel.name, agentError }, 'protocol error from the tunnel client'),
+              ),
+            );
+          } else socket.destroy();
+        });
+        socket.on('close', () => stream.destroy());
+        stream.on('close', () => {
+          if (answered) socket.destroy();
+        });
+        socket.pipe(stream);
+        stream.pipe(socket);
+      },
+      (err: unknown) => rejectUpgrade(socket, err),
+    );
+  }
+}
+
+/** Visitors get visitor advice, not the agent-token advice of the same statuses. */
+const VISITOR_CODES: Record<string, ErrorCode> = {
+  BURROW_ERR_UNAUTHORIZED: 'BURROW_ERR_VISITOR_UNAUTHORIZED',
+  BURROW_ERR_FORBIDDEN: 'BURROW_ERR_VISITOR_FORBIDDEN',
+  BURROW_ERR_RATE_LIMITED: 'BURROW_ERR_VISITOR_RATE_LIMITED',
+};
+
+function visitorError(code: string, message: string): BurrowError {
+  const err = new BurrowError(VISITOR_CODES[code] ?? 'BURROW_ERR_VISITOR_FORBIDDEN');
+  Object.defineProperty(err, 'message', { value: message });
+  return err;
+}
+
+function flatten(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = typeof v === 'string' ? v : v.join(', ');
+  return out;
+}
+
+/** Remove the tunnel's own credentials so the origin never sees them. */
+function stripAuthorization(req: IncomingMessage): void {
+  delete req.headers.authorization;
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    if (raw[i]!.toLowerCase() === 'authorization') raw.splice(i, 2);
+  }
+}

@@ -1,0 +1,784 @@
+/**
+ * The connection relay: the fast path for HTTP/1.1 tunnels. A visitor connection whose first
+ * request addresses a tunnel that streams bytes (burrow agents, localtunnel pools) becomes one
+ * stream to that tunnel for its whole life, like a TCP proxy that understands just enough HTTP:
+ *
+ * - request heads are parsed (strictly, see src/core/http1.ts) and re-written with X-Forwarded-* (and the
+ *   tunnel's Host), bodies pass through by their framing;
+ * - response bytes pass through untouched; ResponseReader only watches where each response ends,
+ *   for request logs, metrics, the 504 timer and the 502 page when the agent goes away;
+ * - errors the relay answers itself (502/504/400/431) close the connection after them.
+ *
+ * Anything the relay does not carry is handed to Node's HTTP server with the bytes read so far put
+ * back (handOff): the server's own host (API, adapters), unknown tunnels, tunnels with visitor
+ * rules or message transports. A later request on the same connection for another host (a proxy in
+ * front pooling connections) is routed again once the responses in flight are done: to that
+ * tunnel's own stream, or to Node's HTTP server.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { BurrowError, type ErrorCode } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { ServerHooks } from '../hooks.js';
+import { forwardedFor, forwardedProto, normaliseAddress } from '../host.js';
+import { forwardRequestHeaders, serializeRequestHead } from './headers.js';
+import {
+  checkPartialHead,
+  HttpFramingError,
+  RequestReader,
+  ResponseReader,
+  RETRYABLE_METHODS,
+  STATUS_ABANDONED,
+  type RequestHead,
+} from '../../core/http1.js';
+import type { ServerMetrics } from '../metrics.js';
+import { agentFault, asBurrowError, errorResponseBytes } from './pages.js';
+import type { Tunnel } from '../registry.js';
+import { AGENT_GONE_RETRY_AFTER_S, RELAY_IDLE_TIMEOUT_MS } from '../limits.js';
+
+const EMPTY: Buffer = Buffer.alloc(0);
+/** Status label strings made once (a metrics label per request otherwise allocates one). */
+const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
+
+export interface RelayOptions {
+  logger: Logger;
+  metrics: ServerMetrics;
+  hooks: ServerHooks;
+  requestTimeoutMs: number;
+  /** A request head must be whole this long after its first byte (HEAD_TIMEOUT_MS by default). */
+  headTimeoutMs: number;
+  maxHeaderBytes: number;
+  trustProxy: boolean;
+  /** Visitors reach the server over https (--secure, or TLS served directly). */
+  secure: boolean;
+  /**
+   * The tunnel a Host header value addresses, if the relay may carry its requests; undefined hands
+   * the connection to Node's HTTP server.
+   */
+  route(host: string): Tunnel | undefined;
+  /** In-flight request accounting for graceful drain (+1 per request, -1 when it ends). */
+  onActive(delta: number): void;
+}
+
+interface Pending {
+  readonly method: string;
+  readonly path: string;
+  readonly started: number;
+  readonly wantsHtml: boolean;
+  readonly upgrade: boolean;
+  /** The forwarded head, kept while the request can be sent again (no body, nothing answered). */
+  readonly retryHead: Buffer | undefined;
+  status: number;
+}
+
+/** Accepts visitor connections; relays the ones it can carry, hands the rest to Node's HTTP server. */
+export class HttpRelay {
+  readonly #o: RelayOptions;
+  readonly #conns = new Set<RelayConnection>();
+  #closing = false;
+
+  constructor(options: RelayOptions) {
+    this.#o = options;
+  }
+
+  /** Connections being relayed now. */
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /**
+   * Take a fresh visitor connection: read its first request head, then either relay it or put the
+   * bytes back and call handOff(socket) (which must give it to an HTTP server).
+   */
+  accept(socket: Socket, handOff: (socket: Socket) => void): void {
+    if (this.#closing) {
+      handOff(socket);
+      return;
+    }
+    let buf: Buffer = EMPTY;
+    const cleanup = (): void => {
+      socket.removeListener('data', onData);
+      socket.removeListener('error', onError);
+      socket.removeListener('end', onError);
+      clearTimeout(deadline);
+    };
+    // the first head must be whole this soon after connecting, however the bytes trickle in
+    const deadline = setTimeout(() => {
+      cleanup();
+      if (buf.length) this.#refuse(socket, headTimeout(this.#o.headTimeoutMs));
+      else socket.destroy();
+    }, this.#o.headTimeoutMs);
+    const onError = (): void => {
+      cleanup();
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      const first = buf[0]!;
+      // not a request line (TLS on the plain port, PROXY protocol, binary junk): Node answers it
+      if (first < 0x41 || first > 0x5a) {
+        cleanup();
+        giveBack(socket, buf, handOff);
+        return;
+      }
+      const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
+      if (end === -1) {
+        if (buf.length > this.#o.maxHeaderBytes) {
+          cleanup();
+          giveBack(socket, buf, handOff);
+          return;
+        }
+        try {
+          checkPartialHead(buf, 0);
+        } catch (err) {
+          if (!(err instanceof HttpFramingError)) throw err;
+          cleanup();
+          this.#refuse(socket, framingError(err));
+        }
+        return;
+      }
+      cleanup();
+      this.#dispatch(socket, buf, end, handOff);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('end', onError); // closed before a whole head: nothing to answer
+  }
+
+  /** Answer a connection that never became a request (from the error table), count it, close. */
+  #refuse(socket: Socket, e: BurrowError): void {
+    this.#o.metrics.errors.inc({ code: e.code });
+    this.#o.logger.debug({ code: e.code, err: e.message }, 'visitor connection refused');
+    socket.on('error', () => socket.destroy());
+    socket.write(errorResponseBytes(e));
+    socket.destroySoon();
+  }
+
+  /**
+   * Route a connection by the request head ending at `end` in buf: relay it to its tunnel, or hand
+   * it to Node's HTTP server. A relayed connection whose visitor turns to another host comes back
+   * here (a proxy in front pools connections across hosts), so it can move to another tunnel.
+   */
+  #dispatch(socket: Socket, buf: Buffer, end: number, handOff: (socket: Socket) => void): void {
+    const host = hostField(buf.toString('latin1', 0, end));
+    const tunnel = host === undefined || this.#closing ? undefined : this.#o.route(host);
+    if (!tunnel) {
+      giveBack(socket, buf, handOff);
+      return;
+    }
+    const next = (rest: Buffer): void => this.#dispatch(socket, rest, rest.indexOf('\r\n\r\n', 0, 'latin1'), handOff);
+    const conn = new RelayConnection(this.#o, socket, tunnel, host!, next, () => this.#conns.delete(conn));
+    this.#conns.add(conn);
+    conn.start(buf);
+  }
+
+  /** Graceful stop: idle connections close now, busy ones after their responses. */
+  shutdown(): void {
+    this.#closing = true;
+    for (const c of this.#conns) c.shutdown();
+  }
+
+  /** Cut every relayed connection (end of the drain). */
+  destroyAll(): void {
+    for (const c of this.#conns) c.destroy();
+  }
+}
+
+/** Put read bytes back and give the socket to Node's HTTP server. */
+function giveBack(socket: Socket, buf: Buffer, handOff: (socket: Socket) => void): void {
+  socket.pause();
+  if (buf.length) socket.unshift(buf);
+  // Node's HTTP server normally reads the socket's handle directly in C++ ("consume"), which would
+  // skip the bytes just put back; marking the handle consumed keeps its reads in JS, in order.
+  const handle = (socket as unknown as { _handle?: { _consumed?: boolean } | null })._handle;
+  if (handle) handle._consumed = true;
+  handOff(socket);
+  socket.resume();
+}
+
+/** The Host field of a request head (without the request line), or undefined. */
+function hostField(head: string): string | undefined {
+  let at = 0;
+  for (;;) {
+    const nl = head.indexOf('\r\n', at);
+    if (nl === -1) return undefined;
+    at = nl + 2;
+    if (head.length - at > 5 && (head.charCodeAt(at) | 0x20) === 0x68 && /^host:/i.test(head.slice(at, at + 5))) {
+      const end = head.indexOf('\r\n', at);
+      return head.slice(at + 5, end === -1 ? undefined : end).trim();
+    }
+  }
+}
+
+class RelayConnection {
+  readonly #o: RelayOptions;
+  readonly #socket: Socket;
+  readonly #tunnel: Tunnel;
+  readonly #host: string;
+  /** Where the connection goes when its visitor turns to another host (see HttpRelay#dispatch). */
+  readonly #next: (rest: Buffer) => void;
+  readonly #onGone: () => void;
+  readonly #reader: RequestReader;
+  readonly #responses: ResponseReader;
+  readonly #pending: Pending[] = [];
+  readonly #remoteAddress: string;
+  readonly #proto: string;
+  #stream: Duplex | undefined;
+  /** Bytes for the stream while it is being opened. */
+  #queued: Buffer[] = [];
+  #opening = false;
+  #retried = false;
+  /** After the in-flight responses: answer this error (or nothing) and close. */
+  #closeAfter: { err: unknown } | true | undefined;
+  /** After the in-flight responses: hand these bytes and the socket to Node's HTTP server. */
+  #handOffRest: Buffer | undefined;
+  #raw = false;
+  #done = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** Runs from the first byte of a request head until the head is whole (HEAD_TIMEOUT_MS). */
+  #headTimer: NodeJS.Timeout | undefined;
+  /** The X-Forwarded-* lines appended to plain heads, made for #suffixHost. */
+  #suffix: Buffer | undefined;
+  #suffixHost = '';
+  /** Waiting for the visitor socket / the stream to drain (the other side is paused). */
+  #socketFull = false;
+  #streamFull = false;
+
+  constructor(
+    o: RelayOptions,
+    socket: Socket,
+    tunnel: Tunnel,
+    host: string,
+    next: (rest: Buffer) => void,
+    onGone: () => void,
+  ) {
+    this.#o = o;
+    this.#socket = socket;
+    this.#tunnel = tunnel;
+    this.#host = host;
+    this.#next = next;
+    this.#onGone = onGone;
+    this.#reader = new RequestReader(o.maxHeaderBytes);
+    this.#responses = new ResponseReader(
+      o.maxHeaderBytes,
+      {
+        onHead: (status, interim) => this.#onResponseHead(status, interim),
+        onComplete: () => this.#onResponseComplete(),
+        onSwitch: () => this.#onSwitch(),
+      },
+      () => this.#pending[0],
+    );
+    this.#remoteAddress = normaliseAddress(socket.remoteAddress ?? '');
+    this.#proto = o.secure || (socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  }
+
+  start(first: Buffer): void {
+    const s = this.#socket;
+    s.setNoDelay(true);
+    s.on('data', this.#onVisitorData);
+    s.on('end', this.#onVisitorEnd);
+    s.on('error', this.#onVisitorGone);
+    s.on('close', this.#onVisitorGone);
+    s.on('timeout', this.#onIdle);
+    s.setTimeout(RELAY_IDLE_TIMEOUT_MS);
+    s.resume(); // paused when it comes from another relay connection (#release)
+    this.#onVisitorData(first);
+  }
+
+  readonly #onVisitorEnd = (): void => {
+    // the visitor finished sending: the origin sees the same half-close
+    if (this.#stream) this.#stream.end();
+    else if (!this.#opening) this.destroy();
+  };
+
+  readonly #onVisitorGone = (): void => this.destroy();
+
+  /** An idle keep-alive connection closes; a response in progress (SSE) or a switched protocol (WebSocket) may stay quiet. */
+  readonly #onIdle = (): void => {
+    if (this.#pending.length === 0 && !this.#raw) this.destroy();
+  };
+
+  shutdown(): void {
+    if (this.#pending.length === 0 && !this.#raw) this.#end();
+    else this.#closeAfter ??= true;
+  }
+
+  destroy(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#headTimer) clearTimeout(this.#headTimer);
+    if (this.#pending.length) this.#o.onActive(-this.#pending.length);
+    this.#pending.length = 0;
+    this.#socket.destroy();
+    this.#stream?.destroy();
+    this.#onGone();
+  }
+
+  /** Close once everything written has left (FIN, then the socket goes), then let go. */
+  #end(): void {
+    if (this.#done) return;
+    this.#socket.destroySoon();
+    this.#stream?.destroy(); // nothing more is owed either way
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#headTimer) clearTimeout(this.#headTimer);
+    this.#onGone();
+  }
+
+  readonly #onVisitorData = (chunk: Buffer): void => {
+    if (this.#done) return;
+    const items = this.#reader.push(chunk);
+    let out: Buffer[] | undefined;
+    let outBytes = 0;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k]!;
+      if (item.body) {
+        (out ??= []).push(item.body);
+        outBytes += item.body.length;
+        continue;
+      }
+      const head = item.head;
+      if (head.host !== this.#host && this.#o.route(head.host) !== this.#tunnel) {
+        // another host on the same connection (a proxy in front pooling connections): finish what
+        // is in flight, then route the rest again (another tunnel, or Node's HTTP server)
+        const rest: Buffer[] = [head.raw];
+        for (let j = k + 1; j < items.length; j++) rest.push(items[j]!.head?.raw ?? items[j]!.body!);
+        rest.push(this.#reader.takeBuffered());
+        this.#handOffRest = Buffer.concat(rest);
+        this.#stopReading();
+        break;
+      }
+      const fwd = this.#forwardHead(head);
+      (out ??= []).push(fwd);
+      outBytes += fwd.length;
+    }
+    if (out) this.#send(out.length === 1 ? out[0]! : Buffer.concat(out, outBytes));
+    this.#watchHead(items.length > 0);
+    const failed = this.#reader.failed;
+    if (failed) {
+      const err = framingError(failed);
+      this.#closeAfter = { err };
+      this.#stopReading();
+      // a broken body: the origin waits for the rest, which never comes; answer now
+      if (this.#reader.failedMidBody) {
+        if (this.#responses.started) this.#cut(err);
+        else this.#answerAndClose(err);
+        return;
+      }
+    }
+    this.#settle();
+  };
+
+  /**
+   * Keep the head deadline: it starts at the first byte of a head and ends when the head is whole,
+   * whatever arrives in between (a trickle of bytes keeps the idle timer alive, not this one).
+   */
+  #watchHead(progressed: boolean): void {
+    if (progressed && this.#headTimer) {
+      clearTimeout(this.#headTimer);
+      this.#headTimer = undefined;
+    }
+    if (!this.#reader.midHead || this.#headTimer || this.#done) return;
+    this.#headTimer = setTimeout(() => {
+      if (this.#done || !this.#reader.midHead) return;
+      this.#closeAfter = { err: headTimeout(this.#o.headTimeoutMs) };
+      this.#stopReading();
+      this.#settle();
+    }, this.#o.headTimeoutMs);
+    this.#headTimer.unref();
+  }
+
+  #forwardHead(head: RequestHead): Buffer {
+    const o = this.#o;
+    if (o.hooks.onRequest) {
+      o.hooks.onRequest({
+        domain: head.host,
+        path: head.target,
+        method: head.method,
+        tunnelId: this.#tunnel.id,
+        headers: headersObject(head.headers),
+        remoteAddress: this.#visitorAddress(head),
+      });
+    }
+    const fwd = this.#rewrite(head);
+    this.#pending.push({
+      method: head.method,
+      path: head.target,
+      started: performance.now(),
+      wantsHtml: head.wantsHtml,
+      upgrade: head.upgrade,
+      retryHead: head.hasBody || head.upgrade || !RETRYABLE_METHODS.has(head.method) ? undefined : fwd,
+      status: 0,
+    });
+    o.onActive(1);
+    if (this.#pending.length === 1) this.#armTimer();
+    return fwd;
+  }
+
+  /**
+   * The head the origin gets: the visitor's head plus X-Forwarded-For/-Proto/-Host. Most heads carry
+   * no X-Forwarded-* / Proxy-* fields and need no Host override: those keep their bytes and get the
+   * three fields appended (made once per connection and host); the others are rebuilt field by field.
+   */
+  #rewrite(head: RequestHead): Buffer {
+    const o = this.#o;
+    if (!head.proxyFields && !this.#tunnel.hostHeader) {
+      if (this.#suffixHost !== head.host || !this.#suffix) {
+        this.#suffixHost = head.host;
+        this.#suffix = Buffer.from(
+          `X-Forwarded-For: ${this.#remoteAddress}\r\nX-Forwarded-Proto: ${this.#proto}\r\nX-Forwarded-Host: ${head.host}\r\n\r\n`,
+          'latin1',
+        );
+      }
+      const raw = head.raw;
+      const keep = raw.length - 2; // up to the last field's CRLF
+      const out = Buffer.allocUnsafe(keep + this.#suffix.length);
+      raw.copy(out, 0, 0, keep);
+      this.#suffix.copy(out, keep);
+      return out;
+    }
+    const fields = forwardRequestHeaders(
+      head.headers,
+      {
+        remoteAddress: this.#visitorAddress(head),
+        proto: this.#protoOf(head),
+        host: head.host,
+        trustProxy: o.trustProxy,
+      },
+      'relay',
+      this.#tunnel.hostHeader,
+    );
+    // the X-Forwarded-* values come from the socket or from fields the parser checked
+    return serializeRequestHead(head.method, head.target, fields, head.minor, true);
+  }
+
+  #visitorAddress(head: RequestHead): string {
+    return (this.#o.trustProxy && forwardedFor(field(head, 'x-forwarded-for'))) || this.#remoteAddress;
+  }
+
+  #protoOf(head: RequestHead): string {
+    return (this.#o.trustProxy && forwardedProto(field(head, 'x-forwarded-proto'))) || this.#proto;
+  }
+
+  #stopReading(): void {
+    this.#socket.removeListener('data', this.#onVisitorData);
+    this.#socket.pause();
+  }
+
+  #send(buf: Buffer): void {
+    if (this.#done) return;
+    const stream = this.#stream;
+    if (stream) {
+      if (!stream.write(buf)) this.#waitForStream(stream);
+      return;
+    }
+    this.#queued.push(buf);
+    if (!this.#opening) this.#open();
+  }
+
+  #open(): void {
+    const tunnel = this.#tunnel;
+    this.#opening = true;
+    this.#socket.pause();
+    if (!tunnel.openStream) {
+      this.#answerAndClose(new BurrowError('BURROW_ERR_AGENT_GONE', 'this tunnel cannot carry streams'));
+      return;
+    }
+    tunnel.openStream({ remoteAddress: this.#remoteAddress, kind: 'http' }).then(
+      (stream) => this.#attach(stream),
+      (err: unknown) => {
+        this.#opening = false;
+        this.#answerAndClose(err);
+      },
+    );
+  }
+
+  #attach(stream: Duplex): void {
+    this.#opening = false;
+    if (this.#done) {
+      stream.destroy();
+      return;
+    }
+    this.#stream = stream;
+    stream.on('data', (chunk: Buffer) => this.#onOriginData(chunk));
+    stream.on('end', () => this.#onOriginEnd());
+    stream.on('error', (err) => this.#onStreamError(err));
+    stream.on('close', () => {
+      if (this.#stream === stream && !this.#done && !stream.readableEnded) this.#onStreamError(undefined);
+    });
+    const queued = this.#queued;
+    this.#queued = [];
+    const data = queued.length === 1 ? queued[0]! : Buffer.concat(queued);
+    if (!stream.write(data)) this.#waitForStream(stream);
+    else this.#resumeVisitor();
+    if (this.#socket.readableEnded) stream.end();
+  }
+
+  /** The stream is full: stop reading the visitor until it drains (a slow origin slows the visitor). */
+  #waitForStream(stream: Duplex): void {
+    this.#socket.pause();
+    if (this.#streamFull) return;
+    this.#streamFull = true;
+    stream.once('drain', () => {
+      this.#streamFull = false;
+      this.#resumeVisitor();
+    });
+  }
+
+  #resumeVisitor(): void {
+    if (!this.#done && !this.#handOffRest && !this.#closeAfter && !this.#streamFull) this.#socket.resume();
+  }
+
+  #onOriginData(chunk: Buffer): void {
+    if (this.#done) return;
+    if (!this.#raw) {
+      const before = this.#responses.started;
+      try {
+        this.#responses.push(chunk);
+      } catch (err) {
+        const e = new BurrowError('BURROW_ERR_ORIGIN_ERROR', (err as Error).message);
+        if (!before) this.#answerAndClose(e);
+        else this.#cut(e);
+        return;
+      }
+    }
+    if (!this.#socket.write(chunk) && !this.#socketFull) {
+      // a slow visitor slows the origin: the stream's credit stops flowing until the socket drains
+      const stream = this.#stream!;
+      stream.pause();
+      this.#socketFull = true;
+      this.#socket.once('drain', () => {
+        this.#socketFull = false;
+        stream.resume();
+      });
+    }
+    this.#settle();
+  }
+
+  #onSwitch(): void {
+    this.#raw = true;
+    const p = this.#pending.shift();
+    if (p) this.#record(p, 101);
+  }
+
+  #onResponseHead(status: number, interim: boolean): void {
+    const p = this.#pending[0];
+    if (!p || interim) return;
+    p.status = status;
+  }
+
+  #onResponseComplete(): void {
+    const p = this.#pending.shift();
+    if (!p) return;
+    this.#record(p, p.status);
+    if (p.upgrade && !this.#raw) this.#closeAfter ??= true; // an upgrade refused: its raw bytes cannot be framed
+    if (this.#pending.length) this.#armTimer();
+  }
+
+  #record(p: Pending, status: number): void {
+    const o = this.#o;
+    const durationMs = performance.now() - p.started;
+    const protocol = this.#tunnel.protocol;
+    o.metrics.requests.labels(protocol, STATUS_LABELS[status] ?? String(status)).inc();
+    o.metrics.requestDuration.labels(protocol).observe(durationMs / 1000);
+    this.#tunnel.onRequestComplete?.({
+      method: p.method,
+      path: p.path,
+      status,
+      durationMs: Math.round(durationMs * 10) / 10,
+    });
+    o.onActive(-1);
+  }
+
+  /** After each event: close or hand off once nothing is in flight. */
+  #settle(): void {
+    if (this.#done || this.#pending.length || this.#raw) return;
+    const after = this.#closeAfter;
+    // a refusal wins over a hand-off: the bytes that failed are not in the rest to hand on
+    if (after && after !== true) {
+      this.#answerAndClose(after.err);
+      return;
+    }
+    if (this.#handOffRest) {
+      const rest = this.#handOffRest;
+      this.#handOffRest = undefined;
+      this.#release();
+      this.#next(rest);
+      return;
+    }
+    if (after === true) this.#end();
+  }
+
+  /** Let go of the socket (handing it to Node's HTTP server): the stream ends, listeners go. */
+  #release(): void {
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#headTimer) clearTimeout(this.#headTimer);
+    const s = this.#socket;
+    // only this connection's own listeners go (others, e.g. the per-address connection count, stay)
+    s.removeListener('data', this.#onVisitorData);
+    s.removeListener('end', this.#onVisitorEnd);
+    s.removeListener('error', this.#onVisitorGone);
+    s.removeListener('close', this.#onVisitorGone);
+    s.removeListener('timeout', this.#onIdle);
+    s.removeAllListeners('drain');
+    s.setTimeout(0);
+    const stream = this.#stream;
+    if (stream) {
+      stream.removeAllListeners('data');
+      stream.on('error', () => {});
+      stream.end();
+      stream.resume();
+    }
+    this.#onGone();
+  }
+
+  #onOriginEnd(): void {
+    if (this.#done) return;
+    this.#responses.end();
+    if (this.#pending.length === 0 || this.#raw) {
+      this.#end();
+      return;
+    }
+    // the stream is over either way: end our half too, so neither side keeps it open
+    this.#stream?.destroy();
+    this.#stream = undefined;
+    // the visitor closed first: the origin only followed (Node's server closes on a half-close).
+    // Nobody is left to answer and nothing is sent again.
+    if (this.#socket.readableEnded) {
+      this.#abandon();
+      return;
+    }
+    // the origin closed with requests unanswered: a keep-alive connection it closed just as a
+    // request went out. Send them again once on a new stream if nothing of theirs was answered
+    // and each may be sent twice (RFC 9112 §9.3.1: only safe methods are retried automatically).
+    if (!this.#retried && !this.#responses.started && this.#pending.every((p) => p.retryHead)) {
+      this.#retried = true;
+      this.#send(Buffer.concat(this.#pending.map((p) => p.retryHead!)));
+      return;
+    }
+    if (this.#responses.started) this.destroy();
+    else
+      this.#answerAndClose(
+        new BurrowError('BURROW_ERR_ORIGIN_ERROR', 'the local service closed the connection without a response'),
+      );
+  }
+
+  /** The visitor went away with requests unanswered: record them as abandoned (499), close quietly. */
+  #abandon(): void {
+    for (const p of this.#pending) this.#record(p, STATUS_ABANDONED);
+    this.#pending.length = 0;
+    this.#end();
+  }
+
+  #onStreamError(err: unknown): void {
+    if (this.#done) return;
+    if (this.#pending.length && !this.#responses.started && !this.#raw) {
+      this.#answerAndClose(
+        err === undefined
+          ? new BurrowError('BURROW_ERR_AGENT_GONE', 'the tunnel client went away')
+          : agentFault(err, (agentError) =>
+              this.#o.logger.warn({ tunnel: this.#tunnel.name, agentError }, 'protocol error from the tunnel client'),
+            ),
+      );
+    } else this.destroy();
+  }
+
+  /** An error after part of a response went out: no page can follow; count it and cut the connection. */
+  #cut(e: BurrowError): void {
+    this.#o.metrics.errors.inc({ code: e.code });
+    this.#o.logger.debug({ tunnel: this.#tunnel.name, code: e.code, err: e.message }, 'relay error (cut)');
+    this.destroy();
+  }
+
+  /** Answer the oldest request in flight with an error page, count it, and close the connection. */
+  #answerAndClose(err: unknown): void {
+    if (this.#done) return;
+    const e = asBurrowError(err);
+    const p = this.#pending[0];
+    this.#o.metrics.errors.inc({ code: e.code });
+    this.#o.logger.debug({ tunnel: this.#tunnel.name, code: e.code, err: e.message }, 'relay error');
+    const extra: Record<string, string> =
+      e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': String(AGENT_GONE_RETRY_AFTER_S) } : {};
+    this.#socket.write(
+      errorResponseBytes(e, { html: p?.wantsHtml ?? false, head: p?.method === 'HEAD', extraHeaders: extra }),
+    );
+    if (p) {
+      this.#pending.shift();
+      this.#record(p, e.status);
+    }
+    for (const rest of this.#pending) this.#record(rest, e.status);
+    this.#pending.length = 0;
+    this.#stream?.destroy();
+    this.#end();
+  }
+
+  #armTimer(): void {
+    const p = this.#pending[0];
+    if (!p) return;
+    const wait = Math.max(0, p.started + this.#o.requestTimeoutMs - performance.now());
+    if (this.#timer) {
+      this.#timer.refresh();
+      return;
+    }
+    this.#timer = setTimeout(() => this.#onTimer(), wait);
+    this.#timer.unref();
+  }
+
+  #onTimer(): void {
+    const p = this.#pending[0];
+    if (this.#done || !p || p.status !== 0 || this.#responses.started) return;
+    const left = p.started + this.#o.requestTimeoutMs - performance.now();
+    if (left > 1) {
+      this.#timer = setTimeout(() => this.#onTimer(), left);
+      this.#timer.unref();
+      return;
+    }
+    this.#answerAndClose(new BurrowError('BURROW_ERR_TIMEOUT', `no response within ${this.#o.requestTimeoutMs} ms`));
+  }
+}
+
+/** The first value of a header field (lowercase name) in a parsed head. */
+function field(head: RequestHead, name: string): string | undefined {
+  for (let i = 0; i < head.headers.length; i += 2) {
+    if (head.headers[i]!.toLowerCase() === name) return head.headers[i + 1];
+  }
+  return undefined;
+}
+
+function headTimeout(ms: number): BurrowError {
+  return new BurrowError(
+    'BURROW_ERR_REQUEST_TIMEOUT',
+    `the request head was not complete within ${ms} ms of its first byte`,
+  );
+}
+
+/** Visitor framing errors by status: the error-table code each is answered with. */
+const FRAMING_CODES: Readonly<Record<number, ErrorCode>> = {
+  405: 'BURROW_ERR_METHOD_NOT_ALLOWED',
+  431: 'BURROW_ERR_HEADERS_TOO_LARGE',
+  501: 'BURROW_ERR_TRANSFER_ENCODING',
+  505: 'BURROW_ERR_HTTP_VERSION',
+};
+
+function framingError(e: HttpFramingError): BurrowError {
+  const code = FRAMING_CODES[e.status];
+  return code
+    ? new BurrowError(code, e.message)
+    : new BurrowError('BURROW_ERR_BAD_REQUEST', `the request could not be parsed as HTTP/1.1: ${e.message}`);
+}
+
+/** A Node-style headers object (lowercase names, duplicates joined, set-cookie as a list) for hooks. */
+function headersObject(fields: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const k = fields[i]!.toLowerCase();
+    const v = fields[i + 1]!;
+    const cur = out[k];
+    if (k === 'set-cookie') out[k] = Array.isArray(cur) ? [...cur, v] : [v];
+    else out[k] = cur === undefined ? v : `${String(cur)}, ${v}`;
+  }
+  return out;
+}

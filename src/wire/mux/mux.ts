@@ -1,0 +1,575 @@
+/**
+ * The multiplexer: many byte streams over one ordered, message-preserving transport (a WebSocket),
+ * each with credit-based flow control. Transport-agnostic: the owner feeds received bytes into
+ * `receive()` and gives the session a `send()` that reports congestion; no sockets here.
+ */
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import { BurrowError, ERROR_CODES } from '../../core/errors.js';
+import {
+  decodeJson,
+  decodeWindow,
+  encodeFrame,
+  encodeFrameHeader,
+  encodeJsonFrame,
+  encodeWindow,
+  FrameDecoder,
+  FrameType,
+  type Frame,
+  type FrameTypeCode,
+} from './frames.js';
+import {
+  DEFAULT_DEAD_PEER_TIMEOUT_MS,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_STREAM_WINDOW,
+  MAX_BATCH_BYTES,
+  DIRECT_SEND_BYTES,
+  FRAME_HEADER_SIZE,
+  MAX_DATA_CHUNK,
+  MAX_STREAM_ID,
+  MAX_STREAMS_PER_SESSION,
+} from './limits.js';
+import {
+  fromWireError,
+  parseStreamOpen,
+  parseWireError,
+  toWireError,
+  type StreamOpen,
+  type WireError,
+} from './messages.js';
+
+export interface MuxTransport {
+  /** Send one or more whole frames. Return false when the transport's buffer is above its high-water mark. */
+  send(data: Buffer): boolean;
+  /**
+   * Optional: send one message whose content is `parts` back to back (a frame header and its
+   * payload), without joining them into one buffer first. Same return value as send(). Without it,
+   * large frames are copied into one buffer and go through send().
+   */
+  sendParts?(parts: readonly Buffer[]): boolean;
+}
+
+/** What webSocketTransport needs of a `ws` WebSocket (structural: this module opens no sockets). */
+export interface WebSocketLike {
+  send(data: Buffer, options: { binary: boolean; fin?: boolean }): void;
+  readonly bufferedAmount: number;
+}
+
+/**
+ * A MuxTransport over a `ws` WebSocket. sendParts() sends the parts as the fragments of ONE binary
+ * message (RFC 6455 continuation frames; the receiver's message is their concatenation, so every
+ * message still holds whole frames). `raw` is the WebSocket's socket: corked around the fragments,
+ * so they leave in one write. Congested above `highWater` bytes buffered.
+ */
+export function webSocketTransport(
+  ws: WebSocketLike,
+  raw: { cork(): void; uncork(): void } | undefined,
+  highWater: number,
+): MuxTransport {
+  return {
+    send(data) {
+      ws.send(data, { binary: true });
+      return ws.bufferedAmount < highWater;
+    },
+    sendParts(parts) {
+      raw?.cork();
+      const last = parts.length - 1;
+      for (let i = 0; i <= last; i++) ws.send(parts[i]!, { binary: true, fin: i === last });
+      raw?.uncork();
+      return ws.bufferedAmount < highWater;
+    },
+  };
+}
+
+export interface MuxSessionOptions {
+  role: 'server' | 'agent';
+  /** Receive window this side grants each stream. */
+  window?: number;
+  /** Window the peer grants each stream (known after HELLO/WELCOME; default DEFAULT_STREAM_WINDOW). */
+  peerWindow?: number;
+  pingIntervalMs?: number;
+  deadPeerTimeoutMs?: number;
+  maxStreams?: number;
+}
+
+export interface MuxSessionEvents {
+  /** The peer opened a stream. Destroy it with an error to refuse it. */
+  stream: [MuxStream, StreamOpen];
+  /** A session-level control frame (HELLO, WELCOME, REGISTER, REGISTERED, UNREGISTER, EVENT, GOAWAY). */
+  control: [Frame];
+  /** The session ended (error set when it ended because of one). */
+  close: [BurrowError | undefined];
+}
+
+export class MuxSession extends EventEmitter<MuxSessionEvents> {
+  readonly role: 'server' | 'agent';
+  readonly window: number;
+  peerWindow: number;
+  readonly #transport: MuxTransport;
+  readonly #decoder = new FrameDecoder();
+  readonly #streams = new Map<number, MuxStream>();
+  readonly #maxStreams: number;
+  readonly #pingIntervalMs: number;
+  readonly #deadPeerTimeoutMs: number;
+  #nextId: number;
+  #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  #flushScheduled = false;
+  #congested = false;
+  #drainWaiters: (() => void)[] = [];
+  #closed = false;
+  #lastReceived = Date.now();
+  #pingTimer: NodeJS.Timeout | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(transport: MuxTransport, options: MuxSessionOptions) {
+    super();
+    this.#transport = transport;
+    this.role = options.role;
+    this.window = options.window ?? DEFAULT_STREAM_WINDOW;
+    this.peerWindow = options.peerWindow ?? DEFAULT_STREAM_WINDOW;
+    this.#maxStreams = options.maxStreams ?? MAX_STREAMS_PER_SESSION;
+    this.#pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+    this.#deadPeerTimeoutMs = options.deadPeerTimeoutMs ?? DEFAULT_DEAD_PEER_TIMEOUT_MS;
+    this.#nextId = this.role === 'server' ? 2 : 1;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  get congested(): boolean {
+    return this.#congested;
+  }
+
+  /** Start sending PINGs and watching for a silent peer. */
+  startHeartbeat(): void {
+    if (this.#pingTimer || this.#pingIntervalMs <= 0) return;
+    this.#lastReceived = Date.now();
+    this.#pingTimer = setInterval(() => {
+      if (Date.now() - this.#lastReceived > this.#deadPeerTimeoutMs) {
+        this.close(new BurrowError('BURROW_ERR_HEARTBEAT_TIMEOUT', `no frame for ${this.#deadPeerTimeoutMs} ms`));
+        return;
+      }
+      const p = Buffer.allocUnsafe(8);
+      p.writeDoubleBE(Date.now(), 0);
+      this.sendFrame(encodeFrame(FrameType.PING, 0, p));
+    }, this.#pingIntervalMs);
+    this.#pingTimer.unref();
+  }
+
+  /** Feed bytes received from the transport. Protocol errors close the session. */
+  receive(chunk: Buffer): void {
+    if (this.#closed) return;
+    this.#lastReceived = Date.now();
+    this.bytesIn += chunk.length;
+    let frames: Frame[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (err) {
+      this.close(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err)));
+      return;
+    }
+    for (const frame of frames) {
+      if (this.#closed) return;
+      try {
+        this.#dispatch(frame);
+      } catch (err) {
+        this.close(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err)));
+        return;
+      }
+    }
+  }
+
+  /** Send a JSON control frame on stream 0. */
+  sendControl(type: FrameTypeCode, value: unknown): void {
+    this.sendFrame(encodeJsonFrame(type, 0, value));
+  }
+
+  /** Open a stream to the peer. */
+  openStream(open: StreamOpen): MuxStream {
+    if (this.#closed) throw new BurrowError('BURROW_ERR_AGENT_GONE');
+    if (this.#streams.size >= this.#maxStreams)
+      throw new BurrowError('BURROW_ERR_STREAM_LIMIT', `${this.#maxStreams} streams open`);
+    const id = this.#nextId;
+    if (id > MAX_STREAM_ID) throw new BurrowError('BURROW_ERR_STREAM_LIMIT', 'stream ids exhausted; reconnect');
+    this.#nextId += 2;
+    const stream = new MuxStream(this, id, open);
+    this.#streams.set(id, stream);
+    this.sendFrame(encodeJsonFrame(FrameType.OPEN, id, open));
+    return stream;
+  }
+
+  /**
+   * Send one DATA frame. A payload that makes the frame DIRECT_SEND_BYTES or larger goes out as a
+   * message of its own, header and payload as separate parts when the transport takes parts (no
+   * copy); smaller ones are encoded and batched like any frame.
+   */
+  sendData(streamId: number, payload: Buffer): void {
+    if (this.#closed) return;
+    const size = FRAME_HEADER_SIZE + payload.length;
+    if (size < DIRECT_SEND_BYTES || !this.#transport.sendParts) {
+      this.sendFrame(encodeFrame(FrameType.DATA, streamId, payload));
+      return;
+    }
+    const header = encodeFrameHeader(FrameType.DATA, streamId, payload.length);
+    if (this.#queue.length) this.#flush();
+    this.bytesOut += size;
+    if (!this.#transport.sendParts([header, payload])) this.#congested = true;
+  }
+
+  /** Queue an encoded frame; frames queued in the same tick go out as one transport message. */
+  sendFrame(frame: Buffer): void {
+    if (this.#closed) return;
+    if (frame.length >= DIRECT_SEND_BYTES) {
+      // Large frames go out on their own: no copy into a batch.
+      if (this.#queue.length) this.#flush();
+      this.bytesOut += frame.length;
+      if (!this.#transport.send(frame)) this.#congested = true;
+      return;
+    }
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.length;
+    if (this.#queuedBytes >= MAX_BATCH_BYTES) {
+      this.#flush();
+    } else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#queue.length === 0 || this.#closed) return;
+    const data = this.#queue.length === 1 ? this.#queue[0]! : Buffer.concat(this.#queue, this.#queuedBytes);
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.bytesOut += data.length;
+    if (!this.#transport.send(data)) this.#congested = true;
+  }
+
+  /** Call when the transport's buffer drained below its high-water mark. */
+  drained(): void {
+    this.#congested = false;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Run cb now, or once the transport drains. */
+  whenWritable(cb: () => void): void {
+    if (this.#congested && !this.#closed) this.#drainWaiters.push(cb);
+    else cb();
+  }
+
+  /**
+   * Say goodbye and end the session. The GOAWAY jumps the data queue: it is handed to the transport
+   * at once (not at the end of the turn), every frame still queued here is dropped (the peer ignores
+   * everything after a GOAWAY anyway) and no stream sends anything after it. Only bytes the
+   * transport already holds go before it: at most TRANSPORT_HIGH_WATER plus one DATA frame per
+   * stream, since stream writes wait while the transport is congested. The transport is left open:
+   * its owner closes it (a WebSocket close handshake lets the GOAWAY drain first).
+   */
+  goAway(wire: WireError, err?: BurrowError): void {
+    if (this.#closed) return;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    const frame = encodeJsonFrame(FrameType.GOAWAY, 0, wire);
+    this.bytesOut += frame.length;
+    if (!this.#transport.send(frame)) this.#congested = true;
+    this.close(err);
+  }
+
+  /** End the session: every stream is destroyed with `err` (or AGENT_GONE). */
+  close(err?: BurrowError): void {
+    if (this.#closed) return;
+    if (this.#queue.length) this.#flush();
+    this.#closed = true;
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+    const reason = err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed');
+    for (const s of [...this.#streams.values()]) s.destroy(reason);
+    this.#streams.clear();
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+    this.emit('close', err);
+  }
+
+  /** @internal */
+  forget(id: number): void {
+    this.#streams.delete(id);
+  }
+
+  #dispatch(frame: Frame): void {
+    switch (frame.type) {
+      case FrameType.DATA: {
+        const s = this.#streams.get(frame.streamId);
+        if (s) s.onData(frame.payload);
+        return; // data for a stream we already reset: ignore
+      }
+      case FrameType.WINDOW: {
+        const inc = decodeWindow(frame);
+        this.#streams.get(frame.streamId)?.onWindow(inc);
+        return;
+      }
+      case FrameType.END:
+        this.#streams.get(frame.streamId)?.onEnd();
+        return;
+      case FrameType.RESET: {
+        const s = this.#streams.get(frame.streamId);
+        if (s) s.onReset(parseWireError(decodeJson(frame)));
+        return;
+      }
+      case FrameType.OPEN:
+        this.#onOpen(frame);
+        return;
+      case FrameType.PING:
+        this.sendFrame(encodeFrame(FrameType.PONG, 0, frame.payload));
+        return;
+      case FrameType.PONG:
+        return;
+      default:
+        this.emit('control', frame);
+    }
+  }
+
+  #onOpen(frame: Frame): void {
+    const id = frame.streamId;
+    const peerParity = this.role === 'server' ? 1 : 0;
+    if (id % 2 !== peerParity) throw new BurrowError('BURROW_ERR_PROTOCOL', `stream id ${id} has the wrong parity`);
+    if (this.#streams.has(id)) throw new BurrowError('BURROW_ERR_PROTOCOL', `stream ${id} is already open`);
+    const open = parseStreamOpen(decodeJson(frame));
+    const stream = new MuxStream(this, id, open);
+    if (this.#streams.size >= this.#maxStreams) {
+      stream.reset(new BurrowError('BURROW_ERR_STREAM_LIMIT', `${this.#maxStreams} streams open`));
+      return;
+    }
+    this.#streams.set(id, stream);
+    if (this.listenerCount('stream') === 0) {
+      stream.reset(new BurrowError('BURROW_ERR_PROTOCOL', 'this side does not accept streams'));
+      return;
+    }
+    this.emit('stream', stream, open);
+  }
+}
+
+function noop(): void {}
+
+/**
+ * One stream: a Duplex whose writes become DATA frames (within the peer's credit) and whose reads
+ * return the peer's DATA (crediting the peer back as the consumer reads). It also offers the
+ * net.Socket methods Node's http.Agent calls, so an http client can run over it.
+ *
+ * Large writes are not copied: a chunk that fills a DATA frame of DIRECT_SEND_BYTES or more is
+ * handed to the transport as it is, and the write callback may run before the transport's socket
+ * has sent it. Do not modify a Buffer after writing it (sockets' 'data' buffers never are).
+ */
+export class MuxStream extends Duplex {
+  readonly id: number;
+  readonly open: StreamOpen;
+  readonly #session: MuxSession;
+  #sendWindow: number;
+  #received = 0;
+  #credited = 0;
+  readonly #creditThreshold: number;
+  #pending: { chunk: Buffer; cb: (err?: Error | null) => void } | undefined;
+  #remoteEnded = false;
+  #localEnded = false;
+  #resetByPeer = false;
+  #idle = false;
+  #resetReason: Error | undefined;
+  #timeoutMs = 0;
+  #timer: NodeJS.Timeout | undefined;
+  bytesRead = 0;
+  bytesWritten = 0;
+
+  constructor(session: MuxSession, id: number, open: StreamOpen) {
+    super({ allowHalfOpen: true, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 64 * 1024 });
+    this.#session = session;
+    this.id = id;
+    this.open = open;
+    this.#sendWindow = session.peerWindow;
+    this.#creditThreshold = Math.max(1, Math.floor(session.window / 4));
+    // A stream error nobody listens to must never crash the process (the classic tunnel crash);
+    // users that care (pipeline, the proxy) add their own listeners.
+    this.on('error', noop);
+  }
+
+  /** Refuse or abort the stream: the peer gets RESET with err's code; no 'error' is emitted here. */
+  reset(err: Error): void {
+    if (this.destroyed) return;
+    this.#resetReason = err;
+    this.destroy();
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.open.remoteAddress;
+  }
+
+  /** True once this stream sat in an http.Agent's free pool (see markIdle). */
+  get idle(): boolean {
+    return this.#idle;
+  }
+
+  // ---- net.Socket compatibility for http.Agent ----
+  setKeepAlive(): this {
+    return this;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+  ref(): this {
+    this.#idle = false;
+    return this;
+  }
+  unref(): this {
+    this.#idle = true;
+    return this;
+  }
+  setTimeout(ms: number, cb?: () => void): this {
+    this.#timeoutMs = ms;
+    // as net.Socket: setTimeout(0, cb) removes cb (Node's http client does this on every reuse)
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb);
+      else this.once('timeout', cb);
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (ms > 0) {
+      this.#timer = setTimeout(() => this.emit('timeout'), ms);
+      this.#timer.unref();
+    }
+    return this;
+  }
+  #touch(): void {
+    if (this.#timer && this.#timeoutMs > 0) this.#timer.refresh();
+  }
+  address(): Record<string, never> {
+    return {};
+  }
+
+  // ---- frames from the session ----
+  /** @internal */
+  onData(payload: Buffer): void {
+    if (this.#remoteEnded) {
+      this.#protocolError('DATA after END');
+      return;
+    }
+    this.#received += payload.length;
+    if (this.#received - this.#credited > this.#session.window) {
+      this.#protocolError('peer exceeded the stream window');
+      return;
+    }
+    if (this.#idle) {
+      // An idle pooled connection must not receive anything: the origin sent a stale response
+      // (e.g. an unsolicited 408). Drop the connection so those bytes never reach a visitor.
+      this.destroy();
+      return;
+    }
+    this.bytesRead += payload.length;
+    this.#touch();
+    this.push(payload);
+    this.#maybeCredit();
+  }
+
+  /** @internal */
+  onWindow(increment: number): void {
+    this.#sendWindow += increment;
+    const p = this.#pending;
+    if (p && this.#sendWindow > 0) {
+      this.#pending = undefined;
+      this.#writeChunk(p.chunk, p.cb);
+    }
+  }
+
+  /** @internal */
+  onEnd(): void {
+    if (this.#remoteEnded) return;
+    this.#remoteEnded = true;
+    this.push(null);
+  }
+
+  /** @internal */
+  onReset(e: { code: string; message: string }): void {
+    this.#resetByPeer = true;
+    this.destroy(fromWireError(e, ERROR_CODES));
+  }
+
+  #protocolError(message: string): void {
+    this.destroy(new BurrowError('BURROW_ERR_PROTOCOL', message));
+  }
+
+  #maybeCredit(): void {
+    if (this.destroyed) return;
+    const consumed = this.#received - this.readableLength;
+    const credit = consumed - this.#credited;
+    if (credit >= this.#creditThreshold) {
+      this.#credited += credit;
+      this.#session.sendFrame(encodeWindow(this.id, credit));
+    }
+  }
+
+  // ---- Duplex implementation ----
+  override _read(): void {
+    this.#maybeCredit();
+  }
+
+  /** Credit the peer as the consumer takes bytes out of the buffer (flowing, paused or piped). */
+  override read(size?: number): unknown {
+    const chunk: unknown = super.read(size);
+    if (chunk !== null) this.#maybeCredit();
+    return chunk;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#writeChunk(chunk, cb);
+  }
+
+  #writeChunk(chunk: Buffer, cb: (err?: Error | null) => void): void {
+    if (this.#session.closed) {
+      cb(new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed'));
+      return;
+    }
+    let rest = chunk;
+    while (rest.length > 0) {
+      if (this.#sendWindow <= 0) {
+        this.#pending = { chunk: rest, cb };
+        return;
+      }
+      const n = Math.min(rest.length, this.#sendWindow, MAX_DATA_CHUNK);
+      this.#session.sendData(this.id, rest.subarray(0, n));
+      this.#sendWindow -= n;
+      this.bytesWritten += n;
+      rest = rest.subarray(n);
+    }
+    this.#touch();
+    this.#session.whenWritable(() => cb());
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#localEnded = true;
+    if (!this.#session.closed) this.#session.sendFrame(encodeFrame(FrameType.END, this.id));
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    const clean = this.#localEnded && this.#remoteEnded;
+    if (!clean && !this.#resetByPeer && !this.#session.closed) {
+      const reason = err ?? this.#resetReason;
+      const wire = reason ? toWireError(reason) : { code: 'BURROW_ERR_ORIGIN_ERROR', message: 'stream closed' };
+      this.#session.sendFrame(encodeJsonFrame(FrameType.RESET, this.id, wire));
+    }
+    const p = this.#pending;
+    this.#pending = undefined;
+    this.#session.forget(this.id);
+    if (p) p.cb(err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'stream closed'));
+    cb(err);
+  }
+}

@@ -1,0 +1,182 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  decodeMuxMessage,
+  encodeMuxClose,
+  encodeMuxCredit,
+  encodeMuxData,
+  encodeMuxFin,
+  encodeMuxOpen,
+  parseMuxWindow,
+} from '../../../src/wire/tcp-ws/wire.js';
+import { CreditReceiver, CreditSender } from '../../../src/wire/tcp-ws/credit.js';
+import { parseTcpTargetSpec, tokensEqual } from '../../../src/adapters/tcp-ws/index.js';
+import { BurrowError } from '../../../src/core/errors.js';
+import { backoffDelay, isFinalStatus } from '../../../src/client/tcp-ws/websocket.js';
+
+void test('mux data round-trips for any id and non-empty payload', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 0xffffffff }),
+      fc.uint8Array({ minLength: 1, maxLength: 512 }),
+      (id, bytes) => {
+        const msg = decodeMuxMessage(encodeMuxData(id, Buffer.from(bytes)), true);
+        assert.equal(msg.type, 'data');
+        if (msg.type === 'data') {
+          assert.equal(msg.id, id);
+          assert.deepEqual([...msg.payload], [...bytes]);
+        }
+      },
+    ),
+  );
+});
+
+void test('mux: 4-byte close (big-endian), short frames ignored, control only with extensions', () => {
+  assert.deepEqual([...encodeMuxClose(0x01020304)], [1, 2, 3, 4]);
+  assert.deepEqual(decodeMuxMessage(encodeMuxClose(7), false), { type: 'close', id: 7 });
+  for (const n of [0, 1, 2, 3]) assert.equal(decodeMuxMessage(Buffer.alloc(n), true).type, 'ignored');
+  assert.deepEqual(decodeMuxMessage(encodeMuxFin(9), true), { type: 'fin', id: 9 });
+  assert.deepEqual(decodeMuxMessage(encodeMuxOpen(9), true), { type: 'open', id: 9 });
+  // Without extensions id 0 is plain data, as limrun's peers see it.
+  assert.equal(decodeMuxMessage(encodeMuxFin(9), false).type, 'data');
+  assert.equal(decodeMuxMessage(Buffer.from([0, 0, 0, 0, 99, 0, 0, 0, 1]), true).type, 'ignored');
+  assert.equal(decodeMuxMessage(Buffer.from([0, 0, 0, 0, 1, 0, 0]), true).type, 'ignored');
+});
+
+void test('mux CREDIT: 13 bytes on id 0, decoded only when flow control is on; never a close or data for limrun ids', () => {
+  assert.deepEqual([...encodeMuxCredit(0x01020304, 0x0a0b0c0d)], [0, 0, 0, 0, 3, 1, 2, 3, 4, 10, 11, 12, 13]);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 1, max: 0xffffffff }), (id, inc) => {
+      assert.deepEqual(decodeMuxMessage(encodeMuxCredit(id, inc), true, true), { type: 'credit', id, increment: inc });
+      // Older burrow peers (extensions, no flow control) ignore it like any unknown control message.
+      assert.equal(decodeMuxMessage(encodeMuxCredit(id, inc), true).type, 'ignored');
+      assert.equal(decodeMuxMessage(encodeMuxCredit(id, inc), true, false).type, 'ignored');
+    }),
+  );
+  assert.equal(decodeMuxMessage(encodeMuxCredit(5, 0), true, true).type, 'ignored', 'a credit of 0');
+  assert.equal(decodeMuxMessage(encodeMuxCredit(0, 5), true, true).type, 'ignored', 'a credit for id 0');
+  const wrongOp = encodeMuxCredit(5, 5);
+  wrongOp[4] = 1;
+  assert.equal(decodeMuxMessage(wrongOp, true, true).type, 'ignored', 'FIN is 9 bytes, not 13');
+  // FIN and OPEN still decode with flow control on.
+  assert.deepEqual(decodeMuxMessage(encodeMuxFin(9), true, true), { type: 'fin', id: 9 });
+  assert.deepEqual(decodeMuxMessage(encodeMuxOpen(9), true, true), { type: 'open', id: 9 });
+});
+
+void test('X-Burrow-Tcp-Window values: decimal, 16 KiB … 2³²−1, used up to 16 MiB', () => {
+  assert.equal(parseMuxWindow('1048576'), 1048576);
+  assert.equal(parseMuxWindow(' 16384 '), 16384);
+  assert.equal(parseMuxWindow('4294967295'), 16 * 1024 * 1024);
+  for (const bad of [undefined, '', '16383', '0', '-1', '1e6', '0x10000', '65536.0', '4294967296', 'abc'])
+    assert.equal(parseMuxWindow(bad), undefined, String(bad));
+  assert.equal(parseMuxWindow(['65536', '65536']), undefined, 'repeated header');
+});
+
+void test('CreditSender: splits at the credit, keeps order with FIN/close steps, pauses and resumes its source', () => {
+  const sent: string[] = [];
+  const stalls: boolean[] = [];
+  const s = new CreditSender(
+    4,
+    (p) => sent.push(p.toString()),
+    (x) => stalls.push(x),
+  );
+  s.push(Buffer.from('abcdef'));
+  s.push(Buffer.from('gh'));
+  s.after(() => sent.push('FIN'));
+  assert.deepEqual(sent, ['abcd']);
+  assert.equal(s.pendingBytes, 4);
+  assert.deepEqual(stalls, [true]);
+  s.grant(3);
+  assert.deepEqual(sent, ['abcd', 'ef', 'g']);
+  s.grant(10);
+  assert.deepEqual(sent, ['abcd', 'ef', 'g', 'h', 'FIN']);
+  assert.deepEqual(stalls, [true, false]);
+  assert.equal(s.stalled, false);
+  assert.equal(s.credit, 9);
+
+  const unlimited = new CreditSender(
+    Number.POSITIVE_INFINITY,
+    (p) => sent.push(p.toString()),
+    () => assert.fail(),
+  );
+  unlimited.push(Buffer.alloc(1 << 20));
+  unlimited.after(() => sent.push('now'));
+  assert.equal(sent.at(-1), 'now', 'without flow control everything goes at once');
+
+  const dropped = new CreditSender(
+    0,
+    () => assert.fail('nothing is sent'),
+    () => {},
+  );
+  dropped.push(Buffer.from('x'));
+  dropped.after(() => assert.fail('steps are dropped too'));
+  dropped.clear();
+  dropped.grant(10);
+});
+
+void test('CreditReceiver: credits back in quarters of the window, and flags an overrun', () => {
+  const grants: number[] = [];
+  const r = new CreditReceiver(1000, (n) => grants.push(n));
+  assert.equal(r.receive(1000), true);
+  r.consumed(249);
+  assert.deepEqual(grants, []);
+  r.consumed(1);
+  assert.deepEqual(grants, [250]);
+  r.consumed(750);
+  assert.deepEqual(grants, [250, 750]);
+  assert.equal(r.receive(1000), true, 'a full window again after the credits');
+  assert.equal(r.receive(1), false, 'one byte past the window');
+});
+
+void test('parseTcpTargetSpec: forms that work', () => {
+  assert.deepEqual(parseTcpTargetSpec('adb=127.0.0.1:5555'), { name: 'adb', host: '127.0.0.1', port: 5555 });
+  assert.deepEqual(parseTcpTargetSpec('ADB=localhost:5555,token=s3cr=t,path=/adb'), {
+    name: 'adb',
+    host: 'localhost',
+    port: 5555,
+    token: 's3cr=t',
+    path: '/adb',
+  });
+  assert.deepEqual(parseTcpTargetSpec('db6=[::1]:5432'), { name: 'db6', host: '::1', port: 5432 });
+});
+
+void test('parseTcpTargetSpec: every mistake is an INVALID_CONFIG naming the problem', () => {
+  const bad: [string, RegExp][] = [
+    ['adb', /NAME=HOST:PORT/],
+    ['=1.2.3.4:5', /NAME=HOST:PORT/],
+    ['a b=1.2.3.4:5', /invalid name/],
+    ['adb=127.0.0.1', /HOST:PORT/],
+    ['adb=127.0.0.1:0', /out of range/],
+    ['adb=127.0.0.1:70000', /out of range/],
+    ['adb=[zz]:1', /IPv6/],
+    ['adb=h:1,token=', /empty token/],
+    ['adb=h:1,path=adb', /must start with/],
+    ['adb=h:1,colour=red', /unknown option "colour"/],
+  ];
+  for (const [spec, re] of bad) {
+    assert.throws(
+      () => parseTcpTargetSpec(spec),
+      (err: unknown) => err instanceof BurrowError && err.code === 'BURROW_ERR_INVALID_CONFIG' && re.test(err.message),
+      spec,
+    );
+  }
+});
+
+void test('tokensEqual compares exactly (any lengths)', () => {
+  assert.equal(tokensEqual('abc', 'abc'), true);
+  assert.equal(tokensEqual('abc', 'abd'), false);
+  assert.equal(tokensEqual('abc', 'abcd'), false);
+  assert.equal(tokensEqual('', 'x'), false);
+});
+
+void test("client backoff and final statuses are limrun's", () => {
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6].map((a) => backoffDelay(a, 1000, 30_000)),
+    [1000, 2000, 4000, 8000, 16000, 30000, 30000],
+  );
+  assert.equal(isFinalStatus(401), true);
+  assert.equal(isFinalStatus(410), true);
+  assert.equal(isFinalStatus(502), false);
+  assert.equal(isFinalStatus(undefined), false);
+});

@@ -1,0 +1,240 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { MuxSession, webSocketTransport, type MuxStream } from '../../../src/wire/mux/mux.js';
+import { encodeFrame, FrameType } from '../../../src/wire/mux/frames.js';
+import { DIRECT_SEND_BYTES, FRAME_HEADER_SIZE, MAX_DATA_CHUNK } from '../../../src/wire/mux/limits.js';
+import type { StreamOpen } from '../../../src/wire/mux/messages.js';
+
+/** Two sessions wired back to back through an in-memory "transport" that can be paused. */
+function pair(window = 64 * 1024) {
+  let aToB: Buffer[] = [];
+  let bToA: Buffer[] = [];
+  const server: MuxSession = new MuxSession(
+    { send: (d) => (aToB.push(d), setImmediate(pump), true) },
+    { role: 'server', window, peerWindow: window },
+  );
+  const agent: MuxSession = new MuxSession(
+    { send: (d) => (bToA.push(d), setImmediate(pump), true) },
+    { role: 'agent', window, peerWindow: window },
+  );
+  function pump(): void {
+    const x = aToB;
+    aToB = [];
+    for (const d of x) agent.receive(d);
+    const y = bToA;
+    bToA = [];
+    for (const d of y) server.receive(d);
+  }
+  return { server, agent };
+}
+
+/** Like pair(), but the transports take parts; each part reaches the peer as its own chunk. */
+function partsPair(window = 1024 * 1024) {
+  let aToB: Buffer[] = [];
+  let bToA: Buffer[] = [];
+  const sent: Buffer[][] = [];
+  const transport = (out: () => Buffer[]) => ({
+    send: (d: Buffer) => (out().push(d), setImmediate(pump), true),
+    sendParts: (parts: readonly Buffer[]) => (sent.push([...parts]), out().push(...parts), setImmediate(pump), true),
+  });
+  const server: MuxSession = new MuxSession(
+    transport(() => aToB),
+    { role: 'server', window, peerWindow: window },
+  );
+  const agent: MuxSession = new MuxSession(
+    transport(() => bToA),
+    { role: 'agent', window, peerWindow: window },
+  );
+  function pump(): void {
+    const x = aToB;
+    aToB = [];
+    for (const d of x) agent.receive(d);
+    const y = bToA;
+    bToA = [];
+    for (const d of y) server.receive(d);
+  }
+  return { server, agent, sent };
+}
+
+async function readAll(s: MuxStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('mux', () => {
+  test('a stream carries bytes both ways with half-close', async () => {
+    const { server, agent } = pair();
+    agent.on('stream', (s) => {
+      // echo, upper-cased, then end after the peer ended
+      s.on('data', (c: Buffer) => s.write(Buffer.from(c.toString().toUpperCase())));
+      s.on('end', () => s.end());
+    });
+    const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+    s.end('hello');
+    assert.equal((await readAll(s)).toString(), 'HELLO');
+  });
+
+  test('flow control: a reader that does not read holds the writer at one window', async () => {
+    const window = 64 * 1024;
+    const { server, agent } = pair(window);
+    let agentStream: MuxStream | undefined;
+    agent.on('stream', (s: MuxStream, open: StreamOpen) => {
+      assert.equal(open.kind, 'http');
+      agentStream = s;
+      s.pause();
+    });
+    const s = server.openStream({ tunnelId: 't', kind: 'http' });
+    const big = Buffer.alloc(10 * window, 7);
+    let writeDone = false;
+    s.write(big, () => {
+      writeDone = true;
+    });
+    // let frames flow
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(agentStream);
+    assert.equal(writeDone, false, 'writer must wait for credit');
+    assert.ok(agentStream.readableLength <= window, `receiver buffered ${agentStream.readableLength} > window`);
+    assert.ok(s.bytesWritten <= window);
+    // now read everything
+    const got = readAll(agentStream);
+    s.end();
+    agentStream.resume();
+    assert.equal((await got).length, big.length);
+    assert.equal(writeDone, true);
+  });
+
+  test('large DATA goes out as header + payload parts, the payload not copied', async () => {
+    const { server, agent, sent } = partsPair();
+    const got = new Promise<Buffer>((resolve) => agent.on('stream', (x) => resolve(readAll(x))));
+    const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+    const big = Buffer.alloc(3 * MAX_DATA_CHUNK + 5);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    s.end(big);
+    assert.deepEqual(await got, big);
+    assert.ok(sent.length >= 3, `${sent.length} messages sent as parts`);
+    for (const [header, payload] of sent) {
+      assert.equal(header!.length, FRAME_HEADER_SIZE);
+      assert.equal(header![0], FrameType.DATA);
+      assert.equal(header!.readUInt32BE(6), payload!.length);
+      assert.ok(payload!.length + FRAME_HEADER_SIZE >= DIRECT_SEND_BYTES);
+      assert.equal(payload!.buffer, big.buffer, 'the payload is a view of the written buffer');
+    }
+  });
+
+  test('webSocketTransport: parts are the fragments of one message, written in one go', () => {
+    const log: string[] = [];
+    const ws = {
+      bufferedAmount: 0,
+      send: (d: Buffer, o: { binary: boolean; fin?: boolean }) => log.push(`send ${d.length} fin=${o.fin ?? true}`),
+    };
+    const t = webSocketTransport(ws, { cork: () => log.push('cork'), uncork: () => log.push('uncork') }, 100);
+    assert.equal(t.sendParts!([Buffer.alloc(10), Buffer.alloc(70000)]), true);
+    assert.equal(t.send(Buffer.alloc(3)), true);
+    ws.bufferedAmount = 100;
+    assert.equal(t.send(Buffer.alloc(3)), false, 'congested at the high-water mark');
+    assert.deepEqual(log, [
+      'cork',
+      'send 10 fin=false',
+      'send 70000 fin=true',
+      'uncork',
+      'send 3 fin=true',
+      'send 3 fin=true',
+    ]);
+  });
+
+  test('over a real WebSocket, a peer that reads whole messages (ws default) gets the same bytes', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+    await once(wss, 'listening');
+    const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+    const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, {
+      perMessageDeflate: false,
+    });
+    const [serverWs] = await accepted;
+    await once(client, 'open');
+    // server side: the new transport (parts as fragments), reading fragments
+    serverWs.binaryType = 'fragments';
+    const raw = (serverWs as unknown as { _socket: Duplex })._socket;
+    const server = new MuxSession(webSocketTransport(serverWs, raw, 8 * 1024 * 1024), { role: 'server' });
+    serverWs.on('message', (d: Buffer[]) => d.forEach((b) => server.receive(b)));
+    // agent side: an older peer, one whole message at a time, sending with plain send()
+    const agent = new MuxSession({ send: (d) => (client.send(d), true) }, { role: 'agent' });
+    client.on('message', (d: Buffer) => agent.receive(d));
+    agent.on('stream', (x) => x.pipe(x)); // echo
+    try {
+      const big = Buffer.alloc(1024 * 1024 + 3);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 253;
+      const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+      const got = readAll(s);
+      s.end(big);
+      assert.deepEqual(await got, big);
+    } finally {
+      server.close();
+      agent.close();
+      client.terminate();
+      wss.close();
+    }
+  });
+
+  test('reset reaches the peer with its code', async () => {
+    const { server, agent } = pair();
+    agent.on('stream', (s) => {
+      s.reset(new Error('nope'));
+    });
+    const s = server.openStream({ tunnelId: 't', kind: 'http' });
+    const [err] = (await once(s, 'error')) as [Error & { code: string }];
+    assert.equal(err.code, 'BURROW_ERR_PROTOCOL');
+    assert.match(err.message, /nope/);
+  });
+
+  test('a peer that overruns its window is cut off', async () => {
+    const { server, agent } = pair(64 * 1024);
+    const s = server.openStream({ tunnelId: 't', kind: 'http' });
+    let got: MuxStream | undefined;
+    agent.on('stream', (x) => {
+      got = x;
+      x.pause();
+    });
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    // bypass flow control: raw DATA frames beyond the window
+    for (let i = 0; i < 3; i++) agent.receive(encodeFrame(FrameType.DATA, s.id, Buffer.alloc(40 * 1024)));
+    assert.ok(got);
+    const [err] = (await once(got, 'error')) as [Error & { code: string }];
+    assert.equal(err.code, 'BURROW_ERR_PROTOCOL');
+  });
+
+  test('closing the session destroys every stream with the given error', async () => {
+    const { server } = pair();
+    const a = server.openStream({ tunnelId: 't', kind: 'http' });
+    const b = server.openStream({ tunnelId: 't', kind: 'http' });
+    const errs = Promise.all([once(a, 'error'), once(b, 'error')]);
+    server.close();
+    const [[ea], [eb]] = (await errs) as [[Error & { code: string }], [Error & { code: string }]];
+    assert.equal(ea.code, 'BURROW_ERR_AGENT_GONE');
+    assert.equal(eb.code, 'BURROW_ERR_AGENT_GONE');
+    assert.equal(server.streamCount, 0);
+  });
+
+  test('garbage input closes the session instead of throwing', () => {
+    const { server } = pair();
+    let closedWith: string | undefined;
+    server.on('close', (e) => (closedWith = e?.code));
+    server.receive(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    assert.equal(closedWith, 'BURROW_ERR_PROTOCOL');
+    assert.equal(server.closed, true);
+  });
+
+  test('an OPEN with the wrong parity is a protocol error', () => {
+    const { server } = pair();
+    let closedWith: string | undefined;
+    server.on('close', (e) => (closedWith = e?.code));
+    server.on('stream', () => assert.fail('must not open'));
+    server.receive(encodeFrame(FrameType.OPEN, 2, Buffer.from(JSON.stringify({ tunnelId: 'x', kind: 'http' }))));
+    assert.equal(closedWith, 'BURROW_ERR_PROTOCOL');
+  });
+});
