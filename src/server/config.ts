@@ -28,7 +28,7 @@ import { DEFAULT_MAX_CONNECTIONS_PER_IP, HEAD_TIMEOUT_MS } from './limits.js';
 import type { AgentAdmission } from './admission.js';
 import type { ServerHooks } from './hooks.js';
 import type { TunnelRegistry } from './registry.js';
-import { parsePortRange, type TcpPortRange } from './agent/tcp-expose.js';
+import { parsePortRange, type PortRange } from '../core/port-range.js';
 
 export interface ServerOptions extends ServerHooks {
   /** Port for listen() (default 8080; 0 = any free port). */
@@ -110,7 +110,7 @@ export interface ServerConfig {
   readonly headTimeoutMs: number;
   readonly maxConnectionsPerIp: number;
   readonly logLevel: LevelWithSilent;
-  readonly tcpPorts: TcpPortRange | undefined;
+  readonly tcpPorts: PortRange | undefined;
 }
 
 const KNOWN_KEYS = new Set([
@@ -197,7 +197,7 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
   if (!LEVELS.has(logLevel)) problems.push(`logLevel must be one of ${[...LEVELS].join(', ')}`);
   if (options.tls && (!options.tls.cert || !options.tls.key)) problems.push('tls needs both cert and key');
 
-  let tcpPorts: TcpPortRange | undefined;
+  let tcpPorts: PortRange | undefined;
   if (options.tcpPorts !== undefined) {
     try {
       tcpPorts = parsePortRange(options.tcpPorts);

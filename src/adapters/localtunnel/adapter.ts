@@ -23,7 +23,8 @@ import {
   MAX_MAX_SOCKETS,
   POOL_GRACE_MS,
 } from './limits.js';
-import { listenInRange, listenOn, parsePortRange, type PortRange } from './ports.js';
+import { checkPortRange, parsePortRange, type PortRange } from '../../core/port-range.js';
+import { listenInRange, listenOn } from './ports.js';
 import { LocaltunnelTunnel } from './tunnel.js';
 import { buildHandshakeReply, IdLineReader, parseHandshake, type HandshakeRequest } from './wire.js';
 
@@ -37,8 +38,11 @@ export interface LocaltunnelAdapterOptions {
   maxSockets?: number;
   /** Address the pool listeners bind to (`--address`; default: all interfaces). */
   address?: string;
-  /** Per-tunnel ports come from this range, e.g. "40000-40999" (default: any free port). */
-  portRange?: string | PortRange;
+  /**
+   * Per-tunnel ports come from this range, e.g. "40000-40999" (default: any free port). The object
+   * form is `{ min, max }` (this option's shape before the range parser moved to core/port-range.ts).
+   */
+  portRange?: string | { min: number; max: number };
   /**
    * One shared port for every pool socket (`--tunnel-port`; 0 = any free port). Each socket first
    * sends `<id>\n`. Only pipenet (and burrow's client) send that line; `lt` needs per-tunnel ports.
@@ -99,7 +103,12 @@ function resolve(o: LocaltunnelAdapterOptions): Resolved {
   };
   let range: PortRange | undefined;
   try {
-    range = o.portRange === undefined ? undefined : parsePortRange(o.portRange);
+    range =
+      o.portRange === undefined
+        ? undefined
+        : typeof o.portRange === 'string'
+          ? parsePortRange(o.portRange)
+          : checkPortRange({ from: o.portRange.min, to: o.portRange.max });
   } catch (err) {
     problems.push((err as Error).message);
   }

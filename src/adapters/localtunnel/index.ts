@@ -1,7 +1,6 @@
 /** The localtunnel / pipenet compatibility edge (server side). See docs/localtunnel.md. */
 export { createLocaltunnelAdapter, type LocaltunnelAdapter, type LocaltunnelAdapterOptions } from './adapter.js';
 export { LocaltunnelTunnel } from './tunnel.js';
-export { parsePortRange, type PortRange } from './ports.js';
 export {
   buildHandshakeReply,
   parseHandshake,

@@ -2,31 +2,8 @@
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { BurrowError } from '../../core/errors.js';
+import type { PortRange } from '../../core/port-range.js';
 import { PORT_RANGE_ATTEMPTS } from './limits.js';
-
-export interface PortRange {
-  min: number;
-  max: number;
-}
-
-/** Parse "40000-40999" (or a {min,max}) into a checked range. */
-export function parsePortRange(spec: string | PortRange): PortRange {
-  const r =
-    typeof spec === 'string'
-      ? (() => {
-          const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(spec);
-          if (!m) throw new BurrowError('BURROW_ERR_INVALID_CONFIG', `port range "${spec}" must look like 40000-40999`);
-          return { min: Number(m[1]), max: Number(m[2]) };
-        })()
-      : spec;
-  if (!Number.isInteger(r.min) || !Number.isInteger(r.max) || r.min < 1 || r.max > 65535 || r.min > r.max) {
-    throw new BurrowError(
-      'BURROW_ERR_INVALID_CONFIG',
-      `port range ${r.min}-${r.max} must be within 1-65535, low to high`,
-    );
-  }
-  return r;
-}
 
 function listenOn(server: net.Server, port: number, address: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -51,12 +28,12 @@ export async function listenInRange(
   range: PortRange | undefined,
 ): Promise<number> {
   if (!range) return listenOn(server, 0, address);
-  const size = range.max - range.min + 1;
+  const size = range.to - range.from + 1;
   const start = randomInt(size);
   const attempts = Math.min(size, PORT_RANGE_ATTEMPTS);
   let last: unknown;
   for (let i = 0; i < attempts; i++) {
-    const port = range.min + ((start + i) % size);
+    const port = range.from + ((start + i) % size);
     try {
       return await listenOn(server, port, address);
     } catch (err) {
@@ -66,7 +43,7 @@ export async function listenInRange(
   }
   throw new BurrowError(
     'BURROW_ERR_LOCALTUNNEL_NO_PORT',
-    `no free port in ${range.min}-${range.max} (${(last as Error | undefined)?.message ?? 'all in use'})`,
+    `no free port in ${range.from}-${range.to} (${(last as Error | undefined)?.message ?? 'all in use'})`,
   );
 }
 

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BurrowError } from '../../core/errors.js';
+import type { PortRange } from '../../core/port-range.js';
 import type { Logger } from '../../core/logger.js';
 import type { RegisterRequest } from '../../wire/mux/messages.js';
 import type { BurrowTunnel } from './tunnel.js';
@@ -16,28 +17,9 @@ import type { Tunnel } from '../registry.js';
 /** Bytes of randomness in a tcp tunnel's access token. */
 export const TCP_ACCESS_TOKEN_BYTES = 24;
 
-export interface TcpPortRange {
-  from: number;
-  to: number;
-}
-
-/** "20000-20999" → { from, to }. */
-export function parsePortRange(text: string): TcpPortRange {
-  const m = /^(\d{1,5})\s*-\s*(\d{1,5})$/.exec(text.trim());
-  const from = Number(m?.[1]);
-  const to = Number(m?.[2]);
-  if (!m || from < 1 || to > 65535 || from > to) {
-    throw new BurrowError(
-      'BURROW_ERR_INVALID_CONFIG',
-      `port range "${text}" must look like 20000-20999 (1–65535, from ≤ to)`,
-    );
-  }
-  return { from, to };
-}
-
 export interface TcpExposeOptions {
   /** Range for public ports; undefined = tcp tunnels get no public port (WebSocket access only). */
-  range?: TcpPortRange | undefined;
+  range?: PortRange | undefined;
   /** Address public ports bind to. */
   address: string;
   /** Host name printed in tcp://host:port addresses (default: the agent's server host). */
