@@ -7,7 +7,9 @@ export type Credentials =
 /**
  * Parse an Authorization header (RFC 7617 Basic, RFC 6750 Bearer). The scheme is
  * case-insensitive; Basic's user is everything before the first colon, the password everything
- * after (it may contain colons). Anything malformed, empty or oversized → undefined.
+ * after (it may contain colons). Anything malformed, empty or oversized → undefined. Stricter than
+ * core/bearer.ts on purpose (a visitor rule or the admin token is only ever a token68 value); edges
+ * that merely pick up a presented token use core's `bearerToken`.
  */
 export function parseAuthorization(header: string | readonly string[] | undefined): Credentials | undefined {
   if (header === undefined || typeof header !== 'string') return undefined;

@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
+import { bearerToken } from '../core/bearer.js';
 
 /**
  * The token an HTTP request presents for edges whose clients cannot speak burrow's HELLO
  * (localtunnel handshakes, pipe transfers): `Authorization: Bearer …`, `X-Burrow-Token`, or `?token=`.
  */
 export function presentedToken(req: IncomingMessage): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  const bearer = bearerToken(req.headers.authorization);
+  if (bearer !== undefined) return bearer;
   const h = req.headers['x-burrow-token'];
   if (typeof h === 'string' && h) return h;
   try {

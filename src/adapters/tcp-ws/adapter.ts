@@ -5,7 +5,7 @@ import { BurrowError, RateLimitedError } from '../../core/errors.js';
 import type { FailedAuthGate } from '../../core/failed-auth-gate.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
-import { bearerToken } from './auth.js';
+import { bearerToken } from '../../core/bearer.js';
 import { watchLiveness } from '../../wire/tcp-ws/flow.js';
 import * as L from '../../wire/tcp-ws/limits.js';
 import { MuxSession } from './mux-session.js';
@@ -216,7 +216,7 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     if (closing) return fail(socket, new BurrowError('BURROW_ERR_SHUTTING_DOWN'));
     const target = resolve(r.name);
     if (!target) return fail(socket, new BurrowError('BURROW_ERR_TCP_TARGET_NOT_FOUND', `"${r.name}"`));
-    const token = bearerToken(req);
+    const token = bearerToken(req.headers.authorization);
     const wait = token === undefined ? 0 : (options.failedAuth?.retryAfter(clientAddress(req)) ?? 0);
     if (wait > 0) {
       return fail(socket, new RateLimitedError(wait, `too many failed access tokens; try again in ${wait} s`));

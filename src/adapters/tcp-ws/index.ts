@@ -16,5 +16,5 @@ export {
   type TcpTarget,
   type TcpTargetResolver,
 } from './targets.js';
-export { bearerToken, tokensEqual } from './auth.js';
+export { tokensEqual } from './auth.js';
 export * as tcpLimits from '../../wire/tcp-ws/limits.js';
