@@ -9,7 +9,7 @@ export {
   type StreamInfo,
   type TunnelStats,
 } from '../server/registry.js';
-export { AGENT_PATH } from '../server/agent/endpoint.js';
+export { AGENT_PATH } from '../wire/mux/paths.js';
 export { BurrowError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 export { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
 export type { AgentAdmission, AgentPrincipal, VisitorAccess } from '../server/admission.js';

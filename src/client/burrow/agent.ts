@@ -29,11 +29,10 @@ import {
   type Welcome,
 } from '../../wire/mux/messages.js';
 import { MuxSession, webSocketTransport, type MuxStream } from '../../wire/mux/mux.js';
+import { AGENT_PATH } from '../../wire/mux/paths.js';
 import { VERSION } from '../../version.js';
 import { backoffDelay, type BackoffOptions } from '../../core/backoff.js';
 
-/** Path of the agent endpoint on the server (same as the server's AGENT_PATH). */
-export const AGENT_ENDPOINT_PATH = '/api/v1/agent';
 /** How long to wait for the WebSocket handshake + WELCOME, in ms. */
 export const CONNECT_TIMEOUT_MS = 15_000;
 /**
@@ -122,7 +121,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
       throw new BurrowError('BURROW_ERR_BAD_REQUEST', `--server must be an http(s) URL, got "${this.#o.server}"`);
     }
-    u.pathname = u.pathname.replace(/\/$/, '') + AGENT_ENDPOINT_PATH;
+    u.pathname = u.pathname.replace(/\/$/, '') + AGENT_PATH;
     return u.toString();
   }
 

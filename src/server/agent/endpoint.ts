@@ -28,6 +28,7 @@ import {
   type Welcome,
 } from '../../wire/mux/messages.js';
 import { MuxSession, webSocketTransport } from '../../wire/mux/mux.js';
+import { AGENT_PATH } from '../../wire/mux/paths.js';
 import { VERSION } from '../../version.js';
 import type { ServerAdapter, ServerContext } from '../adapter.js';
 import { BurrowTunnel } from './tunnel.js';
@@ -35,8 +36,6 @@ import { principalKeyOf, type Tunnel } from '../registry.js';
 import { GOODBYE_HOLD_MS } from '../../core/limits.js';
 import { OPEN_ADMISSION, type AgentAdmission, type AgentPrincipal } from '../admission.js';
 
-/** Path of the agent WebSocket on the server's own host. */
-export const AGENT_PATH = '/api/v1/agent';
 /** An agent must send HELLO within this many ms of connecting. */
 export const HELLO_TIMEOUT_MS = 10_000;
 
