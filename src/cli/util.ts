@@ -1,6 +1,7 @@
 /** Small helpers shared by CLI commands: env fallbacks, number/duration parsing, error printing. */
 import { InvalidArgumentError } from 'commander';
 import { isBurrowError } from '../core/errors.js';
+import { parseDuration } from '../core/duration.js';
 
 /** The first set environment variable among names. */
 export function envFirst(...names: string[]): string | undefined {
@@ -26,13 +27,20 @@ export function parseIntArg(min: number, max: number) {
   };
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "30" (seconds), "500ms", "30s", "5m", "1h" → milliseconds. */
+/**
+ * A duration flag or variable (core/duration.ts: "30" = 30 s, "500ms", "30s", "5m", "1h") →
+ * milliseconds, as commander wants its parse errors. `never` is refused: a timeout needs a length.
+ */
 export function parseDurationMs(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim().toLowerCase());
-  if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 500ms, 5m (a bare number means seconds)');
-  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] ?? 's'] ?? 1000));
+  let ms: number | null;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    ms = null;
+  }
+  if (ms === null)
+    throw new InvalidArgumentError('expected a duration such as 30s, 500ms, 5m (a bare number means seconds)');
+  return ms;
 }
 
 export function collect(value: string, previous: string[] = []): string[] {

@@ -80,10 +80,13 @@ void describe('parseDuration', () => {
     assert.equal(parseDuration('2w'), 14 * 86_400_000);
     assert.equal(parseDuration('1Y'), 365 * 86_400_000);
     assert.equal(parseDuration('never'), null);
+    // The one grammar of core/duration.ts: a bare number means seconds, decimals and ms are fine.
+    assert.equal(parseDuration('30'), 30_000);
+    assert.equal(parseDuration('1.5d'), 36 * 3_600_000);
   });
 
   void it('refuses nonsense with a clear message', () => {
-    for (const bad of ['', '0d', '-1d', '1.5d', 'd', '30', '30 days', '999999999y']) {
+    for (const bad of ['', '0d', '0', '-1d', 'd', '30 days', '999999999y']) {
       assert.throws(
         () => parseDuration(bad),
         (e) => isBurrowError(e) && e.code === 'BURROW_ERR_BAD_REQUEST' && /30d/.test(e.message),
