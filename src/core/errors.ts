@@ -147,6 +147,12 @@ export const ERROR_CODES = {
     message: 'The tunnel client broke the protocol',
     fix: "The machine running the tunnel client sent something burrow cannot use; update it to the server's version. The server log names the fault.",
   },
+  BURROW_ERR_INTERNAL: {
+    status: 500,
+    wsClose: 1011,
+    message: 'Something went wrong inside burrow',
+    fix: 'A bug in burrow, not in your request or your service: the server log has the details (log line "request handler failed"); please report it with that line.',
+  },
   BURROW_ERR_BAD_REQUEST: {
     status: 400,
     wsClose: 1008,

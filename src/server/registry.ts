@@ -6,7 +6,11 @@ import { GOODBYE_HOLD_RETRY_AFTER_S } from '../core/limits.js';
 import { randomName, validateName } from './names.js';
 import type { VisitorAccess } from './admission.js';
 
-export type TunnelProtocol = 'burrow' | 'localtunnel' | 'tunely' | 'tiflis' | 'limrun';
+/**
+ * The edge a tunnel came through ('burrow', 'localtunnel', 'tunely', …): a label for metrics, hooks
+ * and the status API. The core never decides anything by it; it asks a tunnel's capabilities.
+ */
+export type TunnelProtocol = string;
 export type TunnelKind = 'http' | 'tcp';
 
 export interface StreamInfo {
@@ -50,6 +54,13 @@ export interface Tunnel {
   readonly hostHeader?: string | undefined;
   /** Visitor rules checked by the core before any byte reaches the agent. */
   readonly access?: VisitorAccess | undefined;
+  /**
+   * True when openStream() streams are cheap enough to carry a whole visitor connection for its
+   * life (burrow's multiplexed agents): the relay may then take the tunnel's HTTP traffic. False or
+   * absent when each stream is a scarce resource held per request (a localtunnel pool socket):
+   * the per-request proxy returns it after each response.
+   */
+  readonly streamPerConnection?: boolean;
   /** Open one raw byte stream to the origin. Rejects with a BurrowError (AGENT_GONE, STREAM_LIMIT, …). */
   openStream?(info: StreamInfo): Promise<Duplex>;
   handleRequest?(req: IncomingMessage, res: ServerResponse): void;

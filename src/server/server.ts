@@ -4,7 +4,7 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../core/errors.js';
 import { NewTunnelLimiter } from '../core/new-tunnel-limiter.js';
@@ -17,8 +17,9 @@ import { resolveServerConfig, type ServerConfig, type ServerOptions } from './co
 import type { ServerHooks, TunnelInfo } from './hooks.js';
 import { domainOf, forwardedProto, hostOf, remoteAddressOf, stripPort, tunnelNameFor } from './host.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
-import { errorResponseBytes, rejectUpgrade, sendError } from './http/pages.js';
+import { errorResponseBytes, internalError, rejectUpgrade, sendError } from './http/pages.js';
 import { ConnectionCap } from './http/connection-cap.js';
+import { interceptConnections } from './http/socket-handoff.js';
 import { HEAD_CHECK_INTERVAL_MS, RELAY_IDLE_TIMEOUT_MS } from './limits.js';
 import { TunnelProxy } from './http/proxy.js';
 import { HttpRelay } from './http/relay.js';
@@ -143,8 +144,8 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       const host = stripPort(hostValue).toLowerCase().replace(/\.$/, '');
       const name = ownedByAdapter(host) ? undefined : tunnelNameFor(host, config.domains);
       const t = name === undefined ? undefined : registry.get(name);
-      // visitor rules, message transports and localtunnel pools stay on the per-request proxy
-      if (!t || t.protocol !== 'burrow' || t.kind !== 'http' || !t.openStream || t.handleRequest || t.access) {
+      // visitor rules, message transports and per-request streams (localtunnel pools) take the proxy
+      if (!t || !t.streamPerConnection || t.kind !== 'http' || !t.openStream || t.handleRequest || t.access) {
         return undefined;
       }
       return t;
@@ -260,7 +261,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       for (const a of adapters) if (a.handleRequest?.(req, res, url)) return;
     } catch (err) {
       logger.error({ err }, 'request handler failed');
-      sendError(req, res, err);
+      sendError(req, res, internalError(err));
       return;
     }
     if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -319,7 +320,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       for (const a of adapters) if (a.handleUpgrade?.(req, socket, head, url)) return;
     } catch (err) {
       logger.error({ err }, 'upgrade handler failed');
-      rejectUpgrade(socket, err);
+      rejectUpgrade(socket, internalError(err));
       return;
     }
     rejectUpgrade(socket, new BurrowError('BURROW_ERR_BAD_REQUEST', `no WebSocket endpoint at ${url.pathname}`));
@@ -379,14 +380,6 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
         : http.createServer(serverOpts);
       httpServer = s;
       server.attach(s);
-      // Every new connection meets the relay first; what it does not carry goes on to Node's own
-      // connection listener (HTTP parser, 'request'/'upgrade' events) with its bytes put back.
-      const connectionEvent = options.tls ? 'secureConnection' : 'connection';
-      const nodeListeners = s.listeners(connectionEvent) as ((socket: Socket) => void)[];
-      s.removeAllListeners(connectionEvent);
-      const handOff = (socket: Socket): void => {
-        for (const l of nodeListeners) l.call(s, socket);
-      };
       // One client address holds at most --max-connections-per-ip sockets (behind a trusted proxy
       // every connection is the proxy's: the cap is the proxy's job there).
       const cap = new ConnectionCap(config.trustProxy ? 0 : config.maxConnectionsPerIp, (key, first) => {
@@ -398,7 +391,9 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
           );
         }
       });
-      s.on(connectionEvent, (socket: Socket) => {
+      // Every new connection meets the relay first; what it does not carry goes on to Node's own
+      // HTTP server with its bytes put back (socket-handoff.ts).
+      interceptConnections(s, (socket, handOff) => {
         if (!cap.admit(socket)) {
           socket.destroy();
           return;

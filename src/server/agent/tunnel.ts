@@ -28,7 +28,9 @@ export interface BurrowTunnelOptions {
 export class BurrowTunnel implements Tunnel {
   readonly id: string;
   readonly name: string;
-  readonly protocol = 'burrow' as const;
+  readonly protocol = 'burrow';
+  /** Streams are mux streams: one may carry a visitor connection for its whole life. */
+  readonly streamPerConnection = true;
   readonly kind: TunnelKind;
   readonly url: string;
   readonly createdAt = Date.now();

@@ -18,6 +18,18 @@ export function asBurrowError(err: unknown): BurrowError {
 }
 
 /**
+ * An exception a handler did not expect: a BurrowError says what it is; anything else is a bug
+ * inside burrow (500 BURROW_ERR_INTERNAL), never blamed on the visitor's service. The caller logs
+ * the original error; the answer carries no internals.
+ */
+export function internalError(err: unknown): BurrowError {
+  if (isBurrowError(err)) return err;
+  return new BurrowError('BURROW_ERR_INTERNAL', 'an unexpected error inside burrow; the server log has the details', {
+    cause: err,
+  });
+}
+
+/**
  * What a visitor is told when a tunnel's stream fails on the agent's side (a RESET, a frame the
  * stream cannot take). The agent reports the origin's faults with 5xx codes, which pass as they
  * are; anything else it sends (an unknown code, a 4xx, a malformed RESET) is the agent's fault, not

@@ -34,6 +34,7 @@ import {
 } from '../../core/http1.js';
 import type { ServerMetrics } from '../metrics.js';
 import { agentFault, asBurrowError, errorResponseBytes } from './pages.js';
+import type { HandOff } from './socket-handoff.js';
 import type { Tunnel } from '../registry.js';
 import { AGENT_GONE_RETRY_AFTER_S, RELAY_IDLE_TIMEOUT_MS } from '../limits.js';
 
@@ -89,11 +90,11 @@ export class HttpRelay {
 
   /**
    * Take a fresh visitor connection: read its first request head, then either relay it or put the
-   * bytes back and call handOff(socket) (which must give it to an HTTP server).
+   * bytes back and call handOff(socket, bytes) (which gives it to Node's HTTP server).
    */
-  accept(socket: Socket, handOff: (socket: Socket) => void): void {
+  accept(socket: Socket, handOff: HandOff): void {
     if (this.#closing) {
-      handOff(socket);
+      handOff(socket, EMPTY);
       return;
     }
     let buf: Buffer = EMPTY;
@@ -119,14 +120,14 @@ export class HttpRelay {
       // not a request line (TLS on the plain port, PROXY protocol, binary junk): Node answers it
       if (first < 0x41 || first > 0x5a) {
         cleanup();
-        giveBack(socket, buf, handOff);
+        handOff(socket, buf);
         return;
       }
       const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
       if (end === -1) {
         if (buf.length > this.#o.maxHeaderBytes) {
           cleanup();
-          giveBack(socket, buf, handOff);
+          handOff(socket, buf);
           return;
         }
         try {
@@ -160,11 +161,11 @@ export class HttpRelay {
    * it to Node's HTTP server. A relayed connection whose visitor turns to another host comes back
    * here (a proxy in front pools connections across hosts), so it can move to another tunnel.
    */
-  #dispatch(socket: Socket, buf: Buffer, end: number, handOff: (socket: Socket) => void): void {
+  #dispatch(socket: Socket, buf: Buffer, end: number, handOff: HandOff): void {
     const host = hostField(buf.toString('latin1', 0, end));
     const tunnel = host === undefined || this.#closing ? undefined : this.#o.route(host);
     if (!tunnel) {
-      giveBack(socket, buf, handOff);
+      handOff(socket, buf);
       return;
     }
     const next = (rest: Buffer): void => this.#dispatch(socket, rest, rest.indexOf('\r\n\r\n', 0, 'latin1'), handOff);
@@ -183,18 +184,6 @@ export class HttpRelay {
   destroyAll(): void {
     for (const c of this.#conns) c.destroy();
   }
-}
-
-/** Put read bytes back and give the socket to Node's HTTP server. */
-function giveBack(socket: Socket, buf: Buffer, handOff: (socket: Socket) => void): void {
-  socket.pause();
-  if (buf.length) socket.unshift(buf);
-  // Node's HTTP server normally reads the socket's handle directly in C++ ("consume"), which would
-  // skip the bytes just put back; marking the handle consumed keeps its reads in JS, in order.
-  const handle = (socket as unknown as { _handle?: { _consumed?: boolean } | null })._handle;
-  if (handle) handle._consumed = true;
-  handOff(socket);
-  socket.resume();
 }
 
 /** The Host field of a request head (without the request line), or undefined. */
