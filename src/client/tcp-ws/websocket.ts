@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { WebSocket, type ClientOptions } from 'ws';
+import { backoffDelay } from '../../core/backoff.js';
 import { TCP_WS_MAX_MESSAGE_BYTES } from '../../wire/tcp-ws/limits.js';
 import { BURROW_TCP_HEADER, BURROW_TCP_VERSION } from '../../wire/tcp-ws/wire.js';
 import type { TcpLinkOptions, TcpTunnelTlsOptions } from './types.js';
@@ -62,14 +63,17 @@ export function isFinalStatus(status: number | undefined): boolean {
   return status !== undefined && status >= 400 && status < 500;
 }
 
-/** limrun's backoff: delay·2^attempt, capped. */
-export function backoffDelay(attempt: number, delay: number, maxDelay: number): number {
-  return Math.min(delay * Math.pow(2, attempt), maxDelay);
+/**
+ * limrun's backoff: delay·2^tries, capped, no jitter — core/backoff.ts with the tries since the
+ * last open counted from 0.
+ */
+export function limrunReconnectDelay(tries: number, delay: number, maxDelay: number): number {
+  return backoffDelay(tries + 1, { initialDelayMs: delay, maxDelayMs: maxDelay, jitter: 0 });
 }
 
 /**
  * limrun's reconnect policy, for both modes: after a drop, up to maxReconnectAttempts tries with
- * backoffDelay() between them; the count starts again once a WebSocket opens.
+ * limrunReconnectDelay() between them; the count starts again once a WebSocket opens.
  */
 export class ReconnectSchedule {
   readonly #opts: Pick<TcpLinkOptions, 'maxReconnectAttempts' | 'reconnectDelay' | 'maxReconnectDelay'>;
@@ -96,7 +100,7 @@ export class ReconnectSchedule {
 
   /** Count a try and run `connect` after its delay; returns that delay in ms. */
   schedule(connect: () => void): number {
-    const delay = backoffDelay(this.#attempts, this.#opts.reconnectDelay, this.#opts.maxReconnectDelay);
+    const delay = limrunReconnectDelay(this.#attempts, this.#opts.reconnectDelay, this.#opts.maxReconnectDelay);
     this.#attempts++;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;

@@ -13,7 +13,7 @@ import {
 import { CreditReceiver, CreditSender } from '../../../src/wire/tcp-ws/credit.js';
 import { parseTcpTargetSpec, tokensEqual } from '../../../src/adapters/tcp-ws/index.js';
 import { BurrowError } from '../../../src/core/errors.js';
-import { backoffDelay, isFinalStatus } from '../../../src/client/tcp-ws/websocket.js';
+import { isFinalStatus, limrunReconnectDelay } from '../../../src/client/tcp-ws/websocket.js';
 
 void test('mux data round-trips for any id and non-empty payload', () => {
   fc.assert(
@@ -172,7 +172,7 @@ void test('tokensEqual compares exactly (any lengths)', () => {
 
 void test("client backoff and final statuses are limrun's", () => {
   assert.deepEqual(
-    [0, 1, 2, 3, 4, 5, 6].map((a) => backoffDelay(a, 1000, 30_000)),
+    [0, 1, 2, 3, 4, 5, 6].map((a) => limrunReconnectDelay(a, 1000, 30_000)),
     [1000, 2000, 4000, 8000, 16000, 30000, 30000],
   );
   assert.equal(isFinalStatus(401), true);
