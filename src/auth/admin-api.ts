@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import { BurrowError, isBurrowError } from '../core/errors.js';
+import { JsonBodyError, readJsonBody, sendJson } from '../core/http-json.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { ServerAdapter, ServerContext } from '../server/adapter.js';
 import type { Store } from '../store/types.js';
@@ -193,7 +193,7 @@ export function createAdminAdapter(options: AdminAdapterOptions): ServerAdapter 
       if (pathMatched) {
         const allowed = routes.filter((r) => r.pattern.test(path)).map((r) => r.method);
         sendJson(res, 405, errorJson(new BurrowError('BURROW_ERR_BAD_REQUEST', `use ${allowed.join(' or ')}`)), {
-          Allow: allowed.join(', '),
+          headers: { Allow: allowed.join(', ') },
         });
         return;
       }
@@ -212,7 +212,7 @@ export function createAdminAdapter(options: AdminAdapterOptions): ServerAdapter 
       const headers: Record<string, string> = { 'X-Burrow-Error': e.code };
       if (e instanceof RateLimitedError) headers['Retry-After'] = String(e.retryAfter);
       if (e.code === 'BURROW_ERR_UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer realm="burrow-admin"';
-      sendJson(res, e.status, errorJson(e), headers);
+      sendJson(res, e.status, errorJson(e), { headers });
     }
   }
 
@@ -239,17 +239,6 @@ function errorJson(e: BurrowError): { error: ReturnType<BurrowError['toJSON']> }
   return { error: e.toJSON() };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body) + '\n';
-  res.writeHead(status, STATUS_CODES[status] ?? '', {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
-}
-
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -259,29 +248,12 @@ function safeDecode(s: string): string {
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = req.headers['content-type'] ?? '';
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > ADMIN_MAX_BODY_BYTES) {
-    throw new BurrowError('BURROW_ERR_BAD_REQUEST', `the body is larger than ${ADMIN_MAX_BODY_BYTES} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > ADMIN_MAX_BODY_BYTES) {
-      throw new BurrowError('BURROW_ERR_BAD_REQUEST', `the body is larger than ${ADMIN_MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  if (size === 0) return {};
-  if (!/^application\/json\b/i.test(type)) {
-    throw new BurrowError('BURROW_ERR_BAD_REQUEST', 'send Content-Type: application/json');
-  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new BurrowError('BURROW_ERR_BAD_REQUEST', 'the body is not valid JSON');
+    parsed = await readJsonBody(req, ADMIN_MAX_BODY_BYTES, { requireJsonType: true });
+  } catch (err) {
+    if (err instanceof JsonBodyError) throw new BurrowError('BURROW_ERR_BAD_REQUEST', err.message);
+    throw err;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new BurrowError('BURROW_ERR_BAD_REQUEST', 'the body must be a JSON object');

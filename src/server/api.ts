@@ -1,6 +1,7 @@
 /** The server's own API routes: status, health, readiness, metrics. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BurrowError } from '../core/errors.js';
+import { sendJson } from '../core/http-json.js';
 import type { ServerMetrics } from './metrics.js';
 import { sendError } from './http/pages.js';
 import type { TunnelRegistry } from './registry.js';
@@ -13,16 +14,6 @@ export interface ApiDeps {
   shuttingDown: () => boolean;
   adapterStats: () => Record<string, number>;
   agents: () => number;
-}
-
-export function sendJson(res: ServerResponse, status: number, value: unknown, head = false): void {
-  const body = JSON.stringify(value) + '\n';
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(head ? undefined : body);
 }
 
 const TUNNEL_STATUS_RE = /^\/api\/tunnels\/([^/]{1,256})\/status$/;
@@ -38,7 +29,7 @@ export function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, d
       res,
       200,
       { tunnels: deps.registry.size, agents: deps.agents(), mem: process.memoryUsage(), uptime, version: deps.version },
-      head,
+      { head },
     );
     return true;
   }
@@ -64,7 +55,7 @@ export function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, d
         ...s,
         connected_sockets: s.connectedSockets,
       },
-      head,
+      { head },
     );
     return true;
   }
@@ -81,17 +72,17 @@ export function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, d
         connections: { tunnels: deps.registry.size, agents: deps.agents(), streams, ...deps.adapterStats() },
         timestamp: new Date().toISOString(),
       },
-      head,
+      { head },
     );
     return true;
   }
   if (p === '/healthz') {
-    sendJson(res, 200, { status: 'ok' }, head);
+    sendJson(res, 200, { status: 'ok' }, { head });
     return true;
   }
   if (p === '/readyz') {
-    if (deps.shuttingDown()) sendJson(res, 503, { status: 'shutting_down' }, head);
-    else sendJson(res, 200, { status: 'ready' }, head);
+    if (deps.shuttingDown()) sendJson(res, 503, { status: 'shutting_down' }, { head });
+    else sendJson(res, 200, { status: 'ready' }, { head });
     return true;
   }
   if (p === '/metrics') {

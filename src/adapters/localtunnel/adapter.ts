@@ -23,10 +23,12 @@ import {
   MAX_MAX_SOCKETS,
   POOL_GRACE_MS,
 } from './limits.js';
+import { sendJson } from '../../core/http-json.js';
 import { checkPortRange, parsePortRange, type PortRange } from '../../core/port-range.js';
 import { listenInRange, listenOn } from './ports.js';
 import { LocaltunnelTunnel } from './tunnel.js';
 import { buildHandshakeReply, IdLineReader, parseHandshake, type HandshakeRequest } from './wire.js';
+import './errors.js';
 
 export interface LocaltunnelAdapterOptions {
   /**
@@ -130,16 +132,6 @@ function resolve(o: LocaltunnelAdapterOptions): Resolved {
   };
   if (problems.length) throw new BurrowError('BURROW_ERR_INVALID_CONFIG', problems.join('; '));
   return r;
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value) + '\n';
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
 }
 
 /**

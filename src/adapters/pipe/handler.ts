@@ -4,6 +4,7 @@
  * pending pipes (a sender or receivers waiting for the others), active transfers, spectators.
  */
 import type { TLSSocket } from 'node:tls';
+import { sendJson } from '../../core/http-json.js';
 import type { Logger } from '../../core/logger.js';
 import {
   asReq,
@@ -387,14 +388,11 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
     const get = method === 'GET' || method === 'HEAD';
     if (t.prefixed && t.path === '/health') {
       if (!get) return sendPipeError(res, 405, `Unsupported method: ${method}.`, { Allow: 'GET, HEAD, OPTIONS' });
-      const body = `${JSON.stringify(health())}\n`;
-      res.writeHead(200, {
-        'Content-Type': 'application/json',
-        'Content-Length': Buffer.byteLength(body),
-        'Access-Control-Allow-Origin': '*',
-        'Cache-Control': 'no-store',
+      // `application/json` without a charset, like the pipe's other answers (text/plain, no charset).
+      sendJson(res, 200, health(), {
+        head: method === 'HEAD',
+        headers: { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' },
       });
-      res.end(method === 'HEAD' ? undefined : body);
       return;
     }
     if (isReservedPath(t.path)) {

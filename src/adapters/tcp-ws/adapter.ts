@@ -6,6 +6,7 @@ import type { FailedAuthGate } from '../../core/failed-auth-gate.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
 import { bearerToken } from '../../core/bearer.js';
+import { sendJson } from '../../core/http-json.js';
 import { watchLiveness } from '../../wire/tcp-ws/flow.js';
 import * as L from '../../wire/tcp-ws/limits.js';
 import { MuxSession } from './mux-session.js';
@@ -342,13 +343,7 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
   function handleRequest(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
     if (!route(url)) return false;
     const e = new BurrowError('BURROW_ERR_UPGRADE_REQUIRED');
-    const body = JSON.stringify({ error: e.toJSON() });
-    res.writeHead(e.status, {
-      'Content-Type': 'application/json; charset=utf-8',
-      Upgrade: 'websocket',
-      Connection: 'Upgrade',
-    });
-    res.end(body);
+    sendJson(res, e.status, { error: e.toJSON() }, { headers: { Upgrade: 'websocket', Connection: 'Upgrade' } });
     return true;
   }
 

@@ -1,5 +1,9 @@
-/** Small JSON-over-HTTP helpers for the Watch API: bounded body reading and JSON answers. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+/**
+ * The Watch API's body errors in tiflis's words (`{ error, message }` with 413 / 400), over the
+ * one bounded JSON body reader of core/http-json.ts.
+ */
+import type { IncomingMessage } from 'node:http';
+import { JsonBodyError, readJsonBody as readCoreJsonBody } from '../../core/http-json.js';
 
 export class BodyError extends Error {
   constructor(
@@ -13,45 +17,13 @@ export class BodyError extends Error {
 
 /** Reads and parses a JSON body of at most `maxBytes` (413 beyond, 400 on bad JSON). */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    req.resume();
-    throw new BodyError(413, 'payload_too_large', `Request body is larger than ${maxBytes} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      req.resume();
+  try {
+    return await readCoreJsonBody(req, maxBytes);
+  } catch (err) {
+    if (!(err instanceof JsonBodyError)) throw err;
+    if (err.problem === 'too-large') {
       throw new BodyError(413, 'payload_too_large', `Request body is larger than ${maxBytes} bytes`);
     }
-    chunks.push(chunk);
-  }
-  if (size === 0) return {};
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
     throw new BodyError(400, 'invalid_json', 'Request body is not valid JSON');
   }
-}
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
 }

@@ -9,7 +9,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../core/logger.js';
-import { BodyError, readJsonBody, sendJson } from './http-json.js';
+import { sendJson as sendCoreJson } from '../../core/http-json.js';
+import { BodyError, readJsonBody } from './http-json.js';
 import {
   TIFLIS_AUTH_KEY_MIN_LENGTH,
   TIFLIS_DEVICE_ID_MAX_LENGTH,
@@ -33,6 +34,11 @@ export interface WatchApiOptions {
 }
 
 type Json = Record<string, unknown>;
+
+/** A Watch API answer: core/http-json.ts's reply without the trailing newline, as tiflis's own server (Express `res.json`) sends it. */
+function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  sendCoreJson(res, status, body, { headers, newline: false });
+}
 /** Status, body and extra headers of an answer. */
 type Answer = [number, Json] | [number, Json, Record<string, string>];
 
