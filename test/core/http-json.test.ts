@@ -5,7 +5,9 @@ import { after, before, test } from 'node:test';
 import { JsonBodyError, readJsonBody, sendJson } from '../../src/core/http-json.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
-let handler: Handler = (_req, res) => res.end();
+let handler: Handler = (_req, res) => {
+  res.end();
+};
 const server = createServer((req, res) => void handler(req, res));
 let port = 0;
 
