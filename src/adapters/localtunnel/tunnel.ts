@@ -12,6 +12,7 @@ import { BurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { ServerMetrics } from '../../server/metrics.js';
 import type { CompletedRequest, StreamInfo, Tunnel, TunnelStats } from '../../server/registry.js';
+import { StreamStats } from '../../server/stream-stats.js';
 import { PoolConnection, type PoolLease } from './pool-socket.js';
 
 export interface LocaltunnelTunnelOptions {
@@ -58,18 +59,15 @@ export class LocaltunnelTunnel implements Tunnel {
   /** Free connections, most recently freed last (handed out LIFO). */
   #free: PoolConnection[] = [];
   readonly #waiters: Waiter[] = [];
-  readonly #leases = new Set<PoolLease>();
+  readonly #stats: StreamStats<PoolLease>;
   #graceTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  #totalStreams = 0;
-  #requests = 0;
-  #bytesIn = 0;
-  #bytesOut = 0;
   #stale = 0;
   #everConnected = false;
 
   constructor(o: LocaltunnelTunnelOptions) {
     this.#o = o;
+    this.#stats = new StreamStats(o.metrics, 'localtunnel');
     this.name = o.name;
     this.url = o.url;
     this.clientAddress = o.clientAddress;
@@ -162,24 +160,11 @@ export class LocaltunnelTunnel implements Tunnel {
   }
 
   onRequestComplete(_r: CompletedRequest): void {
-    this.#requests++;
+    this.#stats.requestDone();
   }
 
   stats(): TunnelStats {
-    let bytesIn = this.#bytesIn;
-    let bytesOut = this.#bytesOut;
-    for (const l of this.#leases) {
-      bytesIn += l.bytesWritten;
-      bytesOut += l.bytesRead;
-    }
-    return {
-      openStreams: this.#leases.size,
-      totalStreams: this.#totalStreams,
-      bytesIn,
-      bytesOut,
-      requests: this.#requests,
-      connectedSockets: this.#conns.size,
-    };
+    return this.#stats.snapshot(this.#conns.size);
   }
 
   close(reason?: string): void {
@@ -243,17 +228,7 @@ export class LocaltunnelTunnel implements Tunnel {
 
   #lease(conn: PoolConnection): PoolLease {
     const lease = conn.lease();
-    this.#leases.add(lease);
-    this.#totalStreams++;
-    this.#o.metrics.streams.inc({ protocol: 'localtunnel' });
-    lease.once('close', () => {
-      this.#leases.delete(lease);
-      this.#bytesIn += lease.bytesWritten;
-      this.#bytesOut += lease.bytesRead;
-      this.#o.metrics.streams.dec({ protocol: 'localtunnel' });
-      this.#o.metrics.bytes.inc({ direction: 'in', protocol: 'localtunnel' }, lease.bytesWritten);
-      this.#o.metrics.bytes.inc({ direction: 'out', protocol: 'localtunnel' }, lease.bytesRead);
-    });
+    this.#stats.track(lease);
     return lease;
   }
 }

@@ -5,6 +5,7 @@ import { FrameType } from '../../wire/mux/frames.js';
 import type { RequestEvent } from '../../wire/mux/messages.js';
 import type { MuxSession, MuxStream } from '../../wire/mux/mux.js';
 import type { ServerMetrics } from '../metrics.js';
+import { StreamStats } from '../stream-stats.js';
 import type { VisitorAccess } from '../admission.js';
 import type { CompletedRequest, StreamInfo, Tunnel, TunnelKind, TunnelStats } from '../registry.js';
 
@@ -41,12 +42,7 @@ export class BurrowTunnel implements Tunnel {
   readonly #session: MuxSession;
   readonly #maxStreams: number;
   readonly #requestEvents: boolean;
-  readonly #metrics: ServerMetrics;
-  readonly #streams = new Set<MuxStream>();
-  #totalStreams = 0;
-  #requests = 0;
-  #bytesIn = 0;
-  #bytesOut = 0;
+  readonly #stats: StreamStats<MuxStream>;
   #closed = false;
 
   constructor(o: BurrowTunnelOptions) {
@@ -57,7 +53,7 @@ export class BurrowTunnel implements Tunnel {
     this.#session = o.session;
     this.#maxStreams = o.maxStreams;
     this.#requestEvents = o.requestEvents;
-    this.#metrics = o.metrics;
+    this.#stats = new StreamStats(o.metrics, 'burrow');
     this.info = o.info ?? {};
     this.tokenId = o.tokenId ?? null;
     this.access = o.access;
@@ -67,52 +63,29 @@ export class BurrowTunnel implements Tunnel {
   async openStream(info: StreamInfo): Promise<Duplex> {
     if (this.#closed || this.#session.closed)
       throw new BurrowError('BURROW_ERR_AGENT_GONE', `tunnel "${this.name}" is not connected`);
-    if (this.#streams.size >= this.#maxStreams) {
+    if (this.#stats.open.size >= this.#maxStreams) {
       throw new BurrowError('BURROW_ERR_STREAM_LIMIT', `${this.#maxStreams} connections open on "${this.name}"`);
     }
     const stream = this.#session.openStream({ tunnelId: this.id, kind: info.kind, remoteAddress: info.remoteAddress });
-    this.#streams.add(stream);
-    this.#totalStreams++;
-    this.#metrics.streams.inc({ protocol: 'burrow' });
-    stream.once('close', () => {
-      this.#streams.delete(stream);
-      this.#bytesIn += stream.bytesWritten;
-      this.#bytesOut += stream.bytesRead;
-      this.#metrics.streams.dec({ protocol: 'burrow' });
-      this.#metrics.bytes.inc({ direction: 'in', protocol: 'burrow' }, stream.bytesWritten);
-      this.#metrics.bytes.inc({ direction: 'out', protocol: 'burrow' }, stream.bytesRead);
-    });
+    this.#stats.track(stream);
     return stream;
   }
 
   onRequestComplete(r: CompletedRequest): void {
-    this.#requests++;
+    this.#stats.requestDone();
     if (!this.#requestEvents || this.#session.closed) return;
     const ev: RequestEvent = { type: 'request', tunnelId: this.id, ...r };
     this.#session.sendControl(FrameType.EVENT, ev);
   }
 
   stats(): TunnelStats {
-    let bytesIn = this.#bytesIn;
-    let bytesOut = this.#bytesOut;
-    for (const s of this.#streams) {
-      bytesIn += s.bytesWritten;
-      bytesOut += s.bytesRead;
-    }
-    return {
-      openStreams: this.#streams.size,
-      totalStreams: this.#totalStreams,
-      bytesIn,
-      bytesOut,
-      requests: this.#requests,
-      connectedSockets: this.#session.closed ? 0 : 1,
-    };
+    return this.#stats.snapshot(this.#session.closed ? 0 : 1);
   }
 
   close(reason?: string): void {
     if (this.#closed) return;
     this.#closed = true;
     const err = new BurrowError('BURROW_ERR_AGENT_GONE', reason ?? `tunnel "${this.name}" closed`);
-    for (const s of this.#streams) s.destroy(err);
+    for (const s of this.#stats.open) s.destroy(err);
   }
 }
