@@ -91,4 +91,8 @@ export interface ComposeOptions extends ServerOptions {
   tunnelPort?: number;
   /** localtunnel pool size advertised to clients (--max-sockets). */
   maxSockets?: number;
+  /** Poll the database for revocations made elsewhere every this many ms (0 = off; default 5 s). */
+  revocationPollMs?: number;
+  /** The accounts' clock for token creation and expiry (tests inject one; default Date.now). */
+  tokenClock?: () => number;
 }

@@ -35,6 +35,8 @@ export interface ComposedServer {
 
 const COMPOSE_KEYS = [
   'db',
+  'revocationPollMs',
+  'tokenClock',
   'auth',
   'adminToken',
   'pipe',
@@ -63,6 +65,8 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     auth: options.auth,
     adminToken: options.adminToken,
     logger: options.logger,
+    revocationPollMs: options.revocationPollMs,
+    now: options.tokenClock,
   });
   let server: BurrowServer;
   try {

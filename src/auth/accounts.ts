@@ -22,6 +22,8 @@ export interface AccountsOptions {
   logger?: Logger | undefined;
   /** Poll the database for revocations made elsewhere (0 = off). Default REVOCATION_POLL_INTERVAL_MS. */
   revocationPollMs?: number | undefined;
+  /** The clock for token creation and expiry (tests inject one). Default Date.now. */
+  now?: (() => number) | undefined;
   /** An already open store (tests, embedding); `db` is then ignored and close() leaves it open. */
   store?: Store | undefined;
 }
@@ -68,7 +70,7 @@ export class Accounts {
     const limiter = new FailedAuthLimiter({
       onLockout: (info) => logger.warn(info, 'failed-auth lockout: too many wrong secrets from this address'),
     });
-    this.tokens = new TokenService({ store, logger, limiter });
+    this.tokens = new TokenService({ store, logger, limiter, ...(options.now ? { now: options.now } : {}) });
     const poll = options.revocationPollMs ?? REVOCATION_POLL_INTERVAL_MS;
     if (poll > 0) this.tokens.startRevocationWatch(poll);
   }

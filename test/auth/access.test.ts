@@ -7,7 +7,7 @@ import { FailedAuthLimiter } from '../../src/auth/failed-auth-limiter.js';
 import { IpRules, normalizeAddress, parseCidr } from '../../src/auth/ip-rules.js';
 import { hashPassword, verifyPassword } from '../../src/auth/password.js';
 import { parseRate, TokenBucket } from '../../src/auth/rate-limit.js';
-import { fakeClock } from './helpers.js';
+import { FakeClock } from '../helpers/clock.js';
 
 const invalidRule = (e: unknown) => isBurrowError(e) && e.code === 'BURROW_ERR_INVALID_ACCESS_RULE';
 
@@ -130,7 +130,7 @@ void describe('rate limits', () => {
   });
 
   void it('a token bucket allows the burst, then refills at the rate, with Retry-After seconds', () => {
-    const clock = fakeClock();
+    const clock = new FakeClock();
     const bucket = new TokenBucket(parseRate('3/s'), clock.now);
     assert.deepEqual([bucket.take(), bucket.take(), bucket.take()], [0, 0, 0]);
     assert.equal(bucket.take(), 1);
@@ -210,7 +210,7 @@ void describe('AccessPolicy', () => {
   });
 
   void it('the rate limit answers 429 with Retry-After', async () => {
-    const clock = fakeClock();
+    const clock = new FakeClock();
     const p = AccessPolicy.fromInput({ rateLimit: '2/s' }, { now: clock.now });
     assert.equal((await p.check(visitor('1.1.1.1'))).allow, true);
     assert.equal((await p.check(visitor('2.2.2.2'))).allow, true);

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FailedAuthLimiter, RateLimitedError, clientKey } from '../../src/auth/failed-auth-limiter.js';
 import { FAILED_AUTH_MAX_ATTEMPTS, FAILED_AUTH_WINDOW_MS } from '../../src/auth/limits.js';
-import { fakeClock } from './helpers.js';
+import { FakeClock } from '../helpers/clock.js';
 
 void describe('FailedAuthLimiter', () => {
   void it(`blocks an address after ${FAILED_AUTH_MAX_ATTEMPTS} failures in ${FAILED_AUTH_WINDOW_MS / 1000} s, with Retry-After seconds`, () => {
-    const clock = fakeClock();
+    const clock = new FakeClock();
     const limiter = new FailedAuthLimiter({ now: clock.now });
     for (let i = 0; i < FAILED_AUTH_MAX_ATTEMPTS - 1; i++) {
       limiter.check('203.0.113.5', 'agent');
@@ -33,7 +33,7 @@ void describe('FailedAuthLimiter', () => {
   });
 
   void it('forgets failures after the window and on reset', () => {
-    const clock = fakeClock();
+    const clock = new FakeClock();
     const limiter = new FailedAuthLimiter({ maxAttempts: 2, windowMs: 10_000, now: clock.now });
     limiter.fail('a', 'agent');
     limiter.fail('a', 'agent');

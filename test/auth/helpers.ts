@@ -2,12 +2,6 @@ import { openStore } from '../../src/store/open.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { PG_URL, dropSchema, uniqueSchema } from '../store/helpers.js';
 
-/** A fake clock: tests move time by hand, never sleep. */
-export function fakeClock(start = 1_800_000_000_000): { now: () => number; advance: (ms: number) => void } {
-  let t = start;
-  return { now: () => t, advance: (ms) => void (t += ms) };
-}
-
 export interface TestBackend {
   name: string;
   open(): Promise<{ store: KyselyStore; cleanup: () => Promise<void> }>;

@@ -7,7 +7,8 @@ import { TokenService } from '../../src/auth/token-service.js';
 import { sha256Hex } from '../../src/auth/secret.js';
 import { FAILED_AUTH_MAX_ATTEMPTS } from '../../src/auth/limits.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
-import { BACKENDS, fakeClock } from './helpers.js';
+import { BACKENDS } from './helpers.js';
+import { FakeClock } from '../helpers/clock.js';
 
 const is = (code: string) => (e: unknown) => isBurrowError(e) && e.code === code;
 
@@ -15,7 +16,7 @@ for (const backend of BACKENDS) {
   void describe(`TokenService on ${backend.name}`, () => {
     let store: KyselyStore;
     let cleanup: () => Promise<void>;
-    const clock = fakeClock();
+    const clock = new FakeClock();
     let tokens: TokenService;
 
     before(async () => {

@@ -18,19 +18,12 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { selfSignedCert } from '../helpers/tls.js';
+import { freePort } from '../helpers/net.js';
 
 const CONF = fileURLToPath(new URL('../../examples/deploy/nginx.conf', import.meta.url));
 
 function hasNginx(): boolean {
   return spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).status === 0;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {

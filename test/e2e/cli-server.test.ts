@@ -1,19 +1,12 @@
 /** `burrow server` as a user runs it: the seeds' environment variables, refusing bad config, tiflis on WS_PATH. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import { runCli } from '../helpers/cli.js';
 import { request } from '../helpers/harness.js';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { freePort } from '../helpers/net.js';
+import { waitUntil } from '../helpers/wait.js';
 
 test('a registration key shorter than 32 characters is refused at start', async () => {
   const cli = runCli(['server', '--port', '0', '--db', 'sqlite::memory:'], {
@@ -35,14 +28,14 @@ test('PORT, HOST, LOG_LEVEL, WS_PATH and TUNNEL_REGISTRATION_API_KEY configure t
     PUBLIC_BASE_URL: 'https://tunnels.example.com',
   });
   t.after(() => cli.child.kill('SIGTERM'));
-  // wait until it answers
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await request(port, `127.0.0.1:${port}`, '/healthz')).status === 200) break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitUntil(
+    () =>
+      request(port, `127.0.0.1:${port}`, '/healthz').then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    { timeoutMs: 20_000, what: 'the CLI server to answer /healthz' },
+  );
   const ws = new WebSocket(`ws://127.0.0.1:${port}/tiflis`);
   await once(ws, 'open');
   ws.send(

@@ -13,14 +13,14 @@ import { AUTH_SURFACES, FailedAuthLimiter, RateLimitedError } from '../../src/au
 import { FAILED_AUTH_MAX_ATTEMPTS, FAILED_AUTH_WINDOW_MS } from '../../src/auth/limits.js';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { ADMIN_TOKEN, BACKENDS, startComposed, tunnel } from '../e2e/accounts/helpers.js';
-import { fakeClock } from '../auth/helpers.js';
+import { FakeClock } from '../helpers/clock.js';
 import { fromAddress, rawHello } from './limit-helpers.js';
 
 const WRONG = (i: number): string => `brw_${String(i).padStart(40, 'Q')}`;
 const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
 void test('FailedAuthLimiter: one bucket per surface; each locks alone, is told once, and frees with the window', () => {
-  const clock = fakeClock();
+  const clock = new FakeClock();
   const lockouts: string[] = [];
   const limiter = new FailedAuthLimiter({
     now: clock.now,

@@ -13,6 +13,7 @@ import { openTunnel, type Tunnel } from '../../src/client/burrow/open-tunnel.js'
 import { createServer } from '../../src/app/server.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
 import { runCli } from '../helpers/cli.js';
+import { waitUntil } from '../helpers/wait.js';
 
 type Path = 'relay' | 'proxy';
 
@@ -116,16 +117,6 @@ async function exchange(port: number, data: string): Promise<string> {
   return Buffer.concat(chunks).toString('latin1');
 }
 
-/** Poll (on a short event-free interval) until f() holds, or fail after ms. */
-async function eventually(f: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await f()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`condition not met in time: ${String(await f().catch((e: unknown) => e))}`);
-}
-
 for (const path of ['relay', 'proxy'] as const) {
   void test(`regression: stream leak when the origin closes without answering (${path})`, async () => {
     const t = await stack((q, r) => (q.url === '/drop' ? q.socket?.destroy() : r.end('ok')), path);
@@ -135,7 +126,7 @@ for (const path of ['relay', 'proxy'] as const) {
         const r = await request(t.port, 'fault.localhost', '/drop', { agent });
         assert.equal(r.status, 502);
       }
-      await eventually(async () => {
+      await waitUntil(async () => {
         const n = await t.openStreams();
         if (n) console.log('open', n);
         return n === 0;
@@ -161,11 +152,11 @@ for (const path of ['relay', 'proxy'] as const) {
           const s = net.connect(t.port, '127.0.0.1');
           s.on('error', () => {});
           s.write(`${line} HTTP/1.1\r\nHost: fault.localhost\r\nContent-Length: 0\r\n\r\n`);
-          await eventually(async () => (arrivals.get(line) ?? 0) > 0);
+          await waitUntil(async () => (arrivals.get(line) ?? 0) > 0);
           s.destroy();
         }),
       );
-      await eventually(async () => {
+      await waitUntil(async () => {
         const n = await t.openStreams();
         if (n) console.log('open', n);
         return n === 0;
@@ -185,7 +176,7 @@ for (const path of ['relay', 'proxy'] as const) {
       const wire = await exchange(t.port, 'GET /reset HTTP/1.1\r\nHost: fault.localhost\r\n\r\n');
       assert.match(wire, /^HTTP\/1\.1 200 /);
       assert.ok(wire.length < 100_000, 'the body is cut short, never padded');
-      await eventually(async () => (await t.openStreams()) === 0);
+      await waitUntil(async () => (await t.openStreams()) === 0);
     } finally {
       const calm = await t.close();
       assert.equal(calm.calmErrors, 0);
@@ -199,7 +190,7 @@ for (const path of ['relay', 'proxy'] as const) {
       const r = await request(t.port, 'fault.localhost', '/never');
       assert.equal(r.status, 504);
       assert.ok(Date.now() - started < 5_000);
-      await eventually(async () => (await t.openStreams()) === 0);
+      await waitUntil(async () => (await t.openStreams()) === 0);
     } finally {
       const calm = await t.close();
       assert.equal(calm.calmErrors, 0);
@@ -231,7 +222,7 @@ for (const path of ['relay', 'proxy'] as const) {
       up.on('error', () => {});
       up.write('POST /upload HTTP/1.1\r\nHost: fault.localhost\r\nContent-Length: 50000000\r\n\r\n');
       up.write(Buffer.alloc(1024 * 1024, 3));
-      await eventually(async () => (await t.openStreams()) > 0);
+      await waitUntil(async () => (await t.openStreams()) > 0);
       up.destroy();
       const down = net.connect(t.port, '127.0.0.1');
       down.on('error', () => {});
@@ -242,7 +233,7 @@ for (const path of ['relay', 'proxy'] as const) {
         if (got > 2 * 1024 * 1024) down.destroy();
       });
       await once(down, 'close');
-      await eventually(async () => originSawClose >= 2 && (await t.openStreams()) === 0);
+      await waitUntil(async () => originSawClose >= 2 && (await t.openStreams()) === 0);
     } finally {
       const calm = await t.close();
       assert.equal(calm.calmErrors, 0);
@@ -278,7 +269,7 @@ for (const path of ['relay', 'proxy'] as const) {
           v.once('close', () => resolve('(closed without an answer)'));
         });
       });
-      await eventually(async () => arrived === 1_000, 30_000);
+      await waitUntil(async () => arrived === 1_000, { timeoutMs: 30_000 });
       assert.equal(await t.openStreams(), 1_000);
       const killedAt = Date.now();
       agent.child.kill('SIGKILL');
@@ -287,7 +278,7 @@ for (const path of ['relay', 'proxy'] as const) {
       assert.ok(tookMs < 3_000, `every visitor answered ${tookMs} ms after the kill`);
       const statuses = new Set(got);
       assert.deepEqual([...statuses], ['HTTP/1.1 502']);
-      await eventually(async () => (await t.allStreams()) <= 1); // the calm visitor's own, at most
+      await waitUntil(async () => (await t.allStreams()) <= 1); // the calm visitor's own, at most
     } finally {
       agent.child.kill('SIGKILL');
       const calm = await t.close();

@@ -13,7 +13,7 @@ import { FailedAuthLimiter } from '../../src/auth/failed-auth-limiter.js';
 import { FAILED_AUTH_MAX_ATTEMPTS, FAILED_AUTH_WINDOW_MS } from '../../src/auth/limits.js';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { BACKENDS, startComposed, tunnel, visit } from '../e2e/accounts/helpers.js';
-import { fakeClock } from '../auth/helpers.js';
+import { FakeClock } from '../helpers/clock.js';
 import { API_KEY, AUTH_KEY, TestClient, connectMsg, registerMsg, startHarness } from '../compat/tiflis/helpers.js';
 
 const wrongKey = (i: number): string => `wrong-registration-key-${String(i).padStart(16, '0')}`;
@@ -109,7 +109,7 @@ void test('tiflis: wrong registration keys and device auth keys lock the address
 });
 
 void test('tiflis lockout ends when the oldest failure leaves the window (injected clock)', async (t) => {
-  const clock = fakeClock();
+  const clock = new FakeClock();
   const h = await startHarness({ failedAuth: new FailedAuthLimiter({ now: clock.now }).forSurface('tiflis') });
   t.after(() => h.close());
   const c = await TestClient.open(h.wsUrl);

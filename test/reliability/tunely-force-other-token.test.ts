@@ -14,7 +14,8 @@ import { WebSocket } from 'ws';
 import { createTunelyAdapter } from '../../src/adapters/tunely/index.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
 import { BACKENDS, startComposed } from '../e2e/accounts/helpers.js';
-import { connectTunely, runTunely, waitUntil } from '../compat/tunely/helpers.js';
+import { connectTunely, runTunely } from '../compat/tunely/helpers.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /** One raw tunely `auth` exchange: the server's first answer (auth_ok or auth_error). */
 async function rawAuth(
@@ -92,7 +93,10 @@ void test('a tunely name held offline for one token is refused to another; once 
       assert.equal(one.msg['type'], 'auth_ok');
       const idOne = one.msg['tunnel_id'];
       one.ws.terminate();
-      await waitUntil(() => adapter.stats().tunelyAgents === 0, 5_000, 'the first agent to be gone');
+      await waitUntil(() => adapter.stats().tunelyAgents === 0, {
+        timeoutMs: 5_000,
+        what: 'the first agent to be gone',
+      });
       const two = await rawAuth(wsUrl, second, true);
       if (offlineGraceMs === Infinity) {
         assert.equal(two.msg['type'], 'auth_error');

@@ -19,7 +19,7 @@ import { DEFAULT_NEW_TUNNELS_PER_MINUTE, NEW_TUNNELS_WINDOW_MS } from '../../src
 import { NewTunnelLimiter } from '../../src/core/new-tunnel-limiter.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
 import { BACKENDS, startComposed, tunnel, visit } from '../e2e/accounts/helpers.js';
-import { fakeClock } from '../auth/helpers.js';
+import { FakeClock } from '../helpers/clock.js';
 import { startLt, startTestOrigin } from '../compat/localtunnel/helpers.js';
 import { API_KEY, TestClient, registerMsg } from '../compat/tiflis/helpers.js';
 import { connectTunely } from '../compat/tunely/helpers.js';
@@ -50,7 +50,7 @@ async function tunelyAuth(port: number, token: string, force = false): Promise<R
 }
 
 void test('NewTunnelLimiter: per address per minute, refunds, held tickets, IPv6 per /64, told once', () => {
-  const clock = fakeClock();
+  const clock = new FakeClock();
   const limited: string[] = [];
   const l = new NewTunnelLimiter({ now: clock.now, onLimited: (i) => limited.push(`${i.client} ${i.edge}`) });
   assert.equal(l.perMinute, DEFAULT_NEW_TUNNELS_PER_MINUTE);
@@ -110,7 +110,7 @@ void test(`localtunnel: ${DEFAULT_NEW_TUNNELS_PER_MINUTE} /?new from one address
 });
 
 void test('one limiter for every edge: burrow, localtunnel, tunely and tiflis share the count; a tunnel taken back is not new', async (t) => {
-  const clock = fakeClock();
+  const clock = new FakeClock();
   const db = await BACKENDS[0]!.create();
   t.after(() => db.cleanup());
   const srv = await startComposed(db.url, {
@@ -171,7 +171,7 @@ void test('one limiter for every edge: burrow, localtunnel, tunely and tiflis sh
 });
 
 void test('localtunnel: an unclaimed pool port counts until a pool socket claims it', async (t) => {
-  const clock = fakeClock();
+  const clock = new FakeClock();
   const adapter = createLocaltunnelAdapter({ address: '127.0.0.1' });
   const srv = await startServer({
     adapters: [adapter],

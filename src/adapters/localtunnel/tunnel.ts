@@ -87,6 +87,10 @@ export class LocaltunnelTunnel implements Tunnel {
   get staleDiscarded(): number {
     return this.#stale;
   }
+  /** Visitor requests waiting for a free pool socket right now. */
+  get queuedRequests(): number {
+    return this.#waiters.length;
+  }
 
   /** A pool socket connected (on the tunnel's port, or on the shared port after its id line). */
   addSocket(socket: net.Socket): void {

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createLocaltunnelAdapter,
   type LocaltunnelAdapter,
@@ -17,7 +17,18 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 export const LT_BIN = path.join(root, 'node_modules/localtunnel/bin/lt.js');
 export const PIPENET_BIN = path.join(root, 'node_modules/pipenet/dist/cli.js');
 
-export const SKIP_SLOW = process.env['BURROW_SKIP_SLOW'] === '1';
+/**
+ * The environment that makes a client process's socket idle timeouts `divisor` times shorter (a
+ * preload; see fast-socket-timeouts.mjs): pipenet's 30 s pool-socket idle limit becomes 30 s / divisor.
+ */
+export function fastSocketTimeouts(divisor: number): Record<string, string> {
+  const preload = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fast-socket-timeouts.mjs'));
+  const inherited = process.env['NODE_OPTIONS'] ?? '';
+  return {
+    NODE_OPTIONS: `${inherited} --import=${preload.href}`.trim(),
+    BURROW_TEST_SOCKET_TIMEOUT_DIVISOR: String(divisor),
+  };
+}
 
 export async function startLtServer(adapterOptions: LocaltunnelAdapterOptions = {}, serverOptions: ServerOptions = {}) {
   const adapter: LocaltunnelAdapter = createLocaltunnelAdapter({ address: '127.0.0.1', ...adapterOptions });
@@ -102,23 +113,11 @@ export async function startPipenet(
   serverUrl: string,
   localPort: number,
   extra: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<Cli & { url: string }> {
-  const cli = runCli(PIPENET_BIN, ['client', '--port', String(localPort), '--host', serverUrl, ...extra]);
+  const cli = runCli(PIPENET_BIN, ['client', '--port', String(localPort), '--host', serverUrl, ...extra], env);
   const m = await cli.waitFor(/your url is: (\S+)/);
   return { ...cli, url: m[1]! };
-}
-
-/** Wait until a condition holds (polling, for pool sockets to connect). */
-export async function until(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Deterministic binary payload with every byte value (invalid UTF-8 on purpose). */

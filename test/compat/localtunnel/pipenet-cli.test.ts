@@ -7,12 +7,13 @@ import {
   PIPENET_BIN,
   readSse,
   runCli,
-  SKIP_SLOW,
+  fastSocketTimeouts,
   startLtServer,
   startPipenet,
   startTestOrigin,
   wsEcho,
 } from './helpers.js';
+import { setTimeout } from 'node:timers/promises';
 import { waitUntil } from '../../helpers/wait.js';
 
 void test('pipenet: random and requested names, binary POST byte-exact, chunked, SSE, WebSocket', async (t) => {
@@ -113,25 +114,32 @@ void test('pipenet: the shared tunnel port (each pool socket sends <id>\\n first
   assert.ok(e.body.equals(body));
 });
 
-void test(
-  'pipenet: a client idle for 45 s still serves (keep-alive on idle pool sockets)',
-  { skip: SKIP_SLOW && 'BURROW_SKIP_SLOW=1' },
-  async (t) => {
-    const srv = await startLtServer();
-    t.after(() => srv.server.close());
-    const origin = await startTestOrigin();
-    t.after(() => closeHttp(origin.server));
-    const p = await startPipenet(srv.url, origin.port, ['--local-host', '127.0.0.1']);
-    t.after(() => p.kill());
-    const tunnel = () => srv.adapter.tunnels()[0]!;
-    await waitUntil(() => tunnel().connectedSockets === 10);
-    const host = hostFor(p.url);
-    assert.equal((await request(srv.port, host, '/before')).status, 200);
-    await new Promise((r) => setTimeout(r, 45_000));
-    // pipenet 1.4.3 destroys pool sockets idle for 30 s; burrow's `\r\n` keep-alives prevent that.
-    assert.equal(tunnel().connectedSockets, 10, 'the whole pool survived');
-    const r = await request(srv.port, host, '/after-idle');
-    assert.equal(r.status, 200);
-    assert.match(r.body.toString(), /^hello GET \/after-idle/);
-  },
-);
+/** pipenet destroys pool sockets idle for 30 s; in this test that limit runs 100 times sooner (300 ms). */
+const PIPENET_IDLE_DIVISOR = 100;
+const PIPENET_IDLE_MS = 30_000 / PIPENET_IDLE_DIVISOR;
+
+void test('pipenet: a client idle for 1.5 times its idle limit still serves (keep-alive on idle pool sockets)', async (t) => {
+  // burrow's keep-alive every third of the client's limit (the default is 10 s against 30 s)
+  const srv = await startLtServer({ keepAliveIntervalMs: PIPENET_IDLE_MS / 3 });
+  t.after(() => srv.server.close());
+  const origin = await startTestOrigin();
+  t.after(() => closeHttp(origin.server));
+  const p = await startPipenet(
+    srv.url,
+    origin.port,
+    ['--local-host', '127.0.0.1'],
+    fastSocketTimeouts(PIPENET_IDLE_DIVISOR),
+  );
+  t.after(() => p.kill());
+  const tunnel = () => srv.adapter.tunnels()[0]!;
+  await waitUntil(() => tunnel().connectedSockets === 10);
+  const host = hostFor(p.url);
+  assert.equal((await request(srv.port, host, '/before')).status, 200);
+  // Idleness is the thing under test: outlast the client's (shortened) idle limit by half.
+  await setTimeout(1.5 * PIPENET_IDLE_MS);
+  // pipenet 1.4.3 destroys pool sockets idle for 30 s; burrow's `\r\n` keep-alives prevent that.
+  assert.equal(tunnel().connectedSockets, 10, 'the whole pool survived');
+  const r = await request(srv.port, host, '/after-idle');
+  assert.equal(r.status, 200);
+  assert.match(r.body.toString(), /^hello GET \/after-idle/);
+});

@@ -5,7 +5,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { closeHttp, hostFor, request, startOrigin } from '../../helpers/harness.js';
-import { startLt, startLtServer, startPipenet, startTestOrigin, until } from './helpers.js';
+import { startLt, startLtServer, startPipenet, startTestOrigin } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 /** A raw origin: answers each request, then after 100 ms idle sends an unsolicited 408 and closes. */
 async function startStaleOrigin(): Promise<{ server: net.Server; port: number }> {
@@ -43,15 +44,18 @@ void test('regression: an unsolicited 408 from the origin on an idle pool socket
   t.after(() => new Promise<void>((r) => origin.server.close(() => r())));
   const lt = await startLt(srv.url, origin.port, ['--local-host', '127.0.0.1']);
   t.after(() => lt.kill());
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 10);
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 10);
   const host = hostFor(lt.url);
   const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 1 });
   t.after(() => agent.destroy());
+  const tunnel = srv.adapter.tunnels()[0]!;
   for (let i = 0; i < 6; i++) {
+    const stale = tunnel.staleDiscarded;
     const r = await request(srv.port, host, `/r${i}`, { agent });
     assert.equal(r.status, 200, `request ${i}: ${r.status} ${r.body.toString()}`);
     assert.match(r.body.toString(), new RegExp(`^fresh /r${i} #`));
-    await new Promise((res) => setTimeout(res, 250));
+    // idle until the origin's 408 (100 ms after each answer) has come and gone
+    await waitUntil(() => tunnel.staleDiscarded > stale, { what: `the stale 408 after /r${i} to be discarded` });
   }
   assert.ok(srv.adapter.tunnels()[0]!.staleDiscarded > 0, 'stale 408s were seen and discarded');
 });
@@ -66,7 +70,7 @@ void test('requests beyond the pool wait in the queue; past the queue timeout th
   t.after(() => closeHttp(origin.server));
   const lt = await startLt(srv.url, origin.port);
   t.after(() => lt.kill());
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 2);
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 2);
   const host = hostFor(lt.url);
   // 6 requests of 200 ms through 2 pool sockets: all served, in about 3 rounds.
   const started = Date.now();
@@ -78,7 +82,7 @@ void test('requests beyond the pool wait in the queue; past the queue timeout th
   assert.ok(Date.now() - started >= 550, 'they waited for free sockets');
   // 2 requests of 4 s hold the pool; a third waits 1.5 s, then gets 504 (not a hang).
   const slow = [request(srv.port, host, '/s1?ms=4000'), request(srv.port, host, '/s2?ms=4000')];
-  await new Promise((r) => setTimeout(r, 100));
+  await waitUntil(() => srv.adapter.tunnels()[0]!.stats().openStreams === 2, { what: 'both pool sockets busy' });
   const t0 = Date.now();
   const late = await request(srv.port, host, '/late', { headers: { accept: 'application/json' } });
   assert.equal(late.status, 504);
@@ -98,7 +102,7 @@ void test('a WebSocket owns its pool socket until it closes; then the pool refil
   const lt = await startLt(srv.url, origin.port);
   t.after(() => lt.kill());
   const tunnel = () => srv.adapter.tunnels()[0]!;
-  await until(() => tunnel().connectedSockets === 1);
+  await waitUntil(() => tunnel().connectedSockets === 1);
   const host = hostFor(lt.url);
   const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/`, { headers: { host } });
   await once(ws, 'open');
@@ -107,7 +111,7 @@ void test('a WebSocket owns its pool socket until it closes; then the pool refil
     answered = true;
     return r;
   });
-  await new Promise((r) => setTimeout(r, 300));
+  await waitUntil(() => tunnel().queuedRequests === 1, { what: '/waiting to queue for the pool socket' });
   assert.equal(answered, false, 'the only socket belongs to the WebSocket');
   ws.send('ping');
   const [echo] = (await once(ws, 'message')) as [Buffer];
@@ -124,15 +128,15 @@ void test('a tunnel whose client died is kept for the grace period (502 meanwhil
   const origin = await startTestOrigin();
   t.after(() => closeHttp(origin.server));
   const p = await startPipenet(srv.url, origin.port, ['--subdomain', 'gone-soon']);
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 10);
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 10);
   await p.kill();
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 0, 5000, 'pool drained');
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 0, { timeoutMs: 5000, what: 'pool drained' });
   const during = await request(srv.port, hostFor(p.url), '/x', { headers: { accept: 'application/json' } });
   assert.equal(during.status, 502);
   assert.match(during.body.toString(), /BURROW_ERR_AGENT_GONE/);
   const st = await request(srv.port, '127.0.0.1', '/api/tunnels/gone-soon/status');
   assert.equal((JSON.parse(st.body.toString()) as { connectedSockets: number }).connectedSockets, 0);
-  await until(() => srv.adapter.tunnels().length === 0, 5000, 'tunnel removed after grace');
+  await waitUntil(() => srv.adapter.tunnels().length === 0, { timeoutMs: 5000, what: 'tunnel removed after grace' });
   const after = await request(srv.port, hostFor(p.url), '/x');
   assert.equal(after.status, 404);
 });
@@ -143,13 +147,13 @@ void test('a restarted client gets its drained name back during the grace period
   const origin = await startTestOrigin();
   t.after(() => closeHttp(origin.server));
   const first = await startLt(srv.url, origin.port, ['--subdomain', 'come-back']);
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 10);
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 10);
   await first.kill();
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 0, 5000, 'pool drained');
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 0, { timeoutMs: 5000, what: 'pool drained' });
   const second = await startLt(srv.url, origin.port, ['--subdomain', 'come-back']);
   t.after(() => second.kill());
   assert.equal(second.url, first.url);
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 10);
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 10);
   const r = await request(srv.port, hostFor(second.url), '/back');
   assert.equal(r.status, 200);
 });

@@ -12,7 +12,9 @@ import { pipenet as pipenetSdk } from 'pipenet';
 import { createServer as createPipenetServer } from 'pipenet/server';
 import { localtunnel, openLocaltunnel, type RequestLine } from '../../../src/client/localtunnel/index.js';
 import { closeHttp, hostFor, request } from '../../helpers/harness.js';
-import { binaryPayload, startLtServer, startTestOrigin, until, wsEcho } from './helpers.js';
+import { binaryPayload, startLtServer, startTestOrigin, wsEcho } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { freePort } from '../../helpers/net.js';
 
 interface LtTunnel extends NodeJS.EventEmitter {
   url: string;
@@ -21,14 +23,6 @@ interface LtTunnel extends NodeJS.EventEmitter {
 }
 const require = createRequire(import.meta.url);
 const ltSdk = require('localtunnel') as (o: Record<string, unknown>) => Promise<LtTunnel>;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 async function startPipenetOwnServer(
   o: { tunnelPort?: number } = {},
@@ -57,7 +51,7 @@ void test("localtunnel's and pipenet's SDKs work against burrow's server", async
   t.after(() => b.close());
   assert.equal(a.clientId, 'lt-sdk');
   assert.equal(b.clientId, 'pipenet-sdk');
-  await until(() => srv.adapter.tunnels().every((x) => x.connectedSockets === 10));
+  await waitUntil(() => srv.adapter.tunnels().every((x) => x.connectedSockets === 10));
   const seen: string[] = [];
   b.on('request', (r: RequestLine) => seen.push(`${r.method} ${r.path}`));
   assert.match((await request(srv.port, hostFor(a.url), '/from-lt')).body.toString(), /^hello GET \/from-lt/);
@@ -77,7 +71,7 @@ void test("burrow's localtunnel() against burrow: url, clientId, request events 
   t.after(() => tunnel.close());
   assert.equal(tunnel.clientId, 'burrow-lt');
   assert.match(tunnel.url!, /^http:\/\/burrow-lt\.localhost:\d+$/);
-  await until(() => tunnel.connectedSockets === 10 && srv.adapter.tunnels()[0]?.connectedSockets === 10);
+  await waitUntil(() => tunnel.connectedSockets === 10 && srv.adapter.tunnels()[0]?.connectedSockets === 10);
   const seen: string[] = [];
   tunnel.on('request', (r) => seen.push(`${r.method} ${r.path}`));
   const host = hostFor(tunnel.url!);
@@ -95,7 +89,7 @@ void test("burrow's localtunnel() against burrow: url, clientId, request events 
   const ws = await wsEcho(srv.port, host);
   assert.equal(ws.text, 'hello ws');
   assert.ok(ws.binary.equals(binaryPayload(1000, 3)));
-  await until(() => seen.length >= 4);
+  await waitUntil(() => seen.length >= 4);
   assert.deepEqual(seen.slice(0, 3), ['GET /one', 'GET /two', 'POST /echo']);
   assert.equal(seen[3], 'GET /ws');
   const closed = once(tunnel, 'close');
@@ -130,7 +124,7 @@ void test("burrow's client against pipenet's own server (per-tunnel port and sha
     const tunnel = await openLocaltunnel({ port: origin.port, server: pn.url, localHost: '127.0.0.1' });
     try {
       // pipenet's server does not send maxConnCount unless configured: the pool is 1 socket.
-      await until(() => tunnel.connectedSockets >= 1);
+      await waitUntil(() => tunnel.connectedSockets >= 1);
       const id = tunnel.clientId!;
       const host = `${id}.localhost:${pn.port}`;
       const seen: string[] = [];
@@ -168,7 +162,7 @@ void test("burrow's client redoes the handshake and keeps its name when the serv
   t.after(() => second.server.close());
   const [ev] = (await reconnected) as [{ url: string }];
   assert.equal(new URL(ev.url).hostname, `${name}.localhost`);
-  await until(() => second.adapter.tunnels()[0]?.connectedSockets === 10);
+  await waitUntil(() => second.adapter.tunnels()[0]?.connectedSockets === 10);
   const r = await request(port, hostFor(tunnel.url!), '/again');
   assert.equal(r.status, 200);
 });

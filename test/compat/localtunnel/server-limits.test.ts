@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { request } from '../../helpers/harness.js';
-import { startLtServer, until } from './helpers.js';
+import { startLtServer } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 async function freeRange(n: number): Promise<number> {
   // Find n consecutive free ports (best effort) by probing.
@@ -59,7 +60,7 @@ void test('the queue is bounded (503 STREAM_LIMIT) and the pool refuses sockets 
   const extra = net.connect(Number(hs['port']), '127.0.0.1');
   extra.on('error', () => {});
   await once(extra, 'close'); // refused: the pool is full
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 1);
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 1);
   const got = new Promise<string>((resolve) => {
     let s = '';
     pool.on('data', (d: Buffer) => {
@@ -71,7 +72,9 @@ void test('the queue is bounded (503 STREAM_LIMIT) and the pool refuses sockets 
   const first = request(srv.port, host, '/busy');
   assert.match(await got, /^GET \/busy HTTP\/1\.1\r\n/);
   const queued = request(srv.port, host, '/queued');
-  await new Promise((r) => setTimeout(r, 100));
+  await waitUntil(() => srv.adapter.tunnels()[0]?.queuedRequests === 1, {
+    what: '/queued to wait for the pool socket',
+  });
   const rejected = await request(srv.port, host, '/too-many', { headers: { accept: 'application/json' } });
   assert.equal(rejected.status, 503);
   assert.match(rejected.body.toString(), /BURROW_ERR_STREAM_LIMIT/);
@@ -102,9 +105,9 @@ void test('an idle pool socket gets \\r\\n keep-alives, and one that sends data 
   const b = net.connect(Number(hs['port']), '127.0.0.1');
   b.on('error', () => {});
   await once(b, 'connect');
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 2);
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 2);
   b.write('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
   await once(b, 'close');
-  await until(() => srv.adapter.tunnels()[0]?.connectedSockets === 1);
+  await waitUntil(() => srv.adapter.tunnels()[0]?.connectedSockets === 1);
   assert.equal(srv.adapter.tunnels()[0]!.staleDiscarded, 1);
 });

@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPipe, open, fetchText, until, type TestPipe } from './helpers.js';
+import { startPipe, open, fetchText, type TestPipe } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 void describe('pipe: rendezvous and messages', () => {
   let p: TestPipe;
@@ -13,7 +14,7 @@ void describe('pipe: rendezvous and messages', () => {
 
   void test('receiver first, then sender: body and [INFO] lines', async () => {
     const r = open(`${p.url}/one`);
-    await until(() => p.handler.stats().pending === 1, 'receiver to wait');
+    await waitUntil(() => p.handler.stats().pending === 1, { what: 'receiver to wait' });
     const s = await fetchText(`${p.url}/one`, {
       method: 'PUT',
       body: 'hello pipe!',
@@ -60,14 +61,14 @@ void describe('pipe: rendezvous and messages', () => {
 
   void test('/api/v1/pipe/<path> is the same pipe as /<path>', async () => {
     const r = open(`${p.url}/api/v1/pipe/same`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     await fetchText(`${p.url}/same`, { method: 'PUT', body: 'x' });
     assert.equal((await r.reply).text, 'x');
   });
 
   void test('one spelling per pipe and per reserved page (alias-hardened)', async () => {
     const r = open(`${p.url}/a%62c`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     await fetchText(`${p.url}/abc`, { method: 'PUT', body: 'same pipe' });
     assert.equal((await r.reply).text, 'same pipe');
     assert.match((await fetchText(`${p.url}/%68elp`)).text, /^Help for burrow pipe/);
@@ -79,9 +80,9 @@ void describe('pipe: rendezvous and messages', () => {
 
   void test('a waiting receiver that leaves frees the path at once', async () => {
     const r = open(`${p.url}/leave`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     r.req.destroy();
-    await until(() => p.handler.stats().pending === 0, 'pending to be freed');
+    await waitUntil(() => p.handler.stats().pending === 0, { what: 'pending to be freed' });
   });
 
   void test('a waiting sender that leaves frees the path at once', async () => {
@@ -89,7 +90,7 @@ void describe('pipe: rendezvous and messages', () => {
     await s.response;
     assert.equal(p.handler.stats().pending, 1);
     s.req.destroy();
-    await until(() => p.handler.stats().pending === 0, 'pending to be freed');
+    await waitUntil(() => p.handler.stats().pending === 0, { what: 'pending to be freed' });
   });
 });
 
@@ -149,9 +150,9 @@ void describe('pipe: status codes and messages', () => {
 
   void test('a 1024-character path is accepted', async () => {
     const r = open(`${p.url}/${'b'.repeat(1024)}`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     r.req.destroy();
-    await until(() => p.handler.stats().pending === 0);
+    await waitUntil(() => p.handler.stats().pending === 0);
   });
 
   void test('busy path, second sender, n mismatch, receivers full, established', async () => {
@@ -164,7 +165,7 @@ void describe('pipe: status codes and messages', () => {
     assert.equal(mismatch.text, '[ERROR] The number of receivers should be 2 but 3.\n');
     const r1 = open(`${p.url}/busy?n=2`);
     const r2 = open(`${p.url}/busy?n=2`);
-    await until(() => p.handler.stats().active === 1, 'transfer to start');
+    await waitUntil(() => p.handler.stats().active === 1, { what: 'transfer to start' });
     const late = await fetchText(`${p.url}/busy?n=2`);
     assert.equal(late.status, 400);
     assert.equal(late.text, "[ERROR] Connection on '/busy' has been established already.\n");
@@ -176,22 +177,22 @@ void describe('pipe: status codes and messages', () => {
 
   void test('receivers full before the sender: 400', async () => {
     const r1 = open(`${p.url}/full`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     const r2 = await fetchText(`${p.url}/full`);
     assert.equal(r2.status, 400);
     assert.equal(r2.text, '[ERROR] The number of receivers has reached limits.\n');
     r1.req.destroy();
-    await until(() => p.handler.stats().pending === 0);
+    await waitUntil(() => p.handler.stats().pending === 0);
   });
 
   void test('pending cap → 429', async () => {
     const waiting = [open(`${p.url}/c1`), open(`${p.url}/c2`), open(`${p.url}/c3`)];
-    await until(() => p.handler.stats().pending === 3);
+    await waitUntil(() => p.handler.stats().pending === 3);
     const r = await fetchText(`${p.url}/c4`);
     assert.equal(r.status, 429);
     assert.equal(r.text, '[ERROR] Too many pending pipes (max 3).\n');
     for (const w of waiting) w.req.destroy();
-    await until(() => p.handler.stats().pending === 0);
+    await waitUntil(() => p.handler.stats().pending === 0);
   });
 });
 
@@ -201,9 +202,9 @@ void describe('pipe: active cap', () => {
     try {
       const s1 = open(`${p.url}/a1`, { method: 'PUT', keepOpen: true });
       const r1 = open(`${p.url}/a1`);
-      await until(() => p.handler.stats().active === 1);
+      await waitUntil(() => p.handler.stats().active === 1);
       const r2 = open(`${p.url}/a2`);
-      await until(() => p.handler.stats().pending === 1);
+      await waitUntil(() => p.handler.stats().pending === 1);
       const s2 = await fetchText(`${p.url}/a2`, { method: 'PUT', body: 'x' });
       assert.equal(s2.status, 429);
       assert.equal(s2.text, '[ERROR] Too many active pipes (max 1).\n');
@@ -299,7 +300,7 @@ void describe('pipe: reserved pages, CORS, health', () => {
   void test('after close(): 503 and waiting peers are released', async () => {
     const q = await startPipe();
     const r = open(`${q.url}/w`);
-    await until(() => q.handler.stats().pending === 1);
+    await waitUntil(() => q.handler.stats().pending === 1);
     await q.handler.close();
     const got = await r.reply;
     assert.equal(got.status, 503);

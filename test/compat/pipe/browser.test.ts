@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { once } from 'node:events';
 import { chromium, type Browser } from 'playwright-core';
-import { startPipe, open, until, type TestPipe } from './helpers.js';
+import { startPipe, open, type TestPipe } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -71,7 +72,7 @@ void describe('pipe pages in headless Chromium', { skip }, () => {
       });
       await page.goto(`${p.url}/`);
       const recv = curlReceive(`${p.url}/from-browser`);
-      await until(() => p.handler.stats().pending === 1, 'curl to wait');
+      await waitUntil(() => p.handler.stats().pending === 1, { what: 'curl to wait' });
       const content = Buffer.from('uploaded from the index page\n'.repeat(1000));
       await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: content });
       await page.fill('#path', 'from-browser');
@@ -128,7 +129,7 @@ void describe('pipe pages in headless Chromium', { skip }, () => {
     try {
       await player.goto(`${p.url}/cam?video`);
       await player.waitForSelector('body[data-state="waiting"]');
-      await until(() => p.handler.stats().pending === 1, "the player's fetch to wait as a receiver");
+      await waitUntil(() => p.handler.stats().pending === 1, { what: "the player's fetch to wait as a receiver" });
       await recorder.goto(`${p.url}/`);
       // Browser-side code as a string: this file is type-checked without the DOM library.
       const status = await recorder.evaluate<number>(String.raw`(async () => {
@@ -146,10 +147,16 @@ void describe('pipe pages in headless Chromium', { skip }, () => {
         }, 40);
         const rec = new MediaRecorder(canvas.captureStream(25), { mimeType: 'video/webm;codecs=vp8' });
         const chunks = [];
-        rec.ondataavailable = (e) => chunks.push(e.data);
+        // record until 8 chunks of 250 ms (2 s of video) are in, then stop
+        const enough = new Promise((r) => {
+          rec.ondataavailable = (e) => {
+            chunks.push(e.data);
+            if (chunks.length === 8) r();
+          };
+        });
         const stopped = new Promise((r) => (rec.onstop = r));
         rec.start(250);
-        await new Promise((r) => setTimeout(r, 2000));
+        await enough;
         rec.stop();
         await stopped;
         clearInterval(draw);

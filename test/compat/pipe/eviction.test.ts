@@ -1,7 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { startPipe, open, until, FakeClock } from './helpers.js';
+import { startPipe, open } from './helpers.js';
+import { FakeClock } from '../../helpers/clock.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 void describe('pipe: idle eviction (fake clock)', () => {
   void test('a receiver waiting 5 min for a sender gets 408', async () => {
@@ -9,7 +11,7 @@ void describe('pipe: idle eviction (fake clock)', () => {
     const p = await startPipe({ clock });
     try {
       const r = open(`${p.url}/idle`);
-      await until(() => p.handler.stats().pending === 1);
+      await waitUntil(() => p.handler.stats().pending === 1);
       clock.advance(5 * 60_000 - 1);
       assert.equal(p.handler.stats().pending, 1, 'not evicted before the timeout');
       clock.advance(1);
@@ -33,7 +35,7 @@ void describe('pipe: idle eviction (fake clock)', () => {
       sres.on('data', (c: Buffer) => (seen += c.toString()));
       clock.advance(4 * 60_000);
       const r = open(`${p.url}/half?n=2`);
-      await until(() => seen.includes('A receiver connected (1/2)'), 'the receiver to join');
+      await waitUntil(() => seen.includes('A receiver connected (1/2)'), { what: 'the receiver to join' });
       clock.advance(4 * 60_000);
       assert.equal(p.handler.stats().pending, 1, 'the receiver joining restarted the timer');
       clock.advance(60_000);
@@ -65,10 +67,10 @@ void describe('pipe: idle eviction (fake clock)', () => {
         }),
       );
       req.write('x'.repeat(10));
-      await until(() => p.handler.stats().bytesTransferred === 10, 'first bytes');
+      await waitUntil(() => p.handler.stats().bytesTransferred === 10, { what: 'first bytes' });
       clock.advance(2 * 60_000);
       req.write('y');
-      await until(() => p.handler.stats().bytesTransferred === 11, 'more bytes');
+      await waitUntil(() => p.handler.stats().bytesTransferred === 11, { what: 'more bytes' });
       clock.advance(4 * 60_000);
       assert.equal(p.handler.stats().active, 1, 'activity restarted the idle clock');
       clock.advance(60_000);
@@ -94,7 +96,7 @@ void describe('pipe: graceful close (fake clock)', () => {
       const req = request(`${p.url}/finishing`, { method: 'PUT', agent: false, headers: { 'content-length': 6 } });
       req.on('error', () => {});
       req.write('abc');
-      await until(() => p.handler.stats().active === 1 && p.handler.stats().bytesTransferred === 3);
+      await waitUntil(() => p.handler.stats().active === 1 && p.handler.stats().bytesTransferred === 3);
       let closed = false;
       const closing = p.handler.close().then(() => (closed = true));
       assert.equal((await waiting.reply).status, 503);
@@ -118,7 +120,7 @@ void describe('pipe: graceful close (fake clock)', () => {
       const req = request(`${p.url}/stuck`, { method: 'PUT', agent: false, headers: { 'content-length': 100 } });
       req.on('error', () => {});
       req.write('abc');
-      await until(() => p.handler.stats().bytesTransferred === 3);
+      await waitUntil(() => p.handler.stats().bytesTransferred === 3);
       const closing = p.handler.close();
       clock.advance(10_000);
       await closing;

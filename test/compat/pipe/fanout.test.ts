@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { startPipe, until, type TestPipe } from './helpers.js';
+import { startPipe, type TestPipe } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 /** A deterministic byte source of `total` bytes in 64 KiB chunks, generated lazily. */
 function source(total: number): Readable {
@@ -134,7 +135,7 @@ void describe('pipe: fan-out', () => {
     assert.equal((await r).complete, false);
     const log = (await s).text;
     assert.match(log, /A receiver aborted/);
-    await until(() => p.handler.stats().active === 0, 'the transfer to end');
+    await waitUntil(() => p.handler.stats().active === 0, { what: 'the transfer to end' });
   });
 
   void test('the sender leaves mid-transfer: receivers see a truncated body, not a complete one', async () => {
@@ -149,14 +150,16 @@ void describe('pipe: fan-out', () => {
       req.on('error', () => {});
       req.on('response', (res) => res.resume());
       req.write(Buffer.alloc(300_000, 1));
-      await until(() => p.handler.stats().bytesTransferred > 0 && p.handler.stats().active === 1, 'bytes to flow');
+      await waitUntil(() => p.handler.stats().bytesTransferred > 0 && p.handler.stats().active === 1, {
+        what: 'bytes to flow',
+      });
       req.destroy();
       const got = await Promise.all(rs);
       for (const g of got) {
         assert.equal(g.complete, false, `receiver body must be truncated (content-length: ${withLength})`);
         assert.ok(g.bytes < 10_000_000);
       }
-      await until(() => p.handler.stats().active === 0);
+      await waitUntil(() => p.handler.stats().active === 0);
     }
   });
 });

@@ -1,8 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPipe, open, fetchText, until, raw, type TestPipe } from './helpers.js';
+import { startPipe, open, fetchText, raw, type TestPipe } from './helpers.js';
 import { sanitizeContentType, stripControl } from '../../../src/adapters/pipe/headers.js';
 import { attachmentFor, receiverDisposition, sanitizeFilename } from '../../../src/adapters/pipe/disposition.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 void describe('pipe: header sanitising (unit)', () => {
   void test('dangerous content types become text/plain, parameters kept', () => {
@@ -64,7 +65,7 @@ void describe('pipe: forwarded headers (HTTP)', () => {
 
   async function transfer(path: string, senderHeaders: Record<string, string | string[]>, receiverQuery = '') {
     const r = open(`${p.url}/${path}${receiverQuery}`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     const s = await fetchText(`${p.url}/${path}`, {
       method: 'PUT',
       headers: senderHeaders,
@@ -125,7 +126,7 @@ void describe('pipe: forwarded headers (HTTP)', () => {
 
   void test('CRLF cannot be smuggled into a receiver header (raw obs-fold and bare CR are refused or stripped)', async () => {
     const r = open(`${p.url}/crlf`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     // Node's parser rejects CR inside a header value; the connection gets a 400 and the pipe stays pending.
     const out = await raw(
       p.port,

@@ -7,13 +7,7 @@ import {
 } from 'node:http';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import {
-  createPipeHandler,
-  listenPipe,
-  type PipeHandler,
-  type PipeOptions,
-  type PipeClock,
-} from '../../../src/app/pipe.js';
+import { createPipeHandler, listenPipe, type PipeHandler, type PipeOptions } from '../../../src/app/pipe.js';
 
 export interface TestPipe {
   url: string;
@@ -108,46 +102,4 @@ export async function raw(port: number, text: string | Buffer, waitFor?: (soFar:
     sock.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
     sock.on('error', () => {});
   });
-}
-
-/** Waits until the handler reports a condition (polling the instance's own counters on each tick). */
-export async function until(cond: () => boolean, what = 'condition', timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
-/** A manual clock: timers fire only when the test advances time. */
-export class FakeClock implements PipeClock {
-  private t = 1_000_000;
-  private seq = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.seq;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    if (typeof h === 'number') this.timers.delete(h);
-  }
-  get pending(): number {
-    return this.timers.size;
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.t = Math.max(this.t, next[1].at);
-      next[1].fn();
-    }
-    this.t = end;
-  }
 }

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { startPipe, open, fetchText, until, raw, type TestPipe } from './helpers.js';
+import { startPipe, open, fetchText, raw, type TestPipe } from './helpers.js';
 import { createPipeHandler } from '../../../src/app/pipe.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 void describe('pipe: HTTP/1.0 clients', () => {
   let p: TestPipe;
@@ -17,7 +18,7 @@ void describe('pipe: HTTP/1.0 clients', () => {
 
   void test('HTTP/1.0 sender gets an HTTP/1.0 status line and a Content-Length reply', async () => {
     const r = open(`${p.url}/old`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     const out = await raw(p.port, 'POST /old HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello');
     assert.match(out, /^HTTP\/1\.0 200 OK\r\n/);
     const [head, body] = out.split('\r\n\r\n') as [string, string];
@@ -31,7 +32,7 @@ void describe('pipe: HTTP/1.0 clients', () => {
 
   void test('HTTP/1.0 receiver and errors get HTTP/1.0 status lines', async () => {
     const recv = raw(p.port, 'GET /old2 HTTP/1.0\r\n\r\n');
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     await fetchText(`${p.url}/old2`, { method: 'PUT', body: 'data!' });
     const out = await recv;
     assert.match(out, /^HTTP\/1\.0 200 OK\r\n/);
@@ -56,7 +57,7 @@ void describe('pipe: http2 compatibility API', () => {
       const chunks: Buffer[] = [];
       recv.on('data', (c: Buffer) => chunks.push(c));
       const recvEnd = once(recv, 'end');
-      await until(() => handler.stats().pending === 1, 'h2 receiver to wait');
+      await waitUntil(() => handler.stats().pending === 1, { what: 'h2 receiver to wait' });
       const send = client.request({
         ':path': '/h2',
         ':method': 'PUT',

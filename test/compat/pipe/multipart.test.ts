@@ -1,8 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { startPipe, open, until, type TestPipe } from './helpers.js';
-import { FakeClock } from './helpers.js';
+import { startPipe, open, type TestPipe } from './helpers.js';
+import { FakeClock } from '../../helpers/clock.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 void describe('pipe: multipart senders', () => {
   let p: TestPipe;
@@ -15,7 +16,7 @@ void describe('pipe: multipart senders', () => {
 
   void test('the first file part is forwarded with its type and an attachment disposition', async () => {
     const r = open(`${p.url}/form`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     const fd = new FormData();
     fd.append('field1', 'ignored-form-field');
     fd.append('file', new Blob(['first-file-content'], { type: 'text/plain' }), 'a.txt');
@@ -32,7 +33,7 @@ void describe('pipe: multipart senders', () => {
 
   void test('non-ASCII file names and HTML parts are sanitised', async () => {
     const r = open(`${p.url}/form2`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     const fd = new FormData();
     fd.append('f', new Blob(['<script>x</script>'], { type: 'text/html' }), 'páge.html');
     await (await fetch(`${p.url}/form2`, { method: 'POST', body: fd })).text();
@@ -46,7 +47,7 @@ void describe('pipe: multipart senders', () => {
 
   void test('with no file part, the first field is the body', async () => {
     const r = open(`${p.url}/form3`);
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     const fd = new FormData();
     fd.append('input_text', 'typed text');
     fd.append('other', 'second');
@@ -61,7 +62,7 @@ void describe('pipe: multipart senders', () => {
     const q = await startPipe({ clock, multipartDeadlineMs: 30_000 });
     try {
       const r = open(`${q.url}/slowform`);
-      await until(() => q.handler.stats().pending === 1);
+      await waitUntil(() => q.handler.stats().pending === 1);
       const req = request(`${q.url}/slowform`, {
         method: 'POST',
         agent: false,
@@ -78,7 +79,7 @@ void describe('pipe: multipart senders', () => {
         }),
       );
       req.write('--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n');
-      await until(() => q.handler.stats().active === 1, 'transfer to start');
+      await waitUntil(() => q.handler.stats().active === 1, { what: 'transfer to start' });
       clock.advance(30_000);
       await ended;
       assert.match(log, /\[ERROR\] No file part arrived within 30 s\.\n$/);

@@ -1,7 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, type IncomingMessage } from 'node:http';
-import { startPipe, open, fetchText, until, FakeClock } from './helpers.js';
+import { startPipe, open, fetchText } from './helpers.js';
+import { FakeClock } from '../../helpers/clock.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 interface SseEvent {
   event: string;
@@ -51,7 +53,7 @@ void describe('pipe: ?progress spectators', () => {
       assert.equal(res.headers['content-type'], 'text/event-stream');
       assert.equal(res.headers['x-accel-buffering'], 'no');
       assert.equal(res.headers['cache-control'], 'no-cache, no-transform');
-      await until(() => spec.events.length === 1, 'first event at once');
+      await waitUntil(() => spec.events.length === 1, { what: 'first event at once' });
       assert.equal(spec.events[0]!.event, 'state');
       assert.equal(spec.events[0]!.data.state, 'idle');
       assert.equal(p.handler.stats().pending, 0, 'a spectator takes no slot');
@@ -59,27 +61,27 @@ void describe('pipe: ?progress spectators', () => {
 
       const s = open(`${p.url}/watched`, { method: 'PUT', keepOpen: true, headers: { 'content-length': '50000' } });
       await s.response;
-      await until(() => spec.events.length === 2);
+      await waitUntil(() => spec.events.length === 2);
       assert.deepEqual(
         [spec.events[1]!.data.state, spec.events[1]!.data.hasSender, spec.events[1]!.data.activeReceivers],
         ['waiting', true, 0],
       );
       const r = open(`${p.url}/watched`);
-      await until(() => spec.events.some((e) => e.data.state === 'streaming'), 'streaming state');
+      await waitUntil(() => spec.events.some((e) => e.data.state === 'streaming'), { what: 'streaming state' });
       const streaming = spec.events.find((e) => e.data.state === 'streaming')!;
       assert.equal(streaming.data.totalBytes, 50000);
       assert.equal(streaming.data.activeReceivers, 1);
       s.req.write(Buffer.alloc(20000, 7));
-      await until(() => p.handler.stats().bytesTransferred === 20000);
+      await waitUntil(() => p.handler.stats().bytesTransferred === 20000);
       clock.advance(250);
-      await until(() => spec.events.some((e) => e.event === 'progress'), 'progress event');
+      await waitUntil(() => spec.events.some((e) => e.event === 'progress'), { what: 'progress event' });
       const progress = spec.events.find((e) => e.event === 'progress')!;
       assert.equal(progress.data.bytesTransferred, 20000);
       assert.equal(progress.data.totalBytes, 50000);
       assert.equal(progress.data.receivers, 1);
       s.req.end(Buffer.alloc(30000, 7));
       assert.equal((await r.reply).body.length, 50000);
-      await until(() => spec.isEnded(), 'the SSE stream to end after done');
+      await waitUntil(() => spec.isEnded(), { what: 'the SSE stream to end after done' });
       const done = spec.events[spec.events.length - 1]!;
       assert.equal(done.event, 'done');
       assert.equal(done.data.state, 'complete');
@@ -92,17 +94,17 @@ void describe('pipe: ?progress spectators', () => {
 
       // Linger: a late spectator sees the final state at once; after 30 s it sees idle.
       const late = sse(`${p.url}/watched?progress`);
-      await until(() => late.isEnded());
+      await waitUntil(() => late.isEnded());
       assert.deepEqual(
         late.events.map((e) => e.event),
         ['state', 'done'],
       );
       clock.advance(30_000);
       const later = sse(`${p.url}/watched?progress`, {});
-      await until(() => later.events.length === 1);
+      await waitUntil(() => later.events.length === 1);
       assert.equal(later.events[0]!.data.state, 'idle');
       later.close();
-      await until(() => p.handler.stats().spectators === 0);
+      await waitUntil(() => p.handler.stats().spectators === 0);
     } finally {
       await p.close();
     }
@@ -112,14 +114,14 @@ void describe('pipe: ?progress spectators', () => {
     const p = await startPipe();
     try {
       const spec = sse(`${p.url}/f?progress`);
-      await until(() => spec.events.length === 1);
+      await waitUntil(() => spec.events.length === 1);
       const r = open(`${p.url}/f`);
       const s = request(`${p.url}/f`, { method: 'PUT', agent: false, headers: { 'content-length': 100 } });
       s.on('error', () => {});
       s.write('abc');
-      await until(() => p.handler.stats().bytesTransferred === 3);
+      await waitUntil(() => p.handler.stats().bytesTransferred === 3);
       s.destroy();
-      await until(() => spec.isEnded());
+      await waitUntil(() => spec.isEnded());
       const done = spec.events[spec.events.length - 1]!;
       assert.equal(done.event, 'done');
       assert.equal(done.data.state, 'failed');
@@ -141,17 +143,17 @@ void describe('pipe: ?progress spectators', () => {
       assert.match(String(page.headers['content-security-policy']), /connect-src 'self'/);
       const a = sse(`${p.url}/cap?progress`);
       const b = sse(`${p.url}/cap?progress`);
-      await until(() => p.handler.stats().spectators === 2);
+      await waitUntil(() => p.handler.stats().spectators === 2);
       const third = await fetchText(`${p.url}/cap?progress`);
       assert.equal(third.status, 429);
       assert.equal(third.text, '[ERROR] Too many spectators on this path (max 2).\n');
       const other = sse(`${p.url}/cap2?progress`);
-      await until(() => p.handler.stats().spectators === 3);
+      await waitUntil(() => p.handler.stats().spectators === 3);
       const groups = await fetchText(`${p.url}/cap3?progress`);
       assert.equal(groups.status, 429);
       assert.equal(groups.text, '[ERROR] Too many watched paths (max 2).\n');
       clock.advance(30 * 60_000);
-      await until(() => a.isEnded() && b.isEnded() && other.isEnded(), 'TTL to close spectators');
+      await waitUntil(() => a.isEnded() && b.isEnded() && other.isEnded(), { what: 'TTL to close spectators' });
       assert.equal(p.handler.stats().spectators, 0);
     } finally {
       await p.close();
@@ -171,7 +173,7 @@ void describe('pipe: ?progress spectators', () => {
       assert.match(policy, /script-src 'nonce-/);
       assert.equal(p.handler.stats().pending, 0, 'the page takes no receiver slot');
       const r = open(`${p.url}/cam?video`, { headers: { accept: '*/*' } });
-      await until(() => p.handler.stats().pending === 1);
+      await waitUntil(() => p.handler.stats().pending === 1);
       await fetchText(`${p.url}/cam`, { method: 'PUT', body: 'frames' });
       assert.equal((await r.reply).text, 'frames');
     } finally {

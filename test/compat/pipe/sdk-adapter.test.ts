@@ -9,13 +9,9 @@ import { BurrowError } from '../../../src/core/errors.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { createMetrics } from '../../../src/server/metrics.js';
 import type { ServerContext } from '../../../src/server/adapter.js';
-import { startPipe, open, fetchText, until, type TestPipe } from './helpers.js';
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
+import { startPipe, open, fetchText, type TestPipe } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { readAll } from '../../helpers/net.js';
 
 void describe('pipe SDK: send / receive', () => {
   let p: TestPipe;
@@ -48,7 +44,7 @@ void describe('pipe SDK: send / receive', () => {
 
   void test('server errors arrive as typed BurrowErrors', async () => {
     const first = pipe.receive('taken', { server: p.url });
-    await until(() => p.handler.stats().pending === 1);
+    await waitUntil(() => p.handler.stats().pending === 1);
     const second = pipe.receive('taken', { server: p.url, n: 2 });
     second.on('error', () => {});
     await assert.rejects(second.response, (err: unknown) => {
@@ -58,7 +54,7 @@ void describe('pipe SDK: send / receive', () => {
       return true;
     });
     first.destroy();
-    await until(() => p.handler.stats().pending === 0, 'destroying the stream frees the slot');
+    await waitUntil(() => p.handler.stats().pending === 0, { what: 'destroying the stream frees the slot' });
     assert.throws(
       () => pipe.send('x'.repeat(1100), 'data', { server: p.url }),
       (err: unknown) => err instanceof BurrowError && err.code === 'BURROW_ERR_PIPE_PATH_TOO_LONG',
@@ -82,7 +78,7 @@ void describe('pipe SDK: send / receive', () => {
     s.on('error', () => {});
     const before = p.handler.stats().bytesTransferred;
     body.push('partial');
-    await until(() => p.handler.stats().bytesTransferred >= before + 7, 'bytes to flow');
+    await waitUntil(() => p.handler.stats().bytesTransferred >= before + 7, { what: 'bytes to flow' });
     body.destroy(new Error('disk gone'));
     const err = await errored;
     assert.ok(err instanceof BurrowError);
@@ -133,7 +129,7 @@ void describe('pipe adapter on a plain http server', () => {
   void test('a pipe host gets bare paths; a separate pipe port shares the same pipes', async () => {
     const extra = await adapter.listen({ port: 0, address: '127.0.0.1' });
     const r = open(`${base}/shared`, { headers: { host: 'PIPE.example.com:8443' } });
-    await until(() => adapter.handler.stats().pending === 1);
+    await waitUntil(() => adapter.handler.stats().pending === 1);
     const s = await fetchText(`${extra.url}/shared`, { method: 'PUT', body: 'via port' });
     assert.equal(s.status, 200);
     assert.equal((await r.reply).text, 'via port');

@@ -7,7 +7,8 @@ import { WebSocket } from 'ws';
 import { MemoryTunnelRegistry, type Tunnel } from '../../../src/server/registry.js';
 import { createRegistryTcpResolver, dialTcp } from '../../../src/adapters/tcp-ws/index.js';
 import { encodeMuxClose, encodeMuxData } from '../../../src/wire/tcp-ws/wire.js';
-import { echo, mountAdapter, rawUpgrade, startTarget, until, type Mounted } from './helpers.js';
+import { echo, mountAdapter, rawUpgrade, startTarget, type Mounted } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const TOKEN = 't0ken';
 
@@ -82,7 +83,7 @@ void test('singleton: a 1000 close ends the session (target gets FIN); its resum
   await once(ws, 'open');
   ws.send('data');
   ws.close(1000);
-  await until(() => ended);
+  await waitUntil(() => ended);
   assert.equal(m.adapter.stats().tcpSessions, 0);
   assert.equal(statusOf(await rawUpgrade(m.port, '/tcp/dev?sessionId=abc', { Authorization: `Bearer ${TOKEN}` })), 410);
 });
@@ -91,16 +92,16 @@ void test('singleton: the detached buffer cap pauses the target instead of dropp
   const { m, target } = await withTarget(t, () => {}, { detachedBufferBytes: 64 * 1024 });
   const ws1 = wsTo(m, '?sessionId=s1');
   await once(ws1, 'open');
-  await until(() => target.sockets.size === 1);
+  await waitUntil(() => target.sockets.size === 1);
   const [tsock] = [...target.sockets];
   ws1.terminate();
-  await until(() => m.adapter.stats().tcpDetachedSessions === 1);
+  await waitUntil(() => m.adapter.stats().tcpDetachedSessions === 1);
 
   const payload = Buffer.alloc(32 * 1024 * 1024);
   for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
   tsock!.write(payload);
   // Past the cap the target is paused (not read, not dropped): the rest waits in the kernel and the target.
-  await until(() => m.adapter.stats().tcpPausedSessions === 1);
+  await waitUntil(() => m.adapter.stats().tcpPausedSessions === 1);
   const readWhileDetached = m.adapter.stats().tcpBytesOut;
   assert.ok(
     readWhileDetached >= 64 * 1024 && readWhileDetached < 64 * 1024 + 1024 * 1024,
@@ -114,7 +115,7 @@ void test('singleton: the detached buffer cap pauses the target instead of dropp
     got.push(d);
     n += d.length;
   });
-  await until(() => n >= payload.length);
+  await waitUntil(() => n >= payload.length);
   assert.ok(Buffer.concat(got).equals(payload));
   assert.equal(target.accepted(), 1);
   ws2.close(1000);
@@ -133,7 +134,7 @@ void test('singleton: the detached grace expires → target closed, resume 410; 
   const ws = wsTo(m, '?sessionId=g1');
   await once(ws, 'open');
   ws.terminate();
-  await until(() => closedTargets === 1);
+  await waitUntil(() => closedTargets === 1);
   assert.equal(statusOf(await rawUpgrade(m.port, '/tcp/dev?sessionId=g1', { Authorization: `Bearer ${TOKEN}` })), 410);
 
   const { m: m2 } = await withTarget(t, (s) => s.end('bye'));
@@ -162,16 +163,16 @@ void test('multiplexed: lazy dial with queueing, short frames and unknown closes
   for (let i = 0; i < 5; i++) ws.send(encodeMuxData(7, Buffer.from(`part${i}-`))); // queued while dialling
   ws.send(encodeMuxData(8, Buffer.from('other')));
   const text = (id: number): string => Buffer.concat(byId.get(id) ?? []).toString();
-  await until(() => text(7) === 'part0-part1-part2-part3-part4-' && text(8) === 'other');
+  await waitUntil(() => text(7) === 'part0-part1-part2-part3-part4-' && text(8) === 'other');
   assert.equal(target.accepted(), 2);
   ws.send(encodeMuxClose(8));
-  await until(() => target.sockets.size === 1);
+  await waitUntil(() => target.sockets.size === 1);
   ws.send(encodeMuxData(8, Buffer.from('late'))); // a closed id is not re-opened
   ws.send(encodeMuxData(7, Buffer.from('still')));
-  await until(() => text(7).endsWith('still'));
+  await waitUntil(() => text(7).endsWith('still'));
   assert.equal(target.accepted(), 2);
   ws.terminate();
-  await until(() => target.sockets.size === 0);
+  await waitUntil(() => target.sockets.size === 0);
   assert.deepEqual(closed, []);
 });
 
@@ -181,7 +182,7 @@ void test('liveness: a WebSocket that stops answering pings is terminated; a sin
   await once(ws, 'open');
   const [code] = (await once(ws, 'close')) as [number];
   assert.equal(code, 1006);
-  await until(() => m.adapter.stats().tcpDetachedSessions === 1);
+  await waitUntil(() => m.adapter.stats().tcpDetachedSessions === 1);
   assert.equal(m.adapter.stats().tcpSessions, 1);
 });
 
@@ -235,7 +236,7 @@ void test('multiplexed: data then close before the dial completes → the target
   await once(ws, 'open');
   ws.send(encodeMuxData(5, Buffer.from('GET / HTTP/1.0\r\n\r\n')));
   ws.send(encodeMuxClose(5));
-  await until(() => ended);
+  await waitUntil(() => ended);
   assert.equal(received, 'GET / HTTP/1.0\r\n\r\n');
   ws.close();
 });
@@ -254,8 +255,8 @@ void test('limits: maxSessions answers 503 (retryable); muxMaxConnections closes
     if (d.length === 4) closed.push(d.readUInt32BE(0));
   });
   for (const id of [1, 2, 3]) ws.send(encodeMuxData(id, Buffer.from('x')));
-  await until(() => closed.includes(3));
-  await until(() => target.accepted() === 3); // 1 singleton + 2 multiplexed
+  await waitUntil(() => closed.includes(3));
+  await waitUntil(() => target.accepted() === 3); // 1 singleton + 2 multiplexed
   assert.deepEqual(closed, [3]);
   ws.close();
 });

@@ -9,7 +9,9 @@ import {
   type BurrowTcpTunnel,
   type TunnelConnectionState,
 } from '../../../src/client/tcp-ws/tcp-tunnel.js';
-import { dial, echo, hashUntilEnd, mountAdapter, readBytes, startTarget, until, writePattern } from './helpers.js';
+import { dial, echo, hashUntilEnd, mountAdapter, readBytes, startTarget, writePattern } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { readAll } from '../../helpers/net.js';
 
 const TOKEN = 'burrow-token';
 const MODES = ['singleton', 'multiplexed'] as const;
@@ -33,14 +35,6 @@ function states(t: BurrowTcpTunnel): TunnelConnectionState[] {
   const seen: TunnelConnectionState[] = [];
   t.onConnectionStateChange((s) => seen.push(s));
   return seen;
-}
-
-/** Read everything until the peer ends. */
-async function readAll(sock: Socket): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  sock.on('data', (c: Buffer) => chunks.push(c));
-  await once(sock, 'end');
-  return Buffer.concat(chunks);
 }
 
 for (const mode of MODES) {
@@ -83,12 +77,12 @@ for (const mode of MODES) {
 
     const up = await dial(tunnel.address.port);
     const sentSha = await writePattern(up, BIG, 1, true); // FIN carried end to end
-    await until(() => uploaded !== undefined);
+    await waitUntil(() => uploaded !== undefined);
     assert.deepEqual(await uploaded, { bytes: BIG, sha: sentSha });
     await once(up, 'end');
     up.destroy();
     if (mode === 'singleton')
-      await until(() => s.m.adapter.stats().tcpSessions === 0 && tunnel.getConnectionState() === 'disconnected');
+      await waitUntil(() => s.m.adapter.stats().tcpSessions === 0 && tunnel.getConnectionState() === 'disconnected');
 
     const down = await dial(tunnel.address.port);
     const got = await hashUntilEnd(down);
@@ -158,7 +152,7 @@ for (const mode of MODES) {
       const all = readAll(sock);
       assert.equal((await all).toString(), 'last words');
       sock.destroy();
-      if (mode === 'singleton') await until(() => tunnel.getConnectionState() === 'disconnected');
+      if (mode === 'singleton') await waitUntil(() => tunnel.getConnectionState() === 'disconnected');
     }
     assert.equal(s.target.accepted(), 2);
     assert.equal(s.m.adapter.stats().tcpRejectedUpgrades, 0, 'burrow does not need a 410 round trip');
@@ -217,7 +211,7 @@ void test('burrow singleton: reconnect keeps the bytes read meanwhile (regressio
     await new Promise((r) => setImmediate(r));
   }
   sock.end();
-  await until(() => atTarget !== undefined);
+  await waitUntil(() => atTarget !== undefined);
   assert.deepEqual(await atTarget, { bytes: total, sha: h.digest('hex') });
   assert.ok(closed, 'the WebSocket was closed mid-stream');
   assert.ok(seen.includes('reconnecting'), `reconnected (states: ${seen.join(',')})`);
@@ -232,10 +226,10 @@ void test('burrow singleton: WebSocket killed → resumed on the same target con
   const seen = states(tunnel);
   const sock = await dial(tunnel.address.port);
   t.after(() => sock.destroy());
-  await until(() => s.target.sockets.size === 1);
+  await waitUntil(() => s.target.sockets.size === 1);
   const [targetSock] = [...s.target.sockets];
   for (const raw of s.m.upgraded) raw.destroy();
-  await until(() => s.m.adapter.stats().tcpDetachedSessions === 1 && seen.includes('reconnecting'));
+  await waitUntil(() => s.m.adapter.stats().tcpDetachedSessions === 1 && seen.includes('reconnecting'));
   targetSock!.write('while away');
   sock.write('queued');
   assert.equal((await readBytes(sock, 10)).toString(), 'while away');
@@ -262,7 +256,7 @@ void test('burrow singleton against a limrun-style server (no extensions): targe
     const sock = await dial(tunnel.address.port);
     assert.equal((await readAll(sock)).toString(), 'last words');
     sock.destroy();
-    await until(() => tunnel.getConnectionState() === 'disconnected');
+    await waitUntil(() => tunnel.getConnectionState() === 'disconnected');
   }
   assert.equal(m.adapter.stats().tcpRejectedUpgrades, 2, 'each resume after the target closed was answered 410');
 });
@@ -278,7 +272,7 @@ void test('burrow multiplexed: a connection accepted while reconnecting waits fo
   t.after(() => tunnel.close());
   const seen = states(tunnel);
   for (const raw of s.m.upgraded) raw.destroy();
-  await until(() => tunnel.getConnectionState() === 'reconnecting');
+  await waitUntil(() => tunnel.getConnectionState() === 'reconnecting');
   const sock = await dial(tunnel.address.port); // limrun's client would destroy it here
   t.after(() => sock.destroy());
   sock.write('held');

@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runConnect, type ConnectOptions } from '../../../src/cli/commands/connect.js';
-import { dial, echo, mountAdapter, readBytes, startTarget, until } from './helpers.js';
+import { dial, echo, mountAdapter, readBytes, startTarget } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const TOKEN = 'cli-token';
 const CLI = fileURLToPath(new URL('../../../src/cli.ts', import.meta.url));
@@ -46,13 +47,13 @@ void test('connect --stdio (in-process): stdin/stdout carry one connection; EOF 
   const out = collect(stdout);
   const err = collect(stderr);
   const handle = await runConnect(url, { ...base, stdio: true }, { stdin, stdout, stderr });
-  await until(() => out() === 'SSH-2.0-fake\r\n');
+  await waitUntil(() => out() === 'SSH-2.0-fake\r\n');
   stdin.write('hello');
-  await until(() => out().endsWith('hello'));
+  await waitUntil(() => out().endsWith('hello'));
   stdin.end();
   assert.equal(await handle.done, 0);
   assert.match(err(), /state: connected/, 'state changes go to stderr, never into the data stream');
-  await until(() => m.adapter.stats().tcpSessions === 0);
+  await waitUntil(() => m.adapter.stats().tcpSessions === 0);
 });
 
 void test('connect --json (in-process): ready line with the local address, then state changes', async (t) => {
@@ -108,10 +109,10 @@ void test('burrow connect --stdio as a child process (an SSH ProxyCommand)', { t
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  await until(() => out.startsWith('SSH-2.0-fake\r\n') || child.exitCode !== null);
+  await waitUntil(() => out.startsWith('SSH-2.0-fake\r\n') || child.exitCode !== null);
   assert.equal(out, 'SSH-2.0-fake\r\n', err);
   child.stdin.write('ping');
-  await until(() => out.endsWith('ping'));
+  await waitUntil(() => out.endsWith('ping'));
   child.stdin.end();
   const [code] = (await once(child, 'exit')) as [number];
   assert.equal(code, 0, err);

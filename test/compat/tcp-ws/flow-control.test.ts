@@ -17,7 +17,8 @@ import {
   encodeMuxOpen,
   toBuffer,
 } from '../../../src/wire/tcp-ws/wire.js';
-import { dial, echo, hashUntilEnd, mountAdapter, rawUpgradeHead, startTarget, until, writePattern } from './helpers.js';
+import { dial, echo, hashUntilEnd, mountAdapter, rawUpgradeHead, startTarget, writePattern } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const TOKEN = 'flow-token';
 const MiB = 1024 * 1024;
@@ -99,7 +100,7 @@ void test('flow control: a local reader that stops reading does not stall anothe
   slow.pause(); // the local application stops reading
 
   // The server runs out of this connection's credit and pauses its target; the target then blocks.
-  await until(() => s.m.adapter.stats().tcpMuxStalledConnections === 1 && slowWriter?.st.blocked === true);
+  await waitUntil(() => s.m.adapter.stats().tcpMuxStalledConnections === 1 && slowWriter?.st.blocked === true);
   const writtenAtStall = slowWriter!.st.written;
 
   // Another connection on the same WebSocket moves several MiB both ways meanwhile.
@@ -127,7 +128,7 @@ void test('flow control: a local reader that stops reading does not stall anothe
   const got = hashUntilEnd(slow);
   slow.resume(); // (a 'data' listener does not resume an explicitly paused stream)
   assert.deepEqual(await got, { bytes: SLOW, sha: await slowWriter!.sha });
-  await until(() => s.m.adapter.stats().tcpMuxStalledConnections === 0);
+  await waitUntil(() => s.m.adapter.stats().tcpMuxStalledConnections === 0);
 });
 
 void test('flow control: a target that stops reading does not stall uploads on another connection; server memory bounded', async (t) => {
@@ -146,10 +147,10 @@ void test('flow control: a target that stops reading does not stall uploads on a
 
   const stuck = await dial(tunnel.address.port);
   t.after(() => stuck.destroy());
-  await until(() => stuckTarget !== undefined);
+  await waitUntil(() => stuckTarget !== undefined);
   const stuckSha = writePattern(stuck, STUCK, 5, true);
   // The client runs out of credit for it and pauses the local socket.
-  await until(() => tunnel.stats().stalledConnections === 1);
+  await waitUntil(() => tunnel.stats().stalledConnections === 1);
   const server = s.m.adapter.stats();
   assert.ok(
     server.tcpMuxBufferedBytes <= TCP_MUX_WINDOW_BYTES,
@@ -159,7 +160,7 @@ void test('flow control: a target that stops reading does not stall uploads on a
   const fast = await dial(tunnel.address.port);
   t.after(() => fast.destroy());
   const fastSha = await writePattern(fast, FAST, 6, true);
-  await until(() => fastHash !== undefined);
+  await waitUntil(() => fastHash !== undefined);
   assert.deepEqual(await fastHash, { bytes: FAST, sha: fastSha }, 'the other upload completed');
   assert.equal(tunnel.stats().stalledConnections, 1, 'the stuck one is still waiting');
   assert.ok(s.m.adapter.stats().tcpMuxBufferedBytes <= TCP_MUX_WINDOW_BYTES);
@@ -274,11 +275,11 @@ void test('the server sends no more than the client credited, per connection', a
   t.after(() => c.ws.terminate());
   assert.equal(c.serverWindow(), String(TCP_MUX_WINDOW_BYTES));
   c.ws.send(encodeMuxOpen(1));
-  await until(() => c.received.get(1) === WINDOW && s.m.adapter.stats().tcpMuxStalledConnections === 1);
+  await waitUntil(() => c.received.get(1) === WINDOW && s.m.adapter.stats().tcpMuxStalledConnections === 1);
   c.grant(1, WINDOW);
-  await until(() => c.received.get(1) === 2 * WINDOW && s.m.adapter.stats().tcpMuxStalledConnections === 1);
+  await waitUntil(() => c.received.get(1) === 2 * WINDOW && s.m.adapter.stats().tcpMuxStalledConnections === 1);
   c.grant(1, 3 * WINDOW);
-  await until(() => c.received.get(1) === 5 * WINDOW && s.m.adapter.stats().tcpMuxStalledConnections === 1);
+  await waitUntil(() => c.received.get(1) === 5 * WINDOW && s.m.adapter.stats().tcpMuxStalledConnections === 1);
   assert.deepEqual(c.violations, []);
 });
 
@@ -289,7 +290,7 @@ void test('the server closes only the id of a client that sends past its window'
   assert.equal(c.serverWindow(), String(16 * 1024));
   c.ws.send(encodeMuxData(1, Buffer.alloc(16 * 1024 + 1, 1)));
   c.ws.send(encodeMuxData(2, Buffer.from('still fine')));
-  await until(() => c.closed.has(1) && c.received.get(2) === 10);
+  await waitUntil(() => c.closed.has(1) && c.received.get(2) === 10);
   assert.equal(c.closed.has(2), false);
   assert.equal(c.ws.readyState, c.ws.OPEN, 'the WebSocket stays up');
 });

@@ -169,11 +169,6 @@ function randomBlock(seed: number): Buffer {
   return b;
 }
 
-/** Resolve when `predicate()` is true, checking on every event-loop turn (bounded by the test timeout). */
-export async function until(predicate: () => boolean): Promise<void> {
-  while (!predicate()) await new Promise((r) => setImmediate(r));
-}
-
 /**
  * Send a raw WebSocket upgrade request and return what the server wrote: a refusal whole (head and
  * body, until the server closes), an accepted upgrade up to the end of its 101 head.

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { startTcpTunnel, type Tunnel, type TunnelConnectionState } from '@limrun/api/tunnel';
-import { dial, echo, hashUntilEnd, mountAdapter, readBytes, startTarget, until, writePattern } from './helpers.js';
+import { dial, echo, hashUntilEnd, mountAdapter, readBytes, startTarget, writePattern } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const TOKEN = 'secret-token';
 const MODES = ['singleton', 'multiplexed'] as const;
@@ -64,17 +65,17 @@ for (const mode of MODES) {
 
     const up = await dial(tunnel.address.port);
     const sentSha = await writePattern(up, BIG, 1, false);
-    await until(() => uploaded !== undefined);
+    await waitUntil(() => uploaded !== undefined);
     // limrun's client has no half-close: closing the local socket ends the session (1000 / 4-byte close),
     // and burrow ends the target gracefully after writing everything received.
-    await until(() => s.m.adapter.stats().tcpBytesIn >= BIG);
+    await waitUntil(() => s.m.adapter.stats().tcpBytesIn >= BIG);
     up.end();
     const got = await uploaded!;
     assert.equal(got.bytes, BIG);
     assert.equal(got.sha, sentSha);
-    await until(() => up.destroyed || tunnel.getConnectionState() !== 'connected' || mode === 'multiplexed');
+    await waitUntil(() => up.destroyed || tunnel.getConnectionState() !== 'connected' || mode === 'multiplexed');
     up.destroy();
-    if (mode === 'singleton') await until(() => s.m.adapter.stats().tcpSessions === 0);
+    if (mode === 'singleton') await waitUntil(() => s.m.adapter.stats().tcpSessions === 0);
 
     const down = await dial(tunnel.address.port);
     down.write('go'); // multiplexed mode dials the target on the first payload
@@ -117,7 +118,7 @@ void test('limrun singleton: WebSocket killed mid-stream → same target connect
   const seen = states(tunnel);
   const sock = await dial(tunnel.address.port);
   t.after(() => sock.destroy());
-  await until(() => s.target.sockets.size === 1);
+  await waitUntil(() => s.target.sockets.size === 1);
   const [targetSock] = [...s.target.sockets];
   const atTarget: Buffer[] = [];
   targetSock!.on('data', (c: Buffer) => atTarget.push(c));
@@ -126,12 +127,12 @@ void test('limrun singleton: WebSocket killed mid-stream → same target connect
   sock.write('before-');
   targetSock!.write('hello-');
   assert.equal((await readBytes(sock, 6)).toString(), 'hello-');
-  await until(() => Buffer.concat(atTarget).toString() === 'before-');
+  await waitUntil(() => Buffer.concat(atTarget).toString() === 'before-');
 
   // Kill the server side of the WebSocket.
   for (const raw of s.m.upgraded) raw.destroy();
-  await until(() => s.m.adapter.stats().tcpDetachedSessions === 1);
-  await until(() => seen.includes('reconnecting') || seen.includes('disconnected'));
+  await waitUntil(() => s.m.adapter.stats().tcpDetachedSessions === 1);
+  await waitUntil(() => seen.includes('reconnecting') || seen.includes('disconnected'));
 
   // While detached: the target speaks (buffered by burrow), the local app writes (paused by the client).
   const fromTarget = Buffer.alloc(300 * 1024, 7);
@@ -140,7 +141,7 @@ void test('limrun singleton: WebSocket killed mid-stream → same target connect
 
   const got = await readBytes(sock, fromTarget.length);
   assert.ok(got.equals(fromTarget), 'all bytes the target sent while detached arrive after the resume');
-  await until(() => Buffer.concat(atTarget).toString() === 'before-during-reconnect');
+  await waitUntil(() => Buffer.concat(atTarget).toString() === 'before-during-reconnect');
   assert.equal(s.target.accepted(), 1, 'the same target connection was resumed');
   assert.equal(tunnel.getConnectionState(), 'connected');
   assert.equal(s.m.adapter.stats().tcpSessionsTotal, 1);
@@ -173,7 +174,7 @@ void test('limrun singleton: target closes → the client is told (local socket 
   const sock = await dial(tunnel.address.port);
   sock.on('data', () => {});
   await once(sock, 'close');
-  await until(() => tunnel.getConnectionState() === 'disconnected');
+  await waitUntil(() => tunnel.getConnectionState() === 'disconnected');
   assert.equal(s.m.adapter.stats().tcpSessions, 0);
   assert.ok(s.m.adapter.stats().tcpRejectedUpgrades >= 1, 'the resume of the ended session was refused');
 });

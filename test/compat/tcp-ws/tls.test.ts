@@ -19,7 +19,8 @@ import { createLimrunAdapter } from '../../../src/adapters/tcp-ws/index.js';
 import { createLogger, silentLogger } from '../../../src/core/logger.js';
 import { startTcpTunnel, type TunnelConnectionState } from '../../../src/client/tcp-ws/tcp-tunnel.js';
 import { runConnect } from '../../../src/cli/commands/connect.js';
-import { dial, echo, readBytes, startTarget, until } from './helpers.js';
+import { dial, echo, readBytes, startTarget } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const TOKEN = 'tls-token';
 const CLI = fileURLToPath(new URL('../../../src/cli.ts', import.meta.url));
@@ -176,7 +177,7 @@ void test('wss:// singleton: tls.ca echoes, and a WebSocket killed mid-stream re
   assert.equal((await readBytes(sock, 15)).toString(), 'before the kill');
   assert.equal(s.upgraded.size, 1);
   for (const raw of s.upgraded) raw.destroy(); // the server's TLS socket: no close handshake
-  await until(() => s.adapter.stats().tcpDetachedSessions === 1 && seen.includes('reconnecting'));
+  await waitUntil(() => s.adapter.stats().tcpDetachedSessions === 1 && seen.includes('reconnecting'));
 
   // Written while the WebSocket is away: queued, sent over the resumed wss:// WebSocket, echoed.
   sock.write('queued while away');

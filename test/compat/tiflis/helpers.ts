@@ -160,12 +160,3 @@ export async function openDevice(
   if (reply.payload.tunnel_id !== tunnelId) throw new Error(`connected to ${reply.payload.tunnel_id}`);
   return ws;
 }
-
-/** Waits until `cond()` holds, checking after each turn of the event loop (fails after timeoutMs). */
-export async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

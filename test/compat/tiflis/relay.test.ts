@@ -7,9 +7,9 @@ import {
   openDevice,
   registerMsg,
   connectMsg,
-  until,
   type Harness,
 } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 void describe('tiflis relay over WebSocket', () => {
   let h: Harness;
@@ -174,7 +174,7 @@ void describe('tiflis relay over WebSocket', () => {
     assert.equal(fresh.tunnelId, old.tunnelId);
     const closed = await old.ws.closed;
     assert.deepEqual(closed, { code: 1000, reason: 'Replaced by a new connection' });
-    await until(() => h.adapter.stats().tiflisSockets === sockets, 'the server saw the old socket close');
+    await waitUntil(() => h.adapter.stats().tiflisSockets === sockets, { what: 'the server saw the old socket close' });
     d.send({ type: 'still-here' });
     assert.deepEqual(await fresh.ws.next(), { type: 'still-here', device_id: 'watcher' });
     assert.equal(
@@ -193,7 +193,7 @@ void describe('tiflis relay over WebSocket', () => {
     const reply = await second.request(connectMsg(tunnelId, 'phone', { reconnect: true }), 'connected');
     assert.equal(reply.payload.restored, true);
     assert.deepEqual(await first.closed, { code: 1000, reason: 'Replaced by a new connection' });
-    await until(() => h.adapter.stats().tiflisSockets === sockets, 'the server saw the old device close');
+    await waitUntil(() => h.adapter.stats().tiflisSockets === sockets, { what: 'the server saw the old device close' });
     second.send({ type: 'from-second' });
     assert.deepEqual(await ws.next(), { type: 'from-second', device_id: 'phone' });
     ws.send({ type: 'to-all' });
@@ -209,8 +209,8 @@ void describe('tiflis relay over WebSocket', () => {
     assert.equal(during.workstations, before.workstations + 1);
     assert.equal(during.clients, before.clients + 1);
     await Promise.all([d.close(), ws.close()]);
-    await until(() => h.adapter.stats().workstations === before.workstations, 'the workstation is gone');
-    await until(() => h.adapter.stats().clients === before.clients, 'the client is gone');
+    await waitUntil(() => h.adapter.stats().workstations === before.workstations, { what: 'the workstation is gone' });
+    await waitUntil(() => h.adapter.stats().clients === before.clients, { what: 'the client is gone' });
   });
 
   void test('only the configured path is handled', async () => {

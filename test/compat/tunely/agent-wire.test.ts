@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { request } from '../../helpers/harness.js';
 import { staticTokenId } from '../../../src/adapters/tunely/index.js';
-import { startTunelyServer, TOKEN, waitUntil, type TunelyServer } from './helpers.js';
+import { startTunelyServer, TOKEN, type TunelyServer } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 interface RawAgent {
   ws: WebSocket;
@@ -234,7 +235,10 @@ void test('tunely: a streamed visitor that stops reading is cut at maxVisitorBuf
   // Far more than the kernel buffers and the cap together.
   for (let i = 0; i < 400; i++) a.send({ type: 'stream_chunk', id: m.id, data: chunk, sequence: i });
   const tunnel = s.server.registry.get('demo')!;
-  await waitUntil(() => tunnel.stats().bytesOut > 0 && tunnel.stats().openStreams === 0, 10_000, 'the cut');
+  await waitUntil(() => tunnel.stats().bytesOut > 0 && tunnel.stats().openStreams === 0, {
+    timeoutMs: 10_000,
+    what: 'the cut',
+  });
   assert.ok(tunnel.stats().bytesOut < 400 * chunk.length, 'the server stopped writing to the slow visitor');
   assert.ok(res, 'the head arrived before the cut');
   res.on('error', () => {});

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { closeHttp, request, startOrigin } from '../../helpers/harness.js';
-import { connectTunely, runTunely, startTunelyServer, TOKEN, waitUntil } from './helpers.js';
+import { connectTunely, runTunely, startTunelyServer, TOKEN } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 /** Open a raw WebSocket, send `auth`, and return the first reply and the socket. */
 async function rawAuth(
@@ -54,7 +55,10 @@ void test('tunely wire: a reconnect within the offline grace gets the same tunne
   const closed = once(a.ws, 'close');
   a.ws.close();
   await closed;
-  await waitUntil(() => s.adapter.stats().tunelyAgents === 0, 5_000, 'the server to see the close');
+  await waitUntil(() => s.adapter.stats().tunelyAgents === 0, {
+    timeoutMs: 5_000,
+    what: 'the server to see the close',
+  });
   const offline = await request(s.port, `demo.localhost:${s.port}`, '/');
   assert.equal(offline.status, 503);
   assert.equal(offline.headers['x-burrow-error'], 'BURROW_ERR_TUNELY_AGENT_OFFLINE');

@@ -5,7 +5,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { closeHttp, request, startOrigin } from '../../helpers/harness.js';
-import { connectTunely, startTunelyServer, TOKEN, waitUntil } from './helpers.js';
+import { connectTunely, startTunelyServer, TOKEN } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 void test('tunely CLI: agent killed mid-request → the visitor gets 502 at once, later visitors 503', async (t) => {
   const s = await startTunelyServer();
@@ -190,6 +191,9 @@ void test('tunely: after the offline grace the name is released (404)', async (t
   ws.close();
   await waitUntil(() => s.adapter.stats().tunelyAgents === 0);
   assert.equal((await request(s.port, `demo.localhost:${s.port}`, '/')).status, 503);
-  await waitUntil(() => s.server.registry.get('demo') === undefined, 5_000, 'the name to be released');
+  await waitUntil(() => s.server.registry.get('demo') === undefined, {
+    timeoutMs: 5_000,
+    what: 'the name to be released',
+  });
   assert.equal((await request(s.port, `demo.localhost:${s.port}`, '/')).status, 404);
 });

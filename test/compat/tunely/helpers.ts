@@ -95,12 +95,3 @@ export async function connectTunely(o: Parameters<typeof runTunely>[0]): Promise
   await agent.waitFor(/已连接: domain=/);
   return agent;
 }
-
-/** Resolve when cond() holds (checked every 10 ms), or reject after timeoutMs. */
-export async function waitUntil(cond: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

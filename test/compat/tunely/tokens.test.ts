@@ -5,7 +5,8 @@ import { TokenService } from '../../../src/auth/token-service.js';
 import { tunelyVerifierFromTokens } from '../../../src/adapters/tunely/index.js';
 import { openStore } from '../../../src/store/open.js';
 import { closeHttp, request, startOrigin } from '../../helpers/harness.js';
-import { connectTunely, runTunely, startTunelyServer, waitUntil } from './helpers.js';
+import { connectTunely, runTunely, startTunelyServer } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 void test('tunelyVerifierFromTokens: bound token → its name; unbound, revoked and unknown tokens are refused', async (t) => {
   const store = await openStore('sqlite::memory:');

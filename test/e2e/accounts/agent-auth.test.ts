@@ -15,20 +15,22 @@ import {
   startEchoOrigin,
   tunnel,
   visit,
-  waitFor,
   type Running,
   type TestDb,
 } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { FakeClock } from '../../helpers/clock.js';
 
 for (const backend of BACKENDS) {
   describe(`agent authentication with --auth token (${backend.name})`, { skip: backend.skip }, () => {
+    const clock = new FakeClock();
     let db: TestDb;
     let srv: Running;
     let origin: { server: http.Server; port: number };
 
     before(async () => {
       db = await backend.create();
-      srv = await startComposed(db.url);
+      srv = await startComposed(db.url, { tokenClock: clock.now });
       origin = await startEchoOrigin();
     });
     after(async () => {
@@ -110,7 +112,10 @@ for (const backend of BACKENDS) {
         t.close();
       }
       const other = await tokens.create({ label: 'other' });
-      await waitFor(() => srv.composed.server.registry.get('reservedone') === undefined, 5000, 'name released');
+      await waitUntil(() => srv.composed.server.registry.get('reservedone') === undefined, {
+        timeoutMs: 5000,
+        what: 'name released',
+      });
       const err = await refusal(tunnel(srv.url, origin.port, { token: other.secret, subdomain: 'reservedone' }));
       assert.equal(err.code, 'BURROW_ERR_FORBIDDEN');
     });
@@ -126,7 +131,10 @@ for (const backend of BACKENDS) {
         first.close();
         firstClosed = true;
         const firstName = first.name;
-        await waitFor(() => srv.composed.server.registry.get(firstName) === undefined, 5000, 'first tunnel gone');
+        await waitUntil(() => srv.composed.server.registry.get(firstName) === undefined, {
+          timeoutMs: 5000,
+          what: 'first tunnel gone',
+        });
         const again = await tunnel(srv.url, origin.port, { token: secret });
         again.close();
       } finally {
@@ -136,7 +144,7 @@ for (const backend of BACKENDS) {
 
     test('an expired token is refused', async () => {
       const { secret } = await srv.composed.accounts.tokens.create({ label: 'short', expiresInMs: 50 });
-      await new Promise((r) => setTimeout(r, 120));
+      clock.advance(120);
       const err = await refusal(tunnel(srv.url, origin.port, { token: secret }));
       assert.equal(err.code, 'BURROW_ERR_UNAUTHORIZED');
       assert.match(err.message, /expired/);

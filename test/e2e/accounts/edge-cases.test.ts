@@ -19,10 +19,11 @@ import {
   startEchoOrigin,
   tunnel,
   visit,
-  waitFor,
   type Running,
   type TestDb,
 } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { FakeClock } from '../../helpers/clock.js';
 
 const basic = (user: string, pass: string): string => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
@@ -200,14 +201,15 @@ for (const backend of BACKENDS) {
   });
 
   describe(`token counts and lifetimes under live agents (${backend.name})`, { skip: backend.skip }, () => {
+    const clock = new FakeClock();
     let db: TestDb;
     let srv: Running;
     let origin: { server: http.Server; port: number };
 
     before(async () => {
       db = await backend.create();
-      // the default resume grace (the CLI's), not 0
-      srv = await startComposed(db.url, { resumeGraceMs: 60_000 });
+      // the default resume grace (the CLI's), not 0; token time is the test's clock, polled every 20 ms
+      srv = await startComposed(db.url, { resumeGraceMs: 60_000, tokenClock: clock.now, revocationPollMs: 20 });
       origin = await startEchoOrigin();
     });
     after(async () => {
@@ -220,7 +222,10 @@ for (const backend of BACKENDS) {
       const { secret } = await srv.composed.accounts.tokens.create({ label: 'grace', maxTunnels: 1 });
       const first = await tunnel(srv.url, origin.port, { token: secret });
       first.close();
-      await waitFor(() => srv.composed.server.registry.get(first.name) === undefined, 3000, 'first tunnel gone');
+      await waitUntil(() => srv.composed.server.registry.get(first.name) === undefined, {
+        timeoutMs: 3000,
+        what: 'first tunnel gone',
+      });
       const second = await tunnel(srv.url, origin.port, { token: secret });
       second.close();
     });
@@ -230,14 +235,13 @@ for (const backend of BACKENDS) {
       const t = await tunnel(srv.url, origin.port, { token: secret });
       try {
         assert.equal((await visit(srv.port, t)).status, 200);
-        await new Promise((r) => setTimeout(r, 1100));
+        clock.advance(1100);
         assert.equal((await refusal(tunnel(srv.url, origin.port, { token: secret }))).code, 'BURROW_ERR_UNAUTHORIZED');
-        // allow one revocation poll (REVOCATION_POLL_INTERVAL_MS = 5 s)
-        await waitFor(
-          async () => (await visit(srv.port, t, '/late')).status !== 200,
-          6000,
-          'expired agent disconnected',
-        );
+        // the revocation watch (every 20 ms here) ends agents whose token expired
+        await waitUntil(async () => (await visit(srv.port, t, '/late')).status !== 200, {
+          timeoutMs: 5000,
+          what: 'expired agent disconnected',
+        });
       } finally {
         t.close();
       }
@@ -268,11 +272,10 @@ for (const backend of BACKENDS) {
         '--log-level',
         'silent',
       ]);
-      await waitFor(
-        () => /listening on [^\s]+:(\d+)/.test(server.stderr()),
-        20_000,
-        `server start: ${server.stderr()}`,
-      );
+      await waitUntil(() => /listening on [^\s]+:(\d+)/.test(server.stderr()), {
+        timeoutMs: 20_000,
+        what: `server start: ${server.stderr()}`,
+      });
       port = Number(/listening on [^\s]+:(\d+)/.exec(server.stderr())![1]);
     });
     after(async () => {

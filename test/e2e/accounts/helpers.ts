@@ -139,20 +139,6 @@ export function visit(
   return request(port, host, path, { headers });
 }
 
-/** Poll until pred() is true (or fail after timeoutMs). */
-export async function waitFor(
-  pred: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await pred()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 /** JSON call to the admin API. */
 export async function admin(
   port: number,

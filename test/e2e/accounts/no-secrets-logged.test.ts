@@ -18,10 +18,10 @@ import {
   startEchoOrigin,
   tunnel,
   visit,
-  waitFor,
   type Running,
   type TestDb,
 } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 for (const backend of BACKENDS) {
   describe(`no secret reaches the logs (${backend.name})`, { skip: backend.skip }, () => {
@@ -65,7 +65,7 @@ for (const backend of BACKENDS) {
       const closed = new Promise<void>((r) => t.once('close', () => r()));
       assert.equal((await admin(srv.port, 'POST', `/tokens/${token.id}/revoke`)).status, 200);
       await closed;
-      await waitFor(() => logs.includes('revoked'), 3000, 'revocation logged');
+      await waitUntil(() => logs.includes('revoked'), { timeoutMs: 3000, what: 'revocation logged' });
 
       assert.ok(logs.length > 0, 'the server logged something');
       for (const s of [

@@ -17,11 +17,13 @@ import {
   startEchoOrigin,
   tunnel,
   visit,
-  waitFor,
   type Running,
   type TestDb,
 } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
+/** The revocation watch's interval in these tests (the default, REVOCATION_POLL_INTERVAL_MS, is 5 s). */
+const REVOCATION_POLL_MS = 50;
 const RECONNECT = { reconnect: true, backoff: { initialDelayMs: 100, maxDelayMs: 300 } };
 
 /** Resolves with the error the tunnel reported when it was shut, and whether it tried to reconnect. */
@@ -46,7 +48,8 @@ for (const backend of BACKENDS) {
 
     before(async () => {
       db = await backend.create();
-      srv = await startComposed(db.url, { resumeGraceMs: 60_000 }); // the CLI default grace
+      // the CLI default grace; revocations made elsewhere are polled every 50 ms (default 5 s)
+      srv = await startComposed(db.url, { resumeGraceMs: 60_000, revocationPollMs: REVOCATION_POLL_MS });
       origin = await startEchoOrigin();
     });
     after(async () => {
@@ -101,12 +104,11 @@ for (const backend of BACKENDS) {
       const w = watchShutdown(live.t);
       const cli = runCli(['token', 'revoke', live.id, '--db', db.url]);
       assert.equal(await cli.exited, 0, cli.stderr());
-      // the server sees revocations made elsewhere by polling (REVOCATION_POLL_INTERVAL_MS = 5 s)
-      await waitFor(
-        async () => (await visit(srv.port, live.host, '/poll')).status !== 200,
-        12_000,
-        'tunnel closed after CLI revoke',
-      );
+      // the server sees revocations made elsewhere by polling (every REVOCATION_POLL_MS here)
+      await waitUntil(async () => (await visit(srv.port, live.host, '/poll')).status !== 200, {
+        timeoutMs: 5_000,
+        what: 'tunnel closed after CLI revoke',
+      });
       await assertGone(srv, live.host);
       await w.closed;
       assert.equal(w.reconnects, 0);

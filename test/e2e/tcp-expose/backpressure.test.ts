@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { dial, expose, publicPort, startStack, startTarget, until } from './helpers.js';
+import { dial, expose, publicPort, startStack, startTarget } from './helpers.js';
+import { waitUntil, waitUntilSteady } from '../../helpers/wait.js';
 
 const TOTAL = 128 * 1024 * 1024;
 /** Generous bound: kernel buffers on both hops + the mux window (4 MiB) + stream buffers. */
@@ -27,14 +28,9 @@ function pump(socket: Socket, total: number): { written: () => number; stop: () 
   };
 }
 
-async function settle(read: () => number): Promise<number> {
-  // Wait until the count stops moving for 300 ms (or 5 s pass).
-  let last = -1;
-  for (let i = 0; i < 50 && read() !== last; i++) {
-    last = read();
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return read();
+/** The count once it has stopped moving for 300 ms (or after 15 s, still moving: the bound decides). */
+function settle(read: () => number): Promise<number> {
+  return waitUntilSteady(read, { quietMs: 300, what: 'the byte count' }).catch(() => read());
 }
 
 void test('download: a paused public reader holds the local service back', async (t) => {
@@ -51,7 +47,7 @@ void test('download: a paused public reader holds the local service back', async
   const sock = await dial(publicPort(tunnel));
   t.after(() => sock.destroy());
   sock.pause();
-  await until(() => service !== undefined);
+  await waitUntil(() => service !== undefined);
   const sent = await settle(() => service!.written());
   t.diagnostic(`service got ${(sent / 1048576).toFixed(1)} MiB out while the reader was paused`);
   assert.ok(sent < BOUND, `${sent} bytes in flight (bound ${BOUND})`);
@@ -59,7 +55,7 @@ void test('download: a paused public reader holds the local service back', async
   let got = 0;
   sock.on('data', (c: Buffer) => (got += c.length));
   sock.resume();
-  await until(() => got >= sent);
+  await waitUntil(() => got >= sent);
 });
 
 void test('upload: a local service that stops reading holds the public writer back', async (t) => {
@@ -79,12 +75,12 @@ void test('upload: a local service that stops reading holds the public writer ba
   t.after(() => sock.destroy());
   const writer = pump(sock, TOTAL);
   t.after(() => writer.stop());
-  await until(() => local !== undefined);
+  await waitUntil(() => local !== undefined);
   const sent = await settle(() => writer.written());
   t.diagnostic(`the public client got ${(sent / 1048576).toFixed(1)} MiB out while the service was paused`);
   assert.ok(sent < BOUND, `${sent} bytes in flight (bound ${BOUND})`);
   let got = 0;
   local!.on('data', (c: Buffer) => (got += c.length));
   local!.resume();
-  await until(() => got >= sent);
+  await waitUntil(() => got >= sent);
 });

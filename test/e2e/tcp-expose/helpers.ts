@@ -3,7 +3,7 @@ import { connect, createServer as createNetServer, type Socket } from 'node:net'
 import { composeServer, type ComposedServer } from '../../../src/app/compose.js';
 import { openTcpTunnel, type OpenTcpTunnelOptions, type TcpTunnel } from '../../../src/client/burrow/open-tcp.js';
 
-export { dial, echo, hashUntilEnd, readBytes, startTarget, until, writePattern } from '../../compat/tcp-ws/helpers.js';
+export { dial, echo, hashUntilEnd, readBytes, startTarget, writePattern } from '../../compat/tcp-ws/helpers.js';
 
 export interface Stack {
   composed: ComposedServer;
@@ -56,16 +56,6 @@ export function publicPort(tunnel: TcpTunnel): number {
   const a = tunnel.tcpAddress;
   if (!a) throw new Error('no public TCP address');
   return Number(new URL(a).port);
-}
-
-/** Read everything until the socket ends. */
-export function readAll(socket: Socket): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.once('end', () => resolve(Buffer.concat(chunks)));
-    socket.once('error', reject);
-  });
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */

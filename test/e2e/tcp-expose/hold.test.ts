@@ -13,6 +13,7 @@ import type { RegisterRequest } from '../../../src/wire/mux/messages.js';
 import type { BurrowTunnel } from '../../../src/server/agent/tunnel.js';
 import { TcpExpose } from '../../../src/server/agent/tcp-expose.js';
 import { accepts, bindable, randomRange } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const upgrade = { headers: { host: '127.0.0.1:9' } } as unknown as IncomingMessage;
 const req = { kind: 'tcp', publicPort: true } as unknown as RegisterRequest;
@@ -68,7 +69,7 @@ void test('hold: an unregistered (not held) tunnel releases its port, and the ne
   const first = await x.onRegistered(a, req, upgrade);
   x.onGone(a);
   const port = first['remotePort'] as number;
-  for (let i = 0; i < 100 && !(await bindable(port)); i++) await new Promise((r) => setTimeout(r, 10));
+  await waitUntil(() => bindable(port), { what: 'the port released' });
   assert.equal(await accepts(port), false);
   const again = await x.onRegistered(fakeTunnel('svc'), req, upgrade);
   assert.notEqual(again['accessToken'], first['accessToken']);
@@ -81,7 +82,7 @@ void test('hold: after the grace the port is released and the token forgotten', 
   const a = fakeTunnel('svc');
   const first = await x.onRegistered(a, req, upgrade);
   x.onGone(a);
-  await new Promise((r) => setTimeout(r, 120));
+  await waitUntil(() => bindable(first['remotePort'] as number), { what: 'the port released after the 50 ms grace' });
   assert.equal(await bindable(first['remotePort'] as number), true);
   held.clear();
   const again = await x.onRegistered(fakeTunnel('svc'), req, upgrade);

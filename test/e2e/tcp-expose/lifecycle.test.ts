@@ -4,19 +4,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import type { TcpTunnel } from '../../../src/client/burrow/open-tcp.js';
-import {
-  accepts,
-  bindable,
-  dial,
-  echo,
-  expose,
-  publicPort,
-  readAll,
-  readBytes,
-  startStack,
-  startTarget,
-  until,
-} from './helpers.js';
+import { accepts, bindable, dial, echo, expose, publicPort, readBytes, startStack, startTarget } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { readAll } from '../../helpers/net.js';
 
 void test('the public client resets → the local service connection closes', async (t) => {
   const stack = await startStack();
@@ -37,7 +27,7 @@ void test('the public client resets → the local service connection closes', as
   const closed = once(local!, 'close');
   sock.resetAndDestroy();
   await closed;
-  await until(() => target.sockets.size === 0);
+  await waitUntil(() => target.sockets.size === 0);
 });
 
 void test('the local service closes → the public client gets its last bytes, then end', async (t) => {
@@ -92,7 +82,7 @@ void test('a full port range: the next tunnel is refused with TUNNEL_LIMIT; a fr
   if (tunnels.length > 0) {
     const freed = publicPort(tunnels[0]!);
     tunnels.shift()!.close();
-    await until(() => stack.composed.server.registry.list().length === tunnels.length);
+    await waitUntil(() => stack.composed.server.registry.list().length === tunnels.length);
     const again = await expose(stack, target.port);
     t.after(() => again.close());
     assert.equal(publicPort(again), freed);
@@ -129,7 +119,7 @@ void test('200 public connections reset right after connect leave nothing open (
   }
   const openStreams = (): number =>
     stack.composed.server.registry.list().reduce((n, x) => n + x.stats().openStreams, 0);
-  await until(() => target.accepted() === 200 || target.sockets.size === 0);
-  await until(() => target.sockets.size === 0 && openStreams() === 0);
+  await waitUntil(() => target.accepted() === 200 || target.sockets.size === 0);
+  await waitUntil(() => target.sockets.size === 0 && openStreams() === 0);
   assert.ok(stack.composed.server.registry.get(tunnel.name), 'the tunnel is still up');
 });

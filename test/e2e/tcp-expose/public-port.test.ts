@@ -13,13 +13,13 @@ import {
   expose,
   hashUntilEnd,
   publicPort,
-  readAll,
   readBytes,
   startStack,
   startTarget,
-  until,
   writePattern,
 } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
+import { readAll } from '../../helpers/net.js';
 
 const BIG = 64 * 1024 * 1024;
 
@@ -78,7 +78,7 @@ void test('expose: 64 MiB each way, byte-exact (sha-256)', async (t) => {
   const t0 = performance.now();
   const up = await dial(s.port);
   const sentSha = await writePattern(up, BIG, 1, true);
-  await until(() => uploaded !== undefined);
+  await waitUntil(() => uploaded !== undefined);
   assert.deepEqual(await uploaded, { bytes: BIG, sha: sentSha });
   const upMs = performance.now() - t0;
   up.destroy();
@@ -87,7 +87,7 @@ void test('expose: 64 MiB each way, byte-exact (sha-256)', async (t) => {
   const down = await dial(s.port);
   const got = await hashUntilEnd(down);
   const downMs = performance.now() - t1;
-  await until(() => downloadSha !== undefined);
+  await waitUntil(() => downloadSha !== undefined);
   assert.deepEqual(got, { bytes: BIG, sha: await downloadSha! });
   down.destroy();
   t.diagnostic(
@@ -151,7 +151,7 @@ void test('expose: half-close the other way — the service FINs first and still
   // After the service's FIN our side is still writable.
   await new Promise((r) => setTimeout(r, 50));
   sock.end('still-here');
-  await until(() => received !== undefined);
+  await waitUntil(() => received !== undefined);
   assert.equal((await received!).toString(), 'still-here');
 });
 
@@ -271,7 +271,7 @@ void test('expose: the agent going away closes public connections and releases t
   const closed = once(sock, 'close');
   s.tunnel.close();
   await closed;
-  await until(() => s.stack.composed.server.registry.get(s.tunnel.name) === undefined);
+  await waitUntil(() => s.stack.composed.server.registry.get(s.tunnel.name) === undefined);
   // The listener is gone: connections are refused and the port can be bound again.
   let released = false;
   for (let i = 0; i < 200 && !released; i++) {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { startTcpTunnel } from '../../../src/client/tcp-ws/tcp-tunnel.js';
-import { dial, echo, expose, publicPort, readBytes, startStack, startTarget, until } from './helpers.js';
+import { dial, echo, expose, publicPort, readBytes, startStack, startTarget } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 /** A TCP relay to `port` whose connections can be cut. */
 async function relay(port: number) {
@@ -108,7 +109,7 @@ void test('agent reconnect: the old public port is released or still served (nev
   const reconnected = once(tunnel, 'reconnected');
   r.cut();
   await reconnected;
-  await until(() => stack.composed.server.registry.get(tunnel.name) !== undefined);
+  await waitUntil(() => stack.composed.server.registry.get(tunnel.name) !== undefined);
   const s = connect({ port: oldPort, host: '127.0.0.1' });
   const outcome = await new Promise<string>((resolve) => {
     s.once('error', () => resolve('refused'));

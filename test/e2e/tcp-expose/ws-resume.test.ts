@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { startTcpTunnel as limrunStartTcpTunnel } from '@limrun/api/tunnel';
 import { startTcpTunnel as burrowStartTcpTunnel } from '../../../src/client/tcp-ws/tcp-tunnel.js';
-import { dial, expose, readBytes, startStack, startTarget, until } from './helpers.js';
+import { dial, expose, readBytes, startStack, startTarget } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 async function relay(port: number) {
   const live = new Set<Socket>();
@@ -55,7 +56,7 @@ for (const [client, start] of [
     t.after(() => access.close());
     const sock = await dial(access.address.port);
     t.after(() => sock.destroy());
-    await until(() => target.sockets.size === 1);
+    await waitUntil(() => target.sockets.size === 1);
     const [svc] = [...target.sockets];
     const atService: Buffer[] = [];
     svc!.on('data', (c: Buffer) => atService.push(c));
@@ -63,7 +64,7 @@ for (const [client, start] of [
     sock.write('before-');
     svc!.write('hello-');
     assert.equal((await readBytes(sock, 6)).toString(), 'hello-');
-    await until(() => Buffer.concat(atService).toString() === 'before-');
+    await waitUntil(() => Buffer.concat(atService).toString() === 'before-');
 
     r.cut();
     await new Promise((res) => setTimeout(res, 50));
@@ -72,7 +73,7 @@ for (const [client, start] of [
     svc!.write(fromService);
     assert.ok((await readBytes(sock, fromService.length)).equals(fromService));
     sock.write('after');
-    await until(() => Buffer.concat(atService).toString() === 'before-after');
+    await waitUntil(() => Buffer.concat(atService).toString() === 'before-after');
     assert.equal(target.accepted(), 1, 'the same service connection');
   });
 }

@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { openTunnel, type Tunnel } from '../../../src/client/burrow/open-tunnel.js';
 import { closeHttp, startOrigin, startServer } from '../../helpers/harness.js';
 import { selfSignedCert } from '../../helpers/tls.js';
+import { waitUntil, waitUntilSteady } from '../../helpers/wait.js';
 
 /** Write raw bytes to the server, collect everything until it closes the connection. */
 async function exchange(port: number, data: string | Buffer, opts: { endAfter?: boolean } = {}): Promise<string> {
@@ -383,12 +384,12 @@ void test('served over TLS directly: the relay and the hand-off both work on TLS
 
 void test('a close-delimited response reaches a slow visitor whole before the connection closes', async () => {
   const size = 16 * 1024 * 1024;
+  let sent = 0;
   const t = await setup((_req, res) => {
     // no Content-Length, HTTP/1.0-style: the body ends when the origin closes
     res.writeHead(200, { Connection: 'close', 'Content-Type': 'application/octet-stream' });
     res.useChunkedEncodingByDefault = false;
     const block = Buffer.alloc(64 * 1024, 7);
-    let sent = 0;
     const pump = (): void => {
       while (sent < size) {
         sent += block.length;
@@ -405,7 +406,9 @@ void test('a close-delimited response reaches a slow visitor whole before the co
     const s = net.connect(t.port, '127.0.0.1');
     s.write(`GET /big HTTP/1.0\r\nHost: ${t.host}\r\n\r\n`);
     s.pause();
-    await new Promise((r) => setTimeout(r, 1_500)); // the origin is long done; the relay must wait for us
+    // the visitor reads nothing until every buffer between it and the origin is full
+    await waitUntil(() => sent > 0, { what: 'the origin to start its body' });
+    await waitUntilSteady(() => sent, { quietMs: 200, what: 'the bytes the origin got out' });
     let bytes = 0;
     let head = '';
     s.on('data', (c: Buffer) => {

@@ -8,6 +8,7 @@ import { MuxSession, webSocketTransport, type MuxStream } from '../../../src/wir
 import { encodeFrame, FrameType } from '../../../src/wire/mux/frames.js';
 import { DIRECT_SEND_BYTES, FRAME_HEADER_SIZE, MAX_DATA_CHUNK } from '../../../src/wire/mux/limits.js';
 import type { StreamOpen } from '../../../src/wire/mux/messages.js';
+import { readAll } from '../../helpers/net.js';
 
 /** Two sessions wired back to back through an in-memory "transport" that can be paused. */
 function pair(window = 64 * 1024) {
@@ -58,12 +59,6 @@ function partsPair(window = 1024 * 1024) {
     for (const d of y) server.receive(d);
   }
   return { server, agent, sent };
-}
-
-async function readAll(s: MuxStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of s) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }
 
 describe('mux', () => {

@@ -1,0 +1,45 @@
+/** Waiting on a condition instead of sleeping: the one poll loop every test uses. */
+
+export interface WaitOptions {
+  /** Fail after this long (default 10 s). */
+  timeoutMs?: number;
+  /** What is awaited, for the failure message (default: the condition's source). */
+  what?: string;
+  /** Pause between checks (default 5 ms; 0 = check on every turn of the event loop). */
+  intervalMs?: number;
+}
+
+/** Resolve as soon as `condition()` holds; reject after `timeoutMs` saying what was awaited. */
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  { timeoutMs = 10_000, what, intervalMs = 5 }: WaitOptions = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what ?? String(condition)}`);
+    }
+    await new Promise((r) => (intervalMs > 0 ? setTimeout(r, intervalMs) : setImmediate(r)));
+  }
+}
+
+/**
+ * Resolve with `read()` once its value has not changed for `quietMs` (a pipeline that has filled up
+ * and stopped); reject after `timeoutMs` if it keeps moving.
+ */
+export async function waitUntilSteady<T>(
+  read: () => T,
+  { quietMs, timeoutMs = 15_000, what }: { quietMs: number; timeoutMs?: number; what: string },
+): Promise<T> {
+  let last = read();
+  let since = Date.now();
+  await waitUntil(
+    () => {
+      const now = read();
+      if (now !== last) [last, since] = [now, Date.now()];
+      return Date.now() - since >= quietMs;
+    },
+    { timeoutMs, what: `${what} to stay unchanged for ${quietMs} ms` },
+  );
+  return last;
+}
