@@ -47,3 +47,12 @@ export const NEW_TUNNELS_MAX_TRACKED = 100_000;
 export const RECONNECT_INITIAL_DELAY_MS = 500;
 export const RECONNECT_MAX_DELAY_MS = 30_000;
 export const RECONNECT_JITTER = 0.3;
+
+/**
+ * After a WebSocket close frame or an HTTP refusal on a socket that is to close, a peer that has
+ * not finished closing is cut after this long, in ms (tcp-ws upgrade refusals, tiflis and tunely
+ * close handshakes, the visitor error pages' upgrade refusal).
+ */
+export const CLOSE_HANDSHAKE_GRACE_MS = 1_000;
+/** TCP keep-alive probes start after this much idle time on long-lived sockets (localtunnel pool sockets, both ends), in ms. */
+export const TCP_KEEPALIVE_DELAY_MS = 30_000;

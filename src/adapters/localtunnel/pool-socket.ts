@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
+import { TCP_KEEPALIVE_DELAY_MS } from '../../core/limits.js';
 
 export interface PoolConnectionOptions {
   /** `\r\n` is written this often while the connection is idle (0 = never). */
@@ -52,7 +53,7 @@ export class PoolConnection extends EventEmitter<PoolConnectionEvents> {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.#opts = options;
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
+    socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => {});
     socket.on('end', () => {

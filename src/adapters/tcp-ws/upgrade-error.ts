@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BurrowError, isBurrowError, RateLimitedError } from '../../core/errors.js';
+import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
 
 /**
  * Answer an upgrade with a complete HTTP error response (status line, JSON body) and then close
@@ -21,7 +22,7 @@ export function rejectUpgrade(socket: Duplex, err: unknown): void {
   ].join('\r\n');
   socket.end(head + body);
   // end() flushes; make sure a peer that never reads cannot keep the socket.
-  const timer = setTimeout(() => socket.destroy(), 1_000);
+  const timer = setTimeout(() => socket.destroy(), CLOSE_HANDSHAKE_GRACE_MS);
   timer.unref();
   socket.once('close', () => clearTimeout(timer));
 }

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ERROR_CODES } from '../../core/errors.js';
+import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
 import type { Logger } from '../../core/logger.js';
 import { SilenceWatcher } from './heartbeat.js';
 import { TIFLIS_MAX_BUFFERED_BYTES } from './limits.js';
@@ -111,7 +112,7 @@ export class TiflisWsEndpoint {
           c.ws.once('close', () => resolve());
           c.close(code, reason);
           // A peer that does not answer the close handshake is cut after a moment.
-          setTimeout(() => c.ws.terminate(), 1_000).unref();
+          setTimeout(() => c.ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
         }),
     );
     await Promise.all(closing);

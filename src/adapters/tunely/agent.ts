@@ -5,6 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import type { BurrowError } from '../../core/errors.js';
+import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
 import type { Exchange } from './exchange.js';
 import type { AgentMessage } from './wire.js';
 
@@ -76,6 +77,6 @@ export class TunelyAgent {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
       this.ws.close(code, reason);
     // An agent that does not answer the close handshake is cut after a moment.
-    setTimeout(() => this.ws.terminate(), 1_000).unref();
+    setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
   }
 }

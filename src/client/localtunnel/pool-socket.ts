@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { BurrowError } from '../../core/errors.js';
+import { TCP_KEEPALIVE_DELAY_MS } from '../../core/limits.js';
 import { dialLocal, type LocalTarget } from '../burrow/local-target.js';
 import { RequestFramer, type RequestLine } from './request-framer.js';
 
@@ -35,7 +36,7 @@ function answerError(remote: net.Socket, err: BurrowError): void {
 /** Connect one pool socket and serve it until it closes. */
 export function openPoolSocket(o: PoolSocketOptions): net.Socket {
   const remote = net.connect({ host: o.host, port: o.port, noDelay: true });
-  remote.setKeepAlive(true, 30_000);
+  remote.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
   const framer = new RequestFramer({ rewriteHost: o.rewriteHost });
   let local: Duplex | undefined;
   let dialing = false;
