@@ -8,6 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import prettier from 'prettier';
 import { ERROR_CODES, type ErrorSpec } from '../src/core/errors.js';
+// the edges register their own rows when loaded: load every edge the server composes
+import '../src/app/server.js';
 
 export const ERRORS_DOC_PATH = fileURLToPath(new URL('../docs/errors.md', import.meta.url));
 

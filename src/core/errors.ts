@@ -14,7 +14,7 @@ export interface ErrorSpec {
   readonly fix: string;
 }
 
-export const ERROR_CODES = {
+const CORE_ERRORS = {
   BURROW_ERR_INVALID_CONFIG: {
     status: 500,
     wsClose: 1011,
@@ -279,36 +279,7 @@ export const ERROR_CODES = {
     message: 'The pipe transfer was cut before it completed',
     fix: 'The other side disconnected or the transfer went idle; send again.',
   },
-  BURROW_ERR_TUNELY_AGENT_OFFLINE: {
-    status: 503,
-    wsClose: 1013,
-    message: 'The tunely agent for this tunnel is not connected',
-    fix: 'Start (or restart) `tunely connect` with the token bound to this name; it reconnects by itself after a network drop.',
-  },
-  BURROW_ERR_TUNELY_BINARY_BODY: {
-    status: 502,
-    wsClose: 1003,
-    message: 'tunely tunnels carry text bodies only; this request body is not valid UTF-8',
-    fix: "tunely's JSON protocol cannot carry binary bodies intact. Expose the service with `burrow http <port>` instead, which carries any bytes.",
-  },
-  BURROW_ERR_TUNELY_BODY_TOO_LARGE: {
-    status: 413,
-    wsClose: 1009,
-    message: 'Request body too large for a tunely tunnel',
-    fix: 'tunely sends a request body whole inside one JSON message; send a smaller body, raise maxBodyBytes, or use `burrow http <port>`.',
-  },
-  BURROW_ERR_TUNELY_NO_WEBSOCKET: {
-    status: 501,
-    wsClose: 1003,
-    message: 'tunely tunnels cannot carry WebSocket connections',
-    fix: "tunely's protocol has no WebSocket messages. Expose the service with `burrow http <port>` instead.",
-  },
-  BURROW_ERR_LOCALTUNNEL_NO_PORT: {
-    status: 503,
-    wsClose: 1013,
-    message: 'No free TCP port for a localtunnel socket pool',
-    fix: "Widen the server's localtunnel port range (or close idle tunnels), or run with --tunnel-port N so every pool shares one port.",
-  },
+
   BURROW_ERR_VISITOR_UNAUTHORIZED: {
     status: 401,
     wsClose: 4401,
@@ -329,7 +300,37 @@ export const ERROR_CODES = {
   },
 } as const satisfies Record<string, ErrorSpec>;
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+type CoreErrors = typeof CORE_ERRORS;
+
+/**
+ * The one table's type: the core's rows, and each edge's rows declared where the edge lives
+ * (`declare module '…/core/errors.js' { interface ErrorTable extends TheirRows {} }`, next to the
+ * registerErrors() call that adds them at run time).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: edges extend it
+export interface ErrorTable extends CoreErrors {}
+
+export type ErrorCode = Extract<keyof ErrorTable, string>;
+
+/** Every code burrow answers with: the core's, and those the loaded edges registered. */
+export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorSpec>> = { ...CORE_ERRORS } as Record<ErrorCode, ErrorSpec>;
+
+/**
+ * Add an edge's own codes to the one table (call it at the top of the edge's errors.ts, which every
+ * file of the edge that throws one of them imports). A code registered twice with another row is
+ * a bug and throws.
+ */
+export function registerErrors<T extends Readonly<Record<string, ErrorSpec>>>(rows: T): T {
+  const table = ERROR_CODES as Record<string, ErrorSpec>;
+  const entries = Object.entries(rows);
+  for (const [code, spec] of entries) {
+    if (!code.startsWith('BURROW_ERR_')) throw new Error(`error code ${code} must start with BURROW_ERR_`);
+    const had = table[code];
+    if (had && had !== spec) throw new Error(`error code ${code} is registered twice`);
+  }
+  for (const [code, spec] of entries) table[code] = spec; // all or nothing
+  return rows;
+}
 
 /** The one error class. `code` indexes ERROR_CODES; `detail` is extra context for humans. */
 export class BurrowError extends Error {

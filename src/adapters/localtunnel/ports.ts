@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import { BurrowError } from '../../core/errors.js';
 import type { PortRange } from '../../core/port-range.js';
 import { PORT_RANGE_ATTEMPTS } from './limits.js';
+import './errors.js';
 
 function listenOn(server: net.Server, port: number, address: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {

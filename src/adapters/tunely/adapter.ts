@@ -38,6 +38,7 @@ import {
   pongMessage,
   type TunelyAuthErrorCode,
 } from './wire.js';
+import './errors.js';
 
 export interface TunelyAdapterOptions {
   /** Token → identity (wire to burrow's TokenService with tunelyVerifierFromTokens). */

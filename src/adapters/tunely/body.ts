@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { BurrowError } from '../../core/errors.js';
+import './errors.js';
 
 /** Strict UTF-8: invalid sequences throw; a leading BOM is kept (it is part of the bytes). */
 export function decodeUtf8Strict(buf: Buffer): string | undefined {

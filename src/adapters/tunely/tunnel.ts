@@ -14,6 +14,7 @@ import { readTextBody } from './body.js';
 import { Exchange } from './exchange.js';
 import { requestHeadersForAgent, type VisitorInfo } from './headers.js';
 import { requestMessage } from './wire.js';
+import './errors.js';
 
 export interface TunelyTunnelLimits {
   requestTimeoutMs: number;
