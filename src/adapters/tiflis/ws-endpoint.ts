@@ -9,7 +9,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { ERROR_CODES } from '../../core/errors.js';
 import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
 import type { Logger } from '../../core/logger.js';
-import { SilenceWatcher } from './heartbeat.js';
+import { LivenessWatcher } from '../../core/liveness.js';
 import { TIFLIS_MAX_BUFFERED_BYTES } from './limits.js';
 import type { Peer, Relay } from './relay.js';
 import {
@@ -73,11 +73,11 @@ class WsConnection implements Peer {
 export class TiflisWsEndpoint {
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<WsConnection>();
-  private readonly watcher: SilenceWatcher<WsConnection>;
+  private readonly watcher: LivenessWatcher<WsConnection>;
 
   constructor(private readonly o: WsEndpointOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes, perMessageDeflate: false });
-    const watcherOptions: ConstructorParameters<typeof SilenceWatcher<WsConnection>>[0] = {
+    const watcherOptions: ConstructorParameters<typeof LivenessWatcher<WsConnection>>[0] = {
       intervalMs: o.heartbeatIntervalMs,
       silenceMs: o.silenceTimeoutMs,
       onSilent: (c) => {
@@ -90,7 +90,7 @@ export class TiflisWsEndpoint {
     };
     if (o.onSweep) watcherOptions.onSweep = o.onSweep;
     if (o.now) watcherOptions.now = o.now;
-    this.watcher = new SilenceWatcher(watcherOptions);
+    this.watcher = new LivenessWatcher(watcherOptions);
     this.watcher.start();
   }
 

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
+import { LivenessWatcher } from '../../core/liveness.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { NewTunnelTicket } from '../../core/new-tunnel-limiter.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
@@ -125,7 +126,16 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
 
   let ctx: ServerContext | undefined;
   let log: Logger = options.logger ?? silentLogger();
-  let heartbeat: NodeJS.Timeout | undefined;
+  const liveness = new LivenessWatcher<TunelyAgent>({
+    intervalMs: pingIntervalMs,
+    silenceMs: deadAgentTimeoutMs,
+    onSilent: (agent, silentMs) => {
+      log.info({ name: agent.name, silentMs }, 'tunely: agent silent, dropped');
+      agent.ws.terminate();
+      onAgentGone(agent, 'stopped answering pings');
+    },
+    onTick: (agent) => agent.send(pingMessage()),
+  });
   let closing = false;
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, perMessageDeflate: false });
   /** Every open socket, authenticated or not. */
@@ -165,6 +175,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
   /** The agent is gone: fail its requests; its tunnel keeps the name for the offline grace. */
   function onAgentGone(agent: TunelyAgent, why: string): void {
     if (!agents.delete(agent)) return;
+    liveness.remove(agent);
     agent.closed = true;
     const c = context();
     c.metrics.agents.dec({ protocol: 'tunely' });
@@ -264,6 +275,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
     }
     const agent = new TunelyAgent(ws, identity.tokenId, name, address, clientVersion);
     agents.add(agent);
+    liveness.seen(agent);
     c.metrics.agents.inc({ protocol: 'tunely' });
     tunnel.attach(agent);
     bindAgent(ws, agent);
@@ -273,7 +285,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
 
   function bindAgent(ws: WebSocket, agent: TunelyAgent): void {
     ws.on('message', (data: RawData) => {
-      agent.lastSeen = Date.now();
+      liveness.seen(agent);
       const msg = parseAgentMessage(rawToString(data));
       switch (msg.type) {
         case 'pong':
@@ -295,9 +307,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
             log.debug({ name: agent.name, id: msg.id, type: msg.type }, 'tunely: answer for no pending request');
       }
     });
-    ws.on('pong', () => {
-      agent.lastSeen = Date.now();
-    });
+    ws.on('pong', () => liveness.seen(agent));
     ws.on('close', () => onAgentGone(agent, 'disconnected'));
   }
 
@@ -325,19 +335,6 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
     });
   }
 
-  function tick(): void {
-    const now = Date.now();
-    for (const agent of [...agents]) {
-      if (now - agent.lastSeen > deadAgentTimeoutMs) {
-        log.info({ name: agent.name, silentMs: now - agent.lastSeen }, 'tunely: agent silent, dropped');
-        agent.ws.terminate();
-        onAgentGone(agent, 'stopped answering pings');
-      } else {
-        agent.send(pingMessage());
-      }
-    }
-  }
-
   /** /t/<name>/rest?query → [name, /rest?query]; undefined when the path is not under the prefix. */
   function splitPrefixed(url: URL): [string, string] | undefined {
     if (prefix === undefined || !url.pathname.startsWith(`${prefix}/`)) return undefined;
@@ -363,8 +360,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
     start(serverCtx) {
       ctx = serverCtx;
       if (!options.logger) log = serverCtx.logger.child({ adapter: 'tunely' });
-      heartbeat = setInterval(tick, pingIntervalMs);
-      heartbeat.unref();
+      liveness.start();
     },
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean {
       if (url.pathname === path) {
@@ -434,7 +430,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
     async close() {
       if (closing) return;
       closing = true;
-      if (heartbeat) clearInterval(heartbeat);
+      liveness.stop();
       const waits = [...sockets].map(
         (ws) =>
           new Promise<void>((resolve) => {

@@ -12,7 +12,6 @@ import type { AgentMessage } from './wire.js';
 export class TunelyAgent {
   readonly exchanges = new Map<string, Exchange>();
   readonly connectedAt = Date.now();
-  lastSeen = Date.now();
   closed = false;
 
   constructor(

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { BurrowError, ERROR_CODES } from '../../core/errors.js';
+import { LivenessWatcher } from '../../core/liveness.js';
 import {
   decodeJson,
   decodeWindow,
@@ -118,8 +119,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   #congested = false;
   #drainWaiters: (() => void)[] = [];
   #closed = false;
-  #lastReceived = Date.now();
-  #pingTimer: NodeJS.Timeout | undefined;
+  /** PINGs and the dead-peer rule (core/liveness.ts), while the heartbeat runs. */
+  #liveness: LivenessWatcher<MuxSession> | undefined;
   bytesIn = 0;
   bytesOut = 0;
 
@@ -149,24 +150,26 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
 
   /** Start sending PINGs and watching for a silent peer. */
   startHeartbeat(): void {
-    if (this.#pingTimer || this.#pingIntervalMs <= 0) return;
-    this.#lastReceived = Date.now();
-    this.#pingTimer = setInterval(() => {
-      if (Date.now() - this.#lastReceived > this.#deadPeerTimeoutMs) {
-        this.close(new BurrowError('BURROW_ERR_HEARTBEAT_TIMEOUT', `no frame for ${this.#deadPeerTimeoutMs} ms`));
-        return;
-      }
-      const p = Buffer.allocUnsafe(8);
-      p.writeDoubleBE(Date.now(), 0);
-      this.sendFrame(encodeFrame(FrameType.PING, 0, p));
-    }, this.#pingIntervalMs);
-    this.#pingTimer.unref();
+    if (this.#liveness || this.#pingIntervalMs <= 0) return;
+    this.#liveness = new LivenessWatcher<MuxSession>({
+      intervalMs: this.#pingIntervalMs,
+      silenceMs: this.#deadPeerTimeoutMs,
+      onSilent: () =>
+        this.close(new BurrowError('BURROW_ERR_HEARTBEAT_TIMEOUT', `no frame for ${this.#deadPeerTimeoutMs} ms`)),
+      onTick: () => {
+        const p = Buffer.allocUnsafe(8);
+        p.writeDoubleBE(Date.now(), 0);
+        this.sendFrame(encodeFrame(FrameType.PING, 0, p));
+      },
+    });
+    this.#liveness.seen(this);
+    this.#liveness.start();
   }
 
   /** Feed bytes received from the transport. Protocol errors close the session. */
   receive(chunk: Buffer): void {
     if (this.#closed) return;
-    this.#lastReceived = Date.now();
+    this.#liveness?.seen(this);
     this.bytesIn += chunk.length;
     let frames: Frame[];
     try {
@@ -290,8 +293,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (this.#closed) return;
     if (this.#queue.length) this.#flush();
     this.#closed = true;
-    if (this.#pingTimer) clearInterval(this.#pingTimer);
-    this.#pingTimer = undefined;
+    this.#liveness?.stop();
+    this.#liveness = undefined;
     const reason = err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed');
     for (const s of [...this.#streams.values()]) s.destroy(reason);
     this.#streams.clear();

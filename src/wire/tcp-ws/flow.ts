@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { LivenessWatcher } from '../../core/liveness.js';
 import { TCP_WRITE_HIGH_WATER_BYTES } from './limits.js';
 
 /** Something that can be paused and resumed: a socket, a stream, a WebSocket. */
@@ -135,29 +136,30 @@ export function endThenDestroy(stream: Duplex, graceMs: number, flushTimeoutMs: 
 }
 
 /**
- * Liveness: ping every intervalMs; terminate when nothing (message, ping or pong) was received for
- * timeoutMs. Returns a stop function (also called on close).
+ * Liveness (core/liveness.ts): ping every intervalMs; terminate when nothing (message, ping or
+ * pong) was received for timeoutMs. Returns a stop function (also called on close).
  */
 export function watchLiveness(ws: WebSocket, intervalMs: number, timeoutMs: number, onDead?: () => void): () => void {
-  let lastSeen = Date.now();
-  const seen = (): void => {
-    lastSeen = Date.now();
-  };
-  ws.on('pong', seen);
-  ws.on('ping', seen);
-  ws.on('message', seen);
-  const timer = setInterval(() => {
-    if (Date.now() - lastSeen > timeoutMs) {
+  const watcher = new LivenessWatcher<WebSocket>({
+    intervalMs,
+    silenceMs: timeoutMs,
+    onSilent: () => {
       stop();
       onDead?.();
       ws.terminate();
-      return;
-    }
-    if (ws.readyState === ws.OPEN) ws.ping();
-  }, intervalMs);
-  timer.unref();
+    },
+    onTick: () => {
+      if (ws.readyState === ws.OPEN) ws.ping();
+    },
+  });
+  const seen = (): void => watcher.seen(ws);
+  seen();
+  ws.on('pong', seen);
+  ws.on('ping', seen);
+  ws.on('message', seen);
+  watcher.start();
   const stop = (): void => {
-    clearInterval(timer);
+    watcher.stop();
     ws.off('pong', seen);
     ws.off('ping', seen);
     ws.off('message', seen);

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SilenceWatcher } from '../../../src/adapters/tiflis/heartbeat.js';
+import { LivenessWatcher } from '../../../src/core/liveness.js';
 
-void test('SilenceWatcher drops peers silent for silenceMs and pings the others (fake clock)', () => {
+void test('LivenessWatcher drops peers silent for silenceMs and pings the others (fake clock)', () => {
   let now = 0;
   const dropped: string[] = [];
   const pinged: string[] = [];
-  const w = new SilenceWatcher<string>({
+  const w = new LivenessWatcher<string>({
     intervalMs: 5_000,
     silenceMs: 15_000,
     onSilent: (p) => dropped.push(p),
