@@ -7,7 +7,7 @@
  *                                         [--write] [--cpu-prof DIR]
  *
  * Processes: the targets (a sink that acks after N bytes, a source, an echo), the burrow server
- * (composeServer, --tcp-ports) and the agent (openTcpTunnel ×3) each run in their own child
+ * (composeServer, --tcp-ports) and the agent (exposeTcp ×3) each run in their own child
  * process; the clients run in this process.
  * 1) one stream up: an 8-byte length, then N bytes; the sink answers one byte once it has all N.
  *    One stream down: an 8-byte length to the source, which sends N bytes.
@@ -43,11 +43,11 @@ async function runServer(): Promise<void> {
 }
 
 async function runAgent(): Promise<void> {
-  const { openTcpTunnel } = await import('../src/client/burrow/open-tcp.js');
+  const { exposeTcp } = await import('../src/client/burrow/expose-tcp.js');
   const server = argValue('server')!;
   const out: Record<string, { port: number; wsUrl: string; token: string }> = {};
   for (const name of ['sink', 'source', 'echo']) {
-    const t = await openTcpTunnel({ port: argNumber(name, 0), localHost: '127.0.0.1', server, reconnect: false });
+    const t = await exposeTcp({ port: argNumber(name, 0), localHost: '127.0.0.1', server, reconnect: false });
     out[name] = { port: Number(new URL(t.tcpAddress!).port), wsUrl: t.wsUrl!, token: t.accessToken! };
   }
   ready(out);
@@ -252,7 +252,7 @@ function writeResults(
     `Command: \`node --import tsx bench/tcp-expose.ts --write\` (defaults: \`--size-mib ${o.sizeMiB} --conns ${o.conns} --exchanges ${o.exchanges} --rounds ${o.rounds}\`;`,
     '`--cpu-prof DIR` profiles the server and the agent).',
     'Targets (a sink that acks after N bytes, a source, an echo), the burrow server (composeServer with',
-    '--tcp-ports, no TLS) and the agent (`openTcpTunnel`, one tunnel per target) run in three child',
+    '--tcp-ports, no TLS) and the agent (`exposeTcp`, one tunnel per target) run in three child',
     'processes; the clients run in the bench process. "Upload"/"download": one connection,',
     `${o.sizeMiB} MiB client → target / target → client. "Exchanges": ${o.conns} connections in parallel, each`,
     `doing ${o.exchanges} sequential ${MSG}-byte echo round trips. Each round measures direct, two bare Node`,

@@ -28,8 +28,8 @@ const TOKEN = 'bench-token';
 // ---------------------------------------------------------------- child roles
 
 async function runServer(): Promise<void> {
-  const { createLimrunAdapter } = await import('../src/adapters/tcp-ws/index.js');
-  const adapter = createLimrunAdapter({
+  const { createTcpWsAdapter } = await import('../src/adapters/tcp-ws/index.js');
+  const adapter = createTcpWsAdapter({
     targets: [
       { name: 'sink', host: '127.0.0.1', port: argNumber('sink', 0), token: TOKEN },
       { name: 'source', host: '127.0.0.1', port: argNumber('source', 0), token: TOKEN },

@@ -10,7 +10,11 @@ export { AgentConnection, type AgentOptions, type TunnelSpec } from './client/bu
 export { parseLocalTarget, type LocalTarget } from './client/burrow/local-target.js';
 export { BurrowError, ERROR_CODES, type ErrorCode } from './core/errors.js';
 export { VERSION } from './version.js';
-export { openTcpTunnel, TcpTunnel, type OpenTcpTunnelOptions } from './client/burrow/open-tcp.js';
+export { exposeTcp, TcpTunnel, type ExposeTcpOptions } from './client/burrow/expose-tcp.js';
+/** @deprecated since 0.2: use exposeTcp (the same function). */
+export { exposeTcp as openTcpTunnel } from './client/burrow/expose-tcp.js';
+/** @deprecated since 0.2: use ExposeTcpOptions. */
+export type { ExposeTcpOptions as OpenTcpTunnelOptions } from './client/burrow/expose-tcp.js';
 export {
   localtunnel,
   pipenet,
@@ -18,7 +22,7 @@ export {
   LocaltunnelClient,
   type LocaltunnelOptions,
 } from './client/localtunnel/index.js';
-export { startTcpTunnel } from './client/tcp-ws/tcp-tunnel.js';
+export { connectTcp, startTcpTunnel, type ConnectTcpOptions } from './client/tcp-ws/tcp-tunnel.js';
 export type {
   BurrowTcpTunnel,
   TcpTunnelOptions,

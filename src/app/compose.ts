@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { Accounts } from '../auth/accounts.js';
 import { accountsAdmission } from '../auth/admission.js';
-import { createLimrunAdapter, parseTcpTargetSpec } from '../adapters/tcp-ws/index.js';
+import { createTcpWsAdapter, parseTcpTargetSpec } from '../adapters/tcp-ws/index.js';
 import { createLocaltunnelAdapter } from '../adapters/localtunnel/index.js';
 import { createTiflisAdapter, validateRegistrationKey } from '../adapters/tiflis/index.js';
 import { createTunelyAdapter, tunelyVerifierFromTokens } from '../adapters/tunely/index.js';
@@ -83,7 +83,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     adapters.push(accounts.auth === 'token' ? gatePipe(pipe, accounts, server) : pipe);
   }
   adapters.push(
-    createLimrunAdapter({
+    createTcpWsAdapter({
       targets,
       registryTokens: (t) => server.tcpAccessToken(t),
       failedAuth: accounts.tokens.limiter.forSurface('tcp-ws'),

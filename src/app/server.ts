@@ -15,15 +15,19 @@ export { composeServer, type ComposeOptions, type ComposedServer } from './compo
 export type { AgentAdmission, AgentPrincipal, VisitorAccess } from '../server/admission.js';
 export { createLocaltunnelAdapter } from '../adapters/localtunnel/index.js';
 export {
-  createLimrunAdapter,
+  createTcpWsAdapter,
   createRegistryTcpResolver,
   createStaticTcpResolver,
   parseTcpTargetSpec,
-  type LimrunAdapterOptions,
+  type TcpWsAdapterOptions,
   type TcpTarget,
   type TcpTargetResolver,
 } from '../adapters/tcp-ws/index.js';
+/** @deprecated since 0.2: use createTcpWsAdapter (the same function; limrun compatibility is a property of it). */
+export { createTcpWsAdapter as createLimrunAdapter } from '../adapters/tcp-ws/index.js';
+/** @deprecated since 0.2: use TcpWsAdapterOptions. */
+export type { TcpWsAdapterOptions as LimrunAdapterOptions } from '../adapters/tcp-ws/index.js';
 export { createTunelyAdapter } from '../adapters/tunely/index.js';
 export { createTiflisAdapter } from '../adapters/tiflis/index.js';
-export { createPipeAdapter } from './pipe.js';
+export { createPipeAdapter } from '../adapters/pipe/adapter.js';
 export { Accounts } from '../auth/accounts.js';

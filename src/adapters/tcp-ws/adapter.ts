@@ -28,7 +28,7 @@ import {
   parseMuxWindow,
 } from '../../wire/tcp-ws/wire.js';
 
-export interface LimrunAdapterOptions {
+export interface TcpWsAdapterOptions {
   /** Static targets (`--tcp-target`, parsed with parseTcpTargetSpec). */
   targets?: readonly StaticTcpTargetSpec[];
   /** More resolvers, tried after the static targets (e.g. createRegistryTcpResolver). */
@@ -72,7 +72,7 @@ export interface LimrunAdapterOptions {
 }
 
 /** Counts for /health and /api/status (a type alias, so it is a Record<string, number>). */
-export type LimrunAdapterStats = {
+export type TcpWsAdapterStats = {
   /** Live singleton sessions (attached or detached). */
   tcpSessions: number;
   /** Singleton sessions waiting for their client to resume. */
@@ -99,9 +99,9 @@ export type LimrunAdapterStats = {
   tcpBytesOut: number;
 };
 
-export interface LimrunAdapter extends ServerAdapter {
+export interface TcpWsAdapter extends ServerAdapter {
   readonly name: 'limrun';
-  stats(): LimrunAdapterStats;
+  stats(): TcpWsAdapterStats;
   close(): Promise<void>;
 }
 
@@ -114,7 +114,7 @@ interface Route {
  * `/tcp/<name>` and at operator-mapped paths; singleton mode with `sessionId` resume and
  * multiplexed mode (`?mode=multiplexed`). Mount it with handleUpgrade/handleRequest.
  */
-export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunAdapter {
+export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdapter {
   const prefix = options.prefix ?? '/tcp/';
   const detachedGraceMs = options.detachedGraceMs ?? L.TCP_DETACHED_GRACE_MS;
   const maxSessions = options.maxSessions ?? L.TCP_MAX_SESSIONS;
@@ -361,7 +361,7 @@ export function createLimrunAdapter(options: LimrunAdapterOptions = {}): LimrunA
     },
     handleUpgrade,
     handleRequest,
-    stats(): LimrunAdapterStats {
+    stats(): TcpWsAdapterStats {
       let muxConnections = 0;
       let flowControlled = 0;
       let stalled = 0;

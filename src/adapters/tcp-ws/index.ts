@@ -1,8 +1,8 @@
 export {
-  createLimrunAdapter,
-  type LimrunAdapter,
-  type LimrunAdapterOptions,
-  type LimrunAdapterStats,
+  createTcpWsAdapter,
+  type TcpWsAdapter,
+  type TcpWsAdapterOptions,
+  type TcpWsAdapterStats,
 } from './adapter.js';
 export { createRegistryTcpResolver, type RegistryTcpResolverOptions } from './registry-resolver.js';
 export {

@@ -1,6 +1,6 @@
 /** `burrow tcp <port>`: expose a local TCP service (public port and/or WebSocket access). */
 import type { Command } from 'commander';
-import { openTcpTunnel, type OpenTcpTunnelOptions } from '../../client/burrow/open-tcp.js';
+import { exposeTcp, type ExposeTcpOptions } from '../../client/burrow/expose-tcp.js';
 import { envFirst, parseIntArg, printError } from '../util.js';
 
 export interface TcpFlags {
@@ -31,7 +31,7 @@ export function registerTcpCommand(program: Command): void {
     .option('--json', 'print one JSON object per line')
     .action(async (port: string, f: TcpFlags) => {
       try {
-        const o: OpenTcpTunnelOptions = {
+        const o: ExposeTcpOptions = {
           port,
           server: f.server ?? envFirst('BURROW_SERVER') ?? 'http://localhost:8080',
         };
@@ -41,7 +41,7 @@ export function registerTcpCommand(program: Command): void {
         const token = f.token ?? envFirst('BURROW_TOKEN');
         if (token) o.token = token;
         if (f.localHost) o.localHost = f.localHost;
-        const t = await openTcpTunnel(o);
+        const t = await exposeTcp(o);
         // Listen for signals before saying "ready" (a script may send one as soon as it reads it).
         // A signal is a clean stop (exit 0); the tunnel closing on its own (final error) exits 1.
         // The close that t.close() itself causes must not count as the latter.

@@ -85,6 +85,26 @@ export function singletonLinkOptions(
   };
 }
 
+export interface ConnectTcpOptions extends TcpTunnelOptions {
+  /** The ws(s):// TCP endpoint: a `burrow tcp` tunnel's WebSocket access URL, or a server's --tcp-target. */
+  url: string;
+  /** Its access token (sent as `Authorization: Bearer …`). */
+  token: string;
+  /** Local address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Local port to listen on (default 0: any free port; the tunnel says which). */
+  port?: number;
+}
+
+/**
+ * Listen on a local port and carry each connection to `url` over a WebSocket (what `burrow connect`
+ * does): the options-object form of the limrun-shaped startTcpTunnel(url, token, host, port, options).
+ */
+export function connectTcp(options: ConnectTcpOptions): Promise<BurrowTcpTunnel> {
+  const { url, token, host = '127.0.0.1', port = 0, ...rest } = options;
+  return startTcpTunnel(url, token, host, port, rest);
+}
+
 /**
  * A local TCP listener whose connections are forwarded over a WebSocket to `remoteURL` — limrun's
  * `startTcpTunnel` signature, defaults, modes and state API, and the same wire (COMPAT.md §2).

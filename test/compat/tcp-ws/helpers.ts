@@ -9,13 +9,13 @@ import {
 } from 'node:net';
 import { once } from 'node:events';
 import {
-  createLimrunAdapter,
-  type LimrunAdapter,
-  type LimrunAdapterOptions,
+  createTcpWsAdapter,
+  type TcpWsAdapter,
+  type TcpWsAdapterOptions,
 } from '../../../src/adapters/tcp-ws/index.js';
 
 export interface Mounted {
-  adapter: LimrunAdapter;
+  adapter: TcpWsAdapter;
   http: HttpServer;
   port: number;
   /** Server-side raw sockets of accepted upgrades (to kill mid-stream). */
@@ -24,8 +24,8 @@ export interface Mounted {
 }
 
 /** The adapter mounted on a plain http server, as burrow's server would (handleUpgrade from 'upgrade'). */
-export async function mountAdapter(options: LimrunAdapterOptions): Promise<Mounted> {
-  const adapter = createLimrunAdapter(options);
+export async function mountAdapter(options: TcpWsAdapterOptions): Promise<Mounted> {
+  const adapter = createTcpWsAdapter(options);
   const upgraded = new Set<import('node:stream').Duplex>();
   const http = createHttpServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

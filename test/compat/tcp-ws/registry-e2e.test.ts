@@ -1,9 +1,9 @@
-/** WebSocket access to a `burrow tcp` tunnel: the composed server, the agent (openTcpTunnel), and both clients. */
+/** WebSocket access to a `burrow tcp` tunnel: the composed server, the agent (exposeTcp), and both clients. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTcpTunnel as limrunStart } from '@limrun/api/tunnel';
 import { composeServer } from '../../../src/app/compose.js';
-import { openTcpTunnel } from '../../../src/client/burrow/open-tcp.js';
+import { exposeTcp } from '../../../src/client/burrow/expose-tcp.js';
 import { startTcpTunnel } from '../../../src/client/tcp-ws/tcp-tunnel.js';
 import { dial, echo, readBytes, startTarget } from './helpers.js';
 
@@ -17,7 +17,7 @@ async function stack(t: import('node:test').TestContext, onConnection: Parameter
     processMetrics: false,
   });
   const { main } = await composed.listen();
-  const agent = await openTcpTunnel({
+  const agent = await exposeTcp({
     port: target.port,
     localHost: '127.0.0.1',
     server: `http://127.0.0.1:${main.port}`,

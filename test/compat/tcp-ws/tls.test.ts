@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createServer } from '../../../src/app/server.js';
-import { createLimrunAdapter } from '../../../src/adapters/tcp-ws/index.js';
+import { createTcpWsAdapter } from '../../../src/adapters/tcp-ws/index.js';
 import { createLogger, silentLogger } from '../../../src/core/logger.js';
 import { startTcpTunnel, type TunnelConnectionState } from '../../../src/client/tcp-ws/tcp-tunnel.js';
 import { runConnect } from '../../../src/cli/commands/connect.js';
@@ -84,7 +84,7 @@ async function setup(t: TestContext) {
     logger: silentLogger(),
     processMetrics: false,
   });
-  const adapter = createLimrunAdapter({
+  const adapter = createTcpWsAdapter({
     targets: [{ name: 'dev', host: '127.0.0.1', port: target.port, token: TOKEN }],
   });
   const upgraded = new Set<Duplex>();

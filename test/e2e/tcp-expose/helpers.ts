@@ -1,7 +1,7 @@
 /** Shared setup for the `burrow tcp` (expose side) end-to-end tests: the composed server + a local service. */
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { composeServer, type ComposedServer } from '../../../src/app/compose.js';
-import { openTcpTunnel, type OpenTcpTunnelOptions, type TcpTunnel } from '../../../src/client/burrow/open-tcp.js';
+import { exposeTcp, type ExposeTcpOptions, type TcpTunnel } from '../../../src/client/burrow/expose-tcp.js';
 
 export { dial, echo, hashUntilEnd, readBytes, startTarget, writePattern } from '../../compat/tcp-ws/helpers.js';
 
@@ -46,9 +46,9 @@ export async function startStack(
 export async function expose(
   stack: Stack,
   port: number,
-  extra: Partial<OpenTcpTunnelOptions> = {},
+  extra: Partial<ExposeTcpOptions> = {},
 ): Promise<TcpTunnel> {
-  return openTcpTunnel({ port, localHost: '127.0.0.1', server: stack.url, reconnect: false, ...extra });
+  return exposeTcp({ port, localHost: '127.0.0.1', server: stack.url, reconnect: false, ...extra });
 }
 
 /** The public port of tcp://host:port. */

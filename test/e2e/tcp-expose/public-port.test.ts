@@ -1,4 +1,4 @@
-/** `openTcpTunnel` against the composed server: a local service reached through its public TCP port. */
+/** `exposeTcp` against the composed server: a local service reached through its public TCP port. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';

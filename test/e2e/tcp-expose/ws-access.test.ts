@@ -1,7 +1,7 @@
 /**
  * WebSocket access to a `burrow tcp` tunnel (/tcp/<name>, limrun protocol) on the composed server:
  * the real @limrun/api@0.39.8 startTcpTunnel and burrow's own startTcpTunnel, both modes, using the
- * wsUrl and accessToken that openTcpTunnel reported.
+ * wsUrl and accessToken that exposeTcp reported.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

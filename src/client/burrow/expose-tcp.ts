@@ -1,4 +1,4 @@
-/** openTcpTunnel(): expose a local TCP port through a burrow server (`burrow tcp`). */
+/** exposeTcp(): expose a local TCP port through a burrow server (`burrow tcp`). */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { BurrowError } from '../../core/errors.js';
@@ -10,7 +10,7 @@ import type { BackoffOptions } from '../../core/backoff.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
 import { bridgeStream, DEFAULT_SERVER_URL, startRegistered } from './open-tunnel.js';
 
-export interface OpenTcpTunnelOptions {
+export interface ExposeTcpOptions {
   /** Local port, or host:port. */
   port: number | string;
   localHost?: string;
@@ -70,7 +70,7 @@ export class TcpTunnel extends EventEmitter<TcpTunnelEvents> {
   }
 }
 
-export async function openTcpTunnel(options: OpenTcpTunnelOptions): Promise<TcpTunnel> {
+export async function exposeTcp(options: ExposeTcpOptions): Promise<TcpTunnel> {
   if (options.publicPort === false && options.remotePort !== undefined) {
     throw new BurrowError(
       'BURROW_ERR_BAD_REQUEST',
