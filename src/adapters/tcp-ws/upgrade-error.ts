@@ -1,7 +1,6 @@
-import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BurrowError, isBurrowError, RateLimitedError } from '../../core/errors.js';
-import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
+import { rawHttpResponse, refuseUpgrade } from '../../core/raw-response.js';
 
 /**
  * Answer an upgrade with a complete HTTP error response (status line, JSON body) and then close
@@ -11,18 +10,11 @@ export function rejectUpgrade(socket: Duplex, err: unknown): void {
   const e = isBurrowError(err) ? err : new BurrowError('BURROW_ERR_BAD_REQUEST', String(err));
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: e.toJSON() });
-  const head = [
-    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}`,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-    ...(e instanceof RateLimitedError ? [`Retry-After: ${e.retryAfter}`] : []),
-    '',
-    '',
-  ].join('\r\n');
-  socket.end(head + body);
-  // end() flushes; make sure a peer that never reads cannot keep the socket.
-  const timer = setTimeout(() => socket.destroy(), CLOSE_HANDSHAKE_GRACE_MS);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  };
+  if (e instanceof RateLimitedError) headers['Retry-After'] = e.retryAfter;
+  refuseUpgrade(socket, rawHttpResponse(e.status, headers, body));
 }

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { ERROR_CODES } from '../../core/errors.js';
 import type { FailedAuthGate } from '../../core/failed-auth-gate.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
+import { rawHttpResponse } from '../../core/raw-response.js';
 import { FailedAuthLimiter } from '../../auth/failed-auth-limiter.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
 import { hashKey, validateRegistrationKey } from './keys.js';
@@ -161,7 +162,7 @@ export function createTiflisAdapter(options: TiflisAdapterOptions): TiflisAdapte
       if (url.pathname !== wsPath) return false;
       if (closed) {
         const spec = ERROR_CODES.BURROW_ERR_SHUTTING_DOWN;
-        socket.end(`HTTP/1.1 ${spec.status} Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        socket.end(rawHttpResponse(spec.status, { Connection: 'close', 'Content-Length': 0 }));
         return true;
       }
       endpoint.handleUpgrade(req, socket, head);

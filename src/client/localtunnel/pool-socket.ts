@@ -6,8 +6,8 @@
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
 import { BurrowError } from '../../core/errors.js';
+import { rawHttpResponse } from '../../core/raw-response.js';
 import { TCP_KEEPALIVE_DELAY_MS } from '../../core/limits.js';
 import { dialLocal, type LocalTarget } from '../burrow/local-target.js';
 import { RequestFramer, type RequestLine } from './request-framer.js';
@@ -29,7 +29,16 @@ export interface PoolSocketOptions {
 function answerError(remote: net.Socket, err: BurrowError): void {
   const body = `${err.message}\n${err.fix}\n`;
   remote.end(
-    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\nX-Burrow-Error: ${err.code}\r\n\r\n${body}`,
+    rawHttpResponse(
+      err.status,
+      {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+        Connection: 'close',
+        'X-Burrow-Error': err.code,
+      },
+      body,
+    ),
   );
 }
 
