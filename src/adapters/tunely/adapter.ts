@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import { LivenessWatcher } from '../../core/liveness.js';
+import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { NewTunnelTicket } from '../../core/new-tunnel-limiter.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
@@ -155,7 +156,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
     if (ws.readyState !== ws.OPEN) return;
     ws.send(authErrorMessage(code, error));
     ws.close(AUTH_CLOSE_CODE, code);
-    setTimeout(() => ws.terminate(), 1_000).unref();
+    setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
   }
 
   async function identify(token: string, address: string, clientVersion: string): Promise<TunelyIdentity | undefined> {
@@ -437,7 +438,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
             if (ws.readyState === ws.CLOSED) return resolve();
             ws.once('close', () => resolve());
             ws.close(1001, 'Server shutting down');
-            setTimeout(() => ws.terminate(), 1_000).unref();
+            setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
           }),
       );
       for (const agent of [...agents]) onAgentGone(agent, 'was closed: the server is shutting down');
