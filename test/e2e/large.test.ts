@@ -5,8 +5,7 @@ import http from 'node:http';
 import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { openTunnel } from '../../src/index.js';
-import { closeHttp, hostFor, startOrigin, startServer } from '../helpers/harness.js';
+import { startStack } from '../helpers/stack.js';
 
 const SIZE = 100 * 1024 * 1024;
 const WINDOW = 1024 * 1024;
@@ -38,35 +37,33 @@ function sampler(): { stop: () => number } {
 
 test('100 MiB download and 100 MiB upload stream with flat memory', async (t) => {
   // A 1 MiB window (both ways) keeps what is in flight, and so the bound below, small and steady.
-  const { server, port, url } = await startServer({ window: WINDOW });
-  t.after(() => server.close());
   const chunk = Buffer.alloc(64 * 1024, 0x5a);
-  const origin = await startOrigin((req, res) => {
-    if (req.method === 'POST') {
-      let n = 0;
-      const h = createHash('sha256');
-      req.on('data', (c: Buffer) => {
-        n += c.length;
-        h.update(c);
-      });
-      req.on('end', () => res.end(JSON.stringify({ n, sha: h.digest('hex') })));
-      return;
-    }
-    res.writeHead(200, { 'content-length': String(SIZE) });
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < SIZE) {
-        sent += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', pump);
+  const { port, host } = await startStack(
+    t,
+    (req, res) => {
+      if (req.method === 'POST') {
+        let n = 0;
+        const h = createHash('sha256');
+        req.on('data', (c: Buffer) => {
+          n += c.length;
+          h.update(c);
+        });
+        req.on('end', () => res.end(JSON.stringify({ n, sha: h.digest('hex') })));
+        return;
       }
-      res.end();
-    };
-    pump();
-  });
-  t.after(() => closeHttp(origin.server));
-  const tunnel = await openTunnel({ port: origin.port, server: url, localHost: '127.0.0.1', window: WINDOW });
-  t.after(() => tunnel.close());
-  const host = hostFor(tunnel.url);
+      res.writeHead(200, { 'content-length': String(SIZE) });
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < SIZE) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    },
+    { server: { window: WINDOW }, tunnel: { window: WINDOW } },
+  );
 
   // download, read slowly at first so backpressure has to hold the origin
   const down = sampler();

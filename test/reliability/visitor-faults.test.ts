@@ -4,14 +4,15 @@
  * at once, one address cannot hold more than --max-connections-per-ip sockets, and an agent that
  * RESETs a stream with a code it should not use makes a 502 for the visitor, never a 400.
  */
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { openTunnel } from '../../src/client/burrow/open-tunnel.js';
 import { FrameDecoder, FrameType, decodeJson, encodeJsonFrame } from '../../src/wire/mux/frames.js';
-import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
+import { request, startServer } from '../helpers/harness.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import type { ServerOptions } from '../../src/server/config.js';
 
 /** A raw visitor connection: collects what the server sends, resolves `closed` with it. */
 function visitor(port: number, localAddress = '127.0.0.1') {
@@ -37,22 +38,13 @@ async function trickle(v: ReturnType<typeof visitor>, text: string, everyMs: num
 
 const SLOW_HEAD = 'GET /slow HTTP/1.1\r\nHost: calm.localhost\r\nX-Padding: ' + 'a'.repeat(200) + '\r\n\r\n';
 
-async function calmStack(options: Parameters<typeof startServer>[0] = {}) {
-  const srv = await startServer(options);
-  const origin = await startOrigin((_q, r) => r.end('calm'));
-  const tunnel = await openTunnel({ port: origin.port, server: srv.url, localHost: '127.0.0.1', subdomain: 'calm' });
-  return {
-    ...srv,
-    async close() {
-      tunnel.close();
-      await srv.server.close();
-      await closeHttp(origin.server);
-    },
-  };
+/** The stack with a calm origin on `calm`. */
+function calmStack(ctx: TestContext, options: ServerOptions = {}): Promise<Stack> {
+  return startStack(ctx, (_q, r) => r.end('calm'), { server: options, tunnel: { subdomain: 'calm' } });
 }
 
-void test('regression: slowloris is cut at an absolute head deadline (first head, relay)', async () => {
-  const t = await calmStack({ headTimeoutMs: 400 });
+void test('regression: slowloris is cut at an absolute head deadline (first head, relay)', async (ctx) => {
+  const t = await calmStack(ctx, { headTimeoutMs: 400 });
   try {
     const v = visitor(t.port);
     const held = await trickle(v, SLOW_HEAD, 20);
@@ -65,8 +57,8 @@ void test('regression: slowloris is cut at an absolute head deadline (first head
   }
 });
 
-void test('regression: slowloris is cut at an absolute head deadline (second head on a relayed keep-alive connection)', async () => {
-  const t = await calmStack({ headTimeoutMs: 400 });
+void test('regression: slowloris is cut at an absolute head deadline (second head on a relayed keep-alive connection)', async (ctx) => {
+  const t = await calmStack(ctx, { headTimeoutMs: 400 });
   try {
     const v = visitor(t.port);
     v.s.write('GET /first HTTP/1.1\r\nHost: calm.localhost\r\n\r\n');
@@ -79,8 +71,8 @@ void test('regression: slowloris is cut at an absolute head deadline (second hea
   }
 });
 
-void test("regression: slowloris is cut at an absolute head deadline (Node's HTTP server path, second head)", async () => {
-  const t = await calmStack({ headTimeoutMs: 400 });
+void test("regression: slowloris is cut at an absolute head deadline (Node's HTTP server path, second head)", async (ctx) => {
+  const t = await calmStack(ctx, { headTimeoutMs: 400 });
   try {
     const v = visitor(t.port);
     v.s.write(`GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\n\r\n`);
@@ -97,8 +89,8 @@ void test("regression: slowloris is cut at an absolute head deadline (Node's HTT
   }
 });
 
-void test('a connection that sends nothing is closed at the head deadline, without a response', async () => {
-  const t = await calmStack({ headTimeoutMs: 300 });
+void test('a connection that sends nothing is closed at the head deadline, without a response', async (ctx) => {
+  const t = await calmStack(ctx, { headTimeoutMs: 300 });
   try {
     const v = visitor(t.port);
     const started = Date.now();
@@ -115,8 +107,8 @@ for (const [name, wire, status] of [
   ['HTTP/0.9', 'GET /\r\n', 400],
   ['HTTP/2.0 text', 'GET / HTTP/2.0\r\n', 505],
 ] as const) {
-  void test(`regression: ${name} is answered ${status} at once, on a fresh and on a kept-alive connection`, async () => {
-    const t = await calmStack();
+  void test(`regression: ${name} is answered ${status} at once, on a fresh and on a kept-alive connection`, async (ctx) => {
+    const t = await calmStack(ctx);
     try {
       const fresh = visitor(t.port);
       fresh.s.write(wire);
@@ -136,8 +128,8 @@ for (const [name, wire, status] of [
   });
 }
 
-void test('--max-connections-per-ip: the connection over the cap is refused, other addresses are not', async () => {
-  const t = await calmStack({ maxConnectionsPerIp: 4 });
+void test('--max-connections-per-ip: the connection over the cap is refused, other addresses are not', async (ctx) => {
+  const t = await calmStack(ctx, { maxConnectionsPerIp: 4 });
   try {
     const held = [0, 1, 2, 3].map(() => visitor(t.port, '127.0.0.2'));
     await Promise.all(held.map((v) => once(v.s, 'connect')));

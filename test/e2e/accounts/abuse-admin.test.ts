@@ -11,6 +11,7 @@ import { closeHttp, request } from '../../helpers/harness.js';
 import { runCli } from '../../helpers/cli.js';
 import { connectTunely, runTunely } from '../../compat/tunely/helpers.js';
 import {
+  composedStack,
   admin,
   ADMIN_TOKEN,
   BACKENDS,
@@ -119,63 +120,50 @@ for (const backend of BACKENDS) {
   });
 
   describe(`admin API (${backend.name})`, { skip: backend.skip }, () => {
-    let db: TestDb;
-    let srv: Running;
-    let origin: { server: http.Server; port: number };
-
-    before(async () => {
-      db = await backend.create();
-      srv = await startComposed(db.url);
-      origin = await startEchoOrigin();
-    });
-    after(async () => {
-      await srv?.composed.close();
-      if (origin) await closeHttp(origin.server);
-      await db?.cleanup();
-    });
+    const stack = composedStack(backend);
 
     test('no or bad admin token → 401 with WWW-Authenticate; the right one → 200', async () => {
-      const none = await admin(srv.port, 'GET', '/tokens', undefined, null);
+      const none = await admin(stack.srv.port, 'GET', '/tokens', undefined, null);
       assert.equal(none.status, 401);
       assert.match(String(none.headers['www-authenticate']), /^Bearer/);
-      const bad = await admin(srv.port, 'GET', '/tokens', undefined, 'not-the-admin-token-at-all');
+      const bad = await admin(stack.srv.port, 'GET', '/tokens', undefined, 'not-the-admin-token-at-all');
       assert.equal(bad.status, 401);
       assert.equal((bad.json as { error: { code: string } }).error.code, 'BURROW_ERR_UNAUTHORIZED');
       // an agent token is not an admin token
-      const { secret } = await srv.composed.accounts.tokens.create({ label: 'agent-only' });
-      assert.equal((await admin(srv.port, 'GET', '/tokens', undefined, secret)).status, 403);
-      const ok = await admin(srv.port, 'GET', '/tokens');
+      const { secret } = await stack.srv.composed.accounts.tokens.create({ label: 'agent-only' });
+      assert.equal((await admin(stack.srv.port, 'GET', '/tokens', undefined, secret)).status, 403);
+      const ok = await admin(stack.srv.port, 'GET', '/tokens');
       assert.equal(ok.status, 200);
       assert.ok(!JSON.stringify(ok.json).includes(secret), 'secrets are never listed');
     });
 
     test('SQL-looking labels and names are stored and returned literally', async () => {
-      const created = await admin(srv.port, 'POST', '/tokens', { label: SQL_LABEL });
+      const created = await admin(stack.srv.port, 'POST', '/tokens', { label: SQL_LABEL });
       assert.equal(created.status, 201, JSON.stringify(created.json));
       const c = created.json as { token: { id: string; label: string }; secret: string };
       assert.equal(c.token.label, SQL_LABEL);
-      const one = await admin(srv.port, 'GET', `/tokens/${c.token.id}`);
+      const one = await admin(stack.srv.port, 'GET', `/tokens/${c.token.id}`);
       assert.equal((one.json as { token: { label: string } }).token.label, SQL_LABEL);
-      const list = await admin(srv.port, 'GET', '/tokens');
+      const list = await admin(stack.srv.port, 'GET', '/tokens');
       assert.ok((list.json as { tokens: { label: string }[] }).tokens.some((t) => t.label === SQL_LABEL));
 
       // an injection attempt in a path parameter finds nothing (not everything)
-      const inj = await admin(srv.port, 'GET', `/tokens/${encodeURIComponent("tok_' OR '1'='1")}`);
+      const inj = await admin(stack.srv.port, 'GET', `/tokens/${encodeURIComponent("tok_' OR '1'='1")}`);
       assert.equal(inj.status, 404);
       assert.equal((inj.json as { error: { code: string } }).error.code, 'BURROW_ERR_TOKEN_NOT_FOUND');
 
       // names are validated: SQL-looking names are refused, the table stays intact
-      const badName = await admin(srv.port, 'POST', '/names', {
+      const badName = await admin(stack.srv.port, 'POST', '/names', {
         name: "x'; DROP TABLE reserved_names; --",
         tokenId: c.token.id,
       });
       assert.equal(badName.status, 400);
       assert.equal((badName.json as { error: { code: string } }).error.code, 'BURROW_ERR_INVALID_NAME');
-      const unknown = await admin(srv.port, 'GET', `/names/${encodeURIComponent("a' OR 1=1 --")}`);
+      const unknown = await admin(stack.srv.port, 'GET', `/names/${encodeURIComponent("a' OR 1=1 --")}`);
       assert.equal(unknown.status, 404);
-      const reserved = await admin(srv.port, 'POST', '/names', { name: 'or-1-eq-1', tokenId: c.token.id });
+      const reserved = await admin(stack.srv.port, 'POST', '/names', { name: 'or-1-eq-1', tokenId: c.token.id });
       assert.equal(reserved.status, 201, JSON.stringify(reserved.json));
-      const names = await admin(srv.port, 'GET', '/names');
+      const names = await admin(stack.srv.port, 'GET', '/names');
       assert.equal(names.status, 200);
       assert.deepEqual(
         (names.json as { names: { name: string; tokenId: string }[] }).names.map((n) => [n.name, n.tokenId]),
@@ -183,133 +171,136 @@ for (const backend of BACKENDS) {
       );
 
       // the tokens table survived: the token still opens its tunnel, under its reserved name
-      const t = await tunnel(srv.url, origin.port, { token: c.secret });
+      const t = await tunnel(stack.srv.url, stack.origin.port, { token: c.secret });
       try {
         assert.equal(t.name, 'or-1-eq-1');
       } finally {
         t.close();
       }
       // an agent asking for an SQL-looking subdomain gets a clean refusal
-      const err = await refusal(tunnel(srv.url, origin.port, { token: c.secret, subdomain: "a'--" }));
+      const err = await refusal(tunnel(stack.srv.url, stack.origin.port, { token: c.secret, subdomain: "a'--" }));
       assert.match(err.code, /BURROW_ERR_(INVALID_NAME|FORBIDDEN|BAD_REQUEST)/);
     });
 
     test('`burrow token create --label <SQL> --db` and `token list --json` through the CLI on the same database', async () => {
-      const create = runCli(['token', 'create', '--label', SQL_LABEL, '--db', db.url, '--json']);
+      const create = runCli(['token', 'create', '--label', SQL_LABEL, '--db', stack.db.url, '--json']);
       assert.equal(await create.exited, 0, create.stderr());
       const made = JSON.parse(create.lines.join('\n')) as { token: { id: string; label: string } };
       assert.equal(made.token.label, SQL_LABEL);
-      const r = await admin(srv.port, 'GET', `/tokens/${made.token.id}`);
+      const r = await admin(stack.srv.port, 'GET', `/tokens/${made.token.id}`);
       assert.equal((r.json as { token: { label: string } }).token.label, SQL_LABEL);
-      const list = runCli(['token', 'list', '--db', db.url, '--json']);
+      const list = runCli(['token', 'list', '--db', stack.db.url, '--json']);
       assert.equal(await list.exited, 0, list.stderr());
       const tokens = JSON.parse(list.lines.join('\n')) as { id: string; label: string }[];
       assert.equal(tokens.find((t) => t.id === made.token.id)?.label, SQL_LABEL);
     });
 
     test('revoking through the admin API with a bad admin token changes nothing', async () => {
-      const { token, secret } = await srv.composed.accounts.tokens.create({ label: 'keep' });
-      const r = await admin(srv.port, 'POST', `/tokens/${token.id}/revoke`, undefined, 'wrong-admin-token-xxxxxxxx');
+      const { token, secret } = await stack.srv.composed.accounts.tokens.create({ label: 'keep' });
+      const r = await admin(
+        stack.srv.port,
+        'POST',
+        `/tokens/${token.id}/revoke`,
+        undefined,
+        'wrong-admin-token-xxxxxxxx',
+      );
       assert.equal(r.status, 401);
-      const t = await tunnel(srv.url, origin.port, { token: secret });
+      const t = await tunnel(stack.srv.url, stack.origin.port, { token: secret });
       t.close();
     });
   });
 
   describe(`other agent edges obey --auth token (${backend.name})`, { skip: backend.skip }, () => {
-    let db: TestDb;
-    let srv: Running;
-    let origin: { server: http.Server; port: number };
-
-    before(async () => {
-      db = await backend.create();
-      srv = await startComposed(db.url);
-      origin = await startEchoOrigin();
-    });
-    after(async () => {
-      await srv?.composed.close();
-      if (origin) await closeHttp(origin.server);
-      await db?.cleanup();
-    });
+    const stack = composedStack(backend);
 
     test('localtunnel handshake without a token is refused with --auth token, and cannot take a reserved name', async () => {
-      const own = `127.0.0.1:${srv.port}`;
-      const anon = await request(srv.port, own, '/?new');
+      const own = `127.0.0.1:${stack.srv.port}`;
+      const anon = await request(stack.srv.port, own, '/?new');
       assert.equal(anon.status, 401, `GET /?new without a token: ${anon.status} ${anon.body.toString()}`);
-      const { token } = await srv.composed.accounts.tokens.create({ label: 'lt-owner' });
-      await srv.composed.accounts.tokens.reserveName('lt-reserved', token.id);
-      const taken = await request(srv.port, own, '/lt-reserved');
+      const { token } = await stack.srv.composed.accounts.tokens.create({ label: 'lt-owner' });
+      await stack.srv.composed.accounts.tokens.reserveName('lt-reserved', token.id);
+      const taken = await request(stack.srv.port, own, '/lt-reserved');
       assert.ok(taken.status === 401 || taken.status === 403, `GET /lt-reserved without its token: ${taken.status}`);
     });
 
     test('localtunnel handshake with a token (?token=, X-Burrow-Token): its reserved name, refused to others, closed on revocation', async () => {
-      const own = `127.0.0.1:${srv.port}`;
-      const { tokens } = srv.composed.accounts;
+      const own = `127.0.0.1:${stack.srv.port}`;
+      const { tokens } = stack.srv.composed.accounts;
       const owner = await tokens.create({ label: 'lt-with-token' });
       await tokens.reserveName('lt-mine', owner.token.id);
       const other = await tokens.create({ label: 'lt-other' });
-      const refused = await request(srv.port, own, '/lt-mine', { headers: { 'x-burrow-token': other.secret } });
+      const refused = await request(stack.srv.port, own, '/lt-mine', { headers: { 'x-burrow-token': other.secret } });
       assert.equal(refused.status, 403, refused.body.toString());
-      const bad = await request(srv.port, own, `/?new&token=brw_${'Q'.repeat(40)}`);
+      const bad = await request(stack.srv.port, own, `/?new&token=brw_${'Q'.repeat(40)}`);
       assert.equal(bad.status, 401);
-      const ok = await request(srv.port, own, `/?new&token=${owner.secret}`);
+      const ok = await request(stack.srv.port, own, `/?new&token=${owner.secret}`);
       assert.equal(ok.status, 200, ok.body.toString());
       const body = JSON.parse(ok.body.toString()) as { id: string; url: string };
       assert.equal(body.id, 'lt-mine', 'a token with one reserved name gets it by default');
-      assert.ok(srv.composed.server.registry.get('lt-mine'), 'registered');
+      assert.ok(stack.srv.composed.server.registry.get('lt-mine'), 'registered');
       await tokens.revoke(owner.token.id);
       assert.equal(
-        srv.composed.server.registry.get('lt-mine'),
+        stack.srv.composed.server.registry.get('lt-mine'),
         undefined,
         'revocation closes the localtunnel tunnel at once',
       );
-      const again = await request(srv.port, own, '/lt-mine', { headers: { 'x-burrow-token': owner.secret } });
+      const again = await request(stack.srv.port, own, '/lt-mine', { headers: { 'x-burrow-token': owner.secret } });
       assert.equal(again.status, 401);
     });
 
     test('the pipe needs a token allowed the pipe kind with --auth token', async () => {
       // a receiver without a sender waits; refused at once is what --auth token should give
-      const status = await fetch(`${srv.url}/api/v1/pipe/no-token-here`, { signal: AbortSignal.timeout(1500) }).then(
+      const status = await fetch(`${stack.srv.url}/api/v1/pipe/no-token-here`, {
+        signal: AbortSignal.timeout(1500),
+      }).then(
         (r) => r.status,
         () => 'waiting for a sender (accepted)',
       );
       assert.equal(status, 401, `GET /api/v1/pipe without a token: ${status}`);
       // with a token allowed the pipe kind, a transfer goes through
-      const { secret } = await srv.composed.accounts.tokens.create({ label: 'piper', scopes: ['pipe'] });
+      const { secret } = await stack.srv.composed.accounts.tokens.create({ label: 'piper', scopes: ['pipe'] });
       const auth = { authorization: `Bearer ${secret}` };
-      const received = fetch(`${srv.url}/api/v1/pipe/with-token`, { headers: auth }).then((r) => r.text());
-      const sent = await fetch(`${srv.url}/api/v1/pipe/with-token?token=${secret}`, { method: 'POST', body: 'piped!' });
+      const received = fetch(`${stack.srv.url}/api/v1/pipe/with-token`, { headers: auth }).then((r) => r.text());
+      const sent = await fetch(`${stack.srv.url}/api/v1/pipe/with-token?token=${secret}`, {
+        method: 'POST',
+        body: 'piped!',
+      });
       assert.equal(sent.status, 200);
       await sent.text();
       assert.equal(await received, 'piped!');
       // a token without the pipe kind is refused; the pages stay open
-      const { secret: httpOnly } = await srv.composed.accounts.tokens.create({ label: 'http-only', scopes: ['http'] });
-      const refused = await fetch(`${srv.url}/api/v1/pipe/other`, { headers: { authorization: `Bearer ${httpOnly}` } });
+      const { secret: httpOnly } = await stack.srv.composed.accounts.tokens.create({
+        label: 'http-only',
+        scopes: ['http'],
+      });
+      const refused = await fetch(`${stack.srv.url}/api/v1/pipe/other`, {
+        headers: { authorization: `Bearer ${httpOnly}` },
+      });
       assert.equal(refused.status, 403);
       await refused.text();
-      assert.equal((await fetch(`${srv.url}/api/v1/pipe/help`)).status, 200);
+      assert.equal((await fetch(`${stack.srv.url}/api/v1/pipe/help`)).status, 200);
     });
 
     test('tunely agents: a tunely-format token works, and revoking it disconnects the agent at once', async () => {
-      const { tokens } = srv.composed.accounts;
+      const { tokens } = stack.srv.composed.accounts;
       const { token, secret } = await tokens.create({ format: 'tunely', names: ['tunely-app'], label: 'tunely' });
-      const wsUrl = `ws://127.0.0.1:${srv.port}/ws/tunnel`;
+      const wsUrl = `ws://127.0.0.1:${stack.srv.port}/ws/tunnel`;
       const agent = await connectTunely({
         server: wsUrl,
         token: secret,
-        target: `http://127.0.0.1:${origin.port}`,
+        target: `http://127.0.0.1:${stack.origin.port}`,
         reconnectSeconds: 60,
       });
       try {
-        const r = await request(srv.port, `tunely-app.localhost:${srv.port}`, '/t');
+        const r = await request(stack.srv.port, `tunely-app.localhost:${stack.srv.port}`, '/t');
         assert.equal(r.body.toString(), 'origin:/t');
         const started = Date.now();
         await tokens.revoke(token.id);
         // the adapter keeps an offline tunely tunnel for a grace period, answering 503
-        let after1 = await request(srv.port, `tunely-app.localhost:${srv.port}`, '/after');
+        let after1 = await request(stack.srv.port, `tunely-app.localhost:${stack.srv.port}`, '/after');
         while (after1.status === 200 && Date.now() - started < 3000) {
           await new Promise((r) => setTimeout(r, 50));
-          after1 = await request(srv.port, `tunely-app.localhost:${srv.port}`, '/after');
+          after1 = await request(stack.srv.port, `tunely-app.localhost:${stack.srv.port}`, '/after');
         }
         assert.notEqual(after1.status, 200, 'no request reaches the revoked agent');
         assert.notEqual(after1.body.toString(), 'origin:/after');
@@ -321,7 +312,7 @@ for (const backend of BACKENDS) {
       const again = runTunely({
         server: wsUrl,
         token: secret,
-        target: `http://127.0.0.1:${origin.port}`,
+        target: `http://127.0.0.1:${stack.origin.port}`,
         reconnectSeconds: 60,
       });
       try {

@@ -12,6 +12,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { closeHttp, request } from '../../helpers/harness.js';
 import { runCli, type CliProcess } from '../../helpers/cli.js';
 import {
+  composedStack,
   admin,
   BACKENDS,
   refusal,
@@ -202,43 +203,33 @@ for (const backend of BACKENDS) {
 
   describe(`token counts and lifetimes under live agents (${backend.name})`, { skip: backend.skip }, () => {
     const clock = new FakeClock();
-    let db: TestDb;
-    let srv: Running;
-    let origin: { server: http.Server; port: number };
 
-    before(async () => {
-      db = await backend.create();
-      // the default resume grace (the CLI's), not 0; token time is the test's clock, polled every 20 ms
-      srv = await startComposed(db.url, { resumeGraceMs: 60_000, tokenClock: clock.now, revocationPollMs: 20 });
-      origin = await startEchoOrigin();
-    });
-    after(async () => {
-      await srv?.composed.close();
-      if (origin) await closeHttp(origin.server);
-      await db?.cleanup();
-    });
+    const stack = composedStack(backend, { resumeGraceMs: 60_000, tokenClock: clock.now, revocationPollMs: 20 });
 
     test('max tunnels: a tunnel closed by its agent frees its slot even with a resume grace', async () => {
-      const { secret } = await srv.composed.accounts.tokens.create({ label: 'grace', maxTunnels: 1 });
-      const first = await tunnel(srv.url, origin.port, { token: secret });
+      const { secret } = await stack.srv.composed.accounts.tokens.create({ label: 'grace', maxTunnels: 1 });
+      const first = await tunnel(stack.srv.url, stack.origin.port, { token: secret });
       first.close();
-      await waitUntil(() => srv.composed.server.registry.get(first.name) === undefined, {
+      await waitUntil(() => stack.srv.composed.server.registry.get(first.name) === undefined, {
         timeoutMs: 3000,
         what: 'first tunnel gone',
       });
-      const second = await tunnel(srv.url, origin.port, { token: secret });
+      const second = await tunnel(stack.srv.url, stack.origin.port, { token: secret });
       second.close();
     });
 
     test('a token that expires while its agent is connected: the agent is disconnected and cannot come back', async () => {
-      const { secret } = await srv.composed.accounts.tokens.create({ label: 'expiring', expiresInMs: 1000 });
-      const t = await tunnel(srv.url, origin.port, { token: secret });
+      const { secret } = await stack.srv.composed.accounts.tokens.create({ label: 'expiring', expiresInMs: 1000 });
+      const t = await tunnel(stack.srv.url, stack.origin.port, { token: secret });
       try {
-        assert.equal((await visit(srv.port, t)).status, 200);
+        assert.equal((await visit(stack.srv.port, t)).status, 200);
         clock.advance(1100);
-        assert.equal((await refusal(tunnel(srv.url, origin.port, { token: secret }))).code, 'BURROW_ERR_UNAUTHORIZED');
+        assert.equal(
+          (await refusal(tunnel(stack.srv.url, stack.origin.port, { token: secret }))).code,
+          'BURROW_ERR_UNAUTHORIZED',
+        );
         // the revocation watch (every 20 ms here) ends agents whose token expired
-        await waitUntil(async () => (await visit(srv.port, t, '/late')).status !== 200, {
+        await waitUntil(async () => (await visit(stack.srv.port, t, '/late')).status !== 200, {
           timeoutMs: 5000,
           what: 'expired agent disconnected',
         });

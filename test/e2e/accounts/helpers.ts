@@ -6,12 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { composeServer, type ComposeOptions, type ComposedServer } from '../../../src/app/compose.js';
 import { openTunnel, type OpenTunnelOptions, type Tunnel } from '../../../src/index.js';
-import { request, startOrigin, type Reply } from '../../helpers/harness.js';
+import { closeHttp, request, startOrigin, type Reply } from '../../helpers/harness.js';
 
 export const PG_URL = process.env['BURROW_TEST_DATABASE_URL'] || undefined;
 export const PG_SKIP = PG_URL
@@ -110,6 +111,50 @@ export async function startEchoOrigin(): Promise<{
     res.end(`origin:${req.url ?? ''}`);
   });
   return { ...o, seen };
+}
+
+export type EchoOrigin = Awaited<ReturnType<typeof startEchoOrigin>>;
+
+/** What a suite of accounts tests shares: a fresh database, the composed server on it, an echo origin. */
+export interface ComposedStack {
+  readonly db: TestDb;
+  readonly srv: Running;
+  readonly origin: EchoOrigin;
+}
+
+/**
+ * The suite fixture: registers before() (database, server with `options`, origin) and after()
+ * (all three closed) in the calling describe(); read the parts inside tests.
+ */
+export function composedStack(backend: Backend, options: ComposeOptions = {}): ComposedStack {
+  let db: TestDb | undefined;
+  let srv: Running | undefined;
+  let origin: EchoOrigin | undefined;
+  before(async () => {
+    db = await backend.create();
+    srv = await startComposed(db.url, options);
+    origin = await startEchoOrigin();
+  });
+  after(async () => {
+    await srv?.composed.close();
+    if (origin) await closeHttp(origin.server);
+    await db?.cleanup();
+  });
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('composedStack: used outside its describe() tests');
+    return v;
+  };
+  return {
+    get db() {
+      return started(db);
+    },
+    get srv() {
+      return started(srv);
+    },
+    get origin() {
+      return started(origin);
+    },
+  };
 }
 
 /** openTunnel with no reconnects by default (tests want refusals at once). */

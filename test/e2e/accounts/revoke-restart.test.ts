@@ -10,6 +10,7 @@ import type { Tunnel } from '../../../src/index.js';
 import { closeHttp, request } from '../../helpers/harness.js';
 import { runCli } from '../../helpers/cli.js';
 import {
+  composedStack,
   admin,
   BACKENDS,
   refusal,
@@ -42,44 +43,30 @@ async function assertGone(srv: Running, host: string): Promise<void> {
 
 for (const backend of BACKENDS) {
   describe(`token revocation disconnects live agents (${backend.name})`, { skip: backend.skip }, () => {
-    let db: TestDb;
-    let srv: Running;
-    let origin: { server: http.Server; port: number };
-
-    before(async () => {
-      db = await backend.create();
-      // the CLI default grace; revocations made elsewhere are polled every 50 ms (default 5 s)
-      srv = await startComposed(db.url, { resumeGraceMs: 60_000, revocationPollMs: REVOCATION_POLL_MS });
-      origin = await startEchoOrigin();
-    });
-    after(async () => {
-      await srv?.composed.close();
-      if (origin) await closeHttp(origin.server);
-      await db?.cleanup();
-    });
+    const stack = composedStack(backend, { resumeGraceMs: 60_000, revocationPollMs: REVOCATION_POLL_MS });
 
     async function openLive(label: string): Promise<{ id: string; secret: string; t: Tunnel; host: string }> {
-      const { token, secret } = await srv.composed.accounts.tokens.create({ label });
+      const { token, secret } = await stack.srv.composed.accounts.tokens.create({ label });
       // reconnect on: the client must still give up, because the refusal is final
-      const t = await tunnel(srv.url, origin.port, {
+      const t = await tunnel(stack.srv.url, stack.origin.port, {
         token: secret,
         reconnect: true,
         backoff: { initialDelayMs: 50, maxDelayMs: 200 },
       });
       const host = new URL(t.url).host;
-      assert.equal((await visit(srv.port, host)).status, 200);
+      assert.equal((await visit(stack.srv.port, host)).status, 200);
       return { id: token.id, secret, t, host };
     }
 
     test('TokenService.revoke: the tunnel is gone at once and the agent cannot reconnect', async () => {
       const live = await openLive('svc');
       const w = watchShutdown(live.t);
-      await srv.composed.accounts.tokens.revoke(live.id);
-      await assertGone(srv, live.host);
+      await stack.srv.composed.accounts.tokens.revoke(live.id);
+      await assertGone(stack.srv, live.host);
       await w.closed;
       assert.equal(w.reconnects, 0, 'no reconnect attempts after a revocation');
       assert.equal(
-        (await refusal(tunnel(srv.url, origin.port, { token: live.secret }))).code,
+        (await refusal(tunnel(stack.srv.url, stack.origin.port, { token: live.secret }))).code,
         'BURROW_ERR_UNAUTHORIZED',
       );
     });
@@ -87,14 +74,14 @@ for (const backend of BACKENDS) {
     test('admin API POST /api/admin/tokens/:id/revoke disconnects the agent at once', async () => {
       const live = await openLive('api');
       const w = watchShutdown(live.t);
-      const r = await admin(srv.port, 'POST', `/tokens/${live.id}/revoke`);
+      const r = await admin(stack.srv.port, 'POST', `/tokens/${live.id}/revoke`);
       assert.equal(r.status, 200);
       assert.equal((r.json as { token: { status: string } }).token.status, 'revoked');
-      await assertGone(srv, live.host);
+      await assertGone(stack.srv, live.host);
       await w.closed;
       assert.equal(w.reconnects, 0);
       assert.equal(
-        (await refusal(tunnel(srv.url, origin.port, { token: live.secret }))).code,
+        (await refusal(tunnel(stack.srv.url, stack.origin.port, { token: live.secret }))).code,
         'BURROW_ERR_UNAUTHORIZED',
       );
     });
@@ -102,18 +89,18 @@ for (const backend of BACKENDS) {
     test('`burrow token revoke --db` from another process disconnects the agent (revocation polling)', async () => {
       const live = await openLive('cli');
       const w = watchShutdown(live.t);
-      const cli = runCli(['token', 'revoke', live.id, '--db', db.url]);
+      const cli = runCli(['token', 'revoke', live.id, '--db', stack.db.url]);
       assert.equal(await cli.exited, 0, cli.stderr());
       // the server sees revocations made elsewhere by polling (every REVOCATION_POLL_MS here)
-      await waitUntil(async () => (await visit(srv.port, live.host, '/poll')).status !== 200, {
+      await waitUntil(async () => (await visit(stack.srv.port, live.host, '/poll')).status !== 200, {
         timeoutMs: 5_000,
         what: 'tunnel closed after CLI revoke',
       });
-      await assertGone(srv, live.host);
+      await assertGone(stack.srv, live.host);
       await w.closed;
       assert.equal(w.reconnects, 0);
       assert.equal(
-        (await refusal(tunnel(srv.url, origin.port, { token: live.secret }))).code,
+        (await refusal(tunnel(stack.srv.url, stack.origin.port, { token: live.secret }))).code,
         'BURROW_ERR_UNAUTHORIZED',
       );
     });

@@ -4,7 +4,7 @@
  * chunked uploads, 100-continue, smuggling attempts, 504, the origin closing a kept-alive
  * connection, request logs, graceful drain.
  */
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
@@ -13,9 +13,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { openTunnel, type Tunnel } from '../../../src/client/burrow/open-tunnel.js';
+import { openTunnel } from '../../../src/client/burrow/open-tunnel.js';
 import { closeHttp, startOrigin, startServer } from '../../helpers/harness.js';
 import { selfSignedCert } from '../../helpers/tls.js';
+import { startStack } from '../../helpers/stack.js';
+import type { ServerOptions } from '../../../src/server/config.js';
 import { waitUntil, waitUntilSteady } from '../../helpers/wait.js';
 
 /** Write raw bytes to the server, collect everything until it closes the connection. */
@@ -33,30 +35,10 @@ function statuses(wire: string): number[] {
   return [...wire.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]));
 }
 
-async function setup(
-  handler: http.RequestListener,
-  serverOpts: Parameters<typeof startServer>[0] = {},
-): Promise<{
-  port: number;
-  host: string;
-  tunnel: Tunnel;
-  close: () => Promise<void>;
-  server: Awaited<ReturnType<typeof startServer>>['server'];
-}> {
-  const origin = await startOrigin(handler);
-  const srv = await startServer(serverOpts);
-  const tunnel = await openTunnel({ port: origin.port, server: srv.url, localHost: '127.0.0.1', subdomain: 'relay' });
-  return {
-    port: srv.port,
-    host: 'relay.localhost',
-    tunnel,
-    server: srv.server,
-    close: async () => {
-      tunnel.close();
-      await srv.server.close();
-      await closeHttp(origin.server);
-    },
-  };
+/** The stack with the agent on `relay` (tests reach it as relay.localhost). */
+async function setup(ctx: TestContext, handler: http.RequestListener, serverOpts: ServerOptions = {}) {
+  const s = await startStack(ctx, handler, { server: serverOpts, tunnel: { subdomain: 'relay' } });
+  return { ...s, host: 'relay.localhost' };
 }
 
 /** A raw TCP origin (for misbehaving origins) behind a tunnel named `name` on a fresh server. */
@@ -84,9 +66,9 @@ async function rawOriginTunnel(
   };
 }
 
-void test('pipelined requests on one connection are answered in order, then Connection: close ends it', async () => {
+void test('pipelined requests on one connection are answered in order, then Connection: close ends it', async (ctx) => {
   const seen: string[] = [];
-  const t = await setup((req, res) => {
+  const t = await setup(ctx, (req, res) => {
     seen.push(`${req.method} ${req.url} ${String(req.headers['x-forwarded-for'])}`);
     res.end(`body of ${req.url}`);
   });
@@ -104,8 +86,8 @@ void test('pipelined requests on one connection are answered in order, then Conn
   }
 });
 
-void test('one connection across hosts (a proxy in front pooling connections): tunnel → tunnel → API → tunnel', async () => {
-  const t = await setup((req, res) => res.end(`from origin A ${req.url}`));
+void test('one connection across hosts (a proxy in front pooling connections): tunnel → tunnel → API → tunnel', async (ctx) => {
+  const t = await setup(ctx, (req, res) => res.end(`from origin A ${req.url}`));
   const originB = await startOrigin((req, res) => res.end(`from origin B ${req.url}`));
   const b = await openTunnel({
     port: originB.port,
@@ -146,8 +128,8 @@ void test('one connection across hosts (a proxy in front pooling connections): t
   }
 });
 
-void test('HTTP/1.0, HEAD, 204 and 304 keep their framing', async () => {
-  const t = await setup((req, res) => {
+void test('HTTP/1.0, HEAD, 204 and 304 keep their framing', async (ctx) => {
+  const t = await setup(ctx, (req, res) => {
     if (req.url === '/204') {
       res.writeHead(204).end();
       return;
@@ -182,8 +164,8 @@ void test('HTTP/1.0, HEAD, 204 and 304 keep their framing', async () => {
   }
 });
 
-void test('chunked uploads arrive byte-exact; Expect: 100-continue gets its 100 from the origin', async () => {
-  const t = await setup((req, res) => {
+void test('chunked uploads arrive byte-exact; Expect: 100-continue gets its 100 from the origin', async (ctx) => {
+  const t = await setup(ctx, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => res.end(`got ${Buffer.concat(chunks).toString('hex')}`));
@@ -213,9 +195,9 @@ void test('chunked uploads arrive byte-exact; Expect: 100-continue gets its 100 
   }
 });
 
-void test('smuggling attempts get a 400 and never reach the origin', async () => {
+void test('smuggling attempts get a 400 and never reach the origin', async (ctx) => {
   const urls: string[] = [];
-  const t = await setup((req, res) => {
+  const t = await setup(ctx, (req, res) => {
     urls.push(req.url ?? '');
     req.resume();
     res.end('ok');
@@ -249,8 +231,9 @@ void test('smuggling attempts get a 400 and never reach the origin', async () =>
   }
 });
 
-void test('no response in time: 504, the connection closes, and the request is logged', async () => {
+void test('no response in time: 504, the connection closes, and the request is logged', async (ctx) => {
   const t = await setup(
+    ctx,
     (req, res) => {
       if (req.url === '/slow') return; // never answers
       res.end('fast');
@@ -301,9 +284,9 @@ void test('an origin that drops a kept-alive connection as a request goes out: t
   }
 });
 
-void test('graceful close: a request in flight finishes, then the relayed connection closes', async () => {
+void test('graceful close: a request in flight finishes, then the relayed connection closes', async (ctx) => {
   let release: (() => void) | undefined;
-  const t = await setup((_req, res) => {
+  const t = await setup(ctx, (_req, res) => {
     release = () => res.end('finished');
   });
   try {
@@ -382,10 +365,10 @@ void test('served over TLS directly: the relay and the hand-off both work on TLS
   }
 });
 
-void test('a close-delimited response reaches a slow visitor whole before the connection closes', async () => {
+void test('a close-delimited response reaches a slow visitor whole before the connection closes', async (ctx) => {
   const size = 16 * 1024 * 1024;
   let sent = 0;
-  const t = await setup((_req, res) => {
+  const t = await setup(ctx, (_req, res) => {
     // no Content-Length, HTTP/1.0-style: the body ends when the origin closes
     res.writeHead(200, { Connection: 'close', 'Content-Type': 'application/octet-stream' });
     res.useChunkedEncodingByDefault = false;
