@@ -7,6 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../core/errors.js';
+import { sendJson } from '../core/http-json.js';
 import { NewTunnelLimiter } from '../core/new-tunnel-limiter.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { VERSION } from '../version.js';
@@ -269,18 +270,12 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
         res.writeHead(302, { Location: config.landing }).end();
         return;
       }
-      const body =
-        JSON.stringify({
-          name: 'burrow',
-          version: VERSION,
-          docs: 'https://github.com/burrow/burrow#readme',
-          tunnels: registry.size,
-        }) + '\n';
-      res.writeHead(200, {
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': Buffer.byteLength(body),
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      sendJson(
+        res,
+        200,
+        { name: 'burrow', version: VERSION, docs: 'https://github.com/burrow/burrow#readme', tunnels: registry.size },
+        { head: req.method === 'HEAD' },
+      );
       return;
     }
     sendError(

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
+import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 
 export function escapeHtml(s: string): string {
@@ -105,5 +106,5 @@ export function errorResponseBytes(
 export function rejectUpgrade(socket: Duplex, err: unknown, extraHeaders: Record<string, string> = {}): void {
   if (socket.writable) socket.end(errorResponseBytes(err, { extraHeaders }));
   socket.once('error', () => {});
-  setTimeout(() => socket.destroy(), 1000).unref();
+  setTimeout(() => socket.destroy(), CLOSE_HANDSHAKE_GRACE_MS).unref();
 }
