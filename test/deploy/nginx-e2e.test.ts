@@ -19,6 +19,7 @@ import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { freePort } from '../helpers/net.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const CONF = fileURLToPath(new URL('../../examples/deploy/nginx.conf', import.meta.url));
 
@@ -26,10 +27,9 @@ function hasNginx(): boolean {
   return spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).status === 0;
 }
 
-async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
+function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const listening = (): Promise<boolean> =>
+    new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {
         s.destroy();
@@ -37,10 +37,7 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
       });
       s.once('error', () => resolve(false));
     });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitUntil(listening, { timeoutMs, what: `something listening on ${port}` });
 }
 
 void test('nginx in front (the documented config): tunnels, API, WebSocket and SSE over one upstream pool', async (t) => {

@@ -20,6 +20,7 @@ import { NewTunnelLimiter } from '../../src/core/new-tunnel-limiter.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
 import { BACKENDS, startComposed, tunnel, visit } from '../e2e/accounts/helpers.js';
 import { FakeClock } from '../helpers/clock.js';
+import { waitUntil } from '../helpers/wait.js';
 import { startLt, startTestOrigin } from '../compat/localtunnel/helpers.js';
 import { API_KEY, TestClient, registerMsg } from '../compat/tiflis/helpers.js';
 import { connectTunely } from '../compat/tunely/helpers.js';
@@ -191,11 +192,10 @@ void test('localtunnel: an unclaimed pool port counts until a pool socket claims
   t.after(() => pool.destroy());
   await once(pool, 'connect');
   const name = String(first.json['id']);
-  const deadline = Date.now() + 5_000;
-  while (!adapter.tunnels().some((x) => x.name === name && x.connectedSockets === 1)) {
-    if (Date.now() > deadline) throw new Error('the pool socket was not taken');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitUntil(() => adapter.tunnels().some((x) => x.name === name && x.connectedSockets === 1), {
+    timeoutMs: 5_000,
+    what: 'the pool socket to be taken',
+  });
   assert.equal((await ltNew(srv.port, '127.0.0.1')).status, 200);
   assert.equal((await ltNew(srv.port, '127.0.0.1')).status, 429);
 });

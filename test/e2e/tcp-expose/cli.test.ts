@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, type CliProcess } from '../../helpers/cli.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { accepts, bindable, dial, readBytes, startStack, startTarget, type Stack } from './helpers.js';
 
 interface Ready {
@@ -70,10 +71,10 @@ void test('burrow tcp --json: ready with tcpAddress, wsUrl and token; the public
   p.child.kill('SIGTERM');
   assert.equal(await p.exited, 0);
   let released = false;
-  for (let i = 0; i < 200 && !released; i++) {
-    released = !(await accepts(port)) && (await bindable(port));
-    if (!released) await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitUntil(async () => (released = !(await accepts(port)) && (await bindable(port))), {
+    timeoutMs: 5_000,
+    what: `port ${port} released`,
+  }).catch(() => {});
   assert.ok(released, `port ${port} released after the CLI exited`);
 });
 

@@ -274,10 +274,10 @@ void test('expose: the agent going away closes public connections and releases t
   await waitUntil(() => s.stack.composed.server.registry.get(s.tunnel.name) === undefined);
   // The listener is gone: connections are refused and the port can be bound again.
   let released = false;
-  for (let i = 0; i < 200 && !released; i++) {
-    released = !(await accepts(s.port)) && (await bindable(s.port));
-    if (!released) await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitUntil(async () => (released = !(await accepts(s.port)) && (await bindable(s.port))), {
+    timeoutMs: 5_000,
+    what: `port ${s.port} released`,
+  }).catch(() => {});
   assert.ok(released, `port ${s.port} released`);
 });
 

@@ -251,7 +251,7 @@ void test('no response in time: 504, the connection closes, and the request is l
     assert.deepEqual(statuses(wire), [200, 504]);
     assert.match(wire, /BURROW_ERR_TIMEOUT/);
     assert.ok(Date.now() - started < 5_000);
-    for (let i = 0; i < 50 && logged.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => logged.length >= 2, { what: 'both request events' });
     assert.deepEqual(logged, ['GET /fast 200', 'GET /slow 504']);
   } finally {
     await t.close();
@@ -294,10 +294,10 @@ void test('graceful close: a request in flight finishes, then the relayed connec
     let got = '';
     s.on('data', (c: Buffer) => (got += c.toString('latin1')));
     s.write(`GET /long HTTP/1.1\r\nHost: ${t.host}\r\n\r\n`);
-    while (!release) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil(() => release !== undefined, { what: 'the origin to get /long' });
     const closing = t.server.close();
     await new Promise((r) => setTimeout(r, 50));
-    release();
+    release!();
     await once(s, 'close');
     await closing;
     assert.match(got, /^HTTP\/1\.1 200 OK[\s\S]*finished$/);
