@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { dial, expose, publicPort, startStack, startTarget } from './helpers.js';
+import { dial, expose, publicPort, startComposedTcp, startTarget } from './helpers.js';
 import { waitUntil, waitUntilSteady } from '../../helpers/wait.js';
 
 const TOTAL = 128 * 1024 * 1024;
@@ -34,7 +34,7 @@ function settle(read: () => number): Promise<number> {
 }
 
 void test('download: a paused public reader holds the local service back', async (t) => {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   let service: ReturnType<typeof pump> | undefined;
   const target = await startTarget((s) => (service = pump(s, TOTAL)));
   t.after(async () => {
@@ -59,7 +59,7 @@ void test('download: a paused public reader holds the local service back', async
 });
 
 void test('upload: a local service that stops reading holds the public writer back', async (t) => {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   let local: Socket | undefined;
   const target = await startTarget((s) => {
     local = s;

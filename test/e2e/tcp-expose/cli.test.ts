@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, type CliProcess } from '../../helpers/cli.js';
 import { waitUntil } from '../../helpers/wait.js';
-import { accepts, bindable, dial, readBytes, startStack, startTarget, type Stack } from './helpers.js';
+import { accepts, bindable, dial, readBytes, startComposedTcp, startTarget, type Stack } from './helpers.js';
 
 interface Ready {
   event: 'ready';
@@ -15,7 +15,7 @@ interface Ready {
 }
 
 async function setup(t: import('node:test').TestContext, range: 'range' | 'none' = 'range') {
-  const stack: Stack = await startStack(range === 'none' ? { range: false } : {});
+  const stack: Stack = await startComposedTcp(range === 'none' ? { range: false } : {});
   const target = await startTarget((s) => {
     s.write('220 banner\r\n'); // server speaks first
     s.pipe(s);

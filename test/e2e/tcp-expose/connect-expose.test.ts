@@ -3,11 +3,11 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as sdk from '../../../src/index.js';
-import { dial, echo, startStack, startTarget } from './helpers.js';
+import { dial, echo, startComposedTcp, startTarget } from './helpers.js';
 
 void test('exposeTcp + connectTcp: bytes round-trip, and the old names are the same functions', async (t) => {
   assert.equal(sdk.openTcpTunnel, sdk.exposeTcp, 'openTcpTunnel stays as an alias for one release');
-  const stack = await startStack({ range: false });
+  const stack = await startComposedTcp({ range: false });
   t.after(() => stack.close());
   const target = await startTarget(echo);
   t.after(() => target.server.close());

@@ -20,7 +20,7 @@ export function randomRange(size = 50): { from: number; to: number } {
 }
 
 /** The full server (composeServer) on 127.0.0.1:0; `range: false` = no --tcp-ports. */
-export async function startStack(
+export async function startComposedTcp(
   options: { range?: false; rangeSize?: number; tcpPublicHost?: string } = {},
 ): Promise<Stack> {
   const range = options.range === false ? undefined : randomRange(options.rangeSize);
@@ -43,11 +43,7 @@ export async function startStack(
   };
 }
 
-export async function expose(
-  stack: Stack,
-  port: number,
-  extra: Partial<ExposeTcpOptions> = {},
-): Promise<TcpTunnel> {
+export async function expose(stack: Stack, port: number, extra: Partial<ExposeTcpOptions> = {}): Promise<TcpTunnel> {
   return exposeTcp({ port, localHost: '127.0.0.1', server: stack.url, reconnect: false, ...extra });
 }
 

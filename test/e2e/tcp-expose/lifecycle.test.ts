@@ -3,13 +3,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import type { TcpTunnel } from '../../../src/client/burrow/open-tcp.js';
-import { accepts, bindable, dial, echo, expose, publicPort, readBytes, startStack, startTarget } from './helpers.js';
+import type { TcpTunnel } from '../../../src/client/burrow/expose-tcp.js';
+import {
+  accepts,
+  bindable,
+  dial,
+  echo,
+  expose,
+  publicPort,
+  readBytes,
+  startComposedTcp,
+  startTarget,
+} from './helpers.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { readAll } from '../../helpers/net.js';
 
 void test('the public client resets → the local service connection closes', async (t) => {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   let local: Socket | undefined;
   const target = await startTarget((s) => {
     local = s;
@@ -31,7 +41,7 @@ void test('the public client resets → the local service connection closes', as
 });
 
 void test('the local service closes → the public client gets its last bytes, then end', async (t) => {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   const target = await startTarget((s) => s.end('last words'));
   t.after(async () => {
     await stack.close();
@@ -44,7 +54,7 @@ void test('the local service closes → the public client gets its last bytes, t
 });
 
 void test('the server shutting down closes public connections and releases the ports', async (t) => {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   const target = await startTarget(echo);
   t.after(() => target.close());
   const tunnel = await expose(stack, target.port);
@@ -62,7 +72,7 @@ void test('the server shutting down closes public connections and releases the p
 });
 
 void test('a full port range: the next tunnel is refused with TUNNEL_LIMIT; a freed port is reused', async (t) => {
-  const stack = await startStack({ rangeSize: 2 });
+  const stack = await startComposedTcp({ rangeSize: 2 });
   const target = await startTarget(echo);
   t.after(async () => {
     await stack.close();
@@ -90,7 +100,7 @@ void test('a full port range: the next tunnel is refused with TUNNEL_LIMIT; a fr
 });
 
 void test('--tcp-public-host is the host printed in tcpAddress', async (t) => {
-  const stack = await startStack({ tcpPublicHost: 'tcp.example.test' });
+  const stack = await startComposedTcp({ tcpPublicHost: 'tcp.example.test' });
   const target = await startTarget(echo);
   t.after(async () => {
     await stack.close();
@@ -103,7 +113,7 @@ void test('--tcp-public-host is the host printed in tcpAddress', async (t) => {
 });
 
 void test('200 public connections reset right after connect leave nothing open (service or server streams)', async (t) => {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   const target = await startTarget(echo);
   t.after(async () => {
     await stack.close();

@@ -14,7 +14,7 @@ import {
   hashUntilEnd,
   publicPort,
   readBytes,
-  startStack,
+  startComposedTcp,
   startTarget,
   writePattern,
 } from './helpers.js';
@@ -24,7 +24,7 @@ import { readAll } from '../../helpers/net.js';
 const BIG = 64 * 1024 * 1024;
 
 async function setup(onConnection: (s: Socket) => void, targetOptions: { allowHalfOpen?: boolean } = {}) {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   const target = await startTarget(onConnection, targetOptions);
   const tunnel = await expose(stack, target.port);
   return {
@@ -193,7 +193,7 @@ void test('expose: 500 concurrent TCP connections through one tunnel, each echoe
 });
 
 void test('expose: --remote-port is honoured', async (t) => {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   const target = await startTarget(echo);
   t.after(async () => {
     await stack.close();
@@ -216,7 +216,7 @@ void test('expose: --remote-port is honoured', async (t) => {
 });
 
 void test('expose: --remote-port outside the range → FORBIDDEN, and the name is free again', async (t) => {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   const target = await startTarget(echo);
   t.after(async () => {
     await stack.close();
@@ -282,7 +282,7 @@ void test('expose: the agent going away closes public connections and releases t
 });
 
 void test('expose: the local service is down → the public connection is closed, the tunnel stays up', async (t) => {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   t.after(() => stack.close());
   const gone = await startTarget(echo);
   const deadPort = gone.port;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { startTcpTunnel } from '../../../src/client/tcp-ws/tcp-tunnel.js';
-import { dial, echo, expose, publicPort, readBytes, startStack, startTarget } from './helpers.js';
+import { dial, echo, expose, publicPort, readBytes, startComposedTcp, startTarget } from './helpers.js';
 import { waitUntil } from '../../helpers/wait.js';
 
 /** A TCP relay to `port` whose connections can be cut. */
@@ -36,7 +36,7 @@ async function relay(port: number) {
 }
 
 async function setup(t: import('node:test').TestContext) {
-  const stack = await startStack();
+  const stack = await startComposedTcp();
   const target = await startTarget(echo);
   const r = await relay(stack.port);
   const tunnel = await expose(stack, target.port, {

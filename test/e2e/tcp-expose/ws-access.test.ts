@@ -19,7 +19,7 @@ import {
   hashUntilEnd,
   publicPort,
   readBytes,
-  startStack,
+  startComposedTcp,
   startTarget,
   writePattern,
 } from './helpers.js';
@@ -31,7 +31,7 @@ const CLIENTS = { limrun: limrunStartTcpTunnel, burrow: burrowStartTcpTunnel } a
 const MID = 16 * 1024 * 1024;
 
 async function setup(onConnection: (s: Socket) => void, opts: { range?: false; allowHalfOpen?: boolean } = {}) {
-  const stack = await startStack(opts.range === false ? { range: false } : {});
+  const stack = await startComposedTcp(opts.range === false ? { range: false } : {});
   const target = await startTarget(onConnection, opts.allowHalfOpen ? { allowHalfOpen: true } : {});
   const tunnel = await expose(stack, target.port);
   return {
@@ -203,7 +203,7 @@ void test('no --tcp-ports: no public port, but the WebSocket access works (limru
 });
 
 void test('no --tcp-ports: asking for --remote-port is FORBIDDEN', async (t) => {
-  const stack = await startStack({ range: false });
+  const stack = await startComposedTcp({ range: false });
   const target = await startTarget(echo);
   t.after(async () => {
     await stack.close();

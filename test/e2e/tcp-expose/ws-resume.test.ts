@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { startTcpTunnel as limrunStartTcpTunnel } from '@limrun/api/tunnel';
 import { startTcpTunnel as burrowStartTcpTunnel } from '../../../src/client/tcp-ws/tcp-tunnel.js';
-import { dial, expose, readBytes, startStack, startTarget } from './helpers.js';
+import { dial, expose, readBytes, startComposedTcp, startTarget } from './helpers.js';
 import { waitUntil } from '../../helpers/wait.js';
 
 async function relay(port: number) {
@@ -41,7 +41,7 @@ for (const [client, start] of [
   ['limrun', limrunStartTcpTunnel],
 ] as const) {
   void test(`${client} singleton → burrow tcp: WebSocket cut mid-stream → the same service connection resumes`, async (t) => {
-    const stack = await startStack();
+    const stack = await startComposedTcp();
     const target = await startTarget(() => {});
     const tunnel = await expose(stack, target.port);
     const r = await relay(stack.port);
