@@ -83,7 +83,7 @@ export interface ClaimTunnelIdResult {
   readonly restored: boolean;
 }
 
-/** A tiflis workstation (seed 002): its tunnel_id survives server restarts. */
+/** A tiflis workstation (docs/tiflis.md): its tunnel_id survives server restarts. */
 export interface WorkstationRecord {
   readonly id: string;
   readonly name: string;

@@ -1,5 +1,5 @@
 /**
- * createPipeHandler: the piping-server compatible rendezvous (COMPAT §5, seed 004) as one
+ * createPipeHandler: the piping-server compatible rendezvous (docs/pipe.md) as one
  * `(req, res) => void` for http and http2 (compat API). All state lives in the returned instance:
  * pending pipes (a sender or receivers waiting for the others), active transfers, spectators.
  */

@@ -1,5 +1,5 @@
 /**
- * Which sender headers reach receivers, and how they are cleaned (COMPAT §5, seed 004):
+ * Which sender headers reach receivers, and how they are cleaned (docs/pipe.md):
  * Content-Type (dangerous types → text/plain, parameters kept), Content-Length, Content-Disposition,
  * every X-Piping line in order, X-Hoody-Pipe. Values are CRLF/control-stripped and size-checked.
  */

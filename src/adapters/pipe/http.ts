@@ -39,7 +39,7 @@ export function asRes(res: PipeResponse): Res {
   return res;
 }
 
-/** Headers of every sender message and error (COMPAT §5: exactly `text/plain`, no charset). */
+/** Headers of every sender message and error (piping-server's own: exactly `text/plain`, no charset). */
 export const TEXT_HEADERS = { 'Content-Type': 'text/plain', 'Access-Control-Allow-Origin': '*' } as const;
 
 /** Ends `res` with a complete body and its Content-Length. */
@@ -54,7 +54,7 @@ export function sendPipeError(res: Res, status: number, message: string, extra: 
 }
 
 /**
- * Node writes `HTTP/1.1` status lines even to HTTP/1.0 clients; old clients (and COMPAT §5) want
+ * Node writes `HTTP/1.1` status lines even to HTTP/1.0 clients; old clients (and piping-server's own behaviour) want
  * `HTTP/1.0`. Rewrites the status line of the first string write on the socket.
  */
 export function forceHttp10StatusLine(res: PipeResponse): void {

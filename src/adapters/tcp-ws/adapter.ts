@@ -110,7 +110,7 @@ interface Route {
 }
 
 /**
- * TCP over WebSocket, wire-compatible with limrun's `startTcpTunnel` (COMPAT.md §2): endpoints at
+ * TCP over WebSocket, wire-compatible with limrun's `startTcpTunnel` (docs/tcp.md): endpoints at
  * `/tcp/<name>` and at operator-mapped paths; singleton mode with `sessionId` resume and
  * multiplexed mode (`?mode=multiplexed`). Mount it with handleUpgrade/handleRequest.
  */

@@ -1,9 +1,4 @@
-export {
-  createTcpWsAdapter,
-  type TcpWsAdapter,
-  type TcpWsAdapterOptions,
-  type TcpWsAdapterStats,
-} from './adapter.js';
+export { createTcpWsAdapter, type TcpWsAdapter, type TcpWsAdapterOptions, type TcpWsAdapterStats } from './adapter.js';
 export { createRegistryTcpResolver, type RegistryTcpResolverOptions } from './registry-resolver.js';
 export {
   createStaticTcpResolver,

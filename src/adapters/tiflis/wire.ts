@@ -1,5 +1,5 @@
 /**
- * The tiflis JSON wire format (COMPAT.md §4): pure parsing and message builders, no sockets.
+ * The tiflis JSON wire format (docs/tiflis.md): pure parsing and message builders, no sockets.
  * Field names and error codes are tiflis's own and must not change.
  */
 import {

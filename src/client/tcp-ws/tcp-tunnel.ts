@@ -107,7 +107,7 @@ export function connectTcp(options: ConnectTcpOptions): Promise<BurrowTcpTunnel>
 
 /**
  * A local TCP listener whose connections are forwarded over a WebSocket to `remoteURL` — limrun's
- * `startTcpTunnel` signature, defaults, modes and state API, and the same wire (COMPAT.md §2).
+ * `startTcpTunnel` signature, defaults, modes and state API, and the same wire (docs/tcp.md).
  * Differences: bytes read during a singleton reconnect are kept, not dropped; with a burrow
  * server, half-close (FIN) is carried, a closed target ends only its connection, and multiplexed
  * connections get per-connection flow control (one stalled connection does not stall the others).

@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { ConnectionStateTracker, TunnelConnectionState, TunnelConnectionStateCallback } from './state.js';
 
-/** Same names and values as limrun's `startTcpTunnel` (COMPAT.md §2). */
+/** Same names and values as limrun's `startTcpTunnel` (docs/tcp.md). */
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
 export type { TunnelConnectionState, TunnelConnectionStateCallback };
 export type TunnelMode = 'singleton' | 'multiplexed';

@@ -1,5 +1,5 @@
 /**
- * Every limit and default of the pipe service (seed 004, COMPAT.md §5), named in one place.
+ * Every limit and default of the pipe service (docs/pipe.md#configuration), named in one place.
  * Each can be overridden through `PipeOptions` (src/adapters/pipe/options.ts); docs/pipe.md lists them.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The limrun TCP-over-WebSocket wire, pure (no sockets). COMPAT.md §2 and docs/tcp.md.
+ * The limrun TCP-over-WebSocket wire, pure (no sockets). Specified in docs/tcp.md.
  *
  * Singleton mode: each binary message is raw bytes. burrow extension (negotiated with the
  * `X-Burrow-Tcp` header both ways): an empty message means "end of stream" (TCP FIN).
