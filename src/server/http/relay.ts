@@ -1,17 +1,19 @@
 /**
  * The connection relay: the fast path for HTTP/1.1 tunnels. A visitor connection whose first
- * request addresses a tunnel that streams bytes (burrow agents, localtunnel pools) becomes one
+ * request addresses a tunnel whose streams may carry a whole connection (Tunnel.streamPerConnection:
+ * burrow's multiplexed agents) becomes one
  * stream to that tunnel for its whole life, like a TCP proxy that understands just enough HTTP:
  *
  * - request heads are parsed (strictly, see src/core/http1.ts) and re-written with X-Forwarded-* (and the
  *   tunnel's Host), bodies pass through by their framing;
  * - response bytes pass through untouched; ResponseReader only watches where each response ends,
  *   for request logs, metrics, the 504 timer and the 502 page when the agent goes away;
- * - errors the relay answers itself (502/504/400/431) close the connection after them.
+ * - errors the relay answers itself (400/405/408/431/501/505/502/504, from the error table) close
+ *   the connection after them.
  *
  * Anything the relay does not carry is handed to Node's HTTP server with the bytes read so far put
- * back (handOff): the server's own host (API, adapters), unknown tunnels, tunnels with visitor
- * rules or message transports. A later request on the same connection for another host (a proxy in
+ * back (handOff, socket-handoff.ts): the server's own host (API, adapters), unknown tunnels, tunnels
+ * with visitor rules, per-request streams (localtunnel pools) or message transports. A later request on the same connection for another host (a proxy in
  * front pooling connections) is routed again once the responses in flight are done: to that
  * tunnel's own stream, or to Node's HTTP server.
  */
@@ -100,8 +102,8 @@ export class HttpRelay {
     let buf: Buffer = EMPTY;
     const cleanup = (): void => {
       socket.removeListener('data', onData);
-      socket.removeListener('error', onError);
-      socket.removeListener('end', onError);
+      socket.removeListener('error', onGone);
+      socket.removeListener('end', onGone);
       clearTimeout(deadline);
     };
     // the first head must be whole this soon after connecting, however the bytes trickle in
@@ -110,7 +112,7 @@ export class HttpRelay {
       if (buf.length) this.#refuse(socket, headTimeout(this.#o.headTimeoutMs));
       else socket.destroy();
     }, this.#o.headTimeoutMs);
-    const onError = (): void => {
+    const onGone = (): void => {
       cleanup();
       socket.destroy();
     };
@@ -143,8 +145,8 @@ export class HttpRelay {
       this.#dispatch(socket, buf, end, handOff);
     };
     socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('end', onError); // closed before a whole head: nothing to answer
+    socket.on('error', onGone);
+    socket.on('end', onGone); // closed before a whole head: nothing to answer
   }
 
   /** Answer a connection that never became a request (from the error table), count it, close. */
