@@ -16,9 +16,10 @@ import { isPrefixed, PIPE_API_PREFIX } from '../wire/pipe/target.js';
 import { BurrowError } from '../core/errors.js';
 import { sendError } from '../server/http/pages.js';
 import { presentedToken } from '../server/presented-token.js';
-import { SqlWorkstationStore } from '../store/tiflis-workstations.js';
+import { SqlWorkstationStore } from './tiflis-workstations.js';
 import type { ServerAdapter } from '../server/adapter.js';
 import { validateComposeOptions, type ComposeOptions } from './compose-config.js';
+import { createConsoleAdapter } from '../console/console.js';
 
 export type { ComposeOptions };
 import type { ServerOptions } from '../server/config.js';
@@ -75,7 +76,17 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     await accounts.close();
     throw err;
   }
-  const adapters: ServerAdapter[] = [accounts.adminAdapter(server.logger)];
+  const adminApi = accounts.adminAdapter(server.logger);
+  const adapters: ServerAdapter[] = [adminApi];
+  // the web console at /admin (on with --admin-token; else /admin says how to turn it on). Before
+  // localtunnel, whose `/<name>` handshake would take /admin.
+  adapters.push(
+    createConsoleAdapter({
+      admin: options.adminToken !== undefined ? adminApi : undefined,
+      domains: server.config.domains,
+      adapterStats: () => Object.assign({}, ...adapters.map((a) => a.stats?.() ?? {})) as Record<string, number>,
+    }),
+  );
 
   let pipe: PipeAdapter | undefined;
   if (options.pipe !== false) {

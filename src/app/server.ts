@@ -4,11 +4,13 @@ export type { ServerAdapter, ServerContext } from '../server/adapter.js';
 export type { ServerHooks, TunnelInfo, RequestInfo } from '../server/hooks.js';
 export {
   MemoryTunnelRegistry,
-  type Tunnel,
+  type RegisteredTunnel,
   type TunnelRegistry,
   type StreamInfo,
   type TunnelStats,
 } from '../server/registry.js';
+/** @deprecated since 0.2: use RegisteredTunnel (the SDK's `Tunnel` is the client side). */
+export type { RegisteredTunnel as Tunnel } from '../server/registry.js';
 export { AGENT_PATH } from '../wire/mux/paths.js';
 export { BurrowError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 export { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';

@@ -41,7 +41,7 @@ export interface TunnelStats {
  * A live tunnel as the core sees it. Byte-stream transports implement openStream (the core's HTTP
  * proxy then runs HTTP over it); message transports (tunely) implement handleRequest/handleUpgrade.
  */
-export interface Tunnel {
+export interface RegisteredTunnel {
   readonly id: string;
   readonly name: string;
   readonly protocol: TunnelProtocol;
@@ -143,8 +143,8 @@ export function missingTunnelAnswer(
 }
 
 export interface TunnelRegistryEvents {
-  created: [Tunnel];
-  closed: [Tunnel];
+  created: [RegisteredTunnel];
+  closed: [RegisteredTunnel];
 }
 
 /**
@@ -156,18 +156,18 @@ export interface TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
    * Validate and claim a name, then build the tunnel with it. Throws BurrowError:
    * INVALID_NAME, NAME_RESERVED, NAME_TAKEN, TUNNEL_LIMIT.
    */
-  add<T extends Tunnel>(create: (name: string) => T, options?: ClaimOptions): T;
+  add<T extends RegisteredTunnel>(create: (name: string) => T, options?: ClaimOptions): T;
   /** Remove a tunnel; with graceMs the name stays reserved for its owner for that long. */
-  remove(tunnel: Tunnel, options?: RemoveOptions): void;
-  get(name: string): Tunnel | undefined;
+  remove(tunnel: RegisteredTunnel, options?: RemoveOptions): void;
+  get(name: string): RegisteredTunnel | undefined;
   /** True while a name is held for its agent (after a drop or a goodbye). */
   isHeld(name: string): boolean;
   /** Why and for how long a name is held (undefined: not held). */
   holdOf(name: string): NameHold | undefined;
   /** A random readable name that is neither live nor held (throws TUNNEL_LIMIT after RANDOM_NAME_ATTEMPTS). */
   freeName(): string;
-  getById(id: string): Tunnel | undefined;
-  list(): Tunnel[];
+  getById(id: string): RegisteredTunnel | undefined;
+  list(): RegisteredTunnel[];
   readonly size: number;
   /** Release all grace reservations and timers. */
   close(): void;
@@ -185,8 +185,8 @@ interface Reservation {
 export const RANDOM_NAME_ATTEMPTS = 20;
 
 export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> implements TunnelRegistry {
-  readonly #byName = new Map<string, Tunnel>();
-  readonly #byId = new Map<string, Tunnel>();
+  readonly #byName = new Map<string, RegisteredTunnel>();
+  readonly #byId = new Map<string, RegisteredTunnel>();
   readonly #reserved = new Map<string, Reservation>();
   readonly #maxTunnels: number;
   readonly #now: () => number;
@@ -202,7 +202,7 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
     return this.#byName.size;
   }
 
-  add<T extends Tunnel>(create: (name: string) => T, options: ClaimOptions = {}): T {
+  add<T extends RegisteredTunnel>(create: (name: string) => T, options: ClaimOptions = {}): T {
     if (this.#byName.size >= this.#maxTunnels) {
       throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', `${this.#maxTunnels} tunnels are open`);
     }
@@ -235,7 +235,7 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
     return tunnel;
   }
 
-  remove(tunnel: Tunnel, options: RemoveOptions = {}): void {
+  remove(tunnel: RegisteredTunnel, options: RemoveOptions = {}): void {
     if (this.#byName.get(tunnel.name) !== tunnel) return;
     this.#byName.delete(tunnel.name);
     this.#byId.delete(tunnel.id);
@@ -251,7 +251,7 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
     this.emit('closed', tunnel);
   }
 
-  get(name: string): Tunnel | undefined {
+  get(name: string): RegisteredTunnel | undefined {
     return this.#byName.get(name);
   }
 
@@ -272,11 +272,11 @@ export class MemoryTunnelRegistry extends EventEmitter<TunnelRegistryEvents> imp
     throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', 'no free random name found');
   }
 
-  getById(id: string): Tunnel | undefined {
+  getById(id: string): RegisteredTunnel | undefined {
     return this.#byId.get(id);
   }
 
-  list(): Tunnel[] {
+  list(): RegisteredTunnel[] {
     return [...this.#byName.values()];
   }
 

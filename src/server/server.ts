@@ -25,7 +25,7 @@ import { HEAD_CHECK_INTERVAL_MS, RELAY_IDLE_TIMEOUT_MS } from './limits.js';
 import { TunnelProxy } from './http/proxy.js';
 import { HttpRelay } from './http/relay.js';
 import { TcpExpose } from './agent/tcp-expose.js';
-import { MemoryTunnelRegistry, missingTunnelAnswer, type Tunnel, type TunnelRegistry } from './registry.js';
+import { MemoryTunnelRegistry, missingTunnelAnswer, type RegisteredTunnel, type TunnelRegistry } from './registry.js';
 
 export interface BurrowServer {
   readonly config: ServerConfig;
@@ -49,7 +49,7 @@ export interface BurrowServer {
   /** Add an edge after creation (before or after listen). */
   use(adapter: ServerAdapter): void;
   /** The WebSocket access token of a `burrow tcp` tunnel (for the /tcp/<name> endpoint). */
-  tcpAccessToken(tunnel: Tunnel): string | undefined;
+  tcpAccessToken(tunnel: RegisteredTunnel): string | undefined;
   /** Disconnect every agent and tunnel opened with this token (after a revocation). Returns how many. */
   revokeToken(tokenId: string): number;
   /** Graceful stop: refuse new work, drain in-flight requests (up to drainTimeoutMs), close agents. */
@@ -157,7 +157,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     },
   });
 
-  const info = (t: Tunnel): TunnelInfo => ({ id: t.id, name: t.name, url: t.url, protocol: t.protocol, kind: t.kind });
+  const info = (t: RegisteredTunnel): TunnelInfo => ({ id: t.id, name: t.name, url: t.url, protocol: t.protocol, kind: t.kind });
   registry.on('created', (t) => {
     metrics.tunnels.inc({ protocol: t.protocol });
     hooks.onTunnelCreated?.(info(t));

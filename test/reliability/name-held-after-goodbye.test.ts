@@ -17,7 +17,7 @@ import { GOODBYE_HOLD_MS, GOODBYE_HOLD_RETRY_AFTER_S } from '../../src/core/limi
 import { createServer, type BurrowServer } from '../../src/app/server.js';
 import type { AgentAdmission } from '../../src/server/admission.js';
 import type { ServerOptions } from '../../src/server/config.js';
-import { MemoryTunnelRegistry, principalKeyOf, type Tunnel as ServerTunnel } from '../../src/server/registry.js';
+import { MemoryTunnelRegistry, principalKeyOf, type RegisteredTunnel as ServerTunnel } from '../../src/server/registry.js';
 import { closeHttp, request, startOrigin, startServer, type Reply } from '../helpers/harness.js';
 
 /** Agents present a token; its text is the token id ("alice", "bob"). */

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { isBurrowError } from '../../src/core/errors.js';
 import { openStore } from '../../src/store/open.js';
-import { SqlWorkstationStore } from '../../src/store/tiflis-workstations.js';
+import { SqlWorkstationStore } from '../../src/app/tiflis-workstations.js';
 import { parseDbUrl, resolveDbUrl } from '../../src/store/url.js';
 import { DEFAULT_DB_URL } from '../../src/store/limits.js';
 import { MIGRATION_TABLE } from '../../src/store/migrations.js';

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BurrowError, isBurrowError, RateLimitedError } from '../../core/errors.js';
 import type { NewTunnelTicket } from '../../core/new-tunnel-limiter.js';
 import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
-import type { Tunnel } from '../../server/registry.js';
+import type { RegisteredTunnel } from '../../server/registry.js';
 import type { AgentAdmission } from '../../server/admission.js';
 import { presentedToken } from '../../server/presented-token.js';
 import {
@@ -315,7 +315,7 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
     tunnels: () => [...mine],
     start(c) {
       ctx = c;
-      c.registry.on('closed', (t: Tunnel) => {
+      c.registry.on('closed', (t: RegisteredTunnel) => {
         if (t instanceof LocaltunnelTunnel) forget(t);
       });
       if (o.tunnelPort !== undefined) {

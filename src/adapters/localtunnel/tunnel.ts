@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { ServerMetrics } from '../../server/metrics.js';
-import type { CompletedRequest, StreamInfo, Tunnel, TunnelStats } from '../../server/registry.js';
+import type { CompletedRequest, StreamInfo, RegisteredTunnel, TunnelStats } from '../../server/registry.js';
 import { StreamStats } from '../../server/stream-stats.js';
 import { PoolConnection, type PoolLease } from './pool-socket.js';
 
@@ -40,7 +40,7 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-export class LocaltunnelTunnel implements Tunnel {
+export class LocaltunnelTunnel implements RegisteredTunnel {
   readonly id = randomUUID();
   readonly name: string;
   readonly protocol = 'localtunnel' as const;

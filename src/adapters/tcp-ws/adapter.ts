@@ -9,7 +9,7 @@ import { bearerToken } from '../../core/bearer.js';
 import { sendJson } from '../../core/http-json.js';
 import { watchLiveness } from '../../wire/tcp-ws/flow.js';
 import * as L from '../../wire/tcp-ws/limits.js';
-import { MuxSession } from './mux-session.js';
+import { TcpWsMuxSession } from './mux-session.js';
 import { createRegistryTcpResolver, type RegistryTcpResolverOptions } from './registry-resolver.js';
 import { SessionStore } from './session-store.js';
 import { SingletonSession } from './singleton-session.js';
@@ -170,7 +170,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
     endedTtlMs: options.endedSessionTtlMs ?? L.TCP_ENDED_SESSION_TTL_MS,
     endedMax: options.endedSessionMax ?? L.TCP_ENDED_SESSION_MAX,
   });
-  const muxSessions = new Set<MuxSession>();
+  const muxSessions = new Set<TcpWsMuxSession>();
   const dialing = new Set<string>();
   const sockets = new Set<WebSocket>();
   const counters = { bytesIn: 0, bytesOut: 0, sessionsTotal: 0, muxTotal: 0, rejected: 0 };
@@ -242,7 +242,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
       wss.handleUpgrade(req, socket, head, (ws) => {
         track(ws);
         counters.muxTotal++;
-        const session = new MuxSession(ws, target, info, extensions, {
+        const session = new TcpWsMuxSession(ws, target, info, extensions, {
           maxConnections: options.muxMaxConnections ?? L.TCP_MUX_MAX_CONNECTIONS,
           dialQueueBytes: L.TCP_MUX_DIAL_QUEUE_BYTES,
           closedIdMemory: L.TCP_MUX_CLOSED_ID_MEMORY,

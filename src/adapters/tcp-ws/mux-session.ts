@@ -68,7 +68,7 @@ interface MuxConnection {
  * both ways: a target that does not read only stops its own client sender, and a client that does
  * not read only stops its own target (paused), the others keep going.
  */
-export class MuxSession {
+export class TcpWsMuxSession {
   readonly #ws: WebSocket;
   readonly #wsGate: FlowGate;
   readonly #backlog: WsSendBacklog;

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
-import type { Tunnel, TunnelRegistry } from '../../server/registry.js';
+import type { RegisteredTunnel, TunnelRegistry } from '../../server/registry.js';
 import type { TcpTarget, TcpTargetResolver } from './targets.js';
 import { tokenAuthorizer } from './targets.js';
 
@@ -10,7 +10,7 @@ export interface RegistryTcpResolverOptions {
    * The access token of a TCP tunnel (the one `burrow tcp` printed). Return undefined to deny all
    * access to that tunnel (secure default), or `null` to leave it open to anyone.
    */
-  tokenFor(tunnel: Tunnel): string | null | undefined;
+  tokenFor(tunnel: RegisteredTunnel): string | null | undefined;
 }
 
 /**

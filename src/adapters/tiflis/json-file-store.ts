@@ -6,14 +6,14 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BurrowError } from '../../core/errors.js';
-import { isWorkstationRecord, type WorkstationRecord, type WorkstationStore } from './workstation-store.js';
+import { isTiflisWorkstationRecord, type TiflisWorkstationRecord, type WorkstationStore } from './workstation-store.js';
 
 const FILE_VERSION = 1;
 
 export class JsonFileWorkstationStore implements WorkstationStore {
-  private readonly records = new Map<string, WorkstationRecord>();
-  private writing: Promise<void> = Promise.resolve();
-  private tmpCounter = 0;
+  readonly #records = new Map<string, TiflisWorkstationRecord>();
+  #writing: Promise<void> = Promise.resolve();
+  #tmpCounter = 0;
 
   /** Opens (or starts) the file at `path`. Throws BURROW_ERR_STORE when it exists but is not ours. */
   constructor(readonly path: string) {
@@ -32,39 +32,39 @@ export class JsonFileWorkstationStore implements WorkstationStore {
     }
     const list = (data as { workstations?: unknown } | null)?.workstations;
     if (!Array.isArray(list)) throw new BurrowError('BURROW_ERR_STORE', `${path} has no "workstations" list`);
-    for (const r of list) if (isWorkstationRecord(r)) this.records.set(r.tunnel_id, r);
+    for (const r of list) if (isTiflisWorkstationRecord(r)) this.#records.set(r.tunnel_id, r);
   }
 
-  async get(tunnelId: string): Promise<WorkstationRecord | undefined> {
-    return this.records.get(tunnelId);
+  async get(tunnelId: string): Promise<TiflisWorkstationRecord | undefined> {
+    return this.#records.get(tunnelId);
   }
 
-  async put(record: WorkstationRecord): Promise<void> {
-    this.records.set(record.tunnel_id, { ...record });
-    return this.save();
+  async put(record: TiflisWorkstationRecord): Promise<void> {
+    this.#records.set(record.tunnel_id, { ...record });
+    return this.#save();
   }
 
   async touch(tunnelId: string, at: number = Date.now()): Promise<void> {
-    const r = this.records.get(tunnelId);
+    const r = this.#records.get(tunnelId);
     if (!r) return;
-    this.records.set(tunnelId, { ...r, last_seen_at: at });
-    return this.save();
+    this.#records.set(tunnelId, { ...r, last_seen_at: at });
+    return this.#save();
   }
 
   /** Resolves when every change made so far is on disk. */
   flush(): Promise<void> {
-    return this.writing;
+    return this.#writing;
   }
 
-  private save(): Promise<void> {
-    const next = this.writing.catch(() => undefined).then(() => this.writeNow());
-    this.writing = next;
+  #save(): Promise<void> {
+    const next = this.#writing.catch(() => undefined).then(() => this.#writeNow());
+    this.#writing = next;
     return next;
   }
 
-  private async writeNow(): Promise<void> {
-    const body = JSON.stringify({ version: FILE_VERSION, workstations: [...this.records.values()] }, null, 2) + '\n';
-    const tmp = `${this.path}.${process.pid}.${++this.tmpCounter}.tmp`;
+  async #writeNow(): Promise<void> {
+    const body = JSON.stringify({ version: FILE_VERSION, workstations: [...this.#records.values()] }, null, 2) + '\n';
+    const tmp = `${this.path}.${process.pid}.${++this.#tmpCounter}.tmp`;
     try {
       await mkdir(dirname(this.path), { recursive: true });
       await writeFile(tmp, body, { mode: 0o600 });

@@ -30,7 +30,7 @@ export interface Peer {
   close(code: number, reason: string): void;
 }
 
-export interface Tunnel {
+export interface WorkstationTunnel {
   readonly id: string;
   name: string;
   authKeyHash: string;
@@ -42,9 +42,9 @@ export type RelayFailure =
   | { ok: false; code: TiflisErrorCode; message: string; /** seconds, when rate limited */ retryAfter?: number }
   | { ok: false; code: 'GONE' };
 export type RegisterResult = { ok: true; tunnelId: string; restored: boolean } | RelayFailure;
-export type ConnectResult = { ok: true; tunnel: Tunnel; restored: boolean } | RelayFailure;
+export type ConnectResult = { ok: true; tunnel: WorkstationTunnel; restored: boolean } | RelayFailure;
 
-export interface RelayOptions {
+export interface TiflisRelayOptions {
   store: WorkstationStore;
   /** SHA-256 (hex) of the registration key. */
   apiKeyHash: string;
@@ -64,23 +64,23 @@ export interface RelayOptions {
 export const REPLACED_CLOSE = { code: 1000, reason: 'Replaced by a new connection' } as const;
 
 export class Relay {
-  private readonly tunnels = new Map<string, Tunnel>();
-  private readonly store: WorkstationStore;
-  private readonly apiKeyHash: string;
-  private readonly logger: Logger;
-  private readonly now: () => number;
-  private readonly maxDevices: number;
-  private readonly failedAuth: FailedAuthGate | undefined;
-  private readonly takeNewTunnel: ((address: string) => NewTunnelTicket) | undefined;
+  readonly #tunnels = new Map<string, WorkstationTunnel>();
+  readonly #store: WorkstationStore;
+  readonly #apiKeyHash: string;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #maxDevices: number;
+  readonly #failedAuth: FailedAuthGate | undefined;
+  readonly #takeNewTunnel: ((address: string) => NewTunnelTicket) | undefined;
 
-  constructor(options: RelayOptions) {
-    this.store = options.store;
-    this.apiKeyHash = options.apiKeyHash;
-    this.logger = options.logger;
-    this.now = options.now ?? Date.now;
-    this.maxDevices = options.maxDevicesPerTunnel ?? TIFLIS_MAX_DEVICES_PER_TUNNEL;
-    this.failedAuth = options.failedAuth;
-    this.takeNewTunnel = options.takeNewTunnel;
+  constructor(options: TiflisRelayOptions) {
+    this.#store = options.store;
+    this.#apiKeyHash = options.apiKeyHash;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#maxDevices = options.maxDevicesPerTunnel ?? TIFLIS_MAX_DEVICES_PER_TUNNEL;
+    this.#failedAuth = options.failedAuth;
+    this.#takeNewTunnel = options.takeNewTunnel;
   }
 
   /**
@@ -88,29 +88,29 @@ export class Relay {
    * may be gone). A tunnel that is not live counts as a new tunnel for the address.
    */
   async register(peer: Peer, p: RegisterPayload, isOpen: () => boolean, address: string): Promise<RegisterResult> {
-    const locked = this.lockedOut(address, 'INVALID_API_KEY');
+    const locked = this.#lockedOut(address, 'INVALID_API_KEY');
     if (locked) return locked;
-    if (!keyMatches(p.api_key, this.apiKeyHash)) {
-      this.failedAuth?.fail(address);
-      this.logger.warn({ address }, 'tiflis: workstation registration with an invalid API key');
+    if (!keyMatches(p.api_key, this.#apiKeyHash)) {
+      this.#failedAuth?.fail(address);
+      this.#logger.warn({ address }, 'tiflis: workstation registration with an invalid API key');
       return { ok: false, code: 'INVALID_API_KEY', message: 'Invalid API key for workstation registration' };
     }
-    const live = p.previous_tunnel_id !== undefined && this.tunnels.has(p.previous_tunnel_id);
+    const live = p.previous_tunnel_id !== undefined && this.#tunnels.has(p.previous_tunnel_id);
     let ticket: NewTunnelTicket | undefined;
     try {
-      ticket = live ? undefined : this.takeNewTunnel?.(address);
+      ticket = live ? undefined : this.#takeNewTunnel?.(address);
     } catch (err) {
       if (!(err instanceof RateLimitedError)) throw err;
       return { ok: false, code: 'REGISTRATION_FAILED', message: err.message, retryAfter: err.retryAfter };
     }
-    const r = await this.registerKnown(peer, p, isOpen);
+    const r = await this.#registerKnown(peer, p, isOpen);
     if (!r.ok) ticket?.cancel();
     return r;
   }
 
   /** Refusal for an address locked out by the failed-auth limiter, in tiflis's error shape. */
-  private lockedOut(address: string, code: 'INVALID_API_KEY' | 'INVALID_AUTH_KEY'): RelayFailure | undefined {
-    const wait = this.failedAuth?.retryAfter(address) ?? 0;
+  #lockedOut(address: string, code: 'INVALID_API_KEY' | 'INVALID_AUTH_KEY'): RelayFailure | undefined {
+    const wait = this.#failedAuth?.retryAfter(address) ?? 0;
     if (wait === 0) return undefined;
     return {
       ok: false,
@@ -120,38 +120,38 @@ export class Relay {
     };
   }
 
-  private async registerKnown(peer: Peer, p: RegisterPayload, isOpen: () => boolean): Promise<RegisterResult> {
+  async #registerKnown(peer: Peer, p: RegisterPayload, isOpen: () => boolean): Promise<RegisterResult> {
     let tunnelId: string;
     let restored = false;
-    let createdAt = this.now();
+    let createdAt = this.#now();
     try {
       const prev = p.previous_tunnel_id;
-      const known = prev !== undefined ? await this.store.get(prev) : undefined;
-      if (prev !== undefined && (known !== undefined || this.tunnels.has(prev) || isWellFormedTunnelId(prev))) {
+      const known = prev !== undefined ? await this.#store.get(prev) : undefined;
+      if (prev !== undefined && (known !== undefined || this.#tunnels.has(prev) || isWellFormedTunnelId(prev))) {
         // Known (stored), live, or a well-formed id issued before the store existed: give it back.
         tunnelId = prev;
         restored = true;
         if (known) createdAt = known.created_at;
       } else {
-        tunnelId = await this.newTunnelId();
+        tunnelId = await this.#newTunnelId();
       }
-      await this.store.put({
+      await this.#store.put({
         tunnel_id: tunnelId,
         name: p.name,
         auth_key_hash: hashKey(p.auth_key),
         created_at: createdAt,
-        last_seen_at: this.now(),
+        last_seen_at: this.#now(),
       });
     } catch (err) {
-      this.logger.error({ err }, 'tiflis: workstation store failed during registration');
+      this.#logger.error({ err }, 'tiflis: workstation store failed during registration');
       return { ok: false, code: 'REGISTRATION_FAILED', message: 'Workstation registration failed: the store failed' };
     }
     if (!isOpen()) return { ok: false, code: 'GONE' };
 
-    let tunnel = this.tunnels.get(tunnelId);
+    let tunnel = this.#tunnels.get(tunnelId);
     if (!tunnel) {
       tunnel = { id: tunnelId, name: p.name, authKeyHash: '', workstation: undefined, devices: new Map() };
-      this.tunnels.set(tunnelId, tunnel);
+      this.#tunnels.set(tunnelId, tunnel);
     }
     tunnel.name = p.name;
     tunnel.authKeyHash = hashKey(p.auth_key);
@@ -160,9 +160,9 @@ export class Relay {
     if (previous !== undefined && previous !== peer) {
       previous.close(REPLACED_CLOSE.code, REPLACED_CLOSE.reason);
     } else if (previous === undefined && tunnel.devices.size > 0) {
-      this.broadcast(tunnel, workstationOnlineMessage(tunnelId));
+      this.#broadcast(tunnel, workstationOnlineMessage(tunnelId));
     }
-    this.logger.info({ tunnelId, restored, replaced: previous !== undefined }, 'tiflis: workstation registered');
+    this.#logger.info({ tunnelId, restored, replaced: previous !== undefined }, 'tiflis: workstation registered');
     return { ok: true, tunnelId, restored };
   }
 
@@ -178,20 +178,20 @@ export class Relay {
     address: string,
     allowOffline = false,
   ): Promise<ConnectResult> {
-    const locked = this.lockedOut(address, 'INVALID_AUTH_KEY');
+    const locked = this.#lockedOut(address, 'INVALID_AUTH_KEY');
     if (locked) return locked;
-    let tunnel = this.tunnels.get(p.tunnel_id);
+    let tunnel = this.#tunnels.get(p.tunnel_id);
     if (!tunnel) {
       let known;
       try {
-        known = await this.store.get(p.tunnel_id);
+        known = await this.#store.get(p.tunnel_id);
       } catch (err) {
-        this.logger.error({ err }, 'tiflis: workstation store failed during connect');
+        this.#logger.error({ err }, 'tiflis: workstation store failed during connect');
         return { ok: false, code: 'INTERNAL_ERROR', message: 'An internal error occurred' };
       }
       if (!isOpen()) return { ok: false, code: 'GONE' };
       if (!known) return { ok: false, code: 'TUNNEL_NOT_FOUND', message: `Tunnel not found: ${p.tunnel_id}` };
-      tunnel = this.tunnels.get(p.tunnel_id); // it may have registered while we waited
+      tunnel = this.#tunnels.get(p.tunnel_id); // it may have registered while we waited
       if (!tunnel && allowOffline) {
         tunnel = {
           id: known.tunnel_id,
@@ -200,7 +200,7 @@ export class Relay {
           workstation: undefined,
           devices: new Map(),
         };
-        this.tunnels.set(tunnel.id, tunnel);
+        this.#tunnels.set(tunnel.id, tunnel);
       }
       if (!tunnel) return { ok: false, code: 'WORKSTATION_OFFLINE', message: `Workstation is offline: ${p.tunnel_id}` };
     }
@@ -208,20 +208,20 @@ export class Relay {
       return { ok: false, code: 'WORKSTATION_OFFLINE', message: `Workstation is offline: ${p.tunnel_id}` };
     }
     if (!keyMatches(p.auth_key, tunnel.authKeyHash)) {
-      this.failedAuth?.fail(address);
-      this.logger.warn({ tunnelId: tunnel.id, address }, 'tiflis: device connect with an invalid auth key');
-      this.dropIfEmpty(tunnel);
+      this.#failedAuth?.fail(address);
+      this.#logger.warn({ tunnelId: tunnel.id, address }, 'tiflis: device connect with an invalid auth key');
+      this.#dropIfEmpty(tunnel);
       return { ok: false, code: 'INVALID_AUTH_KEY', message: 'Invalid authentication key' };
     }
     const previous = tunnel.devices.get(p.device_id);
-    if (previous === undefined && tunnel.devices.size >= this.maxDevices) {
-      this.dropIfEmpty(tunnel);
-      return { ok: false, code: 'INVALID_PAYLOAD', message: `Too many devices on this tunnel (${this.maxDevices})` };
+    if (previous === undefined && tunnel.devices.size >= this.#maxDevices) {
+      this.#dropIfEmpty(tunnel);
+      return { ok: false, code: 'INVALID_PAYLOAD', message: `Too many devices on this tunnel (${this.#maxDevices})` };
     }
     tunnel.devices.set(p.device_id, peer);
     if (previous !== undefined && previous !== peer) previous.close(REPLACED_CLOSE.code, REPLACED_CLOSE.reason);
     const restored = p.reconnect === true && previous !== undefined;
-    this.logger.info({ tunnelId: tunnel.id, transport: peer.transport, restored }, 'tiflis: device connected');
+    this.#logger.info({ tunnelId: tunnel.id, transport: peer.transport, restored }, 'tiflis: device connected');
     return { ok: true, tunnel, restored };
   }
 
@@ -232,7 +232,7 @@ export class Relay {
     peer: Peer,
     raw: Record<string, unknown>,
   ): { code: TiflisErrorCode; message: string } | undefined {
-    const tunnel = this.tunnels.get(tunnelId);
+    const tunnel = this.#tunnels.get(tunnelId);
     if (!tunnel || tunnel.devices.get(deviceId) !== peer) {
       return { code: 'TUNNEL_NOT_FOUND', message: `Tunnel not found: ${tunnelId}` };
     }
@@ -243,14 +243,14 @@ export class Relay {
 
   /** A workstation's message: unchanged to every device of its tunnel. */
   fromWorkstation(tunnelId: string, peer: Peer, text: string): void {
-    const tunnel = this.tunnels.get(tunnelId);
+    const tunnel = this.#tunnels.get(tunnelId);
     if (!tunnel || tunnel.workstation !== peer) return;
-    this.broadcast(tunnel, text);
+    this.#broadcast(tunnel, text);
   }
 
   /** `forward.to_device`: one device of the workstation's tunnel. False when that device is not connected. */
   forwardToDevice(tunnelId: string, peer: Peer, deviceId: string, text: string): boolean {
-    const tunnel = this.tunnels.get(tunnelId);
+    const tunnel = this.#tunnels.get(tunnelId);
     if (!tunnel || tunnel.workstation !== peer) return false;
     const device = tunnel.devices.get(deviceId);
     if (!device) return false;
@@ -260,39 +260,39 @@ export class Relay {
 
   /** The workstation's connection ended. Devices stay and hear `connection.workstation_offline`. */
   workstationGone(tunnelId: string, peer: Peer): void {
-    const tunnel = this.tunnels.get(tunnelId);
+    const tunnel = this.#tunnels.get(tunnelId);
     if (!tunnel || tunnel.workstation !== peer) return; // replaced already: nothing to do
     tunnel.workstation = undefined;
-    this.broadcast(tunnel, workstationOfflineMessage(tunnelId));
-    this.store.touch(tunnelId, this.now()).catch((err: unknown) => {
-      this.logger.warn({ err }, 'tiflis: could not record last_seen_at');
+    this.#broadcast(tunnel, workstationOfflineMessage(tunnelId));
+    this.#store.touch(tunnelId, this.#now()).catch((err: unknown) => {
+      this.#logger.warn({ err }, 'tiflis: could not record last_seen_at');
     });
-    this.logger.info({ tunnelId, devices: tunnel.devices.size }, 'tiflis: workstation offline');
-    this.dropIfEmpty(tunnel);
+    this.#logger.info({ tunnelId, devices: tunnel.devices.size }, 'tiflis: workstation offline');
+    this.#dropIfEmpty(tunnel);
   }
 
   /** A device's connection ended: its workstation hears `client.disconnected`. */
   deviceGone(tunnelId: string, deviceId: string, peer: Peer): void {
-    const tunnel = this.tunnels.get(tunnelId);
+    const tunnel = this.#tunnels.get(tunnelId);
     if (!tunnel || tunnel.devices.get(deviceId) !== peer) return; // replaced already
     tunnel.devices.delete(deviceId);
     tunnel.workstation?.send(clientDisconnectedMessage(deviceId, tunnelId));
-    this.dropIfEmpty(tunnel);
+    this.#dropIfEmpty(tunnel);
   }
 
   isWorkstationOnline(tunnelId: string): boolean {
-    return this.tunnels.get(tunnelId)?.workstation !== undefined;
+    return this.#tunnels.get(tunnelId)?.workstation !== undefined;
   }
 
   tunnelName(tunnelId: string): string | undefined {
-    return this.tunnels.get(tunnelId)?.name;
+    return this.#tunnels.get(tunnelId)?.name;
   }
 
   stats(): { workstations: number; clients: number; watchClients: number } {
     let workstations = 0;
     let clients = 0;
     let watchClients = 0;
-    for (const t of this.tunnels.values()) {
+    for (const t of this.#tunnels.values()) {
       if (t.workstation) workstations++;
       for (const d of t.devices.values()) {
         if (d.transport === 'watch') watchClients++;
@@ -305,25 +305,25 @@ export class Relay {
   /** Every peer, for shutdown. */
   peers(): Peer[] {
     const out: Peer[] = [];
-    for (const t of this.tunnels.values()) {
+    for (const t of this.#tunnels.values()) {
       if (t.workstation) out.push(t.workstation);
       out.push(...t.devices.values());
     }
     return out;
   }
 
-  private broadcast(tunnel: Tunnel, text: string): void {
+  #broadcast(tunnel: WorkstationTunnel, text: string): void {
     for (const device of [...tunnel.devices.values()]) device.send(text);
   }
 
-  private dropIfEmpty(tunnel: Tunnel): void {
-    if (!tunnel.workstation && tunnel.devices.size === 0) this.tunnels.delete(tunnel.id);
+  #dropIfEmpty(tunnel: WorkstationTunnel): void {
+    if (!tunnel.workstation && tunnel.devices.size === 0) this.#tunnels.delete(tunnel.id);
   }
 
-  private async newTunnelId(): Promise<string> {
+  async #newTunnelId(): Promise<string> {
     for (;;) {
       const id = generateTunnelId();
-      if (!this.tunnels.has(id) && (await this.store.get(id)) === undefined) return id;
+      if (!this.#tunnels.has(id) && (await this.#store.get(id)) === undefined) return id;
     }
   }
 }

@@ -55,12 +55,16 @@ function isNonEmptyString(v: unknown, max: number): v is string {
 }
 
 export class WatchApi {
-  private readonly clients = new Map<string, WatchClient>();
+  readonly #clients = new Map<string, WatchClient>();
 
-  constructor(private readonly o: WatchApiOptions) {}
+  readonly #o: WatchApiOptions;
+
+  constructor(o: WatchApiOptions) {
+    this.#o = o;
+  }
 
   get size(): number {
-    return this.clients.size;
+    return this.#clients.size;
   }
 
   /** Handles a request whose path starts with WATCH_API_PREFIX. */
@@ -73,41 +77,41 @@ export class WatchApi {
     if (req.method !== method) {
       return sendJson(res, 405, { error: 'method_not_allowed', message: `Use ${method}` }, { allow: method });
     }
-    this.dispatch(route, req, url)
+    this.#dispatch(route, req, url)
       .then(([status, body, headers]) => sendJson(res, status, body, headers))
       .catch((err: unknown) => {
         if (err instanceof BodyError) return sendJson(res, err.status, { error: err.code, message: err.message });
-        this.o.logger.error({ err }, 'tiflis: Watch API failed');
+        this.#o.logger.error({ err }, 'tiflis: Watch API failed');
         sendJson(res, 500, { error: 'internal_error', message: 'An unexpected error occurred' });
       });
   }
 
   /** Forgets watches that stopped polling (called on every heartbeat tick). */
   sweep(): void {
-    const cutoff = this.o.now() - this.o.clientTimeoutMs;
-    for (const client of [...this.clients.values()]) {
-      if (client.lastPollAt <= cutoff) this.drop(client);
+    const cutoff = this.#o.now() - this.#o.clientTimeoutMs;
+    for (const client of [...this.#clients.values()]) {
+      if (client.lastPollAt <= cutoff) this.#drop(client);
     }
   }
 
   closeAll(): void {
-    for (const client of [...this.clients.values()]) this.drop(client);
+    for (const client of [...this.#clients.values()]) this.#drop(client);
   }
 
-  private async dispatch(route: string, req: IncomingMessage, url: URL): Promise<Answer> {
+  async #dispatch(route: string, req: IncomingMessage, url: URL): Promise<Answer> {
     if (ROUTES[route] === 'GET') {
       const deviceId = url.searchParams.get('device_id');
       if (!isNonEmptyString(deviceId, TIFLIS_DEVICE_ID_MAX_LENGTH)) return missing('device_id is required');
-      return route === 'messages' ? this.messages(deviceId, url) : this.state(deviceId);
+      return route === 'messages' ? this.#messages(deviceId, url) : this.#state(deviceId);
     }
-    const body = await readJsonBody(req, this.o.maxBodyBytes);
+    const body = await readJsonBody(req, this.#o.maxBodyBytes);
     const b: Json = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Json) : {};
-    if (route === 'connect') return this.connect(b, this.o.clientAddress(req));
-    if (route === 'command') return this.command(b);
-    return this.disconnect(b);
+    if (route === 'connect') return this.#connect(b, this.#o.clientAddress(req));
+    if (route === 'command') return this.#command(b);
+    return this.#disconnect(b);
   }
 
-  private async connect(b: Json, address: string): Promise<Answer> {
+  async #connect(b: Json, address: string): Promise<Answer> {
     const { tunnel_id, auth_key, device_id } = b;
     if (
       !isNonEmptyString(tunnel_id, TIFLIS_TUNNEL_ID_MAX_LENGTH) ||
@@ -117,27 +121,27 @@ export class WatchApi {
       return missing('tunnel_id, auth_key, and device_id are required');
     }
     if (auth_key.length < TIFLIS_AUTH_KEY_MIN_LENGTH) return invalidAuthKey();
-    const existing = this.clients.get(device_id);
+    const existing = this.#clients.get(device_id);
     if (existing && existing.tunnelId === tunnel_id) {
       // Same watch again: keep its queue, but check the key like a new connection.
-      const r = await this.o.relay.connect(existing, { tunnel_id, auth_key, device_id }, () => true, address, true);
+      const r = await this.#o.relay.connect(existing, { tunnel_id, auth_key, device_id }, () => true, address, true);
       if (!r.ok) return r.code === 'GONE' ? internal() : failure(r.code, r.retryAfter);
       existing.recordPoll();
-      return [200, this.connectedBody(tunnel_id)];
+      return [200, this.#connectedBody(tunnel_id)];
     }
-    if (!existing && this.clients.size >= this.o.maxClients) {
+    if (!existing && this.#clients.size >= this.#o.maxClients) {
       return [503, { error: 'too_many_clients', message: 'The server has too many Watch clients' }];
     }
-    const client = new WatchClient(device_id, tunnel_id, this.o.now, (c) => this.forget(c));
-    const r = await this.o.relay.connect(client, { tunnel_id, auth_key, device_id }, () => true, address, true);
+    const client = new WatchClient(device_id, tunnel_id, this.#o.now, (c) => this.#forget(c));
+    const r = await this.#o.relay.connect(client, { tunnel_id, auth_key, device_id }, () => true, address, true);
     if (!r.ok) return r.code === 'GONE' ? internal() : failure(r.code, r.retryAfter);
-    if (existing) this.drop(existing); // moved to another tunnel
-    this.clients.set(device_id, client);
-    this.o.logger.info({ tunnelId: tunnel_id }, 'tiflis: watch connected');
-    return [200, this.connectedBody(tunnel_id)];
+    if (existing) this.#drop(existing); // moved to another tunnel
+    this.#clients.set(device_id, client);
+    this.#o.logger.info({ tunnelId: tunnel_id }, 'tiflis: watch connected');
+    return [200, this.#connectedBody(tunnel_id)];
   }
 
-  private command(b: Json): Answer {
+  #command(b: Json): Answer {
     const { device_id, message } = b;
     if (
       !isNonEmptyString(device_id, TIFLIS_DEVICE_ID_MAX_LENGTH) ||
@@ -147,16 +151,16 @@ export class WatchApi {
     ) {
       return missing('device_id and message are required');
     }
-    const client = this.clients.get(device_id);
+    const client = this.#clients.get(device_id);
     if (!client) return [503, { error: 'send_failed', message: 'Failed to send command to workstation' }];
     client.recordPoll();
-    const err = this.o.relay.fromDevice(client.tunnelId, device_id, client, message as Json);
+    const err = this.#o.relay.fromDevice(client.tunnelId, device_id, client, message as Json);
     if (err) return failure(err.code);
     return [200, { success: true }];
   }
 
-  private messages(deviceId: string, url: URL): [number, Json] {
-    const client = this.clients.get(deviceId);
+  #messages(deviceId: string, url: URL): [number, Json] {
+    const client = this.#clients.get(deviceId);
     if (!client) return [200, { messages: [], current_sequence: 0, workstation_online: false }];
     client.recordPoll();
     const ack = Number.parseInt(url.searchParams.get('ack') ?? '', 10);
@@ -172,56 +176,56 @@ export class WatchApi {
       {
         messages,
         current_sequence: client.currentSequence,
-        workstation_online: this.o.relay.isWorkstationOnline(client.tunnelId),
+        workstation_online: this.#o.relay.isWorkstationOnline(client.tunnelId),
       },
     ];
   }
 
-  private state(deviceId: string): [number, Json] {
-    const client = this.clients.get(deviceId);
+  #state(deviceId: string): [number, Json] {
+    const client = this.#clients.get(deviceId);
     if (!client) return [200, { connected: false, workstation_online: false, queue_size: 0, current_sequence: 0 }];
     client.recordPoll();
     const body: Json = {
       connected: true,
-      workstation_online: this.o.relay.isWorkstationOnline(client.tunnelId),
+      workstation_online: this.#o.relay.isWorkstationOnline(client.tunnelId),
       queue_size: client.queueSize,
       current_sequence: client.currentSequence,
     };
-    const name = this.o.relay.tunnelName(client.tunnelId);
+    const name = this.#o.relay.tunnelName(client.tunnelId);
     if (name !== undefined) body.workstation_name = name;
     return [200, body];
   }
 
-  private disconnect(b: Json): [number, Json] {
+  #disconnect(b: Json): [number, Json] {
     const { device_id } = b;
     if (!isNonEmptyString(device_id, TIFLIS_DEVICE_ID_MAX_LENGTH)) return missing('device_id is required');
-    const client = this.clients.get(device_id);
+    const client = this.#clients.get(device_id);
     if (!client) return [200, { success: false }];
-    this.drop(client);
+    this.#drop(client);
     return [200, { success: true }];
   }
 
-  private connectedBody(tunnelId: string): Json {
+  #connectedBody(tunnelId: string): Json {
     const body: Json = {
       success: true,
       tunnel_id: tunnelId,
-      workstation_online: this.o.relay.isWorkstationOnline(tunnelId),
+      workstation_online: this.#o.relay.isWorkstationOnline(tunnelId),
     };
-    const name = this.o.relay.tunnelName(tunnelId);
+    const name = this.#o.relay.tunnelName(tunnelId);
     if (name !== undefined) body.workstation_name = name;
     return body;
   }
 
   /** The watch leaves: the relay forgets it (its workstation hears client.disconnected). */
-  private drop(client: WatchClient): void {
-    this.forget(client);
+  #drop(client: WatchClient): void {
+    this.#forget(client);
     client.closed = true;
-    this.o.relay.deviceGone(client.tunnelId, client.deviceId, client);
+    this.#o.relay.deviceGone(client.tunnelId, client.deviceId, client);
   }
 
   /** Called when the relay replaced this client (same device_id connected again). */
-  private forget(client: WatchClient): void {
-    if (this.clients.get(client.deviceId) === client) this.clients.delete(client.deviceId);
+  #forget(client: WatchClient): void {
+    if (this.#clients.get(client.deviceId) === client) this.#clients.delete(client.deviceId);
   }
 }
 

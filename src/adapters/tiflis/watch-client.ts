@@ -13,8 +13,12 @@ export interface QueuedMessage {
 
 export class WatchClient implements Peer {
   readonly transport = 'watch' as const;
-  private queue: QueuedMessage[] = [];
-  private sequence = 0;
+  #queue: QueuedMessage[] = [];
+  #sequence = 0;
+  readonly #now: () => number;
+  readonly #onClose: (client: WatchClient) => void;
+  readonly #maxQueue: number;
+  readonly #ttlMs: number;
   lastPollAt: number;
   /** Set when the relay replaced or dropped this client. */
   closed = false;
@@ -22,54 +26,58 @@ export class WatchClient implements Peer {
   constructor(
     readonly deviceId: string,
     readonly tunnelId: string,
-    private readonly now: () => number,
-    private readonly onClose: (client: WatchClient) => void,
-    private readonly maxQueue = TIFLIS_WATCH_QUEUE_MAX,
-    private readonly ttlMs = TIFLIS_WATCH_MESSAGE_TTL_MS,
+    now: () => number,
+    onClose: (client: WatchClient) => void,
+    maxQueue = TIFLIS_WATCH_QUEUE_MAX,
+    ttlMs = TIFLIS_WATCH_MESSAGE_TTL_MS,
   ) {
+    this.#now = now;
+    this.#onClose = onClose;
+    this.#maxQueue = maxQueue;
+    this.#ttlMs = ttlMs;
     this.lastPollAt = now();
   }
 
   send(text: string): void {
     if (this.closed) return;
-    this.queue.push({ sequence: ++this.sequence, timestamp: this.now(), data: text });
-    if (this.queue.length > this.maxQueue) this.queue.splice(0, this.queue.length - this.maxQueue);
+    this.#queue.push({ sequence: ++this.#sequence, timestamp: this.#now(), data: text });
+    if (this.#queue.length > this.#maxQueue) this.#queue.splice(0, this.#queue.length - this.#maxQueue);
   }
 
   close(_code: number, _reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.onClose(this);
+    this.#onClose(this);
   }
 
   recordPoll(): void {
-    this.lastPollAt = this.now();
+    this.lastPollAt = this.#now();
   }
 
   get currentSequence(): number {
-    return this.sequence;
+    return this.#sequence;
   }
 
   get queueSize(): number {
-    this.expire();
-    return this.queue.length;
+    this.#expire();
+    return this.#queue.length;
   }
 
   /** Drops messages up to and including `sequence`. */
   acknowledge(sequence: number): void {
-    this.queue = this.queue.filter((m) => m.sequence > sequence);
+    this.#queue = this.#queue.filter((m) => m.sequence > sequence);
   }
 
   /** Messages after `sequence` (0: everything still queued). */
   since(sequence: number): QueuedMessage[] {
-    this.expire();
-    return this.queue.filter((m) => m.sequence > sequence);
+    this.#expire();
+    return this.#queue.filter((m) => m.sequence > sequence);
   }
 
-  private expire(): void {
-    const cutoff = this.now() - this.ttlMs;
-    if (this.queue.length > 0 && (this.queue[0]?.timestamp ?? cutoff) <= cutoff) {
-      this.queue = this.queue.filter((m) => m.timestamp > cutoff);
+  #expire(): void {
+    const cutoff = this.#now() - this.#ttlMs;
+    if (this.#queue.length > 0 && (this.#queue[0]?.timestamp ?? cutoff) <= cutoff) {
+      this.#queue = this.#queue.filter((m) => m.timestamp > cutoff);
     }
   }
 }

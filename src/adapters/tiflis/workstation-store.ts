@@ -4,7 +4,7 @@
  */
 
 /** One workstation's stable identity. Timestamps are milliseconds since the epoch. */
-export interface WorkstationRecord {
+export interface TiflisWorkstationRecord {
   readonly tunnel_id: string;
   readonly name: string;
   /** SHA-256 (hex) of the workstation's auth_key; the key itself is never stored. */
@@ -14,32 +14,32 @@ export interface WorkstationRecord {
 }
 
 export interface WorkstationStore {
-  get(tunnelId: string): Promise<WorkstationRecord | undefined>;
+  get(tunnelId: string): Promise<TiflisWorkstationRecord | undefined>;
   /** Insert or replace the record with this tunnel_id. */
-  put(record: WorkstationRecord): Promise<void>;
+  put(record: TiflisWorkstationRecord): Promise<void>;
   /** Set last_seen_at (default now); no-op for unknown ids. */
   touch(tunnelId: string, at?: number): Promise<void>;
 }
 
 /** Keeps records in a Map: ids survive a new adapter over the same store object, not a new process. */
 export class MemoryWorkstationStore implements WorkstationStore {
-  private readonly records = new Map<string, WorkstationRecord>();
+  readonly #records = new Map<string, TiflisWorkstationRecord>();
 
-  async get(tunnelId: string): Promise<WorkstationRecord | undefined> {
-    return this.records.get(tunnelId);
+  async get(tunnelId: string): Promise<TiflisWorkstationRecord | undefined> {
+    return this.#records.get(tunnelId);
   }
 
-  async put(record: WorkstationRecord): Promise<void> {
-    this.records.set(record.tunnel_id, { ...record });
+  async put(record: TiflisWorkstationRecord): Promise<void> {
+    this.#records.set(record.tunnel_id, { ...record });
   }
 
   async touch(tunnelId: string, at: number = Date.now()): Promise<void> {
-    const r = this.records.get(tunnelId);
-    if (r) this.records.set(tunnelId, { ...r, last_seen_at: at });
+    const r = this.#records.get(tunnelId);
+    if (r) this.#records.set(tunnelId, { ...r, last_seen_at: at });
   }
 }
 
-export function isWorkstationRecord(v: unknown): v is WorkstationRecord {
+export function isTiflisWorkstationRecord(v: unknown): v is TiflisWorkstationRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
   return (

@@ -71,12 +71,15 @@ class WsConnection implements Peer {
 }
 
 export class TiflisWsEndpoint {
-  private readonly wss: WebSocketServer;
-  private readonly conns = new Set<WsConnection>();
-  private readonly watcher: LivenessWatcher<WsConnection>;
+  readonly #wss: WebSocketServer;
+  readonly #conns = new Set<WsConnection>();
+  readonly #watcher: LivenessWatcher<WsConnection>;
 
-  constructor(private readonly o: WsEndpointOptions) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes, perMessageDeflate: false });
+  readonly #o: WsEndpointOptions;
+
+  constructor(o: WsEndpointOptions) {
+    this.#o = o;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes, perMessageDeflate: false });
     const watcherOptions: ConstructorParameters<typeof LivenessWatcher<WsConnection>>[0] = {
       intervalMs: o.heartbeatIntervalMs,
       silenceMs: o.silenceTimeoutMs,
@@ -90,22 +93,22 @@ export class TiflisWsEndpoint {
     };
     if (o.onSweep) watcherOptions.onSweep = o.onSweep;
     if (o.now) watcherOptions.now = o.now;
-    this.watcher = new LivenessWatcher(watcherOptions);
-    this.watcher.start();
+    this.#watcher = new LivenessWatcher(watcherOptions);
+    this.#watcher.start();
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
   }
 
   /** Number of open sockets, including ones that have not registered yet. */
   get size(): number {
-    return this.conns.size;
+    return this.#conns.size;
   }
 
   async close(code: number, reason: string): Promise<void> {
-    this.watcher.stop();
-    const closing = [...this.conns].map(
+    this.#watcher.stop();
+    const closing = [...this.#conns].map(
       (c) =>
         new Promise<void>((resolve) => {
           if (c.ws.readyState === WebSocket.CLOSED) return resolve();
@@ -116,40 +119,40 @@ export class TiflisWsEndpoint {
         }),
     );
     await Promise.all(closing);
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  #accept(ws: WebSocket, req: IncomingMessage): void {
     const c = new WsConnection(ws, req);
-    this.conns.add(c);
-    this.watcher.seen(c);
+    this.#conns.add(c);
+    this.#watcher.seen(c);
     c.authTimer = setTimeout(() => {
       if (c.role === 'unknown') c.close(ERROR_CODES.BURROW_ERR_UNAUTHORIZED.wsClose, 'Register or connect first');
-    }, this.o.authTimeoutMs);
+    }, this.#o.authTimeoutMs);
     c.authTimer.unref();
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.watcher.seen(c);
+      this.#watcher.seen(c);
       const text = rawToString(data);
       c.chain = c.chain
-        .then(() => this.onMessage(c, text, isBinary))
+        .then(() => this.#onMessage(c, text, isBinary))
         .catch((err: unknown) => {
-          this.o.logger.error({ err }, 'tiflis: message handler failed');
-          this.sendError(c, 'INTERNAL_ERROR', 'An internal error occurred');
+          this.#o.logger.error({ err }, 'tiflis: message handler failed');
+          this.#sendError(c, 'INTERNAL_ERROR', 'An internal error occurred');
         });
     });
-    ws.on('pong', () => this.watcher.seen(c));
-    ws.on('error', (err) => this.o.logger.debug({ err }, 'tiflis: socket error'));
-    ws.on('close', () => this.onClose(c));
+    ws.on('pong', () => this.#watcher.seen(c));
+    ws.on('error', (err) => this.#o.logger.debug({ err }, 'tiflis: socket error'));
+    ws.on('close', () => this.#onClose(c));
   }
 
-  private async onMessage(c: WsConnection, text: string, isBinary: boolean): Promise<void> {
+  async #onMessage(c: WsConnection, text: string, isBinary: boolean): Promise<void> {
     if (c.closed) return;
     const msg = parseIncoming(text);
-    const { relay } = this.o;
+    const { relay } = this.#o;
     switch (msg.kind) {
       case 'invalid':
-        return this.sendError(
+        return this.#sendError(
           c,
           'INVALID_PAYLOAD',
           isBinary ? `${msg.message} (binary frame)` : msg.message,
@@ -160,35 +163,35 @@ export class TiflisWsEndpoint {
       case 'pong':
         return;
       case 'register': {
-        if (c.role !== 'unknown') return this.sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
-        const r = await relay.register(c, msg.payload, () => !c.closed, this.o.clientAddress(c.req));
+        if (c.role !== 'unknown') return this.#sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
+        const r = await relay.register(c, msg.payload, () => !c.closed, this.#o.clientAddress(c.req));
         if (!r.ok) {
-          if (r.code !== 'GONE') this.sendError(c, r.code, r.message);
+          if (r.code !== 'GONE') this.#sendError(c, r.code, r.message);
           return;
         }
         c.role = 'workstation';
         c.tunnelId = r.tunnelId;
         clearTimeout(c.authTimer);
-        c.send(registeredMessage(r.tunnelId, this.o.publicUrl(r.tunnelId, c.req), r.restored));
+        c.send(registeredMessage(r.tunnelId, this.#o.publicUrl(r.tunnelId, c.req), r.restored));
         return;
       }
       case 'connect': {
-        if (c.role !== 'unknown') return this.sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
-        const r = await relay.connect(c, msg.payload, () => !c.closed, this.o.clientAddress(c.req));
+        if (c.role !== 'unknown') return this.#sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
+        const r = await relay.connect(c, msg.payload, () => !c.closed, this.#o.clientAddress(c.req));
         if (!r.ok) {
-          if (r.code !== 'GONE') this.sendError(c, r.code, r.message);
+          if (r.code !== 'GONE') this.#sendError(c, r.code, r.message);
           return;
         }
         c.role = 'device';
         c.tunnelId = r.tunnel.id;
         c.deviceId = msg.payload.device_id;
         clearTimeout(c.authTimer);
-        c.send(connectedMessage(r.tunnel.id, this.o.tunnelVersion, this.o.protocolVersion, r.restored));
+        c.send(connectedMessage(r.tunnel.id, this.#o.tunnelVersion, this.#o.protocolVersion, r.restored));
         return;
       }
       case 'forward':
         if (c.role !== 'workstation') {
-          return this.sendError(c, 'INVALID_PAYLOAD', 'Only workstations can send forward.to_device');
+          return this.#sendError(c, 'INVALID_PAYLOAD', 'Only workstations can send forward.to_device');
         }
         relay.forwardToDevice(c.tunnelId, c, msg.deviceId, msg.data);
         return;
@@ -196,23 +199,23 @@ export class TiflisWsEndpoint {
         if (c.role === 'workstation') return relay.fromWorkstation(c.tunnelId, c, text);
         if (c.role === 'device') {
           const err = relay.fromDevice(c.tunnelId, c.deviceId, c, msg.raw);
-          if (err) this.sendError(c, err.code, err.message);
+          if (err) this.#sendError(c, err.code, err.message);
           return;
         }
-        return this.sendError(c, 'INVALID_PAYLOAD', 'Not authenticated: send workstation.register or connect first');
+        return this.#sendError(c, 'INVALID_PAYLOAD', 'Not authenticated: send workstation.register or connect first');
     }
   }
 
-  private onClose(c: WsConnection): void {
+  #onClose(c: WsConnection): void {
     c.closed = true;
     clearTimeout(c.authTimer);
-    this.conns.delete(c);
-    this.watcher.remove(c);
-    if (c.role === 'workstation') this.o.relay.workstationGone(c.tunnelId, c);
-    else if (c.role === 'device') this.o.relay.deviceGone(c.tunnelId, c.deviceId, c);
+    this.#conns.delete(c);
+    this.#watcher.remove(c);
+    if (c.role === 'workstation') this.#o.relay.workstationGone(c.tunnelId, c);
+    else if (c.role === 'device') this.#o.relay.deviceGone(c.tunnelId, c.deviceId, c);
   }
 
-  private sendError(c: WsConnection, code: TiflisErrorCode, message: string, details?: string[]): void {
+  #sendError(c: WsConnection, code: TiflisErrorCode, message: string, details?: string[]): void {
     c.send(errorMessage(code, message, details));
   }
 }

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
 import type { ServerContext } from '../../server/adapter.js';
-import type { Tunnel, TunnelStats } from '../../server/registry.js';
+import type { RegisteredTunnel, TunnelStats } from '../../server/registry.js';
 import type { TunelyAgent } from './agent.js';
 import { readTextBody } from './body.js';
 import { Exchange } from './exchange.js';
@@ -24,7 +24,7 @@ export interface TunelyTunnelLimits {
   maxVisitorBufferedBytes: number;
 }
 
-export class TunelyTunnel implements Tunnel {
+export class TunelyTunnel implements RegisteredTunnel {
   readonly id = randomUUID();
   readonly protocol = 'tunely' as const;
   readonly kind = 'http' as const;
@@ -32,6 +32,8 @@ export class TunelyTunnel implements Tunnel {
   agent: TunelyAgent | undefined;
   /** Releases the name after the offline grace period. */
   offlineTimer: NodeJS.Timeout | undefined;
+  readonly #ctx: ServerContext;
+  readonly #limits: TunelyTunnelLimits;
   #closed = false;
   #total = 0;
   #requests = 0;
@@ -41,11 +43,14 @@ export class TunelyTunnel implements Tunnel {
   constructor(
     readonly name: string,
     readonly url: string,
-    private readonly ctx: ServerContext,
-    private readonly limits: TunelyTunnelLimits,
+    ctx: ServerContext,
+    limits: TunelyTunnelLimits,
     /** The token whose agents may attach (this one and no other: another token is refused, even with force). */
     readonly ownerTokenId: string,
-  ) {}
+  ) {
+    this.#ctx = ctx;
+    this.#limits = limits;
+  }
 
   get closed(): boolean {
     return this.#closed;
@@ -53,17 +58,17 @@ export class TunelyTunnel implements Tunnel {
 
   /** Visitors on <name>.<domain> (the core routes them here). */
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    const proto = new URL(this.ctx.publicUrlFor(this.name, req)).protocol.replace(':', '');
+    const proto = new URL(this.#ctx.publicUrlFor(this.name, req)).protocol.replace(':', '');
     this.forward(req, res, req.url ?? '/', {
-      remoteAddress: this.ctx.clientAddress(req),
+      remoteAddress: this.#ctx.clientAddress(req),
       proto,
       host: req.headers.host ?? '',
     });
   }
 
   handleUpgrade(_req: IncomingMessage, socket: Duplex): void {
-    this.ctx.metrics.errors.inc({ code: 'BURROW_ERR_TUNELY_NO_WEBSOCKET' });
-    this.ctx.rejectUpgrade(
+    this.#ctx.metrics.errors.inc({ code: 'BURROW_ERR_TUNELY_NO_WEBSOCKET' });
+    this.#ctx.rejectUpgrade(
       socket,
       new BurrowError('BURROW_ERR_TUNELY_NO_WEBSOCKET', `tunnel "${this.name}" is served by a tunely agent`),
     );
@@ -72,27 +77,27 @@ export class TunelyTunnel implements Tunnel {
   /** Send one visitor request to the agent; `path` is what the agent sees (with the query). */
   forward(req: IncomingMessage, res: ServerResponse, path: string, visitor: VisitorInfo): void {
     const started = process.hrtime.bigint();
-    const { metrics } = this.ctx;
+    const { metrics } = this.#ctx;
     const refuse = (err: BurrowError): void => {
       metrics.errors.inc({ code: err.code });
       this.#record(err.status, started);
       if (res.headersSent || res.destroyed) return;
       // The rest of an oversized body is not read: close the connection after the answer.
       if (err.code === 'BURROW_ERR_TUNELY_BODY_TOO_LARGE') res.setHeader('Connection', 'close');
-      this.ctx.sendError(req, res, err);
+      this.#ctx.sendError(req, res, err);
     };
     const offline = (): BurrowError =>
       new BurrowError('BURROW_ERR_TUNELY_AGENT_OFFLINE', `tunnel "${this.name}" has no agent connected right now`);
     const check = (): TunelyAgent | BurrowError => {
       const agent = this.agent;
       if (!agent?.open) return offline();
-      if (agent.exchanges.size >= this.limits.maxPendingPerAgent) {
+      if (agent.exchanges.size >= this.#limits.maxPendingPerAgent) {
         return new BurrowError(
           'BURROW_ERR_STREAM_LIMIT',
-          `${this.limits.maxPendingPerAgent} requests in flight on "${this.name}"`,
+          `${this.#limits.maxPendingPerAgent} requests in flight on "${this.name}"`,
         );
       }
-      if (agent.ws.bufferedAmount > this.limits.maxAgentBufferedBytes) {
+      if (agent.ws.bufferedAmount > this.#limits.maxAgentBufferedBytes) {
         return new BurrowError(
           'BURROW_ERR_STREAM_LIMIT',
           `the connection to the tunely agent of "${this.name}" is congested`,
@@ -106,7 +111,7 @@ export class TunelyTunnel implements Tunnel {
       refuse(first);
       return;
     }
-    readTextBody(req, this.limits.maxBodyBytes).then(
+    readTextBody(req, this.#limits.maxBodyBytes).then(
       (body) => {
         if (res.destroyed) return;
         const agent = check();
@@ -129,7 +134,7 @@ export class TunelyTunnel implements Tunnel {
     body: string | null,
     started: bigint,
   ): void {
-    const { metrics } = this.ctx;
+    const { metrics } = this.#ctx;
     const id = randomUUID();
     const bytesIn = body === null ? 0 : Buffer.byteLength(body);
     this.#total++;
@@ -140,8 +145,8 @@ export class TunelyTunnel implements Tunnel {
       id,
       req,
       res,
-      timeoutMs: this.limits.requestTimeoutMs,
-      maxVisitorBufferedBytes: this.limits.maxVisitorBufferedBytes,
+      timeoutMs: this.#limits.requestTimeoutMs,
+      maxVisitorBufferedBytes: this.#limits.maxVisitorBufferedBytes,
       onDone: ({ status, bytesOut, code }) => {
         agent.exchanges.delete(id);
         metrics.streams.dec({ protocol: 'tunely' });
@@ -159,7 +164,7 @@ export class TunelyTunnel implements Tunnel {
         path,
         headers: requestHeadersForAgent(req.rawHeaders, visitor),
         body,
-        timeout: this.limits.requestTimeoutMs / 1000,
+        timeout: this.#limits.requestTimeoutMs / 1000,
       }),
     );
     if (!sent) ex.fail(new BurrowError('BURROW_ERR_AGENT_GONE', `the tunely agent of "${this.name}" disconnected`));
@@ -167,7 +172,7 @@ export class TunelyTunnel implements Tunnel {
 
   #record(status: number, started: bigint): void {
     this.#requests++;
-    const { metrics } = this.ctx;
+    const { metrics } = this.#ctx;
     metrics.requests.inc({ protocol: 'tunely', status: String(status) });
     metrics.requestDuration.observe({ protocol: 'tunely' }, Number(process.hrtime.bigint() - started) / 1e9);
   }

@@ -1,10 +1,10 @@
 import { Duplex } from 'node:stream';
 import { ConnectionStateTracker } from './state.js';
 import { SingletonLink, type LinkEnd } from './singleton-link.js';
-import type { TcpTunnelOptions, TunnelConnectionStateCallback } from './types.js';
+import type { TcpWsBaseOptions, TunnelConnectionStateCallback } from './types.js';
 import { singletonLinkOptions, tcpTunnelLogger } from './tcp-tunnel.js';
 
-export interface StdioConnectOptions extends TcpTunnelOptions {
+export interface StdioConnectOptions extends TcpWsBaseOptions {
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream;
   onStateChange?: TunnelConnectionStateCallback;

@@ -14,16 +14,16 @@ import { MultiplexedClient, type MultiplexedStats } from './multiplexed.js';
 import { SingletonLink, type SingletonLinkOptions } from './singleton-link.js';
 import { ConnectionStateTracker } from './state.js';
 import type {
-  BurrowTcpTunnel as BaseBurrowTcpTunnel,
+  TcpWsClosableTunnel,
   LogLevel,
   TcpTunnelEnd,
-  TcpTunnelOptions as BaseTcpTunnelOptions,
+  TcpWsBaseOptions,
 } from './types.js';
 
 export type {
   TcpTunnelEnd,
   LogLevel,
-  TcpTunnel,
+  TcpWsTunnelShape,
   TunnelConnectionState,
   TunnelConnectionStateCallback,
   TunnelMode,
@@ -37,7 +37,7 @@ export const SINGLETON_REFUSED_MESSAGE =
   "refused a second local connection: singleton mode carries one local connection at a time; use --mode multiplexed (mode: 'multiplexed') to carry several";
 
 /** limrun's options plus burrow's (docs/tcp.md "Client SDK"). */
-export interface TcpTunnelOptions extends BaseTcpTunnelOptions {
+export interface TcpTunnelOptions extends TcpWsBaseOptions {
   /**
    * burrow extension, multiplexed mode: offer per-connection flow control to the server (a burrow
    * server accepts; others ignore the offer). @default true
@@ -48,7 +48,7 @@ export interface TcpTunnelOptions extends BaseTcpTunnelOptions {
 }
 
 /** What startTcpTunnel resolves to: limrun's `Tunnel`, `closed`, and `stats()`. */
-export interface BurrowTcpTunnel extends BaseBurrowTcpTunnel {
+export interface BurrowTcpTunnel extends TcpWsClosableTunnel {
   /**
    * burrow extension: what the tunnel carries now. Multiplexed mode reports flow control and its
    * buffers; singleton mode reports its connection only (flowControl false, zeros).

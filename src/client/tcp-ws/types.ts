@@ -6,7 +6,7 @@ export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
 export type { TunnelConnectionState, TunnelConnectionStateCallback };
 export type TunnelMode = 'singleton' | 'multiplexed';
 
-export interface TcpTunnelOptions {
+export interface TcpWsBaseOptions {
   /** Maximum number of reconnection attempts. @default 6 */
   maxReconnectAttempts?: number;
   /** Initial reconnection delay in ms (doubles per attempt). @default 1000 */
@@ -50,7 +50,7 @@ export interface TcpLinkOptions {
 }
 
 /** What startTcpTunnel resolves to (limrun's `Tunnel`). */
-export interface TcpTunnel {
+export interface TcpWsTunnelShape {
   address: { address: string; port: number };
   close: () => void;
   getConnectionState: () => TunnelConnectionState;
@@ -61,6 +61,6 @@ export interface TcpTunnel {
 export type TcpTunnelEnd = { reason: 'closed' | 'exhausted' } | { reason: 'refused'; status: number };
 
 /** burrow's tunnel: limrun's shape plus `closed`, settled when the tunnel stops for good. */
-export interface BurrowTcpTunnel extends TcpTunnel {
+export interface TcpWsClosableTunnel extends TcpWsTunnelShape {
   readonly closed: Promise<TcpTunnelEnd>;
 }

@@ -32,7 +32,7 @@ import { AGENT_PATH } from '../../wire/mux/paths.js';
 import { VERSION } from '../../version.js';
 import type { ServerAdapter, ServerContext } from '../adapter.js';
 import { BurrowTunnel } from './tunnel.js';
-import { principalKeyOf, type Tunnel } from '../registry.js';
+import { principalKeyOf, type RegisteredTunnel } from '../registry.js';
 import { GOODBYE_HOLD_MS } from '../../core/limits.js';
 import { OPEN_ADMISSION, type AgentAdmission, type AgentPrincipal } from '../admission.js';
 
@@ -382,4 +382,4 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
   };
 }
 
-export type { Tunnel };
+export type { RegisteredTunnel };

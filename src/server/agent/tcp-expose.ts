@@ -12,7 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import type { RegisterRequest } from '../../wire/mux/messages.js';
 import type { BurrowTunnel } from './tunnel.js';
 import { hostOf, normaliseAddress } from '../host.js';
-import type { Tunnel } from '../registry.js';
+import type { RegisteredTunnel } from '../registry.js';
 
 /** Bytes of randomness in a tcp tunnel's access token. */
 export const TCP_ACCESS_TOKEN_BYTES = 24;
@@ -52,7 +52,7 @@ interface Held {
 
 export class TcpExpose {
   readonly #o: TcpExposeOptions;
-  readonly #tokens = new WeakMap<Tunnel, string>();
+  readonly #tokens = new WeakMap<RegisteredTunnel, string>();
   readonly #listeners = new Map<BurrowTunnel, Listener>();
   readonly #usedPorts = new Set<number>();
   /** Public ports and tokens of disconnected tunnels, by name, waiting for the agent's resume. */
@@ -63,7 +63,7 @@ export class TcpExpose {
   }
 
   /** The access token for the WebSocket access of a tcp tunnel (undefined = deny). */
-  tokenFor(tunnel: Tunnel): string | undefined {
+  tokenFor(tunnel: RegisteredTunnel): string | undefined {
     return this.#tokens.get(tunnel);
   }
 

@@ -7,7 +7,7 @@ import type { MuxSession, MuxStream } from '../../wire/mux/mux.js';
 import type { ServerMetrics } from '../metrics.js';
 import { StreamStats } from '../stream-stats.js';
 import type { VisitorAccess } from '../admission.js';
-import type { CompletedRequest, StreamInfo, Tunnel, TunnelKind, TunnelStats } from '../registry.js';
+import type { CompletedRequest, StreamInfo, RegisteredTunnel, TunnelKind, TunnelStats } from '../registry.js';
 
 export interface BurrowTunnelOptions {
   id?: string;
@@ -26,7 +26,7 @@ export interface BurrowTunnelOptions {
 }
 
 /** A tunnel held by a burrow agent: every stream is a MuxStream on the agent's session. */
-export class BurrowTunnel implements Tunnel {
+export class BurrowTunnel implements RegisteredTunnel {
   readonly id: string;
   readonly name: string;
   readonly protocol = 'burrow';

@@ -13,7 +13,7 @@ import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } f
 import type { ServerMetrics } from '../metrics.js';
 import type { ServerHooks } from '../hooks.js';
 import { agentFault, rejectUpgrade, sendError } from './pages.js';
-import type { Tunnel } from '../registry.js';
+import type { RegisteredTunnel } from '../registry.js';
 
 /** How long an idle pooled stream is kept for reuse, in ms (below Node's 5 s keep-alive default). */
 export const POOLED_STREAM_IDLE_MS = 4_000;
@@ -32,8 +32,8 @@ export interface ProxyOptions {
 }
 
 class TunnelHttpAgent extends http.Agent {
-  readonly #tunnel: Tunnel;
-  constructor(tunnel: Tunnel) {
+  readonly #tunnel: RegisteredTunnel;
+  constructor(tunnel: RegisteredTunnel) {
     super({
       keepAlive: true,
       maxFreeSockets: MAX_POOLED_STREAMS_PER_TUNNEL,
@@ -62,7 +62,7 @@ class TunnelHttpAgent extends http.Agent {
 }
 
 export class TunnelProxy {
-  readonly #agents = new WeakMap<Tunnel, TunnelHttpAgent>();
+  readonly #agents = new WeakMap<RegisteredTunnel, TunnelHttpAgent>();
   readonly #opts: ProxyOptions;
 
   constructor(options: ProxyOptions) {
@@ -70,12 +70,12 @@ export class TunnelProxy {
   }
 
   /** Drop pooled streams of a closed tunnel. */
-  forget(tunnel: Tunnel): void {
+  forget(tunnel: RegisteredTunnel): void {
     this.#agents.get(tunnel)?.destroy();
     this.#agents.delete(tunnel);
   }
 
-  #agentFor(tunnel: Tunnel): TunnelHttpAgent {
+  #agentFor(tunnel: RegisteredTunnel): TunnelHttpAgent {
     let a = this.#agents.get(tunnel);
     if (!a) {
       a = new TunnelHttpAgent(tunnel);
@@ -84,7 +84,7 @@ export class TunnelProxy {
     return a;
   }
 
-  handleRequest(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse): void {
+  handleRequest(tunnel: RegisteredTunnel, req: IncomingMessage, res: ServerResponse): void {
     const remoteAddress = this.#announce(tunnel, req);
     // no pause() before the access check: an unread request buffers by itself until forwarded
     this.#admit(tunnel, req, remoteAddress, (err, headers) => {
@@ -94,7 +94,7 @@ export class TunnelProxy {
   }
 
   /** Tell the onRequest hook; returns the visitor's address. */
-  #announce(tunnel: Tunnel, req: IncomingMessage): string {
+  #announce(tunnel: RegisteredTunnel, req: IncomingMessage): string {
     const remoteAddress = this.#opts.clientAddress(req);
     this.#opts.hooks.onRequest?.({
       domain: req.headers.host ?? '',
@@ -109,7 +109,7 @@ export class TunnelProxy {
 
   /** Apply the tunnel's visitor rules (if any), then call done() with a refusal or nothing. */
   #admit(
-    tunnel: Tunnel,
+    tunnel: RegisteredTunnel,
     req: IncomingMessage,
     remoteAddress: string,
     done: (refusal: BurrowError | undefined, headers?: Record<string, string>) => void,
@@ -132,7 +132,7 @@ export class TunnelProxy {
     );
   }
 
-  #dispatch(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string): void {
+  #dispatch(tunnel: RegisteredTunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string): void {
     if (tunnel.handleRequest) {
       tunnel.handleRequest(req, res);
       return;
@@ -140,7 +140,7 @@ export class TunnelProxy {
     this.#forward(tunnel, req, res, remoteAddress, false);
   }
 
-  #forward(tunnel: Tunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string, isRetry: boolean): void {
+  #forward(tunnel: RegisteredTunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string, isRetry: boolean): void {
     const started = process.hrtime.bigint();
     const { metrics, logger } = this.#opts;
     const headers = forwardRequestHeaders(
@@ -277,7 +277,7 @@ export class TunnelProxy {
     }
   }
 
-  handleUpgrade(tunnel: Tunnel, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  handleUpgrade(tunnel: RegisteredTunnel, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const remoteAddress = this.#announce(tunnel, req);
     this.#admit(tunnel, req, remoteAddress, (err, headers) => {
       if (err) rejectUpgrade(socket, err, headers);
@@ -285,7 +285,7 @@ export class TunnelProxy {
     });
   }
 
-  #dispatchUpgrade(tunnel: Tunnel, req: IncomingMessage, socket: Duplex, head: Buffer, remoteAddress: string): void {
+  #dispatchUpgrade(tunnel: RegisteredTunnel, req: IncomingMessage, socket: Duplex, head: Buffer, remoteAddress: string): void {
     if (tunnel.handleUpgrade) {
       tunnel.handleUpgrade(req, socket, head);
       return;

@@ -37,7 +37,7 @@ import {
 import type { ServerMetrics } from '../metrics.js';
 import { agentFault, asBurrowError, errorResponseBytes } from './pages.js';
 import type { HandOff } from './socket-handoff.js';
-import type { Tunnel } from '../registry.js';
+import type { RegisteredTunnel } from '../registry.js';
 import { AGENT_GONE_RETRY_AFTER_S, RELAY_IDLE_TIMEOUT_MS } from '../limits.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -59,7 +59,7 @@ export interface RelayOptions {
    * The tunnel a Host header value addresses, if the relay may carry its requests; undefined hands
    * the connection to Node's HTTP server.
    */
-  route(host: string): Tunnel | undefined;
+  route(host: string): RegisteredTunnel | undefined;
   /** In-flight request accounting for graceful drain (+1 per request, -1 when it ends). */
   onActive(delta: number): void;
 }
@@ -205,7 +205,7 @@ function hostField(head: string): string | undefined {
 class RelayConnection {
   readonly #o: RelayOptions;
   readonly #socket: Socket;
-  readonly #tunnel: Tunnel;
+  readonly #tunnel: RegisteredTunnel;
   readonly #host: string;
   /** Where the connection goes when its visitor turns to another host (see HttpRelay#dispatch). */
   readonly #next: (rest: Buffer) => void;
@@ -239,7 +239,7 @@ class RelayConnection {
   constructor(
     o: RelayOptions,
     socket: Socket,
-    tunnel: Tunnel,
+    tunnel: RegisteredTunnel,
     host: string,
     next: (rest: Buffer) => void,
     onGone: () => void,

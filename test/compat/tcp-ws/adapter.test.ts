@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import { MemoryTunnelRegistry, type Tunnel } from '../../../src/server/registry.js';
+import { MemoryTunnelRegistry, type RegisteredTunnel } from '../../../src/server/registry.js';
 import { createRegistryTcpResolver, dialTcp } from '../../../src/adapters/tcp-ws/index.js';
 import { encodeMuxClose, encodeMuxData } from '../../../src/wire/tcp-ws/wire.js';
 import { echo, mountAdapter, rawUpgrade, startTarget, type Mounted } from './helpers.js';
@@ -190,7 +190,7 @@ void test('registry resolver: a tcp tunnel is reachable with its token; http tun
   const target = await startTarget(echo);
   t.after(() => target.close());
   const registry = new MemoryTunnelRegistry({ maxTunnels: 10 });
-  const fake = (name: string, kind: 'tcp' | 'http'): Tunnel => ({
+  const fake = (name: string, kind: 'tcp' | 'http'): RegisteredTunnel => ({
     id: name,
     name,
     protocol: 'burrow',

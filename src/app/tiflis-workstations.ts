@@ -1,20 +1,11 @@
-import type { Store, WorkstationRecord } from './types.js';
-
-/** The snake_case record the tiflis adapter keeps (src/adapters/tiflis/workstation-store.ts). */
-export interface TiflisWorkstationRecord {
-  readonly tunnel_id: string;
-  readonly name: string;
-  readonly auth_key_hash: string;
-  readonly created_at: number;
-  readonly last_seen_at: number;
-}
+import type { TiflisWorkstationRecord, WorkstationStore } from '../adapters/tiflis/workstation-store.js';
+import type { Store, WorkstationRecord } from '../store/types.js';
 
 /**
  * The tiflis adapter's WorkstationStore (get/put/touch) backed by the SQL store, so workstation
- * tunnel ids survive restarts in the same database as everything else. Structurally typed: pass
- * it wherever the adapter wants a WorkstationStore.
+ * tunnel ids survive restarts in the same database as everything else.
  */
-export class SqlWorkstationStore {
+export class SqlWorkstationStore implements WorkstationStore {
   readonly #store: Store;
 
   constructor(store: Store) {
