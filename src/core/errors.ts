@@ -340,14 +340,15 @@ export class BurrowError extends Error {
   readonly fix: string;
   readonly detail: string | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+  /** `options.fix` replaces the code's generic fix when the thrower knows the situation better. */
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; fix?: string | undefined }) {
     const spec: ErrorSpec = ERROR_CODES[code];
     super(detail ? `${spec.message}: ${detail}` : spec.message, options);
     this.name = 'BurrowError';
     this.code = code;
     this.status = spec.status;
     this.wsClose = spec.wsClose;
-    this.fix = spec.fix;
+    this.fix = options?.fix ?? spec.fix;
     this.detail = detail;
   }
 
