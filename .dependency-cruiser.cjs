@@ -56,6 +56,14 @@ module.exports = {
       to: { path: '^src/adapters/', pathNot: '^src/adapters/$1/' },
     },
     {
+      name: 'console-goes-through-the-admin-api',
+      severity: 'error',
+      comment:
+        'The web console acts through the admin API (auth/admin-api.ts) and reads the server through its ports: never the store, an edge, app/ or the CLI.',
+      from: { path: '^src/console/' },
+      to: { path: '^src/(store|adapters|cluster|app|cli|client|wire)/' },
+    },
+    {
       name: 'no-orphans',
       severity: 'error',
       comment: 'A module nothing imports is dead code (entry points excepted).',

@@ -1,10 +1,9 @@
 import { BurrowError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { ServerAdapter } from '../server/adapter.js';
 import { openStore } from '../store/open.js';
 import type { ClaimTunnelIdResult, Store, TokenRecord, TokenScope } from '../store/types.js';
 import { AccessPolicy, toStoredAccessRules, type AccessRuleInput } from './access-policy.js';
-import { ADMIN_TOKEN_MIN_LENGTH, createAdminAdapter } from './admin-api.js';
+import { ADMIN_TOKEN_MIN_LENGTH, createAdminAdapter, type AdminApi } from './admin-api.js';
 import { FailedAuthLimiter } from './failed-auth-limiter.js';
 import { ID_LENGTH, REVOCATION_POLL_INTERVAL_MS } from './limits.js';
 import { newId } from './secret.js';
@@ -147,7 +146,7 @@ export class Accounts {
   }
 
   /** The admin API (/api/admin/…) as a server adapter. */
-  adminAdapter(logger?: Logger): ServerAdapter {
+  adminAdapter(logger?: Logger): AdminApi {
     return createAdminAdapter({
       store: this.store,
       tokens: this.tokens,

@@ -30,6 +30,25 @@ export interface AdminAdapterOptions {
   logger?: Logger;
 }
 
+/** One admin call's answer: status, JSON body, extra headers (X-Burrow-Error, Retry-After…). */
+export interface AdminAnswer {
+  status: number;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+/**
+ * The admin API as an adapter, plus its two halves for the web console (src/console/): the same
+ * secret check (and failed-auth limiter) a sign-in goes through, and the same routes a signed-in
+ * console call is dispatched to. No second path into the store.
+ */
+export interface AdminApi extends ServerAdapter {
+  /** Check a presented admin secret as `Authorization: Bearer` is checked; throws BurrowError. */
+  authenticate(presented: string | undefined, address: string): Promise<void>;
+  /** Run one call on `path` (under /api/admin) for a caller already authenticated. */
+  dispatch(req: IncomingMessage, path: string): Promise<AdminAnswer>;
+}
+
 type Handler = (ctx: CallContext) => Promise<{ status: number; body: unknown }>;
 interface CallContext {
   req: IncomingMessage;
@@ -48,7 +67,7 @@ interface Route {
  * rules, persistent tunnel ids), bearer-authenticated with the admin token (constant-time), failed
  * attempts rate-limited per client address. Documented in docs/api.md ("Admin API").
  */
-export function createAdminAdapter(options: AdminAdapterOptions): ServerAdapter {
+export function createAdminAdapter(options: AdminAdapterOptions): AdminApi {
   const { store, tokens } = options;
   const adminToken = options.adminToken;
   if (adminToken !== undefined && adminToken.length < ADMIN_TOKEN_MIN_LENGTH) {
@@ -157,11 +176,8 @@ export function createAdminAdapter(options: AdminAdapterOptions): ServerAdapter 
     },
   ];
 
-  async function authenticate(req: IncomingMessage): Promise<void> {
-    const address = clientAddress(req);
+  async function authenticate(presented: string | undefined, address: string): Promise<void> {
     tokens.limiter.check(address, 'admin');
-    const creds = parseAuthorization(req.headers.authorization);
-    const presented = creds?.scheme === 'bearer' ? creds.token : undefined;
     if (presented !== undefined && adminToken !== undefined && constantTimeEqual(presented, adminToken)) return;
     if (presented !== undefined && isWellFormedToken(presented)) {
       const token = await tokens.authenticate(presented, address, 'admin');
@@ -175,9 +191,8 @@ export function createAdminAdapter(options: AdminAdapterOptions): ServerAdapter 
     );
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async function dispatch(req: IncomingMessage, path: string): Promise<AdminAnswer> {
     try {
-      await authenticate(req);
       const method = req.method ?? 'GET';
       let pathMatched = false;
       for (const route of routes) {
@@ -187,37 +202,59 @@ export function createAdminAdapter(options: AdminAdapterOptions): ServerAdapter 
         if (route.method !== method) continue;
         const params = m.slice(1).map((p) => safeDecode(p));
         const result = await route.handler({ req, params, body: () => readJson(req) });
-        sendJson(res, result.status, result.body);
-        return;
+        return { ...result, headers: {} };
       }
       if (pathMatched) {
         const allowed = routes.filter((r) => r.pattern.test(path)).map((r) => r.method);
-        sendJson(res, 405, errorJson(new BurrowError('BURROW_ERR_BAD_REQUEST', `use ${allowed.join(' or ')}`)), {
+        return {
+          status: 405,
+          body: errorJson(new BurrowError('BURROW_ERR_BAD_REQUEST', `use ${allowed.join(' or ')}`)),
           headers: { Allow: allowed.join(', ') },
-        });
-        return;
+        };
       }
-      sendJson(res, 404, {
-        error: {
-          code: 'BURROW_ERR_BAD_REQUEST',
-          message: `no admin endpoint ${path}`,
-          fix: 'See docs/api.md, "Admin API".',
+      return {
+        status: 404,
+        body: {
+          error: {
+            code: 'BURROW_ERR_BAD_REQUEST',
+            message: `no admin endpoint ${path}`,
+            fix: 'See docs/api.md, "Admin API".',
+          },
         },
-      });
+        headers: {},
+      };
     } catch (err) {
-      const e = isBurrowError(err)
-        ? err
-        : new BurrowError('BURROW_ERR_STORE', err instanceof Error ? err.message : String(err), { cause: err });
-      if (e.status >= 500) logger.error({ err: e }, 'admin API call failed');
-      const headers: Record<string, string> = { 'X-Burrow-Error': e.code };
-      if (e instanceof RateLimitedError) headers['Retry-After'] = String(e.retryAfter);
-      if (e.code === 'BURROW_ERR_UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer realm="burrow-admin"';
-      sendJson(res, e.status, errorJson(e), { headers });
+      return errorAnswer(err);
     }
+  }
+
+  function errorAnswer(err: unknown): AdminAnswer {
+    const e = isBurrowError(err)
+      ? err
+      : new BurrowError('BURROW_ERR_STORE', err instanceof Error ? err.message : String(err), { cause: err });
+    if (e.status >= 500) logger.error({ err: e }, 'admin API call failed');
+    const headers: Record<string, string> = { 'X-Burrow-Error': e.code };
+    if (e instanceof RateLimitedError) headers['Retry-After'] = String(e.retryAfter);
+    if (e.code === 'BURROW_ERR_UNAUTHORIZED') headers['WWW-Authenticate'] = 'Bearer realm="burrow-admin"';
+    return { status: e.status, body: errorJson(e), headers };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    let answer: AdminAnswer;
+    try {
+      const creds = parseAuthorization(req.headers.authorization);
+      await authenticate(creds?.scheme === 'bearer' ? creds.token : undefined, clientAddress(req));
+      answer = await dispatch(req, path);
+    } catch (err) {
+      answer = errorAnswer(err);
+    }
+    sendJson(res, answer.status, answer.body, { headers: answer.headers });
   }
 
   return {
     name: 'admin-api',
+    authenticate,
+    dispatch,
     start(ctx: ServerContext) {
       server = ctx;
       if (!options.logger) logger = ctx.logger;

@@ -1,0 +1,35 @@
+// Builds the admin console's front-end (src/console/web) into dist/console/assets: one script and one
+// stylesheet with content hashes in their names (served with a year-long cache), and manifest.json
+// naming them for the server. Part of `npm run build`.
+import { build } from 'esbuild';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+
+const outdir = fileURLToPath(new URL('../dist/console/assets', import.meta.url));
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+const result = await build({
+  entryPoints: { app: fileURLToPath(new URL('../src/console/web/main.js', import.meta.url)) },
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: ['es2020'],
+  outdir,
+  entryNames: '[name]-[hash]',
+  assetNames: '[name]-[hash]',
+  metafile: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
+const js = outputs.find((f) => f.endsWith('.js'));
+const css = outputs.find((f) => f.endsWith('.css'));
+if (!js || !css) throw new Error(`console build: expected a .js and a .css output, got ${outputs.join(', ')}`);
+writeFileSync(`${outdir}/manifest.json`, `${JSON.stringify({ js, css }, null, 2)}\n`);
+let gz = 0;
+for (const f of [js, css]) gz += gzipSync(readFileSync(`${outdir}/${f}`)).length;
+if (process.argv.includes('--report'))
+  console.log(`console assets: ${js}, ${css} (${(gz / 1024).toFixed(1)} KiB gzip)`);
