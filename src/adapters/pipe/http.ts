@@ -30,6 +30,7 @@ export interface Res {
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
   readonly writableLength?: number;
+  readonly destroyed?: boolean;
 }
 
 export function asReq(req: PipeRequest): Req {

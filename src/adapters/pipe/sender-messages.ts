@@ -43,6 +43,22 @@ export class SenderMessages {
     }
   }
 
+  /**
+   * Runs `cb` once the last line went out (or the response closed): cutting the sender's upload
+   * before that would lose the line that says why.
+   */
+  afterEnd(cb: () => void): void {
+    if (this.res.writableFinished || this.res.destroyed) return cb();
+    let called = false;
+    const once = (): void => {
+      if (called) return;
+      called = true;
+      cb();
+    };
+    this.res.once('finish', once);
+    this.res.once('close', once);
+  }
+
   /** Fails with a status when no head went out yet (HTTP/1.0), else with an `[ERROR]` line. */
   fail(status: number, message: string): void {
     if (this.ended) return;

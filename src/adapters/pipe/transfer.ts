@@ -13,6 +13,7 @@ import { receiverHeaders } from './headers.js';
 import { firstMultipartPart, isMultipart } from './multipart.js';
 import type { PipeClock, PipeLimits } from './options.js';
 import { FANOUT_HIGH_WATER_BYTES } from '../../wire/pipe/limits.js';
+import { SENDER_CUT_GRACE_MS } from './limits.js';
 import type { SenderMessages } from './sender-messages.js';
 
 export interface TransferSender {
@@ -206,8 +207,7 @@ export class Transfer {
     if (this.liveReceivers === 0) {
       this.finish('failed', 'All receivers aborted before the transfer completed.');
       this.sender.messages.end('All receivers aborted before the transfer completed.', 'ERROR');
-      this.sender.req.unpipe();
-      this.sender.req.destroy();
+      this.cutSender();
     } else {
       this.checkComplete();
     }
@@ -232,8 +232,19 @@ export class Transfer {
       }
     }
     this.sender.messages.fail(status, reason);
+    this.cutSender();
+  }
+
+  /** Drops the rest of the upload, lets the last line reach the sender, then cuts the connection. */
+  private cutSender(): void {
+    const req = this.sender.req;
+    req.unpipe();
+    this.source?.removeAllListeners('data');
     this.source?.resume();
-    this.sender.req.destroy();
+    req.resume();
+    this.sender.messages.afterEnd(() => {
+      this.clock.setTimeout(() => req.destroy(), SENDER_CUT_GRACE_MS);
+    });
   }
 
   private finish(state: 'complete' | 'failed', reason?: string): void {

@@ -1,185 +1,49 @@
 /**
- * `burrow pipe serve|send|receive|progress|url|health`: the zero-storage pipe from a terminal.
- * send/receive draw a progress bar (bytes, rate, ETA) on stderr when it is a terminal and stay
- * quiet in pipes and CI. A thin shell over src/adapters/pipe (library + SDK).
+ * `burrow pipe serve|send|receive|progress|url|health|forward-tcp|help-cheatsheet`: the zero-storage
+ * pipe from a terminal. The commands' flags live here; send/receive/progress are in
+ * pipe-transfer.ts, forward-tcp in pipe-forward.ts. A thin shell over src/app/pipe (library + SDK).
  */
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { Transform, type Readable } from 'node:stream';
-import type { Command } from 'commander';
+import { Option, type Command, type CommanderError } from 'commander';
 import { createLogger } from '../../core/logger.js';
-import { createPipeHandler, listenPipe, PIPE_API_PREFIX, pipe, type PipeOptions } from '../../app/pipe.js';
+import { createPipeHandler, listenPipe, pipe, type PipeOptions } from '../../app/pipe.js';
 import { MAX_RECEIVERS } from '../../wire/pipe/limits.js';
-import { formatBytes, formatDuration, formatProgress } from '../../client/pipe/progress-format.js';
-import { envFirst, parseDurationMs, parseIntArg, printError } from '../util.js';
+import { envFirst, parseDurationMs, parseIntArg } from '../util.js';
+import { EXIT_USAGE, reportPipeError } from './pipe-errors.js';
+import {
+  DEFAULT_SERVER,
+  clientOptions,
+  pipeBase,
+  runProgress,
+  runReceive,
+  runSend,
+  type ReceiveFlags,
+  type SendFlags,
+  type ServerFlags,
+} from './pipe-transfer.js';
 
-const DEFAULT_SERVER = 'http://localhost:8080';
-/** How often a terminal progress bar is redrawn, in ms. */
-const REDRAW_MS = 100;
-
-interface ServerFlags {
-  server?: string;
+function quiet(): Option {
+  return new Option('-q, --quiet', 'no progress bar and no summary line').env('BURROW_QUIET');
 }
 
-/** The pipe base URL: a bare server URL gets `/api/v1/pipe`, which every burrow pipe mount accepts. */
-export function pipeBase(server: string | undefined): string {
-  const raw = server ?? envFirst('BURROW_PIPE_SERVER', 'BURROW_SERVER') ?? DEFAULT_SERVER;
-  const url = new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`);
-  const path = url.pathname.replace(/\/+$/, '');
-  return `${url.origin}${path === '' ? PIPE_API_PREFIX : path}`;
-}
-
-function addServerFlag(cmd: Command): Command {
-  return cmd.option(
+function addServerFlag(cmd: Command, token = true): Command {
+  cmd.option(
     '-s, --server <url>',
     `burrow server or pipe URL (env BURROW_PIPE_SERVER, BURROW_SERVER; default ${DEFAULT_SERVER})`,
   );
+  if (token)
+    cmd.addOption(
+      new Option('--token <token>', 'token for a server that requires one (kind pipe)').env('BURROW_TOKEN'),
+    );
+  return cmd;
 }
 
-/** Counts bytes passing through and redraws a progress line on a TTY. */
-class Meter extends Transform {
-  bytes = 0;
-  private readonly started = Date.now();
-  private last = 0;
-  constructor(
-    private readonly label: string,
-    private total: number | undefined,
-    private readonly tty: NodeJS.WriteStream | undefined,
-  ) {
-    super();
-  }
-  setTotal(total: number | undefined): void {
-    this.total = total;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
-    this.bytes += chunk.length;
-    const now = Date.now();
-    if (this.tty && now - this.last >= REDRAW_MS) {
-      this.last = now;
-      this.draw();
-    }
-    cb(null, chunk);
-  }
-  draw(final = false): void {
-    if (!this.tty) return;
-    const line = formatProgress({
-      bytes: this.bytes,
-      total: this.total,
-      elapsedMs: Date.now() - this.started,
-      columns: this.tty.columns,
-      label: this.label,
-    });
-    this.tty.write(`\r${line}\x1b[K${final ? '\n' : ''}`);
-  }
-}
-
-function ttyStderr(quiet: boolean | undefined): NodeJS.WriteStream | undefined {
-  return !quiet && process.stderr.isTTY ? process.stderr : undefined;
-}
-
-interface SendFlags extends ServerFlags {
-  n?: number;
-  contentType?: string;
-  filename?: string;
-  quiet?: boolean;
-}
-
-export async function runSend(path: string, file: string | undefined, f: SendFlags): Promise<number> {
-  const tty = ttyStderr(f.quiet);
-  let body: Readable;
-  let size: number | undefined;
-  if (file === undefined || file === '-') {
-    body = process.stdin;
-  } else {
-    size = statSync(file).size;
-    body = createReadStream(file);
-  }
-  const meter = new Meter('send', size, tty);
-  body.pipe(meter);
-  const s = pipe.send(path, meter, {
-    server: pipeBase(f.server),
-    ...(f.n !== undefined ? { n: f.n } : {}),
-    ...(size !== undefined ? { contentLength: size } : {}),
-    ...(f.contentType !== undefined ? { contentType: f.contentType } : {}),
-    ...(f.filename !== undefined
-      ? { filename: f.filename }
-      : file && file !== '-'
-        ? { filename: file.split(/[\\/]/).pop() ?? file }
-        : {}),
-  });
-  s.on('data', (c: Buffer) => {
-    if (!tty) return;
-    // Server [INFO] lines go above the bar.
-    tty.write(`\r\x1b[K${c.toString('utf8')}`);
-    meter.draw();
-  });
+function runUrl(path: string, f: ServerFlags & { n?: number }): number {
+  let u: ReturnType<typeof pipe.urls>;
   try {
-    await s.done;
-    meter.draw(true);
-    return 0;
+    u = pipe.urls(pipeBase(f.server), path, f.n);
   } catch (err) {
-    if (tty) tty.write('\n');
-    return printError(err);
+    return reportPipeError(err);
   }
-}
-
-interface ReceiveFlags extends ServerFlags {
-  n?: number;
-  output?: string;
-  quiet?: boolean;
-}
-
-export async function runReceive(path: string, f: ReceiveFlags): Promise<number> {
-  const tty = ttyStderr(f.quiet);
-  const r = pipe.receive(path, { server: pipeBase(f.server), ...(f.n !== undefined ? { n: f.n } : {}) });
-  const meter = new Meter('receive', undefined, tty);
-  void r.response.then((info) => meter.setTotal(info.contentLength)).catch(() => {});
-  const out = f.output === undefined || f.output === '-' ? process.stdout : createWriteStream(f.output);
-  try {
-    await pipeline(r, meter, out);
-    meter.draw(true);
-    return 0;
-  } catch (err) {
-    if (tty) tty.write('\n');
-    return printError(err);
-  }
-}
-
-export async function runProgress(path: string, f: ServerFlags & { json?: boolean }): Promise<number> {
-  const tty = !f.json && process.stdout.isTTY ? process.stdout : undefined;
-  try {
-    for await (const ev of pipe.watch(path, { server: pipeBase(f.server) })) {
-      if (!tty) {
-        process.stdout.write(`${JSON.stringify({ event: ev.event, ...ev.data })}\n`);
-        continue;
-      }
-      const d = ev.data;
-      const bytes = Number(d.bytesTransferred ?? 0);
-      const total = typeof d.totalBytes === 'number' ? d.totalBytes : undefined;
-      if (ev.event === 'done') {
-        const secs = Number(d.duration ?? 0) / 1000;
-        tty.write(
-          `\r\x1b[K${String(d.state)}: ${formatBytes(bytes)} in ${formatDuration(secs)} (${formatBytes(Number(d.avgSpeed ?? 0))}/s)${typeof d.reason === 'string' ? ` - ${d.reason}` : ''}\n`,
-        );
-      } else if (ev.event === 'state' && d.state !== 'streaming') {
-        tty.write(
-          `\r\x1b[K${String(d.state)}: sender ${d.hasSender ? 'connected' : 'not connected'}, receivers ${String(d.activeReceivers)}${typeof d.expectedReceivers === 'number' ? `/${d.expectedReceivers}` : ''}`,
-        );
-      } else {
-        const elapsed = Number(d.elapsed ?? 0);
-        tty.write(
-          `\r${formatProgress({ bytes, total, elapsedMs: elapsed, columns: tty.columns, label: 'streaming' })}\x1b[K`,
-        );
-      }
-    }
-    return 0;
-  } catch (err) {
-    return printError(err);
-  }
-}
-
-export function runUrl(path: string, f: ServerFlags & { n?: number }): number {
-  const u = pipe.urls(pipeBase(f.server), path, f.n);
   process.stdout.write(
     [
       `send:      ${u.send}`,
@@ -199,13 +63,13 @@ export function runUrl(path: string, f: ServerFlags & { n?: number }): number {
   return 0;
 }
 
-export async function runHealth(f: ServerFlags): Promise<number> {
+async function runHealth(f: ServerFlags): Promise<number> {
   try {
-    const h = await pipe.health({ server: pipeBase(f.server) });
+    const h = await pipe.health(clientOptions(f));
     process.stdout.write(`${JSON.stringify(h, null, 2)}\n`);
     return h.status === 'ok' ? 0 : 1;
   } catch (err) {
-    return printError(err);
+    return reportPipeError(err);
   }
 }
 
@@ -219,7 +83,7 @@ interface ServeFlags {
   logLevel?: string;
 }
 
-export async function runServe(f: ServeFlags): Promise<number> {
+async function runServe(f: ServeFlags): Promise<number> {
   const logger = createLogger({ level: (f.logLevel ?? 'info') as 'info' });
   const options: PipeOptions = { logger };
   if (f.maxPending !== undefined) options.maxPendingPipes = f.maxPending;
@@ -233,7 +97,7 @@ export async function runServe(f: ServeFlags): Promise<number> {
       ...(f.address !== undefined ? { address: f.address } : {}),
     });
   } catch (err) {
-    return printError(err);
+    return reportPipeError(err);
   }
   process.stdout.write(
     `burrow pipe listening on ${listener.url}\n  send:    curl -T file ${listener.url}/mypath\n  receive: curl ${listener.url}/mypath\n`,
@@ -254,6 +118,14 @@ function exit(code: number): void {
 
 export function registerPipeCommands(program: Command): void {
   const cmd = program.command('pipe').description('zero-storage streaming transfers (piping-server compatible)');
+  // usage errors (a bad -n, a missing path) end like every other pipe error: fix and code lines, exit 2
+  cmd.exitOverride((err: CommanderError) => {
+    if (err.exitCode !== 0 && err.code !== 'commander.help' && err.code !== 'commander.version') {
+      process.stderr.write('fix: See `burrow pipe <command> --help`.\ncode: BURROW_ERR_INVALID_CONFIG\n');
+      process.exit(EXIT_USAGE);
+    }
+    process.exit(err.exitCode);
+  });
   const nArg = parseIntArg(1, MAX_RECEIVERS);
 
   cmd
@@ -282,7 +154,7 @@ export function registerPipeCommands(program: Command): void {
       .option('-n, --n <count>', 'number of receivers (1-256, all peers must agree)', nArg)
       .option('--content-type <type>', 'Content-Type receivers get')
       .option('--filename <name>', 'file name receivers get (default: the file name)')
-      .option('-q, --quiet', 'no progress bar'),
+      .addOption(quiet()),
   ).action(async (path: string, file: string | undefined, o: SendFlags) => exit(await runSend(path, file, o)));
 
   addServerFlag(
@@ -292,7 +164,7 @@ export function registerPipeCommands(program: Command): void {
       .argument('<path>', 'pipe path')
       .option('-o, --output <file>', 'write to this file (default stdout)')
       .option('-n, --n <count>', 'number of receivers (1-256, all peers must agree)', nArg)
-      .option('-q, --quiet', 'no progress bar'),
+      .addOption(quiet()),
   ).action(async (path: string, o: ReceiveFlags) => exit(await runReceive(path, o)));
 
   addServerFlag(
@@ -309,9 +181,10 @@ export function registerPipeCommands(program: Command): void {
       .description('print the send/receive/progress/video URLs and curl lines for <path>')
       .argument('<path>', 'pipe path')
       .option('-n, --n <count>', 'number of receivers', nArg),
+    false,
   ).action((path: string, o: ServerFlags & { n?: number }) => exit(runUrl(path, o)));
 
-  addServerFlag(cmd.command('health').description("print the pipe service's health JSON")).action(
+  addServerFlag(cmd.command('health').description("print the pipe service's health JSON"), false).action(
     async (o: ServerFlags) => exit(await runHealth(o)),
   );
 }

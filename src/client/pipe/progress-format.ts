@@ -30,11 +30,15 @@ export interface ProgressLine {
   /** Terminal columns available. */
   columns?: number;
   label?: string;
+  /** Bytes per second to show (default: bytes / elapsed). */
+  rate?: number;
+  /** Seconds left to show (default: from the rate and the total). */
+  eta?: number | undefined;
 }
 
 /** `label [#####-----]  45%  12.3 MiB / 27.0 MiB  5.1 MiB/s  ETA 3s` (bar only with a known total). */
 export function formatProgress(p: ProgressLine): string {
-  const rate = p.elapsedMs > 0 ? (p.bytes * 1000) / p.elapsedMs : 0;
+  const rate = p.rate ?? (p.elapsedMs > 0 ? (p.bytes * 1000) / p.elapsedMs : 0);
   const parts: string[] = [];
   if (p.label) parts.push(p.label);
   if (p.total !== undefined && p.total > 0) {
@@ -47,7 +51,8 @@ export function formatProgress(p: ProgressLine): string {
     );
     parts.push(`${formatBytes(p.bytes)} / ${formatBytes(p.total)}`);
     parts.push(`${formatBytes(Math.round(rate))}/s`);
-    parts.push(`ETA ${rate > 0 ? formatDuration((p.total - p.bytes) / rate) : '--'}`);
+    const eta = 'eta' in p ? p.eta : rate > 0 ? (p.total - p.bytes) / rate : undefined;
+    parts.push(`ETA ${eta === undefined ? '--' : formatDuration(eta)}`);
   } else {
     parts.push(formatBytes(p.bytes), `${formatBytes(Math.round(rate))}/s`, formatDuration(p.elapsedMs / 1000));
   }

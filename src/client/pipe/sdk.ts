@@ -20,6 +20,8 @@ export interface PipeClientOptions {
   server: string;
   /** Extra request headers. */
   headers?: OutgoingHttpHeaders;
+  /** A token for a server that requires one (`--auth token`): sent as `Authorization: Bearer`. */
+  token?: string;
   signal?: AbortSignal;
 }
 
@@ -63,6 +65,8 @@ export interface PipeReceiveStream extends Readable {
 
 const STATUS_CODES: Record<number, ErrorCode> = {
   400: 'BURROW_ERR_PIPE_REJECTED',
+  401: 'BURROW_ERR_UNAUTHORIZED',
+  403: 'BURROW_ERR_FORBIDDEN',
   405: 'BURROW_ERR_PIPE_REJECTED',
   408: 'BURROW_ERR_PIPE_TIMEOUT',
   414: 'BURROW_ERR_PIPE_PATH_TOO_LONG',
@@ -145,6 +149,13 @@ function readText(res: IncomingMessage): Promise<string> {
   });
 }
 
+/** The request headers of `opts`: its own, `defaults` under them, the token as a bearer. */
+function requestHeaders(opts: PipeClientOptions, defaults: OutgoingHttpHeaders = {}): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { ...defaults, ...opts.headers };
+  if (opts.token !== undefined && opts.token !== '') headers.authorization = `Bearer ${opts.token}`;
+  return headers;
+}
+
 function startRequest(method: string, url: URL, headers: OutgoingHttpHeaders, signal: AbortSignal | undefined) {
   const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return fn(url, { method, headers, ...(signal ? { signal } : {}) });
@@ -173,7 +184,7 @@ export function send(
   checkPath(path);
   checkN(opts.n);
   const url = pipeUrl(opts.server, path, { n: opts.n !== undefined && opts.n > 1 ? opts.n : undefined });
-  const headers: OutgoingHttpHeaders = { ...opts.headers };
+  const headers = requestHeaders(opts);
   if (opts.contentType !== undefined) headers['content-type'] = opts.contentType;
   const size =
     opts.contentLength ??
@@ -197,15 +208,28 @@ export function send(
   out.response.catch(() => {});
   out.done.catch(() => {});
   let failed = false;
+  const req = startRequest(opts.method ?? 'PUT', url, headers, opts.signal);
   const fail = (err: BurrowError): void => {
     if (failed) return;
     failed = true;
     rejectResponse(err);
     rejectDone(err);
     out.destroy(err);
+    req.destroy(); // stop uploading: the transfer is over
   };
-  const req = startRequest(opts.method ?? 'PUT', url, headers, opts.signal);
-  req.on('error', (err) => fail(unreachable(err, url)));
+  let responded = false;
+  /** The upload was cut after the server answered: its last [ERROR] line says why, when it got out. */
+  const cut = (): void => {
+    setImmediate(() => {
+      const lastLine = tail.trimEnd().split('\n').pop() ?? '';
+      fail(
+        lastLine.startsWith('[ERROR]')
+          ? errorFromStatus(400, lastLine)
+          : new BurrowError('BURROW_ERR_PIPE_ABORTED', 'the server cut the upload before the transfer completed'),
+      );
+    });
+  };
+  req.on('error', (err) => (responded ? cut() : fail(unreachable(err, url))));
   out.once('close', () => {
     if (!failed) req.destroy();
   });
@@ -214,15 +238,15 @@ export function send(
       void readText(res).then((text) => fail(errorFromStatus(res.statusCode ?? 0, text)));
       return;
     }
+    responded = true;
     resolveResponse(info(res));
     res.on('data', (c: Buffer) => {
       tail = (tail + c.toString('latin1')).slice(-4096);
       out.write(c);
     });
-    res.on('error', () => fail(new BurrowError('BURROW_ERR_PIPE_ABORTED', 'the connection to the server was cut')));
+    res.on('error', cut);
     res.on('end', () => {
-      if (!res.complete)
-        return fail(new BurrowError('BURROW_ERR_PIPE_ABORTED', 'the connection to the server was cut'));
+      if (!res.complete) return cut();
       const lastLine = tail.trimEnd().split('\n').pop() ?? '';
       if (lastLine.startsWith('[ERROR]')) return fail(errorFromStatus(400, lastLine));
       failed = true;
@@ -264,7 +288,7 @@ export function receive(path: string, opts: PipeReceiveOptions): PipeReceiveStre
     rejectResponse(err);
     out.destroy(err);
   };
-  const req = startRequest('GET', url, { accept: '*/*', ...opts.headers }, opts.signal);
+  const req = startRequest('GET', url, requestHeaders(opts, { accept: '*/*' }), opts.signal);
   req.on('error', (err) => fail(unreachable(err, url)));
   // Destroying the stream gives up the receiver slot.
   out.once('close', () => {
@@ -295,7 +319,7 @@ export async function health(opts: PipeClientOptions): Promise<PipeHealth> {
   const base = opts.server.replace(/\/+$/, '');
   const url = new URL(base.endsWith(PIPE_API_PREFIX) ? `${base}/health` : `${base}${PIPE_API_PREFIX}/health`);
   return new Promise((resolve, reject) => {
-    const req = startRequest('GET', url, { accept: 'application/json', ...opts.headers }, opts.signal);
+    const req = startRequest('GET', url, requestHeaders(opts, { accept: 'application/json' }), opts.signal);
     req.on('error', (err) => reject(unreachable(err, url)));
     req.on('response', (res) => {
       void readText(res).then((text) => {
@@ -323,7 +347,7 @@ export interface PipeWatchEvent {
 export async function* watch(path: string, opts: PipeClientOptions): AsyncGenerator<PipeWatchEvent> {
   checkPath(path);
   const url = pipeUrl(opts.server, path, { progress: 1 });
-  const req = startRequest('GET', url, { accept: 'text/event-stream', ...opts.headers }, opts.signal);
+  const req = startRequest('GET', url, requestHeaders(opts, { accept: 'text/event-stream' }), opts.signal);
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     req.on('error', (err) => reject(unreachable(err, url)));
     req.on('response', resolve);

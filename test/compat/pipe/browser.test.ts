@@ -91,6 +91,31 @@ void describe('pipe pages in headless Chromium', { skip }, () => {
     }
   });
 
+  void test('index page says "waiting for a receiver" until bytes really move (issue 15)', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${p.url}/`);
+      await page.click('#mode-text');
+      await page.fill('#text', 'twenty-two bytes here!');
+      await page.fill('#path', 'wait-first');
+      await page.click('#send');
+      await waitUntil(() => p.handler.stats().pending === 1, { what: 'the browser sender to wait' });
+      await page.waitForSelector('body[data-state="waiting"]');
+      // give the page time to (wrongly) report the buffered upload as sent
+      await waitUntil(async () => /Waiting for a receiver/.test((await page.textContent('#status')) ?? ''), {
+        what: 'the waiting status',
+      });
+      assert.doesNotMatch((await page.textContent('#status')) ?? '', /Sent/);
+      assert.equal(await page.evaluate<boolean>(`document.getElementById('bar').hasAttribute('value')`), false);
+      const got = await curlReceive(`${p.url}/wait-first`);
+      assert.equal(got.body.toString(), 'twenty-two bytes here!');
+      await page.waitForSelector('body[data-state="done"]', { timeout: 20_000 });
+      assert.match((await page.textContent('#status')) ?? '', /Done: 22 B delivered/);
+    } finally {
+      await page.close();
+    }
+  });
+
   void test('?progress dashboard moves with the transfer', async () => {
     const page = await browser.newPage();
     try {

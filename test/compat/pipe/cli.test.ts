@@ -1,66 +1,27 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { runPipeCli as runCli, startServeCli } from './cli-run.js';
 
-const DRIVER = new URL('./cli-driver.ts', import.meta.url).pathname;
-
-function run(args: string[], input?: Buffer) {
-  const child = spawn(process.execPath, ['--import', 'tsx', DRIVER, 'pipe', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
-  if (input) child.stdin.end(input);
-  else child.stdin.end();
-  const done = once(child, 'close').then(([code]) => ({
-    code: code as number,
-    stdout: Buffer.concat(out),
-    stderr: Buffer.concat(err).toString(),
-  }));
-  return { child, done };
-}
+const run = (args: string[], input?: Buffer) => runCli(args, input ? { input } : {});
 
 void describe('burrow pipe CLI', () => {
-  let server: ChildProcess;
+  let stop: () => Promise<void>;
   let url = '';
   let dir = '';
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'burrow-pipe-cli-'));
-    server = spawn(
-      process.execPath,
-      ['--import', 'tsx', DRIVER, 'pipe', 'serve', '--port', '0', '--address', '127.0.0.1', '--log-level', 'silent'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let text = '';
-    server.stdout!.setEncoding('utf8');
-    await new Promise<void>((resolve, reject) => {
-      server.stdout!.on('data', (c: string) => {
-        text += c;
-        const m = /listening on (http:\/\/\S+)/.exec(text);
-        if (m) {
-          url = m[1]!;
-          resolve();
-        }
-      });
-      server.once('exit', () => reject(new Error(`serve exited: ${text}`)));
-    });
+    ({ url, stop } = await startServeCli());
   });
   after(async () => {
-    server.kill('SIGTERM');
-    await once(server, 'exit');
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  void test('send a file, receive it to a file; quiet when not a terminal; progress prints JSON lines', async () => {
+  void test('send a file, receive it to a file; only the summary line when not a terminal; progress prints JSON lines', async () => {
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const src = join(dir, 'in.bin');
     const dst = join(dir, 'out.bin');
@@ -71,8 +32,8 @@ void describe('burrow pipe CLI', () => {
     const [r, s, w] = await Promise.all([recv.done, send.done, watch.done]);
     assert.equal(s.code, 0, s.stderr);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(s.stderr, '');
-    assert.equal(r.stderr, '');
+    assert.match(s.stderr, /^sent 3\.0 MiB in \d+\.\d s \(\d+(\.\d)? [KMG]?i?B\/s\)\n$/);
+    assert.match(r.stderr, /^received 3\.0 MiB in \d+\.\d s \(\d+(\.\d)? [KMG]?i?B\/s\)\n$/);
     assert.ok(readFileSync(dst).equals(data));
     assert.equal(w.code, 0, w.stderr);
     const events = w.stdout
@@ -87,12 +48,13 @@ void describe('burrow pipe CLI', () => {
   });
 
   void test('stdin to stdout with n=2', async () => {
-    const r1 = run(['receive', 'cli-n', '-n', '2', '--server', url]);
+    const r1 = run(['receive', 'cli-n', '-n', '2', '-q', '--server', url]);
     const r2 = run(['receive', 'cli-n', '-n', '2', '--server', url]);
     const s = run(['send', 'cli-n', '-', '-n', '2', '--server', `${url}/`], Buffer.from('from stdin\n'));
     const [a, b, c] = await Promise.all([r1.done, r2.done, s.done]);
     assert.equal(c.code, 0, c.stderr);
     assert.equal(a.stdout.toString(), 'from stdin\n');
+    assert.equal(a.stderr, '', '-q prints nothing, not even the summary');
     assert.equal(b.stdout.toString(), 'from stdin\n');
   });
 

@@ -57,15 +57,34 @@ const SCRIPT = String.raw`
     if (body.name) xhr.setRequestHeader('Content-Disposition', 'attachment; filename="' + body.name.replace(/[^\x20-\x7e]|"/g, '_') + '"');
     var bar = $('bar');
     bar.classList.remove('hidden');
-    bar.value = 0;
+    bar.removeAttribute('value'); // indeterminate until bytes reach a receiver
     $('send').disabled = true;
-    document.body.setAttribute('data-state', 'sending');
-    xhr.upload.onprogress = function (e) {
-      if (e.lengthComputable && e.total > 0) bar.value = e.loaded / e.total * 100;
-      $('status').textContent = 'Sent ' + fmt(e.loaded) + (e.lengthComputable ? ' of ' + fmt(e.total) : '');
-    };
+    document.body.setAttribute('data-state', 'waiting');
+    // The browser's upload counter runs ahead (it counts bytes put into its own buffers, before any
+    // receiver is there): the bar follows the server's view of the transfer instead (?progress).
+    var moved = 0, watch = null;
+    function waiting(d) {
+      $('status').textContent = 'Waiting for a receiver' + (d && d.expectedReceivers > 1 ? 's (' + d.activeReceivers + '/' + d.expectedReceivers + ')' : '') + '...';
+    }
+    function streamed(d) {
+      moved = d.bytesTransferred || 0;
+      if (moved === 0) return;
+      document.body.setAttribute('data-state', 'sending');
+      if (body.size > 0) bar.value = Math.min(100, moved / body.size * 100);
+      $('status').textContent = 'Sent ' + fmt(moved) + ' of ' + fmt(body.size);
+    }
+    if (window.EventSource) {
+      watch = new EventSource(pipeUrl(path, '?progress'));
+      watch.addEventListener('state', function (e) {
+        var d = JSON.parse(e.data);
+        if (d.state === 'waiting' || d.state === 'idle') waiting(d); else streamed(d);
+      });
+      watch.addEventListener('progress', function (e) { streamed(JSON.parse(e.data)); });
+      watch.addEventListener('done', function () { watch.close(); });
+    }
     xhr.onprogress = function () { $('log').textContent = xhr.responseText; };
     xhr.onload = function () {
+      if (watch) watch.close();
       $('log').textContent = xhr.responseText;
       $('send').disabled = false;
       if (xhr.status === 200 && /Transfer complete/.test(xhr.responseText)) {
@@ -78,11 +97,12 @@ const SCRIPT = String.raw`
       }
     };
     xhr.onerror = function () {
+      if (watch) watch.close();
       $('send').disabled = false;
       $('status').textContent = 'Upload error.';
       document.body.setAttribute('data-state', 'failed');
     };
-    $('status').textContent = 'Waiting for the receiver(s)...';
+    waiting(null);
     xhr.send(body);
   });
 })();
