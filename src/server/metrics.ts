@@ -12,6 +12,8 @@ export interface ServerMetrics {
   readonly agents: Gauge<'protocol'>;
   /** New tunnels refused by the per-client limit (--new-tunnels-per-minute), by edge. */
   readonly newTunnelsRefused: Counter<'protocol'>;
+  /** Visitor connections the relay (the fast path) carried. */
+  readonly relayedConnections: Counter;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
@@ -57,6 +59,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
       name: 'burrow_new_tunnels_refused_total',
       help: 'New tunnels refused: too many from one client address within a minute (--new-tunnels-per-minute)',
       labelNames: ['protocol'],
+      registers,
+    }),
+    relayedConnections: new Counter({
+      name: 'burrow_relayed_connections_total',
+      help: 'Visitor connections carried by the relay (the fast path); the rest go through Node\'s HTTP server',
       registers,
     }),
   };

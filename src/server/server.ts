@@ -18,11 +18,12 @@ import { resolveServerConfig, type ServerConfig, type ServerOptions } from './co
 import type { ServerHooks, TunnelInfo } from './hooks.js';
 import { domainOf, forwardedProto, hostOf, remoteAddressOf, stripPort, tunnelNameFor } from './host.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
-import { errorResponseBytes, internalError, rejectUpgrade, sendError } from './http/pages.js';
+import { errorResponseBytes, internalError, parserError, rejectUpgrade, sendError } from './http/pages.js';
 import { ConnectionCap } from './http/connection-cap.js';
 import { interceptConnections } from './http/socket-handoff.js';
 import { HEAD_CHECK_INTERVAL_MS, RELAY_IDLE_TIMEOUT_MS } from './limits.js';
 import { TunnelProxy } from './http/proxy.js';
+import { Exchange } from './http/exchange.js';
 import { HttpRelay } from './http/relay.js';
 import { TcpExpose } from './agent/tcp-expose.js';
 import { MemoryTunnelRegistry, missingTunnelAnswer, type RegisteredTunnel, type TunnelRegistry } from './registry.js';
@@ -39,7 +40,7 @@ export interface BurrowServer {
   readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
   /** Upgrade handler, to mount with server.on('upgrade', …). */
   readonly handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
-  /** Mount both handlers on an existing server. */
+  /** Mount both handlers on an existing server (and answer its parse errors from the error table). */
   attach(server: http.Server): void;
   /** Listen on config.port/address (or the given ones). Resolves with the bound address. */
   listen(port?: number, address?: string): Promise<AddressInfo>;
@@ -113,11 +114,9 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     },
   };
 
+  const exchange = new Exchange({ logger, metrics, hooks, requestTimeoutMs: config.requestTimeoutMs });
   const proxy = new TunnelProxy({
-    logger,
-    metrics,
-    hooks,
-    requestTimeoutMs: config.requestTimeoutMs,
+    exchange,
     trustProxy: config.trustProxy,
     proto: (req) => {
       const p = config.trustProxy ? req.headers['x-forwarded-proto'] : undefined;
@@ -132,10 +131,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
   // The fast path for burrow HTTP tunnels when the server listens itself (see relay.ts): one
   // visitor connection = one stream, request heads re-written, responses passed through.
   const relay = new HttpRelay({
-    logger,
-    metrics,
-    hooks,
-    requestTimeoutMs: config.requestTimeoutMs,
+    exchange,
     headTimeoutMs: config.headTimeoutMs,
     maxHeaderBytes: config.maxHeaderBytes,
     trustProxy: config.trustProxy,
@@ -145,8 +141,8 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       const host = stripPort(hostValue).toLowerCase().replace(/\.$/, '');
       const name = ownedByAdapter(host) ? undefined : tunnelNameFor(host, config.domains);
       const t = name === undefined ? undefined : registry.get(name);
-      // visitor rules, message transports and per-request streams (localtunnel pools) take the proxy
-      if (!t || !t.streamPerConnection || t.kind !== 'http' || !t.openStream || t.handleRequest || t.access) {
+      // message transports and per-request streams (localtunnel pools) take the proxy
+      if (!t || !t.streamPerConnection || t.kind !== 'http' || !t.openStream || t.handleRequest) {
         return undefined;
       }
       return t;
@@ -157,7 +153,13 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     },
   });
 
-  const info = (t: RegisteredTunnel): TunnelInfo => ({ id: t.id, name: t.name, url: t.url, protocol: t.protocol, kind: t.kind });
+  const info = (t: RegisteredTunnel): TunnelInfo => ({
+    id: t.id,
+    name: t.name,
+    url: t.url,
+    protocol: t.protocol,
+    kind: t.kind,
+  });
   registry.on('created', (t) => {
     metrics.tunnels.inc({ protocol: t.protocol });
     hooks.onTunnelCreated?.(info(t));
@@ -335,6 +337,13 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     attach(s) {
       s.on('request', handleRequest);
       s.on('upgrade', handleUpgrade);
+      // bytes Node's parser refuses get the answer the relay's parser gives the same bytes
+      s.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+        if (!socket.writable) return socket.destroy();
+        const e = parserError(err, config);
+        metrics.errors.inc({ code: e.code });
+        socket.end(errorResponseBytes(e));
+      });
     },
     get url() {
       return `${scheme}://${config.domains[0] === 'localhost' ? 'localhost' : config.domains[0]}${portSuffix()}`;
@@ -394,26 +403,6 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
           return;
         }
         relay.accept(socket, handOff);
-      });
-      s.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-        if (!socket.writable) return socket.destroy();
-        const e =
-          err.code === 'HPE_HEADER_OVERFLOW'
-            ? new BurrowError(
-                'BURROW_ERR_HEADERS_TOO_LARGE',
-                `request head over ${config.maxHeaderBytes} bytes: send fewer or smaller headers`,
-              )
-            : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-              ? new BurrowError(
-                  'BURROW_ERR_REQUEST_TIMEOUT',
-                  `the request head was not complete within ${config.headTimeoutMs} ms of its first byte`,
-                )
-              : new BurrowError(
-                  'BURROW_ERR_BAD_REQUEST',
-                  `the request could not be parsed as HTTP/1.1 (${err.code ?? 'parse error'})`,
-                );
-        metrics.errors.inc({ code: e.code });
-        socket.end(errorResponseBytes(e));
       });
       return new Promise((resolve, reject) => {
         s.once('error', reject);

@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
-import { BurrowError, isBurrowError } from '../../core/errors.js';
+import { BurrowError, isBurrowError, type ErrorCode } from '../../core/errors.js';
+import { HttpFramingError } from '../../core/http1.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -107,4 +108,52 @@ export function rejectUpgrade(socket: Duplex, err: unknown, extraHeaders: Record
   if (socket.writable) socket.end(errorResponseBytes(err, { extraHeaders }));
   socket.once('error', () => {});
   setTimeout(() => socket.destroy(), CLOSE_HANDSHAKE_GRACE_MS).unref();
+}
+
+/** The 408 answer when a request head is not whole in time (slowloris), on either parser. */
+export function headTimeout(ms: number): BurrowError {
+  return new BurrowError(
+    'BURROW_ERR_REQUEST_TIMEOUT',
+    `the request head was not complete within ${ms} ms of its first byte`,
+  );
+}
+
+/** Visitor framing errors by status: the error-table code each is answered with. */
+const FRAMING_CODES: Readonly<Record<number, ErrorCode>> = {
+  405: 'BURROW_ERR_METHOD_NOT_ALLOWED',
+  431: 'BURROW_ERR_HEADERS_TOO_LARGE',
+  501: 'BURROW_ERR_TRANSFER_ENCODING',
+  505: 'BURROW_ERR_HTTP_VERSION',
+};
+
+/** A framing error of burrow's own parser (core/http1.ts, the relay's), as the visitor is answered. */
+export function framingError(e: HttpFramingError): BurrowError {
+  const code = FRAMING_CODES[e.status];
+  return code
+    ? new BurrowError(code, e.message)
+    : new BurrowError('BURROW_ERR_BAD_REQUEST', `the request could not be parsed as HTTP/1.1: ${e.message}`);
+}
+
+/**
+ * A parse error of Node's HTTP server (its `clientError` event), answered as the relay's parser
+ * answers the same bytes: the same status and code whichever parser met the request first.
+ */
+export function parserError(
+  err: NodeJS.ErrnoException,
+  limits: { maxHeaderBytes: number; headTimeoutMs: number },
+): BurrowError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return framingError(new HttpFramingError(431, `request head over ${limits.maxHeaderBytes} bytes`));
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return headTimeout(limits.headTimeoutMs);
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return framingError(new HttpFramingError(501, 'unsupported Transfer-Encoding (only chunked is accepted)'));
+    case 'HPE_INVALID_VERSION':
+      return framingError(new HttpFramingError(505, 'unsupported protocol version'));
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return framingError(new HttpFramingError(400, 'both Transfer-Encoding and Content-Length (ambiguous framing)'));
+    default:
+      return framingError(new HttpFramingError(400, `${err.code ?? 'parse error'}`));
+  }
 }

@@ -5,14 +5,11 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BurrowError, type ErrorCode } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import { RETRYABLE_METHODS, STATUS_ABANDONED } from '../../core/http1.js';
-import { AGENT_GONE_RETRY_AFTER_S } from '../limits.js';
+import { BurrowError } from '../../core/errors.js';
+import { STATUS_ABANDONED } from '../../core/http1.js';
 import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } from './headers.js';
-import type { ServerMetrics } from '../metrics.js';
-import type { ServerHooks } from '../hooks.js';
-import { agentFault, rejectUpgrade, sendError } from './pages.js';
+import { errorHeaders, type Exchange, mayRetry } from './exchange.js';
+import { rejectUpgrade, sendError } from './pages.js';
 import type { RegisteredTunnel } from '../registry.js';
 
 /** How long an idle pooled stream is kept for reuse, in ms (below Node's 5 s keep-alive default). */
@@ -21,10 +18,8 @@ export const POOLED_STREAM_IDLE_MS = 4_000;
 export const MAX_POOLED_STREAMS_PER_TUNNEL = 64;
 
 export interface ProxyOptions {
-  logger: Logger;
-  metrics: ServerMetrics;
-  hooks: ServerHooks;
-  requestTimeoutMs: number;
+  /** The request lifecycle both HTTP paths share (hook, visitor rules, 504, retry, records). */
+  exchange: Exchange;
   trustProxy: boolean;
   /** Scheme visitors use ('https' behind a TLS proxy with --secure). */
   proto: (req: IncomingMessage) => string;
@@ -96,13 +91,12 @@ export class TunnelProxy {
   /** Tell the onRequest hook; returns the visitor's address. */
   #announce(tunnel: RegisteredTunnel, req: IncomingMessage): string {
     const remoteAddress = this.#opts.clientAddress(req);
-    this.#opts.hooks.onRequest?.({
-      domain: req.headers.host ?? '',
+    this.#opts.exchange.announce(tunnel, {
+      host: req.headers.host ?? '',
       path: req.url ?? '/',
       method: req.method ?? 'GET',
-      tunnelId: tunnel.id,
-      headers: req.headers,
       remoteAddress,
+      headers: () => req.headers,
     });
     return remoteAddress;
   }
@@ -114,22 +108,19 @@ export class TunnelProxy {
     remoteAddress: string,
     done: (refusal: BurrowError | undefined, headers?: Record<string, string>) => void,
   ): void {
-    if (!tunnel.access) {
+    const verdict = this.#opts.exchange.admit(tunnel, remoteAddress, req.headers.authorization);
+    if (!verdict) {
       done(undefined);
       return;
     }
-    tunnel.access.check({ remoteAddress, authorization: req.headers.authorization }).then(
-      (d) => {
-        if (!d.allow) {
-          this.#opts.metrics.errors.inc({ code: d.code });
-          done(visitorError(d.code, d.message), flatten(d.headers));
-          return;
-        }
-        if (d.stripAuthorization) stripAuthorization(req);
-        done(undefined);
-      },
-      (err: unknown) => done(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_BAD_REQUEST', String(err))),
-    );
+    void verdict.then((v) => {
+      if (!v.allow) {
+        done(v.error, v.headers);
+        return;
+      }
+      if (v.stripAuthorization) stripAuthorization(req);
+      done(undefined);
+    });
   }
 
   #dispatch(tunnel: RegisteredTunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string): void {
@@ -140,9 +131,15 @@ export class TunnelProxy {
     this.#forward(tunnel, req, res, remoteAddress, false);
   }
 
-  #forward(tunnel: RegisteredTunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string, isRetry: boolean): void {
-    const started = process.hrtime.bigint();
-    const { metrics, logger } = this.#opts;
+  #forward(
+    tunnel: RegisteredTunnel,
+    req: IncomingMessage,
+    res: ServerResponse,
+    remoteAddress: string,
+    isRetry: boolean,
+  ): void {
+    const started = performance.now();
+    const exchange = this.#opts.exchange;
     const headers = forwardRequestHeaders(
       req.rawHeaders,
       {
@@ -170,24 +167,14 @@ export class TunnelProxy {
     } as http.RequestOptions);
     let done = false;
     let responded = false;
-    const timer = setTimeout(() => {
-      outReq.destroy(new BurrowError('BURROW_ERR_TIMEOUT', `no response within ${this.#opts.requestTimeoutMs} ms`));
-    }, this.#opts.requestTimeoutMs);
+    const timer = setTimeout(() => outReq.destroy(exchange.timeout()), exchange.requestTimeoutMs);
     timer.unref();
 
     const finish = (status: number): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      metrics.requests.inc({ protocol: tunnel.protocol, status: String(status) });
-      metrics.requestDuration.observe({ protocol: tunnel.protocol }, durationMs / 1000);
-      tunnel.onRequestComplete?.({
-        method: req.method ?? 'GET',
-        path: req.url ?? '/',
-        status,
-        durationMs: Math.round(durationMs * 10) / 10,
-      });
+      exchange.record(tunnel, req.method ?? 'GET', req.url ?? '/', status, started);
     };
 
     outReq.on('response', (pres) => {
@@ -241,27 +228,16 @@ export class TunnelProxy {
       if (
         outReq.reusedSocket &&
         !isRetry &&
-        !hasBody &&
-        RETRYABLE_METHODS.has(req.method ?? '') &&
+        mayRetry(req.method ?? '', hasBody, false) &&
         !(err instanceof BurrowError)
       ) {
         this.#forward(tunnel, req, res, remoteAddress, true);
         return;
       }
-      const e = agentFault(err, (agentError) =>
-        logger.warn({ tunnel: tunnel.name, agentError }, 'protocol error from the tunnel client'),
-      );
-      if (!done) {
-        metrics.errors.inc({ code: e.code });
-        logger.debug({ tunnel: tunnel.name, code: e.code, err: e.message }, 'proxy error');
-      }
+      const e = exchange.streamFault(tunnel, err);
+      if (!done) exchange.fail(tunnel, e, 'proxy error');
       finish(e.status);
-      sendError(
-        req,
-        res,
-        e,
-        e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': String(AGENT_GONE_RETRY_AFTER_S) } : undefined,
-      );
+      sendError(req, res, e, errorHeaders(e));
     });
 
     res.on('close', () => {
@@ -285,7 +261,13 @@ export class TunnelProxy {
     });
   }
 
-  #dispatchUpgrade(tunnel: RegisteredTunnel, req: IncomingMessage, socket: Duplex, head: Buffer, remoteAddress: string): void {
+  #dispatchUpgrade(
+    tunnel: RegisteredTunnel,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    remoteAddress: string,
+  ): void {
     if (tunnel.handleUpgrade) {
       tunnel.handleUpgrade(req, socket, head);
       return;
@@ -320,12 +302,7 @@ export class TunnelProxy {
         });
         stream.on('error', (err) => {
           if (!answered) {
-            rejectUpgrade(
-              socket,
-              agentFault(err, (agentError) =>
-                this.#opts.logger.warn({ tunnel: tunnel.name, agentError }, 'protocol error from the tunnel client'),
-              ),
-            );
+            rejectUpgrade(socket, this.#opts.exchange.streamFault(tunnel, err));
           } else socket.destroy();
         });
         socket.on('close', () => stream.destroy());
@@ -338,25 +315,6 @@ export class TunnelProxy {
       (err: unknown) => rejectUpgrade(socket, err),
     );
   }
-}
-
-/** Visitors get visitor advice, not the agent-token advice of the same statuses. */
-const VISITOR_CODES: Record<string, ErrorCode> = {
-  BURROW_ERR_UNAUTHORIZED: 'BURROW_ERR_VISITOR_UNAUTHORIZED',
-  BURROW_ERR_FORBIDDEN: 'BURROW_ERR_VISITOR_FORBIDDEN',
-  BURROW_ERR_RATE_LIMITED: 'BURROW_ERR_VISITOR_RATE_LIMITED',
-};
-
-function visitorError(code: string, message: string): BurrowError {
-  const err = new BurrowError(VISITOR_CODES[code] ?? 'BURROW_ERR_VISITOR_FORBIDDEN');
-  Object.defineProperty(err, 'message', { value: message });
-  return err;
-}
-
-function flatten(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) out[k] = typeof v === 'string' ? v : v.join(', ');
-  return out;
 }
 
 /** Remove the tunnel's own credentials so the origin never sees them. */

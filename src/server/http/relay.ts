@@ -20,9 +20,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { BurrowError, type ErrorCode } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
-import type { ServerHooks } from '../hooks.js';
+import { BurrowError } from '../../core/errors.js';
 import { forwardedFor, forwardedProto, normaliseAddress } from '../host.js';
 import { forwardRequestHeaders, serializeRequestHead } from './headers.js';
 import {
@@ -30,25 +28,21 @@ import {
   HttpFramingError,
   RequestReader,
   ResponseReader,
-  RETRYABLE_METHODS,
   STATUS_ABANDONED,
   type RequestHead,
+  type RequestItem,
 } from '../../core/http1.js';
-import type { ServerMetrics } from '../metrics.js';
-import { agentFault, asBurrowError, errorResponseBytes } from './pages.js';
+import { errorHeaders, type Admission, type Exchange, mayRetry } from './exchange.js';
+import { asBurrowError, errorResponseBytes, framingError, headTimeout } from './pages.js';
 import type { HandOff } from './socket-handoff.js';
 import type { RegisteredTunnel } from '../registry.js';
-import { AGENT_GONE_RETRY_AFTER_S, RELAY_IDLE_TIMEOUT_MS } from '../limits.js';
+import { RELAY_IDLE_TIMEOUT_MS } from '../limits.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
-/** Status label strings made once (a metrics label per request otherwise allocates one). */
-const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
 
 export interface RelayOptions {
-  logger: Logger;
-  metrics: ServerMetrics;
-  hooks: ServerHooks;
-  requestTimeoutMs: number;
+  /** The request lifecycle both HTTP paths share (hook, visitor rules, 504, retry, records). */
+  exchange: Exchange;
   /** A request head must be whole this long after its first byte (HEAD_TIMEOUT_MS by default). */
   headTimeoutMs: number;
   maxHeaderBytes: number;
@@ -151,8 +145,7 @@ export class HttpRelay {
 
   /** Answer a connection that never became a request (from the error table), count it, close. */
   #refuse(socket: Socket, e: BurrowError): void {
-    this.#o.metrics.errors.inc({ code: e.code });
-    this.#o.logger.debug({ code: e.code, err: e.message }, 'visitor connection refused');
+    this.#o.exchange.fail(undefined, e, 'visitor connection refused');
     socket.on('error', () => socket.destroy());
     socket.write(errorResponseBytes(e));
     socket.destroySoon();
@@ -173,6 +166,7 @@ export class HttpRelay {
     const next = (rest: Buffer): void => this.#dispatch(socket, rest, rest.indexOf('\r\n\r\n', 0, 'latin1'), handOff);
     const conn = new RelayConnection(this.#o, socket, tunnel, host!, next, () => this.#conns.delete(conn));
     this.#conns.add(conn);
+    this.#o.exchange.relayed();
     conn.start(buf);
   }
 
@@ -202,8 +196,44 @@ function hostField(head: string): string | undefined {
   }
 }
 
+/**
+ * Where a relayed connection is in its life. One value; the few facts it does not say (the
+ * stream, whether the visitor or the stream is full, whether a retry was spent) sit beside it.
+ *
+ *   relaying ──head with visitor rules──▶ admitting ──allowed──▶ relaying
+ *      │                                     └──refused──▶ finishing
+ *      ├──bad framing, head timeout, another host, shutdown, upgrade refused──▶ finishing
+ *      ├──101 Switching Protocols──▶ raw
+ *      └──(any phase) closed, cut, or handed on──▶ closed
+ *
+ * finishing: no more is read from the visitor; the responses in flight complete, then `#after`
+ * runs (answer an error page, hand the rest to Node's HTTP server, or just close).
+ */
+type Phase = 'relaying' | 'admitting' | 'finishing' | 'raw' | 'closed';
+
+/** What a finishing connection does once its responses in flight are done. */
+type After =
+  | {
+      readonly kind: 'answer';
+      readonly err: unknown;
+      readonly page?: PageFor;
+      readonly headers?: Record<string, string>;
+    }
+  | { readonly kind: 'hand-off'; readonly rest: Buffer }
+  | { readonly kind: 'close' };
+
+/** Which request an error page answers (for HTML vs JSON and HEAD) when it never reached the origin. */
+interface PageFor {
+  readonly wantsHtml: boolean;
+  readonly method: string;
+}
+
+/** A refusal wins over a hand-off (the bytes that failed are not in the rest), a hand-off over a plain close. */
+const AFTER_RANK: Readonly<Record<After['kind'], number>> = { answer: 3, 'hand-off': 2, close: 1 };
+
 class RelayConnection {
   readonly #o: RelayOptions;
+  readonly #x: Exchange;
   readonly #socket: Socket;
   readonly #tunnel: RegisteredTunnel;
   readonly #host: string;
@@ -215,17 +245,15 @@ class RelayConnection {
   readonly #pending: Pending[] = [];
   readonly #remoteAddress: string;
   readonly #proto: string;
-  #stream: Duplex | undefined;
+  #phase: Phase = 'relaying';
+  #after: After | undefined;
+  /** The stream to the origin: undefined before the first request, 'opening' while the agent opens it. */
+  #stream: Duplex | 'opening' | undefined;
   /** Bytes for the stream while it is being opened. */
   #queued: Buffer[] = [];
-  #opening = false;
+  /** Items read while a head waits for the visitor rules (admitting). */
+  #backlog: RequestItem[] = [];
   #retried = false;
-  /** After the in-flight responses: answer this error (or nothing) and close. */
-  #closeAfter: { err: unknown } | true | undefined;
-  /** After the in-flight responses: hand these bytes and the socket to Node's HTTP server. */
-  #handOffRest: Buffer | undefined;
-  #raw = false;
-  #done = false;
   #timer: NodeJS.Timeout | undefined;
   /** Runs from the first byte of a request head until the head is whole (HEAD_TIMEOUT_MS). */
   #headTimer: NodeJS.Timeout | undefined;
@@ -245,6 +273,7 @@ class RelayConnection {
     onGone: () => void,
   ) {
     this.#o = o;
+    this.#x = o.exchange;
     this.#socket = socket;
     this.#tunnel = tunnel;
     this.#host = host;
@@ -264,6 +293,11 @@ class RelayConnection {
     this.#proto = o.secure || (socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   }
 
+  /** The phase, for tests and debugging. */
+  get phase(): Phase {
+    return this.#phase;
+  }
+
   start(first: Buffer): void {
     const s = this.#socket;
     s.setNoDelay(true);
@@ -278,52 +312,80 @@ class RelayConnection {
   }
 
   readonly #onVisitorEnd = (): void => {
+    // items still waiting for the visitor rules go first; the half-close follows them (#admitted)
+    if (this.#phase === 'admitting') return;
     // the visitor finished sending: the origin sees the same half-close
+    if (this.#stream === 'opening') return; // #attach ends it
     if (this.#stream) this.#stream.end();
-    else if (!this.#opening) this.destroy();
+    else this.destroy();
   };
 
   readonly #onVisitorGone = (): void => this.destroy();
 
   /** An idle keep-alive connection closes; a response in progress (SSE) or a switched protocol (WebSocket) may stay quiet. */
   readonly #onIdle = (): void => {
-    if (this.#pending.length === 0 && !this.#raw) this.destroy();
+    if (this.#pending.length === 0 && this.#phase !== 'raw' && this.#phase !== 'admitting') this.destroy();
   };
 
   shutdown(): void {
-    if (this.#pending.length === 0 && !this.#raw) this.#end();
-    else this.#closeAfter ??= true;
+    this.#finishWith({ kind: 'close' });
+    this.#settle();
   }
 
   destroy(): void {
-    if (this.#done) return;
-    this.#done = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    if (this.#headTimer) clearTimeout(this.#headTimer);
+    if (this.#phase === 'closed') return;
+    this.#close();
     if (this.#pending.length) this.#o.onActive(-this.#pending.length);
     this.#pending.length = 0;
     this.#socket.destroy();
-    this.#stream?.destroy();
+    if (this.#stream !== 'opening') this.#stream?.destroy();
     this.#onGone();
   }
 
   /** Close once everything written has left (FIN, then the socket goes), then let go. */
   #end(): void {
-    if (this.#done) return;
+    if (this.#phase === 'closed') return;
+    this.#close();
     this.#socket.destroySoon();
-    this.#stream?.destroy(); // nothing more is owed either way
-    this.#done = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    if (this.#headTimer) clearTimeout(this.#headTimer);
+    if (this.#stream !== 'opening') this.#stream?.destroy(); // nothing more is owed either way
     this.#onGone();
   }
 
+  /** Enter `closed`: timers stop; nothing that arrives later acts. */
+  #close(): void {
+    this.#phase = 'closed';
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#headTimer) clearTimeout(this.#headTimer);
+  }
+
+  /** Stop reading the visitor and finish the responses in flight; then `after` (or a stronger one already chosen). */
+  #finishWith(after: After): void {
+    if (this.#phase === 'closed' || this.#phase === 'raw') return;
+    if (!this.#after || AFTER_RANK[after.kind] > AFTER_RANK[this.#after.kind]) this.#after = after;
+    if (this.#phase === 'finishing') return;
+    this.#phase = 'finishing';
+    this.#backlog = [];
+    this.#socket.removeListener('data', this.#onVisitorData);
+    this.#socket.pause();
+  }
+
   readonly #onVisitorData = (chunk: Buffer): void => {
-    if (this.#done) return;
+    if (this.#phase === 'closed') return;
     const items = this.#reader.push(chunk);
+    if (this.#phase === 'admitting') {
+      for (const item of items) this.#backlog.push(item);
+      this.#watchHead(items.length > 0);
+      return;
+    }
+    this.#process(items);
+  };
+
+  /** Forward what the reader found (heads rewritten, bodies as they are), stopping at a head that must be admitted. */
+  #process(items: RequestItem[]): void {
     let out: Buffer[] | undefined;
     let outBytes = 0;
-    for (let k = 0; k < items.length; k++) {
+    let k = 0;
+    for (; k < items.length; k++) {
       const item = items[k]!;
       if (item.body) {
         (out ??= []).push(item.body);
@@ -337,21 +399,37 @@ class RelayConnection {
         const rest: Buffer[] = [head.raw];
         for (let j = k + 1; j < items.length; j++) rest.push(items[j]!.head?.raw ?? items[j]!.body!);
         rest.push(this.#reader.takeBuffered());
-        this.#handOffRest = Buffer.concat(rest);
-        this.#stopReading();
+        this.#finishWith({ kind: 'hand-off', rest: Buffer.concat(rest) });
         break;
       }
-      const fwd = this.#forwardHead(head);
+      const remoteAddress = this.#visitorAddress(head);
+      this.#x.announce(this.#tunnel, {
+        host: head.host,
+        path: head.target,
+        method: head.method,
+        remoteAddress,
+        headers: () => headersObject(head.headers),
+      });
+      const verdict = this.#x.admit(this.#tunnel, remoteAddress, field(head, 'authorization'));
+      if (verdict) {
+        // what came before goes now; the rest waits for the verdict, in order
+        if (out) this.#send(out.length === 1 ? out[0]! : Buffer.concat(out, outBytes));
+        this.#backlog = items.slice(k + 1);
+        this.#phase = 'admitting';
+        this.#socket.pause();
+        void verdict.then((v) => this.#admitted(head, v));
+        return;
+      }
+      const fwd = this.#forwardHead(head, false);
       (out ??= []).push(fwd);
       outBytes += fwd.length;
     }
     if (out) this.#send(out.length === 1 ? out[0]! : Buffer.concat(out, outBytes));
     this.#watchHead(items.length > 0);
     const failed = this.#reader.failed;
-    if (failed) {
+    if (failed && (this.#phase === 'relaying' || this.#phase === 'finishing')) {
       const err = framingError(failed);
-      this.#closeAfter = { err };
-      this.#stopReading();
+      this.#finishWith({ kind: 'answer', err });
       // a broken body: the origin waits for the rest, which never comes; answer now
       if (this.#reader.failedMidBody) {
         if (this.#responses.started) this.#cut(err);
@@ -360,7 +438,32 @@ class RelayConnection {
       }
     }
     this.#settle();
-  };
+  }
+
+  /** The visitor rules answered for `head`: forward it and go on with the backlog, or refuse it. */
+  #admitted(head: RequestHead, v: Admission): void {
+    if (this.#phase !== 'admitting') return; // closed meanwhile
+    this.#phase = 'relaying';
+    const backlog = this.#backlog;
+    this.#backlog = [];
+    if (!v.allow) {
+      this.#finishWith({
+        kind: 'answer',
+        err: v.error,
+        page: { wantsHtml: head.wantsHtml, method: head.method },
+        headers: v.headers,
+      });
+      this.#settle();
+      return;
+    }
+    this.#send(this.#forwardHead(head, v.stripAuthorization));
+    if (this.#phase !== 'relaying') return;
+    this.#process(backlog);
+    if (this.#phase === 'relaying' || this.#phase === 'admitting') {
+      if (this.#socket.readableEnded) this.#onVisitorEnd();
+      else this.#resumeVisitor();
+    }
+  }
 
   /**
    * Keep the head deadline: it starts at the first byte of a head and ends when the head is whole,
@@ -371,39 +474,28 @@ class RelayConnection {
       clearTimeout(this.#headTimer);
       this.#headTimer = undefined;
     }
-    if (!this.#reader.midHead || this.#headTimer || this.#done) return;
+    if (!this.#reader.midHead || this.#headTimer || this.#phase === 'closed') return;
     this.#headTimer = setTimeout(() => {
-      if (this.#done || !this.#reader.midHead) return;
-      this.#closeAfter = { err: headTimeout(this.#o.headTimeoutMs) };
-      this.#stopReading();
+      if (this.#phase === 'closed' || !this.#reader.midHead) return;
+      this.#finishWith({ kind: 'answer', err: headTimeout(this.#o.headTimeoutMs) });
       this.#settle();
     }, this.#o.headTimeoutMs);
     this.#headTimer.unref();
   }
 
-  #forwardHead(head: RequestHead): Buffer {
-    const o = this.#o;
-    if (o.hooks.onRequest) {
-      o.hooks.onRequest({
-        domain: head.host,
-        path: head.target,
-        method: head.method,
-        tunnelId: this.#tunnel.id,
-        headers: headersObject(head.headers),
-        remoteAddress: this.#visitorAddress(head),
-      });
-    }
-    const fwd = this.#rewrite(head);
+  /** The head goes to the origin: it joins the requests in flight (and the 504 timer). */
+  #forwardHead(head: RequestHead, stripAuthorization: boolean): Buffer {
+    const fwd = this.#rewrite(head, stripAuthorization);
     this.#pending.push({
       method: head.method,
       path: head.target,
       started: performance.now(),
       wantsHtml: head.wantsHtml,
       upgrade: head.upgrade,
-      retryHead: head.hasBody || head.upgrade || !RETRYABLE_METHODS.has(head.method) ? undefined : fwd,
+      retryHead: mayRetry(head.method, head.hasBody, head.upgrade) ? fwd : undefined,
       status: 0,
     });
-    o.onActive(1);
+    this.#o.onActive(1);
     if (this.#pending.length === 1) this.#armTimer();
     return fwd;
   }
@@ -411,11 +503,11 @@ class RelayConnection {
   /**
    * The head the origin gets: the visitor's head plus X-Forwarded-For/-Proto/-Host. Most heads carry
    * no X-Forwarded-* / Proxy-* fields and need no Host override: those keep their bytes and get the
-   * three fields appended (made once per connection and host); the others are rebuilt field by field.
+   * three fields appended (made once per connection and host); the others are rebuilt field by field
+   * (so are heads whose Authorization the tunnel's own rules consumed).
    */
-  #rewrite(head: RequestHead): Buffer {
-    const o = this.#o;
-    if (!head.proxyFields && !this.#tunnel.hostHeader) {
+  #rewrite(head: RequestHead, stripAuthorization: boolean): Buffer {
+    if (!head.proxyFields && !this.#tunnel.hostHeader && !stripAuthorization) {
       if (this.#suffixHost !== head.host || !this.#suffix) {
         this.#suffixHost = head.host;
         this.#suffix = Buffer.from(
@@ -431,12 +523,12 @@ class RelayConnection {
       return out;
     }
     const fields = forwardRequestHeaders(
-      head.headers,
+      stripAuthorization ? withoutField(head.headers, 'authorization') : head.headers,
       {
         remoteAddress: this.#visitorAddress(head),
         proto: this.#protoOf(head),
         host: head.host,
-        trustProxy: o.trustProxy,
+        trustProxy: this.#o.trustProxy,
       },
       'relay',
       this.#tunnel.hostHeader,
@@ -453,42 +545,41 @@ class RelayConnection {
     return (this.#o.trustProxy && forwardedProto(field(head, 'x-forwarded-proto'))) || this.#proto;
   }
 
-  #stopReading(): void {
-    this.#socket.removeListener('data', this.#onVisitorData);
-    this.#socket.pause();
-  }
-
   #send(buf: Buffer): void {
-    if (this.#done) return;
+    if (this.#phase === 'closed') return;
     const stream = this.#stream;
+    if (stream === 'opening') {
+      this.#queued.push(buf);
+      return;
+    }
     if (stream) {
       if (!stream.write(buf)) this.#waitForStream(stream);
       return;
     }
     this.#queued.push(buf);
-    if (!this.#opening) this.#open();
+    this.#open();
   }
 
   #open(): void {
     const tunnel = this.#tunnel;
-    this.#opening = true;
+    this.#stream = 'opening';
     this.#socket.pause();
     if (!tunnel.openStream) {
+      this.#stream = undefined;
       this.#answerAndClose(new BurrowError('BURROW_ERR_AGENT_GONE', 'this tunnel cannot carry streams'));
       return;
     }
     tunnel.openStream({ remoteAddress: this.#remoteAddress, kind: 'http' }).then(
       (stream) => this.#attach(stream),
       (err: unknown) => {
-        this.#opening = false;
+        this.#stream = undefined;
         this.#answerAndClose(err);
       },
     );
   }
 
   #attach(stream: Duplex): void {
-    this.#opening = false;
-    if (this.#done) {
+    if (this.#phase === 'closed') {
       stream.destroy();
       return;
     }
@@ -497,14 +588,14 @@ class RelayConnection {
     stream.on('end', () => this.#onOriginEnd());
     stream.on('error', (err) => this.#onStreamError(err));
     stream.on('close', () => {
-      if (this.#stream === stream && !this.#done && !stream.readableEnded) this.#onStreamError(undefined);
+      if (this.#stream === stream && this.#phase !== 'closed' && !stream.readableEnded) this.#onStreamError(undefined);
     });
     const queued = this.#queued;
     this.#queued = [];
     const data = queued.length === 1 ? queued[0]! : Buffer.concat(queued);
     if (!stream.write(data)) this.#waitForStream(stream);
     else this.#resumeVisitor();
-    if (this.#socket.readableEnded) stream.end();
+    if (this.#socket.readableEnded && this.#phase !== 'admitting') stream.end();
   }
 
   /** The stream is full: stop reading the visitor until it drains (a slow origin slows the visitor). */
@@ -518,13 +609,14 @@ class RelayConnection {
     });
   }
 
+  /** Read the visitor again, unless something still holds it (a full stream, a verdict, a finish). */
   #resumeVisitor(): void {
-    if (!this.#done && !this.#handOffRest && !this.#closeAfter && !this.#streamFull) this.#socket.resume();
+    if (this.#phase === 'relaying' && !this.#streamFull && this.#stream !== 'opening') this.#socket.resume();
   }
 
   #onOriginData(chunk: Buffer): void {
-    if (this.#done) return;
-    if (!this.#raw) {
+    if (this.#phase === 'closed') return;
+    if (this.#phase !== 'raw') {
       const before = this.#responses.started;
       try {
         this.#responses.push(chunk);
@@ -537,7 +629,7 @@ class RelayConnection {
     }
     if (!this.#socket.write(chunk) && !this.#socketFull) {
       // a slow visitor slows the origin: the stream's credit stops flowing until the socket drains
-      const stream = this.#stream!;
+      const stream = this.#stream as Duplex;
       stream.pause();
       this.#socketFull = true;
       this.#socket.once('drain', () => {
@@ -549,7 +641,8 @@ class RelayConnection {
   }
 
   #onSwitch(): void {
-    this.#raw = true;
+    this.#phase = 'raw';
+    this.#after = undefined;
     const p = this.#pending.shift();
     if (p) this.#record(p, 101);
   }
@@ -564,49 +657,30 @@ class RelayConnection {
     const p = this.#pending.shift();
     if (!p) return;
     this.#record(p, p.status);
-    if (p.upgrade && !this.#raw) this.#closeAfter ??= true; // an upgrade refused: its raw bytes cannot be framed
+    // an upgrade refused: the visitor's bytes after it are not HTTP and cannot be framed
+    if (p.upgrade && this.#phase !== 'raw') this.#finishWith({ kind: 'close' });
     if (this.#pending.length) this.#armTimer();
   }
 
   #record(p: Pending, status: number): void {
-    const o = this.#o;
-    const durationMs = performance.now() - p.started;
-    const protocol = this.#tunnel.protocol;
-    o.metrics.requests.labels(protocol, STATUS_LABELS[status] ?? String(status)).inc();
-    o.metrics.requestDuration.labels(protocol).observe(durationMs / 1000);
-    this.#tunnel.onRequestComplete?.({
-      method: p.method,
-      path: p.path,
-      status,
-      durationMs: Math.round(durationMs * 10) / 10,
-    });
-    o.onActive(-1);
+    this.#x.record(this.#tunnel, p.method, p.path, status, p.started);
+    this.#o.onActive(-1);
   }
 
-  /** After each event: close or hand off once nothing is in flight. */
+  /** After each event: once nothing is in flight, a finishing connection does what it was left to do. */
   #settle(): void {
-    if (this.#done || this.#pending.length || this.#raw) return;
-    const after = this.#closeAfter;
-    // a refusal wins over a hand-off: the bytes that failed are not in the rest to hand on
-    if (after && after !== true) {
-      this.#answerAndClose(after.err);
-      return;
-    }
-    if (this.#handOffRest) {
-      const rest = this.#handOffRest;
-      this.#handOffRest = undefined;
+    if (this.#phase !== 'finishing' || this.#pending.length) return;
+    const after = this.#after!;
+    if (after.kind === 'answer') this.#answerAndClose(after.err, after.page, after.headers);
+    else if (after.kind === 'hand-off') {
       this.#release();
-      this.#next(rest);
-      return;
-    }
-    if (after === true) this.#end();
+      this.#next(after.rest);
+    } else this.#end();
   }
 
   /** Let go of the socket (handing it to Node's HTTP server): the stream ends, listeners go. */
   #release(): void {
-    this.#done = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    if (this.#headTimer) clearTimeout(this.#headTimer);
+    this.#close();
     const s = this.#socket;
     // only this connection's own listeners go (others, e.g. the per-address connection count, stay)
     s.removeListener('data', this.#onVisitorData);
@@ -617,7 +691,7 @@ class RelayConnection {
     s.removeAllListeners('drain');
     s.setTimeout(0);
     const stream = this.#stream;
-    if (stream) {
+    if (stream && stream !== 'opening') {
       stream.removeAllListeners('data');
       stream.on('error', () => {});
       stream.end();
@@ -627,14 +701,14 @@ class RelayConnection {
   }
 
   #onOriginEnd(): void {
-    if (this.#done) return;
+    if (this.#phase === 'closed') return;
     this.#responses.end();
-    if (this.#pending.length === 0 || this.#raw) {
+    if (this.#pending.length === 0 || this.#phase === 'raw') {
       this.#end();
       return;
     }
     // the stream is over either way: end our half too, so neither side keeps it open
-    this.#stream?.destroy();
+    (this.#stream as Duplex | undefined)?.destroy();
     this.#stream = undefined;
     // the visitor closed first: the origin only followed (Node's server closes on a half-close).
     // Nobody is left to answer and nothing is sent again.
@@ -644,7 +718,7 @@ class RelayConnection {
     }
     // the origin closed with requests unanswered: a keep-alive connection it closed just as a
     // request went out. Send them again once on a new stream if nothing of theirs was answered
-    // and each may be sent twice (RFC 9112 §9.3.1: only safe methods are retried automatically).
+    // and each may be sent twice (exchange.ts: mayRetry).
     if (!this.#retried && !this.#responses.started && this.#pending.every((p) => p.retryHead)) {
       this.#retried = true;
       this.#send(Buffer.concat(this.#pending.map((p) => p.retryHead!)));
@@ -665,51 +739,44 @@ class RelayConnection {
   }
 
   #onStreamError(err: unknown): void {
-    if (this.#done) return;
-    if (this.#pending.length && !this.#responses.started && !this.#raw) {
+    if (this.#phase === 'closed') return;
+    if (this.#pending.length && !this.#responses.started && this.#phase !== 'raw') {
       this.#answerAndClose(
         err === undefined
           ? new BurrowError('BURROW_ERR_AGENT_GONE', 'the tunnel client went away')
-          : agentFault(err, (agentError) =>
-              this.#o.logger.warn({ tunnel: this.#tunnel.name, agentError }, 'protocol error from the tunnel client'),
-            ),
+          : this.#x.streamFault(this.#tunnel, err),
       );
     } else this.destroy();
   }
 
   /** An error after part of a response went out: no page can follow; count it and cut the connection. */
   #cut(e: BurrowError): void {
-    this.#o.metrics.errors.inc({ code: e.code });
-    this.#o.logger.debug({ tunnel: this.#tunnel.name, code: e.code, err: e.message }, 'relay error (cut)');
+    this.#x.fail(this.#tunnel, e, 'relay error (cut)');
     this.destroy();
   }
 
-  /** Answer the oldest request in flight with an error page, count it, and close the connection. */
-  #answerAndClose(err: unknown): void {
-    if (this.#done) return;
+  /** Answer the oldest request in flight (or `page`, one that never reached the origin) with an error page, count it, close. */
+  #answerAndClose(err: unknown, page?: PageFor, headers?: Record<string, string>): void {
+    if (this.#phase === 'closed') return;
     const e = asBurrowError(err);
-    const p = this.#pending[0];
-    this.#o.metrics.errors.inc({ code: e.code });
-    this.#o.logger.debug({ tunnel: this.#tunnel.name, code: e.code, err: e.message }, 'relay error');
-    const extra: Record<string, string> =
-      e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': String(AGENT_GONE_RETRY_AFTER_S) } : {};
+    const p = this.#pending[0] ?? page;
+    this.#x.fail(this.#tunnel, e, 'relay error');
     this.#socket.write(
-      errorResponseBytes(e, { html: p?.wantsHtml ?? false, head: p?.method === 'HEAD', extraHeaders: extra }),
+      errorResponseBytes(e, {
+        html: p?.wantsHtml ?? false,
+        head: p?.method === 'HEAD',
+        extraHeaders: { ...errorHeaders(e), ...headers },
+      }),
     );
-    if (p) {
-      this.#pending.shift();
-      this.#record(p, e.status);
-    }
     for (const rest of this.#pending) this.#record(rest, e.status);
     this.#pending.length = 0;
-    this.#stream?.destroy();
     this.#end();
   }
 
   #armTimer(): void {
     const p = this.#pending[0];
     if (!p) return;
-    const wait = Math.max(0, p.started + this.#o.requestTimeoutMs - performance.now());
+    const wait = Math.max(0, p.started + this.#x.requestTimeoutMs - performance.now());
     if (this.#timer) {
       this.#timer.refresh();
       return;
@@ -720,15 +787,24 @@ class RelayConnection {
 
   #onTimer(): void {
     const p = this.#pending[0];
-    if (this.#done || !p || p.status !== 0 || this.#responses.started) return;
-    const left = p.started + this.#o.requestTimeoutMs - performance.now();
+    if (this.#phase === 'closed' || !p || p.status !== 0 || this.#responses.started) return;
+    const left = p.started + this.#x.requestTimeoutMs - performance.now();
     if (left > 1) {
       this.#timer = setTimeout(() => this.#onTimer(), left);
       this.#timer.unref();
       return;
     }
-    this.#answerAndClose(new BurrowError('BURROW_ERR_TIMEOUT', `no response within ${this.#o.requestTimeoutMs} ms`));
+    this.#answerAndClose(this.#x.timeout());
   }
+}
+
+/** The fields of a parsed head without one field (lowercase name). */
+function withoutField(fields: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i]!.toLowerCase() !== name) out.push(fields[i]!, fields[i + 1]!);
+  }
+  return out;
 }
 
 /** The first value of a header field (lowercase name) in a parsed head. */
@@ -737,28 +813,6 @@ function field(head: RequestHead, name: string): string | undefined {
     if (head.headers[i]!.toLowerCase() === name) return head.headers[i + 1];
   }
   return undefined;
-}
-
-function headTimeout(ms: number): BurrowError {
-  return new BurrowError(
-    'BURROW_ERR_REQUEST_TIMEOUT',
-    `the request head was not complete within ${ms} ms of its first byte`,
-  );
-}
-
-/** Visitor framing errors by status: the error-table code each is answered with. */
-const FRAMING_CODES: Readonly<Record<number, ErrorCode>> = {
-  405: 'BURROW_ERR_METHOD_NOT_ALLOWED',
-  431: 'BURROW_ERR_HEADERS_TOO_LARGE',
-  501: 'BURROW_ERR_TRANSFER_ENCODING',
-  505: 'BURROW_ERR_HTTP_VERSION',
-};
-
-function framingError(e: HttpFramingError): BurrowError {
-  const code = FRAMING_CODES[e.status];
-  return code
-    ? new BurrowError(code, e.message)
-    : new BurrowError('BURROW_ERR_BAD_REQUEST', `the request could not be parsed as HTTP/1.1: ${e.message}`);
 }
 
 /** A Node-style headers object (lowercase names, duplicates joined, set-cookie as a list) for hooks. */

@@ -1,0 +1,161 @@
+/**
+ * One visitor request's life, written once for both HTTP paths — the relay (relay.ts, bytes over a
+ * whole-connection stream) and the proxy (proxy.ts, Node's HTTP server and client):
+ *
+ *   announce  the onRequest hook hears of the request;
+ *   admit     the tunnel's visitor rules (basic, bearer, IP, rate limit) let it in or refuse it
+ *             (401/403/429 from the error table, with the rule's headers);
+ *   forward   the head the origin gets carries X-Forwarded-For/-Proto/-Host (headers.ts);
+ *   the 504   no response head within requestTimeoutMs of the request → BURROW_ERR_TIMEOUT;
+ *   retry     a request the origin dropped unanswered is sent once more on a fresh stream when it
+ *             has no body and its method is safe to send twice (RFC 9112 §9.3.1);
+ *   record    metrics (count by status, duration) and the tunnel's completion record.
+ *
+ * Each path keeps its own mechanics (the relay one timer per connection, the proxy one per
+ * request); the rules and what they produce live here.
+ */
+import { BurrowError, type ErrorCode } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { RETRYABLE_METHODS } from '../../core/http1.js';
+import type { ServerHooks } from '../hooks.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { RegisteredTunnel } from '../registry.js';
+import { AGENT_GONE_RETRY_AFTER_S } from '../limits.js';
+import { agentFault } from './pages.js';
+
+export interface ExchangeOptions {
+  logger: Logger;
+  metrics: ServerMetrics;
+  hooks: ServerHooks;
+  /** The 504 rule: a response head must start within this many ms of the request. */
+  requestTimeoutMs: number;
+}
+
+/** What the onRequest hook is told. Headers are built only when a hook listens. */
+export interface Announcement {
+  host: string;
+  path: string;
+  method: string;
+  remoteAddress: string;
+  headers: () => Record<string, string | string[] | undefined>;
+}
+
+/** A visitor rule's verdict: in (perhaps without the Authorization field), or refused with a page. */
+export type Admission =
+  | { readonly allow: true; readonly stripAuthorization: boolean }
+  | { readonly allow: false; readonly error: BurrowError; readonly headers: Record<string, string> };
+
+/** Status label strings made once (a metrics label per request otherwise allocates one). */
+const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
+
+/** Visitors get visitor advice, not the agent-token advice of the same statuses. */
+const VISITOR_CODES: Readonly<Record<string, ErrorCode>> = {
+  BURROW_ERR_UNAUTHORIZED: 'BURROW_ERR_VISITOR_UNAUTHORIZED',
+  BURROW_ERR_FORBIDDEN: 'BURROW_ERR_VISITOR_FORBIDDEN',
+  BURROW_ERR_RATE_LIMITED: 'BURROW_ERR_VISITOR_RATE_LIMITED',
+};
+
+export class Exchange {
+  readonly #o: ExchangeOptions;
+
+  constructor(options: ExchangeOptions) {
+    this.#o = options;
+  }
+
+  get requestTimeoutMs(): number {
+    return this.#o.requestTimeoutMs;
+  }
+
+  /** Tell the onRequest hook (if any) about a request for this tunnel. */
+  announce(tunnel: RegisteredTunnel, a: Announcement): void {
+    const hook = this.#o.hooks.onRequest;
+    if (!hook) return;
+    hook({
+      domain: a.host,
+      path: a.path,
+      method: a.method,
+      tunnelId: tunnel.id,
+      headers: a.headers(),
+      remoteAddress: a.remoteAddress,
+    });
+  }
+
+  /**
+   * Apply the tunnel's visitor rules. Undefined when it has none (every request passes, with no
+   * promise to wait for); otherwise the verdict, refusals already counted in the error metric.
+   */
+  admit(
+    tunnel: RegisteredTunnel,
+    remoteAddress: string,
+    authorization: string | readonly string[] | undefined,
+  ): Promise<Admission> | undefined {
+    if (!tunnel.access) return undefined;
+    return tunnel.access.check({ remoteAddress, authorization }).then(
+      (d): Admission => {
+        if (d.allow) return d;
+        this.#o.metrics.errors.inc({ code: d.code });
+        return { allow: false, error: visitorError(d.code, d.message), headers: flatten(d.headers) };
+      },
+      (err: unknown): Admission => {
+        const error = new BurrowError('BURROW_ERR_INTERNAL', `checking the visitor rules failed: ${String(err)}`);
+        this.#o.metrics.errors.inc({ code: error.code });
+        this.#o.logger.error({ tunnel: tunnel.name, err: String(err) }, 'visitor rules check failed');
+        return { allow: false, error, headers: {} };
+      },
+    );
+  }
+
+  /** The 504 answer for a request whose response did not start in time. */
+  timeout(): BurrowError {
+    return new BurrowError('BURROW_ERR_TIMEOUT', `no response within ${this.#o.requestTimeoutMs} ms`);
+  }
+
+  /** An error from the stream or the agent, as the visitor sees it (an agent's protocol fault is logged). */
+  streamFault(tunnel: RegisteredTunnel, err: unknown): BurrowError {
+    return agentFault(err, (agentError) =>
+      this.#o.logger.warn({ tunnel: tunnel.name, agentError }, 'protocol error from the tunnel client'),
+    );
+  }
+
+  /** Count an error burrow answers (or cuts a connection for) and note it at debug level. */
+  fail(tunnel: RegisteredTunnel | undefined, e: BurrowError, what: string): void {
+    this.#o.metrics.errors.inc({ code: e.code });
+    this.#o.logger.debug({ tunnel: tunnel?.name, code: e.code, err: e.message }, what);
+  }
+
+  /** A visitor connection the relay took (counted in burrow_relayed_connections_total). */
+  relayed(): void {
+    this.#o.metrics.relayedConnections.inc();
+  }
+
+  /** A finished request: metrics and the tunnel's completion record. `started` is performance.now() at its head. */
+  record(tunnel: RegisteredTunnel, method: string, path: string, status: number, started: number): void {
+    const durationMs = performance.now() - started;
+    const m = this.#o.metrics;
+    m.requests.labels(tunnel.protocol, STATUS_LABELS[status] ?? String(status)).inc();
+    m.requestDuration.labels(tunnel.protocol).observe(durationMs / 1000);
+    tunnel.onRequestComplete?.({ method, path, status, durationMs: Math.round(durationMs * 10) / 10 });
+  }
+}
+
+/** May this request be sent again on a fresh stream if the origin drops it unanswered? */
+export function mayRetry(method: string, hasBody: boolean, upgrade: boolean): boolean {
+  return !hasBody && !upgrade && RETRYABLE_METHODS.has(method);
+}
+
+/** Extra response headers an error page carries (a client may come back when the agent is). */
+export function errorHeaders(e: BurrowError): Record<string, string> | undefined {
+  return e.code === 'BURROW_ERR_AGENT_GONE' ? { 'Retry-After': String(AGENT_GONE_RETRY_AFTER_S) } : undefined;
+}
+
+function visitorError(code: string, message: string): BurrowError {
+  const err = new BurrowError(VISITOR_CODES[code] ?? 'BURROW_ERR_VISITOR_FORBIDDEN');
+  Object.defineProperty(err, 'message', { value: message });
+  return err;
+}
+
+function flatten(headers: Readonly<Record<string, string | readonly string[]>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k] = typeof v === 'string' ? v : v.join(', ');
+  return out;
+}
