@@ -416,20 +416,35 @@ void describe('admin console in headless Chromium', { skip }, () => {
     await page.fill('#admin-token', ADMIN_TOKEN);
     await page.click('button[type=submit]');
     await page.waitForSelector('nav');
-    for (const width of [1280, 375]) {
-      await page.setViewportSize({ width, height: width > 400 ? 900 : 800 });
-      for (const id of PAGES) {
-        await page.click(`a[href="#/${id}"]`);
-        await page.waitForFunction((h) => location.hash === `#/${h}`, id);
-        await page.waitForSelector('.live.on');
-        const overflow = await page.evaluate(() => ({
-          scroll: document.documentElement.scrollWidth,
-          client: document.documentElement.clientWidth,
-        }));
-        assert.ok(overflow.scroll <= overflow.client, `${id} at ${width} px: ${overflow.scroll} > ${overflow.client}`);
-        await page.screenshot({ path: join(SHOTS, `console-${id}-${width}.png`), fullPage: true });
-      }
+    // a live tunnel with some traffic, so the pages have rows to lay out
+    const { secret } = await srv.composed.accounts.tokens.create({ label: 'screenshots' });
+    const t = await tunnel(srv.url, origin.port, { token: secret, subdomain: 'demo-app' });
+    for (let i = 0; i < 5; i++) await visit(srv.port, t, `/page-${i}`);
+    await page.click('a[href="#/overview"]');
+    await page.waitForFunction(() => document.querySelector('#stat-tunnels')?.textContent === '1');
+    try {
+      await screenshotsAt(page);
+    } finally {
+      t.close();
     }
     assert.deepEqual(pageErrors, [], 'no console errors in the page');
   });
 });
+
+/** Every page at 1280 and 375 px: a screenshot each, and no wider than the window. */
+async function screenshotsAt(page: Page): Promise<void> {
+  for (const width of [1280, 375]) {
+    await page.setViewportSize({ width, height: width > 400 ? 900 : 800 });
+    for (const id of PAGES) {
+      await page.click(`a[href="#/${id}"]`);
+      await page.waitForFunction((h) => location.hash === `#/${h}`, id);
+      await page.waitForSelector('.live.on');
+      const overflow = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        client: document.documentElement.clientWidth,
+      }));
+      assert.ok(overflow.scroll <= overflow.client, `${id} at ${width} px: ${overflow.scroll} > ${overflow.client}`);
+      await page.screenshot({ path: join(SHOTS, `console-${id}-${width}.png`), fullPage: true });
+    }
+  }
+}

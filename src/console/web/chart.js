@@ -31,7 +31,7 @@ export function Chart({ title, series, samples, fmt }) {
       legend: { show: true, live: false },
       cursor: { show: false },
       scales: { x: { time: true } },
-      axes: [axis, { ...axis, size: 64, values: (_u, vals) => vals.map((v) => (fmt ? fmt(v) : String(v))) }],
+      axes: [axis, { ...axis, size: 84, values: (_u, vals) => vals.map((v) => (fmt ? fmt(v) : String(v))) }],
       series: [
         {},
         ...series.map((se) => ({ label: se.label, stroke: cssVar(se.color), width: 2, points: { show: false } })),

@@ -130,10 +130,10 @@ export function Names({ session }) {
   const current = names?.find((n) => n.name === editing);
   return html`<section aria-labelledby="domains-h">
       <h2 id="domains-h">Domains</h2>
-      <p>
-        Tunnels are served at <code>name.domain</code> for:
-        ${session.server.domains.map((d, i) => html`${i ? ', ' : ''}<code>${d}</code>`)}
-      </p>
+      <p>Tunnels are served at <code>name.domain</code> for these domains:</p>
+      <ul class="domains">
+        ${session.server.domains.map((d) => html`<li><code>${d}</code></li>`)}
+      </ul>
     </section>
     <section aria-labelledby="reserve-h" class="card">
       <h2 id="reserve-h">Reserve a name</h2>
@@ -147,7 +147,11 @@ export function Names({ session }) {
           placeholder="myapp"
         />
         <label for="reserve-token">For token</label>
-        <select id="reserve-token" value=${tokenId} onChange=${(e) => setTokenId(e.currentTarget.value)}>
+        <select
+          id="reserve-token"
+          value=${tokenId || tokens[0]?.id || ''}
+          onChange=${(e) => setTokenId(e.currentTarget.value)}
+        >
           ${tokens.map((t) => html`<option value=${t.id}>${t.label || '(no label)'} — ${t.id}</option>`)}
         </select>
         <button type="submit" class="primary" disabled=${busy || tokens.length === 0} id="reserve">Reserve</button>
