@@ -1,28 +1,73 @@
 #!/usr/bin/env node
-/** The `burrow` command: a thin shell over the library (src/cli/commands/*). */
-import { Command } from 'commander';
+/**
+ * The `burrow` command: a thin shell over the library (src/cli/commands/*). Only the command being
+ * run is loaded (`burrow --version` and `burrow http --help` start without the server or a
+ * database driver); `burrow --help` loads them all to list them.
+ */
+import { Command, type CommanderError } from 'commander';
 import { VERSION } from './version.js';
-import { registerServerCommand } from './cli/commands/server.js';
-import { registerHttpCommands } from './cli/commands/http.js';
-import { registerConnectCommand } from './cli/commands/connect.js';
-import { registerTokenCommands } from './cli/commands/token.js';
-import { registerNameCommands } from './cli/commands/name.js';
-import { registerPipeCommands } from './cli/commands/pipe.js';
-import { registerTcpCommand } from './cli/commands/tcp.js';
+import { normalizeEnv } from './cli/env.js';
+import { EXIT_OK, EXIT_USAGE, printError } from './cli/errors.js';
+import { COMMAND_FAILED, guardProcess } from './cli/run.js';
 
+type Register = (program: Command) => void;
+
+/** Each command's module, loaded only when needed. */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  server: async () => (await import('./cli/commands/server.js')).registerServerCommand,
+  http: async () => (await import('./cli/commands/http.js')).registerHttpCommands,
+  tcp: async () => (await import('./cli/commands/tcp.js')).registerTcpCommand,
+  connect: async () => (await import('./cli/commands/connect.js')).registerConnectCommand,
+  pipe: async () => (await import('./cli/commands/pipe.js')).registerPipeCommands,
+  token: async () => (await import('./cli/commands/token.js')).registerTokenCommands,
+  name: async () => (await import('./cli/commands/name.js')).registerNameCommands,
+};
+/** Commands registered by another command's module. */
+const ALIASES: Record<string, string> = { client: 'http' };
+
+guardProcess();
+
+const argv = process.argv.slice(2);
 const program = new Command();
 program
   .name('burrow')
   .description('Self-hostable tunnels: HTTP on a public URL, TCP over WebSocket, device relays, zero-storage pipes.')
   .version(VERSION, '-v, --version')
-  .showHelpAfterError('(run with --help for usage)');
+  .exitOverride((err: CommanderError) => {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(EXIT_OK);
+    if (err.code === 'commander.help') process.exit(EXIT_USAGE); // a command group without its subcommand
+    // commander printed `error: <message>`; the fix and the code follow, as for every error
+    process.stderr.write(
+      `fix: Run \`${commandPath().join(' ')} --help\` for the flags and arguments.\ncode: BURROW_ERR_INVALID_CONFIG\n`,
+    );
+    process.exit(EXIT_USAGE);
+  })
+  .hook('preAction', (_program, action) => normalizeEnv(action));
 
-registerServerCommand(program);
-registerHttpCommands(program);
-registerTcpCommand(program);
-registerConnectCommand(program);
-registerPipeCommands(program);
-registerTokenCommands(program);
-registerNameCommands(program);
+/** `burrow token create` from argv, as far as it names commands. */
+function commandPath(): string[] {
+  const path = ['burrow'];
+  let cmd: Command = program;
+  for (const word of argv) {
+    const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    path.push(word);
+    cmd = sub;
+  }
+  return path;
+}
 
-await program.parseAsync(process.argv);
+const first = argv[0] ?? '';
+const wanted = COMMANDS[ALIASES[first] ?? first];
+if (wanted) (await wanted())(program);
+else if (!/^(-v|--version)$/.test(first)) for (const load of Object.values(COMMANDS)) (await load())(program);
+
+try {
+  await program.parseAsync(process.argv);
+  // every command is over when its action resolves: exit even if a socket lingers
+  setImmediate(() => process.exit(process.exitCode ?? EXIT_OK));
+} catch (err) {
+  // a command that failed has printed its error already (src/cli/run.ts)
+  const failed = (err as { code?: unknown }).code === COMMAND_FAILED;
+  process.exit(failed ? (err as CommanderError).exitCode : printError(err, { command: commandPath().slice(1).join(' ') }));
+}

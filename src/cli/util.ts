@@ -1,6 +1,5 @@
-/** Small helpers shared by CLI commands: env fallbacks, number/duration parsing, error printing. */
+/** Small helpers shared by CLI commands: env fallbacks, number/duration/URL parsing. */
 import { InvalidArgumentError } from 'commander';
-import { isBurrowError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 
 /** The first set environment variable among names. */
@@ -10,12 +9,6 @@ export function envFirst(...names: string[]): string | undefined {
     if (v !== undefined && v !== '') return v;
   }
   return undefined;
-}
-
-export function envBool(...names: string[]): boolean | undefined {
-  const v = envFirst(...names);
-  if (v === undefined) return undefined;
-  return /^(1|true|yes|on)$/i.test(v);
 }
 
 export function parseIntArg(min: number, max: number) {
@@ -53,13 +46,20 @@ export function collect(value: string, previous: string[] = []): string[] {
   ];
 }
 
-/** Print an error the way every command does: message, then how to fix it; returns the exit code. */
-export function printError(err: unknown): number {
-  if (isBurrowError(err)) {
-    process.stderr.write(`error: ${err.message}\n`);
-    process.stderr.write(`  fix: ${err.fix}\n  code: ${err.code}\n`);
-  } else {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+/**
+ * A server address as every command takes it: `http(s)://host[:port][/path]`, `ws(s)://…`, or
+ * `host:port` / `host` (then http://). Returns the URL as text.
+ */
+export function parseServerUrl(value: string): string {
+  const v = value.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`;
+  let u: URL;
+  try {
+    u = new URL(withScheme);
+  } catch {
+    throw new InvalidArgumentError('expected a server address such as https://tunnels.example.com or localhost:8080');
   }
-  return 1;
+  if (!/^(https?|wss?):$/.test(u.protocol))
+    throw new InvalidArgumentError(`expected an http(s):// or ws(s):// address, not ${u.protocol}//`);
+  return withScheme.replace(/\/+$/, '');
 }

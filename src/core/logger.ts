@@ -1,4 +1,5 @@
-import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, transport, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 
 export type { Logger };
 
@@ -19,11 +20,34 @@ export const REDACTED_PATHS = [
   '*.password',
 ];
 
+/** `json`: one JSON object per line (for machines); `pretty`: a readable line in local time (pino-pretty). */
+export const LOG_FORMATS = ['pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** pino-pretty's line for people: local time, level, message, then the fields. */
+const PRETTY_OPTIONS = { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', singleLine: true };
+
 export interface LoggerOptions {
   level?: LevelWithSilent;
   name?: string;
-  /** Write to this destination (default stdout). */
+  /** Write to this destination (default stdout; then `format` applies). */
   destination?: NodeJS.WritableStream;
+  /** Line format on stdout (default json). `pretty` needs the optional package pino-pretty, else json. */
+  format?: LogFormat;
+}
+
+/** pretty on a terminal, json otherwise (a file, a pipe, a log collector). */
+export function defaultLogFormat(): LogFormat {
+  return process.stdout.isTTY ? 'pretty' : 'json';
+}
+
+function prettyAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -33,7 +57,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: null,
   };
-  return options.destination ? pino(opts, options.destination as DestinationStream) : pino(opts);
+  if (options.destination) return pino(opts, options.destination as DestinationStream);
+  if (options.format === 'pretty' && prettyAvailable())
+    return pino(opts, transport({ target: 'pino-pretty', options: PRETTY_OPTIONS }) as DestinationStream);
+  return pino(opts);
 }
 
 /** A logger that discards everything (library default when the caller passes none). */

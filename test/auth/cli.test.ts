@@ -37,6 +37,8 @@ async function burrow(...args: string[]): Promise<{ stdout: string; stderr: stri
 
 void describe('burrow token / name on the local database', () => {
   const db = `sqlite:${join(dir, 'data', 'burrow.db')}`;
+  // admin commands open an existing database only (`burrow server` creates it): make it first
+  before(async () => (await openStore(db)).close());
 
   void it('token create prints the secret once, with --json too', async () => {
     const text = await burrow(
@@ -177,7 +179,7 @@ void describe('burrow token / name on the local database', () => {
     const bad = await burrow('name', 'access', 'demo-site', '--db', db, '--rate-limit', 'fast');
     assert.match(bad.stderr, /BURROW_ERR_INVALID_ACCESS_RULE/);
     const none = await burrow('name', 'access', 'demo-site', '--db', db);
-    assert.equal(none.exitCode, 1);
+    assert.equal(none.exitCode, 2, 'a usage error');
     assert.match(none.stderr, /--clear/);
     const notReserved = await burrow('name', 'access', 'nobody-here', '--db', db, '--bearer', 'x');
     assert.match(notReserved.stderr, /BURROW_ERR_NAME_NOT_RESERVED/);
@@ -270,6 +272,7 @@ void describe('the burrow binary (child process)', () => {
     const run = promisify(execFile);
     const db = `sqlite:${join(dir, 'child', 'burrow.db')}`;
     const env = { ...process.env, BURROW_DB: db };
+    await (await openStore(db)).close(); // what `burrow server` does first
     const created = await run(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', 'token', 'create', '--label', 'child', '--json'],

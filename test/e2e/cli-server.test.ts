@@ -8,11 +8,11 @@ import { request } from '../helpers/harness.js';
 import { freePort } from '../helpers/net.js';
 import { waitUntil } from '../helpers/wait.js';
 
-test('a registration key shorter than 32 characters is refused at start', async () => {
+test('a registration key shorter than 32 characters is refused at start (a configuration error: exit 2)', async () => {
   const cli = runCli(['server', '--port', '0', '--db', 'sqlite::memory:'], {
     TUNNEL_REGISTRATION_API_KEY: 'too-short',
   });
-  assert.equal(await cli.exited, 1);
+  assert.equal(await cli.exited, 2);
   assert.match(cli.stderr(), /32/);
 });
 
@@ -70,7 +70,7 @@ test('an invalid flag value is reported with every problem at once', async () =>
     '--port',
     '0',
   ]);
-  assert.equal(await cli.exited, 1);
+  assert.equal(await cli.exited, 2);
   assert.match(cli.stderr(), /bad_domain!/);
   assert.match(cli.stderr(), /publicUrl/);
 });

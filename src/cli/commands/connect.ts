@@ -1,16 +1,18 @@
+/** `burrow connect <ws-url>`: a local TCP listener (or stdin/stdout) forwarded over a WebSocket. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
-import {
-  startTcpTunnel,
-  type BurrowTcpTunnel,
-  type TcpTunnelTlsOptions,
-  type TunnelConnectionState,
-  type TunnelMode,
+import { InvalidArgumentError } from 'commander';
+import type {
+  BurrowTcpTunnel,
+  TcpTunnelTlsOptions,
+  TunnelConnectionState,
+  TunnelMode,
 } from '../../client/tcp-ws/tcp-tunnel.js';
-import { connectStdio } from '../../client/tcp-ws/stdio.js';
 import type { LinkEnd } from '../../client/tcp-ws/singleton-link.js';
-import { envBool, printError } from '../util.js';
+import { BurrowError } from '../../core/errors.js';
+import { flag } from '../env.js';
+import { formatError, usageError } from '../errors.js';
+import { runCommand } from '../run.js';
 
 export interface ConnectOptions {
   localPort: number;
@@ -19,11 +21,23 @@ export interface ConnectOptions {
   token?: string | undefined;
   stdio?: boolean | undefined;
   json?: boolean | undefined;
-  logLevel: 'none' | 'error' | 'warn' | 'info' | 'debug';
+  /** The one log-level vocabulary (`burrow server`'s); `none` is kept as another word for silent. */
+  logLevel: ConnectLogLevel;
   /** PEM file of the CA(s) to trust for a wss:// server instead of Node's list (read at start). */
   ca?: string | undefined;
   /** Do not verify the wss:// server's certificate (a warning goes to stderr). */
   insecure?: boolean | undefined;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent', 'none'] as const;
+type ConnectLogLevel = (typeof LOG_LEVELS)[number];
+
+/** The tcp-ws client's own level names. */
+function clientLevel(level: ConnectLogLevel): 'none' | 'error' | 'warn' | 'info' | 'debug' {
+  if (level === 'silent' || level === 'none') return 'none';
+  if (level === 'fatal') return 'error';
+  if (level === 'trace') return 'debug';
+  return level;
 }
 
 export interface ConnectIO {
@@ -82,13 +96,15 @@ export function connectTls(options: Pick<ConnectOptions, 'ca' | 'insecure'>): Tc
       pem = readFileSync(options.ca);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new Error(
+      throw usageError(
         `cannot read the CA file ${options.ca} (--ca / BURROW_CA): ${READ_ERRORS[e.code ?? ''] ?? e.message}`,
+        'Give --ca the path of a PEM file holding the CA certificate(s).',
       );
     }
     if (!/-----BEGIN (?:TRUSTED )?CERTIFICATE-----/.test(pem.toString('latin1')))
-      throw new Error(
+      throw usageError(
         `the CA file ${options.ca} (--ca / BURROW_CA) holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+        'Give --ca a PEM file with -----BEGIN CERTIFICATE----- blocks (not the private key).',
       );
     tls.ca = pem;
   }
@@ -113,28 +129,43 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
     out.write(options.json ? `${JSON.stringify(event)}\n` : `${human}\n`);
   };
   const onState = (state: TunnelConnectionState): void => say({ event: 'state', state }, `state: ${state}`);
+  /** How the tunnel ended → exit status; a failure is printed in the one format (JSON too with --json). */
+  const ended = (end: Pick<LinkEnd, 'reason'> & { status?: number | undefined }): number => {
+    if (end.reason !== 'refused' && end.reason !== 'exhausted') return 0;
+    const err =
+      end.reason === 'refused'
+        ? new BurrowError('BURROW_ERR_FORBIDDEN', `the server refused the connection (HTTP ${end.status ?? '?'})`, {
+            fix: 'The tunnel behind this URL went away or its token changed: check `burrow tcp`\'s output for the current URL and token.',
+          })
+        : new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', 'lost the server and could not reconnect; giving up', {
+            fix: 'Check that the server (and `burrow tcp` behind it) still runs, then start `burrow connect` again.',
+          });
+    if (options.json) say({ event: 'error', code: err.code, message: err.message, fix: err.fix }, '');
+    io.stderr.write(formatError(err));
+    return 1;
+  };
+  const level = clientLevel(options.logLevel);
+
+  // Fail before listening when the server, the name or the token is wrong (not at the first connection).
+  const { checkTcpTarget } = await import('../../client/tcp-ws/probe.js');
+  await checkTcpTarget(url, token, { tls });
 
   if (options.stdio) {
+    const { connectStdio } = await import('../../client/tcp-ws/stdio.js');
     const conn = connectStdio(url, token, {
       input: io.stdin,
       output: io.stdout,
-      logLevel: options.logLevel,
+      logLevel: level,
       tls,
       onStateChange: onState,
     });
-    const done = conn.done.then((end: LinkEnd) => {
-      if (end.reason === 'refused')
-        say({ event: 'error', status: end.status }, `error: the server refused the connection (HTTP ${end.status})`);
-      if (end.reason === 'exhausted')
-        say({ event: 'error', reason: 'exhausted' }, 'error: could not reconnect; giving up');
-      return end.reason === 'refused' || end.reason === 'exhausted' ? 1 : 0;
-    });
-    return { done, close: () => conn.close() };
+    return { done: conn.done.then(ended), close: () => conn.close() };
   }
 
+  const { startTcpTunnel } = await import('../../client/tcp-ws/tcp-tunnel.js');
   const tunnel = await startTcpTunnel(url, token, options.localAddress, options.localPort, {
     mode: options.mode,
-    logLevel: options.logLevel,
+    logLevel: level,
     tls,
   });
   const { address, port } = tunnel.address;
@@ -143,13 +174,7 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
     `Listening on ${address}:${port} → ${printable(url)} (${options.mode})`,
   );
   tunnel.onConnectionStateChange(onState);
-  const done = tunnel.closed.then((end) => {
-    if (end.reason === 'refused')
-      say({ event: 'error', status: end.status }, `error: the server refused the connection (HTTP ${end.status})`);
-    if (end.reason === 'exhausted')
-      say({ event: 'error', reason: 'exhausted' }, 'error: could not reconnect; giving up');
-    return end.reason === 'closed' ? 0 : 1;
-  });
+  const done = tunnel.closed.then(ended);
   return { tunnel, done, close: () => tunnel.close() };
 }
 
@@ -157,58 +182,60 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
 export function registerConnectCommand(program: Command): void {
   program
     .command('connect')
-    .description('Forward a local TCP port (or stdin/stdout) over a WebSocket to a TCP target (limrun-compatible)')
+    .description('forward a local TCP port (or stdin/stdout) over a WebSocket to a TCP target (`burrow tcp`)')
     .argument('<ws-url>', 'WebSocket URL of the target, e.g. wss://burrow.example.com/tcp/adb', checkUrl)
-    .option('--local-port <port>', 'local port to listen on (0 = any free port)', parsePort, 0)
-    .option('--local-address <address>', 'local address to listen on', '127.0.0.1')
     .addOption(
-      new Option(
+      flag('--local-port <port>', 'local port to listen on (0 = any free port)', {
+        env: 'BURROW_LOCAL_PORT',
+        parse: parsePort,
+        default: 0,
+      }),
+    )
+    .addOption(
+      flag('--local-address <address>', 'local address to listen on', {
+        env: 'BURROW_LOCAL_ADDRESS',
+        default: '127.0.0.1',
+      }),
+    )
+    .addOption(
+      flag(
         '--mode <mode>',
         'singleton: one local connection at a time (a second is refused), on its own WebSocket; multiplexed: any number, on one WebSocket',
-      )
-        .choices(['singleton', 'multiplexed'])
-        .default('singleton'),
-    )
-    .addOption(new Option('--token <token>', 'Bearer token for the target').env('BURROW_TOKEN'))
-    .addOption(
-      new Option('--ca <file>', "wss://: trust the CA certificate(s) in this PEM file instead of Node's list").env(
-        'BURROW_CA',
+        { env: 'BURROW_MODE', choices: ['singleton', 'multiplexed'], default: 'singleton' },
       ),
     )
+    .addOption(flag('--token <token>', 'token for the target (`burrow tcp` prints it)', { env: 'BURROW_TOKEN' }))
     .addOption(
-      new Option('--insecure', "wss://: do not verify the server's certificate (testing only)").env('BURROW_INSECURE'),
+      flag('--ca <file>', "wss://: trust the CA certificate(s) in this PEM file instead of Node's list", {
+        env: 'BURROW_CA',
+      }),
     )
-    .option('--stdio', 'carry one connection over stdin/stdout (SSH ProxyCommand)')
-    .option('--json', 'print one JSON object per line')
     .addOption(
-      new Option('--log-level <level>', 'client log level (stderr)')
-        .choices(['none', 'error', 'warn', 'info', 'debug'])
-        .default('warn'),
+      flag('--insecure', "wss://: do not verify the server's certificate (testing only)", { env: 'BURROW_INSECURE' }),
     )
-    .action(async (url: string, opts: ConnectOptions, command: Command) => {
-      let handle: ConnectHandle;
-      try {
-        // From the environment, 1/true/yes/on mean true and anything else false, as for `burrow
-        // server` (commander alone would take any value, even 0, as true).
-        const fromEnv = command.getOptionValueSource('insecure') === 'env';
-        const options = fromEnv ? { ...opts, insecure: envBool('BURROW_INSECURE') ?? false } : opts;
-        handle = await runConnect(url, options, {
+    .addOption(flag('--stdio', 'carry one connection over stdin/stdout (SSH ProxyCommand)', { env: 'BURROW_STDIO' }))
+    .addOption(flag('--json', 'print one JSON object per line', { env: 'BURROW_JSON' }))
+    .addOption(
+      flag('--log-level <level>', 'client log level (stderr)', {
+        env: 'BURROW_LOG_LEVEL',
+        choices: LOG_LEVELS,
+        default: 'warn',
+      }),
+    )
+    .action(async (url: string, opts: ConnectOptions, cmd: Command) =>
+      runCommand(cmd, { command: 'connect', tokenGiven: opts.token !== undefined }, async (stop) => {
+        const handle = await runConnect(url, opts, {
           stdin: process.stdin,
           stdout: process.stdout,
           stderr: process.stderr,
         });
-      } catch (err) {
-        process.exitCode = printError(err);
-        return;
-      }
-      const stop = (): void => handle.close();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      const code = await handle.done;
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      process.exitCode = code;
-      // stdin may keep the event loop alive after the connection is over.
-      if (opts.stdio) process.stdin.destroy();
-    });
+        const onStop = (): void => handle.close();
+        stop.signal.addEventListener('abort', onStop, { once: true });
+        const code = await handle.done;
+        stop.signal.removeEventListener('abort', onStop);
+        // stdin may keep the event loop alive after the connection is over.
+        if (opts.stdio) process.stdin.destroy();
+        return code;
+      }),
+    );
 }

@@ -1,12 +1,18 @@
 /** `burrow http <port|url>` (and `burrow client --port N`, pipenet's words): expose a local HTTP service. */
-import { Command, Option } from 'commander';
-import { openTunnel, type Tunnel } from '../../client/burrow/open-tunnel.js';
-import { openLocaltunnel, type OpenLocaltunnelOptions } from '../../client/localtunnel/index.js';
-import { collect, envFirst, parseIntArg, printError } from '../util.js';
-import { AccessPolicy, type AccessRuleInput } from '../../auth/access-policy.js';
+import type { Command } from 'commander';
+import type { Tunnel } from '../../client/burrow/open-tunnel.js';
+import type { OpenLocaltunnelOptions } from '../../client/localtunnel/index.js';
+import type { AccessRuleInput } from '../../auth/access-policy.js';
+import { BurrowError, isBurrowError } from '../../core/errors.js';
+import { flag } from '../env.js';
+import { usageError } from '../errors.js';
+import { runCommand, type StopRequests } from '../run.js';
+import { collect, parseIntArg, parseServerUrl } from '../util.js';
+import { connectTimeoutFlag, DEFAULT_SERVER, retryEvent, retryLine } from './connecting.js';
 
 export interface HttpFlags {
-  server?: string;
+  server: string;
+  port?: number;
   subdomain?: string;
   token?: string;
   localHost?: string;
@@ -23,71 +29,131 @@ export interface HttpFlags {
   allowIp?: string[];
   denyIp?: string[];
   rateLimit?: string;
+  connectTimeout: number;
 }
 
 type Out = (line: string) => void;
 
+const TARGET_FIX =
+  'Give the local service as a port (1–65535), host:port or http(s):// URL, e.g. `burrow http 3000` or `burrow http --port 3000`.';
+
 export function addHttpFlags(cmd: Command): Command {
   return cmd
-    .option('-s, --server <url>', 'burrow server URL (env BURROW_SERVER; default http://localhost:8080)')
-    .option('--subdomain <name>', 'ask for this name (4–63 of a-z, 0-9, -)')
-    .option('-t, --token <token>', 'access token when the server requires one (env BURROW_TOKEN)')
-    .option('--local-host <host>', 'host of the local service (default localhost)')
-    .option('--local-https', 'the local service speaks HTTPS')
-    .option('--allow-invalid-cert', 'accept a self-signed local certificate (with --local-https)')
-    .option('--local-cert <file>', 'client certificate (PEM) for the local HTTPS service')
-    .option('--local-key <file>', 'private key (PEM) for --local-cert')
-    .option('--local-ca <file>', 'CA (PEM) to verify the local HTTPS service')
-    .option('--print-requests', 'print method, path, status and duration of each request')
-    .option('--json', 'print one JSON object per line (first: {"event":"ready","url":…})')
     .addOption(
-      new Option('--protocol <protocol>', 'server protocol').choices(['burrow', 'localtunnel']).default('burrow'),
+      flag('-s, --server <url>', 'burrow server: https://host, http://host:port or host:port', {
+        env: 'BURROW_SERVER',
+        default: DEFAULT_SERVER,
+        parse: parseServerUrl,
+      }),
     )
-    .option('--basic-auth <user:pass>', 'visitors must log in with this user and password (checked at the server)')
-    .option('--bearer <token>', 'visitors must send Authorization: Bearer <token>')
-    .option('--allow-ip <cidr>', 'only these visitor addresses, repeatable (e.g. 10.0.0.0/8)', collect)
-    .option('--deny-ip <cidr>', 'refuse these visitor addresses, repeatable', collect)
-    .option('--rate-limit <rate>', 'visitor request limit per tunnel, e.g. 100/s or 20/m (429 beyond)');
+    .addOption(flag('--subdomain <name>', 'ask for this name (4–63 of a-z, 0-9, -)', { env: 'BURROW_SUBDOMAIN' }))
+    .addOption(flag('-t, --token <token>', 'access token, when the server requires one', { env: 'BURROW_TOKEN' }))
+    .addOption(
+      flag('--local-host <host>', 'host of the local service', { env: 'BURROW_LOCAL_HOST', defaultDescription: 'localhost' }),
+    )
+    .addOption(flag('--local-https', 'the local service speaks HTTPS', { env: 'BURROW_LOCAL_HTTPS' }))
+    .addOption(
+      flag('--allow-invalid-cert', 'accept a self-signed local certificate (with --local-https)', {
+        env: 'BURROW_ALLOW_INVALID_CERT',
+      }),
+    )
+    .addOption(
+      flag('--local-cert <file>', 'client certificate (PEM) for the local HTTPS service', { env: 'BURROW_LOCAL_CERT' }),
+    )
+    .addOption(flag('--local-key <file>', 'private key (PEM) for --local-cert', { env: 'BURROW_LOCAL_KEY' }))
+    .addOption(flag('--local-ca <file>', 'CA (PEM) to verify the local HTTPS service', { env: 'BURROW_LOCAL_CA' }))
+    .addOption(
+      flag('--print-requests', 'print method, path, status and duration of each request', {
+        env: 'BURROW_PRINT_REQUESTS',
+      }),
+    )
+    .addOption(
+      flag('--json', 'print one JSON object per line (first: {"event":"ready","url":…})', { env: 'BURROW_JSON' }),
+    )
+    .addOption(
+      flag('--protocol <protocol>', 'the server speaks burrow, or the localtunnel protocol', {
+        env: 'BURROW_PROTOCOL',
+        choices: ['burrow', 'localtunnel'],
+        default: 'burrow',
+      }),
+    )
+    .addOption(connectTimeoutFlag())
+    .addOption(
+      flag('--basic-auth <user:pass>', 'visitors must log in with this user and password', {
+        env: 'BURROW_BASIC_AUTH',
+      }),
+    )
+    .addOption(flag('--bearer <token>', 'visitors must send Authorization: Bearer <token>', { env: 'BURROW_BEARER' }))
+    .addOption(
+      flag('--allow-ip <cidr>', 'only these visitor addresses, repeatable (e.g. 10.0.0.0/8)', {
+        env: 'BURROW_ALLOW_IP',
+        parse: collect,
+      }),
+    )
+    .addOption(
+      flag('--deny-ip <cidr>', 'refuse these visitor addresses, repeatable', { env: 'BURROW_DENY_IP', parse: collect }),
+    )
+    .addOption(
+      flag('--rate-limit <rate>', 'visitor requests per tunnel, e.g. 100/s or 20/m (429 beyond)', {
+        env: 'BURROW_RATE_LIMIT',
+      }),
+    );
 }
 
-/** Run the tunnel until Ctrl-C; resolves with the process exit code. */
+/** The local service as the user gave it, checked before anything connects (a typo is a usage error). */
+async function checkTarget(target: string, f: HttpFlags): Promise<void> {
+  const { parseLocalTarget } = await import('../../client/burrow/local-target.js');
+  try {
+    parseLocalTarget(target, f.localHost ? { host: f.localHost } : {});
+  } catch (err) {
+    if (isBurrowError(err)) throw usageError(err.detail ?? err.message, TARGET_FIX);
+    throw err;
+  }
+}
+
+/** Visitor rules from the flags, validated now: a typo fails before connecting (exit 2). */
+async function accessRules(f: HttpFlags): Promise<AccessRuleInput | undefined> {
+  const access: AccessRuleInput = {};
+  if (f.basicAuth) access.basicAuth = f.basicAuth;
+  if (f.bearer) access.bearer = f.bearer;
+  if (f.allowIp?.length) access.allowIps = f.allowIp;
+  if (f.denyIp?.length) access.denyIps = f.denyIp;
+  if (f.rateLimit) access.rateLimit = f.rateLimit;
+  if (Object.keys(access).length === 0) return undefined;
+  const { AccessPolicy } = await import('../../auth/access-policy.js');
+  try {
+    AccessPolicy.fromInput(access);
+  } catch (err) {
+    if (isBurrowError(err)) throw usageError(err.message, err.fix);
+    throw err;
+  }
+  return access;
+}
+
+/** Run the tunnel until a requested stop; resolves with the exit code (a failure throws). */
 export async function runHttp(
   target: string,
   f: HttpFlags,
+  stop: StopRequests,
   out: Out = (l) => process.stdout.write(l + '\n'),
 ): Promise<number> {
   const json = f.json === true;
   const say = (human: string, event: Record<string, unknown>): void => out(json ? JSON.stringify(event) : human);
-  const server = f.server ?? envFirst('BURROW_SERVER') ?? 'http://localhost:8080';
-  if (f.protocol === 'localtunnel') {
-    const port = Number(
-      /^\d+$/.test(target) ? target : new URL(/^https?:/.test(target) ? target : `http://${target}`).port,
-    );
-    const lo: OpenLocaltunnelOptions = { port, server };
-    if (f.subdomain) lo.subdomain = f.subdomain;
-    if (f.localHost) lo.localHost = f.localHost;
-    if (f.localHttps) lo.localHttps = true;
-    if (f.allowInvalidCert) lo.allowInvalidCert = true;
-    if (f.localCert) lo.localCert = f.localCert;
-    if (f.localKey) lo.localKey = f.localKey;
-    if (f.localCa) lo.localCa = f.localCa;
-    const t = await openLocaltunnel(lo);
-    const stopped = waitForSignal(async () => t.close());
-    say(`Forwarding ${t.url} -> ${f.localHost ?? 'localhost'}:${port} (localtunnel protocol)`, {
-      event: 'ready',
-      url: t.url,
-      protocol: 'localtunnel',
-    });
-    if (f.printRequests || json)
-      t.on('request', (r) => say(`${r.method} ${r.path}`, { event: 'request', method: r.method, path: r.path }));
-    t.on('reconnecting', (r: unknown) => say('reconnecting…', { event: 'reconnecting', detail: r }));
-    t.on('error', (e: Error) => say(`error: ${e.message}`, { event: 'error', message: e.message }));
-    return stopped;
-  }
-  const options: Parameters<typeof openTunnel>[0] = { url: target, server };
+  await checkTarget(target, f);
+  if (f.protocol === 'localtunnel') return runLocaltunnel(target, f, stop, say);
+  const { openTunnel } = await import('../../client/burrow/open-tunnel.js');
+  const options: Parameters<typeof openTunnel>[0] = {
+    url: target,
+    server: f.server,
+    connectTimeoutMs: f.connectTimeout,
+    signal: stop.signal,
+    onConnecting: (a) => {
+      if (a.attempt === 1) say(`connecting to ${f.server} …`, { event: 'connecting', server: f.server });
+    },
+    onRetry: (r) => say(retryLine(r, f.connectTimeout), retryEvent('retry', r)),
+  };
   if (f.subdomain) options.subdomain = f.subdomain;
-  const token = f.token ?? envFirst('BURROW_TOKEN');
-  if (token) options.token = token;
+  if (f.token) options.token = f.token;
   if (f.localHost) {
     // as pipenet does: dial this host and present it as the Host header
     options.localHost = f.localHost;
@@ -99,25 +165,10 @@ export async function runHttp(
   if (f.localKey) options.localKey = f.localKey;
   if (f.localCa) options.localCa = f.localCa;
   options.requestEvents = f.printRequests === true || json;
-  const access: AccessRuleInput = {};
-  if (f.basicAuth) access.basicAuth = f.basicAuth;
-  if (f.bearer) access.bearer = f.bearer;
-  if (f.allowIp?.length) access.allowIps = f.allowIp;
-  if (f.denyIp?.length) access.denyIps = f.denyIp;
-  if (f.rateLimit) access.rateLimit = f.rateLimit;
-  if (Object.keys(access).length) {
-    AccessPolicy.fromInput(access); // validate here: a typo fails before connecting
-    options.access = access as Record<string, unknown>;
-  }
-  if (!/^(\d+|https?:\/\/.+|[^:]+:\d+)$/i.test(target)) {
-    throw new Error(`"${target}" is not a port, host:port or http(s):// URL (e.g. burrow http 3000)`);
-  }
+  const access = await accessRules(f);
+  if (access) options.access = access as Record<string, unknown>;
+
   const tunnel: Tunnel = await openTunnel(options);
-  // listen for signals before saying "ready": a script may send one as soon as it reads that line
-  const stopped = waitForSignal(() => {
-    tunnel.close();
-    return tunnel.whenClosed();
-  }, tunnel);
   const local = `${tunnel.target.https ? 'https://' : 'http://'}${tunnel.target.host}:${tunnel.target.port}`;
   say(`Forwarding ${tunnel.url} -> ${local}`, {
     event: 'ready',
@@ -142,84 +193,99 @@ export async function runHttp(
     say(`connection lost: ${e.message}`, { event: 'disconnected', code: e.code, message: e.message }),
   );
   tunnel.on('reconnecting', (r) =>
-    say(`reconnecting in ${(r.delayMs / 1000).toFixed(1)}s (attempt ${r.attempt}): ${r.error.message}`, {
-      event: 'reconnecting',
-      attempt: r.attempt,
-      delayMs: r.delayMs,
-      message: r.error.message,
-    }),
+    say(retryLine(r), retryEvent('reconnecting', r)),
   );
   tunnel.on('reconnected', (r) => say(`reconnected: ${r.url}`, { event: 'reconnected', url: r.url }));
-  let failed: Error | undefined;
+  let failure: BurrowError | undefined;
   tunnel.on('error', (e) => {
-    failed = e;
-    say(`error: ${e.message}`, { event: 'error', code: e.code, message: e.message });
+    failure = e;
+    if (json) say('', { event: 'error', code: e.code, message: e.message, fix: e.fix });
   });
-  const code = await stopped;
-  return failed ? 1 : code;
+  const closed = new Promise<void>((resolve) => tunnel.once('close', () => resolve()));
+  await Promise.race([stop.requested, closed]);
+  if (stop.signal.aborted) {
+    tunnel.close();
+    await tunnel.whenClosed(); // the goodbye must leave before the process does
+    return 0;
+  }
+  throw failure ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'the connection to the server ended');
 }
 
-/**
- * Resolve with the exit code: 0 after a signal, once `close` says goodbye (bounded by
- * GOODBYE_TIMEOUT_MS: exiting earlier would drop a goodbye still queued behind data, and the server
- * would then hold the name for the whole resume grace); 1 when the tunnel closes on its own (a
- * final error). A second signal stops waiting.
- */
-function waitForSignal(close: () => Promise<void>, tunnel?: Tunnel): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const done = (code: number): void => {
-      process.off('SIGINT', onSig);
-      process.off('SIGTERM', onSig);
-      resolve(code);
-    };
-    const onSig = (): void => {
-      if (stopping) {
-        done(0);
-        return;
-      }
-      stopping = true;
-      close().then(
-        () => done(0),
-        () => done(0),
-      );
-    };
-    process.on('SIGINT', onSig);
-    process.on('SIGTERM', onSig);
-    tunnel?.once('close', () => {
-      if (!stopping) done(1);
-    });
+async function runLocaltunnel(
+  target: string,
+  f: HttpFlags,
+  stop: StopRequests,
+  say: (human: string, event: Record<string, unknown>) => void,
+): Promise<number> {
+  const { openLocaltunnel } = await import('../../client/localtunnel/index.js');
+  const port = Number(/^\d+$/.test(target) ? target : new URL(/^https?:/.test(target) ? target : `http://${target}`).port);
+  const lo: OpenLocaltunnelOptions = { port, server: f.server };
+  if (f.subdomain) lo.subdomain = f.subdomain;
+  if (f.localHost) lo.localHost = f.localHost;
+  if (f.localHttps) lo.localHttps = true;
+  if (f.allowInvalidCert) lo.allowInvalidCert = true;
+  if (f.localCert) lo.localCert = f.localCert;
+  if (f.localKey) lo.localKey = f.localKey;
+  if (f.localCa) lo.localCa = f.localCa;
+  say(`connecting to ${f.server} (localtunnel protocol) …`, { event: 'connecting', server: f.server });
+  const t = await Promise.race([
+    openLocaltunnel(lo),
+    stop.requested.then(() => {
+      throw new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'stopped before the tunnel was ready');
+    }),
+  ]);
+  say(`Forwarding ${t.url} -> ${f.localHost ?? 'localhost'}:${port} (localtunnel protocol)`, {
+    event: 'ready',
+    url: t.url,
+    protocol: 'localtunnel',
   });
+  if (f.printRequests || f.json)
+    t.on('request', (r) => say(`${r.method} ${r.path}`, { event: 'request', method: r.method, path: r.path }));
+  t.on('reconnecting', (r: unknown) => say('reconnecting…', { event: 'reconnecting', detail: r }));
+  t.on('error', (e: Error) => say(`connection problem: ${e.message}`, { event: 'error', message: e.message }));
+  await stop.requested;
+  t.close();
+  return 0;
+}
+
+/** `burrow http` takes the local service as an argument or as --port (the localtunnel habit). */
+function targetOf(target: string | undefined, f: HttpFlags): string {
+  if (target !== undefined && f.port !== undefined && String(f.port) !== target)
+    throw usageError(`both a target (${target}) and --port ${f.port} were given`, TARGET_FIX);
+  const t = target ?? (f.port !== undefined ? String(f.port) : undefined);
+  if (t === undefined) throw usageError('no local service given', TARGET_FIX);
+  return t;
 }
 
 export function registerHttpCommands(program: Command): void {
   const http = program
     .command('http')
-    .argument('<target>', 'local port, host:port or URL (e.g. 3000, http://localhost:3000)')
+    .argument('[target]', 'local port, host:port or URL (e.g. 3000, http://localhost:3000)')
     .description('put a local HTTP service on a public URL');
-  addHttpFlags(http).action(async (target: string, flags: HttpFlags) => {
-    try {
-      process.exitCode = await runHttp(target, flags);
-    } catch (err) {
-      process.exitCode = printError(err);
-    }
-    // exit even if a socket lingers
-    setImmediate(() => process.exit(process.exitCode ?? 0));
-  });
+  http.addOption(
+    flag('--port <port>', 'local port (instead of <target>)', { env: 'BURROW_LOCAL_PORT', parse: parseIntArg(1, 65535) }),
+  );
+  addHttpFlags(http).action(async (target: string | undefined, flags: HttpFlags, cmd: Command) =>
+    runCommand(cmd, { command: 'http', tokenGiven: flags.token !== undefined }, (stop) =>
+      runHttp(targetOf(target, flags), flags, stop),
+    ),
+  );
 
   const client = program
     .command('client')
-    .description("alias of `burrow http` in pipenet's words: --port N --host URL")
-    .requiredOption('--port <port>', 'local port', parseIntArg(1, 65535))
-    .option('--host <url>', 'server URL (same as --server)');
-  addHttpFlags(client).action(async (flags: HttpFlags & { port: number; host?: string }) => {
-    try {
+    .description('the same as `burrow http`, in pipenet\'s words: --port N --host URL')
+    .addOption(
+      flag('--port <port>', 'local port (required)', {
+        env: 'BURROW_LOCAL_PORT',
+        parse: parseIntArg(1, 65535),
+      }).makeOptionMandatory(),
+    )
+    .addOption(flag('--host <url>', 'server URL (same as --server)', { env: 'BURROW_HOST', parse: parseServerUrl }));
+  addHttpFlags(client).action(async (flags: HttpFlags & { port: number; host?: string }, cmd: Command) =>
+    runCommand(cmd, { command: 'client', tokenGiven: flags.token !== undefined }, (stop) => {
       const f: HttpFlags = { ...flags };
-      if (flags.host && !flags.server) f.server = flags.host;
-      process.exitCode = await runHttp(String(flags.port), f);
-    } catch (err) {
-      process.exitCode = printError(err);
-    }
-    setImmediate(() => process.exit(process.exitCode ?? 0));
-  });
+      if (flags.host && cmd.getOptionValueSource('server') === 'default') f.server = flags.host;
+      return runHttp(String(flags.port), f, stop);
+    }),
+  );
 }

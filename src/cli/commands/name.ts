@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AccessRuleInput } from '../../auth/access-policy.js';
+import { usageError } from '../errors.js';
 import { addTargetOptions, out, table, withBackend, type TargetFlags } from './token.js';
 
 interface AccessFlags extends TargetFlags {
@@ -76,16 +77,14 @@ export function registerNameCommands(program: Command): void {
       rateLimit: flags.rateLimit,
     };
     const given = Object.values(input).some((v) => v !== undefined);
-    if (flags.clear === true && given) cmd.error('error: use either --clear or rule flags, not both', { exitCode: 1 });
-    if (flags.clear !== true && !given) {
-      cmd.error(
-        'error: give at least one rule (--basic-auth, --bearer, --allow-ip, --deny-ip, --rate-limit) or --clear',
-        {
-          exitCode: 1,
-        },
-      );
-    }
     await withBackend(cmd, flags, async (backend) => {
+      if (flags.clear === true && given)
+        throw usageError('--clear and rule flags were both given', 'Use either --clear or rule flags, not both.');
+      if (flags.clear !== true && !given)
+        throw usageError(
+          'no rule given',
+          'Give at least one rule (--basic-auth, --bearer, --allow-ip, --deny-ip, --rate-limit) or --clear.',
+        );
       const r = await backend.setAccess(nameArg, flags.clear === true ? null : input);
       out(cmd, flags.json ? JSON.stringify(r) : `Visitor rules of ${r.name}: ${rules(r.access)}.`);
     });

@@ -1,9 +1,14 @@
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { isBurrowError } from '../../core/errors.js';
-import { openAdminBackend, type AdminBackend, type AdminTarget } from '../../auth/admin-backend.js';
+import { BurrowError, isBurrowError } from '../../core/errors.js';
+import type { AdminBackend, AdminTarget } from '../../auth/admin-backend.js';
 import { parseDuration } from '../../auth/duration.js';
 import { REVOCATION_POLL_INTERVAL_MS } from '../../auth/limits.js';
 import type { TokenView } from '../../auth/views.js';
+import { parseDbUrl, resolveDbUrl } from '../../store/url.js';
+import { flag } from '../env.js';
+import { runCommand } from '../run.js';
+import { parseServerUrl } from '../util.js';
 
 /** Options every admin command takes: where to act. */
 export interface TargetFlags extends AdminTarget {
@@ -14,18 +19,31 @@ export interface TargetFlags extends AdminTarget {
 export function addTargetOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option(
-        '--db <url>',
-        'database: sqlite:/path/file.db, sqlite::memory: or postgres://… (default sqlite:./data/burrow.db)',
-      ).env('BURROW_DB'),
+      flag('--db <url>', "the server's database: sqlite:/path/file.db or postgres://… (it must exist)", {
+        env: 'BURROW_DB',
+        defaultDescription: 'sqlite:./data/burrow.db',
+      }),
     )
     .addOption(
-      new Option('--server <url>', "act through a running server's admin API instead of the database").env(
-        'BURROW_ADMIN_SERVER',
-      ),
+      flag('--server <url>', "act through a running server's admin API instead of the database", {
+        env: 'BURROW_ADMIN_SERVER',
+        parse: parseServerUrl,
+      }),
     )
-    .addOption(new Option('--admin-token <token>', 'admin token for --server').env('BURROW_ADMIN_TOKEN'))
-    .option('--json', 'print JSON instead of text');
+    .addOption(flag('--admin-token <token>', 'admin token for --server', { env: 'BURROW_ADMIN_TOKEN' }))
+    .addOption(flag('--json', 'print JSON instead of text', { env: 'BURROW_JSON' }));
+}
+
+/**
+ * Admin commands open an existing database only: a token written to a new file in the wrong folder
+ * would be invisible to the server. (`burrow server` creates the database.)
+ */
+function checkDatabaseExists(db: string | undefined): void {
+  const target = parseDbUrl(resolveDbUrl(db));
+  if (target.backend !== 'sqlite' || target.path === ':memory:' || existsSync(target.path)) return;
+  throw new BurrowError('BURROW_ERR_STORE', `no database at ${target.path}`, {
+    fix: "Pass the server's database with --db sqlite:/path/to/burrow.db (or BURROW_DB), or run the command in the folder `burrow server` runs in; or act through the server: --server URL --admin-token T.",
+  });
 }
 
 /** Print one line (or a block) on the command's stdout (configureOutput-aware, so tests can capture it). */
@@ -36,22 +54,28 @@ export function out(cmd: Command, text: string): void {
   else process.stdout.write(line);
 }
 
-/** Open the backend, run `fn`, close; BurrowErrors become a one-line message + fix and exit code 1. */
+/**
+ * Open the backend (an existing database, or a server's admin API), say which on stderr, run `fn`,
+ * close; failures print in the one format (src/cli/errors.ts).
+ */
 export async function withBackend(
   cmd: Command,
   flags: TargetFlags,
   fn: (backend: AdminBackend) => Promise<void>,
 ): Promise<void> {
-  let backend: AdminBackend | undefined;
-  try {
-    backend = await openAdminBackend({ db: flags.db, server: flags.server, adminToken: flags.adminToken }, {});
-    await fn(backend);
-  } catch (err) {
-    if (!isBurrowError(err)) throw err;
-    cmd.error(`error: ${err.message}\n  fix: ${err.fix}\n  code: ${err.code}`, { exitCode: 1, code: err.code });
-  } finally {
-    await backend?.close();
-  }
+  const viaServer = flags.server !== undefined;
+  const command = cmd.parent ? `${cmd.parent.name()} ${cmd.name()}` : cmd.name();
+  await runCommand(cmd, { command, viaServer }, async () => {
+    if (!viaServer) checkDatabaseExists(flags.db);
+    const { openAdminBackend } = await import('../../auth/admin-backend.js');
+    const backend = await openAdminBackend({ db: flags.db, server: flags.server, adminToken: flags.adminToken }, {});
+    try {
+      cmd.configureOutput().writeErr?.(`using ${backend.where}\n`);
+      await fn(backend);
+    } finally {
+      await backend.close();
+    }
+  });
 }
 
 /** A plain text table: columns padded to the widest cell. */

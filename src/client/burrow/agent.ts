@@ -71,11 +71,26 @@ export interface TunnelSpec {
   onRequest?: (ev: RequestEvent) => void;
 }
 
+/** One attempt to reach the server is starting (the first one included). */
+export interface ConnectAttempt {
+  attempt: number;
+  /** The agent endpoint's WebSocket URL. */
+  endpoint: string;
+}
+
+/** An attempt failed; the next one starts after delayMs. */
+export interface RetryInfo {
+  attempt: number;
+  delayMs: number;
+  error: BurrowError;
+}
+
 export interface AgentEvents {
+  connecting: [ConnectAttempt];
   connected: [Welcome];
   registered: [TunnelSpec, RegisteredTunnel];
   disconnected: [BurrowError];
-  reconnecting: [{ attempt: number; delayMs: number; error: BurrowError }];
+  reconnecting: [RetryInfo];
   error: [BurrowError];
   close: [];
 }
@@ -194,6 +209,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       this.#fail(err as BurrowError, true);
       return;
     }
+    this.emit('connecting', { attempt: this.#attempt + 1, endpoint });
     const ws = new WebSocket(endpoint, {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_SIZE,
@@ -222,9 +238,12 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
 
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
       settled = true;
-      readError(res).then(
-        (e) => this.#fail(e, res.statusCode !== undefined && res.statusCode >= 400 && res.statusCode < 500),
-        () => this.#fail(new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `HTTP ${res.statusCode}`), false),
+      // A 5xx may pass (a proxy in front of a restarting server); any other answer is not a burrow
+      // agent endpoint accepting us, and retrying will not change it.
+      const final = res.statusCode === undefined || res.statusCode < 500;
+      readError(res, endpoint).then(
+        (e) => this.#fail(e, final),
+        () => this.#fail(new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `HTTP ${res.statusCode}`), final),
       );
       ws.terminate();
     });
@@ -243,7 +262,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     ws.on('error', (err) => {
       if (settled) return;
       settled = true;
-      this.#fail(new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${endpoint}: ${err.message}`), false);
+      this.#fail(unreachable(endpoint, err), false);
     });
     ws.on('close', (code, reason) => {
       session.close(
@@ -436,7 +455,33 @@ function isFinalCode(code: string): boolean {
   ].includes(code);
 }
 
-async function readError(res: IncomingMessage): Promise<BurrowError> {
+/** Why a connection attempt failed, with the fix for that reason. */
+export function unreachable(endpoint: string, err: NodeJS.ErrnoException): BurrowError {
+  const u = new URL(endpoint);
+  const where = `${u.hostname}:${u.port || (u.protocol === 'wss:' ? 443 : 80)}`;
+  const text = `${err.code ?? ''} ${err.message}`;
+  let detail = `${endpoint}: ${err.message}`;
+  let fix: string | undefined;
+  if (err.code === 'ECONNREFUSED') {
+    detail = `nothing listens at ${where} (${endpoint})`;
+    fix = 'Start the burrow server there (`burrow server`), or point --server at a running one (scheme, host and port).';
+  } else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+    detail = `the host name ${u.hostname} does not resolve`;
+    fix = 'Check the host name in --server (or BURROW_SERVER).';
+  } else if (/EPROTO|wrong version number|packet length too long|SSL routines/i.test(text)) {
+    detail = `${where} does not speak TLS (${err.message})`;
+    fix = 'The server speaks plain HTTP: use http:// (not https://) in --server, or put TLS in front of it.';
+  } else if (/handshake has timed out|ETIMEDOUT/i.test(text)) {
+    detail = `${where} did not answer in time`;
+    fix = 'Check --server and that no firewall drops the connection; the server may be overloaded.';
+  }
+  return new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', detail, fix !== undefined ? { fix } : undefined);
+}
+
+const NOT_BURROW_FIX =
+  '--server must point at a burrow server (`burrow server`): check the scheme, host, port and any path in front of it.';
+
+async function readError(res: IncomingMessage, endpoint: string): Promise<BurrowError> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of res as AsyncIterable<Buffer>) {
@@ -453,11 +498,21 @@ async function readError(res: IncomingMessage): Promise<BurrowError> {
   } catch {
     // not JSON
   }
-  const code =
-    res.statusCode === 401
-      ? 'BURROW_ERR_UNAUTHORIZED'
-      : res.statusCode === 403
-        ? 'BURROW_ERR_FORBIDDEN'
-        : 'BURROW_ERR_SERVER_UNREACHABLE';
-  return new BurrowError(code, `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+  if (res.statusCode === 401 || res.statusCode === 403)
+    return new BurrowError(
+      res.statusCode === 401 ? 'BURROW_ERR_UNAUTHORIZED' : 'BURROW_ERR_FORBIDDEN',
+      `HTTP ${res.statusCode}: ${text.slice(0, 200)}`,
+    );
+  const location = res.headers.location;
+  if (res.statusCode !== undefined && res.statusCode >= 300 && res.statusCode < 400 && location)
+    return new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${endpoint} redirects to ${location}`, {
+      fix: `Use the address it redirects to in --server (e.g. ${new URL(location, endpoint).origin}).`,
+    });
+  if (res.statusCode !== undefined && res.statusCode >= 500)
+    return new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+  return new BurrowError(
+    'BURROW_ERR_SERVER_UNREACHABLE',
+    `${endpoint} answered HTTP ${res.statusCode} instead of a burrow agent connection: not a burrow server`,
+    { fix: NOT_BURROW_FIX },
+  );
 }

@@ -8,9 +8,11 @@ import type { RegisteredTunnel } from '../../wire/mux/messages.js';
 import { AgentConnection } from './agent.js';
 import type { BackoffOptions } from '../../core/backoff.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
-import { bridgeStream, DEFAULT_SERVER_URL, startRegistered } from './open-tunnel.js';
+import { bridgeStream, startRegistered, type FirstConnectOptions } from './open-tunnel.js';
+import { DEFAULT_SERVER_URL } from './limits.js';
+import type { RetryInfo } from './agent.js';
 
-export interface ExposeTcpOptions {
+export interface ExposeTcpOptions extends FirstConnectOptions {
   /** Local port, or host:port. */
   port: number | string;
   localHost?: string;
@@ -29,7 +31,7 @@ export interface ExposeTcpOptions {
 
 export interface TcpTunnelEvents {
   ready: [RegisteredTunnel];
-  reconnecting: [{ attempt: number; delayMs: number; error: BurrowError }];
+  reconnecting: [RetryInfo];
   reconnected: [RegisteredTunnel];
   disconnected: [BurrowError];
   error: [BurrowError];
@@ -103,7 +105,7 @@ export async function exposeTcp(options: ExposeTcpOptions): Promise<TcpTunnel> {
     publicPort: options.publicPort ?? true,
     onStream: (stream) => serveTcpStreamLocally(stream, target),
   });
-  await startRegistered(agent, registered, tunnel);
+  await startRegistered(agent, registered, tunnel, options);
   return tunnel;
 }
 

@@ -5,14 +5,14 @@ import { BurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RegisteredTunnel, RequestEvent } from '../../wire/mux/messages.js';
 import type { MuxStream } from '../../wire/mux/mux.js';
-import { AgentConnection } from './agent.js';
+import { AgentConnection, type ConnectAttempt, type RetryInfo } from './agent.js';
+import { DEFAULT_SERVER_URL, FIRST_CONNECT_TIMEOUT_MS } from './limits.js';
 import type { BackoffOptions } from '../../core/backoff.js';
 import { describeTarget, dialLocal, parseLocalTarget, type LocalTarget } from './local-target.js';
 
-/** Default server when none is given (a local `burrow server`). */
-export const DEFAULT_SERVER_URL = 'http://localhost:8080';
+export { DEFAULT_SERVER_URL };
 
-export interface OpenTunnelOptions {
+export interface OpenTunnelOptions extends FirstConnectOptions {
   /** Local port (or use `url`). */
   port?: number;
   /** Local URL or host:port, e.g. http://localhost:3000 (overrides port/localHost/localHttps). */
@@ -42,10 +42,26 @@ export interface OpenTunnelOptions {
   hostHeader?: string;
 }
 
+/** How the first connection is made: the promise settles, it never pends for ever. */
+export interface FirstConnectOptions {
+  /**
+   * Reject with the last attempt's reason when the first registration has not succeeded this soon,
+   * in ms (default FIRST_CONNECT_TIMEOUT_MS = 30 s; 0 = keep trying). A refusal (bad token, name
+   * taken, not a burrow server …) rejects at once.
+   */
+  connectTimeoutMs?: number;
+  /** Abort the first connection (rejects with BURROW_ERR_SHUTTING_DOWN); after it, use close(). */
+  signal?: AbortSignal;
+  /** Called as each attempt starts (the first included), e.g. to print `connecting to …`. */
+  onConnecting?: (attempt: ConnectAttempt) => void;
+  /** Called when an attempt failed and the next one is scheduled. */
+  onRetry?: (retry: RetryInfo) => void;
+}
+
 export interface TunnelEvents {
   ready: [{ url: string; name: string; id: string }];
   request: [RequestEvent];
-  reconnecting: [{ attempt: number; delayMs: number; error: BurrowError }];
+  reconnecting: [RetryInfo];
   reconnected: [{ url: string }];
   disconnected: [BurrowError];
   error: [BurrowError];
@@ -166,26 +182,65 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
     onStream: (stream) => serveStreamLocally(stream, target),
     onRequest: (ev) => tunnel.emit('request', ev),
   });
-  await startRegistered(agent, registered, tunnel);
+  await startRegistered(agent, registered, tunnel, options);
   return tunnel;
 }
 
 /**
- * Connect the agent and wait for its registration (closing it again if either fails); after that,
+ * Connect the agent and wait for its registration (closing it again if either fails, is aborted or
+ * takes longer than connectTimeoutMs: then it rejects with the last attempt's reason); after that,
  * agent errors are the tunnel's 'error' events (the agent keeps reconnecting unless an error is final).
  */
 export async function startRegistered(
   agent: AgentConnection,
   registered: Promise<unknown>,
   tunnel: { listenerCount(event: 'error'): number; emit(event: 'error', err: Error): boolean },
+  first: FirstConnectOptions = {},
 ): Promise<void> {
   registered.catch(() => {});
+  let last: BurrowError | undefined;
+  const onConnecting = (a: ConnectAttempt): void => first.onConnecting?.(a);
+  const onRetry = (r: RetryInfo): void => {
+    last = r.error;
+    first.onRetry?.(r);
+  };
+  agent.on('connecting', onConnecting);
+  agent.on('reconnecting', onRetry);
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const limitMs = first.connectTimeoutMs ?? FIRST_CONNECT_TIMEOUT_MS;
+  const givenUp = new Promise<never>((_resolve, reject) => {
+    if (limitMs > 0) {
+      timer = setTimeout(() => {
+        const seconds = `${Math.round(limitMs / 100) / 10} s`;
+        reject(
+          last
+            ? new BurrowError(last.code, `${last.detail ?? last.message} (gave up after ${seconds})`, {
+                cause: last,
+                fix: last.fix,
+              })
+            : new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `no answer in ${seconds}`),
+        );
+      }, limitMs);
+    }
+    const signal = first.signal;
+    if (signal) {
+      onAbort = () => reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'stopped before the tunnel was ready'));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+  givenUp.catch(() => {});
   try {
-    await agent.start();
-    await registered;
+    await Promise.race([agent.start().then(() => registered), givenUp]);
   } catch (err) {
     agent.close();
     throw err;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) first.signal?.removeEventListener('abort', onAbort);
+    agent.off('connecting', onConnecting);
+    agent.off('reconnecting', onRetry);
   }
   agent.on('error', (e) => {
     if (tunnel.listenerCount('error') > 0) tunnel.emit('error', e);

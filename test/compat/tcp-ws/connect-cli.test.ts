@@ -85,17 +85,16 @@ void test('connect --json (in-process): ready line with the local address, then 
   assert.match(out(), /"event":"state","state":"connected"/);
 });
 
-void test('connect --stdio with a bad token exits 1 at once', async (t) => {
+void test('connect --stdio with a bad token fails at once, before carrying anything', async (t) => {
   const { url } = await setup(t);
-  const stderr = new PassThrough();
-  const err = collect(stderr);
-  const handle = await runConnect(
-    url,
-    { ...base, token: 'wrong', stdio: true },
-    { stdin: new PassThrough(), stdout: new PassThrough(), stderr },
+  await assert.rejects(
+    runConnect(
+      url,
+      { ...base, token: 'wrong', stdio: true },
+      { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() },
+    ),
+    (err: Error & { code?: string }) => err.code === 'BURROW_ERR_FORBIDDEN' && /token was refused/.test(err.message),
   );
-  assert.equal(await handle.done, 1);
-  assert.match(err(), /HTTP 403/);
 });
 
 void test('burrow connect --stdio as a child process (an SSH ProxyCommand)', { timeout: 60_000 }, async (t) => {

@@ -188,7 +188,7 @@ void test('burrow tcp --json: the server going away → disconnected/reconnectin
   assert.equal((await readBytes(sock, 12)).toString(), '220 banner\r\n');
 });
 
-void test('burrow tcp --no-public-port --remote-port N: refused (exit 1, BAD_REQUEST), not silently ignored', async (t) => {
+void test('burrow tcp --no-public-port --remote-port N: refused (exit 2, a usage error), not silently ignored', async (t) => {
   const { stack, target } = await setup(t);
   const p = runCli([
     'tcp',
@@ -201,8 +201,8 @@ void test('burrow tcp --no-public-port --remote-port N: refused (exit 1, BAD_REQ
     '--json',
   ]);
   stop(t, p);
-  assert.equal(await p.exited, 1);
-  assert.match(p.stderr(), /BURROW_ERR_BAD_REQUEST/);
+  assert.equal(await p.exited, 2);
+  assert.match(p.stderr(), /BURROW_ERR_INVALID_CONFIG/);
 });
 
 void test('burrow tcp (human): a reconnect that changes the token prints the new token', async (t) => {

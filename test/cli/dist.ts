@@ -1,0 +1,79 @@
+/**
+ * The built CLI (dist/cli.js, `npm run build` first) as a user runs it: a child process, its output,
+ * its exit status and how long it took; and the checks every failure must pass (the one format).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DIST_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** Skip message when dist/ is missing. */
+export const NOT_BUILT = existsSync(DIST_CLI) ? undefined : 'dist/cli.js is missing: run `npm run build` first';
+
+export interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves when the process ended (it is killed at the bound). */
+  ended: Promise<Ran>;
+}
+
+/** Start `node dist/cli.js …args`; it is killed with SIGKILL after boundMs (a hang fails the test). */
+export function startCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; boundMs?: number; stdin?: 'ignore' | 'pipe' } = {},
+): Running {
+  const started = performance.now();
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...options.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const child = spawn(process.execPath, [DIST_CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: env as NodeJS.ProcessEnv,
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const bound = setTimeout(() => child.kill('SIGKILL'), options.boundMs ?? 15_000);
+  const ended = new Promise<Ran>((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(bound);
+      resolve({ code, signal, stdout: out, stderr: err, ms: performance.now() - started });
+    }),
+  );
+  return { child, stdout: () => out, stderr: () => err, ended };
+}
+
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; boundMs?: number } = {},
+): Promise<Ran> {
+  return startCli(args, options).ended;
+}
+
+/**
+ * A failure as every command must end one: within its bound (not killed), no stack frame, no
+ * `Unhandled`, the three lines `error:` / `fix:` / `code: BURROW_ERR_…`, and the documented status.
+ */
+export function assertCleanFailure(r: Ran, status: number, code?: RegExp, what = ''): void {
+  const all = `${r.stdout}\n${r.stderr}`;
+  const show = `${what}\nstatus ${r.code} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+  assert.equal(r.signal, null, `killed at its bound (a hang): ${show}`);
+  assert.doesNotMatch(all, /^\s+at /m, `a stack frame: ${show}`);
+  assert.doesNotMatch(all, /Unhandled/, `"Unhandled": ${show}`);
+  assert.match(r.stderr, /^error: .+\nfix: .+\ncode: BURROW_ERR_[A-Z_]+$/m, `the one error format: ${show}`);
+  if (code) assert.match(r.stderr, new RegExp(`^code: ${code.source}$`, 'm'), `the code: ${show}`);
+  assert.equal(r.code, status, `exit status: ${show}`);
+}
