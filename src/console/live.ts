@@ -35,6 +35,8 @@ export interface LiveTunnel {
   url: string;
   createdAt: string;
   tokenId: string | null;
+  /** The agent's address, when its edge reports one. */
+  agentAddress: string | null;
   openStreams: number;
   totalStreams: number;
   bytesIn: number;
@@ -180,6 +182,7 @@ export class LiveView {
         url: t.url,
         createdAt: new Date(t.createdAt).toISOString(),
         tokenId: t.tokenId ?? null,
+        agentAddress: t.agentAddress ?? null,
         openStreams: s.openStreams,
         totalStreams: s.totalStreams,
         bytesIn: s.bytesIn,

@@ -50,6 +50,8 @@ export interface RegisteredTunnel {
   readonly createdAt: number;
   /** The token that opened it (null: anonymous). Used for per-token counts and revocation. */
   readonly tokenId?: string | null;
+  /** The agent's address as the server saw it (for the operator's views; never sent to visitors). */
+  readonly agentAddress?: string | undefined;
   /** Host header the origin should see instead of the visitor's (pipenet's --local-host). */
   readonly hostHeader?: string | undefined;
   /** Visitor rules checked by the core before any byte reaches the agent. */

@@ -200,8 +200,10 @@ void describe('admin console in headless Chromium', { skip }, () => {
     assert.doesNotMatch(h['content-security-policy'] ?? '', /unsafe-inline/);
     assert.equal(h['x-frame-options'], 'DENY');
     assert.equal(h['referrer-policy'], 'no-referrer');
-    await page.fill('#admin-token', ADMIN_TOKEN);
-    await page.click('button[type=submit]');
+    // from the keyboard alone: type the token, Enter
+    await page.focus('#admin-token');
+    await page.keyboard.type(ADMIN_TOKEN);
+    await page.keyboard.press('Enter');
     await page.waitForSelector('nav');
     const cookie = (await context.cookies()).find((c) => c.name === 'burrow_console');
     assert.ok(cookie, 'session cookie set');
@@ -241,13 +243,20 @@ void describe('admin console in headless Chromium', { skip }, () => {
     await page.click('a[href="#/tunnels"]');
     const cell = `tr[data-tunnel="${name}"] .requests`;
     await page.waitForSelector(cell);
+    assert.match(await text(page, `tr[data-tunnel="${name}"] .agent`), /127\.0\.0\.1/, "the agent's address");
     const before = Number(await text(page, cell));
+    // the counters are pushed over the one event stream: the page asks nothing while they move
+    const asked: string[] = [];
+    const onRequest = (r: { url(): string }): void => void asked.push(r.url());
+    page.on('request', onRequest);
     for (let i = 0; i < 3; i++) assert.equal((await visit(srv.port, `${name}.localhost`, `/hit-${i}`)).status, 200);
     await page.waitForFunction(
       ({ sel, n }) => Number(document.querySelector(sel)?.textContent) >= n,
       { sel: cell, n: before + 3 },
       { timeout: 3000 },
     );
+    page.off('request', onRequest);
+    assert.deepEqual(asked, [], 'no polling');
   });
 
   void test('revoking that token in the console disconnects its agent at once', async () => {
@@ -255,8 +264,11 @@ void describe('admin console in headless Chromium', { skip }, () => {
     await page.click('a[href="#/tokens"]');
     const row = `#tokens tr[data-token="${created.id}"]`;
     await page.waitForSelector(row);
-    await page.click(`${row} button.danger`);
-    await page.click(`${row} .confirm button.danger`);
+    // by keyboard: Enter on "Revoke", and the confirmation takes the focus, Enter again
+    await page.focus(`${row} button.danger`);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`${row} .confirm button.danger:focus`);
+    await page.keyboard.press('Enter');
     await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('revoked'), row);
     const code = await Promise.race([
       created.cli.exited,

@@ -308,6 +308,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
         new BurrowTunnel({
           ...(id ? { id } : {}),
           tokenId: principal.tokenId,
+          agentAddress: conn.remoteAddress,
           hostHeader: r.hostHeader,
           ...(admitted.access ? { access: admitted.access } : {}),
           name,

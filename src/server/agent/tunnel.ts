@@ -21,6 +21,8 @@ export interface BurrowTunnelOptions {
   /** Extra fields for the status API (tcp address, target label …). */
   info?: Record<string, unknown>;
   tokenId?: string | null;
+  /** The agent's address (admin views only). */
+  agentAddress?: string;
   access?: VisitorAccess;
   hostHeader?: string | undefined;
 }
@@ -37,6 +39,7 @@ export class BurrowTunnel implements RegisteredTunnel {
   readonly createdAt = Date.now();
   readonly info: Record<string, unknown>;
   readonly tokenId: string | null;
+  readonly agentAddress: string | undefined;
   readonly access: VisitorAccess | undefined;
   readonly hostHeader: string | undefined;
   readonly #session: MuxSession;
@@ -56,6 +59,7 @@ export class BurrowTunnel implements RegisteredTunnel {
     this.#stats = new StreamStats(o.metrics, 'burrow');
     this.info = o.info ?? {};
     this.tokenId = o.tokenId ?? null;
+    this.agentAddress = o.agentAddress;
     this.access = o.access;
     this.hostHeader = o.hostHeader;
   }

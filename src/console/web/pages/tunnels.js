@@ -5,6 +5,7 @@ import { ago, bytes, html } from '../ui.js';
 const COLUMNS = [
   { key: 'name', label: 'Name' },
   { key: 'protocol', label: 'Kind' },
+  { key: 'agentAddress', label: 'Agent' },
   { key: 'createdAt', label: 'Connected' },
   { key: 'openStreams', label: 'Streams' },
   { key: 'bytesIn', label: 'In' },
@@ -62,6 +63,7 @@ export function Tunnels({ live }) {
                   html`<tr data-tunnel=${t.name}>
                     <td data-label="Name"><a href=${t.url} rel="noreferrer" target="_blank">${t.name}</a></td>
                     <td data-label="Kind">${t.protocol}${t.kind === 'tcp' ? ' (tcp)' : ''}</td>
+                    <td data-label="Agent" class="agent">${t.agentAddress ?? '—'}</td>
                     <td data-label="Connected">${ago(t.createdAt)}</td>
                     <td data-label="Streams">${t.openStreams}</td>
                     <td data-label="In">${bytes(t.bytesIn)}</td>
