@@ -69,5 +69,7 @@ try {
 } catch (err) {
   // a command that failed has printed its error already (src/cli/run.ts)
   const failed = (err as { code?: unknown }).code === COMMAND_FAILED;
-  process.exit(failed ? (err as CommanderError).exitCode : printError(err, { command: commandPath().slice(1).join(' ') }));
+  process.exit(
+    failed ? (err as CommanderError).exitCode : printError(err, { command: commandPath().slice(1).join(' ') }),
+  );
 }

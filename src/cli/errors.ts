@@ -87,26 +87,32 @@ const ERRNO_WORDS: Record<string, string> = {
 /** Any thrown value → a BurrowError (Node's errno errors and commander's usage errors included). */
 export function toBurrowError(err: unknown, ctx: ErrorContext = {}): BurrowError {
   if (isBurrowError(err)) return err;
-  const e = err as NodeJS.ErrnoException & { port?: number };
-  if (e && typeof e === 'object' && typeof e.code === 'string') {
-    if (e.code.startsWith('commander.')) {
-      const command = ctx.command ? `burrow ${ctx.command}` : 'burrow';
-      return usageError(e.message.replace(/^error:\s*/, ''), `Run \`${command} --help\` for the flags and arguments.`);
-    }
-    if (e.code === 'EADDRINUSE') {
-      const fix =
-        ctx.command === 'server'
-          ? 'Stop the program using that port, or choose another with --port (or BURROW_PORT / PORT).'
-          : 'Stop the program using that port, or choose another one (--local-port for `burrow connect`).';
-      return usageError(`port ${e.port ?? ''} is already in use (${e.message})`.replace('port  ', 'the port '), fix);
-    }
-    if (e.code === 'EADDRNOTAVAIL')
-      return usageError(`cannot listen on that address: ${e.message}`, 'Use an address of this machine (--address).');
-    const words = ERRNO_WORDS[e.code];
-    if (words !== undefined && typeof e.path === 'string')
-      return usageError(`cannot read ${e.path}: ${words}`, 'Check the file name given on the command line.');
-  }
+  const e = (typeof err === 'object' && err !== null ? err : {}) as Partial<NodeJS.ErrnoException> & {
+    port?: number;
+  };
+  const code = typeof e.code === 'string' ? e.code : '';
   const message = err instanceof Error ? err.message : String(err);
+  if (code.startsWith('commander.')) {
+    const command = ctx.command ? `burrow ${ctx.command}` : 'burrow';
+    return usageError(message.replace(/^error:\s*/, ''), `Run \`${command} --help\` for the flags and arguments.`);
+  }
+  // a listen error, or one wrapped by a library that kept only its message
+  if (code === 'EADDRINUSE' || /EADDRINUSE/.test(message)) {
+    const where = e.port ?? /in use:? (\S+)$/.exec(message)?.[1];
+    const fix =
+      ctx.command === 'server'
+        ? 'Stop the program using that port, or choose another with --port (or BURROW_PORT / PORT).'
+        : 'Stop the program using that port, or choose another one (--local-port for `burrow connect`).';
+    return usageError(where !== undefined ? `${where} is already in use` : 'the port is already in use', fix);
+  }
+  if (code === 'EADDRNOTAVAIL')
+    return usageError(`cannot listen on that address: ${message}`, 'Use an address of this machine (--address).');
+  const words = ERRNO_WORDS[code];
+  if (words !== undefined)
+    return usageError(
+      `cannot read ${typeof e.path === 'string' ? e.path : 'a file given on the command line'}: ${words}`,
+      'Check the file names given on the command line.',
+    );
   return new BurrowError('BURROW_ERR_INTERNAL', message, {
     cause: err,
     fix: `An unexpected failure inside burrow: run again with ${DEBUG_ENV}=1 for the details and report them if it repeats.`,
@@ -120,7 +126,8 @@ export function exitCodeFor(err: BurrowError): number {
 
 /** Format an error as the three lines every command prints, the fix worded for the situation. */
 export function formatError(err: BurrowError, ctx: ErrorContext = {}): string {
-  return `error: ${err.message}\nfix: ${fixFor(err, ctx)}\ncode: ${err.code}\n`;
+  const line = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
+  return `error: ${line(err.message)}\nfix: ${line(fixFor(err, ctx))}\ncode: ${err.code}\n`;
 }
 
 /** Print an error in the one format on stderr; returns the exit status. */

@@ -26,7 +26,9 @@ function listenForStop(): { stop: StopRequests; dispose: () => void } {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const requested = new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const requested = new Promise<void>((resolve) =>
+    ac.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   return {
     stop: { signal: ac.signal, requested },
     dispose: () => {

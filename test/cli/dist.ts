@@ -39,7 +39,7 @@ export function startCli(
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const child = spawn(process.execPath, [DIST_CLI, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: env as NodeJS.ProcessEnv,
+    env: env,
     stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
   let out = '';

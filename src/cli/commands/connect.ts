@@ -135,7 +135,7 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
     const err =
       end.reason === 'refused'
         ? new BurrowError('BURROW_ERR_FORBIDDEN', `the server refused the connection (HTTP ${end.status ?? '?'})`, {
-            fix: 'The tunnel behind this URL went away or its token changed: check `burrow tcp`\'s output for the current URL and token.',
+            fix: "The tunnel behind this URL went away or its token changed: check `burrow tcp`'s output for the current URL and token.",
           })
         : new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', 'lost the server and could not reconnect; giving up', {
             fix: 'Check that the server (and `burrow tcp` behind it) still runs, then start `burrow connect` again.',

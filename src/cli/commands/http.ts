@@ -49,7 +49,10 @@ export function addHttpFlags(cmd: Command): Command {
     .addOption(flag('--subdomain <name>', 'ask for this name (4–63 of a-z, 0-9, -)', { env: 'BURROW_SUBDOMAIN' }))
     .addOption(flag('-t, --token <token>', 'access token, when the server requires one', { env: 'BURROW_TOKEN' }))
     .addOption(
-      flag('--local-host <host>', 'host of the local service', { env: 'BURROW_LOCAL_HOST', defaultDescription: 'localhost' }),
+      flag('--local-host <host>', 'host of the local service', {
+        env: 'BURROW_LOCAL_HOST',
+        defaultDescription: 'localhost',
+      }),
     )
     .addOption(flag('--local-https', 'the local service speaks HTTPS', { env: 'BURROW_LOCAL_HTTPS' }))
     .addOption(
@@ -192,9 +195,7 @@ export async function runHttp(
   tunnel.on('disconnected', (e) =>
     say(`connection lost: ${e.message}`, { event: 'disconnected', code: e.code, message: e.message }),
   );
-  tunnel.on('reconnecting', (r) =>
-    say(retryLine(r), retryEvent('reconnecting', r)),
-  );
+  tunnel.on('reconnecting', (r) => say(retryLine(r), retryEvent('reconnecting', r)));
   tunnel.on('reconnected', (r) => say(`reconnected: ${r.url}`, { event: 'reconnected', url: r.url }));
   let failure: BurrowError | undefined;
   tunnel.on('error', (e) => {
@@ -218,7 +219,9 @@ async function runLocaltunnel(
   say: (human: string, event: Record<string, unknown>) => void,
 ): Promise<number> {
   const { openLocaltunnel } = await import('../../client/localtunnel/index.js');
-  const port = Number(/^\d+$/.test(target) ? target : new URL(/^https?:/.test(target) ? target : `http://${target}`).port);
+  const port = Number(
+    /^\d+$/.test(target) ? target : new URL(/^https?:/.test(target) ? target : `http://${target}`).port,
+  );
   const lo: OpenLocaltunnelOptions = { port, server: f.server };
   if (f.subdomain) lo.subdomain = f.subdomain;
   if (f.localHost) lo.localHost = f.localHost;
@@ -263,7 +266,10 @@ export function registerHttpCommands(program: Command): void {
     .argument('[target]', 'local port, host:port or URL (e.g. 3000, http://localhost:3000)')
     .description('put a local HTTP service on a public URL');
   http.addOption(
-    flag('--port <port>', 'local port (instead of <target>)', { env: 'BURROW_LOCAL_PORT', parse: parseIntArg(1, 65535) }),
+    flag('--port <port>', 'local port (instead of <target>)', {
+      env: 'BURROW_LOCAL_PORT',
+      parse: parseIntArg(1, 65535),
+    }),
   );
   addHttpFlags(http).action(async (target: string | undefined, flags: HttpFlags, cmd: Command) =>
     runCommand(cmd, { command: 'http', tokenGiven: flags.token !== undefined }, (stop) =>
@@ -273,7 +279,7 @@ export function registerHttpCommands(program: Command): void {
 
   const client = program
     .command('client')
-    .description('the same as `burrow http`, in pipenet\'s words: --port N --host URL')
+    .description("the same as `burrow http`, in pipenet's words: --port N --host URL")
     .addOption(
       flag('--port <port>', 'local port (required)', {
         env: 'BURROW_LOCAL_PORT',

@@ -102,9 +102,20 @@ export function serverOptionsFromFlags(f: ServerFlags): ServerOptions {
   if (f.tlsCert || f.tlsKey) {
     if (!f.tlsCert || !f.tlsKey)
       throw usageError('--tls-cert and --tls-key go together', 'Pass both PEM files (or neither, behind a TLS proxy).');
-    o.tls = { cert: readFileSync(f.tlsCert), key: readFileSync(f.tlsKey) };
+    o.tls = { cert: readPem('--tls-cert', f.tlsCert), key: readPem('--tls-key', f.tlsKey) };
   }
   return o;
+}
+
+/** A PEM file named by a flag; one that cannot be read is a usage error naming the flag and path. */
+function readPem(flagName: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a folder' : e.message;
+    throw usageError(`cannot read ${flagName} ${path}: ${why}`, `Give ${flagName} the path of a PEM file.`);
+  }
 }
 
 /** `--tcp-target` values, repeatable; BURROW_TCP_TARGETS holds several, `;`-separated. */
@@ -193,7 +204,7 @@ export function addServerFlags(cmd: Command): Command {
     }),
   );
   add(
-    flag('--request-timeout <duration>', 'time to the local service\'s response head before 504', {
+    flag('--request-timeout <duration>', "time to the local service's response head before 504", {
       env: 'BURROW_REQUEST_TIMEOUT',
       parse: parseDurationMs,
       defaultDescription: `${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s`,
@@ -267,10 +278,14 @@ export function addServerFlags(cmd: Command): Command {
     }),
   );
   add(
-    flag('--tcp-target <spec>', 'TCP target for WebSocket access NAME=HOST:PORT[,token=T], repeatable (in the variable: ;-separated)', {
-      env: 'BURROW_TCP_TARGETS',
-      parse: tcpTargets,
-    }),
+    flag(
+      '--tcp-target <spec>',
+      'TCP target for WebSocket access NAME=HOST:PORT[,token=T], repeatable (in the variable: ;-separated)',
+      {
+        env: 'BURROW_TCP_TARGETS',
+        parse: tcpTargets,
+      },
+    ),
   );
   add(
     flag('--tcp-ports <range>', 'public ports for `burrow tcp` tunnels, e.g. 20000-20999 (default: none)', {
@@ -279,11 +294,15 @@ export function addServerFlags(cmd: Command): Command {
   );
   add(flag('--tcp-public-host <host>', 'host printed in tcp://host:port addresses', { env: 'BURROW_TCP_PUBLIC_HOST' }));
   add(
-    flag('--tcp-resume-grace <duration>', 'TCP WebSocket access: how long a dropped singleton session waits for its client', {
-      env: 'BURROW_TCP_RESUME_GRACE',
-      parse: parseDurationMs,
-      defaultDescription: '120s',
-    }),
+    flag(
+      '--tcp-resume-grace <duration>',
+      'TCP WebSocket access: how long a dropped singleton session waits for its client',
+      {
+        env: 'BURROW_TCP_RESUME_GRACE',
+        parse: parseDurationMs,
+        defaultDescription: '120s',
+      },
+    ),
   );
   add(
     flag('--tcp-resume-buffer <bytes>', 'TCP WebSocket access: bytes buffered from the target while detached', {
@@ -299,7 +318,11 @@ export function addServerFlags(cmd: Command): Command {
     }),
   );
   add(
-    flag('--ws-path <path>', 'tiflis WebSocket path', { env: 'BURROW_WS_PATH', aliases: ['WS_PATH'], defaultDescription: '/ws' }),
+    flag('--ws-path <path>', 'tiflis WebSocket path', {
+      env: 'BURROW_WS_PATH',
+      aliases: ['WS_PATH'],
+      defaultDescription: '/ws',
+    }),
   );
   add(
     flag('--tunely-path <path>', 'tunely agent WebSocket path', {
@@ -355,7 +378,9 @@ async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number
       `  open one: burrow http 3000 --server ${server.url}\n` +
       `  api:      ${server.url}/api/status   health: ${server.url}/health   metrics: ${server.url}/metrics\n` +
       `  data:     ${composed.accounts.location} (auth: ${composed.accounts.auth})\n` +
-      (composed.pipe ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n` : '') +
+      (composed.pipe
+        ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n`
+        : '') +
       (d === 'localhost' ? '  (default domain "localhost": pass --domain example.com for a public server)\n' : ''),
   );
   await stop.requested;

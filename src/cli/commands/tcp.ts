@@ -28,7 +28,10 @@ async function runTcp(port: string, f: TcpFlags, stop: StopRequests): Promise<nu
     parseLocalTarget(port, { host: f.localHost ?? 'localhost' });
   } catch (err) {
     if (isBurrowError(err))
-      throw usageError(err.detail ?? err.message, 'Give the local TCP port (1–65535) or host:port, e.g. `burrow tcp 22`.');
+      throw usageError(
+        err.detail ?? err.message,
+        'Give the local TCP port (1–65535) or host:port, e.g. `burrow tcp 22`.',
+      );
     throw err;
   }
   if (f.publicPort === false && f.remotePort !== undefined)
@@ -99,9 +102,7 @@ export function registerTcpCommand(program: Command): void {
         parse: parseServerUrl,
       }),
     )
-    .addOption(
-      flag('--name <name>', 'ask for this name (the /tcp/<name> WebSocket path)', { env: 'BURROW_TCP_NAME' }),
-    )
+    .addOption(flag('--name <name>', 'ask for this name (the /tcp/<name> WebSocket path)', { env: 'BURROW_TCP_NAME' }))
     .addOption(
       flag('--remote-port <port>', "ask for this public TCP port (within the server's --tcp-ports range)", {
         env: 'BURROW_REMOTE_PORT',
@@ -115,7 +116,10 @@ export function registerTcpCommand(program: Command): void {
     )
     .addOption(flag('-t, --token <token>', 'access token, when the server requires one', { env: 'BURROW_TOKEN' }))
     .addOption(
-      flag('--local-host <host>', 'host of the local service', { env: 'BURROW_LOCAL_HOST', defaultDescription: 'localhost' }),
+      flag('--local-host <host>', 'host of the local service', {
+        env: 'BURROW_LOCAL_HOST',
+        defaultDescription: 'localhost',
+      }),
     )
     .addOption(flag('--json', 'print one JSON object per line', { env: 'BURROW_JSON' }))
     .addOption(connectTimeoutFlag())

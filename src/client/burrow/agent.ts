@@ -464,12 +464,13 @@ export function unreachable(endpoint: string, err: NodeJS.ErrnoException): Burro
   let fix: string | undefined;
   if (err.code === 'ECONNREFUSED') {
     detail = `nothing listens at ${where} (${endpoint})`;
-    fix = 'Start the burrow server there (`burrow server`), or point --server at a running one (scheme, host and port).';
+    fix =
+      'Start the burrow server there (`burrow server`), or point --server at a running one (scheme, host and port).';
   } else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
     detail = `the host name ${u.hostname} does not resolve`;
     fix = 'Check the host name in --server (or BURROW_SERVER).';
   } else if (/EPROTO|wrong version number|packet length too long|SSL routines/i.test(text)) {
-    detail = `${where} does not speak TLS (${err.message})`;
+    detail = `${where} does not speak TLS (${/wrong version number|packet length too long/i.exec(text)?.[0] ?? err.code ?? 'TLS handshake failed'})`;
     fix = 'The server speaks plain HTTP: use http:// (not https://) in --server, or put TLS in front of it.';
   } else if (/handshake has timed out|ETIMEDOUT/i.test(text)) {
     detail = `${where} did not answer in time`;

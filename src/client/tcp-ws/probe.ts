@@ -48,8 +48,7 @@ function refusal(status: number, body: string, url: URL, tokenGiven: boolean): B
     return new BurrowError('BURROW_ERR_FORBIDDEN', `the token was refused for the target "${name}"`, {
       fix: 'Use the token `burrow tcp` printed for this name (a new one is printed after it reconnects).',
     });
-  if (status === 429)
-    return new BurrowError('BURROW_ERR_RATE_LIMITED', message || `${url.host} answered 429`);
+  if (status === 429) return new BurrowError('BURROW_ERR_RATE_LIMITED', message || `${url.host} answered 429`);
   if (code === undefined)
     return new BurrowError(
       'BURROW_ERR_SERVER_UNREACHABLE',
