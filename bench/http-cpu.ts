@@ -6,9 +6,10 @@
  * The sum over all processes bounds what the 2-core machine can do: req/s ≤ cores / Σ CPU.
  * A reference row loads the simplest Node TCP proxy (socket.pipe both ways, bench/lib/pipe-proxy.ts):
  * the floor of one JavaScript hop; and two of them in a row, the floor of any design with two hops
- * (burrow has two: server and agent, plus the WebSocket between them).
+ * (burrow has two: server and agent, plus the WebSocket between them). A second burrow row loads a
+ * tunnel with a Basic-auth visitor rule (every request checked on the relay, credentials stripped).
  *
- *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50] [--profile DIR]
+ *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50] [--rounds 1] [--profile DIR]
  *
  * --profile DIR writes steady-state CPU profiles of the burrow server and agent (only the measured
  * window, no start-up) to DIR/burrow-server.cpuprofile and DIR/burrow-agent.cpuprofile.
@@ -26,6 +27,8 @@ function arg(name: string, def: number): number {
 }
 const duration = arg('duration', 5);
 const connections = arg('connections', 50);
+/** Rounds over every setup, alternating; with more than one, a table of medians follows. */
+const rounds = arg('rounds', 1);
 const TICK_S = 1 / 100; // USER_HZ on Linux
 const profileAt = process.argv.indexOf('--profile');
 const profileDir = profileAt === -1 ? undefined : path.resolve(process.argv[profileAt + 1] ?? '.');
@@ -51,6 +54,23 @@ try {
   // two hops in a row, like burrow's server and agent (without the WebSocket between them)
   const pipeFront = track(spawnChild<{ port: number }>('pipe-proxy-2', 'pipe-proxy.ts', ['--port', String(pipePort)]));
   const { port: pipeFrontPort } = await pipeFront.ready;
+  // a second agent whose tunnel has a Basic-auth visitor rule: every request is checked on the relay
+  const guardedAgent = track(
+    spawnChild<{ urls: string[] }>('burrow-agent-basic', 'burrow-agent.ts', [
+      '--server',
+      `http://127.0.0.1:${burrowPort}`,
+      '--port',
+      String(originPort),
+      '--count',
+      '1',
+      '--prefix',
+      'guarded',
+      '--basic-auth',
+      'bench:bench-secret',
+    ]),
+  );
+  const guardedUrl = (await guardedAgent.ready).urls[0]!;
+  const basic = `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`;
   const setups: { target: Target; procs: [string, number][]; profile?: [string, Child<unknown>][] }[] = [
     {
       target: { name: 'direct', port: originPort, host: `127.0.0.1:${originPort}` },
@@ -84,6 +104,19 @@ try {
       ],
     },
     {
+      target: {
+        name: 'burrow, Basic-auth rule',
+        port: burrowPort,
+        host: new URL(guardedUrl).host,
+        headers: { authorization: basic },
+      },
+      procs: [
+        ['burrow server', server.proc.pid!],
+        ['burrow agent', guardedAgent.proc.pid!],
+        ['origin', origin.proc.pid!],
+      ],
+    },
+    {
       target: { name: 'pipenet', port: pnPort, host: `${pn.id}.localhost:${pnPort}` },
       procs: [
         ['pipenet server', pnServer.proc.pid!],
@@ -95,7 +128,9 @@ try {
   console.log(
     `Date: ${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} × ${os.cpus()[0]?.model}`,
   );
-  console.log(`Command: node --import tsx bench/http-cpu.ts --duration ${duration} --connections ${connections}`);
+  console.log(
+    `Command: node --import tsx bench/http-cpu.ts --duration ${duration} --connections ${connections} --rounds ${rounds}`,
+  );
   console.log(
     `Load: ${os
       .loadavg()
@@ -106,25 +141,49 @@ try {
     '| setup | req/s | vs direct | load generator µs/req | process µs/req | Σ µs/req | 2 cores / Σ (req/s) |',
   );
   console.log('|---|---:|---:|---:|---|---:|---:|');
-  let directRps = 0;
-  for (const s of setups) {
-    await runRps(s.target, connections, 1); // warm-up
-    const profiled = profileDir ? (s.profile ?? []) : [];
-    if (profiled.length) fs.mkdirSync(profileDir!, { recursive: true });
-    for (const [, c] of profiled) await c.request({ cmd: 'profile-start' });
-    const before = s.procs.map(([, pid]) => cpuSeconds(pid));
-    const self0 = selfCpu();
-    const r = await runRps(s.target, connections, duration);
-    const self = ((selfCpu() - self0) / r.total) * 1e6;
-    for (const [name, c] of profiled) {
-      await c.request({ cmd: 'profile-stop', file: path.join(profileDir!, `${name}.cpuprofile`) });
+  /** Per setup: req/s, server-side Σ (processes only), Σ with the load generator, by round. */
+  const samples = new Map<string, { rps: number[]; procs: number[]; sum: number[] }>();
+  for (let round = 0; round < rounds; round++) {
+    let directRps = 0;
+    for (const s of setups) {
+      await runRps(s.target, connections, 1); // warm-up
+      const profiled = profileDir && round === 0 ? (s.profile ?? []) : [];
+      if (profiled.length) fs.mkdirSync(profileDir!, { recursive: true });
+      for (const [, c] of profiled) await c.request({ cmd: 'profile-start' });
+      const before = s.procs.map(([, pid]) => cpuSeconds(pid));
+      const self0 = selfCpu();
+      const r = await runRps(s.target, connections, duration);
+      const self = ((selfCpu() - self0) / r.total) * 1e6;
+      for (const [name, c] of profiled) {
+        await c.request({ cmd: 'profile-stop', file: path.join(profileDir!, `${name}.cpuprofile`) });
+      }
+      const per = s.procs.map(([name, pid], i) => [name, ((cpuSeconds(pid) - before[i]!) / r.total) * 1e6] as const);
+      const procs = per.reduce((a, [, v]) => a + v, 0);
+      const sum = self + procs;
+      if (s.target.name === 'direct') directRps = r.rps;
+      if (r.non2xx || r.errors) console.log(`  (${s.target.name}: ${r.non2xx} non-2xx, ${r.errors} errors)`);
+      const got = samples.get(s.target.name) ?? { rps: [], procs: [], sum: [] };
+      got.rps.push(r.rps);
+      got.procs.push(procs);
+      got.sum.push(sum);
+      samples.set(s.target.name, got);
+      console.log(
+        `| ${s.target.name} | ${r.rps.toFixed(0)} | ${(r.rps / directRps).toFixed(2)}× | ${self.toFixed(1)} | ${per.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ')} | ${sum.toFixed(1)} | ${((2 / sum) * 1e6).toFixed(0)} |`,
+      );
     }
-    const per = s.procs.map(([name, pid], i) => [name, ((cpuSeconds(pid) - before[i]!) / r.total) * 1e6] as const);
-    const sum = self + per.reduce((a, [, v]) => a + v, 0);
-    if (s.target.name === 'direct') directRps = r.rps;
-    console.log(
-      `| ${s.target.name} | ${r.rps.toFixed(0)} | ${(r.rps / directRps).toFixed(2)}× | ${self.toFixed(1)} | ${per.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ')} | ${sum.toFixed(1)} | ${((2 / sum) * 1e6).toFixed(0)} |`,
-    );
+  }
+  if (rounds > 1) {
+    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const direct = samples.get('direct')!;
+    const burrow = samples.get('burrow');
+    console.log(`\nMedians of ${rounds} rounds:\n`);
+    console.log('| setup | req/s | vs direct | processes µs/req | Σ µs/req | vs burrow (Σ) |');
+    console.log('|---|---:|---:|---:|---:|---:|');
+    for (const [name, v] of samples) {
+      console.log(
+        `| ${name} | ${med(v.rps).toFixed(0)} | ${(med(v.rps) / med(direct.rps)).toFixed(2)}× | ${med(v.procs).toFixed(1)} | ${med(v.sum).toFixed(1)} | ${burrow ? (med(v.sum) / med(burrow.sum)).toFixed(2) + '×' : ''} |`,
+      );
+    }
   }
 } finally {
   await stopAll(children);

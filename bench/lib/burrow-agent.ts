@@ -13,6 +13,8 @@ const port = argNumber('port', 0);
 const count = argNumber('count', 1);
 const concurrency = argNumber('concurrency', 25);
 const prefix = argValue('prefix') ?? 'bench';
+/** user:password: the tunnels get a Basic-auth visitor rule. */
+const basicAuth = argValue('basic-auth');
 
 const tunnels: Tunnel[] = [];
 serveProfiling();
@@ -24,7 +26,13 @@ let next = 0;
 async function worker(): Promise<void> {
   while (next < count) {
     const i = next++;
-    const t = await openTunnel({ port, server, localHost: '127.0.0.1', subdomain: `${prefix}-${i}` });
+    const t = await openTunnel({
+      port,
+      server,
+      localHost: '127.0.0.1',
+      subdomain: `${prefix}-${i}`,
+      ...(basicAuth ? { access: { basicAuth } } : {}),
+    });
     t.on('error', () => {});
     tunnels.push(t);
   }

@@ -4,9 +4,25 @@
  * {"mem": process.memoryUsage()}, so the idle-tunnel scenario measures settled memory.
  */
 import { createServer } from '../../src/app/server.js';
+import { AccessPolicy } from '../../src/auth/access-policy.js';
+import { toAccessInput } from '../../src/auth/admission.js';
+import { OPEN_ADMISSION } from '../../src/server/admission.js';
 import { exitWithParent, ready, serveProfiling } from './child.js';
 
-const server = createServer({ address: '127.0.0.1', port: 0, logLevel: 'silent', processMetrics: false });
+const server = createServer({
+  address: '127.0.0.1',
+  port: 0,
+  logLevel: 'silent',
+  processMetrics: false,
+  // agents' visitor rules (--basic-auth …) compiled as the accounts admission does, without a store
+  admission: {
+    ...OPEN_ADMISSION,
+    async admit(req) {
+      const input = toAccessInput(req.access);
+      return { name: req.name, access: input ? AccessPolicy.fromInput(input) : undefined };
+    },
+  },
+});
 const addr = await server.listen();
 ready({ port: addr.port });
 

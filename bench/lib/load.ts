@@ -31,6 +31,8 @@ export interface Target {
   port: number;
   /** Host header (`<name>.localhost:<port>` for tunnels). */
   host: string;
+  /** More request headers (e.g. Authorization for a tunnel with a Basic-auth rule). */
+  headers?: Record<string, string>;
 }
 
 export interface RpsSample {
@@ -50,7 +52,7 @@ export async function runRps(t: Target, connections: number, durationS: number):
   const served = new Set<object>();
   const r = await new Promise<AutocannonResult>((resolve, reject) => {
     const inst = autocannon(
-      { url: `http://127.0.0.1:${t.port}/`, connections, duration: durationS, timeout: 10, headers: { host: t.host } },
+      { url: `http://127.0.0.1:${t.port}/`, connections, duration: durationS, timeout: 10, headers: { ...t.headers, host: t.host } },
       (err, res) => (err ? reject(err) : resolve(res)),
     );
     inst.on('response', (client) => served.add(client));

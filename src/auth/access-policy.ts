@@ -67,6 +67,9 @@ export function parseBasicAuthFlag(text: string): { user: string; password: stri
  * reaches the agent. Order: IP rules (403), rate limit (429), credentials (401). With both Basic
  * and Bearer configured, either is accepted.
  */
+const ALLOW_OPEN: AccessDecision = Object.freeze({ allow: true, stripAuthorization: false });
+const ALLOW_STRIPPED: AccessDecision = Object.freeze({ allow: true, stripAuthorization: true });
+
 export class AccessPolicy {
   readonly #ip: IpRules | undefined;
   readonly #bucket: TokenBucket | undefined;
@@ -144,8 +147,11 @@ export class AccessPolicy {
     };
   }
 
-  /** Decide one visitor request. Never throws. */
-  async check(req: VisitorRequest): Promise<AccessDecision> {
+  /**
+   * Decide one visitor request. Never throws. The answer is immediate (no promise, so the relay
+   * forwards at once) unless a stored password must be checked with scrypt for the first time.
+   */
+  check(req: VisitorRequest): AccessDecision | Promise<AccessDecision> {
     if (this.#ip && !this.#ip.allows(req.remoteAddress)) {
       return refuse(403, 'BURROW_ERR_FORBIDDEN', 'Your address may not reach this tunnel', {});
     }
@@ -157,7 +163,7 @@ export class AccessPolicy {
         });
       }
     }
-    if (!this.#basic && this.#bearerHash === undefined) return { allow: true, stripAuthorization: false };
+    if (!this.#basic && this.#bearerHash === undefined) return ALLOW_OPEN;
 
     const creds = parseAuthorization(req.authorization);
     if (creds && this.#limiter) {
@@ -168,10 +174,21 @@ export class AccessPolicy {
         });
       }
     }
-    if (creds && (await this.#matches(creds, req.authorization as string))) {
-      return { allow: true, stripAuthorization: true };
-    }
-    if (creds) this.#limiter?.fail(req.remoteAddress, 'visitor');
+    if (!creds) return this.#challenge(undefined);
+    const matched = this.#matches(creds, req.authorization as string);
+    return typeof matched === 'boolean'
+      ? this.#verdict(matched, creds, req.remoteAddress)
+      : matched.then((ok) => this.#verdict(ok, creds, req.remoteAddress));
+  }
+
+  #verdict(matched: boolean, creds: Credentials, remoteAddress: string): AccessDecision {
+    if (matched) return ALLOW_STRIPPED;
+    this.#limiter?.fail(remoteAddress, 'visitor');
+    return this.#challenge(creds);
+  }
+
+  /** 401 with the challenges of the schemes this tunnel accepts. */
+  #challenge(creds: Credentials | undefined): AccessDecision {
     const challenges: string[] = [];
     if (this.#basic) challenges.push(`Basic realm="${this.#realm}", charset="UTF-8"`);
     if (this.#bearerHash !== undefined) {
@@ -191,7 +208,7 @@ export class AccessPolicy {
     );
   }
 
-  async #matches(creds: Credentials, header: string): Promise<boolean> {
+  #matches(creds: Credentials, header: string): boolean | Promise<boolean> {
     if (creds.scheme === 'bearer') {
       return this.#bearerHash !== undefined && constantTimeEqualHex(sha256Hex(creds.token), this.#bearerHash);
     }
@@ -206,15 +223,17 @@ export class AccessPolicy {
       this.#verified.set(key, true);
       return true;
     }
-    const ok = (await verifyPassword(creds.password, rule.passwordHash)) && userOk;
-    if (ok) {
-      this.#verified.set(key, true);
-      if (this.#verified.size > VERIFIED_CREDENTIALS_CACHE_SIZE) {
-        const oldest = this.#verified.keys().next();
-        if (!oldest.done) this.#verified.delete(oldest.value);
+    return verifyPassword(creds.password, rule.passwordHash).then((passwordOk) => {
+      const ok = passwordOk && userOk;
+      if (ok) {
+        this.#verified.set(key, true);
+        if (this.#verified.size > VERIFIED_CREDENTIALS_CACHE_SIZE) {
+          const oldest = this.#verified.keys().next();
+          if (!oldest.done) this.#verified.delete(oldest.value);
+        }
       }
-    }
-    return ok;
+      return ok;
+    });
   }
 }
 

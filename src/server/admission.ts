@@ -39,7 +39,7 @@ export interface VisitorAccess {
   check(req: {
     remoteAddress: string;
     authorization?: string | readonly string[] | undefined;
-  }): Promise<VisitorDecision>;
+  }): VisitorDecision | Promise<VisitorDecision>;
 }
 
 export interface AdmittedTunnel {

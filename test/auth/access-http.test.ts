@@ -13,18 +13,18 @@ async function guardedServer(
   const policy = AccessPolicy.fromInput(rules, { realm: 'guarded' });
   const seenAuth: Array<string | undefined> = [];
   const server = createServer((req, res) => {
-    void policy
-      .check({ remoteAddress: req.socket.remoteAddress ?? '', authorization: req.headers.authorization })
-      .then((d) => {
-        if (!d.allow) {
-          res.writeHead(d.status, { ...d.headers, 'content-type': 'text/plain' });
-          res.end(`${d.message}\n`);
-          return;
-        }
-        if (d.stripAuthorization) delete req.headers.authorization;
-        seenAuth.push(req.headers.authorization);
-        res.end('origin\n');
-      });
+    void Promise.resolve(
+      policy.check({ remoteAddress: req.socket.remoteAddress ?? '', authorization: req.headers.authorization }),
+    ).then((d) => {
+      if (!d.allow) {
+        res.writeHead(d.status, { ...d.headers, 'content-type': 'text/plain' });
+        res.end(`${d.message}\n`);
+        return;
+      }
+      if (d.stripAuthorization) delete req.headers.authorization;
+      seenAuth.push(req.headers.authorization);
+      res.end('origin\n');
+    });
   });
   server.listen(0, host);
   await new Promise<void>((resolve) => server.once('listening', resolve));

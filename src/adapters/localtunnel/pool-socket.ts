@@ -8,13 +8,13 @@
  * bytes never reach the next visitor. Idle connections get `\r\n` every KEEPALIVE_INTERVAL_MS.
  *
  * A PoolLease is a Duplex over the connection with the net.Socket methods Node's http.Agent calls
- * (ref/unref mark it busy/idle in the agent's free pool, like MuxStream). When a lease ends
+ * (core/agent-socket.ts: ref/unref mark it busy/idle in the agent's free pool, like MuxStream). When a lease ends
  * without having carried any bytes, or is reclaimed while idle, the connection goes back to the
  * tunnel's pool; otherwise the TCP connection is closed with it (the client opens a new one).
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { Duplex } from 'node:stream';
+import { AgentSocket } from '../../core/agent-socket.js';
 import { BurrowError } from '../../core/errors.js';
 import { TCP_KEEPALIVE_DELAY_MS } from '../../core/limits.js';
 
@@ -189,20 +189,20 @@ export class PoolConnection extends EventEmitter<PoolConnectionEvents> {
 }
 
 /** One stream over a pool connection, shaped like a net.Socket for Node's http.Agent. */
-export class PoolLease extends Duplex {
+export class PoolLease extends AgentSocket {
   readonly #conn: PoolConnection;
   #holdMs: number;
   #holdUntil = 0;
-  #idle = false;
   #reclaimed = false;
   #ended = false;
-  #timeoutMs = 0;
-  #timer: NodeJS.Timeout | undefined;
-  bytesRead = 0;
-  bytesWritten = 0;
 
   constructor(conn: PoolConnection, holdMs: number) {
-    super({ allowHalfOpen: true, readableHighWaterMark: 64 * 1024, writableHighWaterMark: 64 * 1024 });
+    super({
+      allowHalfOpen: true,
+      readableHighWaterMark: 64 * 1024,
+      writableHighWaterMark: 64 * 1024,
+      onIdle: () => conn.notifyLeaseIdle(),
+    });
     this.#conn = conn;
     this.#holdMs = holdMs;
   }
@@ -210,47 +210,6 @@ export class PoolLease extends Duplex {
   get remoteAddress(): string {
     return this.#conn.remoteAddress;
   }
-  /** True while the lease sits in an http.Agent's free pool. */
-  get idle(): boolean {
-    return this.#idle;
-  }
-
-  // ---- net.Socket compatibility for http.Agent ----
-  setKeepAlive(): this {
-    return this;
-  }
-  setNoDelay(): this {
-    return this;
-  }
-  ref(): this {
-    this.#idle = false;
-    return this;
-  }
-  unref(): this {
-    if (!this.#idle) {
-      this.#idle = true;
-      this.#conn.notifyLeaseIdle();
-    }
-    return this;
-  }
-  setTimeout(ms: number, cb?: () => void): this {
-    this.#timeoutMs = ms;
-    if (cb) this.once('timeout', cb);
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (ms > 0) {
-      this.#timer = setTimeout(() => this.emit('timeout'), ms);
-      this.#timer.unref();
-    }
-    return this;
-  }
-  address(): Record<string, never> {
-    return {};
-  }
-  #touch(): void {
-    if (this.#timer && this.#timeoutMs > 0) this.#timer.refresh();
-  }
-
   /** @internal Give the connection back while idle; the http.Agent drops this lease at once. */
   detach(): void {
     this.#reclaimed = true;
@@ -262,7 +221,7 @@ export class PoolLease extends Duplex {
   /** @internal */
   onData(chunk: Buffer): boolean {
     this.bytesRead += chunk.length;
-    this.#touch();
+    this.touch();
     return this.push(chunk);
   }
 
@@ -282,7 +241,7 @@ export class PoolLease extends Duplex {
     if (this.bytesWritten === 0) this.#conn.leaseWrote();
     const send = (): void => {
       this.bytesWritten += chunk.length;
-      this.#touch();
+      this.touch();
       this.#conn.write(chunk, cb);
     };
     if (this.#holdMs > 0) {
@@ -308,9 +267,8 @@ export class PoolLease extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
-    if (this.#timer) clearTimeout(this.#timer);
     const reusable =
-      !err && !this.writableEnded && (this.#reclaimed ? this.#idle : this.bytesWritten === 0 && this.bytesRead === 0);
+      !err && !this.writableEnded && (this.#reclaimed ? this.idle : this.bytesWritten === 0 && this.bytesRead === 0);
     this.#conn.release(this, reusable);
     cb(err);
   }

@@ -17,6 +17,7 @@
 import { BurrowError, type ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { RETRYABLE_METHODS } from '../../core/http1.js';
+import type { VisitorDecision } from '../admission.js';
 import type { ServerHooks } from '../hooks.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RegisteredTunnel } from '../registry.js';
@@ -44,6 +45,9 @@ export interface Announcement {
 export type Admission =
   | { readonly allow: true; readonly stripAuthorization: boolean }
   | { readonly allow: false; readonly error: BurrowError; readonly headers: Record<string, string> };
+
+const PASS: Admission = Object.freeze({ allow: true, stripAuthorization: false });
+const PASS_STRIPPED: Admission = Object.freeze({ allow: true, stripAuthorization: true });
 
 /** Status label strings made once (a metrics label per request otherwise allocates one). */
 const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
@@ -81,28 +85,45 @@ export class Exchange {
   }
 
   /**
-   * Apply the tunnel's visitor rules. Undefined when it has none (every request passes, with no
-   * promise to wait for); otherwise the verdict, refusals already counted in the error metric.
+   * Apply the tunnel's visitor rules. PASS when it has none; the verdict at once when the rules
+   * can tell without waiting (IP rules, rate limit, a known credential); a promise only when they
+   * must (a stored password's first scrypt check). Refusals are already counted in the error metric.
    */
   admit(
     tunnel: RegisteredTunnel,
     remoteAddress: string,
     authorization: string | readonly string[] | undefined,
-  ): Promise<Admission> | undefined {
-    if (!tunnel.access) return undefined;
-    return tunnel.access.check({ remoteAddress, authorization }).then(
-      (d): Admission => {
-        if (d.allow) return d;
-        this.#o.metrics.errors.inc({ code: d.code });
-        return { allow: false, error: visitorError(d.code, d.message), headers: flatten(d.headers) };
-      },
-      (err: unknown): Admission => {
-        const error = new BurrowError('BURROW_ERR_INTERNAL', `checking the visitor rules failed: ${String(err)}`);
-        this.#o.metrics.errors.inc({ code: error.code });
-        this.#o.logger.error({ tunnel: tunnel.name, err: String(err) }, 'visitor rules check failed');
-        return { allow: false, error, headers: {} };
-      },
+  ): Admission | Promise<Admission> {
+    if (!tunnel.access) return PASS;
+    let d: VisitorDecision | Promise<VisitorDecision>;
+    try {
+      d = tunnel.access.check({ remoteAddress, authorization });
+    } catch (err) {
+      return this.#broken(tunnel, err);
+    }
+    return d instanceof Promise
+      ? d.then(
+          (v) => this.#admission(v),
+          (err: unknown) => this.#broken(tunnel, err),
+        )
+      : this.#admission(d);
+  }
+
+  #admission(d: VisitorDecision): Admission {
+    if (d.allow) return d.stripAuthorization ? PASS_STRIPPED : PASS;
+    this.#o.metrics.errors.inc({ code: d.code });
+    return { allow: false, error: visitorError(d.code, d.message), headers: flatten(d.headers) };
+  }
+
+  /** The rules themselves failed (a bug in burrow): refuse, 500, and say so in the log. */
+  #broken(tunnel: RegisteredTunnel, err: unknown): Admission {
+    const error = new BurrowError(
+      'BURROW_ERR_INTERNAL',
+      'checking the visitor rules failed; the server log has the details',
     );
+    this.#o.metrics.errors.inc({ code: error.code });
+    this.#o.logger.error({ tunnel: tunnel.name, err: String(err) }, 'visitor rules check failed');
+    return { allow: false, error, headers: {} };
   }
 
   /** The 504 answer for a request whose response did not start in time. */

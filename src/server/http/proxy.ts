@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
 import { STATUS_ABANDONED } from '../../core/http1.js';
 import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } from './headers.js';
-import { errorHeaders, type Exchange, mayRetry } from './exchange.js';
+import { type Admission, errorHeaders, type Exchange, mayRetry } from './exchange.js';
 import { rejectUpgrade, sendError } from './pages.js';
 import type { RegisteredTunnel } from '../registry.js';
 
@@ -108,19 +108,17 @@ export class TunnelProxy {
     remoteAddress: string,
     done: (refusal: BurrowError | undefined, headers?: Record<string, string>) => void,
   ): void {
-    const verdict = this.#opts.exchange.admit(tunnel, remoteAddress, req.headers.authorization);
-    if (!verdict) {
-      done(undefined);
-      return;
-    }
-    void verdict.then((v) => {
+    const apply = (v: Admission): void => {
       if (!v.allow) {
         done(v.error, v.headers);
         return;
       }
       if (v.stripAuthorization) stripAuthorization(req);
       done(undefined);
-    });
+    };
+    const verdict = this.#opts.exchange.admit(tunnel, remoteAddress, req.headers.authorization);
+    if (verdict instanceof Promise) void verdict.then(apply);
+    else apply(verdict);
   }
 
   #dispatch(tunnel: RegisteredTunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string): void {

@@ -411,7 +411,7 @@ class RelayConnection {
         headers: () => headersObject(head.headers),
       });
       const verdict = this.#x.admit(this.#tunnel, remoteAddress, field(head, 'authorization'));
-      if (verdict) {
+      if (verdict instanceof Promise) {
         // what came before goes now; the rest waits for the verdict, in order
         if (out) this.#send(out.length === 1 ? out[0]! : Buffer.concat(out, outBytes));
         this.#backlog = items.slice(k + 1);
@@ -420,7 +420,14 @@ class RelayConnection {
         void verdict.then((v) => this.#admitted(head, v));
         return;
       }
-      const fwd = this.#forwardHead(head, false);
+      if (!verdict.allow) {
+        // refused at once: what came before goes; this one is answered after the responses in flight
+        if (out) this.#send(out.length === 1 ? out[0]! : Buffer.concat(out, outBytes));
+        out = undefined;
+        this.#refuse(head, verdict);
+        break;
+      }
+      const fwd = this.#forwardHead(head, verdict.stripAuthorization);
       (out ??= []).push(fwd);
       outBytes += fwd.length;
     }
@@ -447,12 +454,7 @@ class RelayConnection {
     const backlog = this.#backlog;
     this.#backlog = [];
     if (!v.allow) {
-      this.#finishWith({
-        kind: 'answer',
-        err: v.error,
-        page: { wantsHtml: head.wantsHtml, method: head.method },
-        headers: v.headers,
-      });
+      this.#refuse(head, v);
       this.#settle();
       return;
     }
@@ -463,6 +465,16 @@ class RelayConnection {
       if (this.#socket.readableEnded) this.#onVisitorEnd();
       else this.#resumeVisitor();
     }
+  }
+
+  /** The visitor rules refused `head`: answer it after the responses in flight, then close. */
+  #refuse(head: RequestHead, v: Admission & { allow: false }): void {
+    this.#finishWith({
+      kind: 'answer',
+      err: v.error,
+      page: { wantsHtml: head.wantsHtml, method: head.method },
+      headers: v.headers,
+    });
   }
 
   /**
@@ -507,7 +519,8 @@ class RelayConnection {
    * (so are heads whose Authorization the tunnel's own rules consumed).
    */
   #rewrite(head: RequestHead, stripAuthorization: boolean): Buffer {
-    if (!head.proxyFields && !this.#tunnel.hostHeader && !stripAuthorization) {
+    const cut = stripAuthorization ? authorizationLine(head.raw) : NO_CUT;
+    if (!head.proxyFields && !this.#tunnel.hostHeader && cut) {
       if (this.#suffixHost !== head.host || !this.#suffix) {
         this.#suffixHost = head.host;
         this.#suffix = Buffer.from(
@@ -517,9 +530,11 @@ class RelayConnection {
       }
       const raw = head.raw;
       const keep = raw.length - 2; // up to the last field's CRLF
-      const out = Buffer.allocUnsafe(keep + this.#suffix.length);
-      raw.copy(out, 0, 0, keep);
-      this.#suffix.copy(out, keep);
+      const gone = cut.end - cut.start;
+      const out = Buffer.allocUnsafe(keep - gone + this.#suffix.length);
+      raw.copy(out, 0, 0, cut.start);
+      raw.copy(out, cut.start, cut.end, keep);
+      this.#suffix.copy(out, keep - gone);
       return out;
     }
     const fields = forwardRequestHeaders(
@@ -796,6 +811,28 @@ class RelayConnection {
     }
     this.#answerAndClose(this.#x.timeout());
   }
+}
+
+/** A byte range of a head to leave out of the forwarded copy. */
+interface Cut {
+  readonly start: number;
+  readonly end: number;
+}
+const NO_CUT: Cut = { start: 0, end: 0 };
+const AUTHORIZATION_LINE = /\r\nauthorization:/gi;
+
+/**
+ * Where the one Authorization field line of a raw head is (from its CRLF to just before the next),
+ * so the tunnel's own credentials can be left out without rebuilding the head; undefined when the
+ * field appears more than once (then the head is rebuilt field by field).
+ */
+function authorizationLine(raw: Buffer): Cut | undefined {
+  const text = raw.toString('latin1');
+  AUTHORIZATION_LINE.lastIndex = 0;
+  const m = AUTHORIZATION_LINE.exec(text);
+  if (!m) return NO_CUT;
+  if (AUTHORIZATION_LINE.exec(text)) return undefined;
+  return { start: m.index, end: text.indexOf('\r\n', m.index + 2) };
 }
 
 /** The fields of a parsed head without one field (lowercase name). */

@@ -4,7 +4,7 @@
  * `receive()` and gives the session a `send()` that reports congestion; no sockets here.
  */
 import { EventEmitter } from 'node:events';
-import { Duplex } from 'node:stream';
+import { AgentSocket } from '../../core/agent-socket.js';
 import { BurrowError, ERROR_CODES } from '../../core/errors.js';
 import { LivenessWatcher } from '../../core/liveness.js';
 import {
@@ -373,7 +373,7 @@ function noop(): void {}
  * handed to the transport as it is, and the write callback may run before the transport's socket
  * has sent it. Do not modify a Buffer after writing it (sockets' 'data' buffers never are).
  */
-export class MuxStream extends Duplex {
+export class MuxStream extends AgentSocket {
   readonly id: number;
   readonly open: StreamOpen;
   readonly #session: MuxSession;
@@ -385,12 +385,7 @@ export class MuxStream extends Duplex {
   #remoteEnded = false;
   #localEnded = false;
   #resetByPeer = false;
-  #idle = false;
   #resetReason: Error | undefined;
-  #timeoutMs = 0;
-  #timer: NodeJS.Timeout | undefined;
-  bytesRead = 0;
-  bytesWritten = 0;
 
   constructor(session: MuxSession, id: number, open: StreamOpen) {
     super({ allowHalfOpen: true, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 64 * 1024 });
@@ -415,48 +410,6 @@ export class MuxStream extends Duplex {
     return this.open.remoteAddress;
   }
 
-  /** True once this stream sat in an http.Agent's free pool (see markIdle). */
-  get idle(): boolean {
-    return this.#idle;
-  }
-
-  // ---- net.Socket compatibility for http.Agent ----
-  setKeepAlive(): this {
-    return this;
-  }
-  setNoDelay(): this {
-    return this;
-  }
-  ref(): this {
-    this.#idle = false;
-    return this;
-  }
-  unref(): this {
-    this.#idle = true;
-    return this;
-  }
-  setTimeout(ms: number, cb?: () => void): this {
-    this.#timeoutMs = ms;
-    // as net.Socket: setTimeout(0, cb) removes cb (Node's http client does this on every reuse)
-    if (cb) {
-      if (ms === 0) this.removeListener('timeout', cb);
-      else this.once('timeout', cb);
-    }
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (ms > 0) {
-      this.#timer = setTimeout(() => this.emit('timeout'), ms);
-      this.#timer.unref();
-    }
-    return this;
-  }
-  #touch(): void {
-    if (this.#timer && this.#timeoutMs > 0) this.#timer.refresh();
-  }
-  address(): Record<string, never> {
-    return {};
-  }
-
   // ---- frames from the session ----
   /** @internal */
   onData(payload: Buffer): void {
@@ -469,14 +422,14 @@ export class MuxStream extends Duplex {
       this.#protocolError('peer exceeded the stream window');
       return;
     }
-    if (this.#idle) {
+    if (this.idle) {
       // An idle pooled connection must not receive anything: the origin sent a stale response
       // (e.g. an unsolicited 408). Drop the connection so those bytes never reach a visitor.
       this.destroy();
       return;
     }
     this.bytesRead += payload.length;
-    this.#touch();
+    this.touch();
     this.push(payload);
     this.#maybeCredit();
   }
@@ -551,7 +504,7 @@ export class MuxStream extends Duplex {
       this.bytesWritten += n;
       rest = rest.subarray(n);
     }
-    this.#touch();
+    this.touch();
     this.#session.whenWritable(() => cb());
   }
 
@@ -562,7 +515,6 @@ export class MuxStream extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
-    if (this.#timer) clearTimeout(this.#timer);
     const clean = this.#localEnded && this.#remoteEnded;
     if (!clean && !this.#resetByPeer && !this.#session.closed) {
       const reason = err ?? this.#resetReason;

@@ -27,6 +27,8 @@ const RULES_ADMISSION: AgentAdmission = {
 interface Seen {
   url: string;
   authorization: string | undefined;
+  /** A field sent after Authorization: it must survive the cut. */
+  after?: string | string[] | undefined;
 }
 
 async function guarded(ctx: TestContext, rules: AccessRuleInput) {
@@ -34,7 +36,7 @@ async function guarded(ctx: TestContext, rules: AccessRuleInput) {
   const stack = await startStack(
     ctx,
     (req, res) => {
-      seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
+      seen.push({ url: req.url ?? '', authorization: req.headers.authorization, after: req.headers['x-after'] });
       res.end(`origin ${req.url}`);
     },
     { server: { admission: RULES_ADMISSION }, tunnel: { subdomain: 'guarded', access: { ...rules } } },
@@ -69,7 +71,7 @@ void test('a Basic-auth tunnel is carried by the relay: right credentials pass (
   const before = await relayed(t);
   const ok = await wire(
     t.port,
-    `GET /a HTTP/1.1\r\nHost: ${t.hostName}\r\nAuthorization: ${GOOD}\r\n\r\nGET /b HTTP/1.1\r\nHost: ${t.hostName}\r\nAuthorization: ${GOOD}\r\nConnection: close\r\n\r\n`,
+    `GET /a HTTP/1.1\r\nHost: ${t.hostName}\r\nAuthorization: ${GOOD}\r\nX-After: kept\r\n\r\nGET /b HTTP/1.1\r\nHost: ${t.hostName}\r\nAuthorization: ${GOOD}\r\nConnection: close\r\n\r\n`,
   );
   assert.deepEqual(
     [...ok.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]),
@@ -77,10 +79,10 @@ void test('a Basic-auth tunnel is carried by the relay: right credentials pass (
   );
   assert.match(ok, /origin \/a[\s\S]*origin \/b/);
   assert.deepEqual(
-    t.seen.map((s) => [s.url, s.authorization]),
+    t.seen.map((s) => [s.url, s.authorization, s.after]),
     [
-      ['/a', undefined],
-      ['/b', undefined],
+      ['/a', undefined, 'kept'],
+      ['/b', undefined, undefined],
     ],
     'the origin never sees the tunnel’s own credentials',
   );
@@ -194,6 +196,6 @@ void test('the same rules answer the same way on Node’s path (a mounted server
     `GET /m HTTP/1.1\r\nHost: ${t.hostName}\r\nAuthorization: ${GOOD}\r\nConnection: close\r\n\r\n`,
   );
   assert.match(ok, /^HTTP\/1\.1 200 /);
-  assert.deepEqual(t.seen.at(-1), { url: '/m', authorization: undefined });
+  assert.deepEqual(t.seen.at(-1), { url: '/m', authorization: undefined, after: undefined });
   assert.equal(await relayed(t), before, 'the mounted server never used the relay');
 });
