@@ -284,10 +284,17 @@ function safeDecode(s: string): string {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+/**
+ * An admin request's body: a JSON object (Content-Type: application/json) of at most `maxBytes`, or
+ * BURROW_ERR_BAD_REQUEST. The console's sign-in reads its body with it too.
+ */
+export async function readJson(
+  req: IncomingMessage,
+  maxBytes: number = ADMIN_MAX_BODY_BYTES,
+): Promise<Record<string, unknown>> {
   let parsed: unknown;
   try {
-    parsed = await readJsonBody(req, ADMIN_MAX_BODY_BYTES, { requireJsonType: true });
+    parsed = await readJsonBody(req, maxBytes, { requireJsonType: true });
   } catch (err) {
     if (err instanceof JsonBodyError) throw new BurrowError('BURROW_ERR_BAD_REQUEST', err.message);
     throw err;

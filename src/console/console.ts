@@ -6,9 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { AdminApi } from '../auth/admin-api.js';
+import { readJson, type AdminApi } from '../auth/admin-api.js';
 import { BurrowError } from '../core/errors.js';
-import { JsonBodyError, readJsonBody } from '../core/http-json.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { ServerAdapter, ServerContext } from '../server/adapter.js';
 import { VERSION } from '../version.js';
@@ -98,14 +97,7 @@ export function createConsoleAdapter(options: ConsoleOptions): ConsoleAdapter {
 
   async function signIn(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const address = ctx ? ctx.clientAddress(req) : (req.socket.remoteAddress ?? 'unknown');
-    let body: unknown;
-    try {
-      body = await readJsonBody(req, SIGN_IN_MAX_BODY_BYTES, { requireJsonType: true });
-    } catch (err) {
-      if (err instanceof JsonBodyError) throw new BurrowError('BURROW_ERR_BAD_REQUEST', err.message);
-      throw err;
-    }
-    const token = (body as { token?: unknown } | null)?.token;
+    const { token } = await readJson(req, SIGN_IN_MAX_BODY_BYTES);
     if (typeof token !== 'string' || token === '') {
       throw new BurrowError('BURROW_ERR_BAD_REQUEST', 'send {"token": "<admin token>"}');
     }

@@ -95,3 +95,25 @@ export function Stat({ label, value, id }) {
     <div class="stat-value" id=${id}>${value}</div>
   </div>`;
 }
+
+/** A labelled text input bound to a state setter; `secret` makes it a password field. */
+export function Field({ id, label, value, set, placeholder, secret, hint }) {
+  return html`<label for=${id}>${label}</label>
+    <input
+      id=${id}
+      type=${secret ? 'password' : 'text'}
+      autocomplete=${secret ? 'off' : undefined}
+      value=${value}
+      onInput=${(e) => set(e.currentTarget.value)}
+      placeholder=${placeholder}
+      aria-describedby=${hint ? `${id}-hint` : undefined}
+    />
+    ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : ''}`;
+}
+
+/** "a, b c" → ['a', 'b', 'c'] (lists typed into one field). */
+export const list = (s) =>
+  s
+    .split(/[\s,]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);

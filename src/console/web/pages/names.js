@@ -1,13 +1,9 @@
 // Names and domains: reserve a name for a token, release one, view and edit its visitor rules.
 import { useEffect, useState } from 'preact/hooks';
 import { admin } from '../api.js';
-import { ConfirmButton, ErrorBox, html, useAction, when } from '../ui.js';
+import { ConfirmButton, ErrorBox, Field, html, list, useAction, when } from '../ui.js';
 
-const list = (s) =>
-  s
-    .split(/[\s,]+/)
-    .map((x) => x.trim())
-    .filter(Boolean);
+const KEEP = 'set (enter again to keep)';
 
 function rulesSummary(a) {
   if (!a) return 'none';
@@ -52,40 +48,31 @@ function RulesEditor({ entry, onSaved, onCancel }) {
       Saving replaces the stored rules. Secrets are stored hashed and never shown: enter them again to keep them. A
       connected agent gets the new rules when it reconnects.
     </p>
-    <label for="rule-basic">Basic auth (user:password)</label>
-    <input
+    <${Field}
       id="rule-basic"
-      type="password"
-      autocomplete="off"
+      label="Basic auth (user:password)"
+      secret
       value=${basicAuth}
-      onInput=${(e) => setBasic(e.currentTarget.value)}
-      placeholder=${a?.basicAuth ? 'set (enter again to keep)' : ''}
+      set=${setBasic}
+      placeholder=${a?.basicAuth ? KEEP : ''}
     />
-    <label for="rule-bearer">Bearer token</label>
-    <input
+    <${Field}
       id="rule-bearer"
-      type="password"
-      autocomplete="off"
+      label="Bearer token"
+      secret
       value=${bearer}
-      onInput=${(e) => setBearer(e.currentTarget.value)}
-      placeholder=${a?.bearer ? 'set (enter again to keep)' : ''}
+      set=${setBearer}
+      placeholder=${a?.bearer ? KEEP : ''}
     />
-    <label for="rule-allow">Allow IPs (CIDR, comma-separated)</label>
-    <input
+    <${Field}
       id="rule-allow"
+      label="Allow IPs (CIDR, comma-separated)"
       value=${allowIps}
-      onInput=${(e) => setAllow(e.currentTarget.value)}
+      set=${setAllow}
       placeholder="203.0.113.0/24"
     />
-    <label for="rule-deny">Deny IPs</label>
-    <input
-      id="rule-deny"
-      value=${denyIps}
-      onInput=${(e) => setDeny(e.currentTarget.value)}
-      placeholder="198.51.100.7"
-    />
-    <label for="rule-rate">Rate limit</label>
-    <input id="rule-rate" value=${rateLimit} onInput=${(e) => setRate(e.currentTarget.value)} placeholder="100/s" />
+    <${Field} id="rule-deny" label="Deny IPs" value=${denyIps} set=${setDeny} placeholder="198.51.100.7" />
+    <${Field} id="rule-rate" label="Rate limit" value=${rateLimit} set=${setRate} placeholder="100/s" />
     <div class="row">
       <button type="submit" class="primary" disabled=${busy} id="save-rules">Save rules</button>
       <button type="button" onClick=${clear} disabled=${busy}>Remove all rules</button>

@@ -1,14 +1,9 @@
 // Tokens: create (names or patterns, kinds, expiry, label; the secret shown once), list, revoke.
 import { useEffect, useState } from 'preact/hooks';
 import { admin } from '../api.js';
-import { ago, ConfirmButton, ErrorBox, html, useAction, when } from '../ui.js';
+import { ago, ConfirmButton, ErrorBox, Field, html, list, useAction, when } from '../ui.js';
 
 const KINDS = ['http', 'tcp', 'tiflis', 'pipe', 'admin'];
-const list = (s) =>
-  s
-    .split(/[\s,]+/)
-    .map((x) => x.trim())
-    .filter(Boolean);
 
 function CreateToken({ onCreated }) {
   const [label, setLabel] = useState('');
@@ -44,32 +39,22 @@ function CreateToken({ onCreated }) {
   return html`<section aria-labelledby="create-h" class="card">
     <h2 id="create-h">Create a token</h2>
     <form onSubmit=${submit} class="form">
-      <label for="token-label">Label</label>
-      <input
-        id="token-label"
-        value=${label}
-        onInput=${(e) => setLabel(e.currentTarget.value)}
-        placeholder="alice laptop"
-      />
-      <label for="token-names">Names or patterns</label>
-      <input
+      <${Field} id="token-label" label="Label" value=${label} set=${setLabel} placeholder="alice laptop" />
+      <${Field}
         id="token-names"
+        label="Names or patterns"
         value=${names}
-        onInput=${(e) => setNames(e.currentTarget.value)}
+        set=${setNames}
         placeholder="myapp, alice-*"
-        aria-describedby="token-names-hint"
+        hint=${html`Comma-separated; one <code>*</code> at either end. Empty: any name.`}
       />
-      <p class="hint" id="token-names-hint">Comma-separated; one <code>*</code> at either end. Empty: any name.</p>
-      <label for="token-expires">Expires in</label>
-      <input
+      <${Field}
         id="token-expires"
+        label="Expires in"
         value=${expires}
-        onInput=${(e) => setExpires(e.currentTarget.value)}
-        aria-describedby="token-expires-hint"
+        set=${setExpires}
+        hint=${html`<code>30d</code>, <code>12h</code>, <code>1y</code> or <code>never</code>.`}
       />
-      <p class="hint" id="token-expires-hint">
-        <code>30d</code>, <code>12h</code>, <code>1y</code> or <code>never</code>.
-      </p>
       <fieldset>
         <legend>Kinds</legend>
         ${KINDS.map(
