@@ -74,6 +74,7 @@ export function assertCleanFailure(r: Ran, status: number, code?: RegExp, what =
   assert.doesNotMatch(all, /^\s+at /m, `a stack frame: ${show}`);
   assert.doesNotMatch(all, /Unhandled/, `"Unhandled": ${show}`);
   assert.match(r.stderr, /^error: .+\nfix: .+\ncode: BURROW_ERR_[A-Z_]+$/m, `the one error format: ${show}`);
+  assert.equal(r.stderr.match(/^error:/gm)?.length, 1, `one error, printed once: ${show}`);
   if (code) assert.match(r.stderr, new RegExp(`^code: ${code.source}$`, 'm'), `the code: ${show}`);
   assert.equal(r.code, status, `exit status: ${show}`);
 }

@@ -204,6 +204,9 @@ export async function startRegistered(
     last = r.error;
     first.onRetry?.(r);
   };
+  // a final error during the first connection is the rejection's reason, not an unhandled 'error'
+  const ignore = (): void => {};
+  agent.on('error', ignore);
   agent.on('connecting', onConnecting);
   agent.on('reconnecting', onRetry);
   let timer: NodeJS.Timeout | undefined;
@@ -239,6 +242,7 @@ export async function startRegistered(
   } finally {
     clearTimeout(timer);
     if (onAbort) first.signal?.removeEventListener('abort', onAbort);
+    agent.off('error', ignore);
     agent.off('connecting', onConnecting);
     agent.off('reconnecting', onRetry);
   }
