@@ -80,13 +80,12 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   const adapters: ServerAdapter[] = [adminApi];
   // the web console at /admin (on with --admin-token; else /admin says how to turn it on). Before
   // localtunnel, whose `/<name>` handshake would take /admin.
-  adapters.push(
-    createConsoleAdapter({
-      admin: options.adminToken !== undefined ? adminApi : undefined,
-      domains: server.config.domains,
-      adapterStats: () => Object.assign({}, ...adapters.map((a) => a.stats?.() ?? {})) as Record<string, number>,
-    }),
-  );
+  const webConsole = createConsoleAdapter({
+    admin: options.adminToken !== undefined ? adminApi : undefined,
+    domains: server.config.domains,
+    adapterStats: () => Object.assign({}, ...adapters.map((a) => a.stats?.() ?? {})) as Record<string, number>,
+  });
+  adapters.push(webConsole);
 
   let pipe: PipeAdapter | undefined;
   if (options.pipe !== false) {
@@ -151,6 +150,8 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
       return pipeUrl ? { main, pipeUrl } : { main };
     },
     async close() {
+      // an open console's live stream is not work to drain: end it first, or close() waits it out
+      webConsole.endLive();
       await server.close();
       await accounts.close();
     },

@@ -36,6 +36,8 @@ export interface ConsoleAdapter extends ServerAdapter {
   readonly sessions: SessionStore;
   /** The live sampler (undefined before start or when off). */
   readonly live: LiveView | undefined;
+  /** Server shutdown: end the live streams and refuse new ones (they would hold the drain open). */
+  endLive(): void;
 }
 
 const CSRF_HEADER = 'x-csrf-token';
@@ -47,18 +49,19 @@ export function createConsoleAdapter(options: ConsoleOptions): ConsoleAdapter {
   let ctx: ServerContext | undefined;
   let live: LiveView | undefined;
   let logger = options.logger ?? silentLogger();
+  let ending = false;
 
   const isHttps = (req: IncomingMessage): boolean =>
     (req.socket as TLSSocket).encrypted === true || (ctx?.baseUrlFor(req).startsWith('https:') ?? false);
 
-  function sendHtml(res: ServerResponse, status: number, html: string): void {
+  function sendHtml(req: IncomingMessage, res: ServerResponse, status: number, html: string): void {
     setSecurityHeaders(res);
     res.writeHead(status, {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Length': Buffer.byteLength(html),
       'Cache-Control': 'no-store',
     });
-    res.end(html);
+    res.end(req.method === 'HEAD' ? undefined : html);
   }
 
   function sessionOf(req: IncomingMessage): ConsoleSession {
@@ -141,6 +144,7 @@ export function createConsoleAdapter(options: ConsoleOptions): ConsoleAdapter {
       const s = sessionOf(req);
       setSecurityHeaders(res);
       // the stream ends with its session (sign-out, expiry)
+      if (ending) throw new BurrowError('BURROW_ERR_SHUTTING_DOWN');
       if (!live?.subscribe(res, () => sessions.peek(s.id) !== undefined))
         throw new BurrowError('BURROW_ERR_RATE_LIMITED', 'too many open consoles');
       return;
@@ -152,8 +156,8 @@ export function createConsoleAdapter(options: ConsoleOptions): ConsoleAdapter {
       return sendConsoleJson(res, answer.status, answer.body, answer.headers);
     }
     if (SAFE_METHODS.has(method) && (path === '/' || path === '')) {
-      if (!assets) return sendHtml(res, 503, offPage('burrow console', ASSETS_MISSING_TEXT));
-      return sendHtml(res, 200, shellPage(assets));
+      if (!assets) return sendHtml(req, res, 503, offPage('burrow console', ASSETS_MISSING_TEXT));
+      return sendHtml(req, res, 200, shellPage(assets));
     }
     throw new BurrowError('BURROW_ERR_BAD_REQUEST', `no console page ${path.slice(0, 80)}`);
   }
@@ -177,14 +181,19 @@ export function createConsoleAdapter(options: ConsoleOptions): ConsoleAdapter {
         live.start();
       }
     },
+    endLive() {
+      ending = true;
+      live?.stop();
+    },
     async close() {
+      ending = true;
       live?.stop();
       sessions.clear();
     },
     handleRequest(req, res, url) {
       if (url.pathname !== CONSOLE_PATH && !url.pathname.startsWith(`${CONSOLE_PATH}/`)) return false;
       if (!options.admin) {
-        sendHtml(res, 404, offPage('burrow console is off', CONSOLE_OFF_TEXT));
+        sendHtml(req, res, 404, offPage('burrow console is off', CONSOLE_OFF_TEXT));
         req.resume();
         return true;
       }
