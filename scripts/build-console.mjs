@@ -2,14 +2,14 @@
 // stylesheet with content hashes in their names (served with a year-long cache), and manifest.json
 // naming them for the server. Part of `npm run build`.
 import { build } from 'esbuild';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 
 const outdir = fileURLToPath(new URL('../dist/console/assets', import.meta.url));
-rmSync(outdir, { recursive: true, force: true });
+// no wipe first: names are content hashes, so a build running beside another (tests in parallel)
+// writes the same files; what an older build left is removed at the end
 mkdirSync(outdir, { recursive: true });
 const result = await build({
   entryPoints: { app: fileURLToPath(new URL('../src/console/web/main.js', import.meta.url)) },
@@ -28,7 +28,11 @@ const outputs = Object.keys(result.metafile.outputs).map((p) => basename(p));
 const js = outputs.find((f) => f.endsWith('.js'));
 const css = outputs.find((f) => f.endsWith('.css'));
 if (!js || !css) throw new Error(`console build: expected a .js and a .css output, got ${outputs.join(', ')}`);
-writeFileSync(`${outdir}/manifest.json`, `${JSON.stringify({ js, css }, null, 2)}\n`);
+writeFileSync(`${outdir}/manifest.json.tmp-${process.pid}`, `${JSON.stringify({ js, css }, null, 2)}\n`);
+renameSync(`${outdir}/manifest.json.tmp-${process.pid}`, `${outdir}/manifest.json`);
+for (const f of readdirSync(outdir)) {
+  if (f !== js && f !== css && f !== 'manifest.json' && !f.startsWith('manifest.json.tmp-')) rmSync(`${outdir}/${f}`);
+}
 let gz = 0;
 for (const f of [js, css]) gz += gzipSync(readFileSync(`${outdir}/${f}`)).length;
 if (process.argv.includes('--report'))
