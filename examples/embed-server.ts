@@ -10,8 +10,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openTunnel } from 'burrow';
-import { createServer } from 'burrow/server';
+import { openTunnel } from 'burrow-tunnel';
+import { createServer } from 'burrow-tunnel/server';
 
 // Your existing server. Listen first, so the port is known (PORT=0 picks a free one).
 const app = http.createServer();

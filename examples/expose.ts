@@ -9,7 +9,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openTunnel } from 'burrow';
+import { openTunnel } from 'burrow-tunnel';
 
 // 1. A local service on any free port.
 const local = http.createServer((req, res) => {

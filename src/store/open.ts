@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
+import type SqliteDatabase from 'better-sqlite3';
+import type { Pool } from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { BurrowError, isBurrowError } from '../core/errors.js';
 import { KyselyStore } from './kysely-store.js';
@@ -27,7 +27,7 @@ export interface OpenStoreOptions {
 export async function openStore(url?: string, options: OpenStoreOptions = {}): Promise<KyselyStore> {
   const target = parseDbUrl(resolveDbUrl(url), options.cwd);
   if (target.backend === 'sqlite') {
-    const db = openSqlite(target.path);
+    const db = openSqlite(await loadSqlite(), target.path);
     const store = new KyselyStore({ db, backend: 'sqlite', location: target.path });
     return migrateOrClose(store, db, options.migrateTo, undefined, true);
   }
@@ -38,7 +38,8 @@ export async function openStore(url?: string, options: OpenStoreOptions = {}): P
       `PostgreSQL schema "${schema.slice(0, 80)}" is not a plain name`,
     );
   }
-  const pool = new pg.Pool({
+  const { Pool: PgPool } = await loadPg();
+  const pool: Pool = new PgPool({
     connectionString: target.connectionString,
     max: PG_POOL_MAX,
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
@@ -61,14 +62,40 @@ export async function openStore(url?: string, options: OpenStoreOptions = {}): P
   return migrateOrClose(store, db, options.migrateTo, schema);
 }
 
-function openSqlite(path: string): Kysely<Database> {
+/**
+ * The database drivers are optional dependencies, loaded only by the commands that open a store: a
+ * client-only install (`npm install --omit=optional`) compiles no SQLite. A missing one is named.
+ */
+async function loadDriver<T>(name: string, use: string): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new BurrowError('BURROW_ERR_STORE', `the database driver ${name} is not installed`, {
+      cause: err,
+      fix: `Install it next to burrow (\`npm install ${name}\`; it is an optional dependency of burrow-tunnel), or ${use}.`,
+    });
+  }
+}
+
+async function loadSqlite(): Promise<typeof SqliteDatabase> {
+  const m = await loadDriver<{ default: typeof SqliteDatabase }>('better-sqlite3', 'use PostgreSQL: --db postgres://…');
+  return m.default;
+}
+
+async function loadPg(): Promise<{ Pool: typeof Pool }> {
+  const m = await loadDriver<{ default: { Pool: typeof Pool } }>('pg', 'use SQLite: --db sqlite:/path/burrow.db');
+  return m.default;
+}
+
+function openSqlite(Sqlite: typeof SqliteDatabase, path: string): Kysely<Database> {
   let database: SqliteDatabase.Database | undefined;
   const created = path !== ':memory:' && !existsSync(path);
   // the first folder mkdir made (undefined when they all existed), removed again if opening fails
   let madeDir: string | undefined;
   try {
     if (created) madeDir = mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    database = new SqliteDatabase(path);
+    database = new Sqlite(path);
     // Token hashes and access rules are nobody else's business: a new file is readable by its owner only.
     if (created) chmodSync(path, 0o600);
     // busy_timeout waits for another process's write lock; WAL lets `burrow token …` write while the server reads.
