@@ -9,6 +9,7 @@ import { createPipeHandler, listenPipe, pipe, type PipeOptions } from '../../app
 import { MAX_RECEIVERS } from '../../wire/pipe/limits.js';
 import { envFirst, parseDurationMs, parseIntArg } from '../util.js';
 import { EXIT_USAGE, reportPipeError } from './pipe-errors.js';
+import { runForwardTcp, type ForwardFlags } from './pipe-forward.js';
 import {
   DEFAULT_SERVER,
   clientOptions,
@@ -187,4 +188,16 @@ export function registerPipeCommands(program: Command): void {
   addServerFlag(cmd.command('health').description("print the pipe service's health JSON"), false).action(
     async (o: ServerFlags) => exit(await runHealth(o)),
   );
+
+  addServerFlag(
+    cmd
+      .command('forward-tcp')
+      .description(
+        'carry TCP connections over a pair of pipes (SSH, a database): --listen on one side, --target on the other',
+      )
+      .argument('<up-path>', 'pipe the listening side sends on')
+      .argument('<down-path>', 'pipe the target side sends on')
+      .option('--listen <[host:]port>', 'accept TCP connections here (default host 127.0.0.1)')
+      .option('--target <host:port>', 'open each carried connection to this address'),
+  ).action(async (up: string, down: string, o: ForwardFlags) => exit(await runForwardTcp(up, down, o)));
 }

@@ -260,6 +260,8 @@ export function send(
       fail(new BurrowError('BURROW_ERR_PIPE_ABORTED', `reading the body failed: ${err.message}`, { cause: err }));
       req.destroy();
     });
+    // the server counts the sender from its headers, not from its first byte (a stream may wait)
+    req.flushHeaders();
     body.pipe(req);
   }
   return out;

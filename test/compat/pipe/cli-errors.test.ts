@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { once } from 'node:events';
 import { freePort } from '../../helpers/net.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { assertCleanError, runPipeCli, startServeCli } from './cli-run.js';
@@ -65,6 +67,33 @@ void describe('burrow pipe: bad inputs end cleanly', () => {
     assert.match(results[3]!.stderr, /no such file/);
     assert.match(results[4]!.stderr, /it is a directory/);
     assert.match(results[4]!.stderr, /^fix: .*tar cz/m);
+  });
+
+  void test('forward-tcp: bad flags and a busy port exit 2; an unreachable server is retried with a fix; SIGTERM exits 0', async () => {
+    const busy = net.createServer().listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const busyPort = (busy.address() as net.AddressInfo).port;
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const [both, inUse] = await Promise.all([
+      runPipeCli(['forward-tcp', 'u', 'd', '--listen', '1', '--target', 'h:2', '--server', url]).done,
+      runPipeCli(['forward-tcp', 'u', 'd', '--listen', `127.0.0.1:${busyPort}`, '--server', url]).done,
+    ]);
+    busy.close();
+    assert.equal(both.code, 2);
+    assertCleanError(both.stderr, 'BURROW_ERR_INVALID_CONFIG');
+    assert.equal(inUse.code, 2);
+    assertCleanError(inUse.stderr, 'BURROW_ERR_INVALID_CONFIG');
+    assert.match(inUse.stderr, /the port is in use/);
+    const t = runPipeCli(['forward-tcp', 'u', 'd', '--target', '127.0.0.1:9', '--server', down]);
+    let err = '';
+    t.child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    await waitUntil(() => /retrying in/.test(err), { what: 'a retry line' });
+    t.child.kill('SIGTERM');
+    const r = await t.done;
+    assert.equal(r.code, 0);
+    assert.match(err, /Cannot reach the burrow server/);
+    assert.match(err, /fix: Check --server/);
+    assert.doesNotMatch(err, /^\s+at /m);
   });
 
   void test('a busy path: the second sender gets a clean error that says to pick another path', async () => {
