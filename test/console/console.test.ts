@@ -33,8 +33,10 @@ import {
 declare const document: {
   querySelector(selector: string): { textContent: string | null } | null;
   documentElement: { scrollWidth: number; clientWidth: number };
+  body: unknown;
 };
 declare const location: { hash: string };
+declare function getComputedStyle(element: unknown): { backgroundColor: string };
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -436,6 +438,14 @@ void describe('admin console in headless Chromium', { skip }, () => {
     await page.waitForFunction(() => document.querySelector('#stat-tunnels')?.textContent === '1');
     try {
       await screenshotsAt(page);
+      // dark by the system's setting
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.click('a[href="#/overview"]');
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert.equal(bg, 'rgb(13, 17, 23)', 'the dark palette');
+      await page.screenshot({ path: join(SHOTS, 'console-overview-dark-1280.png') });
+      await page.emulateMedia({ colorScheme: 'light' });
     } finally {
       t.close();
     }
