@@ -259,6 +259,16 @@ void describe('admin console in headless Chromium', { skip }, () => {
     );
     page.off('request', onRequest);
     assert.deepEqual(asked, [], 'no polling');
+    // filter and sort
+    await page.fill('#tunnel-filter', 'no-such-tunnel');
+    await page.waitForSelector('#no-tunnels');
+    await page.fill('#tunnel-filter', name.slice(0, 4));
+    await page.waitForSelector(cell);
+    await page.click('#tunnels th:has-text("Requests") button');
+    assert.equal(await page.getAttribute('#tunnels th:has-text("Requests")', 'aria-sort'), 'ascending');
+    await page.click('#tunnels th:has-text("Requests") button');
+    assert.equal(await page.getAttribute('#tunnels th:has-text("Requests")', 'aria-sort'), 'descending');
+    await page.fill('#tunnel-filter', '');
   });
 
   void test('revoking that token in the console disconnects its agent at once', async () => {

@@ -1,5 +1,5 @@
 // A live time-series chart (uPlot) over the last 15 minutes of samples.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { html } from './ui.js';
 
@@ -13,9 +13,22 @@ function cssVar(name) {
  * series: [{label, value: (sample) => number, color: '--css-var'}]; samples: the history.
  * fmt formats axis values.
  */
+/** 'dark' or 'light', following the system's setting as it changes (the charts redraw in its colors). */
+function useScheme() {
+  const query = matchMedia('(prefers-color-scheme: dark)');
+  const [scheme, setScheme] = useState(query.matches ? 'dark' : 'light');
+  useEffect(() => {
+    const onChange = (e) => setScheme(e.matches ? 'dark' : 'light');
+    query.addEventListener('change', onChange);
+    return () => query.removeEventListener('change', onChange);
+  }, []);
+  return scheme;
+}
+
 export function Chart({ title, series, samples, fmt }) {
   const box = useRef(null);
   const plot = useRef(null);
+  const scheme = useScheme();
 
   const data = () => {
     const xs = samples.map((s) => s.t / 1000);
@@ -45,7 +58,7 @@ export function Chart({ title, series, samples, fmt }) {
       plot.current?.destroy();
       plot.current = null;
     };
-  }, []);
+  }, [scheme]);
 
   useEffect(() => {
     if (!plot.current) return;
