@@ -18,7 +18,7 @@ export interface ServerMetrics {
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'burrow_process_' });
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'burrow_' }); // burrow_process_cpu_…, burrow_nodejs_…
   const registers = [registry];
   return {
     registry,
@@ -63,7 +63,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     }),
     relayedConnections: new Counter({
       name: 'burrow_relayed_connections_total',
-      help: 'Visitor connections carried by the relay (the fast path); the rest go through Node\'s HTTP server',
+      help: "Visitor connections carried by the relay (the fast path); the rest go through Node's HTTP server",
       registers,
     }),
   };

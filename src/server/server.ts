@@ -22,6 +22,7 @@ import { errorResponseBytes, internalError, parserError, rejectUpgrade, sendErro
 import { ConnectionCap } from './http/connection-cap.js';
 import { interceptConnections } from './http/socket-handoff.js';
 import { HEAD_CHECK_INTERVAL_MS, RELAY_IDLE_TIMEOUT_MS } from './limits.js';
+import { landingHtml, landingJson, wantsHtml } from './landing.js';
 import { TunnelProxy } from './http/proxy.js';
 import { Exchange } from './http/exchange.js';
 import { HttpRelay } from './http/relay.js';
@@ -167,6 +168,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
   registry.on('closed', (t) => {
     metrics.tunnels.dec({ protocol: t.protocol });
     proxy.forget(t);
+    logger.info({ tunnel: t.name, kind: t.kind, protocol: t.protocol }, 'tunnel closed'); // as registration is
     hooks.onTunnelClosed?.(info(t));
   });
 
@@ -272,12 +274,13 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
         res.writeHead(302, { Location: config.landing }).end();
         return;
       }
-      sendJson(
-        res,
-        200,
-        { name: 'burrow', version: VERSION, docs: 'https://github.com/burrow/burrow#readme', tunnels: registry.size },
-        { head: req.method === 'HEAD' },
-      );
+      const page = { url: `${scheme}://${req.headers.host ?? 'localhost'}`, version: VERSION, tunnels: registry.size };
+      if (wantsHtml(req)) {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : landingHtml(page));
+        return;
+      }
+      sendJson(res, 200, landingJson(page), { head: req.method === 'HEAD' });
       return;
     }
     sendError(

@@ -38,7 +38,6 @@ export interface ServerFlags {
   window?: number;
   logLevel?: string;
   logFormat?: LogFormat;
-  accessLog?: boolean;
   tlsCert?: string;
   tlsKey?: string;
   db?: string;
@@ -237,11 +236,6 @@ export function addServerFlags(cmd: Command): Command {
       env: 'BURROW_LOG_FORMAT',
       choices: LOG_FORMATS,
       defaultDescription: 'pretty on a terminal, else json',
-    }),
-  );
-  add(
-    flag('--access-log', 'log one line per visitor request (method, host, path, status, bytes, ms)', {
-      env: 'BURROW_ACCESS_LOG',
     }),
   );
   add(flag('--tls-cert <file>', 'serve HTTPS directly with this PEM certificate', { env: 'BURROW_TLS_CERT' }));
