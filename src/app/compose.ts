@@ -78,14 +78,6 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   }
   const adminApi = accounts.adminAdapter(server.logger);
   const adapters: ServerAdapter[] = [adminApi];
-  // the web console at /admin (on with --admin-token; else /admin says how to turn it on). Before
-  // localtunnel, whose `/<name>` handshake would take /admin.
-  const webConsole = createConsoleAdapter({
-    admin: options.adminToken !== undefined ? adminApi : undefined,
-    domains: server.config.domains,
-    adapterStats: () => Object.assign({}, ...adapters.map((a) => a.stats?.() ?? {})) as Record<string, number>,
-  });
-  adapters.push(webConsole);
 
   let pipe: PipeAdapter | undefined;
   if (options.pipe !== false) {
@@ -117,6 +109,15 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
       }),
     );
   }
+  // the web console at /admin (on with --admin-token; else /admin says how to turn it on). After the
+  // pipe (on a --pipe-host every path is a pipe, /admin too), before localtunnel (whose `/<name>`
+  // handshake would take /admin).
+  const webConsole = createConsoleAdapter({
+    admin: options.adminToken !== undefined ? adminApi : undefined,
+    domains: server.config.domains,
+    adapterStats: () => Object.assign({}, ...adapters.map((a) => a.stats?.() ?? {})) as Record<string, number>,
+  });
+  adapters.push(webConsole);
   // localtunnel's `/<name>` handshake catches single-segment paths: it goes last.
   adapters.push(
     createLocaltunnelAdapter({

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selfSignedCert } from '../helpers/tls.js';
-import { ADMIN_TOKEN, BACKENDS, startComposed, type Running, type TestDb } from '../e2e/accounts/helpers.js';
+import { ADMIN_TOKEN, BACKENDS, request, startComposed, type Running, type TestDb } from '../e2e/accounts/helpers.js';
 
 const BUILD_CONSOLE = fileURLToPath(new URL('../../scripts/build-console.mjs', import.meta.url));
 
@@ -72,6 +72,22 @@ void describe('console over HTTP', () => {
       ok.headers.get('set-cookie') ?? '',
       /^burrow_console=[A-Za-z0-9_-]{43}; Path=\/admin; HttpOnly; SameSite=Strict$/,
     );
+  });
+
+  void test('on a --pipe-host every path is a pipe: /admin there is the pipe, not the console', async () => {
+    const db2 = await BACKENDS[0]!.create();
+    const piped = await startComposed(db2.url, { pipeHosts: ['pipes.localhost'] });
+    try {
+      const own = await request(piped.port, `127.0.0.1:${piped.port}`, '/admin');
+      assert.equal(own.status, 200);
+      assert.match(own.body.toString(), /burrow admin/);
+      const onPipeHost = await request(piped.port, 'pipes.localhost', '/admin');
+      assert.doesNotMatch(onPipeHost.body.toString(), /burrow admin/);
+      assert.match(String(onPipeHost.headers['www-authenticate']), /burrow pipe/, 'the pipe (token-gated) answered');
+    } finally {
+      await piped.composed.close();
+      await db2.cleanup();
+    }
   });
 
   void test('over HTTPS the session cookie is Secure', async () => {
