@@ -22,7 +22,7 @@ import {
   parseRegisterResult,
   parseWelcome,
   parseWireError,
-  type RegisteredTunnel,
+  type TunnelRegistration,
   type RegisterRequest,
   type RequestEvent,
   type StreamOpen,
@@ -88,7 +88,7 @@ export interface RetryInfo {
 export interface AgentEvents {
   connecting: [ConnectAttempt];
   connected: [Welcome];
-  registered: [TunnelSpec, RegisteredTunnel];
+  registered: [TunnelSpec, TunnelRegistration];
   disconnected: [BurrowError];
   reconnecting: [RetryInfo];
   error: [BurrowError];
@@ -97,9 +97,9 @@ export interface AgentEvents {
 
 interface Slot {
   spec: TunnelSpec;
-  current: RegisteredTunnel | undefined;
+  current: TunnelRegistration | undefined;
   /** Resolvers of the pending registration. */
-  pending: { resolve: (t: RegisteredTunnel) => void; reject: (e: BurrowError) => void } | undefined;
+  pending: { resolve: (t: TunnelRegistration) => void; reject: (e: BurrowError) => void } | undefined;
 }
 
 export class AgentConnection extends EventEmitter<AgentEvents> {
@@ -149,7 +149,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
   }
 
   /** Register a tunnel; resolves with what the server assigned. Re-registered after reconnects. */
-  register(spec: TunnelSpec): Promise<RegisteredTunnel> {
+  register(spec: TunnelSpec): Promise<TunnelRegistration> {
     const req = this.#nextReq++;
     const slot: Slot = { spec, current: undefined, pending: undefined };
     this.#slots.set(req, slot);

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { BurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { MuxStream } from '../../wire/mux/mux.js';
-import type { RegisteredTunnel } from '../../wire/mux/messages.js';
+import type { TunnelRegistration } from '../../wire/mux/messages.js';
 import { AgentConnection } from './agent.js';
 import type { BackoffOptions } from '../../core/backoff.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
@@ -30,9 +30,9 @@ export interface ExposeTcpOptions extends FirstConnectOptions {
 }
 
 export interface TcpTunnelEvents {
-  ready: [RegisteredTunnel];
+  ready: [TunnelRegistration];
   reconnecting: [RetryInfo];
-  reconnected: [RegisteredTunnel];
+  reconnected: [TunnelRegistration];
   disconnected: [BurrowError];
   error: [BurrowError];
   close: [];
@@ -41,7 +41,7 @@ export interface TcpTunnelEvents {
 export class TcpTunnel extends EventEmitter<TcpTunnelEvents> {
   readonly target: LocalTarget;
   readonly agent: AgentConnection;
-  info: RegisteredTunnel | undefined;
+  info: TunnelRegistration | undefined;
 
   constructor(agent: AgentConnection, target: LocalTarget) {
     super();

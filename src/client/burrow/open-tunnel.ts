@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { RegisteredTunnel, RequestEvent } from '../../wire/mux/messages.js';
+import type { TunnelRegistration, RequestEvent } from '../../wire/mux/messages.js';
 import type { MuxStream } from '../../wire/mux/mux.js';
 import { AgentConnection, type ConnectAttempt, type RetryInfo } from './agent.js';
 import { DEFAULT_SERVER_URL, FIRST_CONNECT_TIMEOUT_MS } from './limits.js';
@@ -71,7 +71,7 @@ export interface TunnelEvents {
 export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly target: LocalTarget;
   readonly agent: AgentConnection;
-  #current: RegisteredTunnel | undefined;
+  #current: TunnelRegistration | undefined;
   #closed = false;
 
   constructor(agent: AgentConnection, target: LocalTarget) {
@@ -94,7 +94,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   }
 
   /** @internal */
-  setRegistered(t: RegisteredTunnel): void {
+  setRegistered(t: TunnelRegistration): void {
     const first = this.#current === undefined;
     this.#current = t;
     if (first) this.emit('ready', { url: t.url, name: t.name, id: t.id });

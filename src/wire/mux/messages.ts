@@ -51,7 +51,7 @@ export interface RegisterRequest {
   hostHeader?: string;
 }
 
-export interface RegisteredTunnel {
+export interface TunnelRegistration {
   id: string;
   name: string;
   url: string;
@@ -65,7 +65,7 @@ export interface RegisteredTunnel {
 }
 
 export type RegisterResult =
-  { req: number; ok: true; tunnel: RegisteredTunnel } | { req: number; ok: false; error: WireError };
+  { req: number; ok: true; tunnel: TunnelRegistration } | { req: number; ok: false; error: WireError };
 
 export interface WireError {
   code: string;
@@ -190,7 +190,7 @@ export function parseRegisterResult(o: Record<string, unknown>): RegisterResult 
     if (!t || typeof t !== 'object') throw new BurrowError('BURROW_ERR_PROTOCOL', 'missing field "tunnel"');
     const to = t as Record<string, unknown>;
     const kind = str(to, 'kind', false, 16) ?? 'http';
-    const tunnel: RegisteredTunnel = {
+    const tunnel: TunnelRegistration = {
       id: str(to, 'id', true, 256),
       name: str(to, 'name', true, 253),
       url: str(to, 'url', true, 2048),
