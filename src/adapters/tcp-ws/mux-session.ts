@@ -24,7 +24,7 @@ export interface MuxFlowControl {
   bufferBytes: number;
 }
 
-export interface MuxSessionOptions {
+export interface TcpWsMuxSessionOptions {
   maxConnections: number;
   dialQueueBytes: number;
   closedIdMemory: number;
@@ -77,12 +77,12 @@ export class TcpWsMuxSession {
   readonly #info: TcpOpenInfo;
   readonly #extensions: boolean;
   readonly #flow: MuxFlowControl | undefined;
-  readonly #opts: MuxSessionOptions;
+  readonly #opts: TcpWsMuxSessionOptions;
   readonly #conns = new Map<number, MuxConnection>();
   readonly #recentlyClosed = new Set<number>();
   #closed = false;
 
-  constructor(ws: WebSocket, target: TcpTarget, info: TcpOpenInfo, extensions: boolean, options: MuxSessionOptions) {
+  constructor(ws: WebSocket, target: TcpTarget, info: TcpOpenInfo, extensions: boolean, options: TcpWsMuxSessionOptions) {
     this.#ws = ws;
     this.#wsGate = new FlowGate(ws);
     this.#backlog = new WsSendBacklog(ws, options.highWaterBytes, options.lowWaterBytes);

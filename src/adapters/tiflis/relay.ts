@@ -41,7 +41,7 @@ export interface WorkstationTunnel {
 export type RelayFailure =
   | { ok: false; code: TiflisErrorCode; message: string; /** seconds, when rate limited */ retryAfter?: number }
   | { ok: false; code: 'GONE' };
-export type RegisterResult = { ok: true; tunnelId: string; restored: boolean } | RelayFailure;
+export type TiflisRegisterResult = { ok: true; tunnelId: string; restored: boolean } | RelayFailure;
 export type ConnectResult = { ok: true; tunnel: WorkstationTunnel; restored: boolean } | RelayFailure;
 
 export interface TiflisRelayOptions {
@@ -87,7 +87,7 @@ export class Relay {
    * `workstation.register` from `address`. `isOpen` is asked after the store answers (the socket
    * may be gone). A tunnel that is not live counts as a new tunnel for the address.
    */
-  async register(peer: Peer, p: RegisterPayload, isOpen: () => boolean, address: string): Promise<RegisterResult> {
+  async register(peer: Peer, p: RegisterPayload, isOpen: () => boolean, address: string): Promise<TiflisRegisterResult> {
     const locked = this.#lockedOut(address, 'INVALID_API_KEY');
     if (locked) return locked;
     if (!keyMatches(p.api_key, this.#apiKeyHash)) {
@@ -120,7 +120,7 @@ export class Relay {
     };
   }
 
-  async #registerKnown(peer: Peer, p: RegisterPayload, isOpen: () => boolean): Promise<RegisterResult> {
+  async #registerKnown(peer: Peer, p: RegisterPayload, isOpen: () => boolean): Promise<TiflisRegisterResult> {
     let tunnelId: string;
     let restored = false;
     let createdAt = this.#now();

@@ -6,11 +6,11 @@
 import { WebSocket } from 'ws';
 import type { BurrowError } from '../../core/errors.js';
 import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
-import type { Exchange } from './exchange.js';
+import type { TunelyExchange } from './exchange.js';
 import type { AgentMessage } from './wire.js';
 
 export class TunelyAgent {
-  readonly exchanges = new Map<string, Exchange>();
+  readonly exchanges = new Map<string, TunelyExchange>();
   readonly connectedAt = Date.now();
   closed = false;
 

@@ -10,7 +10,7 @@ import { asBurrowError, errorBody, sendError } from '../../server/http/pages.js'
 import { responseHeadersForVisitor } from './headers.js';
 import type { ResponseMessage, StreamChunkMessage, StreamEndMessage, StreamStartMessage } from './wire.js';
 
-export interface ExchangeOptions {
+export interface TunelyExchangeOptions {
   id: string;
   req: IncomingMessage;
   res: ServerResponse;
@@ -22,15 +22,15 @@ export interface ExchangeOptions {
 
 type State = 'waiting' | 'streaming' | 'done';
 
-export class Exchange {
+export class TunelyExchange {
   readonly id: string;
   #state: State = 'waiting';
   #status = 0;
   #bytesOut = 0;
-  readonly #o: ExchangeOptions;
+  readonly #o: TunelyExchangeOptions;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(o: ExchangeOptions) {
+  constructor(o: TunelyExchangeOptions) {
     this.id = o.id;
     this.#o = o;
     this.#timer = setTimeout(() => {

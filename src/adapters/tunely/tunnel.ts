@@ -11,7 +11,7 @@ import type { ServerContext } from '../../server/adapter.js';
 import type { RegisteredTunnel, TunnelStats } from '../../server/registry.js';
 import type { TunelyAgent } from './agent.js';
 import { readTextBody } from './body.js';
-import { Exchange } from './exchange.js';
+import { TunelyExchange } from './exchange.js';
 import { requestHeadersForAgent, type VisitorInfo } from './headers.js';
 import { requestMessage } from './wire.js';
 import './errors.js';
@@ -141,7 +141,7 @@ export class TunelyTunnel implements RegisteredTunnel {
     this.#bytesIn += bytesIn;
     metrics.bytes.inc({ direction: 'in', protocol: 'tunely' }, bytesIn);
     metrics.streams.inc({ protocol: 'tunely' });
-    const ex = new Exchange({
+    const ex = new TunelyExchange({
       id,
       req,
       res,

@@ -11,7 +11,7 @@ import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import { backoffDelay, type BackoffOptions } from '../../core/backoff.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from '../burrow/local-target.js';
-import { HandshakeError, handshakeUrl, requestTunnel, type TunnelInfo } from './handshake.js';
+import { HandshakeError, handshakeUrl, requestTunnel, type LocaltunnelAssignment } from './handshake.js';
 import { openPoolSocket } from './pool-socket.js';
 import type { RequestLine } from './request-framer.js';
 
@@ -72,7 +72,7 @@ export class LocaltunnelClient extends EventEmitter<LocaltunnelClientEvents> {
   readonly #host: string;
   readonly #rewriteHost: string | undefined;
   readonly #log: Logger;
-  #info: TunnelInfo | undefined;
+  #info: LocaltunnelAssignment | undefined;
   readonly #sockets = new Map<net.Socket, { openedAt: number; connected: boolean; served: boolean }>();
   #failures = 0;
   #rehandshaking = false;
@@ -161,7 +161,7 @@ export class LocaltunnelClient extends EventEmitter<LocaltunnelClientEvents> {
     this.#timers.add(t);
   }
 
-  async #handshakeWithRetry(subdomain: string | undefined): Promise<TunnelInfo> {
+  async #handshakeWithRetry(subdomain: string | undefined): Promise<LocaltunnelAssignment> {
     const url = handshakeUrl(this.#host, subdomain);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -179,14 +179,14 @@ export class LocaltunnelClient extends EventEmitter<LocaltunnelClientEvents> {
     }
   }
 
-  #apply(info: TunnelInfo): void {
+  #apply(info: LocaltunnelAssignment): void {
     this.#info = info;
     this.url = info.url;
     this.clientId = info.id;
     this.cachedUrl = info.cachedUrl;
   }
 
-  #poolHost(info: TunnelInfo): string {
+  #poolHost(info: LocaltunnelAssignment): string {
     return info.ip ?? new URL(this.#host).hostname.replace(/^\[|\]$/g, '');
   }
 
@@ -201,7 +201,7 @@ export class LocaltunnelClient extends EventEmitter<LocaltunnelClientEvents> {
     while (this.#sockets.size < this.#poolSize()) this.#openOne(this.#info);
   }
 
-  #openOne(info: TunnelInfo): void {
+  #openOne(info: LocaltunnelAssignment): void {
     const state = { openedAt: Date.now(), connected: false, served: false };
     const socket = openPoolSocket({
       host: this.#poolHost(info),

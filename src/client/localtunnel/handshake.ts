@@ -8,7 +8,7 @@ export const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** Largest handshake answer read, in bytes. */
 export const MAX_HANDSHAKE_BYTES = 64 * 1024;
 
-export interface TunnelInfo {
+export interface LocaltunnelAssignment {
   id: string;
   url: string;
   port: number;
@@ -50,7 +50,7 @@ export function handshakeUrl(host: string, subdomain: string | undefined): URL {
 }
 
 /** Parse a handshake answer (both clients' spellings). Throws HandshakeError on a bad answer. */
-export function parseTunnelInfo(body: unknown): TunnelInfo {
+export function parseTunnelInfo(body: unknown): LocaltunnelAssignment {
   const b = body as Record<string, unknown> | null;
   if (!b || typeof b !== 'object')
     throw new HandshakeError('the server answered something that is not a JSON object', { final: false });
@@ -91,7 +91,7 @@ export function requestTunnel(
     timeoutMs?: number | undefined;
     allowInvalidServerCert?: boolean | undefined;
   } = {},
-): Promise<TunnelInfo> {
+): Promise<LocaltunnelAssignment> {
   return new Promise((resolve, reject) => {
     const mod = target.protocol === 'https:' ? https : http;
     const req = mod.request(

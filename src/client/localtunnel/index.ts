@@ -16,7 +16,7 @@ export {
   MIN_HEALTHY_SOCKET_MS,
   REHANDSHAKE_AFTER_FAILURES,
 } from './client.js';
-export { HandshakeError, type TunnelInfo } from './handshake.js';
+export { HandshakeError, type LocaltunnelAssignment } from './handshake.js';
 export { RequestFramer, type RequestLine } from './request-framer.js';
 
 type Callback = (err: Error | null, tunnel?: LocaltunnelClient) => void;
