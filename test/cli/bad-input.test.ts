@@ -91,6 +91,21 @@ void describe('the bad-input walk', { skip: NOT_BUILT }, () => {
     assert.ok(r.ms < 6_000, `took ${r.ms} ms`);
   });
 
+  void it('http --protocol localtunnel: server down → exit 1 after --connect-timeout', async () => {
+    const down = await freePort();
+    const r = await runCli([
+      'http',
+      '3000',
+      '--protocol',
+      'localtunnel',
+      '--server',
+      `127.0.0.1:${down}`,
+      '--connect-timeout',
+      '500ms',
+    ]);
+    assertCleanFailure(r, 1, /BURROW_ERR_SERVER_UNREACHABLE/, 'localtunnel server down');
+  });
+
   void it('tcp: server down → exit 1 after --connect-timeout', async () => {
     const down = await freePort();
     const r = await runCli(['tcp', '22', '--server', `127.0.0.1:${down}`, '--connect-timeout', '500ms']);

@@ -1,7 +1,7 @@
 /** `burrow http <port|url>` (and `burrow client --port N`, pipenet's words): expose a local HTTP service. */
 import type { Command } from 'commander';
 import type { Tunnel } from '../../client/burrow/open-tunnel.js';
-import type { OpenLocaltunnelOptions } from '../../client/localtunnel/index.js';
+import type { LocaltunnelOptions } from '../../client/localtunnel/index.js';
 import type { AccessRuleInput } from '../../auth/access-policy.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import { flag } from '../env.js';
@@ -218,11 +218,11 @@ async function runLocaltunnel(
   stop: StopRequests,
   say: (human: string, event: Record<string, unknown>) => void,
 ): Promise<number> {
-  const { openLocaltunnel } = await import('../../client/localtunnel/index.js');
+  const { LocaltunnelClient } = await import('../../client/localtunnel/index.js');
   const port = Number(
     /^\d+$/.test(target) ? target : new URL(/^https?:/.test(target) ? target : `http://${target}`).port,
   );
-  const lo: OpenLocaltunnelOptions = { port, server: f.server };
+  const lo: LocaltunnelOptions = { port, host: f.server };
   if (f.subdomain) lo.subdomain = f.subdomain;
   if (f.localHost) lo.localHost = f.localHost;
   if (f.localHttps) lo.localHttps = true;
@@ -231,12 +231,37 @@ async function runLocaltunnel(
   if (f.localKey) lo.localKey = f.localKey;
   if (f.localCa) lo.localCa = f.localCa;
   say(`connecting to ${f.server} (localtunnel protocol) …`, { event: 'connecting', server: f.server });
-  const t = await Promise.race([
-    openLocaltunnel(lo),
-    stop.requested.then(() => {
-      throw new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'stopped before the tunnel was ready');
-    }),
-  ]);
+  const t = new LocaltunnelClient(lo);
+  // the localtunnel client retries its handshake for ever: the same --connect-timeout bound applies
+  let timer: NodeJS.Timeout | undefined;
+  const givenUp = new Promise<never>((_resolve, reject) => {
+    if (f.connectTimeout > 0)
+      timer = setTimeout(
+        () =>
+          reject(
+            new BurrowError(
+              'BURROW_ERR_SERVER_UNREACHABLE',
+              `no localtunnel answer from ${f.server} in ${f.connectTimeout / 1000} s`,
+              {
+                fix: 'Check --server and that a localtunnel, pipenet or burrow server runs there (--connect-timeout 0 keeps trying).',
+              },
+            ),
+          ),
+        f.connectTimeout,
+      );
+    void stop.requested.then(() =>
+      reject(new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'stopped before the tunnel was ready')),
+    );
+  });
+  givenUp.catch(() => {}); // a stop after the tunnel opened is handled below
+  try {
+    await Promise.race([t.open(), givenUp]);
+  } catch (err) {
+    t.close();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   say(`Forwarding ${t.url} -> ${f.localHost ?? 'localhost'}:${port} (localtunnel protocol)`, {
     event: 'ready',
     url: t.url,

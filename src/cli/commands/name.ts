@@ -26,7 +26,7 @@ export function registerNameCommands(program: Command): void {
       .command('reserve')
       .description('bind a name (or domain) to a token')
       .argument('<name>', 'tunnel name (myapp) or domain (app.example.com)')
-      .requiredOption('--token <id>', 'token id (tok_…) that may use the name'),
+      .requiredOption('--token <id>', 'token id (tok_…) that may use the name (required)'),
   ).action(async (nameArg: string, flags: TargetFlags & { token: string }, cmd: Command) => {
     await withBackend(cmd, flags, async (backend) => {
       const r = await backend.reserveName(nameArg, flags.token);

@@ -178,6 +178,7 @@ export function registerTokenCommands(program: Command): void {
           `in:      ${backend.where}`,
           '',
           'Agents use it with: burrow http 3000 --token <token>   (or the BURROW_TOKEN environment variable)',
+          'A server asks agents for a token only with --auth token (its start banner says `auth: …`).',
         ].join('\n'),
       );
     });
