@@ -1,13 +1,39 @@
 /**
- * What `burrow http` and `burrow tcp` print while they reach the server: `connecting to …` at once,
- * then each failed attempt with its reason, its fix and the next delay, until --connect-timeout.
+ * What `burrow http` and `burrow tcp` share: the flags that say how to reach the server, what they
+ * print while they reach it (`connecting to …` at once, then each failed attempt with its reason, its
+ * fix and the next delay, until --connect-timeout), and how they hold the tunnel until a stop.
  */
 import type { RetryInfo } from '../../client/burrow/agent.js';
+import type { FirstConnectOptions } from '../../client/burrow/open-tunnel.js';
+import { BurrowError } from '../../core/errors.js';
+import type { StopRequests } from '../run.js';
 import { DEFAULT_SERVER_URL, FIRST_CONNECT_TIMEOUT_MS } from '../../client/burrow/limits.js';
 import { flag } from '../env.js';
-import { parseDurationMs } from '../util.js';
+import { parseDurationMs, parseServerUrl } from '../util.js';
 
 export const DEFAULT_SERVER = DEFAULT_SERVER_URL;
+
+/** `-s, --server <url>` (BURROW_SERVER). */
+export function serverFlag() {
+  return flag('-s, --server <url>', 'burrow server: https://host, http://host:port or host:port', {
+    env: 'BURROW_SERVER',
+    default: DEFAULT_SERVER,
+    parse: parseServerUrl,
+  });
+}
+
+/** `-t, --token <token>` (BURROW_TOKEN). */
+export function tokenFlag() {
+  return flag('-t, --token <token>', 'access token, when the server requires one', { env: 'BURROW_TOKEN' });
+}
+
+/** `--local-host <host>` (BURROW_LOCAL_HOST). */
+export function localHostFlag() {
+  return flag('--local-host <host>', 'host of the local service', {
+    env: 'BURROW_LOCAL_HOST',
+    defaultDescription: 'localhost',
+  });
+}
 
 /** `--connect-timeout <duration>` (BURROW_CONNECT_TIMEOUT), milliseconds; 0 = keep trying. */
 export function connectTimeoutFlag() {
@@ -45,4 +71,51 @@ export function retryEvent(event: string, r: RetryInfo): Record<string, unknown>
     message: r.error.message,
     fix: r.error.fix,
   };
+}
+
+type Say = (human: string, event: Record<string, unknown>) => void;
+
+/** openTunnel()/exposeTcp() options that print the first contact: `connecting to …`, each failed attempt. */
+export function firstContact(
+  server: string,
+  connectTimeoutMs: number,
+  stop: StopRequests,
+  say: Say,
+): FirstConnectOptions {
+  return {
+    connectTimeoutMs,
+    signal: stop.signal,
+    onConnecting: (a) => {
+      if (a.attempt === 1) say(`connecting to ${server} …`, { event: 'connecting', server });
+    },
+    onRetry: (r) => say(retryLine(r, connectTimeoutMs), retryEvent('retry', r)),
+  };
+}
+
+/** What `burrow http` and `burrow tcp` hold until they stop: an open tunnel of either kind. */
+interface OpenTunnel {
+  on(event: 'error', listener: (e: BurrowError) => void): unknown;
+  once(event: 'close', listener: () => void): unknown;
+  close(): void;
+  whenClosed(): Promise<void>;
+}
+
+/**
+ * Wait for a requested stop (then say goodbye and resolve 0) or for the tunnel to end on its own
+ * (then throw its final error, printed by the one printer: exit 1).
+ */
+export async function holdUntilStopped(t: OpenTunnel, stop: StopRequests, say: Say, json: boolean): Promise<number> {
+  let failure: BurrowError | undefined;
+  t.on('error', (e) => {
+    failure = e;
+    if (json) say('', { event: 'error', code: e.code, message: e.message, fix: e.fix });
+  });
+  const closed = new Promise<void>((resolve) => t.once('close', () => resolve()));
+  await Promise.race([stop.requested, closed]);
+  if (stop.signal.aborted) {
+    t.close();
+    await t.whenClosed(); // the goodbye must leave before the process does
+    return 0;
+  }
+  throw failure ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'the connection to the server ended');
 }

@@ -8,7 +8,16 @@ import { flag } from '../env.js';
 import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { collect, parseIntArg, parseServerUrl } from '../util.js';
-import { connectTimeoutFlag, DEFAULT_SERVER, retryEvent, retryLine } from './connecting.js';
+import {
+  connectTimeoutFlag,
+  firstContact,
+  holdUntilStopped,
+  localHostFlag,
+  retryEvent,
+  retryLine,
+  serverFlag,
+  tokenFlag,
+} from './connecting.js';
 
 export interface HttpFlags {
   server: string;
@@ -39,21 +48,10 @@ const TARGET_FIX =
 
 export function addHttpFlags(cmd: Command): Command {
   return cmd
-    .addOption(
-      flag('-s, --server <url>', 'burrow server: https://host, http://host:port or host:port', {
-        env: 'BURROW_SERVER',
-        default: DEFAULT_SERVER,
-        parse: parseServerUrl,
-      }),
-    )
+    .addOption(serverFlag())
     .addOption(flag('--subdomain <name>', 'ask for this name (4–63 of a-z, 0-9, -)', { env: 'BURROW_SUBDOMAIN' }))
-    .addOption(flag('-t, --token <token>', 'access token, when the server requires one', { env: 'BURROW_TOKEN' }))
-    .addOption(
-      flag('--local-host <host>', 'host of the local service', {
-        env: 'BURROW_LOCAL_HOST',
-        defaultDescription: 'localhost',
-      }),
-    )
+    .addOption(tokenFlag())
+    .addOption(localHostFlag())
     .addOption(flag('--local-https', 'the local service speaks HTTPS', { env: 'BURROW_LOCAL_HTTPS' }))
     .addOption(
       flag('--allow-invalid-cert', 'accept a self-signed local certificate (with --local-https)', {
@@ -148,12 +146,7 @@ export async function runHttp(
   const options: Parameters<typeof openTunnel>[0] = {
     url: target,
     server: f.server,
-    connectTimeoutMs: f.connectTimeout,
-    signal: stop.signal,
-    onConnecting: (a) => {
-      if (a.attempt === 1) say(`connecting to ${f.server} …`, { event: 'connecting', server: f.server });
-    },
-    onRetry: (r) => say(retryLine(r, f.connectTimeout), retryEvent('retry', r)),
+    ...firstContact(f.server, f.connectTimeout, stop, say),
   };
   if (f.subdomain) options.subdomain = f.subdomain;
   if (f.token) options.token = f.token;
@@ -197,19 +190,7 @@ export async function runHttp(
   );
   tunnel.on('reconnecting', (r) => say(retryLine(r), retryEvent('reconnecting', r)));
   tunnel.on('reconnected', (r) => say(`reconnected: ${r.url}`, { event: 'reconnected', url: r.url }));
-  let failure: BurrowError | undefined;
-  tunnel.on('error', (e) => {
-    failure = e;
-    if (json) say('', { event: 'error', code: e.code, message: e.message, fix: e.fix });
-  });
-  const closed = new Promise<void>((resolve) => tunnel.once('close', () => resolve()));
-  await Promise.race([stop.requested, closed]);
-  if (stop.signal.aborted) {
-    tunnel.close();
-    await tunnel.whenClosed(); // the goodbye must leave before the process does
-    return 0;
-  }
-  throw failure ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'the connection to the server ended');
+  return holdUntilStopped(tunnel, stop, say, json);
 }
 
 async function runLocaltunnel(

@@ -1,12 +1,21 @@
 /** `burrow tcp <port>`: expose a local TCP service (public port and/or WebSocket access). */
 import type { Command } from 'commander';
 import type { ExposeTcpOptions } from '../../client/burrow/expose-tcp.js';
-import { BurrowError, isBurrowError } from '../../core/errors.js';
+import { isBurrowError } from '../../core/errors.js';
 import { flag } from '../env.js';
 import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
-import { parseIntArg, parseServerUrl } from '../util.js';
-import { connectTimeoutFlag, DEFAULT_SERVER, retryEvent, retryLine } from './connecting.js';
+import { parseIntArg } from '../util.js';
+import {
+  connectTimeoutFlag,
+  firstContact,
+  holdUntilStopped,
+  localHostFlag,
+  retryEvent,
+  retryLine,
+  serverFlag,
+  tokenFlag,
+} from './connecting.js';
 
 export interface TcpFlags {
   server: string;
@@ -37,16 +46,7 @@ async function runTcp(port: string, f: TcpFlags, stop: StopRequests): Promise<nu
   if (f.publicPort === false && f.remotePort !== undefined)
     throw usageError('--remote-port asks for a public port; --no-public-port refuses one', 'Pass one of the two.');
   const { exposeTcp } = await import('../../client/burrow/expose-tcp.js');
-  const o: ExposeTcpOptions = {
-    port,
-    server: f.server,
-    connectTimeoutMs: f.connectTimeout,
-    signal: stop.signal,
-    onConnecting: (a) => {
-      if (a.attempt === 1) say(`connecting to ${f.server} …`, { event: 'connecting', server: f.server });
-    },
-    onRetry: (r) => say(retryLine(r, f.connectTimeout), retryEvent('retry', r)),
-  };
+  const o: ExposeTcpOptions = { port, server: f.server, ...firstContact(f.server, f.connectTimeout, stop, say) };
   if (f.name) o.name = f.name;
   if (f.remotePort) o.remotePort = f.remotePort;
   if (f.publicPort === false) o.publicPort = false;
@@ -75,19 +75,7 @@ async function runTcp(port: string, f: TcpFlags, stop: StopRequests): Promise<nu
     lastToken = r.accessToken;
     say(lines.join('\n'), { event: 'reconnected', ...r });
   });
-  let failure: BurrowError | undefined;
-  t.on('error', (e) => {
-    failure = e;
-    if (f.json) say('', { event: 'error', code: e.code, message: e.message, fix: e.fix });
-  });
-  const closed = new Promise<void>((resolve) => t.once('close', () => resolve()));
-  await Promise.race([stop.requested, closed]);
-  if (stop.signal.aborted) {
-    t.close();
-    await t.whenClosed(); // the goodbye must leave before the process does
-    return 0;
-  }
-  throw failure ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'the connection to the server ended');
+  return holdUntilStopped(t, stop, say, f.json === true);
 }
 
 export function registerTcpCommand(program: Command): void {
@@ -95,13 +83,7 @@ export function registerTcpCommand(program: Command): void {
     .command('tcp')
     .argument('<port>', 'local TCP port (or host:port)')
     .description('expose a local TCP service (SSH, ADB, databases) through a burrow server')
-    .addOption(
-      flag('-s, --server <url>', 'burrow server: https://host, http://host:port or host:port', {
-        env: 'BURROW_SERVER',
-        default: DEFAULT_SERVER,
-        parse: parseServerUrl,
-      }),
-    )
+    .addOption(serverFlag())
     .addOption(flag('--name <name>', 'ask for this name (the /tcp/<name> WebSocket path)', { env: 'BURROW_TCP_NAME' }))
     .addOption(
       flag('--remote-port <port>', "ask for this public TCP port (within the server's --tcp-ports range)", {
@@ -114,13 +96,8 @@ export function registerTcpCommand(program: Command): void {
         env: 'BURROW_NO_PUBLIC_PORT',
       }),
     )
-    .addOption(flag('-t, --token <token>', 'access token, when the server requires one', { env: 'BURROW_TOKEN' }))
-    .addOption(
-      flag('--local-host <host>', 'host of the local service', {
-        env: 'BURROW_LOCAL_HOST',
-        defaultDescription: 'localhost',
-      }),
-    )
+    .addOption(tokenFlag())
+    .addOption(localHostFlag())
     .addOption(flag('--json', 'print one JSON object per line', { env: 'BURROW_JSON' }))
     .addOption(connectTimeoutFlag())
     .action(async (port: string, f: TcpFlags, cmd: Command) =>
