@@ -31,7 +31,7 @@ export interface LoggerOptions {
   level?: LevelWithSilent;
   name?: string;
   /** Write to this destination (default stdout; then `format` applies). */
-  destination?: NodeJS.WritableStream;
+  destination?: NodeJS.WritableStream | DestinationStream;
   /** Line format on stdout (default json). `pretty` needs the optional package pino-pretty, else json. */
   format?: LogFormat;
 }
@@ -57,10 +57,44 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: null,
   };
-  if (options.destination) return pino(opts, options.destination as DestinationStream);
+  if (options.destination) return pino(opts, options.destination);
   if (options.format === 'pretty' && prettyAvailable())
     return pino(opts, transport({ target: 'pino-pretty', options: PRETTY_OPTIONS }) as DestinationStream);
   return pino(opts);
+}
+
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warning',
+  50: 'error',
+  60: 'fatal',
+};
+
+/**
+ * A pino destination that writes one short line per entry for a person at a terminal — `warning:
+ * message (key=value …)` — instead of JSON; the CLI's clients log to stderr through it.
+ */
+export function humanLines(out: NodeJS.WritableStream): DestinationStream {
+  return {
+    write(line: string): void {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        out.write(line);
+        return;
+      }
+      const { level, msg, time: _time, name: _name, ...fields } = entry;
+      const extra = Object.entries(fields)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+      out.write(
+        `${LEVEL_NAMES[Number(level)] ?? 'log'}: ${typeof msg === 'string' ? msg : ''}${extra ? ` (${extra})` : ''}\n`,
+      );
+    },
+  };
 }
 
 /** A logger that discards everything (library default when the caller passes none). */

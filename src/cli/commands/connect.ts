@@ -145,6 +145,13 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
     return 1;
   };
   const level = clientLevel(options.logLevel);
+  // the client's log lines are for a person: short lines on stderr, not JSON
+  const { createLogger, humanLines } = await import('../../core/logger.js');
+  const logger = createLogger({
+    level: level === 'none' ? 'silent' : level,
+    name: 'burrow-tcp',
+    destination: humanLines(io.stderr),
+  });
 
   // Fail before listening when the server, the name or the token is wrong (not at the first connection).
   const { checkTcpTarget } = await import('../../client/tcp-ws/probe.js');
@@ -155,7 +162,7 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
     const conn = connectStdio(url, token, {
       input: io.stdin,
       output: io.stdout,
-      logLevel: level,
+      logger,
       tls,
       onStateChange: onState,
     });
@@ -165,7 +172,7 @@ export async function runConnect(url: string, options: ConnectOptions, io: Conne
   const { startTcpTunnel } = await import('../../client/tcp-ws/tcp-tunnel.js');
   const tunnel = await startTcpTunnel(url, token, options.localAddress, options.localPort, {
     mode: options.mode,
-    logLevel: level,
+    logger,
     tls,
   });
   const { address, port } = tunnel.address;
