@@ -174,6 +174,36 @@ export function createAdminAdapter(options: AdminAdapterOptions): AdminApi {
       pattern: /^\/tunnels$/,
       handler: async () => ({ status: 200, body: { tunnels: (await store.listTunnelIds()).map(tunnelIdView) } }),
     },
+    {
+      method: 'GET',
+      pattern: /^\/live$/,
+      handler: async () => ({
+        status: 200,
+        body: {
+          live: (server?.registry.list() ?? []).map((t) => ({
+            id: t.id,
+            name: t.name,
+            protocol: t.protocol,
+            kind: t.kind,
+            url: t.url,
+            ...(t.agentAddress ? { agentAddress: t.agentAddress } : {}),
+          })),
+        },
+      }),
+    },
+    {
+      // close one live tunnel: its client is told why and does not bring it back
+      method: 'DELETE',
+      pattern: /^\/live\/([^/]+)$/,
+      handler: async ({ params }) => {
+        const id = params[0] ?? '';
+        const live = server?.registry.getById(id);
+        if (!live || !server?.closeTunnel(id)) {
+          throw new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `no live tunnel has the id "${id}"`);
+        }
+        return { status: 200, body: { closed: { id, name: live.name, protocol: live.protocol } } };
+      },
+    },
   ];
 
   async function authenticate(presented: string | undefined, address: string): Promise<void> {

@@ -39,6 +39,12 @@ const CORE_ERRORS = {
     message: 'The tunnel client is restarting',
     fix: 'Retry after the seconds in Retry-After: the tunnel client stopped on purpose and is coming back.',
   },
+  BURROW_ERR_TUNNEL_CLOSED: {
+    status: 410,
+    wsClose: 4410,
+    message: "The server's operator closed this tunnel",
+    fix: 'Open it again if you still need it (the operator may have closed it on purpose: ask them); other tunnels of the same client keep running.',
+  },
   BURROW_ERR_ORIGIN_REFUSED: {
     status: 502,
     wsClose: 1011,

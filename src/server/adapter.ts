@@ -33,6 +33,8 @@ export interface ServerContext {
    * counting until released.
    */
   takeNewTunnel(address: string, edge: TunnelProtocol, options?: { held?: boolean }): NewTunnelTicket;
+  /** Close one live tunnel by id (an operator's action, BurrowServer.closeTunnel); false when none has it. */
+  closeTunnel(tunnelId: string): boolean;
 }
 
 /**

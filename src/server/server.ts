@@ -54,6 +54,12 @@ export interface BurrowServer {
   tcpAccessToken(tunnel: RegisteredTunnel): string | undefined;
   /** Disconnect every agent and tunnel opened with this token (after a revocation). Returns how many. */
   revokeToken(tokenId: string): number;
+  /**
+   * Close one live tunnel (an operator's action), by id: its name is free at once, a burrow agent is
+   * told (UNREGISTER, BURROW_ERR_TUNNEL_CLOSED) and does not bring it back; other edges' clients see
+   * their connection end. False when no live tunnel has that id.
+   */
+  closeTunnel(tunnelId: string): boolean;
   /** Graceful stop: refuse new work, drain in-flight requests (up to drainTimeoutMs), close agents. */
   close(): Promise<void>;
 }
@@ -105,6 +111,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     clientAddress: (req) => remoteAddressOf(req, config.trustProxy),
     sendError,
     rejectUpgrade,
+    closeTunnel: (id) => closeLiveTunnel(id),
     takeNewTunnel(address, edge, opts) {
       try {
         return newTunnels.take(address, { edge, ...opts });
@@ -215,6 +222,18 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
   function ownedByAdapter(host: string): boolean {
     for (const a of adapters) if (a.claimsHost?.(host)) return true;
     return false;
+  }
+
+  function closeLiveTunnel(tunnelId: string): boolean {
+    const t = registry.getById(tunnelId);
+    if (!t) return false;
+    const err = new BurrowError('BURROW_ERR_TUNNEL_CLOSED', `tunnel ${t.name} was closed by the server's operator`);
+    if (!agentEndpoint.closeTunnel(tunnelId, err)) {
+      t.close(err.message);
+      registry.remove(t);
+    }
+    logger.info({ tunnel: t.name, tunnelId, protocol: t.protocol }, 'tunnel closed by the operator');
+    return true;
   }
 
   function trackRequest(res: ServerResponse): void {
@@ -372,6 +391,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       if (n) logger.info({ tokenId, closed: n }, 'token revoked: agents disconnected');
       return n;
     },
+    closeTunnel: (id) => closeLiveTunnel(id),
     listen(port = config.port, address = config.address) {
       const serverOpts: http.ServerOptions = {
         maxHeaderSize: config.maxHeaderBytes,

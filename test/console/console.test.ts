@@ -293,6 +293,25 @@ void describe('admin console in headless Chromium', { skip }, () => {
     await page.waitForFunction(() => document.querySelector('#stat-tunnels')?.textContent === '0');
   });
 
+  void test('disconnecting one tunnel on the tunnels page ends it: its `burrow http` exits 1 saying why', async () => {
+    const { secret } = await srv.composed.accounts.tokens.create({ label: 'disconnect me' });
+    const cli = runDistCli(
+      ['http', String(origin.port), '--server', srv.url, '--token', secret, '--local-host', '127.0.0.1', '--json'],
+      { cwd },
+    );
+    clis.push(cli);
+    const name = (await cli.waitFor(/"url":"http:\/\/([a-z0-9-]+)\./))[1]!;
+    await page.click('a[href="#/tunnels"]');
+    const row = `#tunnels tr[data-tunnel="${name}"]`;
+    await page.waitForSelector(row);
+    await page.click(`${row} button.danger`);
+    await page.click(`${row} .confirm button.danger`);
+    assert.equal(await cli.exited, 1, 'the agent stopped (no reconnect)');
+    assert.match(cli.output(), /BURROW_ERR_TUNNEL_CLOSED/);
+    await page.waitForSelector(row, { state: 'detached', timeout: 3000 });
+    assert.equal((await visit(srv.port, `${name}.localhost`, '/gone')).status, 404, 'the name is free at once');
+  });
+
   void test('names: reserve one, edit its visitor rules (a visitor is refused), release it; API errors show code and fix', async () => {
     const owner = await srv.composed.accounts.tokens.create({ label: 'names owner' });
     await page.click('a[href="#/names"]');

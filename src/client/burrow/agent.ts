@@ -89,6 +89,8 @@ export interface AgentEvents {
   connecting: [ConnectAttempt];
   connected: [Welcome];
   registered: [TunnelSpec, TunnelRegistration];
+  /** The server closed one tunnel (an operator's action): it is not registered again. */
+  unregistered: [TunnelSpec, BurrowError];
   disconnected: [BurrowError];
   reconnecting: [RetryInfo];
   error: [BurrowError];
@@ -347,6 +349,18 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
         if (ev['type'] === 'request' && typeof ev['tunnelId'] === 'string') {
           this.#byTunnelId.get(ev['tunnelId'])?.spec.onRequest?.(ev as unknown as RequestEvent);
         }
+        return;
+      }
+      case FrameType.UNREGISTER: {
+        const o = decodeJson(frame);
+        const id = typeof o['tunnelId'] === 'string' ? o['tunnelId'] : '';
+        const slot = this.#byTunnelId.get(id);
+        if (!slot) return;
+        this.#byTunnelId.delete(id);
+        for (const [req, s] of this.#slots) if (s === slot) this.#slots.delete(req);
+        const e = fromWireError(parseWireError(o['error']), ERROR_CODES);
+        this.#logger.info({ tunnel: slot.current?.name, code: e.code }, 'the server closed a tunnel');
+        this.emit('unregistered', slot.spec, e);
         return;
       }
       case FrameType.GOAWAY: {

@@ -8,7 +8,7 @@ import type { TunnelRegistration } from '../../wire/mux/messages.js';
 import { AgentConnection } from './agent.js';
 import type { BackoffOptions } from '../../core/backoff.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
-import { bridgeStream, startRegistered, type FirstConnectOptions } from './open-tunnel.js';
+import { bridgeStream, endWhenUnregistered, startRegistered, type FirstConnectOptions } from './open-tunnel.js';
 import { DEFAULT_SERVER_URL } from './limits.js';
 import type { RetryInfo } from './agent.js';
 
@@ -91,6 +91,7 @@ export async function exposeTcp(options: ExposeTcpOptions): Promise<TcpTunnel> {
   agent.on('reconnecting', (r) => tunnel.emit('reconnecting', r));
   agent.on('disconnected', (e) => tunnel.emit('disconnected', e));
   agent.on('close', () => tunnel.emit('close'));
+  endWhenUnregistered(agent, tunnel);
   agent.on('registered', (_s, t) => {
     const first = tunnel.info === undefined;
     tunnel.info = t;

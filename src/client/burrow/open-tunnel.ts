@@ -170,6 +170,7 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
   agent.on('reconnecting', (r) => tunnel.emit('reconnecting', r));
   agent.on('disconnected', (e) => tunnel.emit('disconnected', e));
   agent.on('registered', (_spec, t) => tunnel.setRegistered(t));
+  endWhenUnregistered(agent, tunnel);
   agent.on('close', () => tunnel.close());
 
   const registered = agent.register({
@@ -184,6 +185,17 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
   });
   await startRegistered(agent, registered, tunnel, options);
   return tunnel;
+}
+
+/** The server closed the agent's one tunnel (an operator's action): report why, then stop (no reconnect). */
+export function endWhenUnregistered(
+  agent: AgentConnection,
+  tunnel: { listenerCount(event: 'error'): number; emit(event: 'error', err: Error): boolean },
+): void {
+  agent.on('unregistered', (_spec, e) => {
+    if (tunnel.listenerCount('error') > 0) tunnel.emit('error', e);
+    agent.close();
+  });
 }
 
 /**

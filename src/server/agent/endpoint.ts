@@ -75,6 +75,7 @@ interface AgentConnection {
 export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapter & {
   readonly connections: number;
   closeTunnelsOf(pred: (principal: AgentPrincipal) => boolean): number;
+  closeTunnel(tunnelId: string, err: BurrowError): boolean;
 } {
   let ctx: ServerContext | undefined;
   const admission = options.admission ?? OPEN_ADMISSION;
@@ -357,6 +358,23 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     },
     stats() {
       return { agents: conns.size };
+    },
+    /**
+     * Close one tunnel of a connected agent (an operator's action): the name is freed at once, the
+     * agent gets UNREGISTER with the reason and does not register it again; its other tunnels stay.
+     */
+    closeTunnel(tunnelId, err) {
+      for (const conn of conns) {
+        const t = conn.tunnels.get(tunnelId);
+        if (!t) continue;
+        conn.tunnels.delete(tunnelId);
+        t.close(err.message);
+        ctx?.registry.remove(t);
+        options.onTunnelGone?.(t);
+        conn.session.sendControl(FrameType.UNREGISTER, { tunnelId, error: toWireError(err) });
+        return true;
+      }
+      return false;
     },
     closeTunnelsOf(pred) {
       let n = 0;

@@ -1,6 +1,7 @@
-// Tunnels: every live tunnel with its counters, pushed every second; sort and filter.
+// Tunnels: every live tunnel with its counters, pushed every second; sort and filter; disconnect one.
 import { useState } from 'preact/hooks';
-import { ago, bytes, html } from '../ui.js';
+import { admin } from '../api.js';
+import { ConfirmButton, ErrorBox, ago, bytes, html, useAction } from '../ui.js';
 
 const COLUMNS = [
   { key: 'name', label: 'Name' },
@@ -17,6 +18,9 @@ const COLUMNS = [
 export function Tunnels({ live }) {
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState({ key: 'name', dir: 1 });
+  const { error, run } = useAction();
+  // the list is pushed: the closed tunnel leaves it with the next update
+  const disconnect = (t) => void run(() => admin('DELETE', `/live/${encodeURIComponent(t.id)}`));
   const rows = (live.state?.tunnels ?? []).filter((t) => {
     const f = filter.trim().toLowerCase();
     return !f || t.name.includes(f) || t.protocol.includes(f) || t.url.toLowerCase().includes(f);
@@ -38,6 +42,7 @@ export function Tunnels({ live }) {
       />
       <span class="muted" aria-live="polite">${rows.length} of ${live.state?.tunnelsTotal ?? 0} live</span>
     </div>
+    <${ErrorBox} error=${error} />
     ${
       rows.length === 0
         ? html`<p class="muted" id="no-tunnels">
@@ -55,12 +60,13 @@ export function Tunnels({ live }) {
                       <button type="button" class="sort" onClick=${() => by(c.key)}>${c.label}</button>
                     </th>`,
                 )}
+                <th scope="col"><span class="sr-only">Actions</span></th>
               </tr>
             </thead>
             <tbody>
               ${rows.map(
                 (t) =>
-                  html`<tr data-tunnel=${t.name}>
+                  html`<tr key=${t.id} data-tunnel=${t.name}>
                     <td data-label="Name"><a href=${t.url} rel="noreferrer" target="_blank">${t.name}</a></td>
                     <td data-label="Kind">${t.protocol}${t.kind === 'tcp' ? ' (tcp)' : ''}</td>
                     <td data-label="Agent" class="agent">${t.agentAddress ?? '—'}</td>
@@ -70,6 +76,13 @@ export function Tunnels({ live }) {
                     <td data-label="Out">${bytes(t.bytesOut)}</td>
                     <td data-label="Requests" class="requests">${t.requests}</td>
                     <td data-label="req/s">${t.reqPerSec}</td>
+                    <td data-label="Actions">
+                      <${ConfirmButton}
+                        label="Disconnect"
+                        question=${`Disconnect ${t.name}? Its client is told and does not reconnect it; the name is free at once.`}
+                        onConfirm=${() => disconnect(t)}
+                      />
+                    </td>
                   </tr>`,
               )}
             </tbody>
