@@ -116,6 +116,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     admin: options.adminToken !== undefined ? adminApi : undefined,
     domains: server.config.domains,
     adapterStats: () => Object.assign({}, ...adapters.map((a) => a.stats?.() ?? {})) as Record<string, number>,
+    inFlight: () => adapters.flatMap((a) => a.inFlight?.() ?? []),
   });
   adapters.push(webConsole);
   // localtunnel's `/<name>` handshake catches single-segment paths: it goes last.

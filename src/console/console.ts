@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { readJson, type AdminApi } from '../auth/admin-api.js';
 import { BurrowError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { ServerAdapter, ServerContext } from '../server/adapter.js';
+import type { InFlightItem, ServerAdapter, ServerContext } from '../server/adapter.js';
 import { VERSION } from '../version.js';
 import { loadConsoleAssets, type ConsoleAssets } from './assets.js';
 import './errors.js';
@@ -26,6 +26,8 @@ export interface ConsoleOptions {
   domains: readonly string[];
   /** The server's adapters' counters (pipe_*, tcp*…). */
   adapterStats: () => Record<string, number>;
+  /** The server's adapters' items in flight (pipes in flight, TCP sessions), listed on their pages. */
+  inFlight?: () => InFlightItem[];
   /** Where the built front-end is (default: dist/console/assets). */
   assetsDir?: string;
   sessions?: SessionStoreOptions;
@@ -177,6 +179,7 @@ export function createConsoleAdapter(options: ConsoleOptions): ConsoleAdapter {
           metrics: c.metrics,
           version: VERSION,
           adapterStats: options.adapterStats,
+          ...(options.inFlight ? { inFlight: options.inFlight } : {}),
         });
         live.start();
       }

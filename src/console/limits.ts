@@ -25,5 +25,7 @@ export const HISTORY_MS = 15 * 60_000;
 export const MAX_EVENT_STREAMS = 32;
 /** Tunnels listed in one live update (the busiest first when there are more). */
 export const MAX_LIVE_TUNNELS = 500;
+/** Most items in flight (pipe transfers, TCP sessions) one live update lists. */
+export const MAX_LIVE_IN_FLIGHT = 500;
 /** An event stream with this much unread is skipped for updates until its console reads again. */
 export const SLOW_STREAM_BYTES = 1 << 20;

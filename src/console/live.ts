@@ -9,7 +9,15 @@ import type { ServerResponse } from 'node:http';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { ServerMetrics } from '../server/metrics.js';
 import type { TunnelRegistry } from '../server/registry.js';
-import { HISTORY_MS, MAX_EVENT_STREAMS, MAX_LIVE_TUNNELS, SAMPLE_INTERVAL_MS, SLOW_STREAM_BYTES } from './limits.js';
+import {
+  HISTORY_MS,
+  MAX_EVENT_STREAMS,
+  MAX_LIVE_IN_FLIGHT,
+  MAX_LIVE_TUNNELS,
+  SAMPLE_INTERVAL_MS,
+  SLOW_STREAM_BYTES,
+} from './limits.js';
+import type { InFlightItem } from '../server/adapter.js';
 
 /** One point of the overview charts. */
 export interface LiveSample {
@@ -56,6 +64,8 @@ export interface LiveState {
   adapters: Record<string, number>;
   tunnels: LiveTunnel[];
   tunnelsTotal: number;
+  /** What the edges carry now, item by item (pipes in flight, TCP-over-WebSocket sessions). */
+  inFlight: InFlightItem[];
 }
 
 export interface LiveSource {
@@ -64,6 +74,8 @@ export interface LiveSource {
   version: string;
   /** Counters of the server's adapters (pipe, TCP access…). */
   adapterStats: () => Record<string, number>;
+  /** The server's adapters' items in flight (pipes, TCP sessions). */
+  inFlight?: () => InFlightItem[];
   now?: () => number;
 }
 
@@ -229,6 +241,7 @@ export class LiveView {
       adapters: this.#src.adapterStats(),
       tunnels: rows.slice(0, MAX_LIVE_TUNNELS),
       tunnelsTotal: rows.length,
+      inFlight: (this.#src.inFlight?.() ?? []).slice(0, MAX_LIVE_IN_FLIGHT),
     };
     return { sample, state };
   }

@@ -37,6 +37,25 @@ export interface ServerContext {
   closeTunnel(tunnelId: string): boolean;
 }
 
+/** One thing an edge carries right now (a pipe transfer, a TCP-over-WebSocket session), as the console lists it. */
+export interface InFlightItem {
+  /** Which list it belongs to: 'pipe', 'tcp-ws', … */
+  readonly kind: string;
+  /** Unique within its kind (a session id, a pipe path). */
+  readonly id: string;
+  /** What a person reads first: the pipe path, the TCP target's name. */
+  readonly label: string;
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number;
+  /** Bytes moved so far, each way (for a pipe: `in` from the sender, `out` to all receivers). */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Bytes expected, when known (a sender's Content-Length). */
+  readonly total?: number;
+  /** A few facts by name (client address, mode, connections, senders, receivers). */
+  readonly detail: Readonly<Record<string, string | number>>;
+}
+
 /**
  * A server edge. Requests and upgrades on the server's own host (not a tunnel host) are offered to
  * each adapter in order; the first that returns true owns them. Tunnel hosts are routed by the
@@ -54,6 +73,8 @@ export interface ServerAdapter {
   close?(): Promise<void>;
   /** Counts for /health and /api/status. */
   stats?(): Record<string, number>;
+  /** What the edge carries right now, one item each (pipes in flight, TCP sessions), for the console. */
+  inFlight?(): InFlightItem[];
   /** True for hosts this edge owns outright (e.g. a pipe host): they are never routed to tunnels. */
   claimsHost?(host: string): boolean;
   /** Disconnect whatever this edge holds for a revoked token; returns how many connections it closed. */

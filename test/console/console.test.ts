@@ -8,11 +8,15 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { composeServer } from '../../src/app/compose.js';
+import { exposeTcp } from '../../src/client/burrow/expose-tcp.js';
+import { connectTcp } from '../../src/client/tcp-ws/tcp-tunnel.js';
 import { closeHttp } from '../helpers/harness.js';
 import { waitUntil } from '../helpers/wait.js';
 import { runDistCli, type DistCli } from '../reliability/dist-cli.js';
@@ -396,6 +400,49 @@ void describe('admin console in headless Chromium', { skip }, () => {
       sender.end();
       receiver.destroy();
     }
+  });
+
+  void test('TCP sessions: a WebSocket session to a `burrow tcp` tunnel is listed with its target and moving bytes', async () => {
+    const { secret } = await srv.composed.accounts.tokens.create({ label: 'tcp session' });
+    const echo = net.createServer((c) => c.pipe(c));
+    echo.listen(0, '127.0.0.1');
+    await once(echo, 'listening');
+    const exposed = await exposeTcp({
+      server: srv.url,
+      port: (echo.address() as net.AddressInfo).port,
+      localHost: '127.0.0.1',
+      token: secret,
+      publicPort: false,
+      reconnect: false,
+    });
+    const client = await connectTcp({
+      url: exposed.wsUrl!,
+      token: exposed.accessToken!,
+      port: 0,
+      mode: 'multiplexed',
+      logLevel: 'none',
+    });
+    const sock = net.connect(client.address.port, '127.0.0.1');
+    try {
+      await page.click('a[href="#/tcp"]');
+      let echoed = 0;
+      sock.on('data', (c: Buffer) => (echoed += c.length));
+      sock.write(Buffer.alloc(64 * 1024, 7));
+      await waitUntil(() => echoed === 64 * 1024, { what: 'the echo came back' });
+      const row = `#tcp-sessions tr:has(code:text-is("${exposed.name}"))`;
+      await page.waitForSelector(row, { timeout: 3000 });
+      await page
+        .locator(`${row} .bytes-in`)
+        .filter({ hasText: /64(\.0)? KiB/ })
+        .waitFor({ timeout: 3000 });
+      assert.match(await text(page, row), /multiplexed/);
+    } finally {
+      sock.destroy();
+      client.close();
+      exposed.close();
+      echo.close();
+    }
+    await page.waitForSelector('#tcp-sessions-none', { timeout: 5000 });
   });
 
   void test('a forged or missing CSRF token, another origin, and a request after sign-out are refused', async () => {

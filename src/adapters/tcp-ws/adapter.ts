@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { BurrowError, RateLimitedError } from '../../core/errors.js';
 import type { FailedAuthGate } from '../../core/failed-auth-gate.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
-import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
+import type { InFlightItem, ServerAdapter, ServerContext } from '../../server/adapter.js';
 import { bearerToken } from '../../core/bearer.js';
 import { sendJson } from '../../core/http-json.js';
 import { watchLiveness } from '../../wire/tcp-ws/flow.js';
@@ -17,6 +17,7 @@ import {
   createStaticTcpResolver,
   isValidTargetName,
   type StaticTcpTargetSpec,
+  type TcpOpenInfo,
   type TcpTarget,
   type TcpTargetResolver,
 } from './targets.js';
@@ -102,7 +103,20 @@ export type TcpWsAdapterStats = {
 export interface TcpWsAdapter extends ServerAdapter {
   readonly name: 'limrun';
   stats(): TcpWsAdapterStats;
+  inFlight(): InFlightItem[];
   close(): Promise<void>;
+}
+
+/** A session open now, as the console lists it. */
+interface LiveSession {
+  readonly id: string;
+  readonly target: string;
+  readonly mode: 'singleton' | 'multiplexed';
+  readonly remoteAddress: string;
+  readonly startedAt: number;
+  bytesIn: number;
+  bytesOut: number;
+  connections: () => number;
 }
 
 interface Route {
@@ -178,6 +192,37 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
     if (direction === 'in') counters.bytesIn += bytes;
     else counters.bytesOut += bytes;
   };
+  /** Every session open now, with its own byte counts (the console's list). */
+  const live = new Map<string, LiveSession>();
+  let nextLiveId = 0;
+  /** Track a session in `live` until `ended` settles; its bytes count there and in the totals. */
+  function liveSession(
+    target: string,
+    mode: 'singleton' | 'multiplexed',
+    info: TcpOpenInfo,
+    connections: () => number,
+  ): { count: (direction: 'in' | 'out', bytes: number) => void; end: () => void } {
+    const id = `tcp-${++nextLiveId}`;
+    const s: LiveSession = {
+      id,
+      target,
+      mode,
+      remoteAddress: info.remoteAddress,
+      startedAt: Date.now(),
+      bytesIn: 0,
+      bytesOut: 0,
+      connections,
+    };
+    live.set(id, s);
+    return {
+      count(direction, bytes) {
+        count(direction, bytes);
+        if (direction === 'in') s.bytesIn += bytes;
+        else s.bytesOut += bytes;
+      },
+      end: () => live.delete(id),
+    };
+  }
   let closing = false;
 
   function route(url: URL): Route | undefined {
@@ -242,7 +287,9 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
       wss.handleUpgrade(req, socket, head, (ws) => {
         track(ws);
         counters.muxTotal++;
-        const session = new TcpWsMuxSession(ws, target, info, extensions, {
+        let session: TcpWsMuxSession | undefined = undefined;
+        const tracked = liveSession(target.name, 'multiplexed', info, () => session?.connections ?? 0);
+        session = new TcpWsMuxSession(ws, target, info, extensions, {
           maxConnections: options.muxMaxConnections ?? L.TCP_MUX_MAX_CONNECTIONS,
           dialQueueBytes: L.TCP_MUX_DIAL_QUEUE_BYTES,
           closedIdMemory: L.TCP_MUX_CLOSED_ID_MEMORY,
@@ -254,10 +301,14 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
               ? { window: muxWindow, peerWindow, bufferBytes: L.TCP_MUX_BUFFER_BYTES }
               : undefined,
           logger,
-          count,
+          count: tracked.count,
         });
-        muxSessions.add(session);
-        ws.once('close', () => muxSessions.delete(session));
+        const open = session;
+        muxSessions.add(open);
+        ws.once('close', () => {
+          muxSessions.delete(open);
+          tracked.end();
+        });
       });
       return true;
     }
@@ -309,6 +360,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
           return;
         }
         counters.sessionsTotal++;
+        const tracked = liveSession(target.name, 'singleton', info, () => 1);
         const session = new SingletonSession(sessionKey, conn, extensions, {
           detachedGraceMs: key === undefined ? 0 : detachedGraceMs,
           detachedBufferBytes: options.detachedBufferBytes ?? L.TCP_DETACHED_BUFFER_BYTES,
@@ -316,8 +368,11 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
           lowWaterBytes: L.TCP_WS_LOW_WATER_BYTES,
           targetEndGraceMs,
           logger,
-          count,
-          onEnd: (s) => store.end(s),
+          count: tracked.count,
+          onEnd: (s) => {
+            tracked.end();
+            store.end(s);
+          },
         });
         store.add(session);
         // If the client went away while we dialled, the session waits detached for its resume.
@@ -361,6 +416,17 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
     },
     handleUpgrade,
     handleRequest,
+    inFlight(): InFlightItem[] {
+      return [...live.values()].map((s) => ({
+        kind: 'tcp-ws',
+        id: s.id,
+        label: s.target,
+        startedAt: s.startedAt,
+        bytesIn: s.bytesIn,
+        bytesOut: s.bytesOut,
+        detail: { mode: s.mode, client: s.remoteAddress, connections: s.connections() },
+      }));
+    },
     stats(): TcpWsAdapterStats {
       let muxConnections = 0;
       let flowControlled = 0;

@@ -15,6 +15,40 @@ function useRate(value, t) {
   return rate.current;
 }
 
+/** Items an edge carries now (live.state.inFlight of one kind): what, since when, bytes each way, its facts. */
+function InFlight({ id, items, empty, labelTitle }) {
+  if (items.length === 0) return html`<p class="muted" id=${`${id}-none`}>${empty}</p>`;
+  return html`<table class="rows" id=${id}>
+    <thead>
+      <tr>
+        <th scope="col">${labelTitle}</th>
+        <th scope="col">Age</th>
+        <th scope="col">In</th>
+        <th scope="col">Out</th>
+        <th scope="col">Details</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${items.map(
+        (i) =>
+          html`<tr key=${i.id} data-item=${i.id}>
+            <td data-label=${labelTitle}><code>${i.label}</code></td>
+            <td data-label="Age">${ago(new Date(i.startedAt).toISOString())}</td>
+            <td data-label="In" class="bytes-in">
+              ${bytes(i.bytesIn)}${i.total !== undefined ? ` of ${bytes(i.total)}` : ''}
+            </td>
+            <td data-label="Out" class="bytes-out">${bytes(i.bytesOut)}</td>
+            <td data-label="Details">
+              ${Object.entries(i.detail)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(' · ')}
+            </td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
 export function Pipes({ live }) {
   const a = live.state?.adapters ?? {};
   const t = live.samples[live.samples.length - 1]?.t;
@@ -84,6 +118,12 @@ export function Tcp({ live }) {
         <${Stat} label="Bytes in" value=${bytes(a.tcpBytesIn ?? 0)} />
         <${Stat} label="Bytes out" value=${bytes(a.tcpBytesOut ?? 0)} />
       </div>
+      <${InFlight}
+        id="tcp-sessions"
+        items=${(live.state?.inFlight ?? []).filter((i) => i.kind === 'tcp-ws')}
+        empty="No TCP-over-WebSocket sessions open."
+        labelTitle="Target"
+      />
     </section>
     <${Chart}
       title="Tunnel bytes per second"
