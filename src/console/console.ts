@@ -16,7 +16,7 @@ import './errors.js';
 import { sendConsoleError, sendConsoleJson, sessionCookie, sessionIdOf, setSecurityHeaders } from './http.js';
 import { CONSOLE_PATH, SIGN_IN_MAX_BODY_BYTES } from './limits.js';
 import { LiveView } from './live.js';
-import { csrfMatches, SessionStore, type ConsoleSession, type SessionStoreOptions } from './sessions.js';
+import { csrfMatches, ConsoleSessions, type ConsoleSession, type ConsoleSessionsOptions } from './sessions.js';
 import { ASSETS_MISSING_TEXT, CONSOLE_OFF_TEXT, offPage, shellPage } from './shell.js';
 
 export interface ConsoleOptions {
@@ -30,12 +30,12 @@ export interface ConsoleOptions {
   inFlight?: () => InFlightItem[];
   /** Where the built front-end is (default: dist/console/assets). */
   assetsDir?: string;
-  sessions?: SessionStoreOptions;
+  sessions?: ConsoleSessionsOptions;
   logger?: Logger;
 }
 
 export interface ConsoleAdapter extends ServerAdapter {
-  readonly sessions: SessionStore;
+  readonly sessions: ConsoleSessions;
   /** The live sampler (undefined before start or when off). */
   readonly live: LiveView | undefined;
   /** Server shutdown: end the live streams and refuse new ones (they would hold the drain open). */
@@ -46,7 +46,7 @@ const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 export function createConsoleAdapter(options: ConsoleOptions): ConsoleAdapter {
-  const sessions = new SessionStore(options.sessions);
+  const sessions = new ConsoleSessions(options.sessions);
   const assets: ConsoleAssets | undefined = options.admin ? loadConsoleAssets(options.assetsDir) : undefined;
   let ctx: ServerContext | undefined;
   let live: LiveView | undefined;

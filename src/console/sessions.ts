@@ -13,7 +13,7 @@ export interface ConsoleSession {
   lastSeenAt: number;
 }
 
-export interface SessionStoreOptions {
+export interface ConsoleSessionsOptions {
   idleMs?: number;
   absoluteMs?: number;
   maxSessions?: number;
@@ -21,14 +21,14 @@ export interface SessionStoreOptions {
   now?: () => number;
 }
 
-export class SessionStore {
+export class ConsoleSessions {
   readonly #sessions = new Map<string, ConsoleSession>();
   readonly #idleMs: number;
   readonly #absoluteMs: number;
   readonly #max: number;
   readonly #now: () => number;
 
-  constructor(options: SessionStoreOptions = {}) {
+  constructor(options: ConsoleSessionsOptions = {}) {
     this.#idleMs = options.idleMs ?? SESSION_IDLE_MS;
     this.#absoluteMs = options.absoluteMs ?? SESSION_ABSOLUTE_MS;
     this.#max = options.maxSessions ?? MAX_SESSIONS;

@@ -1,7 +1,7 @@
 /** The console's sessions: idle and absolute expiry on an injected clock, the CSRF check, the cap. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { csrfMatches, SessionStore } from '../../src/console/sessions.js';
+import { csrfMatches, ConsoleSessions } from '../../src/console/sessions.js';
 import { sessionCookie, sessionIdOf } from '../../src/console/http.js';
 import type { IncomingMessage } from 'node:http';
 
@@ -12,7 +12,7 @@ function clock(): { now: () => number; advance: (ms: number) => void } {
 
 test('a session ends after the idle time unused, and is kept alive by use', () => {
   const c = clock();
-  const store = new SessionStore({ idleMs: 1000, absoluteMs: 10_000, now: c.now });
+  const store = new ConsoleSessions({ idleMs: 1000, absoluteMs: 10_000, now: c.now });
   const s = store.create();
   c.advance(900);
   assert.equal(store.get(s.id), s, 'used within the idle time');
@@ -25,7 +25,7 @@ test('a session ends after the idle time unused, and is kept alive by use', () =
 
 test('a session ends at the absolute limit however busy; peek does not count as use', () => {
   const c = clock();
-  const store = new SessionStore({ idleMs: 1000, absoluteMs: 3000, now: c.now });
+  const store = new ConsoleSessions({ idleMs: 1000, absoluteMs: 3000, now: c.now });
   const s = store.create();
   for (let i = 0; i < 5; i++) {
     c.advance(500);
@@ -42,7 +42,7 @@ test('a session ends at the absolute limit however busy; peek does not count as 
 });
 
 test('ids and CSRF tokens are long, random and distinct; the CSRF check needs the exact token', () => {
-  const store = new SessionStore();
+  const store = new ConsoleSessions();
   const a = store.create();
   const b = store.create();
   assert.notEqual(a.id, b.id);
@@ -59,7 +59,7 @@ test('ids and CSRF tokens are long, random and distinct; the CSRF check needs th
 });
 
 test('the store holds at most maxSessions: the oldest goes first', () => {
-  const store = new SessionStore({ maxSessions: 2 });
+  const store = new ConsoleSessions({ maxSessions: 2 });
   const a = store.create();
   const b = store.create();
   const c = store.create();
