@@ -14,10 +14,14 @@ export { listenPipe } from '../adapters/pipe/serve.js';
 export type { PipeListener, PipeListenOptions } from '../adapters/pipe/serve.js';
 export { PIPE_API_PREFIX } from '../wire/pipe/target.js';
 export { RESERVED_PATHS } from '../adapters/pipe/reserved.js';
+export { cheatSheet, cheatSheetRecipes } from '../adapters/pipe/cheatsheet.js';
+export type { CheatSheetRecipe, CheatSheetOptions } from '../adapters/pipe/cheatsheet.js';
 export type { PipeRequest, PipeResponse } from '../adapters/pipe/http.js';
 export type { PipeSnapshot, PipeState } from '../adapters/pipe/spectators.js';
 export * as limits from '../wire/pipe/limits.js';
 export { pipe, send, receive, watch, health, pipeUrl, pipeUrls } from '../client/pipe/sdk.js';
+export { forwardTcpListen, forwardTcpTarget } from '../client/pipe/forward-tcp.js';
+export type { ForwardTcp, ForwardTcpOptions, ForwardEvent } from '../client/pipe/forward-tcp.js';
 export type {
   PipeClientOptions,
   PipeSendOptions,

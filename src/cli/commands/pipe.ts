@@ -5,7 +5,8 @@
  */
 import { Option, type Command, type CommanderError } from 'commander';
 import { createLogger } from '../../core/logger.js';
-import { createPipeHandler, listenPipe, pipe, type PipeOptions } from '../../app/pipe.js';
+import { cheatSheet, createPipeHandler, listenPipe, pipe, type PipeOptions } from '../../app/pipe.js';
+import { VERSION } from '../../version.js';
 import { MAX_RECEIVERS } from '../../wire/pipe/limits.js';
 import { envFirst, parseDurationMs, parseIntArg } from '../util.js';
 import { EXIT_USAGE, reportPipeError } from './pipe-errors.js';
@@ -200,4 +201,20 @@ export function registerPipeCommands(program: Command): void {
       .option('--listen <[host:]port>', 'accept TCP connections here (default host 127.0.0.1)')
       .option('--target <host:port>', 'open each carried connection to this address'),
   ).action(async (up: string, down: string, o: ForwardFlags) => exit(await runForwardTcp(up, down, o)));
+
+  addServerFlag(
+    cmd
+      .command('help-cheatsheet')
+      .description(
+        'print copy-pasteable pipe recipes (curl, fan-out, progress, video, tar, gpg, forward-tcp) for --server',
+      ),
+    false,
+  ).action((o: ServerFlags) => {
+    try {
+      process.stdout.write(cheatSheet(pipeBase(o.server), { version: VERSION }));
+      exit(0);
+    } catch (err) {
+      exit(reportPipeError(err));
+    }
+  });
 }

@@ -71,8 +71,8 @@ void describe('pipe: rendezvous and messages', () => {
     await waitUntil(() => p.handler.stats().pending === 1);
     await fetchText(`${p.url}/abc`, { method: 'PUT', body: 'same pipe' });
     assert.equal((await r.reply).text, 'same pipe');
-    assert.match((await fetchText(`${p.url}/%68elp`)).text, /^Help for burrow pipe/);
-    assert.match((await fetchText(`${p.url}/api/v1/pipe/help/`)).text, /^Help for burrow pipe/);
+    assert.match((await fetchText(`${p.url}/%68elp`)).text, /^burrow pipe cheat sheet for /);
+    assert.match((await fetchText(`${p.url}/api/v1/pipe/help/`)).text, /^burrow pipe cheat sheet for/);
     const put = await fetchText(`${p.url}/%6Eoscript/`, { method: 'PUT', body: 'x' });
     assert.equal(put.status, 400);
     assert.match(put.text, /Cannot send to the reserved path/);
