@@ -61,7 +61,15 @@ void describe('the packed package', { skip: NOT_BUILT, timeout: INSTALL_TIMEOUT_
       writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
       await run(
         NPM,
-        ['install', '--omit=optional', '--no-audit', '--no-fund', '--ignore-scripts', join(dir, tarball)],
+        [
+          'install',
+          '--omit=optional',
+          '--prefer-offline',
+          '--no-audit',
+          '--no-fund',
+          '--ignore-scripts',
+          join(dir, tarball),
+        ],
         { cwd: app, timeout: INSTALL_TIMEOUT_MS },
       );
       console.log(`# npm install --omit=optional of the tarball: ${Math.round(performance.now() - started)} ms`);
