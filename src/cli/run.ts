@@ -18,10 +18,12 @@ export interface StopRequests {
   readonly requested: Promise<void>;
 }
 
-function listenForStop(): { stop: StopRequests; dispose: () => void } {
+/** `atOnce`: the command has nothing to close (it takes no StopRequests), so a signal ends it now. */
+function listenForStop(atOnce: boolean): { stop: StopRequests; dispose: () => void } {
   const ac = new AbortController();
   const onSignal = (name: NodeJS.Signals): void => {
-    if (ac.signal.aborted) process.exit(EXIT_OK); // a second signal: stop waiting for the clean close
+    // a second signal stops waiting for the clean close
+    if (atOnce || ac.signal.aborted) process.exit(EXIT_OK);
     ac.abort(name);
   };
   process.on('SIGINT', onSignal);
@@ -49,7 +51,7 @@ export async function runCommand(
   ctx: ErrorContext,
   body: (stop: StopRequests) => Promise<number | void>,
 ): Promise<void> {
-  const { stop, dispose } = listenForStop();
+  const { stop, dispose } = listenForStop(body.length === 0);
   const output = cmd.configureOutput();
   const writeErr = (text: string): void => {
     if (output.writeErr) output.writeErr(text);
