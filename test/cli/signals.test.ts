@@ -65,6 +65,13 @@ void describe('signals', { skip: NOT_BUILT }, () => {
       stopsCleanly(startCli(['connect', `${url.replace('http:', 'ws:')}/tcp/t`]), signal, /Listening on/));
   }
 
+  void it('burrow http --port 3000 (the localtunnel habit) works as burrow http 3000', () =>
+    stopsCleanly(
+      startCli(['http', '--port', '3000', '--server', url.replace('http://', '')]),
+      'SIGINT',
+      /Forwarding .* -> http:\/\/localhost:3000/,
+    ));
+
   void it('burrow http while still connecting (server down): SIGINT → exit 0', async () => {
     const down = await freePort();
     await stopsCleanly(
