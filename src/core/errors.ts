@@ -39,6 +39,12 @@ const CORE_ERRORS = {
     message: 'The tunnel client is restarting',
     fix: 'Retry after the seconds in Retry-After: the tunnel client stopped on purpose and is coming back.',
   },
+  BURROW_ERR_PORT_NOT_ALLOWED: {
+    status: 403,
+    wsClose: 4403,
+    message: 'This port of the tunnel is not open to visitors',
+    fix: 'The tunnel\'s owner can open it: burrow http <port> --allow-port <this port> (SDK: allowPorts). Only the ports it allows are reachable at <name>-http-<port>.',
+  },
   BURROW_ERR_TUNNEL_CLOSED: {
     status: 410,
     wsClose: 4410,

@@ -27,3 +27,37 @@ export function parsePortRange(text: string): PortRange {
   }
   return checkPortRange({ from: Number(m[1]), to: Number(m[2]) });
 }
+
+/** Most entries in a port list (`--allow-port 5173 --allow-port 8000-8010` …). */
+export const MAX_PORT_LIST_ENTRIES = 64;
+
+/**
+ * A list of ports and ranges: "5173", "8000-8010", or several joined with commas (each may also be
+ * given separately). Throws BURROW_ERR_INVALID_CONFIG naming the entry that is wrong.
+ */
+export function parsePortList(entries: string | readonly string[]): PortRange[] {
+  const parts = (typeof entries === 'string' ? [entries] : entries)
+    .flatMap((e) => e.split(','))
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0);
+  if (parts.length > MAX_PORT_LIST_ENTRIES) {
+    throw new BurrowError(
+      'BURROW_ERR_INVALID_CONFIG',
+      `at most ${MAX_PORT_LIST_ENTRIES} ports or ranges may be allowed`,
+    );
+  }
+  return parts.map((p) => {
+    if (/^\d{1,5}$/.test(p)) return checkPortRange({ from: Number(p), to: Number(p) });
+    return parsePortRange(p);
+  });
+}
+
+/** The list in its text form: "5173,8000-8010". */
+export function formatPortList(ranges: readonly PortRange[]): string {
+  return ranges.map((r) => (r.from === r.to ? String(r.from) : `${r.from}-${r.to}`)).join(',');
+}
+
+/** Is the port in one of the ranges? */
+export function inPortList(port: number, ranges: readonly PortRange[]): boolean {
+  return ranges.some((r) => port >= r.from && port <= r.to);
+}

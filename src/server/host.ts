@@ -56,3 +56,15 @@ export function forwardedProto(value: string | undefined): 'http' | 'https' | un
 export function normaliseAddress(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
+
+/** `<name>-http-<port>` / `<name>-https-<port>`: a label that addresses another local port of a tunnel. */
+const PORT_ADDRESS_RE = /^(.+)-(http|https)-(\d{1,5})$/;
+
+/** The tunnel name and local port a port-addressed label names, or undefined for a plain label. */
+export function portAddressOf(label: string): { name: string; port: number; tls: boolean } | undefined {
+  const m = PORT_ADDRESS_RE.exec(label);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { name: m[1]!, port, tls: m[2] === 'https' };
+}

@@ -28,6 +28,8 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 const NAME_RE = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+/** Names that read as a port-addressed hostname (server/host.ts portAddressOf) cannot be claimed. */
+const PORT_ADDRESS_NAME_RE = /-https?-\d+$/;
 
 /** Throws BURROW_ERR_INVALID_NAME / BURROW_ERR_NAME_RESERVED with a message that says how to fix it. */
 export function validateName(name: string): string {
@@ -44,6 +46,12 @@ export function validateName(name: string): string {
     );
   }
   if (RESERVED_NAMES.has(name)) throw new BurrowError('BURROW_ERR_NAME_RESERVED', `"${name}"`);
+  if (PORT_ADDRESS_NAME_RE.test(name)) {
+    throw new BurrowError(
+      'BURROW_ERR_INVALID_NAME',
+      `"${name}" is how a port of another tunnel is addressed (<name>-http-<port>, <name>-https-<port>): choose a name that does not end in -http-<digits> or -https-<digits>`,
+    );
+  }
   return name;
 }
 

@@ -18,6 +18,19 @@ export interface StreamInfo {
   remoteAddress: string;
   /** What the stream carries: a proxied HTTP connection, a WebSocket upgrade, or raw TCP. */
   kind: 'http' | 'upgrade' | 'tcp';
+  /** Another local port of the agent's machine than the tunnel's own (a port-addressed hostname). */
+  target?: PortTarget | undefined;
+}
+
+/** A local port addressed by hostname: `<name>-http-<port>.<domain>` (tls false) or `-https-` (tls true). */
+export interface PortTarget {
+  readonly port: number;
+  readonly tls: boolean;
+}
+
+/** Do two routes reach the same place (no target = the tunnel's own)? */
+export function samePortTarget(a: PortTarget | undefined, b: PortTarget | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.port === b.port && a.tls === b.tls);
 }
 
 export interface CompletedRequest {
@@ -65,6 +78,8 @@ export interface RegisteredTunnel {
   readonly streamPerConnection?: boolean;
   /** Open one raw byte stream to the origin. Rejects with a BurrowError (AGENT_GONE, STREAM_LIMIT, …). */
   openStream?(info: StreamInfo): Promise<Duplex>;
+  /** May visitors reach this other local port of the agent's machine (`<name>-http-<port>`)? Absent: none. */
+  allowsPort?(port: number): boolean;
   handleRequest?(req: IncomingMessage, res: ServerResponse): void;
   handleUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   stats(): TunnelStats;

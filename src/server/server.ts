@@ -16,7 +16,7 @@ import { createAgentEndpoint } from './agent/endpoint.js';
 import { handleApi } from './api.js';
 import { resolveServerConfig, type ServerConfig, type ServerOptions } from './config.js';
 import type { ServerHooks, TunnelInfo } from './hooks.js';
-import { domainOf, forwardedProto, hostOf, remoteAddressOf, stripPort, tunnelNameFor } from './host.js';
+import { domainOf, forwardedProto, hostOf, portAddressOf, remoteAddressOf, stripPort, tunnelNameFor } from './host.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { errorResponseBytes, internalError, parserError, rejectUpgrade, sendError } from './http/pages.js';
 import { ConnectionCap } from './http/connection-cap.js';
@@ -27,7 +27,13 @@ import { TunnelProxy } from './http/proxy.js';
 import { Exchange } from './http/exchange.js';
 import { HttpRelay } from './http/relay.js';
 import { TcpExpose } from './agent/tcp-expose.js';
-import { MemoryTunnelRegistry, missingTunnelAnswer, type RegisteredTunnel, type TunnelRegistry } from './registry.js';
+import {
+  MemoryTunnelRegistry,
+  missingTunnelAnswer,
+  type PortTarget,
+  type RegisteredTunnel,
+  type TunnelRegistry,
+} from './registry.js';
 
 export interface BurrowServer {
   readonly config: ServerConfig;
@@ -63,6 +69,10 @@ export interface BurrowServer {
   /** Graceful stop: refuse new work, drain in-flight requests (up to drainTimeoutMs), close agents. */
   close(): Promise<void>;
 }
+
+type TunnelLookup =
+  | { tunnel: RegisteredTunnel; target?: PortTarget | undefined; miss?: undefined }
+  | { tunnel?: undefined; miss: { error: BurrowError; headers: Record<string, string> } };
 
 export function createServer(options: ServerOptions = {}): BurrowServer {
   const config = resolveServerConfig(options);
@@ -146,14 +156,14 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     secure: config.secure,
     route(hostValue) {
       if (shuttingDown) return undefined;
-      const host = stripPort(hostValue).toLowerCase().replace(/\.$/, '');
-      const name = ownedByAdapter(host) ? undefined : tunnelNameFor(host, config.domains);
-      const t = name === undefined ? undefined : registry.get(name);
-      // message transports and per-request streams (localtunnel pools) take the proxy
+      const found = lookupTunnel(stripPort(hostValue).toLowerCase().replace(/\.$/, ''));
+      const t = found?.tunnel;
+      // misses go to Node's server (it answers them); message transports and per-request streams
+      // (localtunnel pools) take the proxy
       if (!t || !t.streamPerConnection || t.kind !== 'http' || !t.openStream || t.handleRequest) {
         return undefined;
       }
-      return t;
+      return { tunnel: t, target: found.target };
     },
     onActive(delta) {
       inFlight += delta;
@@ -224,6 +234,29 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     return false;
   }
 
+  /**
+   * What a host on a tunnel domain addresses: a live tunnel (perhaps one of its other local ports,
+   * `<name>-http-<port>`), or the answer for a miss. Undefined: not a tunnel host.
+   */
+  function lookupTunnel(host: string): TunnelLookup | undefined {
+    const label = ownedByAdapter(host) ? undefined : tunnelNameFor(host, config.domains);
+    if (label === undefined) return undefined;
+    const plain = registry.get(label);
+    if (plain) return { tunnel: plain };
+    const addressed = portAddressOf(label);
+    if (!addressed) return { miss: missingTunnelAnswer(registry, label) };
+    const tunnel = registry.get(addressed.name);
+    if (!tunnel) return { miss: missingTunnelAnswer(registry, addressed.name) };
+    if (!tunnel.allowsPort?.(addressed.port)) {
+      const error = new BurrowError(
+        'BURROW_ERR_PORT_NOT_ALLOWED',
+        `port ${addressed.port} of tunnel "${addressed.name}" is not open to visitors`,
+      );
+      return { miss: { error, headers: {} } };
+    }
+    return { tunnel, target: { port: addressed.port, tls: addressed.tls } };
+  }
+
   function closeLiveTunnel(tunnelId: string): boolean {
     const t = registry.getById(tunnelId);
     if (!t) return false;
@@ -246,19 +279,16 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     trackRequest(res);
-    const host = hostOf(req);
-    const name = ownedByAdapter(host) ? undefined : tunnelNameFor(host, config.domains);
-    if (name !== undefined) {
-      const tunnel = registry.get(name);
-      if (!tunnel) {
-        // both paths land here (the relay hands unknown names to Node): 404 only for names nobody holds
-        const { error, headers } = missingTunnelAnswer(registry, name);
-        metrics.errors.inc({ code: error.code });
-        sendError(req, res, error, headers);
+    const found = lookupTunnel(hostOf(req));
+    if (found) {
+      if (!found.tunnel) {
+        // both paths land here (the relay hands misses to Node): 404 only for names nobody holds
+        metrics.errors.inc({ code: found.miss.error.code });
+        sendError(req, res, found.miss.error, found.miss.headers);
         return;
       }
       if (shuttingDown) res.setHeader('Connection', 'close');
-      proxy.handleRequest(tunnel, req, res);
+      proxy.handleRequest(found.tunnel, req, res, found.target);
       return;
     }
     let url: URL;
@@ -316,16 +346,14 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       rejectUpgrade(socket, new BurrowError('BURROW_ERR_SHUTTING_DOWN'));
       return;
     }
-    const host = hostOf(req);
-    const name = ownedByAdapter(host) ? undefined : tunnelNameFor(host, config.domains);
-    if (name !== undefined) {
-      const tunnel = registry.get(name);
-      if (!tunnel) {
-        const { error, headers } = missingTunnelAnswer(registry, name);
-        rejectUpgrade(socket, error, headers);
+    const found = lookupTunnel(hostOf(req));
+    if (found) {
+      if (!found.tunnel) {
+        metrics.errors.inc({ code: found.miss.error.code });
+        rejectUpgrade(socket, found.miss.error, found.miss.headers);
         return;
       }
-      proxy.handleUpgrade(tunnel, req, socket, head);
+      proxy.handleUpgrade(found.tunnel, req, socket, head, found.target);
       return;
     }
     let url: URL;

@@ -38,6 +38,7 @@ export interface HttpFlags {
   allowIp?: string[];
   denyIp?: string[];
   rateLimit?: string;
+  allowPort?: string[];
   connectTimeout: number;
 }
 
@@ -63,6 +64,13 @@ export function addHttpFlags(cmd: Command): Command {
     )
     .addOption(flag('--local-key <file>', 'private key (PEM) for --local-cert', { env: 'BURROW_LOCAL_KEY' }))
     .addOption(flag('--local-ca <file>', 'CA (PEM) to verify the local HTTPS service', { env: 'BURROW_LOCAL_CA' }))
+    .addOption(
+      flag(
+        '--allow-port <ports>',
+        'also reach these local ports at <name>-http-<port> / <name>-https-<port>, repeatable (5173, 8000-8010)',
+        { env: 'BURROW_ALLOW_PORT', parse: collect },
+      ),
+    )
     .addOption(
       flag('--print-requests', 'print method, path, status and duration of each request', {
         env: 'BURROW_PRINT_REQUESTS',
@@ -160,6 +168,7 @@ export async function runHttp(
   if (f.localCert) options.localCert = f.localCert;
   if (f.localKey) options.localKey = f.localKey;
   if (f.localCa) options.localCa = f.localCa;
+  if (f.allowPort?.length) options.allowPorts = f.allowPort;
   options.requestEvents = f.printRequests === true || json;
   const access = await accessRules(f);
   if (access) options.access = access as Record<string, unknown>;
@@ -173,6 +182,17 @@ export async function runHttp(
     id: tunnel.id,
     local,
   });
+  if (f.allowPort?.length) {
+    const pattern = tunnel.url.replace(`://${tunnel.name}.`, `://${tunnel.name}-http-<port>.`);
+    say(
+      `Also: ${pattern} -> ${tunnel.target.host}:<port> for ports ${f.allowPort.join(', ')} (-https-<port> for HTTPS)`,
+      {
+        event: 'ports',
+        pattern,
+        ports: f.allowPort,
+      },
+    );
+  }
   if (!json && process.stdout.isTTY) out('Press Ctrl-C to stop.');
   tunnel.on('request', (r) => {
     if (f.printRequests || json) {

@@ -66,6 +66,8 @@ export interface TunnelSpec {
   publicPort?: boolean;
   access?: Record<string, unknown>;
   hostHeader?: string;
+  /** More local ports visitors may reach (`<name>-http-<port>`), as a port list ("5173,8000-8010"). */
+  allowPorts?: string;
   /** Called for every stream the server opens for this tunnel. */
   onStream: (stream: MuxStream, open: StreamOpen) => void;
   onRequest?: (ev: RequestEvent) => void;
@@ -384,6 +386,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     if (s.publicPort !== undefined) r.publicPort = s.publicPort;
     if (s.access) r.access = s.access;
     if (s.hostHeader) r.hostHeader = s.hostHeader;
+    if (s.allowPorts) r.allowPorts = s.allowPorts;
     this.#session?.sendControl(FrameType.REGISTER, r);
   }
 

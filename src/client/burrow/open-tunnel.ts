@@ -8,6 +8,7 @@ import type { MuxStream } from '../../wire/mux/mux.js';
 import { AgentConnection, type ConnectAttempt, type RetryInfo } from './agent.js';
 import { DEFAULT_SERVER_URL, FIRST_CONNECT_TIMEOUT_MS } from './limits.js';
 import type { BackoffOptions } from '../../core/backoff.js';
+import { formatPortList, inPortList, parsePortList } from '../../core/port-range.js';
 import { describeTarget, dialLocal, parseLocalTarget, type LocalTarget } from './local-target.js';
 
 export { DEFAULT_SERVER_URL };
@@ -40,6 +41,12 @@ export interface OpenTunnelOptions extends FirstConnectOptions {
   access?: Record<string, unknown>;
   /** Rewrite the Host header the local service sees (default: the visitor's Host is kept). */
   hostHeader?: string;
+  /**
+   * More local ports visitors may reach, at `<name>-http-<port>.<domain>` (HTTP to the port) and
+   * `<name>-https-<port>.<domain>` (HTTPS to it): ports and ranges, e.g. [5173, '8000-8010'].
+   * They are dialled on localHost, with the same certificate settings as the main port.
+   */
+  allowPorts?: ReadonlyArray<number | string> | string;
 }
 
 /** How the first connection is made: the promise settles, it never pends for ever. */
@@ -157,6 +164,7 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
   const spec = options.url ?? options.port;
   if (spec === undefined) throw new BurrowError('BURROW_ERR_BAD_REQUEST', 'openTunnel needs a local port or url');
   const target = parseLocalTarget(spec, defaults);
+  const allowPorts = options.allowPorts === undefined ? [] : parsePortList(portListText(options.allowPorts));
 
   const agent = new AgentConnection({
     server: options.server ?? process.env['BURROW_SERVER'] ?? DEFAULT_SERVER_URL,
@@ -180,7 +188,14 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
     target: describeTarget(target),
     ...(options.access ? { access: options.access } : {}),
     ...(options.hostHeader ? { hostHeader: options.hostHeader } : {}),
-    onStream: (stream) => serveStreamLocally(stream, target),
+    ...(allowPorts.length ? { allowPorts: formatPortList(allowPorts) } : {}),
+    onStream: (stream, open) => {
+      if (open.port === undefined) serveStreamLocally(stream, target);
+      // another local port (`<name>-http-<port>`): only one this tunnel allows, whatever the server says
+      else if (!inPortList(open.port, allowPorts)) {
+        stream.reset(new BurrowError('BURROW_ERR_PORT_NOT_ALLOWED', `port ${open.port} is not allowed by this agent`));
+      } else serveStreamLocally(stream, { ...target, port: open.port, https: open.tls === true });
+    },
     onRequest: (ev) => tunnel.emit('request', ev),
   });
   await startRegistered(agent, registered, tunnel, options);
@@ -261,4 +276,8 @@ export async function startRegistered(
   agent.on('error', (e) => {
     if (tunnel.listenerCount('error') > 0) tunnel.emit('error', e);
   });
+}
+
+function portListText(list: ReadonlyArray<number | string> | string): string[] {
+  return typeof list === 'string' ? [list] : list.map(String);
 }

@@ -34,6 +34,7 @@ import type { ServerAdapter, ServerContext } from '../adapter.js';
 import { BurrowTunnel } from './tunnel.js';
 import { principalKeyOf, type RegisteredTunnel } from '../registry.js';
 import { GOODBYE_HOLD_MS } from '../../core/limits.js';
+import { parsePortList, type PortRange } from '../../core/port-range.js';
 import { OPEN_ADMISSION, type AgentAdmission, type AgentPrincipal } from '../admission.js';
 
 /** An agent must send HELLO within this many ms of connecting. */
@@ -289,6 +290,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     openTunnels: number,
   ): Promise<Record<string, unknown>> {
     const c = ctx!;
+    const allowPorts = allowedPortsOf(r);
     const admitted = await admission.admit({
       principal,
       protocol: 'burrow',
@@ -311,6 +313,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
           tokenId: principal.tokenId,
           agentAddress: conn.remoteAddress,
           hostHeader: r.hostHeader,
+          ...(allowPorts.length ? { allowPorts } : {}),
           ...(admitted.access ? { access: admitted.access } : {}),
           name,
           url: c.publicUrlFor(name, upgrade),
@@ -402,3 +405,16 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
 }
 
 export type { RegisteredTunnel };
+
+/** The REGISTER's `allowPorts` (http tunnels only), checked: BURROW_ERR_BAD_REQUEST naming what is wrong. */
+function allowedPortsOf(r: RegisterRequest): PortRange[] {
+  if (r.allowPorts === undefined || r.allowPorts === '') return [];
+  if (r.kind !== 'http') {
+    throw new BurrowError('BURROW_ERR_BAD_REQUEST', 'allowPorts is for http tunnels (a tcp tunnel carries one port)');
+  }
+  try {
+    return parsePortList(r.allowPorts);
+  } catch (err) {
+    throw new BurrowError('BURROW_ERR_BAD_REQUEST', `allowPorts: ${(err as Error).message}`);
+  }
+}

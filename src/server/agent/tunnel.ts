@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
 import { FrameType } from '../../wire/mux/frames.js';
-import type { RequestEvent } from '../../wire/mux/messages.js';
+import type { RequestEvent, StreamOpen } from '../../wire/mux/messages.js';
+import { formatPortList, inPortList, type PortRange } from '../../core/port-range.js';
 import type { MuxSession, MuxStream } from '../../wire/mux/mux.js';
 import type { ServerMetrics } from '../metrics.js';
 import { StreamStats } from '../stream-stats.js';
@@ -25,6 +26,8 @@ export interface BurrowTunnelOptions {
   agentAddress?: string;
   access?: VisitorAccess;
   hostHeader?: string | undefined;
+  /** More local ports visitors may reach (`<name>-http-<port>`); empty: only the tunnel's own. */
+  allowPorts?: readonly PortRange[];
 }
 
 /** A tunnel held by a burrow agent: every stream is a MuxStream on the agent's session. */
@@ -46,6 +49,7 @@ export class BurrowTunnel implements RegisteredTunnel {
   readonly #maxStreams: number;
   readonly #requestEvents: boolean;
   readonly #stats: StreamStats<MuxStream>;
+  readonly #allowPorts: readonly PortRange[];
   #closed = false;
 
   constructor(o: BurrowTunnelOptions) {
@@ -62,6 +66,12 @@ export class BurrowTunnel implements RegisteredTunnel {
     this.agentAddress = o.agentAddress;
     this.access = o.access;
     this.hostHeader = o.hostHeader;
+    this.#allowPorts = o.allowPorts ?? [];
+    if (this.#allowPorts.length) this.info['allowPorts'] = formatPortList(this.#allowPorts);
+  }
+
+  allowsPort(port: number): boolean {
+    return inPortList(port, this.#allowPorts);
   }
 
   async openStream(info: StreamInfo): Promise<Duplex> {
@@ -70,7 +80,15 @@ export class BurrowTunnel implements RegisteredTunnel {
     if (this.#stats.open.size >= this.#maxStreams) {
       throw new BurrowError('BURROW_ERR_STREAM_LIMIT', `${this.#maxStreams} connections open on "${this.name}"`);
     }
-    const stream = this.#session.openStream({ tunnelId: this.id, kind: info.kind, remoteAddress: info.remoteAddress });
+    const open: StreamOpen = { tunnelId: this.id, kind: info.kind, remoteAddress: info.remoteAddress };
+    if (info.target) {
+      if (!this.allowsPort(info.target.port)) {
+        throw new BurrowError('BURROW_ERR_PORT_NOT_ALLOWED', `port ${info.target.port} of "${this.name}"`);
+      }
+      open.port = info.target.port;
+      if (info.target.tls) open.tls = true;
+    }
+    const stream = this.#session.openStream(open);
     this.#stats.track(stream);
     return stream;
   }

@@ -10,7 +10,7 @@ import { STATUS_ABANDONED } from '../../core/http1.js';
 import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } from './headers.js';
 import { type Admission, errorHeaders, type Exchange, mayRetry } from './exchange.js';
 import { rejectUpgrade, sendError } from './pages.js';
-import type { RegisteredTunnel } from '../registry.js';
+import type { PortTarget, RegisteredTunnel } from '../registry.js';
 
 /** How long an idle pooled stream is kept for reuse, in ms (below Node's 5 s keep-alive default). */
 export const POOLED_STREAM_IDLE_MS = 4_000;
@@ -28,7 +28,8 @@ export interface ProxyOptions {
 
 class TunnelHttpAgent extends http.Agent {
   readonly #tunnel: RegisteredTunnel;
-  constructor(tunnel: RegisteredTunnel) {
+  readonly #target: PortTarget | undefined;
+  constructor(tunnel: RegisteredTunnel, target: PortTarget | undefined) {
     super({
       keepAlive: true,
       maxFreeSockets: MAX_POOLED_STREAMS_PER_TUNNEL,
@@ -36,6 +37,7 @@ class TunnelHttpAgent extends http.Agent {
       scheduling: 'lifo',
     });
     this.#tunnel = tunnel;
+    this.#target = target;
   }
 
   override createConnection(
@@ -48,7 +50,7 @@ class TunnelHttpAgent extends http.Agent {
       cb(new BurrowError('BURROW_ERR_AGENT_GONE', 'this tunnel cannot carry streams'), undefined as unknown as Duplex);
       return undefined;
     }
-    tunnel.openStream({ remoteAddress: options.burrowRemoteAddress ?? '', kind: 'http' }).then(
+    tunnel.openStream({ remoteAddress: options.burrowRemoteAddress ?? '', kind: 'http', target: this.#target }).then(
       (s) => cb(null, s),
       (err: Error) => cb(err, undefined as unknown as Duplex),
     );
@@ -57,7 +59,8 @@ class TunnelHttpAgent extends http.Agent {
 }
 
 export class TunnelProxy {
-  readonly #agents = new WeakMap<RegisteredTunnel, TunnelHttpAgent>();
+  /** Pooled streams per tunnel, one pool per local port reached (the tunnel's own: key ''). */
+  readonly #agents = new WeakMap<RegisteredTunnel, Map<string, TunnelHttpAgent>>();
   readonly #opts: ProxyOptions;
 
   constructor(options: ProxyOptions) {
@@ -66,25 +69,32 @@ export class TunnelProxy {
 
   /** Drop pooled streams of a closed tunnel. */
   forget(tunnel: RegisteredTunnel): void {
-    this.#agents.get(tunnel)?.destroy();
+    for (const a of this.#agents.get(tunnel)?.values() ?? []) a.destroy();
     this.#agents.delete(tunnel);
   }
 
-  #agentFor(tunnel: RegisteredTunnel): TunnelHttpAgent {
-    let a = this.#agents.get(tunnel);
+  #agentFor(tunnel: RegisteredTunnel, target: PortTarget | undefined): TunnelHttpAgent {
+    let pools = this.#agents.get(tunnel);
+    if (!pools) {
+      pools = new Map();
+      this.#agents.set(tunnel, pools);
+    }
+    const key = target ? `${target.port}/${target.tls ? 'https' : 'http'}` : '';
+    let a = pools.get(key);
     if (!a) {
-      a = new TunnelHttpAgent(tunnel);
-      this.#agents.set(tunnel, a);
+      a = new TunnelHttpAgent(tunnel, target);
+      pools.set(key, a);
     }
     return a;
   }
 
-  handleRequest(tunnel: RegisteredTunnel, req: IncomingMessage, res: ServerResponse): void {
+  /** A visitor request for the tunnel (or for `target`, another local port of its agent's machine). */
+  handleRequest(tunnel: RegisteredTunnel, req: IncomingMessage, res: ServerResponse, target?: PortTarget): void {
     const remoteAddress = this.#announce(tunnel, req);
     // no pause() before the access check: an unread request buffers by itself until forwarded
     this.#admit(tunnel, req, remoteAddress, (err, headers) => {
       if (err) sendError(req, res, err, headers);
-      else this.#dispatch(tunnel, req, res, remoteAddress);
+      else this.#dispatch(tunnel, req, res, remoteAddress, target);
     });
   }
 
@@ -121,12 +131,18 @@ export class TunnelProxy {
     else apply(verdict);
   }
 
-  #dispatch(tunnel: RegisteredTunnel, req: IncomingMessage, res: ServerResponse, remoteAddress: string): void {
+  #dispatch(
+    tunnel: RegisteredTunnel,
+    req: IncomingMessage,
+    res: ServerResponse,
+    remoteAddress: string,
+    target: PortTarget | undefined,
+  ): void {
     if (tunnel.handleRequest) {
       tunnel.handleRequest(req, res);
       return;
     }
-    this.#forward(tunnel, req, res, remoteAddress, false);
+    this.#forward(tunnel, req, res, remoteAddress, target, false);
   }
 
   #forward(
@@ -134,6 +150,7 @@ export class TunnelProxy {
     req: IncomingMessage,
     res: ServerResponse,
     remoteAddress: string,
+    target: PortTarget | undefined,
     isRetry: boolean,
   ): void {
     const started = performance.now();
@@ -154,7 +171,7 @@ export class TunnelProxy {
         ? req.headers['content-length'] !== '0'
         : req.headers['transfer-encoding'] !== undefined;
     const outReq = http.request({
-      agent: this.#agentFor(tunnel),
+      agent: this.#agentFor(tunnel, target),
       host: 'tunnel',
       port: 80,
       method: req.method ?? 'GET',
@@ -229,7 +246,7 @@ export class TunnelProxy {
         mayRetry(req.method ?? '', hasBody, false) &&
         !(err instanceof BurrowError)
       ) {
-        this.#forward(tunnel, req, res, remoteAddress, true);
+        this.#forward(tunnel, req, res, remoteAddress, target, true);
         return;
       }
       const e = exchange.streamFault(tunnel, err);
@@ -251,11 +268,17 @@ export class TunnelProxy {
     }
   }
 
-  handleUpgrade(tunnel: RegisteredTunnel, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  handleUpgrade(
+    tunnel: RegisteredTunnel,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    target?: PortTarget,
+  ): void {
     const remoteAddress = this.#announce(tunnel, req);
     this.#admit(tunnel, req, remoteAddress, (err, headers) => {
       if (err) rejectUpgrade(socket, err, headers);
-      else this.#dispatchUpgrade(tunnel, req, socket, head, remoteAddress);
+      else this.#dispatchUpgrade(tunnel, req, socket, head, remoteAddress, target);
     });
   }
 
@@ -265,6 +288,7 @@ export class TunnelProxy {
     socket: Duplex,
     head: Buffer,
     remoteAddress: string,
+    target: PortTarget | undefined,
   ): void {
     if (tunnel.handleUpgrade) {
       tunnel.handleUpgrade(req, socket, head);
@@ -275,7 +299,7 @@ export class TunnelProxy {
       return;
     }
     socket.on('error', () => socket.destroy());
-    tunnel.openStream({ remoteAddress, kind: 'upgrade' }).then(
+    tunnel.openStream({ remoteAddress, kind: 'upgrade', target }).then(
       (stream) => {
         if (socket.destroyed) {
           stream.destroy();

@@ -35,7 +35,7 @@ import {
 import { errorHeaders, type Admission, type Exchange, mayRetry } from './exchange.js';
 import { asBurrowError, errorResponseBytes, framingError, headTimeout } from './pages.js';
 import type { HandOff } from './socket-handoff.js';
-import type { RegisteredTunnel } from '../registry.js';
+import { samePortTarget, type PortTarget, type RegisteredTunnel } from '../registry.js';
 import { RELAY_IDLE_TIMEOUT_MS } from '../limits.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -50,12 +50,18 @@ export interface RelayOptions {
   /** Visitors reach the server over https (--secure, or TLS served directly). */
   secure: boolean;
   /**
-   * The tunnel a Host header value addresses, if the relay may carry its requests; undefined hands
-   * the connection to Node's HTTP server.
+   * The tunnel (and which local port of it) a Host header value addresses, if the relay may carry
+   * its requests; undefined hands the connection to Node's HTTP server.
    */
-  route(host: string): RegisteredTunnel | undefined;
+  route(host: string): RelayRoute | undefined;
   /** In-flight request accounting for graceful drain (+1 per request, -1 when it ends). */
   onActive(delta: number): void;
+}
+
+/** Where a relayed connection's stream goes: a tunnel, and one of its other local ports or its own. */
+export interface RelayRoute {
+  readonly tunnel: RegisteredTunnel;
+  readonly target?: PortTarget | undefined;
 }
 
 interface Pending {
@@ -158,13 +164,13 @@ export class HttpRelay {
    */
   #dispatch(socket: Socket, buf: Buffer, end: number, handOff: HandOff): void {
     const host = hostField(buf.toString('latin1', 0, end));
-    const tunnel = host === undefined || this.#closing ? undefined : this.#o.route(host);
-    if (!tunnel) {
+    const route = host === undefined || this.#closing ? undefined : this.#o.route(host);
+    if (!route) {
       handOff(socket, buf);
       return;
     }
     const next = (rest: Buffer): void => this.#dispatch(socket, rest, rest.indexOf('\r\n\r\n', 0, 'latin1'), handOff);
-    const conn = new RelayConnection(this.#o, socket, tunnel, host!, next, () => this.#conns.delete(conn));
+    const conn = new RelayConnection(this.#o, socket, route, host!, next, () => this.#conns.delete(conn));
     this.#conns.add(conn);
     this.#o.exchange.relayed();
     conn.start(buf);
@@ -236,6 +242,8 @@ class RelayConnection {
   readonly #x: Exchange;
   readonly #socket: Socket;
   readonly #tunnel: RegisteredTunnel;
+  /** Another local port of the agent's machine (a port-addressed host), or undefined for the tunnel's own. */
+  readonly #target: PortTarget | undefined;
   readonly #host: string;
   /** Where the connection goes when its visitor turns to another host (see HttpRelay#dispatch). */
   readonly #next: (rest: Buffer) => void;
@@ -267,7 +275,7 @@ class RelayConnection {
   constructor(
     o: RelayOptions,
     socket: Socket,
-    tunnel: RegisteredTunnel,
+    route: RelayRoute,
     host: string,
     next: (rest: Buffer) => void,
     onGone: () => void,
@@ -275,7 +283,8 @@ class RelayConnection {
     this.#o = o;
     this.#x = o.exchange;
     this.#socket = socket;
-    this.#tunnel = tunnel;
+    this.#tunnel = route.tunnel;
+    this.#target = route.target;
     this.#host = host;
     this.#next = next;
     this.#onGone = onGone;
@@ -393,7 +402,7 @@ class RelayConnection {
         continue;
       }
       const head = item.head;
-      if (head.host !== this.#host && this.#o.route(head.host) !== this.#tunnel) {
+      if (head.host !== this.#host && !this.#sameRoute(head.host)) {
         // another host on the same connection (a proxy in front pooling connections): finish what
         // is in flight, then route the rest again (another tunnel, or Node's HTTP server)
         const rest: Buffer[] = [head.raw];
@@ -465,6 +474,12 @@ class RelayConnection {
       if (this.#socket.readableEnded) this.#onVisitorEnd();
       else this.#resumeVisitor();
     }
+  }
+
+  /** Does another Host value on this connection reach the same tunnel and local port? */
+  #sameRoute(host: string): boolean {
+    const r = this.#o.route(host);
+    return r !== undefined && r.tunnel === this.#tunnel && samePortTarget(r.target, this.#target);
   }
 
   /** The visitor rules refused `head`: answer it after the responses in flight, then close. */
@@ -584,7 +599,7 @@ class RelayConnection {
       this.#answerAndClose(new BurrowError('BURROW_ERR_AGENT_GONE', 'this tunnel cannot carry streams'));
       return;
     }
-    tunnel.openStream({ remoteAddress: this.#remoteAddress, kind: 'http' }).then(
+    tunnel.openStream({ remoteAddress: this.#remoteAddress, kind: 'http', target: this.#target }).then(
       (stream) => this.#attach(stream),
       (err: unknown) => {
         this.#stream = undefined;

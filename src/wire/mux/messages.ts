@@ -49,6 +49,11 @@ export interface RegisterRequest {
   access?: Record<string, unknown>;
   /** Rewrite the Host header of proxied requests to this value (pipenet's --local-host). */
   hostHeader?: string;
+  /**
+   * For http tunnels: more local ports visitors may reach at `<name>-http-<port>.<domain>` and
+   * `<name>-https-<port>.<domain>`, as a port list ("5173,8000-8010").
+   */
+  allowPorts?: string;
 }
 
 export interface TunnelRegistration {
@@ -77,6 +82,10 @@ export interface StreamOpen {
   tunnelId: string;
   kind: 'http' | 'upgrade' | 'tcp';
   remoteAddress?: string;
+  /** Dial this local port instead of the tunnel's own target (a port-addressed hostname). */
+  port?: number;
+  /** With `port`: speak TLS to it (`<name>-https-<port>`). */
+  tls?: boolean;
 }
 
 export interface RequestEvent {
@@ -174,6 +183,7 @@ export function parseRegisterRequest(o: Record<string, unknown>): RegisterReques
   assign(r, 'requestEvents', bool(o, 'requestEvents'));
   assign(r, 'target', str(o, 'target', false, 512));
   assign(r, 'hostHeader', str(o, 'hostHeader', false, 255));
+  assign(r, 'allowPorts', str(o, 'allowPorts', false, 512));
   const access = o['access'];
   if (access !== undefined && access !== null) {
     if (typeof access !== 'object' || Array.isArray(access))
@@ -222,6 +232,8 @@ export function parseStreamOpen(o: Record<string, unknown>): StreamOpen {
   }
   const open: StreamOpen = { tunnelId: str(o, 'tunnelId', true, 256), kind };
   assign(open, 'remoteAddress', str(o, 'remoteAddress', false, 128));
+  assign(open, 'port', int(o, 'port', false, 1, 65535));
+  assign(open, 'tls', bool(o, 'tls'));
   return open;
 }
 
