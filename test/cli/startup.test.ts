@@ -14,8 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { DIST_CLI, NOT_BUILT, ROOT } from './dist.js';
 
 const TRACER = fileURLToPath(new URL('./fixtures/trace-imports.mjs', import.meta.url));
-/** Over a bare `node -e 0`: lazy loading costs tens of ms; loading the server costs hundreds. */
-const MAX_EXTRA_MS = 150;
+/**
+ * The bound, against a bare `node -e 0` measured in between: lazy loading costs tens of ms, loading
+ * the server hundreds; twice node's own time leaves room for a machine busy with other tests.
+ */
+const bound = (nodeMs: number): number => 2 * nodeMs + 100;
 const dir = mkdtempSync(join(tmpdir(), 'burrow-startup-'));
 
 function loaded(args: string[]): string[] {
@@ -32,13 +35,15 @@ function loaded(args: string[]): string[] {
     .map((u) => u.replace(`file://${ROOT}`, ''));
 }
 
-/** The best of a few runs, in ms. */
-function best(args: string[], runs = 5): number {
-  let ms = Infinity;
+/** The best of a few runs of each command, in ms; the commands take turns (a busy moment hits all). */
+function best(commands: string[][], runs = 5): number[] {
+  const ms = commands.map(() => Infinity);
   for (let i = 0; i < runs; i++) {
-    const t = performance.now();
-    spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
-    ms = Math.min(ms, performance.now() - t);
+    commands.forEach((args, k) => {
+      const t = performance.now();
+      spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
+      ms[k] = Math.min(ms[k]!, performance.now() - t);
+    });
   }
   return ms;
 }
@@ -62,14 +67,16 @@ void describe('start-up', { skip: NOT_BUILT }, () => {
     });
   }
 
-  void it('burrow --version and burrow http --help start within MAX_EXTRA_MS of node itself', () => {
-    const node = best(['-e', '0']);
-    const version = best([DIST_CLI, '--version']);
-    const help = best([DIST_CLI, 'http', '--help']);
+  void it('burrow --version and burrow http --help start about as fast as node itself', () => {
+    const [node, version, help] = best([
+      ['-e', '0'],
+      [DIST_CLI, '--version'],
+      [DIST_CLI, 'http', '--help'],
+    ]) as [number, number, number];
     console.log(
       `# node -e 0: ${node.toFixed(0)} ms; burrow --version: ${version.toFixed(0)} ms; burrow http --help: ${help.toFixed(0)} ms`,
     );
-    assert.ok(version - node < MAX_EXTRA_MS, `--version took ${version.toFixed(0)} ms (node: ${node.toFixed(0)})`);
-    assert.ok(help - node < MAX_EXTRA_MS, `http --help took ${help.toFixed(0)} ms (node: ${node.toFixed(0)})`);
+    assert.ok(version < bound(node), `--version took ${version.toFixed(0)} ms (node: ${node.toFixed(0)})`);
+    assert.ok(help < bound(node), `http --help took ${help.toFixed(0)} ms (node: ${node.toFixed(0)})`);
   });
 });
