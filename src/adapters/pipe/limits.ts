@@ -9,3 +9,6 @@
  * resets the connection and can destroy the line in flight.
  */
 export const SENDER_CUT_GRACE_MS = 250;
+
+/** A multipart body's first bytes kept to read the raw headers of its first field part. */
+export const MULTIPART_HEAD_BYTES = 64 * 1024;

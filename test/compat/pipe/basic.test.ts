@@ -232,7 +232,7 @@ void describe('pipe: reserved pages, CORS, health', () => {
       assert.equal(index.status, 200);
       assert.match(String(index.headers['content-type']), /^text\/html/);
       assert.match(String(index.headers['content-security-policy']), /script-src 'nonce-[^']+'/);
-      assert.match(index.text, /<title>burrow pipe<\/title>/);
+      assert.match(index.text, /<title>burrow pipe \(Piping Server compatible\)<\/title>/);
       assert.match(index.text, new RegExp(`data-base="${base}/"`));
       assert.ok(!/[^\x20-\x7e\s]/.test(index.text), 'index page is ASCII');
       const noscript = await fetchText(`${p.url}${base}/noscript?path=%22%3E%3Cscript%3Ex&mode=text`);

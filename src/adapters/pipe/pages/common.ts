@@ -39,9 +39,13 @@ export function csp(nonce: string, extras: CspExtras = {}): string {
   return parts.join('; ');
 }
 
-export function htmlHeaders(policy: string): OutgoingHttpHeaders {
+/**
+ * Headers of an HTML page. `piping`: the bare mounts' `/` and `/noscript` answer `text/html` exactly,
+ * as piping-server does (tools that recognise a Piping server look at it; the charset is in the page).
+ */
+export function htmlHeaders(policy: string, piping = false): OutgoingHttpHeaders {
   return {
-    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Type': piping ? 'text/html' : 'text/html; charset=utf-8',
     'Content-Security-Policy': policy,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',

@@ -112,7 +112,8 @@ export const indexPage: Page = ({ base, version }) => {
   const nonce = newNonce();
   const body = `<main>
 <header><h1>burrow pipe</h1><span class="v">${escapeHtml(version)}</span></header>
-<p>Stream a file or text to anyone with the same path &mdash; nothing is stored on the server.</p>
+<p>Stream a file or text to anyone with the same path &mdash; nothing is stored on the server.
+A Piping Server compatible server: piping-server's clients and recipes work here.</p>
 <form id="form">
 <h2>1. Choose a file or text</h2>
 <div class="row">
@@ -135,7 +136,13 @@ export const indexPage: Page = ({ base, version }) => {
 <footer><a href="${escapeHtml(base)}noscript">Send without JavaScript</a> &middot; <a href="${escapeHtml(base)}help">Command-line help</a></footer>
 </main>`;
   return {
-    headers: htmlHeaders(csp(nonce, { script: true, connect: true })),
-    body: document({ title: 'burrow pipe', nonce, body, script: SCRIPT, bodyAttrs: `data-base="${escapeHtml(base)}"` }),
+    headers: htmlHeaders(csp(nonce, { script: true, connect: true }), base === '/'),
+    body: document({
+      title: 'burrow pipe (Piping Server compatible)',
+      nonce,
+      body,
+      script: SCRIPT,
+      bodyAttrs: `data-base="${escapeHtml(base)}"`,
+    }),
   };
 };

@@ -4,17 +4,20 @@ import type { Page } from './page.js';
 
 export const noscriptPage: Page = ({ base, version, query }) => {
   const nonce = newNonce();
-  const path = (query.get('path') ?? '').replace(/^\/+/, '');
+  const given = query.get('path') ?? '';
+  const path = given.replace(/^\/+/, '');
+  // bare mounts behave as piping-server's page: the form posts to the path as given, relative to /
+  const bare = base === '/';
   const mode = query.get('mode') === 'text' ? 'text' : 'file';
   const filled = path !== '';
-  const action = escapeHtml(base + path);
+  const action = escapeHtml(bare ? given : base + path);
   const input =
     mode === 'text'
       ? `<h2>2. Type text</h2><textarea name="input_text"${filled ? '' : ' disabled'} placeholder="${filled ? '' : 'Fill in the path above first'}"></textarea>`
       : `<h2>2. Choose a file</h2><input type="file" name="input_file"${filled ? '' : ' disabled'}>`;
   const body = `<main>
 <header><h1>burrow pipe</h1><span class="v">${escapeHtml(version)}</span></header>
-<p>File transfer without JavaScript.</p>
+<p>File transfer without JavaScript${bare ? ' (a Piping Server compatible server)' : ''}.</p>
 <form method="GET">
 <h2>1. Path and mode</h2>
 <div class="row"><input type="text" name="path" value="${escapeHtml(path)}" placeholder="e.g. abc123 or myimg.png"> <input type="submit" value="Apply"></div>
@@ -29,7 +32,9 @@ ${input}
 <footer><a href="${escapeHtml(base)}">Top page</a></footer>
 </main>`;
   return {
-    headers: htmlHeaders(csp(nonce, { form: true })),
-    body: document({ title: 'burrow pipe: send without JavaScript', nonce, body }),
+    headers: bare
+      ? htmlHeaders(`default-src 'none'; style-src 'nonce-${nonce}'`, true)
+      : htmlHeaders(csp(nonce, { form: true })),
+    body: document({ title: 'burrow pipe: File transfer without JavaScript', nonce, body }),
   };
 };
