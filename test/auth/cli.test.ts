@@ -12,6 +12,7 @@ import { TokenService } from '../../src/auth/token-service.js';
 import { openStore } from '../../src/store/open.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
 import { ADMIN_SECRET, startAdminServer } from './admin-server.js';
+import { cliArgs } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'burrow-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -275,16 +276,16 @@ void describe('the burrow binary (child process)', () => {
     await (await openStore(db)).close(); // what `burrow server` does first
     const created = await run(
       process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'token', 'create', '--label', 'child', '--json'],
+      cliArgs('token', 'create', '--label', 'child', '--json'),
       { env },
     );
     const { secret, token } = JSON.parse(created.stdout) as { secret: string; token: { id: string } };
     assert.match(secret, /^brw_/);
-    const listed = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'token', 'list'], { env });
+    const listed = await run(process.execPath, cliArgs('token', 'list'), { env });
     assert.ok(listed.stdout.includes(token.id));
     assert.ok(!listed.stdout.includes(secret));
     await assert.rejects(
-      run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'token', 'revoke', 'tok_x'], { env }),
+      run(process.execPath, cliArgs('token', 'revoke', 'tok_x'), { env }),
       (e: { code?: number; stderr?: string }) => {
         assert.equal(e.code, 1);
         assert.match(e.stderr ?? '', /BURROW_ERR_TOKEN_NOT_FOUND/);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { cliArgs } from '../helpers/cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
@@ -23,7 +24,7 @@ export function longFlags(help: string): string[] {
 }
 
 async function help(command: string): Promise<string> {
-  const args = ['--import', 'tsx', 'src/cli.ts', ...(command ? [command] : []), '--help'];
+  const args = cliArgs(...(command ? [command] : []), '--help');
   const { stdout } = await promisify(execFile)(process.execPath, args, {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1' },

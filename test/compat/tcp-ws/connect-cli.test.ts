@@ -4,13 +4,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { runConnect, type ConnectOptions } from '../../../src/cli/commands/connect.js';
 import { dial, echo, mountAdapter, readBytes, startTarget } from './helpers.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { cliArgs } from '../../helpers/cli.js';
 
 const TOKEN = 'cli-token';
-const CLI = fileURLToPath(new URL('../../../src/cli.ts', import.meta.url));
 
 async function setup(t: import('node:test').TestContext) {
   const target = await startTarget((s) => {
@@ -99,7 +98,7 @@ void test('connect --stdio with a bad token fails at once, before carrying anyth
 
 void test('burrow connect --stdio as a child process (an SSH ProxyCommand)', { timeout: 60_000 }, async (t) => {
   const { url } = await setup(t);
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'connect', url, '--stdio'], {
+  const child = spawn(process.execPath, cliArgs('connect', url, '--stdio'), {
     env: { ...process.env, BURROW_TOKEN: TOKEN },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

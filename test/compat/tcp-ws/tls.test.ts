@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { createServer } from '../../../src/app/server.js';
 import { createTcpWsAdapter } from '../../../src/adapters/tcp-ws/index.js';
 import { createLogger, silentLogger } from '../../../src/core/logger.js';
@@ -21,9 +20,9 @@ import { startTcpTunnel, type TunnelConnectionState } from '../../../src/client/
 import { runConnect } from '../../../src/cli/commands/connect.js';
 import { dial, echo, readBytes, startTarget } from './helpers.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { cliArgs } from '../../helpers/cli.js';
 
 const TOKEN = 'tls-token';
-const CLI = fileURLToPath(new URL('../../../src/cli.ts', import.meta.url));
 const SELF_SIGNED = /self[- ]signed certificate/;
 
 interface SelfSigned {
@@ -224,7 +223,7 @@ void test('wss:// singleton: rejectUnauthorized: false echoes; an untrusted cert
 
 /** `burrow connect …` as a child process, its output collected. */
 function cli(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', CLI, 'connect', ...args], {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, cliArgs('connect', ...args), {
     env: { ...process.env, BURROW_TOKEN: TOKEN, ...env },
   });
   t.after(() => child.kill());
