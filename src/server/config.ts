@@ -29,6 +29,7 @@ import type { AgentAdmission } from './admission.js';
 import type { ServerHooks } from './hooks.js';
 import type { TunnelRegistry } from './registry.js';
 import { parsePortRange, type PortRange } from '../core/port-range.js';
+import { resolveAcmeConfig, type AcmeConfig, type AcmeOptions } from './tls/options.js';
 
 export interface ServerOptions extends ServerHooks {
   /** Port for listen() (default 8080; 0 = any free port). */
@@ -72,6 +73,8 @@ export interface ServerOptions extends ServerHooks {
   maxConnectionsPerIp?: number;
   /** Serve HTTPS directly (PEM strings or buffers). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Serve HTTPS with certificates obtained and renewed automatically by ACME (src/server/tls/). */
+  acme?: AcmeOptions;
   logLevel?: LevelWithSilent;
   logger?: Logger;
   /** Collect Node process metrics in /metrics (default true). */
@@ -111,6 +114,8 @@ export interface ServerConfig {
   readonly maxConnectionsPerIp: number;
   readonly logLevel: LevelWithSilent;
   readonly tcpPorts: PortRange | undefined;
+  /** Automatic TLS, when on. */
+  readonly acme: AcmeConfig | undefined;
 }
 
 const KNOWN_KEYS = new Set([
@@ -135,6 +140,7 @@ const KNOWN_KEYS = new Set([
   'headTimeoutMs',
   'maxConnectionsPerIp',
   'tls',
+  'acme',
   'logLevel',
   'logger',
   'processMetrics',
@@ -146,6 +152,7 @@ const KNOWN_KEYS = new Set([
   'onTunnelCreated',
   'onTunnelClosed',
   'onRequest',
+  'onResponse',
 ]);
 
 /** ws: and wss: public URLs name the same server as http: and https: (same default ports). */
@@ -196,6 +203,10 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
   const logLevel = options.logLevel ?? 'info';
   if (!LEVELS.has(logLevel)) problems.push(`logLevel must be one of ${[...LEVELS].join(', ')}`);
   if (options.tls && (!options.tls.cert || !options.tls.key)) problems.push('tls needs both cert and key');
+  if (options.tls && options.acme) {
+    problems.push('--acme and --tls-cert/--tls-key exclude each other: certificates come from one or the other');
+  }
+  const acme = options.acme ? resolveAcmeConfig(options.acme, problems) : undefined;
 
   let tcpPorts: PortRange | undefined;
   if (options.tcpPorts !== undefined) {
@@ -209,7 +220,7 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
     port: int('port', options.port, DEFAULT_PORT, 0, 65535),
     address: options.address ?? '0.0.0.0',
     domains,
-    secure: options.secure ?? (Boolean(options.tls) || publicUrl?.protocol === 'https:'),
+    secure: options.secure ?? (Boolean(options.tls) || Boolean(acme) || publicUrl?.protocol === 'https:'),
     publicUrl,
     trustProxy: options.trustProxy ?? false,
     landing: options.landing,
@@ -247,6 +258,7 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
     ),
     logLevel,
     tcpPorts,
+    acme,
   };
   if (problems.length) {
     throw new BurrowError('BURROW_ERR_INVALID_CONFIG', problems.join('; '));

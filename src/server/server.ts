@@ -27,6 +27,8 @@ import { TunnelProxy } from './http/proxy.js';
 import { Exchange } from './http/exchange.js';
 import { HttpRelay } from './http/relay.js';
 import { TcpExpose } from './agent/tcp-expose.js';
+import { AcmeManager } from './tls/acme.js';
+import { createPlainHttpPort } from './tls/http-port.js';
 import {
   MemoryTunnelRegistry,
   missingTunnelAnswer,
@@ -43,6 +45,8 @@ export interface BurrowServer {
   readonly context: ServerContext;
   /** The Node server created by listen() (undefined when mounted). */
   readonly httpServer: http.Server | undefined;
+  /** Automatic TLS (options.acme): its certificates and renewal, undefined when off. */
+  readonly acme: AcmeManager | undefined;
   /** Request handler, to mount into an existing http.Server / Express / Fastify. */
   readonly handleRequest: (req: IncomingMessage, res: ServerResponse) => void;
   /** Upgrade handler, to mount with server.on('upgrade', …). */
@@ -90,6 +94,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
   if (options.onTunnelCreated) hooks.onTunnelCreated = options.onTunnelCreated;
   if (options.onTunnelClosed) hooks.onTunnelClosed = options.onTunnelClosed;
   if (options.onRequest) hooks.onRequest = options.onRequest;
+  if (options.onResponse) hooks.onResponse = options.onResponse;
   const startedAt = Date.now();
   let boundPort = config.port;
   let httpServer: http.Server | undefined;
@@ -257,6 +262,33 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     return { tunnel, target: { port: addressed.port, tls: addressed.tls } };
   }
 
+  /**
+   * May automatic TLS obtain a certificate for this host? The server's own hosts (its domains, hosts
+   * an edge claims) and live or reserved tunnels only: never any name a stranger sends in SNI.
+   */
+  function certificateAllowed(host: string): boolean {
+    if (config.domains.includes(host) || ownedByAdapter(host)) return true;
+    const found = lookupTunnel(host);
+    if (found?.tunnel) return true;
+    const label = tunnelNameFor(host, config.domains);
+    return label !== undefined && registry.holdOf(portAddressOf(label)?.name ?? label) !== undefined;
+  }
+  let plainHttp: http.Server | undefined;
+  const acme = config.acme
+    ? new AcmeManager({
+        config: config.acme,
+        logger,
+        registry: metrics.registry,
+        allows: certificateAllowed,
+        // the own host's certificate also answers clients that send no SNI (an IP address URL)
+        onCertificate: (c) => {
+          if (c.name === config.domains[0] && httpServer instanceof https.Server) {
+            httpServer.setSecureContext({ cert: c.cert, key: c.key });
+          }
+        },
+      })
+    : undefined;
+
   function closeLiveTunnel(tunnelId: string): boolean {
     const t = registry.getById(tunnelId);
     if (!t) return false;
@@ -382,6 +414,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     get httpServer() {
       return httpServer;
     },
+    acme,
     handleRequest,
     handleUpgrade,
     attach(s) {
@@ -432,7 +465,9 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       };
       const s = options.tls
         ? https.createServer({ ...serverOpts, cert: options.tls.cert, key: options.tls.key })
-        : http.createServer(serverOpts);
+        : acme
+          ? https.createServer({ ...serverOpts, SNICallback: acme.sniCallback })
+          : http.createServer(serverOpts);
       httpServer = s;
       server.attach(s);
       // One client address holds at most --max-connections-per-ip sockets (behind a trusted proxy
@@ -455,7 +490,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
         }
         relay.accept(socket, handOff);
       });
-      return new Promise((resolve, reject) => {
+      const main = new Promise<AddressInfo>((resolve, reject) => {
         s.once('error', reject);
         s.listen(port, address, () => {
           s.off('error', reject);
@@ -465,11 +500,30 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
           resolve(addr);
         });
       });
+      if (!acme || !config.acme) return main;
+      const acmeConfig = config.acme;
+      return main.then(async (addr) => {
+        await acme.start();
+        plainHttp = createPlainHttpPort({
+          challengeAnswer: (token) => acme.challengeAnswer(token),
+          httpsPort: () => (config.publicUrl?.port ? Number(config.publicUrl.port) : boundPort),
+        });
+        await listenPlain(plainHttp, acmeConfig.httpPort, address);
+        const plainPort = (plainHttp.address() as AddressInfo).port;
+        logger.info(
+          { port: plainPort, directory: acmeConfig.directoryUrl },
+          'acme: plain HTTP port serves challenges and redirects to HTTPS',
+        );
+        return addr;
+      });
     },
     async close() {
       if (shuttingDown) return;
       shuttingDown = true;
       httpServer?.close();
+      acme?.close();
+      plainHttp?.close();
+      plainHttp?.closeAllConnections();
       relay.shutdown();
       if (inFlight > 0 && config.drainTimeoutMs > 0) {
         await new Promise<void>((resolve) => {
@@ -496,4 +550,20 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     },
   };
   return server;
+}
+
+/** Listen on the plain HTTP port; a port that cannot be had is a configuration error naming --http-port. */
+function listenPlain(s: http.Server, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'EACCES' ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : err.message;
+      reject(
+        new BurrowError('BURROW_ERR_INVALID_CONFIG', `cannot listen on --http-port ${port}: ${why}`, {
+          fix: 'ACME HTTP-01 validation reaches the server on port 80: give burrow that port (setcap cap_net_bind_service=+ep on node, or a port forward 80 → --http-port).',
+        }),
+      );
+    });
+    s.listen(port, address, () => resolve());
+  });
 }

@@ -38,6 +38,7 @@ export interface ServerFlags {
   window?: number;
   logLevel?: string;
   logFormat?: LogFormat;
+  accessLog?: boolean;
   tlsCert?: string;
   tlsKey?: string;
   db?: string;
@@ -238,6 +239,11 @@ export function addServerFlags(cmd: Command): Command {
       defaultDescription: 'pretty on a terminal, else json',
     }),
   );
+  add(
+    flag('--access-log', 'one log line per visitor request: method, host, path, status, bytes, ms', {
+      env: 'BURROW_ACCESS_LOG',
+    }),
+  );
   add(flag('--tls-cert <file>', 'serve HTTPS directly with this PEM certificate', { env: 'BURROW_TLS_CERT' }));
   add(flag('--tls-key <file>', 'PEM private key for --tls-cert', { env: 'BURROW_TLS_KEY' }));
   add(
@@ -350,10 +356,29 @@ export function registerServerCommand(program: Command): void {
 
 async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number> {
   const options = composeOptionsFromFlags(flags);
-  options.logger = createLogger({
+  const logger = createLogger({
     level: options.logLevel ?? 'info',
     format: flags.logFormat ?? defaultLogFormat(),
   });
+  options.logger = logger;
+  if (flags.accessLog) {
+    options.onResponse = (r) =>
+      logger.info(
+        {
+          access: {
+            method: r.method,
+            host: r.host,
+            path: r.path,
+            status: r.status,
+            bytes: r.bytes,
+            ms: r.durationMs,
+            client: r.remoteAddress,
+            tunnel: r.tunnel,
+          },
+        },
+        `${r.method} ${r.host}${r.path} ${r.status} ${r.bytes} B ${r.durationMs} ms`,
+      );
+  }
   const { composeServer } = await import('../../app/compose.js');
   const composed = await composeServer(options);
   const { server } = composed;

@@ -149,14 +149,41 @@ export class Exchange {
     this.#o.metrics.relayedConnections.inc();
   }
 
-  /** A finished request: metrics and the tunnel's completion record. `started` is performance.now() at its head. */
-  record(tunnel: RegisteredTunnel, method: string, path: string, status: number, started: number): void {
-    const durationMs = performance.now() - started;
+  /** True when an onResponse hook listens (then the paths count response bytes). */
+  get wantsResponses(): boolean {
+    return this.#o.hooks.onResponse !== undefined;
+  }
+
+  /** A finished request: metrics, the tunnel's completion record, the onResponse hook (access log). */
+  record(tunnel: RegisteredTunnel, r: Finished, status: number): void {
+    const durationMs = Math.round((performance.now() - r.started) * 10) / 10;
     const m = this.#o.metrics;
     m.requests.labels(tunnel.protocol, STATUS_LABELS[status] ?? String(status)).inc();
     m.requestDuration.labels(tunnel.protocol).observe(durationMs / 1000);
-    tunnel.onRequestComplete?.({ method, path, status, durationMs: Math.round(durationMs * 10) / 10 });
+    tunnel.onRequestComplete?.({ method: r.method, path: r.path, status, durationMs });
+    this.#o.hooks.onResponse?.({
+      tunnelId: tunnel.id,
+      tunnel: tunnel.name,
+      method: r.method,
+      host: r.host,
+      path: r.path,
+      status,
+      bytes: r.bytes,
+      durationMs,
+      remoteAddress: r.remoteAddress,
+    });
   }
+}
+
+/** What a path knows of a request when it ends. `started` is performance.now() at its head. */
+export interface Finished {
+  readonly method: string;
+  readonly host: string;
+  readonly path: string;
+  readonly remoteAddress: string;
+  readonly started: number;
+  /** Response bytes sent to the visitor so far. */
+  readonly bytes: number;
 }
 
 /** May this request be sent again on a fresh stream if the origin drops it unanswered? */

@@ -182,6 +182,8 @@ export class TunnelProxy {
     } as http.RequestOptions);
     let done = false;
     let responded = false;
+    /** Response body bytes to the visitor (counted only for an onResponse hook). */
+    let bytes = 0;
     const timer = setTimeout(() => outReq.destroy(exchange.timeout()), exchange.requestTimeoutMs);
     timer.unref();
 
@@ -189,7 +191,18 @@ export class TunnelProxy {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      exchange.record(tunnel, req.method ?? 'GET', req.url ?? '/', status, started);
+      exchange.record(
+        tunnel,
+        {
+          method: req.method ?? 'GET',
+          host: req.headers.host ?? '',
+          path: req.url ?? '/',
+          remoteAddress,
+          started,
+          bytes,
+        },
+        status,
+      );
     };
 
     outReq.on('response', (pres) => {
@@ -209,6 +222,7 @@ export class TunnelProxy {
       if (pres.headers['content-length'] === undefined) res.flushHeaders();
       // pipe() with explicit endings: cheaper than pipeline() per request on this hot path.
       pres.pipe(res);
+      if (exchange.wantsResponses) pres.on('data', (c: Buffer) => (bytes += c.length));
       pres.once('end', () => finish(status));
       pres.once('error', () => {
         finish(status);

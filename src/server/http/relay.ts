@@ -32,7 +32,7 @@ import {
   type RequestHead,
   type RequestItem,
 } from '../../core/http1.js';
-import { errorHeaders, type Admission, type Exchange, mayRetry } from './exchange.js';
+import { errorHeaders, type Admission, type Exchange, type Finished, mayRetry } from './exchange.js';
 import { asBurrowError, errorResponseBytes, framingError, headTimeout } from './pages.js';
 import type { HandOff } from './socket-handoff.js';
 import { samePortTarget, type PortTarget, type RegisteredTunnel } from '../registry.js';
@@ -64,10 +64,12 @@ export interface RelayRoute {
   readonly target?: PortTarget | undefined;
 }
 
-interface Pending {
+interface Pending extends Finished {
   readonly method: string;
   readonly path: string;
   readonly started: number;
+  /** Response bytes passed to the visitor (a chunk counts for the oldest request in flight). */
+  bytes: number;
   readonly wantsHtml: boolean;
   readonly upgrade: boolean;
   /** The forwarded head, kept while the request can be sent again (no body, nothing answered). */
@@ -436,7 +438,7 @@ class RelayConnection {
         this.#refuse(head, verdict);
         break;
       }
-      const fwd = this.#forwardHead(head, verdict.stripAuthorization);
+      const fwd = this.#forwardHead(head, remoteAddress, verdict.stripAuthorization);
       (out ??= []).push(fwd);
       outBytes += fwd.length;
     }
@@ -467,7 +469,7 @@ class RelayConnection {
       this.#settle();
       return;
     }
-    this.#send(this.#forwardHead(head, v.stripAuthorization));
+    this.#send(this.#forwardHead(head, this.#visitorAddress(head), v.stripAuthorization));
     if (this.#phase !== 'relaying') return;
     this.#process(backlog);
     if (this.#phase === 'relaying' || this.#phase === 'admitting') {
@@ -511,11 +513,14 @@ class RelayConnection {
   }
 
   /** The head goes to the origin: it joins the requests in flight (and the 504 timer). */
-  #forwardHead(head: RequestHead, stripAuthorization: boolean): Buffer {
+  #forwardHead(head: RequestHead, remoteAddress: string, stripAuthorization: boolean): Buffer {
     const fwd = this.#rewrite(head, stripAuthorization);
     this.#pending.push({
       method: head.method,
+      host: head.host,
       path: head.target,
+      remoteAddress,
+      bytes: 0,
       started: performance.now(),
       wantsHtml: head.wantsHtml,
       upgrade: head.upgrade,
@@ -646,6 +651,9 @@ class RelayConnection {
 
   #onOriginData(chunk: Buffer): void {
     if (this.#phase === 'closed') return;
+    // counted before the reader sees it: a chunk that completes a response is that response's
+    const oldest = this.#pending[0];
+    if (oldest) oldest.bytes += chunk.length;
     if (this.#phase !== 'raw') {
       const before = this.#responses.started;
       try {
@@ -693,7 +701,7 @@ class RelayConnection {
   }
 
   #record(p: Pending, status: number): void {
-    this.#x.record(this.#tunnel, p.method, p.path, status, p.started);
+    this.#x.record(this.#tunnel, p, status);
     this.#o.onActive(-1);
   }
 
