@@ -151,6 +151,7 @@ export class Accounts {
       store: this.store,
       tokens: this.tokens,
       adminToken: this.#adminToken,
+      auth: this.auth,
       ...(logger ? { logger } : {}),
     });
   }

@@ -28,6 +28,8 @@ export interface AdminAdapterOptions {
    */
   adminToken?: string | undefined;
   logger?: Logger;
+  /** The server's --auth mode, told to whoever creates a token (with `none` agents need none). */
+  auth?: 'none' | 'token';
 }
 
 /** One admin call's answer: status, JSON body, extra headers (X-Burrow-Error, Retry-After…). */
@@ -92,7 +94,14 @@ export function createAdminAdapter(options: AdminAdapterOptions): AdminApi {
       pattern: /^\/tokens$/,
       handler: async ({ body }) => {
         const created = await tokens.create(createInput(await body()));
-        return { status: 201, body: { token: tokenView(created.token), secret: created.secret } };
+        return {
+          status: 201,
+          body: {
+            token: tokenView(created.token),
+            secret: created.secret,
+            ...(options.auth ? { serverAuth: options.auth } : {}),
+          },
+        };
       },
     },
     {

@@ -27,7 +27,8 @@ export interface CreateTokenRequest {
 export interface AdminBackend {
   /** Where the commands act, for messages: the database location or the server URL. */
   readonly where: string;
-  createToken(input: CreateTokenRequest): Promise<{ token: TokenView; secret: string }>;
+  /** `serverAuth`: the server's --auth mode, when the backend is a server that says it. */
+  createToken(input: CreateTokenRequest): Promise<{ token: TokenView; secret: string; serverAuth?: 'none' | 'token' }>;
   listTokens(): Promise<TokenView[]>;
   revokeToken(id: string): Promise<TokenView>;
   reserveName(name: string, tokenId: string): Promise<ReservedNameView>;
@@ -152,7 +153,9 @@ export class RemoteAdminBackend implements AdminBackend {
     this.#adminToken = adminToken;
   }
 
-  async createToken(input: CreateTokenRequest): Promise<{ token: TokenView; secret: string }> {
+  async createToken(
+    input: CreateTokenRequest,
+  ): Promise<{ token: TokenView; secret: string; serverAuth?: 'none' | 'token' }> {
     return this.#call('POST', '/tokens', input);
   }
 

@@ -150,7 +150,11 @@ export function registerTokenCommands(program: Command): void {
       ),
   ).action(async (flags: CreateFlags, cmd: Command) => {
     await withBackend(cmd, flags, async (backend) => {
-      const { token: t, secret } = await backend.createToken({
+      const {
+        token: t,
+        secret,
+        serverAuth,
+      } = await backend.createToken({
         label: flags.label,
         names: flags.name,
         kinds: flags.kind,
@@ -158,8 +162,13 @@ export function registerTokenCommands(program: Command): void {
         expires: flags.expires,
         format: flags.format,
       });
+      if (serverAuth === 'none') {
+        process.stderr.write(
+          `warning: ${backend.where} runs with --auth none: agents connect without any token, so this one is not asked for until the server runs with --auth token\n`,
+        );
+      }
       if (flags.json) {
-        out(cmd, JSON.stringify({ token: t, secret }));
+        out(cmd, JSON.stringify({ token: t, secret, ...(serverAuth ? { serverAuth } : {}) }));
         return;
       }
       out(
@@ -178,7 +187,9 @@ export function registerTokenCommands(program: Command): void {
           `in:      ${backend.where}`,
           '',
           'Agents use it with: burrow http 3000 --token <token>   (or the BURROW_TOKEN environment variable)',
-          'A server asks agents for a token only with --auth token (its start banner says `auth: …`).',
+          ...(serverAuth === 'token'
+            ? []
+            : ['A server asks agents for a token only with --auth token (its start banner says `auth: …`).']),
         ].join('\n'),
       );
     });
