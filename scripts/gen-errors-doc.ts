@@ -21,6 +21,12 @@ const GROUPS: readonly { title: string; prefixes: readonly string[]; intro: stri
     intro: 'Visitor requests, tunnel registration, the agent protocol (docs/PROTOCOL.md) and configuration.',
   },
   {
+    title: 'Automatic TLS (ACME)',
+    prefixes: ['BURROW_ERR_ACME_'],
+    intro:
+      'Certificates obtained and renewed by `burrow server --acme` (docs/deployment.md#automatic-tls-acme); shown in the server log, a visitor sees a failed TLS handshake.',
+  },
+  {
     title: 'Pipes',
     prefixes: ['BURROW_ERR_PIPE_'],
     intro: 'The pipe service (`/api/v1/pipe/<path>`, docs/pipe.md).',

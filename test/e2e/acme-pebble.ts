@@ -1,0 +1,132 @@
+/**
+ * A real ACME server for tests: Debian's `pebble`, with `pebble-challtestsrv` as its DNS server (every
+ * name resolves to 127.0.0.1), so pebble's HTTP-01 validation reaches burrow's plain HTTP port on
+ * loopback. Nothing is mocked: burrow's acme-client talks to pebble, pebble fetches the challenge.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
+import { freePort } from '../helpers/net.js';
+import { selfSignedCert } from '../helpers/tls.js';
+import { waitUntil } from '../helpers/wait.js';
+import { readFileSync } from 'node:fs';
+
+export interface Pebble {
+  /** The ACME directory URL. */
+  readonly directoryUrl: string;
+  /** PEM of the certificate pebble's own HTTPS uses (trust it for the directory). */
+  readonly directoryCa: string;
+  /** PEM of the root that signs the certificates pebble issues (trust it in TLS clients). */
+  root(): Promise<string>;
+  stop(): void;
+}
+
+/** Why pebble tests cannot run here, or undefined when they can. */
+export function pebbleMissing(): string | undefined {
+  for (const bin of ['pebble', 'pebble-challtestsrv']) {
+    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) {
+      return `${bin} is not installed (Debian: apt-get install pebble); the ACME tests are skipped`;
+    }
+  }
+  return undefined;
+}
+
+/** Start challtestsrv and pebble; pebble validates HTTP-01 on 127.0.0.1:`httpPort`. */
+export async function startPebble(dir: string, httpPort: number): Promise<Pebble> {
+  const { cert, key } = selfSignedCert(dir, 'localhost', ['DNS:localhost', 'IP:127.0.0.1']);
+  const [acmePort, mgmtPort, dnsPort, ctsMgmtPort, tlsPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const children: ChildProcess[] = [];
+  const output: string[] = [];
+  const run = (cmd: string, args: string[], env: Record<string, string> = {}): void => {
+    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    c.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+    c.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
+    children.push(c);
+  };
+  run('pebble-challtestsrv', [
+    '-dns01',
+    `127.0.0.1:${dnsPort}`,
+    '-http01',
+    '',
+    '-https01',
+    '',
+    '-tlsalpn01',
+    '',
+    '-management',
+    `127.0.0.1:${ctsMgmtPort}`,
+    '-defaultIPv4',
+    '127.0.0.1',
+    '-defaultIPv6',
+    '',
+  ]);
+  const config = join(dir, 'pebble-config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      pebble: {
+        listenAddress: `127.0.0.1:${acmePort}`,
+        managementListenAddress: `127.0.0.1:${mgmtPort}`,
+        certificate: cert,
+        privateKey: key,
+        httpPort,
+        tlsPort,
+        ocspResponderURL: '',
+        externalAccountBindingRequired: false,
+      },
+    }),
+  );
+  run('pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], {
+    PEBBLE_VA_NOSLEEP: '1',
+    PEBBLE_WFE_NONCEREJECT: '0',
+  });
+  const directoryCa = readFileSync(cert, 'utf8');
+  const get = (url: string): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      https
+        .get(url, { ca: directoryCa }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        })
+        .on('error', reject);
+    });
+  const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
+  const stop = (): void => {
+    for (const c of children) c.kill();
+  };
+  try {
+    await waitUntil(
+      () =>
+        get(directoryUrl).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+        what: 'pebble to answer',
+      },
+    );
+  } catch (err) {
+    stop();
+    throw new Error(`${(err as Error).message}\n${output.join('')}`);
+  }
+  return {
+    directoryUrl,
+    directoryCa,
+    async root() {
+      const r = await get(`https://127.0.0.1:${mgmtPort}/roots/0`);
+      if (r.status !== 200) throw new Error(`pebble /roots/0 answered ${r.status}`);
+      return r.body;
+    },
+    stop,
+  };
+}
