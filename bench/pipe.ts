@@ -1,25 +1,38 @@
 /**
- * bench/pipe: moves SIZE bytes (default 1 GiB) from one sender to 1 and to 3 receivers through
- * burrow's pipe and through piping-server@1.12.9, each server in its own process, in the same run.
- * Prints throughput (per receiver), the burrow/piping-server ratio and the server's peak RSS.
+ * bench/pipe: one sender to 1 and to 3 receivers through piping-server@1.12.9, `burrow pipe serve`
+ * and a whole `burrow server` (/api/v1/pipe/), each in its own process, in the same run, with two
+ * kinds of client: Node's http (SIZE, default 1 GiB; sender and receivers in this process) and
+ * curl (`curl -T file URL` → `curl URL`, CURL_SIZE, default 200 MiB, each its own process).
+ * Medians of RUNS rounds whose order rotates; ratios against piping-server; server RSS (idle after
+ * start, after warm-up, peak during the runs) from /proc/<pid>/status (Linux).
  *
- *   node --import tsx bench/pipe.ts [--size-mib 1024] [--runs 3]
- *
- * Sender and receivers run in this process; servers are sampled through /proc/<pid>/status (Linux).
+ *   node --import tsx bench/pipe.ts [--size-mib 1024] [--curl-mib 200] [--runs 5]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { 'size-mib': { type: 'string', default: '1024' }, runs: { type: 'string', default: '3' } },
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    'curl-mib': { type: 'string', default: '200' },
+    runs: { type: 'string', default: '5' },
+  },
 });
 const SIZE = Number(values['size-mib']) * 1024 * 1024;
+const CURL_SIZE = Number(values['curl-mib']) * 1024 * 1024;
 const RUNS = Number(values.runs);
-const IMPLS: readonly string[] = ['burrow', 'piping-server'];
-const FANOUTS = [1, 3];
+const IMPLS: readonly string[] = ['piping-server', 'burrow', 'burrow-server'];
+/** The cases: Node's http client with 1 and 3 receivers, curl with 1. */
+const CASES = [
+  { name: 'node n=1', n: 1, curl: false },
+  { name: 'node n=3', n: 3, curl: false },
+  { name: 'curl n=1', n: 1, curl: true },
+] as const;
 
 function rssMiB(pid: number): number {
   try {
@@ -30,7 +43,7 @@ function rssMiB(pid: number): number {
   }
 }
 
-async function startServer(kind: string): Promise<{ child: ChildProcess; port: number }> {
+async function startServer(kind: string): Promise<{ child: ChildProcess; port: number; prefix: string }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', new URL('./pipe-server.ts', import.meta.url).pathname, kind],
@@ -38,16 +51,16 @@ async function startServer(kind: string): Promise<{ child: ChildProcess; port: n
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  const port = await new Promise<number>((resolve, reject) => {
+  const ready = await new Promise<{ port: number; prefix: string }>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (c: Buffer) => {
       buf += c.toString();
-      const m = /\{"port":(\d+)\}/.exec(buf);
-      if (m) resolve(Number(m[1]));
+      const m = /\{"port":(\d+),"prefix":"([^"]*)"\}/.exec(buf);
+      if (m) resolve({ port: Number(m[1]), prefix: m[2]! });
     });
     child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
   });
-  return { child, port };
+  return { child, ...ready };
 }
 
 function body(total: number): Readable {
@@ -88,8 +101,9 @@ function send(url: string, size: number): Promise<void> {
   });
 }
 
-async function transfer(port: number, path: string, n: number, size: number): Promise<number> {
-  const url = `http://127.0.0.1:${port}/${path}${n > 1 ? `?n=${n}` : ''}`;
+/** Node's http client: n receivers and the sender in this process. */
+async function transfer(base: string, path: string, n: number, size: number): Promise<number> {
+  const url = `${base}/${path}${n > 1 ? `?n=${n}` : ''}`;
   const receivers = Array.from({ length: n }, () => receive(url));
   const start = process.hrtime.bigint();
   const [got] = await Promise.all([Promise.all(receivers), send(url, size)]);
@@ -98,12 +112,27 @@ async function transfer(port: number, path: string, n: number, size: number): Pr
   return secs;
 }
 
-interface Row {
-  impl: string;
-  n: number;
-  /** Best and median MiB/s per receiver over the runs. */
-  best: number;
-  median: number;
+function curl(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', ['-sS', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`curl exited ${code}`))));
+  });
+}
+
+/** curl as users run it: `curl -T file URL` and `curl URL`, each its own process. */
+async function curlTransfer(base: string, path: string, file: string, size: number): Promise<number> {
+  const url = `${base}/${path}`;
+  const start = process.hrtime.bigint();
+  const [got] = await Promise.all([
+    curl(['-o', '/dev/null', '-w', '%{size_download}', url]),
+    curl(['-T', file, '-o', '/dev/null', url]),
+  ]);
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  if (Number(got) !== size) throw new Error(`curl received ${got} of ${size} bytes`);
+  return secs;
 }
 
 function median(xs: number[]): number {
@@ -112,59 +141,74 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-// Both servers live for the whole run; runs alternate which goes first (ABBA…) so neither gets the
-// warmer client, and the best of RUNS is kept. Peak RSS is sampled for each server throughout.
-const servers = new Map<string, { child: ChildProcess; port: number; baseRss: number; peakRss: number }>();
+interface Server {
+  child: ChildProcess;
+  base: string;
+  idleRss: number;
+  baseRss: number;
+  peakRss: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'burrow-pipe-bench-'));
+const file = join(dir, 'curl.bin');
+writeFileSync(file, Buffer.alloc(CURL_SIZE, 0x61));
+
+// All servers live for the whole run; each round rotates which goes first, so none gets the
+// warmer client. Peak RSS is sampled for each server throughout.
+const servers = new Map<string, Server>();
 for (const impl of IMPLS) {
   const s = await startServer(impl);
-  servers.set(impl, { ...s, baseRss: 0, peakRss: 0 });
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = rssMiB(s.child.pid!);
+  servers.set(impl, { child: s.child, base: `http://127.0.0.1:${s.port}${s.prefix}`, idleRss: idle, baseRss: 0, peakRss: 0 });
 }
 for (const impl of IMPLS) {
   const s = servers.get(impl)!;
-  for (const n of FANOUTS) await transfer(s.port, `warmup${n}`, n, 64 * 1024 * 1024);
+  for (const n of [1, 3]) await transfer(s.base, `warmup${n}`, n, 64 * 1024 * 1024);
+  await curlTransfer(s.base, 'warmup-curl', file, CURL_SIZE);
   s.baseRss = rssMiB(s.child.pid!);
   s.peakRss = s.baseRss;
 }
 const sampler = setInterval(() => {
   for (const s of servers.values()) s.peakRss = Math.max(s.peakRss, rssMiB(s.child.pid!));
 }, 50);
-const rows: Row[] = [];
+const rates = new Map<string, number[]>(); // `${case}|${impl}` → MiB/s per receiver
 let turn = 0;
-for (const n of FANOUTS) {
-  const rates = new Map<string, number[]>();
+for (const c of CASES) {
+  const size = c.curl ? CURL_SIZE : SIZE;
   for (let r = 0; r < RUNS; r++) {
-    const order = turn++ % 2 === 0 ? IMPLS : [...IMPLS].reverse();
+    const order = IMPLS.map((_, i) => IMPLS[(i + turn) % IMPLS.length]!);
+    turn++;
     for (const impl of order) {
-      const secs = await transfer(servers.get(impl)!.port, `run-${n}-${r}`, n, SIZE);
-      rates.set(impl, [...(rates.get(impl) ?? []), SIZE / 1024 / 1024 / secs]);
-      console.log(
-        `${impl.padEnd(14)} n=${n} run ${r + 1}/${RUNS}: ${secs.toFixed(2)} s (${(SIZE / 1024 / 1024 / secs).toFixed(0)} MiB/s per receiver)`,
-      );
+      const base = servers.get(impl)!.base;
+      const path = `run-${c.name.replace(/\W/g, '')}-${r}`;
+      const secs = c.curl ? await curlTransfer(base, path, file, size) : await transfer(base, path, c.n, size);
+      const mib = size / 1024 / 1024 / secs;
+      rates.set(`${c.name}|${impl}`, [...(rates.get(`${c.name}|${impl}`) ?? []), mib]);
+      console.log(`${c.name} ${impl.padEnd(14)} run ${r + 1}/${RUNS}: ${secs.toFixed(2)} s (${mib.toFixed(0)} MiB/s per receiver)`);
     }
-  }
-  for (const impl of IMPLS) {
-    const r = rates.get(impl)!;
-    rows.push({ impl, n, best: Math.max(...r), median: median(r) });
   }
 }
 clearInterval(sampler);
 for (const s of servers.values()) s.child.kill('SIGTERM');
+rmSync(dir, { recursive: true, force: true });
 
-const b0 = servers.get('burrow')!;
-const p0 = servers.get('piping-server')!;
-console.log(`\nsize ${SIZE / 1024 / 1024} MiB, ${RUNS} run(s) each, node ${process.version}`);
 console.log(
-  `| receivers | burrow MiB/s (median / best) | piping-server MiB/s (median / best) | ratio (median) | ratio (best) |`,
+  `\nnode ${process.version}; Node client ${SIZE / 1024 / 1024} MiB, curl ${CURL_SIZE / 1024 / 1024} MiB; median of ${RUNS} rotating rounds; load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
 );
-console.log(`|---|---|---|---|---|`);
-for (const n of FANOUTS) {
-  const b = rows.find((r) => r.impl === 'burrow' && r.n === n)!;
-  const p = rows.find((r) => r.impl === 'piping-server' && r.n === n)!;
-  console.log(
-    `| ${n} | ${b.median.toFixed(0)} / ${b.best.toFixed(0)} | ${p.median.toFixed(0)} / ${p.best.toFixed(0)} | ${(b.median / p.median).toFixed(2)}x | ${(b.best / p.best).toFixed(2)}x |`,
-  );
+console.log(`| case | piping-server MiB/s | burrow pipe serve MiB/s (ratio) | burrow server MiB/s (ratio) |`);
+console.log(`|---|---|---|---|`);
+for (const c of CASES) {
+  const m = (impl: string): number => median(rates.get(`${c.name}|${impl}`)!);
+  const p = m('piping-server');
+  const cell = (impl: string): string => `${m(impl).toFixed(0)} (${(m(impl) / p).toFixed(2)}x)`;
+  console.log(`| ${c.name} | ${p.toFixed(0)} | ${cell('burrow')} | ${cell('burrow-server')} |`);
 }
-console.log(`\n| server | RSS after warm-up | peak RSS during the runs |`);
-console.log(`|---|---|---|`);
-console.log(`| burrow | ${b0.baseRss.toFixed(0)} MiB | ${b0.peakRss.toFixed(0)} MiB |`);
-console.log(`| piping-server | ${p0.baseRss.toFixed(0)} MiB | ${p0.peakRss.toFixed(0)} MiB |`);
+console.log(`\n| server | RSS idle after start | after warm-up | peak during the runs |`);
+console.log(`|---|---|---|---|`);
+for (const impl of IMPLS) {
+  const s = servers.get(impl)!;
+  console.log(`| ${impl} | ${s.idleRss.toFixed(0)} MiB | ${s.baseRss.toFixed(0)} MiB | ${s.peakRss.toFixed(0)} MiB |`);
+}

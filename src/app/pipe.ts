@@ -8,7 +8,6 @@ export type { PipeHandler, PipeStats, PipeHealth } from '../adapters/pipe/handle
 export type { PipeOptions, PipeLimits, PipeClock } from '../adapters/pipe/options.js';
 export { PipeOptionsError } from '../adapters/pipe/options.js';
 export { createPipeAdapter } from '../adapters/pipe/adapter.js';
-export { registerPipeMetrics } from '../adapters/pipe/metrics.js';
 export type { PipeAdapter, PipeAdapterOptions } from '../adapters/pipe/adapter.js';
 export { listenPipe } from '../adapters/pipe/serve.js';
 export type { PipeListener, PipeListenOptions } from '../adapters/pipe/serve.js';

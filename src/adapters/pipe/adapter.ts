@@ -9,7 +9,6 @@ import { createPipeHandler, type PipeHandler } from './handler.js';
 import type { PipeOptions } from './options.js';
 import { listenPipe, type PipeListener, type PipeListenOptions } from './serve.js';
 import { isPrefixed } from '../../wire/pipe/target.js';
-import { registerPipeMetrics } from './metrics.js';
 
 export interface PipeAdapterOptions extends PipeOptions {
   /** Hosts (`--pipe-host`, matched without port, case-insensitive) where bare `/<path>` is the pipe. */
@@ -55,7 +54,9 @@ export function createPipeAdapter(options: PipeAdapterOptions = {}): PipeAdapter
     start(ctx: ServerContext) {
       // The handler holds its own state and timers; it adopts the server's logger and metrics.
       if (options.logger === undefined) handler.useLogger(ctx.logger.child({ adapter: 'pipe' }));
-      registerPipeMetrics(ctx.metrics.registry, handler);
+      // prom-client is loaded only here, inside a server with metrics: `burrow pipe serve` and
+      // `burrow/pipe` alone stay without it (about 11 MiB less RSS; bench/RESULTS.md#pipe)
+      void import('./metrics.js').then((m) => m.registerPipeMetrics(ctx.metrics.registry, handler));
     },
     handleRequest(req, res, url) {
       if (!isPipeHost(req.headers.host) && !isPrefixed(url.pathname)) return false;

@@ -5,41 +5,43 @@
 import { TEXT_HEADERS, endWithLength, type Res } from './http.js';
 
 export class SenderMessages {
-  private readonly buffered: string[] = [];
-  private opened = false;
-  private finished = false;
+  readonly #buffered: string[] = [];
+  #opened = false;
+  #finished = false;
 
-  constructor(
-    private readonly res: Res,
-    private readonly http10: boolean,
-  ) {}
+  readonly #res: Res;
+  readonly #http10: boolean;
+  constructor(res: Res, http10: boolean) {
+    this.#res = res;
+    this.#http10 = http10;
+  }
 
   get ended(): boolean {
-    return this.finished || this.res.writableEnded;
+    return this.#finished || this.#res.writableEnded;
   }
 
   /** Sends the 200 head (buffered for HTTP/1.0). */
   open(): void {
-    if (this.opened) return;
-    this.opened = true;
-    if (!this.http10) this.res.writeHead(200, { ...TEXT_HEADERS });
+    if (this.#opened) return;
+    this.#opened = true;
+    if (!this.#http10) this.#res.writeHead(200, { ...TEXT_HEADERS });
   }
 
   info(line: string): void {
-    this.write(`[INFO] ${line}\n`);
+    this.#write(`[INFO] ${line}\n`);
   }
 
   /** Ends the response with a last line (`[INFO] …` or `[ERROR] …`). */
   end(line: string, kind: 'INFO' | 'ERROR' = 'INFO'): void {
     if (this.ended) return;
-    this.finished = true;
+    this.#finished = true;
     const text = `[${kind}] ${line}\n`;
-    if (this.http10) {
-      this.buffered.push(text);
-      endWithLength(this.res, 200, { ...TEXT_HEADERS }, this.buffered.join(''));
+    if (this.#http10) {
+      this.#buffered.push(text);
+      endWithLength(this.#res, 200, { ...TEXT_HEADERS }, this.#buffered.join(''));
     } else {
       this.open();
-      this.res.end(text);
+      this.#res.end(text);
     }
   }
 
@@ -48,34 +50,34 @@ export class SenderMessages {
    * before that would lose the line that says why.
    */
   afterEnd(cb: () => void): void {
-    if (this.res.writableFinished || this.res.destroyed) return cb();
+    if (this.#res.writableFinished || this.#res.destroyed) return cb();
     let called = false;
     const once = (): void => {
       if (called) return;
       called = true;
       cb();
     };
-    this.res.once('finish', once);
-    this.res.once('close', once);
+    this.#res.once('finish', once);
+    this.#res.once('close', once);
   }
 
   /** Fails with a status when no head went out yet (HTTP/1.0), else with an `[ERROR]` line. */
   fail(status: number, message: string): void {
     if (this.ended) return;
-    if (this.http10 || !this.opened) {
-      this.finished = true;
-      endWithLength(this.res, status, { ...TEXT_HEADERS }, `${this.buffered.join('')}[ERROR] ${message}\n`);
+    if (this.#http10 || !this.#opened) {
+      this.#finished = true;
+      endWithLength(this.#res, status, { ...TEXT_HEADERS }, `${this.#buffered.join('')}[ERROR] ${message}\n`);
       return;
     }
     this.end(message, 'ERROR');
   }
 
-  private write(text: string): void {
+  #write(text: string): void {
     if (this.ended) return;
-    if (this.http10) this.buffered.push(text);
+    if (this.#http10) this.#buffered.push(text);
     else {
       this.open();
-      this.res.write(text);
+      this.#res.write(text);
     }
   }
 }

@@ -57,173 +57,183 @@ export class Transfer {
   bytes = 0;
   totalBytes: number | undefined;
   readonly startedAt: number;
-  private lastActivity: number;
-  private source: Readable | undefined;
-  private sourceEnded = false;
-  private blockedCount = 0;
-  private idleTimer: unknown;
-  private readonly sinks: Sink[];
+  #lastActivity: number;
+  #source: Readable | undefined;
+  #sourceEnded = false;
+  #blockedCount = 0;
+  #idleTimer: unknown;
+  readonly #sinks: Sink[];
 
+  readonly #sender: TransferSender;
+  readonly #clock: PipeClock;
+  readonly #limits: PipeLimits;
+  readonly #logger: Logger;
+  readonly #events: TransferEvents;
   constructor(
     readonly path: string,
-    private readonly sender: TransferSender,
+    sender: TransferSender,
     receivers: TransferReceiver[],
-    private readonly clock: PipeClock,
-    private readonly limits: PipeLimits,
-    private readonly logger: Logger,
-    private readonly events: TransferEvents,
+    clock: PipeClock,
+    limits: PipeLimits,
+    logger: Logger,
+    events: TransferEvents,
   ) {
+    this.#sender = sender;
+    this.#clock = clock;
+    this.#limits = limits;
+    this.#logger = logger;
+    this.#events = events;
     this.startedAt = clock.now();
-    this.lastActivity = this.startedAt;
-    this.sinks = receivers.map((receiver) => ({ receiver, live: true, finished: false, blocked: false }));
+    this.#lastActivity = this.startedAt;
+    this.#sinks = receivers.map((receiver) => ({ receiver, live: true, finished: false, blocked: false }));
   }
 
   get liveReceivers(): number {
     let n = 0;
-    for (const s of this.sinks) if (s.live) n++;
+    for (const s of this.#sinks) if (s.live) n++;
     return n;
   }
 
   get receiverCount(): number {
-    return this.sinks.length;
+    return this.#sinks.length;
   }
 
   start(): void {
-    this.sender.messages.info(`Streaming to ${this.sinks.length} receiver(s)...`);
-    for (const sink of this.sinks) this.watchReceiver(sink);
-    this.sender.req.once('close', () => {
-      if (this.sourceEnded || this.isDone() || this.sender.req.complete) return;
-      this.failFromSender('The sender disconnected before the upload completed.');
+    this.#sender.messages.info(`Streaming to ${this.#sinks.length} receiver(s)...`);
+    for (const sink of this.#sinks) this.#watchReceiver(sink);
+    this.#sender.req.once('close', () => {
+      if (this.#sourceEnded || this.#isDone() || this.#sender.req.complete) return;
+      this.#failFromSender('The sender disconnected before the upload completed.');
     });
-    this.sender.req.on('error', () => {
-      if (!this.sourceEnded && !this.isDone()) this.failFromSender('The sender connection failed.');
+    this.#sender.req.on('error', () => {
+      if (!this.#sourceEnded && !this.#isDone()) this.#failFromSender('The sender connection failed.');
     });
-    this.armIdleTimer();
-    if (isMultipart(this.sender.forward.contentType)) {
-      firstMultipartPart(this.sender.req, this.limits.multipartDeadlineMs, this.clock).then(
+    this.#armIdleTimer();
+    if (isMultipart(this.#sender.forward.contentType)) {
+      firstMultipartPart(this.#sender.req, this.#limits.multipartDeadlineMs, this.#clock).then(
         (part) => {
           const fwd: ForwardHeaders = {
-            xPiping: this.sender.forward.xPiping,
-            xHoodyPipe: this.sender.forward.xHoodyPipe,
+            xPiping: this.#sender.forward.xPiping,
+            xHoodyPipe: this.#sender.forward.xHoodyPipe,
           };
           if (part.contentType !== undefined) fwd.contentType = part.contentType;
           if (part.contentDisposition !== undefined) fwd.contentDisposition = part.contentDisposition;
-          this.flow(part.stream, fwd);
+          this.#flow(part.stream, fwd);
         },
         (err: Error) => {
-          this.sender.req.unpipe();
-          this.failFromSender(err.message);
+          this.#sender.req.unpipe();
+          this.#failFromSender(err.message);
         },
       );
     } else {
-      this.flow(this.sender.req, this.sender.forward);
+      this.#flow(this.#sender.req, this.#sender.forward);
     }
   }
 
   /** Tears the transfer down (server shutdown, idle eviction). */
   abort(reason: string, status = 400): void {
-    if (this.isDone()) return;
-    this.failFromSender(reason, status);
+    if (this.#isDone()) return;
+    this.#failFromSender(reason, status);
   }
 
-  private isDone(): boolean {
+  #isDone(): boolean {
     return this.state === 'complete' || this.state === 'failed';
   }
 
-  private flow(source: Readable, fwd: ForwardHeaders): void {
-    if (this.isDone()) {
+  #flow(source: Readable, fwd: ForwardHeaders): void {
+    if (this.#isDone()) {
       source.resume();
       return;
     }
-    this.source = source;
+    this.#source = source;
     this.totalBytes = fwd.contentLength === undefined ? undefined : Number(fwd.contentLength);
-    for (const sink of this.sinks) {
+    for (const sink of this.#sinks) {
       if (!sink.live) continue;
       try {
         sink.receiver.res.writeHead(200, receiverHeaders(fwd, sink.receiver.disposition(fwd.contentDisposition)));
       } catch (err) {
-        this.logger.debug({ err }, 'pipe: receiver head rejected');
-        this.dropReceiver(sink);
+        this.#logger.debug({ err }, 'pipe: receiver head rejected');
+        this.#dropReceiver(sink);
       }
     }
-    if (this.isDone()) return;
+    if (this.#isDone()) return;
     this.state = 'streaming';
-    this.events.onStreaming();
-    source.on('data', (chunk: Buffer) => this.onChunk(chunk));
-    source.once('end', () => this.onSourceEnd());
-    source.once('error', () => this.failFromSender('Failed to read the sender body.'));
+    this.#events.onStreaming();
+    source.on('data', (chunk: Buffer) => this.#onChunk(chunk));
+    source.once('end', () => this.#onSourceEnd());
+    source.once('error', () => this.#failFromSender('Failed to read the sender body.'));
   }
 
-  private onChunk(chunk: Buffer): void {
+  #onChunk(chunk: Buffer): void {
     this.bytes += chunk.length;
-    this.lastActivity = this.clock.now();
-    for (const sink of this.sinks) {
+    this.#lastActivity = this.#clock.now();
+    for (const sink of this.#sinks) {
       if (!sink.live) continue;
       const res = sink.receiver.res;
       if (!res.write(chunk) && !sink.blocked && (res.writableLength ?? Infinity) >= FANOUT_HIGH_WATER_BYTES) {
         sink.blocked = true;
-        this.blockedCount++;
-        sink.receiver.res.once('drain', () => this.unblock(sink));
+        this.#blockedCount++;
+        sink.receiver.res.once('drain', () => this.#unblock(sink));
       }
     }
-    if (this.blockedCount > 0) this.source?.pause();
-    this.events.onBytes();
+    if (this.#blockedCount > 0) this.#source?.pause();
+    this.#events.onBytes();
   }
 
-  private unblock(sink: Sink): void {
+  #unblock(sink: Sink): void {
     if (!sink.blocked) return;
     sink.blocked = false;
-    this.blockedCount--;
-    if (this.blockedCount === 0 && !this.isDone()) this.source?.resume();
+    this.#blockedCount--;
+    if (this.#blockedCount === 0 && !this.#isDone()) this.#source?.resume();
   }
 
-  private onSourceEnd(): void {
-    this.sourceEnded = true;
-    this.lastActivity = this.clock.now();
-    this.sender.messages.info('Upload complete.');
-    for (const sink of this.sinks) if (sink.live) sink.receiver.res.end();
-    this.checkComplete();
+  #onSourceEnd(): void {
+    this.#sourceEnded = true;
+    this.#lastActivity = this.#clock.now();
+    this.#sender.messages.info('Upload complete.');
+    for (const sink of this.#sinks) if (sink.live) sink.receiver.res.end();
+    this.#checkComplete();
   }
 
-  private watchReceiver(sink: Sink): void {
+  #watchReceiver(sink: Sink): void {
     const res = sink.receiver.res;
     res.once('finish', () => {
       sink.finished = true;
-      this.checkComplete();
+      this.#checkComplete();
     });
     res.once('close', () => {
-      if (!sink.finished && !res.writableFinished) this.dropReceiver(sink);
+      if (!sink.finished && !res.writableFinished) this.#dropReceiver(sink);
     });
   }
 
   /** A receiver left mid-transfer: counted once; the others go on. */
-  private dropReceiver(sink: Sink): void {
+  #dropReceiver(sink: Sink): void {
     if (!sink.live) return;
     sink.live = false;
-    if (sink.blocked) this.unblock(sink);
-    this.events.onReceiverGone();
-    if (this.isDone()) return;
-    this.sender.messages.info('A receiver aborted.');
+    if (sink.blocked) this.#unblock(sink);
+    this.#events.onReceiverGone();
+    if (this.#isDone()) return;
+    this.#sender.messages.info('A receiver aborted.');
     if (this.liveReceivers === 0) {
-      this.finish('failed', 'All receivers aborted before the transfer completed.');
-      this.sender.messages.end('All receivers aborted before the transfer completed.', 'ERROR');
-      this.cutSender();
+      this.#finish('failed', 'All receivers aborted before the transfer completed.');
+      this.#sender.messages.end('All receivers aborted before the transfer completed.', 'ERROR');
+      this.#cutSender();
     } else {
-      this.checkComplete();
+      this.#checkComplete();
     }
   }
 
-  private checkComplete(): void {
-    if (this.isDone() || !this.sourceEnded) return;
-    for (const s of this.sinks) if (s.live && !s.finished) return;
-    this.finish('complete');
-    this.sender.messages.end('Transfer complete.');
+  #checkComplete(): void {
+    if (this.#isDone() || !this.#sourceEnded) return;
+    for (const s of this.#sinks) if (s.live && !s.finished) return;
+    this.#finish('complete');
+    this.#sender.messages.end('Transfer complete.');
   }
 
-  private failFromSender(reason: string, status = 400): void {
-    if (this.isDone()) return;
-    this.finish('failed', reason);
-    for (const sink of this.sinks) {
+  #failFromSender(reason: string, status = 400): void {
+    if (this.#isDone()) return;
+    this.#finish('failed', reason);
+    for (const sink of this.#sinks) {
       if (sink.live && !sink.finished) {
         sink.live = false;
         const res = sink.receiver.res;
@@ -231,43 +241,43 @@ export class Transfer {
         else sendPipeError(res, status, reason);
       }
     }
-    this.sender.messages.fail(status, reason);
-    this.cutSender();
+    this.#sender.messages.fail(status, reason);
+    this.#cutSender();
   }
 
   /** Drops the rest of the upload, lets the last line reach the sender, then cuts the connection. */
-  private cutSender(): void {
-    const req = this.sender.req;
+  #cutSender(): void {
+    const req = this.#sender.req;
     req.unpipe();
-    this.source?.removeAllListeners('data');
-    this.source?.resume();
+    this.#source?.removeAllListeners('data');
+    this.#source?.resume();
     req.resume();
-    this.sender.messages.afterEnd(() => {
-      this.clock.setTimeout(() => req.destroy(), SENDER_CUT_GRACE_MS);
+    this.#sender.messages.afterEnd(() => {
+      this.#clock.setTimeout(() => req.destroy(), SENDER_CUT_GRACE_MS);
     });
   }
 
-  private finish(state: 'complete' | 'failed', reason?: string): void {
+  #finish(state: 'complete' | 'failed', reason?: string): void {
     this.state = state;
-    this.clock.clearTimeout(this.idleTimer);
+    this.#clock.clearTimeout(this.#idleTimer);
     const outcome: TransferOutcome = {
       state,
       bytes: this.bytes,
-      durationMs: this.clock.now() - this.startedAt,
+      durationMs: this.#clock.now() - this.startedAt,
       ...(reason === undefined ? {} : { reason }),
     };
-    this.logger.debug({ ...outcome, receivers: this.sinks.length }, 'pipe: transfer finished');
-    this.events.onDone(outcome);
+    this.#logger.debug({ ...outcome, receivers: this.#sinks.length }, 'pipe: transfer finished');
+    this.#events.onDone(outcome);
   }
 
-  private armIdleTimer(): void {
-    const ms = this.limits.activeIdleTimeoutMs;
+  #armIdleTimer(): void {
+    const ms = this.#limits.activeIdleTimeoutMs;
     const check = (): void => {
-      if (this.isDone()) return;
-      const idle = this.clock.now() - this.lastActivity;
+      if (this.#isDone()) return;
+      const idle = this.#clock.now() - this.#lastActivity;
       if (idle >= ms) this.abort(`The transfer was idle for ${Math.round(ms / 1000)} s and was closed.`, 408);
-      else this.idleTimer = this.clock.setTimeout(check, ms - idle);
+      else this.#idleTimer = this.#clock.setTimeout(check, ms - idle);
     };
-    this.idleTimer = this.clock.setTimeout(check, ms);
+    this.#idleTimer = this.#clock.setTimeout(check, ms);
   }
 }

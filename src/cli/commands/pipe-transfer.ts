@@ -7,14 +7,12 @@ import { createReadStream, createWriteStream, fstatSync, openSync, closeSync } f
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pipe, type PipeClientOptions } from '../../app/pipe.js';
-import { BINARY_SNIFF_BYTES } from '../../client/pipe/limits.js';
+import { BINARY_SNIFF_BYTES, DEFAULT_PIPE_SERVER as DEFAULT_SERVER } from '../../client/pipe/limits.js';
 import { formatBytes, formatDuration, formatProgress } from '../../client/pipe/progress-format.js';
 import { EXIT_OK, EXIT_USAGE, PipeCliError, reportPipeError, unreadableFile } from './pipe-errors.js';
 import { PipeMeter } from './pipe-meter.js';
 import { envFirst } from '../util.js';
 import { PIPE_API_PREFIX } from '../../app/pipe.js';
-
-export const DEFAULT_SERVER = 'http://localhost:8080';
 
 export interface ServerFlags {
   server?: string;

@@ -1,27 +1,20 @@
 /**
  * `burrow pipe serve|send|receive|progress|url|health|forward-tcp|help-cheatsheet`: the zero-storage
- * pipe from a terminal. The commands' flags live here; send/receive/progress are in
- * pipe-transfer.ts, forward-tcp in pipe-forward.ts. A thin shell over src/app/pipe (library + SDK).
+ * pipe from a terminal. The commands' flags live here; what they do is loaded when one runs
+ * (pipe-transfer.ts: send/receive/progress; pipe-forward.ts: forward-tcp; pipe-service.ts: the
+ * rest), so registering them costs the CLI nothing. A thin shell over src/app/pipe (library + SDK).
  */
 import { Option, type Command, type CommanderError } from 'commander';
-import { createLogger } from '../../core/logger.js';
-import { cheatSheet, createPipeHandler, listenPipe, pipe, type PipeOptions } from '../../app/pipe.js';
-import { VERSION } from '../../version.js';
+import { DEFAULT_PIPE_SERVER as DEFAULT_SERVER } from '../../client/pipe/limits.js';
 import { MAX_RECEIVERS } from '../../wire/pipe/limits.js';
 import { envFirst, parseDurationMs, parseIntArg } from '../util.js';
-import { EXIT_USAGE, reportPipeError } from './pipe-errors.js';
-import { runForwardTcp, type ForwardFlags } from './pipe-forward.js';
-import {
-  DEFAULT_SERVER,
-  clientOptions,
-  pipeBase,
-  runProgress,
-  runReceive,
-  runSend,
-  type ReceiveFlags,
-  type SendFlags,
-  type ServerFlags,
-} from './pipe-transfer.js';
+import { EXIT_USAGE } from './pipe-errors.js';
+import type { ForwardFlags } from './pipe-forward.js';
+import type { ServeFlags } from './pipe-service.js';
+import type { ReceiveFlags, SendFlags, ServerFlags } from './pipe-transfer.js';
+
+const transfer = () => import('./pipe-transfer.js');
+const service = () => import('./pipe-service.js');
 
 function quiet(): Option {
   return new Option('-q, --quiet', 'no progress bar and no summary line').env('BURROW_QUIET');
@@ -37,81 +30,6 @@ function addServerFlag(cmd: Command, token = true): Command {
       new Option('--token <token>', 'token for a server that requires one (kind pipe)').env('BURROW_TOKEN'),
     );
   return cmd;
-}
-
-function runUrl(path: string, f: ServerFlags & { n?: number }): number {
-  let u: ReturnType<typeof pipe.urls>;
-  try {
-    u = pipe.urls(pipeBase(f.server), path, f.n);
-  } catch (err) {
-    return reportPipeError(err);
-  }
-  process.stdout.write(
-    [
-      `send:      ${u.send}`,
-      `receive:   ${u.receive}`,
-      `progress:  ${u.progress}`,
-      `video:     ${u.video}`,
-      '',
-      `# send`,
-      u.curlSend,
-      `# receive`,
-      u.curlReceive,
-      `# watch`,
-      u.curlProgress,
-      '',
-    ].join('\n'),
-  );
-  return 0;
-}
-
-async function runHealth(f: ServerFlags): Promise<number> {
-  try {
-    const h = await pipe.health(clientOptions(f));
-    process.stdout.write(`${JSON.stringify(h, null, 2)}\n`);
-    return h.status === 'ok' ? 0 : 1;
-  } catch (err) {
-    return reportPipeError(err);
-  }
-}
-
-interface ServeFlags {
-  port: number;
-  address?: string;
-  maxPending?: number;
-  maxActive?: number;
-  pendingTimeout?: number;
-  idleTimeout?: number;
-  logLevel?: string;
-}
-
-async function runServe(f: ServeFlags): Promise<number> {
-  const logger = createLogger({ level: (f.logLevel ?? 'info') as 'info' });
-  const options: PipeOptions = { logger };
-  if (f.maxPending !== undefined) options.maxPendingPipes = f.maxPending;
-  if (f.maxActive !== undefined) options.maxActivePipes = f.maxActive;
-  if (f.pendingTimeout !== undefined) options.pendingTimeoutMs = f.pendingTimeout;
-  if (f.idleTimeout !== undefined) options.activeIdleTimeoutMs = f.idleTimeout;
-  let listener;
-  try {
-    listener = await listenPipe(createPipeHandler(options), {
-      port: f.port,
-      ...(f.address !== undefined ? { address: f.address } : {}),
-    });
-  } catch (err) {
-    return reportPipeError(err);
-  }
-  process.stdout.write(
-    `burrow pipe listening on ${listener.url}\n  send:    curl -T file ${listener.url}/mypath\n  receive: curl ${listener.url}/mypath\n`,
-  );
-  const l = listener;
-  return new Promise<number>((resolve) => {
-    const stop = (): void => {
-      void l.close().then(() => resolve(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
 }
 
 function exit(code: number): void {
@@ -144,7 +62,7 @@ export function registerPipeCommands(program: Command): void {
       const port = o.port ?? Number(envFirst('BURROW_PIPE_PORT', 'PORT') ?? 8080);
       const address = o.address ?? envFirst('BURROW_PIPE_ADDRESS', 'HOST');
       const logLevel = o.logLevel ?? envFirst('LOG_LEVEL') ?? 'info';
-      exit(await runServe({ ...o, port, logLevel, ...(address !== undefined ? { address } : {}) }));
+      exit(await (await service()).runServe({ ...o, port, logLevel, ...(address !== undefined ? { address } : {}) }));
     });
 
   addServerFlag(
@@ -157,7 +75,9 @@ export function registerPipeCommands(program: Command): void {
       .option('--content-type <type>', 'Content-Type receivers get')
       .option('--filename <name>', 'file name receivers get (default: the file name)')
       .addOption(quiet()),
-  ).action(async (path: string, file: string | undefined, o: SendFlags) => exit(await runSend(path, file, o)));
+  ).action(async (path: string, file: string | undefined, o: SendFlags) =>
+    exit(await (await transfer()).runSend(path, file, o)),
+  );
 
   addServerFlag(
     cmd
@@ -167,7 +87,7 @@ export function registerPipeCommands(program: Command): void {
       .option('-o, --output <file>', 'write to this file (default stdout)')
       .option('-n, --n <count>', 'number of receivers (1-256, all peers must agree)', nArg)
       .addOption(quiet()),
-  ).action(async (path: string, o: ReceiveFlags) => exit(await runReceive(path, o)));
+  ).action(async (path: string, o: ReceiveFlags) => exit(await (await transfer()).runReceive(path, o)));
 
   addServerFlag(
     cmd
@@ -175,7 +95,9 @@ export function registerPipeCommands(program: Command): void {
       .description('watch a transfer live (takes no receiver slot); JSON lines when not a terminal')
       .argument('<path>', 'pipe path')
       .option('--json', 'print one JSON object per event'),
-  ).action(async (path: string, o: ServerFlags & { json?: boolean }) => exit(await runProgress(path, o)));
+  ).action(async (path: string, o: ServerFlags & { json?: boolean }) =>
+    exit(await (await transfer()).runProgress(path, o)),
+  );
 
   addServerFlag(
     cmd
@@ -184,10 +106,10 @@ export function registerPipeCommands(program: Command): void {
       .argument('<path>', 'pipe path')
       .option('-n, --n <count>', 'number of receivers', nArg),
     false,
-  ).action((path: string, o: ServerFlags & { n?: number }) => exit(runUrl(path, o)));
+  ).action(async (path: string, o: ServerFlags & { n?: number }) => exit((await service()).runUrl(path, o)));
 
   addServerFlag(cmd.command('health').description("print the pipe service's health JSON"), false).action(
-    async (o: ServerFlags) => exit(await runHealth(o)),
+    async (o: ServerFlags) => exit(await (await service()).runHealth(o)),
   );
 
   addServerFlag(
@@ -200,7 +122,9 @@ export function registerPipeCommands(program: Command): void {
       .argument('<down-path>', 'pipe the target side sends on')
       .option('--listen <[host:]port>', 'accept TCP connections here (default host 127.0.0.1)')
       .option('--target <host:port>', 'open each carried connection to this address'),
-  ).action(async (up: string, down: string, o: ForwardFlags) => exit(await runForwardTcp(up, down, o)));
+  ).action(async (up: string, down: string, o: ForwardFlags) =>
+    exit(await (await import('./pipe-forward.js')).runForwardTcp(up, down, o)),
+  );
 
   addServerFlag(
     cmd
@@ -209,12 +133,5 @@ export function registerPipeCommands(program: Command): void {
         'print copy-pasteable pipe recipes (curl, fan-out, progress, video, tar, gpg, forward-tcp) for --server',
       ),
     false,
-  ).action((o: ServerFlags) => {
-    try {
-      process.stdout.write(cheatSheet(pipeBase(o.server), { version: VERSION }));
-      exit(0);
-    } catch (err) {
-      exit(reportPipeError(err));
-    }
-  });
+  ).action(async (o: ServerFlags) => exit((await service()).runCheatSheet(o)));
 }

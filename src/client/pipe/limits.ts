@@ -3,6 +3,8 @@
  * The server-side limits live in src/wire/pipe/limits.ts.
  */
 
+/** The pipe server the CLI uses without --server, BURROW_PIPE_SERVER or BURROW_SERVER. */
+export const DEFAULT_PIPE_SERVER = 'http://localhost:8080';
 /** The progress meter's rate and ETA are computed over the bytes of the last this many ms. */
 export const METER_WINDOW_MS = 5_000;
 /** The meter keeps at most one sample per this many ms (its window holds WINDOW / SAMPLE samples). */

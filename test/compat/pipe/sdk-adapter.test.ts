@@ -145,6 +145,8 @@ void describe('pipe adapter on a plain http server', () => {
     const metrics = createMetrics({ defaultMetrics: false });
     adapter.start({ logger: silentLogger(), metrics } as unknown as ServerContext);
     adapter.start({ logger: silentLogger(), metrics } as unknown as ServerContext);
+    // the gauges module (and prom-client) loads on start, a moment later
+    await waitUntil(() => metrics.registry.getSingleMetric('burrow_pipe_bytes') !== undefined);
     const text = await metrics.registry.metrics();
     assert.match(text, /burrow_pipe_transfers\{outcome="complete"\} 1/);
     assert.match(text, /burrow_pipe_pipes\{state="pending"\} 0/);
