@@ -53,7 +53,17 @@ void it('the help parser joins wrapped lines and reads env and aliases', () => {
   );
 });
 
-const COMMANDS: string[][] = [['server'], ['http'], ['client'], ['tcp'], ['connect'], ['token', 'list']];
+const COMMANDS: string[][] = [
+  ['server'],
+  ['http'],
+  ['client'],
+  ['tcp'],
+  ['connect'],
+  ['token', 'list'],
+  ['token', 'create'],
+  ['name', 'reserve'],
+  ['name', 'access'],
+];
 
 void describe('--help and docs/configuration.md agree on every variable', { skip: NOT_BUILT }, () => {
   for (const command of COMMANDS) {

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { AccessRuleInput } from '../../auth/access-policy.js';
+import { flag } from '../env.js';
 import { usageError } from '../errors.js';
+import { collect } from '../util.js';
 import { addTargetOptions, out, table, withBackend, type TargetFlags } from './token.js';
 
 interface AccessFlags extends TargetFlags {
@@ -11,8 +13,6 @@ interface AccessFlags extends TargetFlags {
   rateLimit?: string;
   clear?: boolean;
 }
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /**
  * `burrow name reserve|list|access|release`: names (or domains) bound to a token, so only that token's
@@ -26,7 +26,11 @@ export function registerNameCommands(program: Command): void {
       .command('reserve')
       .description('bind a name (or domain) to a token')
       .argument('<name>', 'tunnel name (myapp) or domain (app.example.com)')
-      .requiredOption('--token <id>', 'token id (tok_…) that may use the name (required)'),
+      .addOption(
+        flag('--token <id>', 'token id (tok_…) that may use the name (required)', {
+          env: 'BURROW_NAME_TOKEN_ID',
+        }).makeOptionMandatory(),
+      ),
   ).action(async (nameArg: string, flags: TargetFlags & { token: string }, cmd: Command) => {
     await withBackend(cmd, flags, async (backend) => {
       const r = await backend.reserveName(nameArg, flags.token);
@@ -62,12 +66,24 @@ export function registerNameCommands(program: Command): void {
       .command('access')
       .description('set the visitor rules stored with a reserved name (used when its agent passes none)')
       .argument('<name>', 'the reserved name')
-      .option('--basic-auth <user:pass>', 'require HTTP Basic credentials')
-      .option('--bearer <token>', 'require Authorization: Bearer <token>')
-      .option('--allow-ip <cidr>', 'only these visitor addresses (repeatable; IPv4 or IPv6)', collect)
-      .option('--deny-ip <cidr>', 'refuse these visitor addresses (repeatable)', collect)
-      .option('--rate-limit <rate>', 'requests per tunnel, e.g. 100/s, 20/m')
-      .option('--clear', 'remove the stored rules'),
+      .addOption(flag('--basic-auth <user:pass>', 'require HTTP Basic credentials', { env: 'BURROW_NAME_BASIC_AUTH' }))
+      .addOption(flag('--bearer <token>', 'require Authorization: Bearer <token>', { env: 'BURROW_NAME_BEARER' }))
+      .addOption(
+        flag('--allow-ip <cidr>', 'only these visitor addresses (repeatable; IPv4 or IPv6)', {
+          env: 'BURROW_NAME_ALLOW_IP',
+          parse: collect,
+        }),
+      )
+      .addOption(
+        flag('--deny-ip <cidr>', 'refuse these visitor addresses (repeatable)', {
+          env: 'BURROW_NAME_DENY_IP',
+          parse: collect,
+        }),
+      )
+      .addOption(
+        flag('--rate-limit <rate>', 'requests per tunnel, e.g. 100/s, 20/m', { env: 'BURROW_NAME_RATE_LIMIT' }),
+      )
+      .addOption(flag('--clear', 'remove the stored rules', { env: 'BURROW_NAME_CLEAR' })),
   ).action(async (nameArg: string, flags: AccessFlags, cmd: Command) => {
     const input: AccessRuleInput = {
       basicAuth: flags.basicAuth,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import type { AdminBackend, AdminTarget } from '../../auth/admin-backend.js';
 import { parseDuration } from '../../auth/duration.js';
@@ -8,7 +8,7 @@ import type { TokenView } from '../../auth/views.js';
 import { parseDbUrl, resolveDbUrl } from '../../store/url.js';
 import { flag } from '../env.js';
 import { runCommand } from '../run.js';
-import { parseServerUrl } from '../util.js';
+import { collect, parseServerUrl } from '../util.js';
 
 /** Options every admin command takes: where to act. */
 export interface TargetFlags extends AdminTarget {
@@ -89,8 +89,6 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
@@ -130,23 +128,39 @@ export function registerTokenCommands(program: Command): void {
     token
       .command('create')
       .description('create a token and print its secret once')
-      .option('--label <text>', 'a note to recognise the token by')
-      .option(
-        '--name <name>',
-        'a name or domain the token may use (repeatable; alice-* and *.example.com allowed)',
-        collect,
-      )
-      .option(
-        '--kind <kind>',
-        'what it may open: http, tcp, tiflis, pipe, admin (repeatable or comma-separated; default all but admin)',
-        collect,
-      )
-      .option('--max-tunnels <n>', 'most tunnels open at once with this token', positiveInt)
-      .option('--expires <duration>', 'lifetime such as 30d, 12h, 2w (default never)', duration)
+      .addOption(flag('--label <text>', 'a note to recognise the token by', { env: 'BURROW_TOKEN_LABEL' }))
       .addOption(
-        new Option('--format <format>', 'burrow (brw_…) or tunely (tun_…, for tunely clients)')
-          .choices(['burrow', 'tunely'])
-          .default('burrow'),
+        flag('--name <name>', 'a name or domain the token may use (repeatable; alice-* and *.example.com allowed)', {
+          env: 'BURROW_TOKEN_NAMES',
+          parse: collect,
+        }),
+      )
+      .addOption(
+        flag(
+          '--kind <kind>',
+          'what it may open: http, tcp, tiflis, pipe, admin (repeatable or comma-separated; default all but admin)',
+          { env: 'BURROW_TOKEN_KINDS', parse: collect },
+        ),
+      )
+      .addOption(
+        flag('--max-tunnels <n>', 'most tunnels open at once with this token', {
+          env: 'BURROW_TOKEN_MAX_TUNNELS',
+          parse: positiveInt,
+        }),
+      )
+      .addOption(
+        flag('--expires <duration>', 'lifetime such as 30d, 12h, 2w', {
+          env: 'BURROW_TOKEN_EXPIRES',
+          parse: duration,
+          defaultDescription: 'never',
+        }),
+      )
+      .addOption(
+        flag('--format <format>', 'burrow (brw_…) or tunely (tun_…, for tunely clients)', {
+          env: 'BURROW_TOKEN_FORMAT',
+          choices: ['burrow', 'tunely'],
+          default: 'burrow',
+        }),
       ),
   ).action(async (flags: CreateFlags, cmd: Command) => {
     await withBackend(cmd, flags, async (backend) => {
