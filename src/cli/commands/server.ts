@@ -13,6 +13,7 @@ import {
   DEFAULT_RESUME_GRACE_MS,
 } from '../../core/limits.js';
 import { DEFAULT_STREAM_WINDOW } from '../../wire/mux/limits.js';
+import { DEFAULT_ACME_DIR, DEFAULT_ACME_HTTP_PORT } from '../../server/tls/limits.js';
 import { createLogger, defaultLogFormat, LOG_FORMATS, type LogFormat } from '../../core/logger.js';
 import { flag } from '../env.js';
 import { usageError } from '../errors.js';
@@ -41,6 +42,12 @@ export interface ServerFlags {
   accessLog?: boolean;
   tlsCert?: string;
   tlsKey?: string;
+  acme?: boolean;
+  acmeEmail?: string;
+  acmeDirectory?: string;
+  acmeStaging?: boolean;
+  acmeDir?: string;
+  httpPort?: number;
   db?: string;
   auth?: 'none' | 'token';
   adminToken?: string;
@@ -103,6 +110,21 @@ export function serverOptionsFromFlags(f: ServerFlags): ServerOptions {
     if (!f.tlsCert || !f.tlsKey)
       throw usageError('--tls-cert and --tls-key go together', 'Pass both PEM files (or neither, behind a TLS proxy).');
     o.tls = { cert: readPem('--tls-cert', f.tlsCert), key: readPem('--tls-key', f.tlsKey) };
+  }
+  const acmeOnly = f.acmeEmail ?? f.acmeDirectory ?? f.acmeDir ?? (f.acmeStaging ? '--acme-staging' : undefined);
+  if (!f.acme && (acmeOnly !== undefined || f.httpPort !== undefined)) {
+    throw usageError(
+      '--acme-email, --acme-directory, --acme-staging, --acme-dir and --http-port need --acme',
+      'Add --acme (BURROW_ACME=1) to obtain certificates automatically, or drop these flags.',
+    );
+  }
+  if (f.acme) {
+    // validated with the rest of the configuration (src/server/tls/options.ts): every problem at once
+    o.acme = { email: f.acmeEmail ?? '' };
+    if (f.acmeDirectory) o.acme.directoryUrl = f.acmeDirectory;
+    if (f.acmeStaging) o.acme.staging = true;
+    if (f.acmeDir) o.acme.dir = f.acmeDir;
+    if (f.httpPort !== undefined) o.acme.httpPort = f.httpPort;
   }
   return o;
 }
@@ -246,6 +268,40 @@ export function addServerFlags(cmd: Command): Command {
   );
   add(flag('--tls-cert <file>', 'serve HTTPS directly with this PEM certificate', { env: 'BURROW_TLS_CERT' }));
   add(flag('--tls-key <file>', 'PEM private key for --tls-cert', { env: 'BURROW_TLS_KEY' }));
+  add(
+    flag('--acme', 'serve HTTPS with certificates obtained and renewed automatically (ACME, HTTP-01)', {
+      env: 'BURROW_ACME',
+    }),
+  );
+  add(
+    flag('--acme-email <email>', "the ACME account's contact address (needed with --acme)", {
+      env: 'BURROW_ACME_EMAIL',
+    }),
+  );
+  add(
+    flag('--acme-directory <url>', 'ACME directory URL', {
+      env: 'BURROW_ACME_DIRECTORY',
+      defaultDescription: "Let's Encrypt production",
+    }),
+  );
+  add(
+    flag('--acme-staging', "use Let's Encrypt staging (untrusted certificates, for trying)", {
+      env: 'BURROW_ACME_STAGING',
+    }),
+  );
+  add(
+    flag('--acme-dir <dir>', 'folder for the ACME account key and certificates', {
+      env: 'BURROW_ACME_DIR',
+      defaultDescription: DEFAULT_ACME_DIR,
+    }),
+  );
+  add(
+    flag('--http-port <port>', 'with --acme: plain HTTP port for ACME challenges, redirecting the rest to HTTPS', {
+      env: 'BURROW_HTTP_PORT',
+      parse: parseIntArg(0, 65535),
+      defaultDescription: String(DEFAULT_ACME_HTTP_PORT),
+    }),
+  );
   add(
     flag('--db <url>', 'database: sqlite:/path or postgres://…', {
       env: 'BURROW_DB',
