@@ -1,6 +1,7 @@
 /** `burrow http <port|url>` (and `burrow client --port N`, pipenet's words): expose a local HTTP service. */
 import type { Command } from 'commander';
 import type { Tunnel } from '../../client/burrow/open-tunnel.js';
+import type { RetryInfo } from '../../client/burrow/agent.js';
 import type { LocaltunnelOptions } from '../../client/localtunnel/index.js';
 import type { AccessRuleInput } from '../../auth/access-policy.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
@@ -233,6 +234,12 @@ async function runLocaltunnel(
   if (f.localCa) lo.localCa = f.localCa;
   say(`connecting to ${f.server} (localtunnel protocol) …`, { event: 'connecting', server: f.server });
   const t = new LocaltunnelClient(lo);
+  // every failed attempt is printed with its reason, its fix and the next delay, as for burrow's protocol
+  let ready = false;
+  t.on('reconnecting', (r) => {
+    const info: RetryInfo = { attempt: r.attempt, delayMs: r.delayMs, error: localtunnelFailure(r.error) };
+    say(retryLine(info, ready ? undefined : f.connectTimeout), retryEvent(ready ? 'reconnecting' : 'retry', info));
+  });
   // the localtunnel client retries its handshake for ever: the same --connect-timeout bound applies
   let timer: NodeJS.Timeout | undefined;
   const givenUp = new Promise<never>((_resolve, reject) => {
@@ -263,6 +270,7 @@ async function runLocaltunnel(
   } finally {
     clearTimeout(timer);
   }
+  ready = true;
   say(`Forwarding ${t.url} -> ${f.localHost ?? 'localhost'}:${port} (localtunnel protocol)`, {
     event: 'ready',
     url: t.url,
@@ -270,7 +278,6 @@ async function runLocaltunnel(
   });
   if (f.printRequests || f.json)
     t.on('request', (r) => say(`${r.method} ${r.path}`, { event: 'request', method: r.method, path: r.path }));
-  t.on('reconnecting', (r: unknown) => say('reconnecting…', { event: 'reconnecting', detail: r }));
   t.on('error', (e: Error) => say(`connection problem: ${e.message}`, { event: 'error', message: e.message }));
   await stop.requested;
   t.close();
@@ -320,4 +327,12 @@ export function registerHttpCommands(program: Command): void {
       return runHttp(String(flags.port), f, stop);
     }),
   );
+}
+
+/** A localtunnel client's failure, with a fix fitting the localtunnel protocol. */
+function localtunnelFailure(err: Error): BurrowError {
+  if (isBurrowError(err)) return err;
+  return new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', err.message, {
+    fix: 'Check --server and that a localtunnel, pipenet or burrow server runs there (--connect-timeout 0 keeps trying).',
+  });
 }
