@@ -42,6 +42,29 @@ export function clientOptions(f: ServerFlags): PipeClientOptions {
   return { server: pipeBase(f.server), ...(f.token ? { token: f.token } : {}) };
 }
 
+/**
+ * A requested stop (Ctrl-C, SIGTERM) of a transfer: `stop()` ends it, and the command exits 0
+ * without an error line (issue 15: a requested stop is success).
+ */
+function onStopRequest(stop: () => void): { readonly requested: boolean; dispose(): void } {
+  let requested = false;
+  const handler = (): void => {
+    requested = true;
+    stop();
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return {
+    get requested() {
+      return requested;
+    },
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
 export interface SendFlags extends ServerFlags {
   n?: number;
   contentType?: string;
@@ -107,6 +130,11 @@ export async function runSend(path: string, file: string | undefined, f: SendFla
       meter.log(line);
     }
   });
+  const sent = s;
+  const stop = onStopRequest(() => {
+    body.destroy();
+    sent.destroy(); // ends the upload: the server cuts the receivers (they see a truncated body)
+  });
   try {
     await s.done;
     meter.finish(true);
@@ -114,7 +142,9 @@ export async function runSend(path: string, file: string | undefined, f: SendFla
   } catch (err) {
     meter.finish(false);
     body.destroy();
-    return reportPipeError(err);
+    return stop.requested ? EXIT_OK : reportPipeError(err);
+  } finally {
+    stop.dispose();
   }
 }
 
@@ -174,6 +204,8 @@ export async function runReceive(path: string, f: ReceiveFlags): Promise<number>
   // a reader that went away (`| head -c 100`) is a normal end, now and for late writes
   const onOutError = (): void => {};
   if (toStdout) process.stdout.on('error', onOutError);
+  const received = r;
+  const stop = onStopRequest(() => received.destroy());
   try {
     await pipeline([r, ...stages, out]);
     meter.finish(true);
@@ -181,6 +213,7 @@ export async function runReceive(path: string, f: ReceiveFlags): Promise<number>
   } catch (err) {
     meter.finish(false);
     r.destroy();
+    if (stop.requested) return EXIT_OK;
     if (toStdout && isErrno(err, 'EPIPE')) return EXIT_OK;
     if (!toStdout && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as Error).name !== 'BurrowError') {
       const e = err as NodeJS.ErrnoException;
@@ -195,13 +228,17 @@ export async function runReceive(path: string, f: ReceiveFlags): Promise<number>
         );
     }
     return reportPipeError(err);
+  } finally {
+    stop.dispose();
   }
 }
 
 export async function runProgress(path: string, f: ServerFlags & { json?: boolean }): Promise<number> {
   const tty = !f.json && process.stdout.isTTY ? process.stdout : undefined;
+  const ac = new AbortController();
+  const stop = onStopRequest(() => ac.abort());
   try {
-    for await (const ev of pipe.watch(path, clientOptions(f))) {
+    for await (const ev of pipe.watch(path, { ...clientOptions(f), signal: ac.signal })) {
       if (!tty) {
         process.stdout.write(`${JSON.stringify({ event: ev.event, ...ev.data })}\n`);
         continue;
@@ -227,6 +264,8 @@ export async function runProgress(path: string, f: ServerFlags & { json?: boolea
     }
     return EXIT_OK;
   } catch (err) {
-    return reportPipeError(err);
+    return stop.requested ? EXIT_OK : reportPipeError(err);
+  } finally {
+    stop.dispose();
   }
 }

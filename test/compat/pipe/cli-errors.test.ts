@@ -96,6 +96,23 @@ void describe('burrow pipe: bad inputs end cleanly', () => {
     assert.doesNotMatch(err, /^\s+at /m);
   });
 
+  void test('a requested stop (SIGTERM) of a waiting send, receive or progress exits 0 quietly', async () => {
+    const cmds = [
+      runPipeCli(['send', 'stop-1', '-', '--server', url], { input: Buffer.from('x'), keepStdin: true }),
+      runPipeCli(['receive', 'stop-2', '--server', url]),
+      runPipeCli(['progress', 'stop-3', '--server', url]),
+    ];
+    await waitUntil(async () => {
+      const h = (await (await fetch(`${url}/api/v1/pipe/health`)).json()) as { pending: number; spectators: number };
+      return h.pending === 2 && h.spectators === 1;
+    });
+    for (const c of cmds) c.child.kill('SIGTERM');
+    for (const r of await Promise.all(cmds.map((c) => c.done))) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /error:/);
+    }
+  });
+
   void test('a busy path: the second sender gets a clean error that says to pick another path', async () => {
     const first = runPipeCli(['send', 'busy-1', '-', '--server', url], { input: Buffer.from('held'), keepStdin: true });
     await waitUntil(async () => {
