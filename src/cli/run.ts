@@ -80,6 +80,8 @@ export function guardProcess(): void {
   process.on('unhandledRejection', fatal);
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT_OK);
+    // a command's own pipeline cut stdout (a stop, a failed transfer): the command reports that itself
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ERR_STREAM_DESTROYED') return;
     fatal(err);
   });
 }

@@ -63,6 +63,12 @@ const COMMANDS: string[][] = [
   ['token', 'create'],
   ['name', 'reserve'],
   ['name', 'access'],
+  ['pipe', 'serve'],
+  ['pipe', 'send'],
+  ['pipe', 'receive'],
+  ['pipe', 'progress'],
+  ['pipe', 'url'],
+  ['pipe', 'forward-tcp'],
 ];
 
 void describe('--help and docs/configuration.md agree on every variable', { skip: NOT_BUILT }, () => {

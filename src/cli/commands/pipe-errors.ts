@@ -1,26 +1,14 @@
 /**
- * How the pipe commands report a failure: `error: <message>`, `fix: <what to do>`, `code: BURROW_ERR_…`
- * on stderr, exit 1 (2 for a usage error). The fix fits the situation (a pipe command's flags, a
- * busy path), falling back to the code's generic fix. Never a stack trace.
+ * The pipe commands' words for the CLI's one error printer (src/cli/errors.ts): the fix that fits a
+ * pipe situation (its flags, a busy path), the code's generic fix as the fallback.
  */
-import { BurrowError, isBurrowError, type ErrorCode } from '../../core/errors.js';
+import { BurrowError, isBurrowError } from '../../core/errors.js';
+import { printError, usageError } from '../errors.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../errors.js';
 
-/** A failure with the fix this situation calls for (the code's own fix is the fallback). */
-export class PipeCliError extends Error {
-  readonly code: ErrorCode;
-  readonly fix: string;
-  readonly exitCode: number;
-  constructor(code: ErrorCode, message: string, fix: string, exitCode = EXIT_FAILURE) {
-    super(message);
-    this.code = code;
-    this.fix = fix;
-    this.exitCode = exitCode;
-  }
-}
+/** How the printer words generic fixes for the pipe commands. */
+const PIPE = { command: 'pipe' } as const;
 
 /** The fix for a BurrowError met by a pipe command: pipe words, not the generic table's. */
 function pipeFix(err: BurrowError): string {
@@ -45,41 +33,17 @@ function pipeFix(err: BurrowError): string {
   }
 }
 
-function isUsageError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && code.startsWith('commander.');
-}
-
-/** Prints `err` in the one format; returns the exit status. */
+/** Prints `err` in the CLI's one format (src/cli/errors.ts) with the pipe's own fix words; returns the exit status. */
 export function reportPipeError(err: unknown): number {
-  let message: string;
-  let fix: string;
-  let code: string;
-  let status = EXIT_FAILURE;
-  if (err instanceof PipeCliError) {
-    ({ message, fix, code } = err);
-    status = err.exitCode;
-  } else if (isBurrowError(err)) {
-    message = err.message;
-    fix = pipeFix(err);
-    code = err.code;
-    if (err.code === 'BURROW_ERR_INVALID_CONFIG') status = EXIT_USAGE;
-  } else if (isUsageError(err)) {
-    message = (err as Error).message.replace(/^error:\s*/, '');
-    fix = 'See `burrow pipe <command> --help`.';
-    code = 'BURROW_ERR_INVALID_CONFIG';
-    status = EXIT_USAGE;
-  } else {
-    message = err instanceof Error ? err.message : String(err);
-    fix = 'An unexpected failure: run again; if it repeats, report it with this message.';
-    code = 'BURROW_ERR_INTERNAL';
+  if (isBurrowError(err)) {
+    const fix = pipeFix(err);
+    if (fix !== err.fix) return printError(new BurrowError(err.code, err.detail, { cause: err, fix }), PIPE);
   }
-  process.stderr.write(`error: ${message}\nfix: ${fix}\ncode: ${code}\n`);
-  return status;
+  return printError(err, PIPE);
 }
 
 /** A file to send that cannot be read: missing, a directory, no permission. */
-export function unreadableFile(file: string, err: NodeJS.ErrnoException): PipeCliError {
+export function unreadableFile(file: string, err: NodeJS.ErrnoException): BurrowError {
   const why =
     err.code === 'ENOENT'
       ? 'no such file'
@@ -92,5 +56,5 @@ export function unreadableFile(file: string, err: NodeJS.ErrnoException): PipeCl
     err.code === 'EISDIR'
       ? `Send one file, or a folder as an archive: tar cz -C ${file} . | burrow pipe send PATH -`
       : 'Check the file name (or use - to send standard input).';
-  return new PipeCliError('BURROW_ERR_INVALID_CONFIG', `cannot send ${file}: ${why}`, fix, EXIT_USAGE);
+  return usageError(`cannot send ${file}: ${why}`, fix);
 }

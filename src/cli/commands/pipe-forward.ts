@@ -9,10 +9,11 @@ import {
   type ForwardEvent,
   type ForwardTcp,
 } from '../../client/pipe/forward-tcp.js';
-import { EXIT_OK, EXIT_USAGE, PipeCliError, reportPipeError } from './pipe-errors.js';
-import { clientOptions, type ServerFlags } from './pipe-transfer.js';
+import { usageError } from '../errors.js';
+import { EXIT_OK, reportPipeError } from './pipe-errors.js';
+import { clientOptions, type PipeServerFlags } from './pipe-transfer.js';
 
-export interface ForwardFlags extends ServerFlags {
+export interface ForwardFlags extends PipeServerFlags {
   listen?: string;
   target?: string;
 }
@@ -22,11 +23,9 @@ export function parseHostPort(value: string, defaultHost: string, flag: string):
   const m = /^(?:\[([^\]]+)\]:|([^:]*):)?(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new PipeCliError(
-      'BURROW_ERR_INVALID_CONFIG',
+    throw usageError(
       `${flag} ${value} is not [HOST:]PORT`,
       `Give ${flag} as PORT or HOST:PORT, e.g. ${flag} 127.0.0.1:2222.`,
-      EXIT_USAGE,
     );
   return { host: m[1] ?? (m[2] || defaultHost), port };
 }
@@ -66,22 +65,18 @@ export async function runForwardTcp(up: string, down: string, f: ForwardFlags): 
   let fwd: ForwardTcp;
   try {
     if ((f.listen === undefined) === (f.target === undefined))
-      throw new PipeCliError(
-        'BURROW_ERR_INVALID_CONFIG',
+      throw usageError(
         'give exactly one of --listen and --target',
         'On the machine with the TCP client: --listen [HOST:]PORT; on the machine with the service: --target HOST:PORT.',
-        EXIT_USAGE,
       );
     const say = (e: ForwardEvent): void => void process.stderr.write(`forward-tcp: ${describe(e)}\n`);
     const opts = { ...clientOptions(f), up, down, onEvent: say };
     if (f.listen !== undefined) {
       const at = parseHostPort(f.listen, '127.0.0.1', '--listen');
       fwd = await forwardTcpListen(at, opts).catch((err: NodeJS.ErrnoException) => {
-        throw new PipeCliError(
-          'BURROW_ERR_INVALID_CONFIG',
+        throw usageError(
           `cannot listen on ${at.host}:${at.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`,
           'Pick another --listen port (or stop what uses it).',
-          EXIT_USAGE,
         );
       });
       const a = fwd.address!;

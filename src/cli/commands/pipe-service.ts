@@ -6,9 +6,9 @@ import { createLogger } from '../../core/logger.js';
 import { cheatSheet, createPipeHandler, listenPipe, pipe, type PipeOptions } from '../../app/pipe.js';
 import { VERSION } from '../../version.js';
 import { reportPipeError } from './pipe-errors.js';
-import { clientOptions, pipeBase, type ServerFlags } from './pipe-transfer.js';
+import { clientOptions, pipeBase, type PipeServerFlags } from './pipe-transfer.js';
 
-export function runUrl(path: string, f: ServerFlags & { n?: number }): number {
+export function runUrl(path: string, f: PipeServerFlags & { n?: number }): number {
   let u: ReturnType<typeof pipe.urls>;
   try {
     u = pipe.urls(pipeBase(f.server), path, f.n);
@@ -34,7 +34,7 @@ export function runUrl(path: string, f: ServerFlags & { n?: number }): number {
   return 0;
 }
 
-export async function runHealth(f: ServerFlags): Promise<number> {
+export async function runHealth(f: PipeServerFlags): Promise<number> {
   try {
     const h = await pipe.health(clientOptions(f));
     process.stdout.write(`${JSON.stringify(h, null, 2)}\n`);
@@ -83,7 +83,7 @@ export async function runServe(f: ServeFlags): Promise<number> {
   });
 }
 
-export function runCheatSheet(f: ServerFlags): number {
+export function runCheatSheet(f: PipeServerFlags): number {
   try {
     process.stdout.write(cheatSheet(pipeBase(f.server), { version: VERSION }));
     return 0;

@@ -9,12 +9,13 @@ import { pipeline } from 'node:stream/promises';
 import { pipe, type PipeClientOptions } from '../../app/pipe.js';
 import { BINARY_SNIFF_BYTES, DEFAULT_PIPE_SERVER as DEFAULT_SERVER } from '../../client/pipe/limits.js';
 import { formatBytes, formatDuration, formatProgress } from '../../client/pipe/progress-format.js';
-import { EXIT_OK, EXIT_USAGE, PipeCliError, reportPipeError, unreadableFile } from './pipe-errors.js';
+import { usageError } from '../errors.js';
+import { EXIT_OK, reportPipeError, unreadableFile } from './pipe-errors.js';
 import { PipeMeter } from './pipe-meter.js';
 import { envFirst } from '../util.js';
 import { PIPE_API_PREFIX } from '../../app/pipe.js';
 
-export interface ServerFlags {
+export interface PipeServerFlags {
   server?: string;
   token?: string;
 }
@@ -26,19 +27,14 @@ export function pipeBase(server: string | undefined): string {
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
   } catch {
-    throw new PipeCliError(
-      'BURROW_ERR_INVALID_CONFIG',
-      `--server ${raw} is not a URL`,
-      'Give the server as http://host:port, https://host or host:port.',
-      EXIT_USAGE,
-    );
+    throw usageError(`--server ${raw} is not a URL`, 'Give the server as http://host:port, https://host or host:port.');
   }
   const path = url.pathname.replace(/\/+$/, '');
   return `${url.origin}${path === '' ? PIPE_API_PREFIX : path}`;
 }
 
 /** The SDK options every pipe client command passes: server and token. */
-export function clientOptions(f: ServerFlags): PipeClientOptions {
+export function clientOptions(f: PipeServerFlags): PipeClientOptions {
   return { server: pipeBase(f.server), ...(f.token ? { token: f.token } : {}) };
 }
 
@@ -65,7 +61,7 @@ function onStopRequest(stop: () => void): { readonly requested: boolean; dispose
   };
 }
 
-export interface SendFlags extends ServerFlags {
+export interface SendFlags extends PipeServerFlags {
   n?: number;
   contentType?: string;
   filename?: string;
@@ -148,7 +144,7 @@ export async function runSend(path: string, file: string | undefined, f: SendFla
   }
 }
 
-export interface ReceiveFlags extends ServerFlags {
+export interface ReceiveFlags extends PipeServerFlags {
   n?: number;
   output?: string;
   quiet?: boolean;
@@ -170,11 +166,9 @@ class BinaryGuard extends Transform {
       }
       if (binary) {
         cb(
-          new PipeCliError(
-            'BURROW_ERR_INVALID_CONFIG',
+          usageError(
             'the body is binary and standard output is a terminal',
             'Save it with -o FILE (or redirect: > FILE); pass -o - to print it to the terminal anyway.',
-            EXIT_USAGE,
           ),
         );
         return;
@@ -219,11 +213,9 @@ export async function runReceive(path: string, f: ReceiveFlags): Promise<number>
       const e = err as NodeJS.ErrnoException;
       if (e.syscall !== undefined)
         return reportPipeError(
-          new PipeCliError(
-            'BURROW_ERR_INVALID_CONFIG',
+          usageError(
             `cannot write ${f.output}: ${e.code === 'EISDIR' ? 'it is a directory' : e.message}`,
             'Give -o a file name in a folder you can write to.',
-            EXIT_USAGE,
           ),
         );
     }
@@ -233,7 +225,7 @@ export async function runReceive(path: string, f: ReceiveFlags): Promise<number>
   }
 }
 
-export async function runProgress(path: string, f: ServerFlags & { json?: boolean }): Promise<number> {
+export async function runProgress(path: string, f: PipeServerFlags & { json?: boolean }): Promise<number> {
   const tty = !f.json && process.stdout.isTTY ? process.stdout : undefined;
   const ac = new AbortController();
   const stop = onStopRequest(() => ac.abort());

@@ -4,31 +4,40 @@
  * (pipe-transfer.ts: send/receive/progress; pipe-forward.ts: forward-tcp; pipe-service.ts: the
  * rest), so registering them costs the CLI nothing. A thin shell over src/app/pipe (library + SDK).
  */
-import { Option, type Command, type CommanderError } from 'commander';
+import type { Command, Option } from 'commander';
 import { DEFAULT_PIPE_SERVER as DEFAULT_SERVER } from '../../client/pipe/limits.js';
 import { MAX_RECEIVERS } from '../../wire/pipe/limits.js';
-import { envFirst, parseDurationMs, parseIntArg } from '../util.js';
-import { EXIT_USAGE } from './pipe-errors.js';
+import { flag } from '../env.js';
+import { parseDurationMs, parseIntArg } from '../util.js';
 import type { ForwardFlags } from './pipe-forward.js';
 import type { ServeFlags } from './pipe-service.js';
-import type { ReceiveFlags, SendFlags, ServerFlags } from './pipe-transfer.js';
+import type { ReceiveFlags, SendFlags, PipeServerFlags } from './pipe-transfer.js';
 
 const transfer = () => import('./pipe-transfer.js');
 const service = () => import('./pipe-service.js');
 
 function quiet(): Option {
-  return new Option('-q, --quiet', 'no progress bar and no summary line').env('BURROW_QUIET');
+  return flag('-q, --quiet', 'no progress bar and no summary line', { env: 'BURROW_QUIET' });
+}
+
+function receivers(parse: (v: string) => number): Option {
+  return flag('-n, --n <count>', `number of receivers (1-${MAX_RECEIVERS}, all peers must agree)`, {
+    env: 'BURROW_PIPE_RECEIVERS',
+    parse,
+    defaultDescription: '1',
+  });
 }
 
 function addServerFlag(cmd: Command, token = true): Command {
-  cmd.option(
-    '-s, --server <url>',
-    `burrow server or pipe URL (env BURROW_PIPE_SERVER, BURROW_SERVER; default ${DEFAULT_SERVER})`,
+  cmd.addOption(
+    flag('-s, --server <url>', 'burrow server or pipe URL', {
+      env: 'BURROW_PIPE_SERVER',
+      aliases: ['BURROW_SERVER'],
+      defaultDescription: DEFAULT_SERVER,
+    }),
   );
   if (token)
-    cmd.addOption(
-      new Option('--token <token>', 'token for a server that requires one (kind pipe)').env('BURROW_TOKEN'),
-    );
+    cmd.addOption(flag('--token <token>', 'token for a server that requires one (kind pipe)', { env: 'BURROW_TOKEN' }));
   return cmd;
 }
 
@@ -38,31 +47,64 @@ function exit(code: number): void {
 
 export function registerPipeCommands(program: Command): void {
   const cmd = program.command('pipe').description('zero-storage streaming transfers (piping-server compatible)');
-  // usage errors (a bad -n, a missing path) end like every other pipe error: fix and code lines, exit 2
-  cmd.exitOverride((err: CommanderError) => {
-    if (err.exitCode !== 0 && err.code !== 'commander.help' && err.code !== 'commander.version') {
-      process.stderr.write('fix: See `burrow pipe <command> --help`.\ncode: BURROW_ERR_INVALID_CONFIG\n');
-      process.exit(EXIT_USAGE);
-    }
-    process.exit(err.exitCode);
-  });
   const nArg = parseIntArg(1, MAX_RECEIVERS);
 
   cmd
     .command('serve')
     .description('run the pipe service alone (bare /<path>, like piping-server)')
-    .option('-p, --port <port>', 'port to listen on (env BURROW_PIPE_PORT, PORT; default 8080)', parseIntArg(0, 65535))
-    .option('-a, --address <address>', 'bind address (env BURROW_PIPE_ADDRESS, HOST; default all interfaces)')
-    .option('--max-pending <n>', 'most pipes waiting for peers (default 1000)', parseIntArg(1, 1_000_000))
-    .option('--max-active <n>', 'most pipes streaming at once (default 1000)', parseIntArg(1, 1_000_000))
-    .option('--pending-timeout <duration>', 'evict half-pipes after this long (default 5m)', parseDurationMs)
-    .option('--idle-timeout <duration>', 'close streaming pipes idle this long (default 5m)', parseDurationMs)
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|silent (env LOG_LEVEL; default info)')
+    .addOption(
+      flag('-p, --port <port>', 'port to listen on', {
+        env: 'BURROW_PIPE_PORT',
+        aliases: ['PORT'],
+        parse: parseIntArg(0, 65535),
+        defaultDescription: '8080',
+      }),
+    )
+    .addOption(
+      flag('-a, --address <address>', 'bind address', {
+        env: 'BURROW_PIPE_ADDRESS',
+        aliases: ['HOST'],
+        defaultDescription: 'all interfaces',
+      }),
+    )
+    .addOption(
+      flag('--max-pending <n>', 'most pipes waiting for peers', {
+        env: 'BURROW_PIPE_MAX_PENDING',
+        parse: parseIntArg(1, 1_000_000),
+        defaultDescription: '1000',
+      }),
+    )
+    .addOption(
+      flag('--max-active <n>', 'most pipes streaming at once', {
+        env: 'BURROW_PIPE_MAX_ACTIVE',
+        parse: parseIntArg(1, 1_000_000),
+        defaultDescription: '1000',
+      }),
+    )
+    .addOption(
+      flag('--pending-timeout <duration>', 'evict half-pipes after this long', {
+        env: 'BURROW_PIPE_PENDING_TIMEOUT',
+        parse: parseDurationMs,
+        defaultDescription: '5m',
+      }),
+    )
+    .addOption(
+      flag('--idle-timeout <duration>', 'close streaming pipes idle this long', {
+        env: 'BURROW_PIPE_IDLE_TIMEOUT',
+        parse: parseDurationMs,
+        defaultDescription: '5m',
+      }),
+    )
+    .addOption(
+      flag('--log-level <level>', 'how much to log', {
+        env: 'BURROW_LOG_LEVEL',
+        aliases: ['LOG_LEVEL'],
+        choices: ['fatal', 'error', 'warn', 'info', 'debug', 'silent'],
+        defaultDescription: 'info',
+      }),
+    )
     .action(async (o: Partial<ServeFlags>) => {
-      const port = o.port ?? Number(envFirst('BURROW_PIPE_PORT', 'PORT') ?? 8080);
-      const address = o.address ?? envFirst('BURROW_PIPE_ADDRESS', 'HOST');
-      const logLevel = o.logLevel ?? envFirst('LOG_LEVEL') ?? 'info';
-      exit(await (await service()).runServe({ ...o, port, logLevel, ...(address !== undefined ? { address } : {}) }));
+      exit(await (await service()).runServe({ ...o, port: o.port ?? 8080, logLevel: o.logLevel ?? 'info' }));
     });
 
   addServerFlag(
@@ -71,9 +113,14 @@ export function registerPipeCommands(program: Command): void {
       .description('send a file (or stdin) to <path>; waits for the receiver(s)')
       .argument('<path>', 'pipe path, e.g. mysecret123')
       .argument('[file]', 'file to send, or - for stdin (default stdin)')
-      .option('-n, --n <count>', 'number of receivers (1-256, all peers must agree)', nArg)
-      .option('--content-type <type>', 'Content-Type receivers get')
-      .option('--filename <name>', 'file name receivers get (default: the file name)')
+      .addOption(receivers(nArg))
+      .addOption(flag('--content-type <type>', 'Content-Type receivers get', { env: 'BURROW_PIPE_CONTENT_TYPE' }))
+      .addOption(
+        flag('--filename <name>', 'file name receivers get', {
+          env: 'BURROW_PIPE_FILENAME',
+          defaultDescription: 'the file name',
+        }),
+      )
       .addOption(quiet()),
   ).action(async (path: string, file: string | undefined, o: SendFlags) =>
     exit(await (await transfer()).runSend(path, file, o)),
@@ -84,8 +131,13 @@ export function registerPipeCommands(program: Command): void {
       .command('receive')
       .description('receive <path> to stdout or a file; waits for the sender')
       .argument('<path>', 'pipe path')
-      .option('-o, --output <file>', 'write to this file (default stdout)')
-      .option('-n, --n <count>', 'number of receivers (1-256, all peers must agree)', nArg)
+      .addOption(
+        flag('-o, --output <file>', 'write to this file (- for stdout)', {
+          env: 'BURROW_PIPE_OUTPUT',
+          defaultDescription: 'stdout',
+        }),
+      )
+      .addOption(receivers(nArg))
       .addOption(quiet()),
   ).action(async (path: string, o: ReceiveFlags) => exit(await (await transfer()).runReceive(path, o)));
 
@@ -94,8 +146,13 @@ export function registerPipeCommands(program: Command): void {
       .command('progress')
       .description('watch a transfer live (takes no receiver slot); JSON lines when not a terminal')
       .argument('<path>', 'pipe path')
-      .option('--json', 'print one JSON object per event'),
-  ).action(async (path: string, o: ServerFlags & { json?: boolean }) =>
+      .addOption(
+        flag('--json', 'print one JSON object per event', {
+          env: 'BURROW_JSON',
+          defaultDescription: 'on when stdout is not a terminal',
+        }),
+      ),
+  ).action(async (path: string, o: PipeServerFlags & { json?: boolean }) =>
     exit(await (await transfer()).runProgress(path, o)),
   );
 
@@ -104,12 +161,12 @@ export function registerPipeCommands(program: Command): void {
       .command('url')
       .description('print the send/receive/progress/video URLs and curl lines for <path>')
       .argument('<path>', 'pipe path')
-      .option('-n, --n <count>', 'number of receivers', nArg),
+      .addOption(receivers(nArg)),
     false,
-  ).action(async (path: string, o: ServerFlags & { n?: number }) => exit((await service()).runUrl(path, o)));
+  ).action(async (path: string, o: PipeServerFlags & { n?: number }) => exit((await service()).runUrl(path, o)));
 
   addServerFlag(cmd.command('health').description("print the pipe service's health JSON"), false).action(
-    async (o: ServerFlags) => exit(await (await service()).runHealth(o)),
+    async (o: PipeServerFlags) => exit(await (await service()).runHealth(o)),
   );
 
   addServerFlag(
@@ -120,8 +177,14 @@ export function registerPipeCommands(program: Command): void {
       )
       .argument('<up-path>', 'pipe the listening side sends on')
       .argument('<down-path>', 'pipe the target side sends on')
-      .option('--listen <[host:]port>', 'accept TCP connections here (default host 127.0.0.1)')
-      .option('--target <host:port>', 'open each carried connection to this address'),
+      .addOption(
+        flag('--listen <[host:]port>', 'accept TCP connections here (host 127.0.0.1 when only a port is given)', {
+          env: 'BURROW_PIPE_LISTEN',
+        }),
+      )
+      .addOption(
+        flag('--target <host:port>', 'open each carried connection to this address', { env: 'BURROW_PIPE_TARGET' }),
+      ),
   ).action(async (up: string, down: string, o: ForwardFlags) =>
     exit(await (await import('./pipe-forward.js')).runForwardTcp(up, down, o)),
   );
@@ -133,5 +196,5 @@ export function registerPipeCommands(program: Command): void {
         'print copy-pasteable pipe recipes (curl, fan-out, progress, video, tar, gpg, forward-tcp) for --server',
       ),
     false,
-  ).action(async (o: ServerFlags) => exit((await service()).runCheatSheet(o)));
+  ).action(async (o: PipeServerFlags) => exit((await service()).runCheatSheet(o)));
 }

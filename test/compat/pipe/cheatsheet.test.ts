@@ -215,9 +215,22 @@ void describe('the pipe cheat sheet', { skip }, () => {
           } catch {
             return false;
           }
-          const all = readAll(s);
-          s.end(data);
-          got = await all;
+          // as an interactive client (SSH) does: send, read the whole echo, then close (a half-close
+          // right after sending can end a one-shot nc before the echo is back, under load)
+          const chunks: Buffer[] = [];
+          let n = 0;
+          const echoed = new Promise<void>((resolve) => {
+            s.on('data', (c: Buffer) => {
+              chunks.push(c);
+              n += c.length;
+              if (n >= data.length) resolve();
+            });
+            s.on('close', () => resolve());
+          });
+          s.write(data);
+          await echoed;
+          got = Buffer.concat(chunks);
+          s.end();
           return true;
         },
         { what: 'the nc -l side to listen' },

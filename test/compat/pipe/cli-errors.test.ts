@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { once } from 'node:events';
+import { cliArgs } from '../../helpers/cli.js';
 import { freePort } from '../../helpers/net.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { assertCleanError, runPipeCli, startServeCli } from './cli-run.js';
@@ -153,16 +154,15 @@ void describe('burrow pipe: bad inputs end cleanly', () => {
     async () => {
       const bin = join(dir, 'bin.dat');
       writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2, 3]));
-      const driver = new URL('./cli-driver.ts', import.meta.url).pathname;
       // `script` gives the receiver a terminal for stdout; its output is what the terminal showed
       const onTerminal = (args: string) =>
-        onTty(`${process.execPath} --import tsx ${driver} pipe receive ${args} --server ${url}`);
+        onTty(`${process.execPath} ${cliArgs('pipe', 'receive').join(' ')} ${args} --server ${url}`);
       const refused = onTerminal('bin-1');
       const s1 = runPipeCli(['send', 'bin-1', bin, '-q', '--server', url]);
       const r1 = await refused;
       await s1.done;
       assert.equal(r1.code, 2, r1.out);
-      assert.match(r1.out, /error: the body is binary and standard output is a terminal/);
+      assert.match(r1.out, /error: (Invalid configuration: )?the body is binary and standard output is a terminal/);
       assert.match(r1.out, /code: BURROW_ERR_INVALID_CONFIG/);
       const forced = onTerminal('bin-2 -o -');
       const s2 = runPipeCli(['send', 'bin-2', bin, '-q', '--server', url]);

@@ -1,8 +1,7 @@
-// Runs `burrow pipe …` (through cli-driver.ts) as a child process, and `burrow pipe serve` for a suite.
+// Runs `burrow pipe …` (the real CLI, test/helpers/cli.ts cliArgs) as a child process, and `burrow pipe serve` for a suite.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
-
-const DRIVER = new URL('./cli-driver.ts', import.meta.url).pathname;
+import { cliArgs } from '../../helpers/cli.js';
 
 export interface CliResult {
   code: number;
@@ -16,7 +15,7 @@ export function runPipeCli(
   opts: { input?: Buffer; keepStdin?: boolean; env?: NodeJS.ProcessEnv; stdio?: SpawnOptions['stdio'] } = {},
 ): { child: ChildProcess; done: Promise<CliResult> } {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', DRIVER, 'pipe', ...args], {
+  const child = spawn(process.execPath, cliArgs('pipe', ...args), {
     stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, BURROW_TOKEN: '', BURROW_PIPE_SERVER: '', BURROW_SERVER: '', ...opts.env },
   });
@@ -44,20 +43,7 @@ export function runPipeCli(
 export async function startServeCli(extra: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
   const server = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      DRIVER,
-      'pipe',
-      'serve',
-      '--port',
-      '0',
-      '--address',
-      '127.0.0.1',
-      '--log-level',
-      'silent',
-      ...extra,
-    ],
+    cliArgs('pipe', 'serve', '--port', '0', '--address', '127.0.0.1', '--log-level', 'silent', ...extra),
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let text = '';
