@@ -170,6 +170,7 @@ function gatePipe(pipe: PipeAdapter, accounts: Accounts, server: BurrowServer): 
     start: (ctx) => pipe.start(ctx),
     close: () => pipe.close(),
     stats: () => pipe.stats(),
+    inFlight: () => pipe.inFlight(),
     claimsHost: (h) => pipe.isPipeHost(h),
     handleRequest(req, res, url) {
       const onPipeHost = pipe.isPipeHost(req.headers.host);

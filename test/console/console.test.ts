@@ -396,6 +396,15 @@ void describe('admin console in headless Chromium', { skip }, () => {
       const second = await text(page, '#pipe-bytes');
       sender.write(chunk);
       await page.waitForFunction((was) => document.querySelector('#pipe-bytes')?.textContent !== was, second);
+      // the pipe itself is listed: its path, streaming, one receiver of one, bytes moving
+      const row = '#pipes tr[data-item="/console-progress"]';
+      await page.waitForSelector(row);
+      assert.match(await text(page, row), /streaming/);
+      assert.match(await text(page, row), /receivers 1 of 1/);
+      await page
+        .locator(`${row} .bytes-in`)
+        .filter({ hasText: /768(\.0)? KiB/ })
+        .waitFor({ timeout: 3000 });
     } finally {
       sender.end();
       receiver.destroy();

@@ -4,7 +4,7 @@
  * instance serves them all, so a sender on one and a receiver on another meet.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerAdapter, ServerContext } from '../../server/adapter.js';
+import type { InFlightItem, ServerAdapter, ServerContext } from '../../server/adapter.js';
 import { createPipeHandler, type PipeHandler } from './handler.js';
 import type { PipeOptions } from './options.js';
 import { listenPipe, type PipeListener, type PipeListenOptions } from './serve.js';
@@ -31,6 +31,7 @@ export interface PipeAdapter extends ServerAdapter {
   start(ctx: ServerContext): void;
   close(): Promise<void>;
   stats(): Record<string, number>;
+  inFlight(): InFlightItem[];
 }
 
 function hostname(host: string): string {
@@ -71,6 +72,18 @@ export function createPipeAdapter(options: PipeAdapterOptions = {}): PipeAdapter
     async close() {
       await handler.close();
       await Promise.all(listeners.splice(0).map((l) => l.close()));
+    },
+    inFlight() {
+      return handler.pipes().map((p): InFlightItem => ({
+        kind: 'pipe',
+        id: p.path,
+        label: p.path,
+        startedAt: p.since,
+        bytesIn: p.bytes,
+        bytesOut: p.bytes * p.receivers,
+        ...(p.total !== undefined ? { total: p.total } : {}),
+        detail: { state: p.state, senders: p.senders, receivers: `${p.receivers} of ${p.expected}` },
+      }));
     },
     stats() {
       const s = handler.stats();

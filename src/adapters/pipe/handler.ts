@@ -46,6 +46,21 @@ export type PipeStats = {
 
 export type { PipeHealth };
 
+/** One pipe as it is now. */
+export interface PipeNow {
+  readonly path: string;
+  readonly state: 'waiting' | 'streaming';
+  /** Clock time its first party arrived (waiting) or its transfer started (streaming). */
+  readonly since: number;
+  readonly bytes: number;
+  /** The sender's Content-Length, when it gave one. */
+  readonly total: number | undefined;
+  readonly senders: number;
+  /** Receivers connected (streaming: still reading) and how many the pipe waits for (`?n=`). */
+  readonly receivers: number;
+  readonly expected: number;
+}
+
 /** The mountable handler, with its lifecycle and counters. */
 export interface PipeHandler {
   (req: PipeRequest, res: PipeResponse): void;
@@ -55,6 +70,8 @@ export interface PipeHandler {
    */
   close(): Promise<void>;
   stats(): PipeStats;
+  /** Every pipe now: those streaming and those waiting for their peers (the console's list). */
+  pipes(): PipeNow[];
   health(): PipeHealth;
   readonly limits: PipeLimits;
   /** Logs to `logger` from now on (the server passes its own when the caller gave none). */
@@ -79,6 +96,8 @@ interface PendingReceiver {
 interface PendingPipe {
   readonly path: string;
   readonly n: number;
+  /** When its first party arrived (clock time). */
+  readonly since: number;
   sender: PendingSender | undefined;
   readonly receivers: PendingReceiver[];
   timer: unknown;
@@ -208,7 +227,7 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
   }
 
   function newPending(path: string, n: number): PendingPipe {
-    const pipe: PendingPipe = { path, n, sender: undefined, receivers: [], timer: undefined };
+    const pipe: PendingPipe = { path, n, since: clock.now(), sender: undefined, receivers: [], timer: undefined };
     pending.set(path, pipe);
     return pipe;
   }
@@ -461,6 +480,28 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
     transfersFailed: totals.failed,
     bytesTransferred: totals.bytes + [...active.values()].reduce((s, t) => s + t.bytes, 0),
   });
+  handler.pipes = () => [
+    ...[...active.values()].map((t): PipeNow => ({
+      path: t.path,
+      state: 'streaming',
+      since: t.startedAt,
+      bytes: t.bytes,
+      total: t.totalBytes,
+      senders: 1,
+      receivers: t.liveReceivers,
+      expected: t.receiverCount,
+    })),
+    ...[...pending.values()].map((p): PipeNow => ({
+      path: p.path,
+      state: 'waiting',
+      since: p.since,
+      bytes: 0,
+      total: undefined,
+      senders: p.sender ? 1 : 0,
+      receivers: p.receivers.length,
+      expected: p.n,
+    })),
+  ];
   handler.health = health;
   handler.useLogger = (l: Logger) => {
     logger = l;

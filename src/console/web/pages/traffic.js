@@ -67,6 +67,12 @@ export function Pipes({ live }) {
     <div class="progress" aria-hidden="true">
       <span class=${a.pipe_active > 0 ? 'moving' : ''}></span>
     </div>
+    <${InFlight}
+      id="pipes"
+      items=${(live.state?.inFlight ?? []).filter((i) => i.kind === 'pipe')}
+      empty="No pipes in flight."
+      labelTitle="Path"
+    />
     <p class="hint">
       Senders and receivers meet at <code>/api/v1/pipe/&lt;path&gt;</code>; a transfer's own progress is at
       <code>?progress</code> on its path (docs/pipe.md).
