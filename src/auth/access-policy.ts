@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { BurrowError } from '../core/errors.js';
 import type { StoredAccessRules } from '../store/types.js';
 import { parseAuthorization, type Credentials } from './authorization.js';
@@ -53,6 +54,11 @@ interface BasicRule {
   readonly passwordHash?: string;
 }
 
+/** SHA-256 of `user:password`: one digest per request compared in constant time (the user has no colon). */
+function credentialDigest(user: string, password: string): Buffer {
+  return createHash('sha256').update(`${user}:${password}`, 'utf8').digest();
+}
+
 /** `user:pass` → { user, password }. The user may not be empty or contain a colon; the password may. */
 export function parseBasicAuthFlag(text: string): { user: string; password: string } {
   const colon = text.indexOf(':');
@@ -79,6 +85,8 @@ export class AccessPolicy {
   readonly #limiter: FailedAuthLimiter | undefined;
   /** SHA-256 of Authorization values whose scrypt check passed (LRU by Map order). */
   readonly #verified = new Map<string, true>();
+  /** For a Basic rule with its password in memory (agent flags): the digest of `user:password`. */
+  readonly #basicDigest: Buffer | undefined;
 
   private constructor(
     parts: { ip?: IpRules; bucket?: TokenBucket; basic?: BasicRule; bearerHash?: string },
@@ -89,6 +97,8 @@ export class AccessPolicy {
     this.#basic = parts.basic;
     this.#bearerHash = parts.bearerHash;
     this.#realm = (options.realm ?? 'burrow').replace(/["\\\r\n]/g, '');
+    const basic = parts.basic;
+    this.#basicDigest = basic?.password !== undefined ? credentialDigest(basic.user, basic.password) : undefined;
     this.#limiter = options.limiter;
   }
 
@@ -214,8 +224,10 @@ export class AccessPolicy {
     }
     const rule = this.#basic;
     if (!rule) return false;
+    if (this.#basicDigest !== undefined) {
+      return timingSafeEqual(credentialDigest(creds.user, creds.password), this.#basicDigest);
+    }
     const userOk = constantTimeEqual(creds.user, rule.user);
-    if (rule.password !== undefined) return constantTimeEqual(creds.password, rule.password) && userOk;
     if (rule.passwordHash === undefined) return false;
     const key = sha256Hex(header);
     if (this.#verified.has(key)) {
