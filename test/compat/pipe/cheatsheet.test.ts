@@ -18,6 +18,9 @@ import { waitUntil } from '../../helpers/wait.js';
 import { fetchText, open, startPipe, type TestPipe } from './helpers.js';
 import { runPipeCli } from './cli-run.js';
 
+/** How long the curl+nc recipe test waits for its echo (the chain is four processes and two pipes). */
+const ECHO_WAIT_MS = 20_000;
+
 const TOOLS = ['curl', 'tar', 'gpg', 'openssl'];
 const missing = TOOLS.filter((t) => {
   try {
@@ -228,7 +231,10 @@ void describe('the pipe cheat sheet', { skip }, () => {
             s.on('close', () => resolve());
           });
           s.write(data);
-          await echoed;
+          // bounded: a chain that never delivers fails the length check below instead of hanging
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([echoed, new Promise<void>((resolve) => (timer = setTimeout(resolve, ECHO_WAIT_MS)))]);
+          clearTimeout(timer);
           got = Buffer.concat(chunks);
           s.end();
           return true;
