@@ -5,15 +5,14 @@
  * its registration; metric names carry no doubled prefix.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, NO_BROWSER } from '../helpers/browser.js';
 import { freePort } from '../helpers/net.js';
 import { waitUntil } from '../helpers/wait.js';
 import { NOT_BUILT, startCli, type Running } from './dist.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const noBrowser = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
+const noBrowser = NO_BROWSER;
 
 async function startServer(format: 'pretty' | 'json'): Promise<{ run: Running; url: string }> {
   const port = await freePort();
@@ -37,10 +36,7 @@ void describe("the server's face", { skip: NOT_BUILT }, () => {
   });
 
   void it('GET / in a browser: a page with the one-line command for this server', { skip: noBrowser }, async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
-    });
+    browser = await launchBrowser();
     const page = await browser.newPage();
     const res = await page.goto(`${json.url}/`);
     assert.equal(res?.status(), 200);

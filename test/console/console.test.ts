@@ -6,14 +6,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, NO_BROWSER } from '../helpers/browser.js';
 import { composeServer } from '../../src/app/compose.js';
 import { exposeTcp } from '../../src/client/burrow/expose-tcp.js';
 import { connectTcp } from '../../src/client/tcp-ws/tcp-tunnel.js';
@@ -42,17 +43,7 @@ declare const document: {
 declare const location: { hash: string };
 declare function getComputedStyle(element: unknown): { backgroundColor: string };
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
+const skip = NO_BROWSER;
 /** Screenshots land here (BURROW_CONSOLE_SCREENSHOTS=docs/img refreshes the documentation's). */
 const SHOTS = process.env['BURROW_CONSOLE_SCREENSHOTS'] ?? '/tmp/burrow-console-shots';
 const BUILD_CONSOLE = fileURLToPath(new URL('../../scripts/build-console.mjs', import.meta.url));
@@ -128,7 +119,7 @@ void describe('admin console in headless Chromium', { skip }, () => {
     db = await SQLITE.create();
     srv = await startComposed(db.url);
     origin = await startEchoOrigin();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.on('console', (m) => {

@@ -9,22 +9,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { once } from 'node:events';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, NO_BROWSER } from '../../helpers/browser.js';
 import { startPipe, open, type TestPipe } from './helpers.js';
 import { waitUntil } from '../../helpers/wait.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--autoplay-policy=no-user-gesture-required',
-];
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
+const skip = NO_BROWSER;
 /** Screenshots land here for a human to look at (not asserted on). */
 const SHOTS = process.env.BURROW_PIPE_SCREENSHOTS ?? '/tmp/burrow-pipe-shots';
 
@@ -56,7 +46,7 @@ void describe('pipe pages in headless Chromium', { skip }, () => {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     p = await startPipe();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchBrowser(['--autoplay-policy=no-user-gesture-required']);
   });
   after(async () => {
     await browser?.close();
