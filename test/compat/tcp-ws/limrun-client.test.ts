@@ -54,10 +54,16 @@ for (const mode of MODES) {
     // Upload: the target hashes what it receives; download: the target sends a pattern then ends.
     let uploaded: Promise<{ bytes: number; sha: string }> | undefined;
     let downloadSha: Promise<string> | undefined;
+    let downloadTarget: Socket | undefined;
     let n = 0;
     const s = await setup((sock) => {
       if (n++ === 0) uploaded = hashUntilEnd(sock);
-      else downloadSha = writePattern(sock, BIG, 2);
+      else {
+        // the target ends only once the client has read everything: limrun's client destroys its
+        // local socket 1 s after a close arrives, whatever that socket still buffers for a slow reader
+        downloadTarget = sock;
+        downloadSha = writePattern(sock, BIG, 2, false);
+      }
     });
     t.after(() => s.close());
     const tunnel = await startTcpTunnel(s.url, TOKEN, '127.0.0.1', 0, { mode, logLevel: 'none' });
@@ -84,6 +90,7 @@ for (const mode of MODES) {
     assert.equal(bytes.length, BIG);
     const { createHash } = await import('node:crypto');
     assert.equal(createHash('sha256').update(bytes).digest('hex'), await downloadSha!);
+    downloadTarget?.end();
     down.destroy();
   });
 }
