@@ -16,9 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 import { openTunnel } from '../../src/client/burrow/open-tunnel.js';
-import { AccessPolicy } from '../../src/auth/access-policy.js';
-import { toAccessInput } from '../../src/auth/admission.js';
-import { OPEN_ADMISSION } from '../../src/server/admission.js';
+import { RULES_ADMISSION } from '../helpers/admission.js';
 import { basicAuthorization } from '../../src/auth/authorization.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
 import { selfSignedCert } from '../helpers/tls.js';
@@ -41,13 +39,7 @@ async function setup(
   extra: { access?: Record<string, unknown> } = {},
 ) {
   const srv = await startServer({
-    admission: {
-      ...OPEN_ADMISSION,
-      async admit(req) {
-        const input = toAccessInput(req.access);
-        return { name: req.name, access: input ? AccessPolicy.fromInput(input) : undefined };
-      },
-    },
+    admission: RULES_ADMISSION,
   });
   ctx.after(() => srv.server.close());
   const main = await named(ctx, 'main');

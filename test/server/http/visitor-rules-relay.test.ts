@@ -9,20 +9,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { OPEN_ADMISSION, type AgentAdmission } from '../../../src/server/admission.js';
-import { AccessPolicy, type AccessRuleInput } from '../../../src/auth/access-policy.js';
-import { toAccessInput } from '../../../src/auth/admission.js';
+import type { AccessRuleInput } from '../../../src/auth/access-policy.js';
+import { RULES_ADMISSION } from '../../helpers/admission.js';
 import { basicAuthorization } from '../../../src/auth/authorization.js';
 import { startStack } from '../../helpers/stack.js';
-
-/** Agents' access flags become a policy, as the accounts admission does (without a store). */
-const RULES_ADMISSION: AgentAdmission = {
-  ...OPEN_ADMISSION,
-  async admit(req) {
-    const input = toAccessInput(req.access);
-    return { name: req.name, access: input ? AccessPolicy.fromInput(input) : undefined };
-  },
-};
 
 interface Seen {
   url: string;
