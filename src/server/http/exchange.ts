@@ -70,6 +70,11 @@ export class Exchange {
     return this.#o.requestTimeoutMs;
   }
 
+  /** True when an onRequest hook listens (a path may skip building the announcement otherwise). */
+  get announces(): boolean {
+    return this.#o.hooks.onRequest !== undefined;
+  }
+
   /** Tell the onRequest hook (if any) about a request for this tunnel. */
   announce(tunnel: RegisteredTunnel, a: Announcement): void {
     const hook = this.#o.hooks.onRequest;

@@ -39,6 +39,8 @@ import { samePortTarget, type PortTarget, type RegisteredTunnel } from '../regis
 import { RELAY_IDLE_TIMEOUT_MS } from '../limits.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** The verdict for a tunnel without visitor rules. */
+const OPEN_DOOR: Admission = Object.freeze({ allow: true, stripAuthorization: false });
 
 export interface RelayOptions {
   /** The request lifecycle both HTTP paths share (hook, visitor rules, 504, retry, records). */
@@ -414,14 +416,19 @@ class RelayConnection {
         break;
       }
       const remoteAddress = this.#visitorAddress(head);
-      this.#x.announce(this.#tunnel, {
-        host: head.host,
-        path: head.target,
-        method: head.method,
-        remoteAddress,
-        headers: () => headersObject(head.headers),
-      });
-      const verdict = this.#x.admit(this.#tunnel, remoteAddress, field(head, 'authorization'));
+      // the hot path allocates nothing for a hook nobody set or rules the tunnel does not have
+      if (this.#x.announces) {
+        this.#x.announce(this.#tunnel, {
+          host: head.host,
+          path: head.target,
+          method: head.method,
+          remoteAddress,
+          headers: () => headersObject(head.headers),
+        });
+      }
+      const verdict = this.#tunnel.access
+        ? this.#x.admit(this.#tunnel, remoteAddress, field(head, 'authorization'))
+        : OPEN_DOOR;
       if (verdict instanceof Promise) {
         // what came before goes now; the rest waits for the verdict, in order
         if (out) this.#send(out.length === 1 ? out[0]! : Buffer.concat(out, outBytes));
