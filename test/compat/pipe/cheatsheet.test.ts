@@ -37,10 +37,25 @@ const NC = `#!${process.execPath}
 const net = require('net');
 const a = process.argv.slice(2);
 const fs = require('fs');
+// Node makes fd 1 non-blocking once stdin is read, so a full pipe (the curl after us reading slowly,
+// under load) answers EAGAIN: wait and write the rest, reading nothing more meanwhile (as nc blocks)
+const put = (c, done) => {
+  try {
+    const n = fs.writeSync(1, c);
+    if (n < c.length) put(c.subarray(n), done);
+    else done();
+  } catch (e) {
+    if (e.code !== 'EAGAIN') process.exit(1);
+    setTimeout(put, 2, c, done);
+  }
+};
 // like nc: the peer's end closes stdout (so the curl after it finishes), and we exit once both ends closed
 const join = (s) => {
   process.stdin.pipe(s);
-  s.on('data', (c) => fs.writeSync(1, c));
+  s.on('data', (c) => {
+    s.pause();
+    put(c, () => s.resume());
+  });
   s.on('end', () => fs.closeSync(1));
   s.on('close', () => process.exit(0));
   s.on('error', () => process.exit(1));
