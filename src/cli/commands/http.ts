@@ -1,6 +1,6 @@
 /** `burrow http <port|url>` (and `burrow client --port N`, pipenet's words): expose a local HTTP service. */
 import type { Command } from 'commander';
-import type { Tunnel } from '../../client/burrow/open-tunnel.js';
+import type { OpenTunnelOptions, Tunnel } from '../../client/burrow/open-tunnel.js';
 import type { RetryInfo } from '../../client/burrow/agent.js';
 import type { LocaltunnelOptions } from '../../client/localtunnel/index.js';
 import type { AccessRuleInput } from '../../auth/access-policy.js';
@@ -140,23 +140,14 @@ async function accessRules(f: HttpFlags): Promise<AccessRuleInput | undefined> {
   return access;
 }
 
-/** Run the tunnel until a requested stop; resolves with the exit code (a failure throws). */
-export async function runHttp(
-  target: string,
-  f: HttpFlags,
-  stop: StopRequests,
-  out: Out = (l) => process.stdout.write(l + '\n'),
-): Promise<number> {
-  const json = f.json === true;
-  const say = (human: string, event: Record<string, unknown>): void => out(json ? JSON.stringify(event) : human);
+/**
+ * The openTunnel() options these flags ask for (the first-contact ones aside), every value checked
+ * first: a typo is a usage error (exit 2) before anything connects. `burrow start` builds each
+ * tunnel of its file with it.
+ */
+export async function httpTunnelOptions(target: string, f: HttpFlags): Promise<OpenTunnelOptions> {
   await checkTarget(target, f);
-  if (f.protocol === 'localtunnel') return runLocaltunnel(target, f, stop, say);
-  const { openTunnel } = await import('../../client/burrow/open-tunnel.js');
-  const options: Parameters<typeof openTunnel>[0] = {
-    url: target,
-    server: f.server,
-    ...firstContact(f.server, f.connectTimeout, stop, say),
-  };
+  const options: OpenTunnelOptions = { url: target, server: f.server };
   if (f.subdomain) options.subdomain = f.subdomain;
   if (f.token) options.token = f.token;
   if (f.localHost) {
@@ -170,10 +161,30 @@ export async function runHttp(
   if (f.localKey) options.localKey = f.localKey;
   if (f.localCa) options.localCa = f.localCa;
   if (f.allowPort?.length) options.allowPorts = f.allowPort;
-  options.requestEvents = f.printRequests === true || json;
+  options.requestEvents = f.printRequests === true || f.json === true;
   const access = await accessRules(f);
   if (access) options.access = access as Record<string, unknown>;
+  return options;
+}
 
+/** Run the tunnel until a requested stop; resolves with the exit code (a failure throws). */
+export async function runHttp(
+  target: string,
+  f: HttpFlags,
+  stop: StopRequests,
+  out: Out = (l) => process.stdout.write(l + '\n'),
+): Promise<number> {
+  const json = f.json === true;
+  const say = (human: string, event: Record<string, unknown>): void => out(json ? JSON.stringify(event) : human);
+  if (f.protocol === 'localtunnel') {
+    await checkTarget(target, f);
+    return runLocaltunnel(target, f, stop, say);
+  }
+  const options: OpenTunnelOptions = {
+    ...(await httpTunnelOptions(target, f)),
+    ...firstContact(f.server, f.connectTimeout, stop, say),
+  };
+  const { openTunnel } = await import('../../client/burrow/open-tunnel.js');
   const tunnel: Tunnel = await openTunnel(options);
   const local = `${tunnel.target.https ? 'https://' : 'http://'}${tunnel.target.host}:${tunnel.target.port}`;
   say(`Forwarding ${tunnel.url} -> ${local}`, {

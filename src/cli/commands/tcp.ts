@@ -28,10 +28,12 @@ export interface TcpFlags {
   connectTimeout: number;
 }
 
-async function runTcp(port: string, f: TcpFlags, stop: StopRequests): Promise<number> {
-  const say = (human: string, ev: Record<string, unknown>): void => {
-    process.stdout.write((f.json ? JSON.stringify(ev) : human) + '\n');
-  };
+/**
+ * The exposeTcp() options these flags ask for (the first-contact ones aside), every value checked
+ * first: a typo is a usage error (exit 2) before anything connects. `burrow start` builds each tcp
+ * tunnel of its file with it.
+ */
+export async function tcpTunnelOptions(port: string, f: TcpFlags): Promise<ExposeTcpOptions> {
   const { parseLocalTarget } = await import('../../client/burrow/local-target.js');
   try {
     parseLocalTarget(port, { host: f.localHost ?? 'localhost' });
@@ -45,13 +47,24 @@ async function runTcp(port: string, f: TcpFlags, stop: StopRequests): Promise<nu
   }
   if (f.publicPort === false && f.remotePort !== undefined)
     throw usageError('--remote-port asks for a public port; --no-public-port refuses one', 'Pass one of the two.');
-  const { exposeTcp } = await import('../../client/burrow/expose-tcp.js');
-  const o: ExposeTcpOptions = { port, server: f.server, ...firstContact(f.server, f.connectTimeout, stop, say) };
+  const o: ExposeTcpOptions = { port, server: f.server };
   if (f.name) o.name = f.name;
   if (f.remotePort) o.remotePort = f.remotePort;
   if (f.publicPort === false) o.publicPort = false;
   if (f.token) o.token = f.token;
   if (f.localHost) o.localHost = f.localHost;
+  return o;
+}
+
+async function runTcp(port: string, f: TcpFlags, stop: StopRequests): Promise<number> {
+  const say = (human: string, ev: Record<string, unknown>): void => {
+    process.stdout.write((f.json ? JSON.stringify(ev) : human) + '\n');
+  };
+  const { exposeTcp } = await import('../../client/burrow/expose-tcp.js');
+  const o: ExposeTcpOptions = {
+    ...(await tcpTunnelOptions(port, f)),
+    ...firstContact(f.server, f.connectTimeout, stop, say),
+  };
   const t = await exposeTcp(o);
   const local = `${t.target.host}:${t.target.port}`;
   say(
@@ -79,10 +92,18 @@ async function runTcp(port: string, f: TcpFlags, stop: StopRequests): Promise<nu
 }
 
 export function registerTcpCommand(program: Command): void {
-  program
+  const tcp = program
     .command('tcp')
     .argument('<port>', 'local TCP port (or host:port)')
-    .description('expose a local TCP service (SSH, ADB, databases) through a burrow server')
+    .description('expose a local TCP service (SSH, ADB, databases) through a burrow server');
+  addTcpFlags(tcp).action(async (port: string, f: TcpFlags, cmd: Command) =>
+    runCommand(cmd, { command: 'tcp', tokenGiven: f.token !== undefined }, (stop) => runTcp(port, f, stop)),
+  );
+}
+
+/** The flags of `burrow tcp` (also the keys of a tcp tunnel in `burrow start`'s file). */
+export function addTcpFlags(cmd: Command): Command {
+  return cmd
     .addOption(serverFlag())
     .addOption(flag('--name <name>', 'ask for this name (the /tcp/<name> WebSocket path)', { env: 'BURROW_TCP_NAME' }))
     .addOption(
@@ -99,8 +120,5 @@ export function registerTcpCommand(program: Command): void {
     .addOption(tokenFlag())
     .addOption(localHostFlag())
     .addOption(flag('--json', 'print one JSON object per line', { env: 'BURROW_JSON' }))
-    .addOption(connectTimeoutFlag())
-    .action(async (port: string, f: TcpFlags, cmd: Command) =>
-      runCommand(cmd, { command: 'tcp', tokenGiven: f.token !== undefined }, (stop) => runTcp(port, f, stop)),
-    );
+    .addOption(connectTimeoutFlag());
 }
