@@ -97,6 +97,8 @@ export interface AgentEvents {
   reconnecting: [RetryInfo];
   error: [BurrowError];
   close: [];
+  /** The server opened a stream (a visitor's connection) for one of this agent's tunnels. */
+  stream: [TunnelSpec, MuxStream];
 }
 
 interface Slot {
@@ -130,6 +132,11 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
 
   get connected(): boolean {
     return this.#welcome !== undefined && this.#session !== undefined && !this.#session.closed;
+  }
+
+  /** Round-trip time to the server of the last answered heartbeat PING, in ms (undefined before one). */
+  get rttMs(): number | undefined {
+    return this.#session?.rttMs;
   }
 
   /** The WebSocket URL of the server's agent endpoint. */
@@ -289,6 +296,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
         stream.reset(new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `no tunnel ${open.tunnelId} on this client`));
         return;
       }
+      this.emit('stream', slot.spec, stream);
       slot.spec.onStream(stream, open);
     });
     session.on('close', (err) => {

@@ -123,6 +123,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   #liveness: LivenessWatcher<MuxSession> | undefined;
   bytesIn = 0;
   bytesOut = 0;
+  /** Round-trip time of this side's last answered PING, in ms (undefined until one is answered). */
+  rttMs: number | undefined;
 
   constructor(transport: MuxTransport, options: MuxSessionOptions) {
     super();
@@ -335,8 +337,12 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       case FrameType.PING:
         this.sendFrame(encodeFrame(FrameType.PONG, 0, frame.payload));
         return;
-      case FrameType.PONG:
+      case FrameType.PONG: {
+        // our PINGs carry the time they left (startHeartbeat); the peer echoes the 8 bytes
+        const rtt = Date.now() - frame.payload.readDoubleBE(0);
+        if (Number.isFinite(rtt) && rtt >= 0) this.rttMs = rtt;
         return;
+      }
       default:
         this.emit('control', frame);
     }
