@@ -8,6 +8,15 @@ export {
 } from './client/burrow/open-tunnel.js';
 export { AgentConnection, type AgentOptions, type TunnelSpec } from './client/burrow/agent.js';
 export { parseLocalTarget, type LocalTarget } from './client/burrow/local-target.js';
+export {
+  startInspector,
+  Inspector,
+  type InspectOptions,
+  type InspectorEvents,
+  type TapInfo,
+} from './client/inspector/inspector.js';
+export type { ExchangeSummary, ExchangeDetail, BodyView } from './client/inspector/views.js';
+export type { ReplayEdits } from './client/inspector/replay.js';
 export { BurrowError, ERROR_CODES, type ErrorCode } from './core/errors.js';
 export { VERSION } from './version.js';
 export { exposeTcp, TcpTunnel, type ExposeTcpOptions } from './client/burrow/expose-tcp.js';

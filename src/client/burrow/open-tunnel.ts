@@ -10,6 +10,7 @@ import { DEFAULT_SERVER_URL, FIRST_CONNECT_TIMEOUT_MS } from './limits.js';
 import type { BackoffOptions } from '../../core/backoff.js';
 import { formatPortList, inPortList, parsePortList } from '../../core/port-range.js';
 import { describeTarget, dialLocal, parseLocalTarget, type LocalTarget } from './local-target.js';
+import { Inspector, startInspector, type InspectOptions } from '../inspector/inspector.js';
 
 export { DEFAULT_SERVER_URL };
 
@@ -47,6 +48,12 @@ export interface OpenTunnelOptions extends FirstConnectOptions {
    * They are dialled on localHost, with the same certificate settings as the main port.
    */
   allowPorts?: ReadonlyArray<number | string> | string;
+  /**
+   * Record every request and response in a local inspector (docs/inspector.md): true for one on
+   * 127.0.0.1:4040 (or the next free port), its options, or a running Inspector to share (it is not
+   * closed with the tunnel). Default off. The tunnel's `inspector` is it.
+   */
+  inspect?: boolean | InspectOptions | Inspector;
 }
 
 /** How the first connection is made: the promise settles, it never pends for ever. */
@@ -78,13 +85,18 @@ export interface TunnelEvents {
 export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly target: LocalTarget;
   readonly agent: AgentConnection;
+  /** The inspector recording this tunnel's requests (the `inspect` option), if any. */
+  readonly inspector: Inspector | undefined;
+  readonly #ownsInspector: boolean;
   #current: TunnelRegistration | undefined;
   #closed = false;
 
-  constructor(agent: AgentConnection, target: LocalTarget) {
+  constructor(agent: AgentConnection, target: LocalTarget, inspector?: Inspector, ownsInspector = false) {
     super();
     this.agent = agent;
     this.target = target;
+    this.inspector = inspector;
+    this.#ownsInspector = ownsInspector;
   }
 
   get url(): string {
@@ -116,6 +128,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.agent.close();
+    if (this.#ownsInspector) void this.inspector?.close();
     this.emit('close');
   }
 
@@ -123,21 +136,28 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
    * Resolves once close() is over: the server confirmed the goodbye (the WebSocket close handshake),
    * or GOODBYE_TIMEOUT_MS passed. Never rejects; `tunnel.close(); await tunnel.whenClosed();`.
    */
-  whenClosed(): Promise<void> {
-    return this.agent.whenClosed();
+  async whenClosed(): Promise<void> {
+    await this.agent.whenClosed();
+    if (this.#ownsInspector) await this.inspector?.close();
   }
 }
 
+/**
+ * Watches a stream and its local connection before they are piped together (the inspector's tap):
+ * it may listen to both, never write, pause or delay them.
+ */
+export type StreamObserver = (stream: MuxStream, local: Duplex, target: LocalTarget) => void;
+
 /** Copy bytes between a stream and the local service; errors reset the stream with a clear code. */
-export function serveStreamLocally(stream: MuxStream, target: LocalTarget): void {
+export function serveStreamLocally(stream: MuxStream, target: LocalTarget, observe?: StreamObserver): void {
   dialLocal(target).then(
-    (local: Duplex) => bridgeStream(stream, local, target),
+    (local: Duplex) => bridgeStream(stream, local, target, observe),
     (err: BurrowError) => stream.reset(err),
   );
 }
 
 /** Copy bytes both ways between a stream and a connected local socket; errors reset the stream. */
-export function bridgeStream(stream: MuxStream, local: Duplex, target: LocalTarget): void {
+export function bridgeStream(stream: MuxStream, local: Duplex, target: LocalTarget, observe?: StreamObserver): void {
   if (stream.destroyed) {
     local.destroy();
     return;
@@ -150,6 +170,7 @@ export function bridgeStream(stream: MuxStream, local: Duplex, target: LocalTarg
     if (!stream.destroyed && !stream.writableFinished) stream.destroy();
   });
   stream.on('close', () => local.destroy());
+  if (observe) observe(stream, local, target);
   stream.pipe(local);
   local.pipe(stream);
 }
@@ -174,7 +195,17 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
     ...(options.window ? { window: options.window } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  const tunnel = new Tunnel(agent, target);
+  const inspect = options.inspect;
+  const inspector =
+    inspect instanceof Inspector
+      ? inspect
+      : inspect
+        ? await startInspector(inspect === true ? {} : inspect)
+        : undefined;
+  const tunnel = new Tunnel(agent, target, inspector, inspector !== undefined && inspector !== inspect);
+  const observe: StreamObserver | undefined = inspector
+    ? (stream, local, t) => inspector.tap(stream, local, t, tapInfo(tunnel.name, stream))
+    : undefined;
   agent.on('reconnecting', (r) => tunnel.emit('reconnecting', r));
   agent.on('disconnected', (e) => tunnel.emit('disconnected', e));
   agent.on('registered', (_spec, t) => tunnel.setRegistered(t));
@@ -190,16 +221,27 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
     ...(options.hostHeader ? { hostHeader: options.hostHeader } : {}),
     ...(allowPorts.length ? { allowPorts: formatPortList(allowPorts) } : {}),
     onStream: (stream, open) => {
-      if (open.port === undefined) serveStreamLocally(stream, target);
+      if (open.port === undefined) serveStreamLocally(stream, target, observe);
       // another local port (`<name>-http-<port>`): only one this tunnel allows, whatever the server says
       else if (!inPortList(open.port, allowPorts)) {
         stream.reset(new BurrowError('BURROW_ERR_PORT_NOT_ALLOWED', `port ${open.port} is not allowed by this agent`));
-      } else serveStreamLocally(stream, { ...target, port: open.port, https: open.tls === true });
+      } else serveStreamLocally(stream, { ...target, port: open.port, https: open.tls === true }, observe);
     },
     onRequest: (ev) => tunnel.emit('request', ev),
   });
-  await startRegistered(agent, registered, tunnel, options);
+  try {
+    await startRegistered(agent, registered, tunnel, options);
+  } catch (err) {
+    if (inspector !== inspect) await inspector?.close();
+    throw err;
+  }
   return tunnel;
+}
+
+/** The tunnel's name and the visitor's address (the server says it when the stream opens) for the record. */
+function tapInfo(tunnel: string, stream: MuxStream): { tunnel?: string; remoteAddress?: string } {
+  const remote = stream.open.remoteAddress;
+  return { ...(tunnel ? { tunnel } : {}), ...(remote ? { remoteAddress: remote } : {}) };
 }
 
 /** The server closed the agent's one tunnel (an operator's action): report why, then stop (no reconnect). */
