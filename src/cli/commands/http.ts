@@ -1,10 +1,18 @@
 /** `burrow http <port|url>` (and `burrow client --port N`, pipenet's words): expose a local HTTP service. */
 import type { Command } from 'commander';
 import type { OpenTunnelOptions, Tunnel } from '../../client/burrow/open-tunnel.js';
+import type { InspectOptions } from '../../client/inspector/inspector.js';
 import type { RetryInfo } from '../../client/burrow/agent.js';
 import type { LocaltunnelOptions } from '../../client/localtunnel/index.js';
 import type { AccessRuleInput } from '../../auth/access-policy.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
+import { InvalidArgumentError } from 'commander';
+import {
+  DEFAULT_INSPECT_HOST,
+  DEFAULT_INSPECT_KEEP,
+  DEFAULT_INSPECT_PORT,
+  MAX_INSPECT_KEEP,
+} from '../../client/inspector/limits.js';
 import { flag } from '../env.js';
 import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
@@ -41,6 +49,27 @@ export interface HttpFlags {
   rateLimit?: string;
   allowPort?: string[];
   connectTimeout: number;
+  /** --inspect ADDR:PORT, or false for --no-inspect (undefined: the default address). */
+  inspect?: InspectAddress | false;
+  inspectKeep?: number;
+  inspectAuth?: string;
+}
+
+/** Where the inspector listens (`--inspect 127.0.0.1:4040`, `--inspect 4041`). */
+export interface InspectAddress {
+  host: string;
+  port: number;
+}
+
+/** `PORT`, `HOST:PORT` or `[IPv6]:PORT` → the inspector's address (commander's parse error otherwise). */
+export function parseInspectAddress(value: string): InspectAddress {
+  const m = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535)
+    throw new InvalidArgumentError(
+      `expected ADDR:PORT or PORT (e.g. 127.0.0.1:${DEFAULT_INSPECT_PORT}; port 0 = any free port)`,
+    );
+  return { host: m[1] ? m[1].replace(/^\[|\]$/g, '') : DEFAULT_INSPECT_HOST, port };
 }
 
 type Out = (line: string) => void;
@@ -107,6 +136,26 @@ export function addHttpFlags(cmd: Command): Command {
       flag('--rate-limit <rate>', 'visitor requests per tunnel, e.g. 100/s or 20/m (429 beyond)', {
         env: 'BURROW_RATE_LIMIT',
       }),
+    )
+    .addOption(
+      flag('--inspect <addr:port>', 'serve the request inspector (docs/inspector.md) here', {
+        env: 'BURROW_INSPECT',
+        parse: parseInspectAddress,
+        defaultDescription: `${DEFAULT_INSPECT_HOST}:${DEFAULT_INSPECT_PORT}, or the next free port`,
+      }),
+    )
+    .addOption(flag('--no-inspect', 'no request inspector', { env: 'BURROW_NO_INSPECT' }))
+    .addOption(
+      flag('--inspect-keep <n>', 'the inspector keeps the last N requests', {
+        env: 'BURROW_INSPECT_KEEP',
+        parse: parseIntArg(1, MAX_INSPECT_KEEP),
+        defaultDescription: String(DEFAULT_INSPECT_KEEP),
+      }),
+    )
+    .addOption(
+      flag('--inspect-auth <user:pass>', 'the inspector asks for this user and password (required off loopback)', {
+        env: 'BURROW_INSPECT_AUTH',
+      }),
     );
 }
 
@@ -164,7 +213,27 @@ export async function httpTunnelOptions(target: string, f: HttpFlags): Promise<O
   options.requestEvents = f.printRequests === true || f.json === true;
   const access = await accessRules(f);
   if (access) options.access = access as Record<string, unknown>;
+  if (f.inspect !== false) options.inspect = await inspectOptions(f);
   return options;
+}
+
+/** The inspector's options from the flags, checked now: a problem fails before connecting (exit 2). */
+async function inspectOptions(f: HttpFlags): Promise<InspectOptions> {
+  const o: InspectOptions = {};
+  if (f.inspect) {
+    o.host = f.inspect.host;
+    o.port = f.inspect.port;
+  }
+  if (f.inspectKeep !== undefined) o.keep = f.inspectKeep;
+  if (f.inspectAuth !== undefined) o.auth = f.inspectAuth;
+  const { checkInspectOptions } = await import('../../client/inspector/inspector.js');
+  try {
+    checkInspectOptions(o);
+  } catch (err) {
+    if (isBurrowError(err)) throw usageError(err.detail ?? err.message, err.fix);
+    throw err;
+  }
+  return o;
 }
 
 /** Run the tunnel until a requested stop; resolves with the exit code (a failure throws). */
@@ -193,7 +262,9 @@ export async function runHttp(
     name: tunnel.name,
     id: tunnel.id,
     local,
+    ...(tunnel.inspector ? { inspector: tunnel.inspector.url } : {}),
   });
+  if (tunnel.inspector && !json) out(`Inspector  ${tunnel.inspector.url}`);
   if (f.allowPort?.length) {
     const pattern = tunnel.url.replace(`://${tunnel.name}.`, `://${tunnel.name}-http-<port>.`);
     say(

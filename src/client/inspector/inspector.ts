@@ -183,8 +183,8 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   }
 }
 
-/** Check the options: a problem is a BAD_REQUEST saying how to fix it. */
-function checkOptions(o: InspectOptions): void {
+/** Check the options (startInspector does): a problem is a BAD_REQUEST saying how to fix it. */
+export function checkInspectOptions(o: InspectOptions): void {
   const host = o.host ?? DEFAULT_INSPECT_HOST;
   if (!LOOPBACK.test(host) && o.auth === undefined)
     throw new BurrowError(
@@ -224,7 +224,7 @@ async function listen(server: http.Server, host: string, port: number): Promise<
 
 /** Start an inspector; resolves once it listens. */
 export async function startInspector(options: InspectOptions = {}): Promise<Inspector> {
-  checkOptions(options);
+  checkInspectOptions(options);
   const host = options.host ?? DEFAULT_INSPECT_HOST;
   const { server, store, live, bind } = Inspector.serve(options);
   const ports =
