@@ -200,7 +200,13 @@ async function route(app: InspectorApp, req: IncomingMessage, res: ServerRespons
       sendJson(
         res,
         200,
-        { requests: list, keep: app.store.keep, bodyLimit: app.store.bodyLimit },
+        {
+          requests: list,
+          keep: app.store.keep,
+          bodyLimit: app.store.bodyLimit,
+          bytes: app.store.bytes,
+          maxBytes: app.store.maxBytes,
+        },
         { headers: SECURITY_HEADERS },
       );
       return;

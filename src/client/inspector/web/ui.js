@@ -22,7 +22,7 @@ export function ms(n) {
 }
 
 export function clock(iso) {
-  return new Date(iso).toLocaleTimeString();
+  return new Date(iso).toLocaleTimeString([], { hour12: false });
 }
 
 export function ErrorBox({ error }) {
