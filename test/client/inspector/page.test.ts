@@ -98,7 +98,7 @@ void describe('the inspector page in headless Chromium', { skip: NO_BROWSER }, (
     const o = await startOrigin(handler);
     origin = o.server;
     const wss = new WebSocketServer({ server: origin });
-    wss.on('connection', (ws) => ws.on('message', (m, isBinary) => ws.send(isBinary ? m : `echo: ${String(m)}`)));
+    wss.on('connection', (ws) => ws.on('message', (m, isBinary) => ws.send(isBinary ? m : `echo: ${(m as Buffer).toString()}`)));
     const launching = launchBrowser();
     cli = runCli([
       'http',
