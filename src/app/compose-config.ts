@@ -12,6 +12,7 @@ import type { AuthMode } from '../auth/accounts.js';
 import { BurrowError, isBurrowError } from '../core/errors.js';
 import { parseDbUrl, resolveDbUrl } from '../store/url.js';
 import { resolveServerConfig, type ServerOptions } from '../server/config.js';
+import { clusterProblems, type ClusterOptions } from '../cluster/options.js';
 
 /**
  * Throws one BURROW_ERR_INVALID_CONFIG naming every problem of the configuration; creates nothing.
@@ -59,6 +60,7 @@ export function validateComposeOptions(options: ComposeOptions, core: ServerOpti
   if (grace !== undefined && !(Number.isFinite(grace) && grace >= 0)) {
     problems.push(`tcpResumeGraceMs must be a duration ≥ 0 (got ${JSON.stringify(grace)})`);
   }
+  if (options.cluster) problems.push(...clusterProblems(options.cluster));
   if (problems.length) throw new BurrowError('BURROW_ERR_INVALID_CONFIG', problems.join('; '));
 }
 
@@ -95,4 +97,6 @@ export interface ComposeOptions extends ServerOptions {
   revocationPollMs?: number;
   /** The accounts' clock for token creation and expiry (tests inject one; default Date.now). */
   tokenClock?: () => number;
+  /** Run as one node of a cluster (docs/cluster.md): Redis registry, peer links. Absent: one process. */
+  cluster?: ClusterOptions;
 }

@@ -24,11 +24,17 @@ import { createConsoleAdapter } from '../console/console.js';
 export type { ComposeOptions };
 import type { ServerOptions } from '../server/config.js';
 import { createServer, type BurrowServer } from '../server/server.js';
+import { resolveServerConfig as resolveServerConfig } from '../server/config.js';
+import type { ClusterNode } from '../cluster/index.js';
+// the cluster's error codes are in the one table even when no --cluster loads the rest
+import '../cluster/errors.js';
 
 export interface ComposedServer {
   readonly server: BurrowServer;
   readonly accounts: Accounts;
   readonly pipe: PipeAdapter | undefined;
+  /** This node of a cluster (--cluster), else undefined. */
+  readonly cluster: ClusterNode | undefined;
   /** Listen on the main port (and the pipe port when configured). */
   listen(): Promise<{ main: AddressInfo; pipeUrl?: string }>;
   close(): Promise<void>;
@@ -51,6 +57,7 @@ const COMPOSE_KEYS = [
   'tunelyPath',
   'tunnelPort',
   'maxSockets',
+  'cluster',
 ] as const;
 
 export async function composeServer(options: ComposeOptions = {}): Promise<ComposedServer> {
@@ -69,15 +76,30 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     revocationPollMs: options.revocationPollMs,
     now: options.tokenClock,
   });
+  // cluster mode (--cluster): the registry is shared through Redis; ioredis loads only then
+  let cluster: ClusterNode | undefined;
+  if (options.cluster) {
+    try {
+      const { startClusterNode } = await import('../cluster/index.js');
+      const config = resolveServerConfig(core);
+      cluster = await startClusterNode({ ...options.cluster, window: config.window, maxTunnels: config.maxTunnels });
+      core.registry = cluster.registry;
+    } catch (err) {
+      await accounts.close();
+      throw err;
+    }
+  }
   let server: BurrowServer;
   try {
     server = createServer({ ...core, admission: accountsAdmission(accounts) });
   } catch (err) {
+    await cluster?.shutdown();
     await accounts.close();
     throw err;
   }
   const adminApi = accounts.adminAdapter(server.logger);
   const adapters: ServerAdapter[] = [adminApi];
+  if (cluster) adapters.push(cluster.adapter);
 
   let pipe: PipeAdapter | undefined;
   if (options.pipe !== false) {
@@ -139,6 +161,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     server,
     accounts,
     pipe,
+    cluster,
     async listen() {
       const main = await server.listen();
       let pipeUrl: string | undefined;
@@ -154,7 +177,10 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     async close() {
       // an open console's live stream is not work to drain: end it first, or close() waits it out
       webConsole.endLive();
+      // a node of a cluster says it is draining first, so that the other nodes stop sending it work
+      await cluster?.beginDrain();
       await server.close();
+      await cluster?.shutdown();
       await accounts.close();
     },
   };

@@ -28,7 +28,14 @@ export function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, d
     sendJson(
       res,
       200,
-      { tunnels: deps.registry.size, agents: deps.agents(), mem: process.memoryUsage(), uptime, version: deps.version },
+      {
+        tunnels: deps.registry.size,
+        agents: deps.agents(),
+        mem: process.memoryUsage(),
+        uptime,
+        version: deps.version,
+        ...clusterOf(deps.registry),
+      },
       { head },
     );
     return true;
@@ -71,6 +78,7 @@ export function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, d
         uptime,
         connections: { tunnels: deps.registry.size, agents: deps.agents(), streams, ...deps.adapterStats() },
         timestamp: new Date().toISOString(),
+        ...clusterOf(deps.registry),
       },
       { head },
     );
@@ -81,7 +89,9 @@ export function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, d
     return true;
   }
   if (p === '/readyz') {
+    const shared = deps.registry.describe?.();
     if (deps.shuttingDown()) sendJson(res, 503, { status: 'shutting_down' }, { head });
+    else if (shared && !shared.ready) sendJson(res, 503, { status: 'not_ready', reason: shared.reason }, { head });
     else sendJson(res, 200, { status: 'ready' }, { head });
     return true;
   }
@@ -96,4 +106,10 @@ export function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, d
     return true;
   }
   return false;
+}
+
+/** A shared registry's view (node id, store state, nodes) for /api/status and /health; nothing for one process. */
+function clusterOf(registry: TunnelRegistry): { cluster?: Record<string, unknown> } {
+  const d = registry.describe?.();
+  return d ? { cluster: { ready: d.ready, ...d.view } } : {};
 }

@@ -188,6 +188,28 @@ export interface TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
   readonly size: number;
   /** Release all grace reservations and timers. */
   close(): void;
+  /**
+   * Shared registries (several nodes): claim a name cluster-wide before add() takes it, so that two
+   * nodes never hand one name to two agents. Throws BurrowError (NAME_TAKEN, or a 503 when the
+   * shared store is unreachable). Absent: add() alone decides (one process).
+   */
+  claim?(name: string, options: ClaimOptions): Promise<void>;
+  /**
+   * Shared registries: a name this node does not know yet may live on another node; look it up
+   * there. Resolves when get(name) / holdOf(name) say what the cluster knows now.
+   */
+  resolve?(name: string): Promise<void>;
+  /** Shared registries: ready for new work (false: the load balancer should send it elsewhere), and the view for /api/status and /health. */
+  describe?(): RegistryView;
+}
+
+/** What a shared registry tells /readyz, /api/status and /health. */
+export interface RegistryView {
+  readonly ready: boolean;
+  /** Why not ready (shown by /readyz). */
+  readonly reason?: string | undefined;
+  /** The node's id, the store's state, the nodes and their tunnel counts (JSON). */
+  readonly view: Record<string, unknown>;
 }
 
 interface Reservation {

@@ -76,13 +76,13 @@ export interface BurrowServer {
 
 type TunnelLookup =
   | { tunnel: RegisteredTunnel; target?: PortTarget | undefined; miss?: undefined }
-  | { tunnel?: undefined; miss: { error: BurrowError; headers: Record<string, string> } };
+  | { tunnel?: undefined; miss: { error: BurrowError; headers: Record<string, string> }; name: string };
 
 export function createServer(options: ServerOptions = {}): BurrowServer {
   const config = resolveServerConfig(options);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const metrics = createMetrics({ defaultMetrics: options.processMetrics ?? true });
-  const registry = options.registry ?? new MemoryTunnelRegistry({ maxTunnels: config.maxTunnels });
+  const registry: TunnelRegistry = options.registry ?? new MemoryTunnelRegistry({ maxTunnels: config.maxTunnels });
   // One per-client limit on new tunnels for every edge (burrow, localtunnel, tunely, tiflis).
   const newTunnels =
     options.newTunnelLimiter ??
@@ -249,15 +249,15 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     const plain = registry.get(label);
     if (plain) return { tunnel: plain };
     const addressed = portAddressOf(label);
-    if (!addressed) return { miss: missingTunnelAnswer(registry, label) };
+    if (!addressed) return { miss: missingTunnelAnswer(registry, label), name: label };
     const tunnel = registry.get(addressed.name);
-    if (!tunnel) return { miss: missingTunnelAnswer(registry, addressed.name) };
+    if (!tunnel) return { miss: missingTunnelAnswer(registry, addressed.name), name: addressed.name };
     if (!tunnel.allowsPort?.(addressed.port)) {
       const error = new BurrowError(
         'BURROW_ERR_PORT_NOT_ALLOWED',
         `port ${addressed.port} of tunnel "${addressed.name}" is not open to visitors`,
       );
-      return { miss: { error, headers: {} } };
+      return { miss: { error, headers: {} }, name: addressed.name };
     }
     return { tunnel, target: { port: addressed.port, tls: addressed.tls } };
   }
@@ -311,9 +311,19 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): void {
     trackRequest(res);
+    routeRequest(req, res, false);
+  }
+
+  /** `resolved`: a shared registry (registry.resolve) was already asked about a missing name. */
+  function routeRequest(req: IncomingMessage, res: ServerResponse, resolved: boolean): void {
     const found = lookupTunnel(hostOf(req));
     if (found) {
       if (!found.tunnel) {
+        if (!resolved && registry.resolve) {
+          const again = (): void => routeRequest(req, res, true);
+          registry.resolve(found.name).then(again, again);
+          return;
+        }
         // both paths land here (the relay hands misses to Node): 404 only for names nobody holds
         metrics.errors.inc({ code: found.miss.error.code });
         sendError(req, res, found.miss.error, found.miss.headers);
@@ -374,6 +384,10 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    routeUpgrade(req, socket, head, false);
+  }
+
+  function routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, resolved: boolean): void {
     if (shuttingDown) {
       rejectUpgrade(socket, new BurrowError('BURROW_ERR_SHUTTING_DOWN'));
       return;
@@ -381,6 +395,11 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     const found = lookupTunnel(hostOf(req));
     if (found) {
       if (!found.tunnel) {
+        if (!resolved && registry.resolve) {
+          const again = (): void => routeUpgrade(req, socket, head, true);
+          registry.resolve(found.name).then(again, again);
+          return;
+        }
         metrics.errors.inc({ code: found.miss.error.code });
         rejectUpgrade(socket, found.miss.error, found.miss.headers);
         return;

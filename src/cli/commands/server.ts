@@ -64,6 +64,11 @@ export interface ServerFlags {
   tunelyPath?: string;
   tunnelPort?: number;
   maxSockets?: number;
+  cluster?: string;
+  nodeId?: string;
+  advertiseUrl?: string;
+  clusterSecret?: string;
+  clusterPrefix?: string;
 }
 
 /** Flags (environment already applied, src/cli/env.ts) for the whole server: core + accounts + adapters. */
@@ -85,6 +90,20 @@ export function composeOptionsFromFlags(f: ServerFlags): ComposeOptions {
   if (f.tunelyPath) o.tunelyPath = f.tunelyPath;
   if (f.tunnelPort !== undefined) o.tunnelPort = f.tunnelPort;
   if (f.maxSockets !== undefined) o.maxSockets = f.maxSockets;
+  if (f.cluster) {
+    o.cluster = {
+      url: f.cluster,
+      nodeId: f.nodeId,
+      advertiseUrl: f.advertiseUrl,
+      secret: f.clusterSecret,
+      prefix: f.clusterPrefix,
+    };
+  } else if (f.nodeId ?? f.advertiseUrl ?? f.clusterSecret ?? f.clusterPrefix) {
+    throw usageError(
+      '--node-id, --advertise-url, --cluster-secret and --cluster-prefix need --cluster',
+      'Add --cluster redis://host:6379 (BURROW_CLUSTER) to run this server as a node of a cluster, or drop these flags.',
+    );
+  }
   return o;
 }
 
@@ -399,6 +418,33 @@ export function addServerFlags(cmd: Command): Command {
       defaultDescription: '10',
     }),
   );
+  add(
+    flag('--cluster <redis-url>', 'run as one node of a cluster sharing this Redis (docs/cluster.md)', {
+      env: 'BURROW_CLUSTER',
+    }),
+  );
+  add(
+    flag('--node-id <id>', "this node's id in the cluster", {
+      env: 'BURROW_NODE_ID',
+      defaultDescription: 'host name and advertised port',
+    }),
+  );
+  add(
+    flag('--advertise-url <url>', 'where the other nodes reach this node, http(s)://host:port (with --cluster)', {
+      env: 'BURROW_ADVERTISE_URL',
+    }),
+  );
+  add(
+    flag('--cluster-secret <secret>', 'shared by every node, ≥ 32 chars: nodes prove it to each other', {
+      env: 'BURROW_CLUSTER_SECRET',
+    }),
+  );
+  add(
+    flag('--cluster-prefix <prefix>', 'Redis key prefix (several clusters on one Redis)', {
+      env: 'BURROW_CLUSTER_PREFIX',
+      defaultDescription: 'burrow:',
+    }),
+  );
   return cmd;
 }
 
@@ -455,6 +501,9 @@ async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number
       `  data:     ${composed.accounts.location} (auth: ${composed.accounts.auth})\n` +
       (composed.pipe
         ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n`
+        : '') +
+      (composed.cluster
+        ? `  cluster:  node ${composed.cluster.nodeId}, advertised at ${composed.cluster.advertiseUrl}\n`
         : '') +
       (d === 'localhost' ? '  (default domain "localhost": pass --domain example.com for a public server)\n' : ''),
   );

@@ -306,6 +306,10 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     const id = admission.tunnelId
       ? await admission.tunnelId({ name: wanted, tokenId: principal.tokenId, protocol: 'burrow' })
       : undefined;
+    const principalKey = principalKeyOf(principal.tokenId, conn.remoteAddress);
+    // a shared registry (several nodes) claims the name cluster-wide first
+    await c.registry.claim?.(wanted, { ownerKey: conn.ownerKey, principalKey });
+    if (conn.session.closed) throw new BurrowError('BURROW_ERR_AGENT_GONE', 'agent left during registration');
     const tunnel = c.registry.add(
       (name) =>
         new BurrowTunnel({
@@ -327,7 +331,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       {
         name: wanted,
         ownerKey: conn.ownerKey,
-        principalKey: principalKeyOf(principal.tokenId, conn.remoteAddress),
+        principalKey,
       },
     );
     conn.tunnels.set(tunnel.id, tunnel);

@@ -1,0 +1,84 @@
+/**
+ * Cluster mode (docs/cluster.md): several burrow nodes as one server. startClusterNode() connects
+ * to Redis and returns the registry the server runs on and the adapter that takes peer links.
+ * app/compose.ts loads this module only with --cluster (and with it ioredis).
+ */
+import type { ServerAdapter } from '../server/adapter.js';
+import { BurrowError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { ClusterRegistry } from './registry.js';
+import { ClusterStore, describeRedisUrl } from './store.js';
+import { defaultNodeId, keyPrefixOf, type ClusterOptions } from './options.js';
+import { PEER_PATH } from './peers.js';
+import { DRAIN_NOTICE_MS } from './limits.js';
+
+export interface ClusterNode {
+  readonly nodeId: string;
+  /** Where the other nodes reach this one. */
+  readonly advertiseUrl: string;
+  readonly registry: ClusterRegistry;
+  /** Takes the links of other nodes (PEER_PATH on the server's own host). */
+  readonly adapter: ServerAdapter;
+  /** SIGTERM's first step: tell the cluster, stop taking names, let peers stop opening streams here. */
+  beginDrain(): Promise<void>;
+  /** After the server closed: releases written, links and Redis closed. */
+  shutdown(): Promise<void>;
+}
+
+export async function startClusterNode(
+  o: ClusterOptions & { window: number; maxTunnels: number },
+): Promise<ClusterNode> {
+  const advertiseUrl = o.advertiseUrl!.replace(/\/$/, '');
+  const nodeId = o.nodeId ?? defaultNodeId(advertiseUrl);
+  const prefix = keyPrefixOf(o);
+  const early = createLogger({ level: 'info' });
+  let logger: () => Logger = () => early;
+  const registry = await ClusterRegistry.open({
+    nodeId,
+    advertiseUrl,
+    secret: o.secret!,
+    window: o.window,
+    maxTunnels: o.maxTunnels,
+    redisLabel: describeRedisUrl(o.url),
+    store: (hooks) =>
+      ClusterStore.open({
+        url: o.url,
+        prefix,
+        logger: () => logger(),
+        onEvent: hooks.onEvent,
+        onState: hooks.onState,
+      }),
+  });
+  const adapter: ServerAdapter = {
+    name: 'cluster',
+    start(ctx) {
+      registry.logger = ctx.logger;
+      logger = () => ctx.logger;
+      ctx.logger.info(
+        { node: nodeId, advertise: advertiseUrl, redis: describeRedisUrl(o.url) },
+        'cluster: node joined',
+      );
+    },
+    handleUpgrade(req, socket, head, url) {
+      if (url.pathname !== PEER_PATH) return false;
+      registry.peers.handleUpgrade(req, socket, head, (err: BurrowError) => {
+        socket.end(`HTTP/1.1 ${err.status} ${err.code}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      });
+      return true;
+    },
+    stats: () => ({ clusterPeerLinks: registry.peers.links, clusterInboundStreams: registry.peers.inbound }),
+  };
+  return {
+    nodeId,
+    advertiseUrl,
+    registry,
+    adapter,
+    async beginDrain() {
+      await registry.beginDrain();
+      await new Promise((r) => setTimeout(r, DRAIN_NOTICE_MS));
+    },
+    shutdown: () => registry.shutdown(),
+  };
+}
+
+export { clusterProblems, type ClusterOptions } from './options.js';

@@ -1,0 +1,405 @@
+/**
+ * The cluster's shared state in Redis: name leases, name holds, node records and one event channel.
+ * Every change that must be atomic is one Lua script, which also publishes the event in the same
+ * step (so a node that hears nothing yet has at worst an older view, never a wrong owner).
+ *
+ *   <prefix>t:<name>   the name's lease: the owning node, a claim id, what visitors need (JSON), PX
+ *   <prefix>h:<name>   a hold after a drop or a goodbye: who gets the name back (JSON), PX
+ *   <prefix>n:<node>   a node: its advertise URL, start time, tunnel count, draining (JSON), PX
+ *   <prefix>events     the channel: claim / release / node events (JSON)
+ *
+ * ioredis is loaded here only, and this module only when a server runs with --cluster.
+ */
+import type { Redis } from 'ioredis';
+import { BurrowError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { HoldReason, TunnelKind } from '../server/registry.js';
+import './errors.js';
+import { REDIS_COMMAND_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS } from './limits.js';
+
+/** What the cluster knows of a name's live tunnel (enough for another node to forward visitors to it). */
+export interface LeaseRecord {
+  readonly node: string;
+  /** Unique per claim: renewals and releases touch only the lease they made. */
+  readonly claim: string;
+  /** SHA-256 of the agent's resume token: the same agent may take its name over from a dead node. */
+  readonly ownerKey?: string | undefined;
+  readonly principalKey?: string | undefined;
+  /** Absent until the tunnel exists (between claim and add()). */
+  readonly tunnel?: TunnelDetails | undefined;
+}
+
+export interface TunnelDetails {
+  readonly id: string;
+  readonly kind: TunnelKind;
+  readonly protocol: string;
+  readonly url: string;
+  readonly createdAt: number;
+  readonly tokenId: string | null;
+  readonly hostHeader?: string | undefined;
+  /** The tunnel has visitor rules: the owner node checks each visitor. */
+  readonly access: boolean;
+  /** Streams may carry a whole visitor connection (the relay may take it). */
+  readonly streamPerConnection: boolean;
+  /** A message tunnel (tunely, tiflis): the owner answers HTTP itself. */
+  readonly message: boolean;
+  /** Other local ports visitors may reach, as the owner formats them ('' for none). */
+  readonly ports: string;
+}
+
+export interface HoldRecord {
+  readonly reason: HoldReason;
+  readonly ownerKey?: string | undefined;
+  readonly principalKey?: string | undefined;
+}
+
+export interface NodeRecord {
+  readonly id: string;
+  readonly url: string;
+  readonly startedAt: number;
+  readonly tunnels: number;
+  readonly draining: boolean;
+}
+
+export type ClusterEvent =
+  | { op: 'claim'; name: string; lease: LeaseRecord }
+  | { op: 'release'; name: string; node: string; claim: string; hold?: { reason: HoldReason; ms: number } }
+  | { op: 'node'; record: NodeRecord; gone?: boolean };
+
+export type ClaimResult =
+  { ok: true; movedFrom?: string | undefined } | { ok: false; heldMs?: number | undefined; node?: string | undefined };
+
+export interface Snapshot {
+  leases: Map<string, LeaseRecord>;
+  holds: Map<string, { record: HoldRecord; ms: number }>;
+  nodes: NodeRecord[];
+}
+
+// KEYS: lease, hold. ARGV: record (JSON), lease ms, ownerKey, principalKey, channel, name.
+// A live lease is taken over only by the same owner key (the same agent, back through another node).
+const CLAIM = `
+local cur = redis.call('GET', KEYS[1])
+local moved = ''
+if cur then
+  local c = cjson.decode(cur)
+  if ARGV[3] == '' or c.ownerKey ~= ARGV[3] then return {'taken', c.node} end
+  moved = c.node
+else
+  local h = redis.call('GET', KEYS[2])
+  if h then
+    local d = cjson.decode(h)
+    local mine = (ARGV[3] ~= '' and d.ownerKey == ARGV[3]) or (ARGV[4] ~= '' and d.principalKey == ARGV[4])
+    if not mine then return {'held', tostring(redis.call('PTTL', KEYS[2]))} end
+  end
+end
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('PUBLISH', ARGV[5], '{"op":"claim","name":' .. cjson.encode(ARGV[6]) .. ',"lease":' .. ARGV[1] .. '}')
+return {'ok', moved}
+`;
+
+// KEYS: lease. ARGV: node, claim, record (JSON), lease ms, channel, name. Fill in a claimed lease's details.
+const DETAIL = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local c = cjson.decode(cur)
+  if c.node ~= ARGV[1] or c.claim ~= ARGV[2] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+redis.call('PUBLISH', ARGV[5], '{"op":"claim","name":' .. cjson.encode(ARGV[6]) .. ',"lease":' .. ARGV[3] .. '}')
+return 1
+`;
+
+// KEYS: lease, hold. ARGV: node, claim, hold (JSON or ''), hold ms, channel, event (JSON).
+const RELEASE = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local c = cjson.decode(cur)
+  if c.node ~= ARGV[1] or c.claim ~= ARGV[2] then return 0 end
+  redis.call('DEL', KEYS[1])
+end
+if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
+`;
+
+// KEYS: leases. ARGV: node, lease ms, then one record per key. A lease that expired (Redis was away)
+// is set again when nobody took the name meanwhile; one another node holds now is 'lost'.
+const RENEW = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local rec = ARGV[i + 2]
+  local want = cjson.decode(rec)
+  local cur = redis.call('GET', key)
+  if not cur then
+    redis.call('SET', key, rec, 'PX', ARGV[2])
+    out[i] = 'ok'
+  else
+    local c = cjson.decode(cur)
+    if c.node == ARGV[1] and c.claim == want.claim then
+      redis.call('PEXPIRE', key, ARGV[2])
+      out[i] = 'ok'
+    else
+      out[i] = 'lost'
+    end
+  end
+end
+return out
+`;
+
+interface Scripts {
+  burrowClaim(...args: string[]): Promise<[string, string?]>;
+  burrowDetail(...args: string[]): Promise<number>;
+  burrowRelease(...args: string[]): Promise<number>;
+  burrowRenew(...args: (string | number)[]): Promise<string[]>;
+}
+
+export interface StoreOptions {
+  url: string;
+  prefix: string;
+  logger: () => Logger;
+  onEvent: (e: ClusterEvent) => void;
+  /** Redis became reachable (again) or went away. */
+  onState: (up: boolean) => void;
+}
+
+/** Where Redis is, for logs and errors: never the password. */
+export function describeRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.hostname}:${u.port || 6379}`;
+  } catch {
+    return 'redis (unparseable URL)';
+  }
+}
+
+export class ClusterStore {
+  readonly #redis: Redis & Scripts;
+  readonly #sub: Redis;
+  readonly #prefix: string;
+  readonly #channel: string;
+  readonly #o: StoreOptions;
+  #up = false;
+  #closed = false;
+
+  private constructor(redis: Redis, sub: Redis, o: StoreOptions) {
+    this.#redis = redis as Redis & Scripts;
+    this.#sub = sub;
+    this.#o = o;
+    this.#prefix = o.prefix;
+    this.#channel = `${o.prefix}events`;
+  }
+
+  /** Connect (both the command and the subscriber connection); a Redis that cannot be reached at start is a configuration error. */
+  static async open(o: StoreOptions): Promise<ClusterStore> {
+    const { Redis } = await import('ioredis');
+    const common = {
+      lazyConnect: true,
+      // fail at once while Redis is away (claims fail closed), never queue commands for later
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      connectTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      retryStrategy: (n: number) => Math.min(n * 200, REDIS_MAX_RECONNECT_DELAY_MS),
+    };
+    const redis = new Redis(o.url, common);
+    const sub = new Redis(o.url, { ...common, enableOfflineQueue: true, commandTimeout: undefined });
+    const store = new ClusterStore(redis, sub, o);
+    redis.defineCommand('burrowClaim', { numberOfKeys: 2, lua: CLAIM });
+    redis.defineCommand('burrowDetail', { numberOfKeys: 1, lua: DETAIL });
+    redis.defineCommand('burrowRelease', { numberOfKeys: 2, lua: RELEASE });
+    redis.defineCommand('burrowRenew', { lua: RENEW });
+    try {
+      await Promise.all([redis.connect(), sub.connect()]);
+      await sub.subscribe(store.#channel);
+    } catch (err) {
+      redis.disconnect();
+      sub.disconnect();
+      throw new BurrowError(
+        'BURROW_ERR_INVALID_CONFIG',
+        `cannot reach the cluster's Redis at ${describeRedisUrl(o.url)}: ${(err as Error).message}`,
+        {
+          fix: 'Start Redis, or fix --cluster (BURROW_CLUSTER): redis://[:password@]host:6379[/db], rediss:// for TLS.',
+        },
+      );
+    }
+    store.#watch();
+    return store;
+  }
+
+  #watch(): void {
+    const where = describeRedisUrl(this.#o.url);
+    this.#up = true;
+    const state = (up: boolean): void => {
+      if (this.#closed || up === this.#up) return;
+      this.#up = up;
+      if (up) this.#o.logger().info({ redis: where }, 'cluster: Redis is reachable again');
+      else
+        this.#o
+          .logger()
+          .warn({ redis: where }, 'cluster: Redis is unreachable: open tunnels keep serving, new names are refused');
+      this.#o.onState(up);
+    };
+    // the subscriber re-subscribes by itself; a missed event is made up for by the next full view
+    this.#redis.on('ready', () => state(true));
+    this.#redis.on('close', () => state(false));
+    this.#redis.on('error', () => state(false));
+    this.#sub.on('error', () => {});
+    this.#sub.on('message', (_channel: string, message: string) => {
+      let e: ClusterEvent;
+      try {
+        e = JSON.parse(message) as ClusterEvent;
+      } catch {
+        return;
+      }
+      this.#o.onEvent(e);
+    });
+  }
+
+  get up(): boolean {
+    return this.#up && this.#redis.status === 'ready';
+  }
+
+  #unavailable(err: unknown): BurrowError {
+    if (err instanceof BurrowError) return err;
+    return new BurrowError('BURROW_ERR_CLUSTER_UNAVAILABLE', (err as Error).message);
+  }
+
+  async claim(name: string, lease: LeaseRecord, leaseMs: number): Promise<ClaimResult> {
+    if (!this.up) throw new BurrowError('BURROW_ERR_CLUSTER_UNAVAILABLE');
+    let r: [string, string?];
+    try {
+      r = await this.#redis.burrowClaim(
+        this.#key('t', name),
+        this.#key('h', name),
+        JSON.stringify(lease),
+        String(leaseMs),
+        lease.ownerKey ?? '',
+        lease.principalKey ?? '',
+        this.#channel,
+        name,
+      );
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+    if (r[0] === 'ok') return { ok: true, movedFrom: r[1] || undefined };
+    if (r[0] === 'held') return { ok: false, heldMs: Number(r[1]) };
+    return { ok: false, node: r[1] };
+  }
+
+  /** Fill in the details of a lease this node claimed (false: the lease is not ours any more). */
+  async detail(name: string, lease: LeaseRecord, leaseMs: number): Promise<boolean> {
+    const n = await this.#redis.burrowDetail(
+      this.#key('t', name),
+      lease.node,
+      lease.claim,
+      JSON.stringify(lease),
+      String(leaseMs),
+      this.#channel,
+      name,
+    );
+    return n === 1;
+  }
+
+  async release(
+    name: string,
+    node: string,
+    claim: string,
+    hold: HoldRecord | undefined,
+    holdMs: number,
+  ): Promise<void> {
+    const event: ClusterEvent = { op: 'release', name, node, claim };
+    if (hold) event.hold = { reason: hold.reason, ms: holdMs };
+    await this.#redis.burrowRelease(
+      this.#key('t', name),
+      this.#key('h', name),
+      node,
+      claim,
+      hold ? JSON.stringify(hold) : '',
+      String(holdMs),
+      this.#channel,
+      JSON.stringify(event),
+    );
+  }
+
+  /** Renew this node's leases; returns the names another node holds now. */
+  async renew(node: string, leases: ReadonlyMap<string, LeaseRecord>, leaseMs: number): Promise<string[]> {
+    if (leases.size === 0) return [];
+    const names = [...leases.keys()];
+    const r = await this.#redis.burrowRenew(
+      names.length,
+      ...names.map((n) => this.#key('t', n)),
+      node,
+      String(leaseMs),
+      ...names.map((n) => JSON.stringify(leases.get(n))),
+    );
+    return names.filter((_, i) => r[i] === 'lost');
+  }
+
+  async putNode(record: NodeRecord, ttlMs: number, announce: boolean): Promise<void> {
+    const m = this.#redis.multi().set(this.#key('n', record.id), JSON.stringify(record), 'PX', ttlMs);
+    if (announce) m.publish(this.#channel, JSON.stringify({ op: 'node', record } satisfies ClusterEvent));
+    await m.exec();
+  }
+
+  async removeNode(record: NodeRecord): Promise<void> {
+    await this.#redis
+      .multi()
+      .del(this.#key('n', record.id))
+      .publish(this.#channel, JSON.stringify({ op: 'node', record, gone: true } satisfies ClusterEvent))
+      .exec();
+  }
+
+  /** One name's lease and hold, read now. */
+  async lookup(name: string): Promise<{ lease?: LeaseRecord; hold?: { record: HoldRecord; ms: number } }> {
+    const [[, lease], [, hold], [, ms]] = (await this.#redis
+      .multi()
+      .get(this.#key('t', name))
+      .get(this.#key('h', name))
+      .pttl(this.#key('h', name))
+      .exec()) as [[unknown, string | null], [unknown, string | null], [unknown, number]];
+    const out: { lease?: LeaseRecord; hold?: { record: HoldRecord; ms: number } } = {};
+    if (lease) out.lease = JSON.parse(lease) as LeaseRecord;
+    if (hold && ms > 0) out.hold = { record: JSON.parse(hold) as HoldRecord, ms };
+    return out;
+  }
+
+  /** Every lease, hold and node (the periodic full view). */
+  async snapshot(): Promise<Snapshot> {
+    const out: Snapshot = { leases: new Map(), holds: new Map(), nodes: [] };
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    const wanted = keys.filter((k) => /^[thn]:/.test(k.slice(this.#prefix.length)));
+    if (wanted.length === 0) return out;
+    const m = this.#redis.multi();
+    for (const k of wanted) m.get(k).pttl(k);
+    const res = (await m.exec()) ?? [];
+    wanted.forEach((k, i) => {
+      const value = res[i * 2]?.[1] as string | null;
+      const ms = res[i * 2 + 1]?.[1] as number;
+      if (!value) return;
+      const kind = k[this.#prefix.length];
+      const name = k.slice(this.#prefix.length + 2);
+      if (kind === 't') out.leases.set(name, JSON.parse(value) as LeaseRecord);
+      else if (kind === 'h' && ms > 0) out.holds.set(name, { record: JSON.parse(value) as HoldRecord, ms });
+      else if (kind === 'n') out.nodes.push(JSON.parse(value) as NodeRecord);
+    });
+    return out;
+  }
+
+  #key(kind: 't' | 'h' | 'n', name: string): string {
+    return `${this.#prefix}${kind}:${name}`;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([this.#redis.quit(), this.#sub.quit()]);
+    this.#redis.disconnect();
+    this.#sub.disconnect();
+  }
+}
