@@ -21,6 +21,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   pipe: async () => (await import('./cli/commands/pipe.js')).registerPipeCommands,
   token: async () => (await import('./cli/commands/token.js')).registerTokenCommands,
   name: async () => (await import('./cli/commands/name.js')).registerNameCommands,
+  start: async () => (await import('./cli/commands/start.js')).registerStartCommand,
+  config: async () => (await import('./cli/commands/config.js')).registerConfigCommands,
 };
 /** Commands registered by another command's module. */
 const ALIASES: Record<string, string> = { client: 'http' };
