@@ -280,6 +280,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
         logger,
         registry: metrics.registry,
         allows: certificateAllowed,
+        domains: config.domains,
         // the own host's certificate also answers clients that send no SNI (an IP address URL)
         onCertificate: (c) => {
           if (c.name === config.domains[0] && httpServer instanceof https.Server) {

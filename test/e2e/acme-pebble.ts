@@ -17,6 +17,8 @@ export interface Pebble {
   readonly directoryUrl: string;
   /** PEM of the certificate pebble's own HTTPS uses (trust it for the directory). */
   readonly directoryCa: string;
+  /** pebble-challtestsrv's management API (DNS-01 tests set TXT records there: POST /set-txt, /clear-txt). */
+  readonly challengeServer: string;
   /** PEM of the root that signs the certificates pebble issues (trust it in TLS clients). */
   root(): Promise<string>;
   stop(): void;
@@ -122,6 +124,7 @@ export async function startPebble(dir: string, httpPort: number): Promise<Pebble
   return {
     directoryUrl,
     directoryCa,
+    challengeServer: `http://127.0.0.1:${ctsMgmtPort}`,
     async root() {
       const r = await get(`https://127.0.0.1:${mgmtPort}/roots/0`);
       if (r.status !== 200) throw new Error(`pebble /roots/0 answered ${r.status}`);

@@ -47,6 +47,7 @@ export interface ServerFlags {
   acmeDirectory?: string;
   acmeStaging?: boolean;
   acmeDir?: string;
+  acmeDnsHook?: string;
   httpPort?: number;
   db?: string;
   auth?: 'none' | 'token';
@@ -130,10 +131,11 @@ export function serverOptionsFromFlags(f: ServerFlags): ServerOptions {
       throw usageError('--tls-cert and --tls-key go together', 'Pass both PEM files (or neither, behind a TLS proxy).');
     o.tls = { cert: readPem('--tls-cert', f.tlsCert), key: readPem('--tls-key', f.tlsKey) };
   }
-  const acmeOnly = f.acmeEmail ?? f.acmeDirectory ?? f.acmeDir ?? (f.acmeStaging ? '--acme-staging' : undefined);
+  const acmeOnly =
+    f.acmeEmail ?? f.acmeDirectory ?? f.acmeDir ?? f.acmeDnsHook ?? (f.acmeStaging ? '--acme-staging' : undefined);
   if (!f.acme && (acmeOnly !== undefined || f.httpPort !== undefined)) {
     throw usageError(
-      '--acme-email, --acme-directory, --acme-staging, --acme-dir and --http-port need --acme',
+      '--acme-email, --acme-directory, --acme-staging, --acme-dir, --acme-dns-hook and --http-port need --acme',
       'Add --acme (BURROW_ACME=1) to obtain certificates automatically, or drop these flags.',
     );
   }
@@ -143,6 +145,7 @@ export function serverOptionsFromFlags(f: ServerFlags): ServerOptions {
     if (f.acmeDirectory) o.acme.directoryUrl = f.acmeDirectory;
     if (f.acmeStaging) o.acme.staging = true;
     if (f.acmeDir) o.acme.dir = f.acmeDir;
+    if (f.acmeDnsHook !== undefined) o.acme.dnsHook = f.acmeDnsHook;
     if (f.httpPort !== undefined) o.acme.httpPort = f.httpPort;
   }
   return o;
@@ -313,6 +316,13 @@ export function addServerFlags(cmd: Command): Command {
       env: 'BURROW_ACME_DIR',
       defaultDescription: DEFAULT_ACME_DIR,
     }),
+  );
+  add(
+    flag(
+      '--acme-dns-hook <cmd>',
+      'with --acme: a wildcard *.<domain> certificate through DNS-01; CMD is run as `CMD set|clear RECORD VALUE`',
+      { env: 'BURROW_ACME_DNS_HOOK' },
+    ),
   );
   add(
     flag('--http-port <port>', 'with --acme: plain HTTP port for ACME challenges, redirecting the rest to HTTPS', {

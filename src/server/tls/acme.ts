@@ -8,6 +8,11 @@
  * acme-client drives it fully (TLS-ALPN-01 would need a second certificate path inside the SNI
  * callback, and the plain port is needed anyway for the redirect to HTTPS).
  *
+ * With a DNS hook (--acme-dns-hook, dns-hook.ts), every name one label under a domain (tunnels,
+ * port-addressed hostnames) is served from one wildcard `*.<domain>` certificate, ordered at start
+ * through DNS-01 and renewed like the others; no per-name issuance, no gate. DNS-01 orders run one at
+ * a time (two orders for one domain would share the `_acme-challenge` record).
+ *
  * A failed issuance is a log line ('acme: issuance failed'), a metric and a failed handshake for
  * that name; the server goes on. Key material is never logged.
  */
@@ -28,6 +33,7 @@ import {
 import { IssuanceBudget } from './budget.js';
 import type { AcmeConfig } from './options.js';
 import { CertificateDirectory, type StoredCertificate } from './store.js';
+import { challengeRecord, runDnsHook } from './dns-hook.js';
 
 export interface AcmeManagerOptions {
   readonly config: AcmeConfig;
@@ -36,6 +42,8 @@ export interface AcmeManagerOptions {
   readonly registry: Registry;
   /** May a certificate be obtained for this (lower-case) host? Own hosts and live or reserved tunnels. */
   readonly allows: (host: string) => boolean;
+  /** The server's domains: with a DNS hook, `*.<domain>` certificates cover the names under each. */
+  readonly domains?: readonly string[];
   /** Called with every certificate put in use (loaded or obtained), e.g. to make the own host's the default. */
   readonly onCertificate?: (c: StoredCertificate) => void;
 }
@@ -61,6 +69,8 @@ export class AcmeManager {
   readonly #challenges = new Map<string, string>();
   readonly #events: Counter<'event'>;
   #client: Promise<acme.Client> | undefined;
+  /** DNS-01 orders, one after another. */
+  #dnsQueue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -95,6 +105,10 @@ export class AcmeManager {
       }
     }
     if (this.#held.size) this.#o.logger.info({ certificates: this.#held.size }, 'acme: stored certificates loaded');
+    for (const name of this.#wildcards()) {
+      // ordered now, not at a first visit: a DNS-01 order takes as long as the record takes to be seen
+      if (!this.#held.has(name)) this.#obtain(name, 'issued').catch(() => undefined);
+    }
     this.#timer = setInterval(() => void this.checkRenewals(), ACME_RENEW_CHECK_INTERVAL_MS);
     this.#timer.unref();
     void this.checkRenewals();
@@ -125,10 +139,12 @@ export class AcmeManager {
 
   /** The certificate for `servername`, obtaining it when the name is allowed and none is held. */
   async contextFor(servername: string): Promise<SecureContext> {
-    const name = servername.toLowerCase().replace(/\.$/, '');
+    const host = servername.toLowerCase().replace(/\.$/, '');
+    const wildcard = this.#wildcardFor(host);
+    const name = wildcard ?? host;
     const held = this.#held.get(name);
     if (held && held.notAfter > this.#now()) return held.context;
-    if (!this.#o.allows(name)) {
+    if (wildcard === undefined && !this.#o.allows(name)) {
       this.#events.inc({ event: 'refused' });
       // debug only: any stranger can send any SNI, the log must not be theirs to fill
       this.#o.logger.debug({ name }, 'acme: no certificate for a name that is not the server nor a tunnel');
@@ -146,7 +162,7 @@ export class AcmeManager {
     const due: string[] = [];
     for (const [name, h] of this.#held) {
       if (h.notAfter - this.#now() > ACME_RENEW_BEFORE_MS) continue;
-      if (!this.#o.allows(name)) {
+      if (!isWildcard(name) && !this.#o.allows(name)) {
         this.#held.delete(name);
         continue;
       }
@@ -209,7 +225,9 @@ export class AcmeManager {
             retryInMs: ACME_RETRY_AFTER_FAILURE_MS,
             code: 'BURROW_ERR_ACME_FAILED',
           },
-          'acme: issuance failed (the DNS record must point here and --http-port must be reachable; see docs/deployment.md)',
+          isWildcard(name)
+            ? 'acme: issuance failed (DNS-01: --acme-dns-hook must set the TXT record where the CA looks; see docs/deployment.md)'
+            : 'acme: issuance failed (the DNS record must point here and --http-port must be reachable; see docs/deployment.md)',
         );
         throw new BurrowError('BURROW_ERR_ACME_FAILED', `${name}: ${reason}`, { cause: err });
       },
@@ -220,7 +238,42 @@ export class AcmeManager {
     return p;
   }
 
-  async #order(name: string): Promise<StoredCertificate> {
+  #order(name: string): Promise<StoredCertificate> {
+    if (!isWildcard(name)) return this.#orderHttp01(name);
+    const next = this.#dnsQueue.then(() => this.#orderDns01(name));
+    this.#dnsQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #orderDns01(name: string): Promise<StoredCertificate> {
+    const hook = this.config.dnsHook!;
+    const client = await this.#accountClient();
+    const key = await acme.crypto.createPrivateEcdsaKey();
+    const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, key);
+    const record = challengeRecord(name);
+    const cert = await client.auto({
+      csr,
+      email: this.config.email,
+      termsOfServiceAgreed: true,
+      challengePriority: ['dns-01'],
+      skipChallengeVerification: true,
+      challengeCreateFn: async (_authz, _challenge, value) => {
+        await runDnsHook(hook, 'set', record, value);
+        this.#o.logger.info({ name, record }, 'acme: DNS-01 record set by --acme-dns-hook');
+      },
+      challengeRemoveFn: async (_authz, _challenge, value) => {
+        try {
+          await runDnsHook(hook, 'clear', record, value);
+        } catch (err) {
+          // the certificate does not depend on it: say so and go on
+          this.#o.logger.warn({ name, record, reason: String(err) }, 'acme: --acme-dns-hook clear failed');
+        }
+      },
+    });
+    return { name, cert, key: key.toString() };
+  }
+
+  async #orderHttp01(name: string): Promise<StoredCertificate> {
     const client = await this.#accountClient();
     const key = await acme.crypto.createPrivateEcdsaKey();
     const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, key);
@@ -258,6 +311,21 @@ export class AcmeManager {
     return this.#client;
   }
 
+  /** The wildcard this host is served from (a DNS hook is set and it is one label under a domain). */
+  #wildcardFor(host: string): string | undefined {
+    if (!this.config.dnsHook) return undefined;
+    for (const d of this.#o.domains ?? []) {
+      if (host.length > d.length + 1 && host.endsWith(`.${d}`) && !host.slice(0, -d.length - 1).includes('.')) {
+        return `*.${d}`;
+      }
+    }
+    return undefined;
+  }
+
+  #wildcards(): string[] {
+    return this.config.dnsHook ? (this.#o.domains ?? []).map((d) => `*.${d}`) : [];
+  }
+
   #use(stored: StoredCertificate): Held {
     const info = acme.crypto.readCertificateInfo(stored.cert);
     const h: Held = {
@@ -274,6 +342,8 @@ export class AcmeManager {
     this.#events.inc({ event });
   }
 }
+
+const isWildcard = (name: string): boolean => name.startsWith('*.');
 
 function withTimeout<T>(p: Promise<T>, ms: number, name: string): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -29,3 +29,8 @@ export const ACME_RETRY_AFTER_FAILURE_MS = 10 * 60 * 1000;
 export const ACME_HANDSHAKE_WAIT_MS = 90_000;
 /** A request on the plain HTTP port (challenge or redirect) must be whole within this many ms. */
 export const PLAIN_HTTP_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The DNS-01 hook (--acme-dns-hook) must finish each set/clear within this many ms, or the order fails. */
+export const ACME_DNS_HOOK_TIMEOUT_MS = 120_000;
+/** At most this much of a failed hook's output (stderr, then stdout; the end of it) goes in the log. */
+export const ACME_DNS_HOOK_OUTPUT_CHARS = 500;

@@ -14,6 +14,11 @@ export interface AcmeOptions {
   httpPort?: number;
   /** PEM CA certificate(s) to trust for the ACME directory's own HTTPS (a private CA; tests with pebble). */
   directoryCa?: string | Buffer;
+  /**
+   * A command that sets and clears `_acme-challenge.<domain>` TXT records (see dns-hook.ts): with it,
+   * tunnel names are served from one wildcard `*.<domain>` certificate obtained through DNS-01.
+   */
+  dnsHook?: string;
   /** Clock for expiry and renewal decisions (tests inject one; default Date.now). */
   now?: () => number;
 }
@@ -24,10 +29,11 @@ export interface AcmeConfig {
   readonly dir: string;
   readonly httpPort: number;
   readonly directoryCa: string | Buffer | undefined;
+  readonly dnsHook: string | undefined;
   readonly now: () => number;
 }
 
-const KEYS = new Set(['email', 'directoryUrl', 'staging', 'dir', 'httpPort', 'directoryCa', 'now']);
+const KEYS = new Set(['email', 'directoryUrl', 'staging', 'dir', 'httpPort', 'directoryCa', 'dnsHook', 'now']);
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Validate `o`, pushing each problem (named by its flag) onto `problems`. */
@@ -55,12 +61,16 @@ export function resolveAcmeConfig(o: AcmeOptions, problems: string[]): AcmeConfi
   }
   const dir = o.dir ?? DEFAULT_ACME_DIR;
   if (typeof dir !== 'string' || !dir) problems.push('--acme-dir must name a folder');
+  if (o.dnsHook !== undefined && (typeof o.dnsHook !== 'string' || !o.dnsHook.trim())) {
+    problems.push('--acme-dns-hook must be a command (it is run as `CMD set|clear RECORD VALUE`)');
+  }
   return {
     email: o.email,
     directoryUrl,
     dir,
     httpPort,
     directoryCa: o.directoryCa,
+    dnsHook: o.dnsHook?.trim() || undefined,
     now: o.now ?? Date.now,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The ACME directory (--acme-dir): the account key and one certificate (chain + key) per name, as
- * PEM files a person can read with openssl. Private keys are written 0600 in a 0700 folder, by
+ * PEM files a person can read with openssl (a wildcard `*.<domain>` as `_wildcard.<domain>`). Private keys are written 0600 in a 0700 folder, by
  * write-then-rename (a crash never leaves half a key). Nothing here logs key material.
  */
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
@@ -15,7 +15,13 @@ export interface StoredCertificate {
   readonly key: string;
 }
 
-const NAME_RE = /^[a-z0-9.-]+$/;
+const NAME_RE = /^(\*\.)?[a-z0-9.-]+$/;
+/** A wildcard `*.<domain>` is kept as `_wildcard.<domain>.crt` (no `*` in file names). */
+const WILDCARD_FILE_PREFIX = '_wildcard.';
+
+const fileOf = (name: string): string => name.replace(/^\*\./, WILDCARD_FILE_PREFIX);
+const nameOf = (file: string): string =>
+  file.startsWith(WILDCARD_FILE_PREFIX) ? `*.${file.slice(WILDCARD_FILE_PREFIX.length)}` : file;
 
 export class CertificateDirectory {
   readonly dir: string;
@@ -50,7 +56,7 @@ export class CertificateDirectory {
     const out: StoredCertificate[] = [];
     for (const f of files) {
       if (!f.endsWith('.crt')) continue;
-      const name = f.slice(0, -'.crt'.length);
+      const name = nameOf(f.slice(0, -'.crt'.length));
       const found = await this.read(name);
       if (found) out.push(found);
     }
@@ -59,8 +65,8 @@ export class CertificateDirectory {
 
   async read(name: string): Promise<StoredCertificate | undefined> {
     checkName(name);
-    const cert = await readOptional(join(this.#certs, `${name}.crt`));
-    const key = await readOptional(join(this.#certs, `${name}.key`));
+    const cert = await readOptional(join(this.#certs, `${fileOf(name)}.crt`));
+    const key = await readOptional(join(this.#certs, `${fileOf(name)}.key`));
     return cert && key ? { name, cert, key } : undefined;
   }
 
@@ -68,8 +74,8 @@ export class CertificateDirectory {
   async write(c: StoredCertificate): Promise<void> {
     checkName(c.name);
     await this.#ensure();
-    await writeSecret(join(this.#certs, `${c.name}.key`), c.key);
-    await writeSecret(join(this.#certs, `${c.name}.crt`), c.cert, 0o644);
+    await writeSecret(join(this.#certs, `${fileOf(c.name)}.key`), c.key);
+    await writeSecret(join(this.#certs, `${fileOf(c.name)}.crt`), c.cert, 0o644);
   }
 
   async #ensure(): Promise<void> {
