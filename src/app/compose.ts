@@ -178,7 +178,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
       // an open console's live stream is not work to drain: end it first, or close() waits it out
       webConsole.endLive();
       // a node of a cluster says it is draining first, so that the other nodes stop sending it work
-      await cluster?.beginDrain();
+      await cluster?.beginDrain(server.config.drainTimeoutMs);
       await server.close();
       await cluster?.shutdown();
       await accounts.close();

@@ -10,7 +10,6 @@ import { ClusterRegistry } from './registry.js';
 import { ClusterStore, describeRedisUrl } from './store.js';
 import { defaultNodeId, keyPrefixOf, type ClusterOptions } from './options.js';
 import { PEER_PATH } from './peers.js';
-import { DRAIN_NOTICE_MS } from './limits.js';
 
 export interface ClusterNode {
   readonly nodeId: string;
@@ -19,8 +18,11 @@ export interface ClusterNode {
   readonly registry: ClusterRegistry;
   /** Takes the links of other nodes (PEER_PATH on the server's own host). */
   readonly adapter: ServerAdapter;
-  /** SIGTERM's first step: tell the cluster, stop taking names, let peers stop opening streams here. */
-  beginDrain(): Promise<void>;
+  /**
+   * SIGTERM's first step: tell the cluster, stop taking names, let peers stop opening streams here
+   * and the streams they have finish (at most maxMs).
+   */
+  beginDrain(maxMs: number): Promise<void>;
   /** After the server closed: releases written, links and Redis closed. */
   shutdown(): Promise<void>;
 }
@@ -73,10 +75,7 @@ export async function startClusterNode(
     advertiseUrl,
     registry,
     adapter,
-    async beginDrain() {
-      await registry.beginDrain();
-      await new Promise((r) => setTimeout(r, DRAIN_NOTICE_MS));
-    },
+    beginDrain: (maxMs) => registry.beginDrain(maxMs),
     shutdown: () => registry.shutdown(),
   };
 }

@@ -40,3 +40,7 @@ export const HANDOVER_WAIT_MS = 5_000;
  * listener, so that no peer opens a new stream to it after that.
  */
 export const DRAIN_NOTICE_MS = 500;
+/** During a drain, a stream from another node without a byte for this long is between requests. */
+export const PEER_QUIET_MS = 300;
+/** How often the drain looks at those streams again. */
+export const DRAIN_POLL_MS = 50;

@@ -33,7 +33,17 @@ import { randomName, validateName } from '../server/names.js';
 import type { StreamOpen } from '../wire/mux/messages.js';
 import type { MuxStream } from '../wire/mux/mux.js';
 import { inPortList, parsePortList } from '../core/port-range.js';
-import { CLAIM_PENDING_MS, HANDOVER_WAIT_MS, HEARTBEAT_MS, LEASE_TTL_MS, NODE_TTL_MS, VIEW_SYNC_MS } from './limits.js';
+import {
+  CLAIM_PENDING_MS,
+  DRAIN_NOTICE_MS,
+  DRAIN_POLL_MS,
+  PEER_QUIET_MS,
+  HANDOVER_WAIT_MS,
+  HEARTBEAT_MS,
+  LEASE_TTL_MS,
+  NODE_TTL_MS,
+  VIEW_SYNC_MS,
+} from './limits.js';
 import { PeerLinks } from './peers.js';
 import type { ClusterEvent, ClusterStore, HoldRecord, LeaseRecord, NodeRecord, TunnelDetails } from './store.js';
 
@@ -66,11 +76,14 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
   readonly #local: MemoryTunnelRegistry;
   readonly #own = new Map<string, Own>();
   readonly #remote = new Map<string, RemoteTunnel>();
-  readonly #holds = new Map<string, { reason: HoldReason; until: number }>();
+  /** Holds by name: why, until when, and since when (a fresh hold means the name is moving: visitors wait). */
+  readonly #holds = new Map<string, { reason: HoldReason; until: number; since: number }>();
   readonly #nodes = new Map<string, KnownNode>();
   /** Requests waiting for a name to come back on some node (handover), by name. */
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #writes = new Set<Promise<unknown>>();
+  /** Streams other nodes opened to tunnels here, with the time of their last byte. */
+  readonly #inbound = new Map<Duplex, { at: number }>();
   readonly #startedAt = Date.now();
   readonly peers: PeerLinks;
   #store!: ClusterStore;
@@ -128,7 +141,6 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
   }
 
   async claim(name: string, options: ClaimOptions): Promise<void> {
-    if (this.#draining) throw new BurrowError('BURROW_ERR_SHUTTING_DOWN', 'this node is draining');
     if (this.#local.get(name) || this.#own.has(name)) throw new BurrowError('BURROW_ERR_NAME_TAKEN', `"${name}"`);
     const lease: LeaseRecord = {
       node: this.nodeId,
@@ -227,6 +239,9 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       ports,
     };
     own.lease = { ...own.lease, tunnel };
+    // visitors waiting for the name go on in the next turn: the agent hears REGISTERED (sent in
+    // this turn, after add()) before the first OPEN for the new tunnel
+    setImmediate(() => this.#wake(name));
     this.#write(
       this.#store.detail(name, own.lease, LEASE_TTL_MS).then((ok) => {
         if (!ok) this.#lose(name, 'the name is held on another node');
@@ -247,7 +262,7 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
     const ms = options.graceMs ?? 0;
     if (ms > 0 && (options.ownerKey || principalKey)) {
       hold = { reason, ownerKey: options.ownerKey, principalKey };
-      this.#holds.set(name, { reason, until: Date.now() + ms });
+      this.#setHold(name, reason, ms);
     }
     this.#write(this.#store.release(name, this.nodeId, own.lease.claim, hold, ms));
   }
@@ -297,10 +312,20 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
     try {
       const { lease, hold } = await this.#store.lookup(name);
       if (lease) this.#learnLease(name, lease);
-      if (hold) this.#holds.set(name, { reason: hold.record.reason, until: Date.now() + hold.ms });
+      if (hold && !this.#holds.has(name)) this.#setHold(name, hold.record.reason, hold.ms);
     } catch {
       // Redis away: answer from what this node knows
     }
+    // a name that was let go a moment ago is moving (its node drained, its agent reconnects
+    // elsewhere): the visitor waits for it, until HANDOVER_WAIT_MS after the hold began
+    const h = this.#holds.get(name);
+    const wait = h ? h.since + HANDOVER_WAIT_MS - Date.now() : 0;
+    if (h && wait > 0 && !this.get(name)) await this.#waitForOwner(name, wait);
+  }
+
+  #setHold(name: string, reason: HoldReason, ms: number): void {
+    const now = Date.now();
+    this.#holds.set(name, { reason, until: now + ms, since: now });
   }
 
   describe(): RegistryView {
@@ -342,10 +367,24 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
     return this.#draining;
   }
 
-  /** Say this node is draining: other nodes stop opening streams to it and wait for its names to move. */
-  async beginDrain(): Promise<void> {
+  /**
+   * Say this node is draining: other nodes stop opening streams to it and wait for its names to
+   * move. Then wait (at most maxMs) until the streams other nodes opened here are over or quiet
+   * (PEER_QUIET_MS without a byte: between two requests), so that the agents' GOAWAY, next, cuts
+   * no request in flight.
+   */
+  async beginDrain(maxMs: number): Promise<void> {
     this.#draining = true;
     await this.#beat(true).catch(() => {});
+    const deadline = Date.now() + maxMs;
+    await sleep(Math.min(DRAIN_NOTICE_MS, maxMs));
+    while (Date.now() < deadline) {
+      const now = Date.now();
+      let busy = 0;
+      for (const last of this.#inbound.values()) if (now - last.at < PEER_QUIET_MS) busy++;
+      if (busy === 0) return;
+      await sleep(DRAIN_POLL_MS);
+    }
   }
 
   /** After the server closed: wait for the releases, leave the cluster view, close links and Redis. */
@@ -400,8 +439,11 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       for (const n of snap.nodes) if (n.id !== this.nodeId) this.#nodes.set(n.id, { record: n, seenAt: now });
       for (const name of [...this.#remote.keys()]) if (!snap.leases.has(name)) this.#remote.delete(name);
       for (const [name, lease] of snap.leases) this.#learnLease(name, lease);
-      this.#holds.clear();
-      for (const [name, h] of snap.holds) this.#holds.set(name, { reason: h.record.reason, until: now + h.ms });
+      for (const name of [...this.#holds.keys()]) if (!snap.holds.has(name)) this.#holds.delete(name);
+      for (const [name, h] of snap.holds) {
+        const had = this.#holds.get(name);
+        this.#holds.set(name, { reason: h.record.reason, until: now + h.ms, since: had?.since ?? 0 });
+      }
     } catch (err) {
       this.#logger.debug({ err: (err as Error).message }, 'cluster: view sync failed');
     }
@@ -432,7 +474,7 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       const r = this.#remote.get(e.name);
       if (r && r.claim === e.claim) this.#remote.delete(e.name);
     }
-    if (e.hold) this.#holds.set(e.name, { reason: e.hold.reason, until: Date.now() + e.hold.ms });
+    if (e.hold) this.#setHold(e.name, e.hold.reason, e.hold.ms);
   }
 
   #learnLease(name: string, lease: LeaseRecord): void {
@@ -440,9 +482,12 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
     const own = this.#own.get(name);
     if (own && own.lease.claim !== lease.claim) this.#lose(name, 'the name moved to another node');
     if (!lease.tunnel) {
+      // claimed, its tunnel not made yet: the name is coming (visitors wait for it, never a 404)
       this.#remote.delete(name);
+      if (!this.#holds.has(name)) this.#setHold(name, 'resume', CLAIM_PENDING_MS);
       return;
     }
+    this.#holds.delete(name);
     const have = this.#remote.get(name);
     if (have && have.claim === lease.claim) return;
     this.#remote.set(name, new RemoteTunnel(this, name, lease, lease.tunnel));
@@ -555,11 +600,25 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
     }
     const info: StreamInfo = { remoteAddress: open.remoteAddress ?? '', kind: open.kind };
     if (open.port !== undefined) info.target = { port: open.port, tls: open.tls === true };
+    const activity = { at: Date.now() };
+    this.#inbound.set(stream, activity);
+    stream.once('close', () => this.#inbound.delete(stream));
     t.openStream(info).then(
-      (origin) => splice(stream, origin),
+      (origin) => {
+        const touch = (): void => {
+          activity.at = Date.now();
+        };
+        stream.on('data', touch);
+        origin.on('data', touch);
+        splice(stream, origin);
+      },
       (err: unknown) => stream.reset(err instanceof Error ? err : new Error(String(err))),
     );
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Both ways with backpressure; an error on one side resets the other with the same error. */

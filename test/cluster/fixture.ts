@@ -137,6 +137,9 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout tunnel 1h
+    # one request per connection to a node (docs/cluster.md): a node's drain never meets a
+    # kept-alive connection that a request is racing on
+    option http-server-close
     option redispatch
     retries 3
 frontend visitors
