@@ -3,6 +3,7 @@
  * to Redis and returns the registry the server runs on and the adapter that takes peer links.
  * app/compose.ts loads this module only with --cluster (and with it ioredis).
  */
+import { Gauge, type Registry } from 'prom-client';
 import type { ServerAdapter } from '../server/adapter.js';
 import { BurrowError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -55,6 +56,7 @@ export async function startClusterNode(
     name: 'cluster',
     start(ctx) {
       registry.logger = ctx.logger;
+      clusterMetrics(ctx.metrics.registry, registry);
       logger = () => ctx.logger;
       ctx.logger.info(
         { node: nodeId, advertise: advertiseUrl, redis: describeRedisUrl(o.url) },
@@ -78,6 +80,52 @@ export async function startClusterNode(
     beginDrain: (maxMs) => registry.beginDrain(maxMs),
     shutdown: () => registry.shutdown(),
   };
+}
+
+/** /metrics: this node's id, Redis' state, the nodes seen, peer links, names held on other nodes. */
+function clusterMetrics(registers: Registry, registry: ClusterRegistry): void {
+  const view = (): Record<string, unknown> => registry.describe().view;
+  new Gauge({
+    name: 'burrow_cluster_node_info',
+    help: 'This node of the cluster (label node: its id); always 1',
+    labelNames: ['node'],
+    registers: [registers],
+    collect() {
+      this.set({ node: registry.nodeId }, 1);
+    },
+  });
+  new Gauge({
+    name: 'burrow_cluster_redis_up',
+    help: "1 while the cluster's Redis is reachable, 0 while not (new names are refused then)",
+    registers: [registers],
+    collect() {
+      this.set((view()['redis'] as { state: string }).state === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'burrow_cluster_nodes',
+    help: 'Nodes in the cluster view (this one included)',
+    registers: [registers],
+    collect() {
+      this.set((view()['nodes'] as unknown[]).length);
+    },
+  });
+  new Gauge({
+    name: 'burrow_cluster_peer_links',
+    help: 'Open node-to-node links',
+    registers: [registers],
+    collect() {
+      this.set(registry.peers.links);
+    },
+  });
+  new Gauge({
+    name: 'burrow_cluster_remote_tunnels',
+    help: 'Tunnels other nodes hold that this node knows of (it forwards their visitors)',
+    registers: [registers],
+    collect() {
+      this.set(registry.describe().view['remoteTunnels'] as number);
+    },
+  });
 }
 
 export { clusterProblems, type ClusterOptions } from './options.js';

@@ -101,6 +101,14 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
       s.cluster.nodes.map((n) => n.id),
       ['n1', 'n2', 'n3'],
     );
+    const metrics = (await get(cluster.nodes[1]!.url, '/metrics')).body.toString();
+    assert.match(metrics, /^burrow_cluster_node_info\{node="n2"\} 1$/m);
+    assert.match(metrics, /^burrow_cluster_redis_up 1$/m);
+    assert.match(metrics, /^burrow_cluster_nodes 3$/m);
+    const health = JSON.parse((await get(cluster.nodes[2]!.url, '/health')).body.toString()) as {
+      cluster: { node: string; ready: boolean };
+    };
+    assert.deepEqual([health.cluster.node, health.cluster.ready], ['n3', true]);
     // a name nobody holds is a 404 on every node
     for (const n of cluster.nodes) assert.equal((await get(n.url, '/', host('nobody-here'))).status, 404);
   });
