@@ -100,6 +100,10 @@ async function runStart(names: string[], f: StartFlags, stop: StopRequests): Pro
     if (m.kind === 'http') sayHttpReady(m, label(m), say, printRequests);
     else sayTcpReady(m, label(m), say);
   }
+  const inspectors = new Set(
+    group.members.flatMap((m) => (m.kind === 'http' && m.tunnel.inspector ? [m.tunnel.inspector.url] : [])),
+  );
+  if (!json) for (const url of inspectors) out(`Inspector  ${url}`);
   if (f.qr && !json) {
     const { qrLines } = await import('../panel/qr.js');
     for (const m of group.members)
@@ -141,6 +145,7 @@ function sayHttpReady(
     name: t.name,
     id: t.id,
     local,
+    ...(t.inspector ? { inspector: t.inspector.url } : {}),
   });
   t.on('reconnected', (r) =>
     say(`${label}  reconnected: ${r.url}`, { event: 'reconnected', tunnel: m.name, url: r.url }),

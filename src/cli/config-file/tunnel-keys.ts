@@ -114,6 +114,8 @@ export function keyValue(k: TunnelKey, value: FileValue | FileValue[]): [string,
     return bool === undefined ? `takes true or false, not ${JSON.stringify(value)}` : [k.positive!.attribute, bool];
   }
   if (value === false && k.negative) return [k.negative.attribute, false];
+  // `inspect: true`: on, at its default (the --no- form's opposite)
+  if (value === true && k.negative) return [k.positive!.attribute, undefined];
   if (value === true && p.optional) return [k.positive!.attribute, true];
   if (value === null || typeof value === 'boolean') return `needs a value (${p.flags.replace(/^.*--\S+\s*/, '')})`;
   try {

@@ -7,6 +7,8 @@
 import type { Tunnel } from '../../client/burrow/open-tunnel.js';
 import type { TunnelGroup } from '../../client/burrow/open-tunnels.js';
 import type { RequestEvent } from '../../wire/mux/messages.js';
+import type { Inspector } from '../../client/inspector/inspector.js';
+import type { ExchangeSummary } from '../../client/inspector/views.js';
 import { renderPanel } from './render.js';
 import { PanelState, type PanelTunnel } from './state.js';
 import { LiveRegion } from './terminal.js';
@@ -28,7 +30,7 @@ function colorWanted(): boolean {
 
 export interface PanelOptions {
   json?: boolean | undefined;
-  /** The request inspector's URL, when one runs. */
+  /** The request inspector's URL (default: those of the tunnels' inspectors). */
   inspector?: string | undefined;
 }
 
@@ -60,7 +62,6 @@ export function attachPanel(source: Tunnel | TunnelGroup, options: PanelOptions 
   if (!panelWanted(options)) return undefined;
   const now = (): number => Date.now();
   const state = new PanelState(now());
-  state.inspector = options.inspector;
   const region = new LiveRegion(process.stdout, process.stderr);
   const color = colorWanted();
   const draw = (): void => {
@@ -99,20 +100,39 @@ export function attachPanel(source: Tunnel | TunnelGroup, options: PanelOptions 
   agent.on('disconnected', onDisconnected);
   agent.on('reconnecting', onRetry);
   agent.on('stream', onStream);
-  const requests: { tunnel: Tunnel; fn: (r: RequestEvent) => void }[] = [];
-  const listen = (tunnel: Tunnel, label: string | undefined): void => {
-    const fn = (r: RequestEvent): void => {
-      state.request(
-        { method: r.method, path: r.path, status: r.status, durationMs: r.durationMs, tunnel: label },
-        now(),
-      );
-      soon();
-    };
-    tunnel.on('request', fn);
-    requests.push({ tunnel, fn });
+  // each request once: from the tunnel's inspector when it has one (it parses them on this side),
+  // else from the server's request events
+  const http: { tunnel: Tunnel; label: string | undefined }[] =
+    'members' in source
+      ? source.members.flatMap((m) => (m.kind === 'http' ? [{ tunnel: m.tunnel, label: m.name }] : []))
+      : [{ tunnel: source, label: undefined }];
+  const record = (
+    r: { method: string; path: string; status: number; durationMs: number },
+    label: string | undefined,
+  ): void => {
+    state.request({ method: r.method, path: r.path, status: r.status, durationMs: r.durationMs, tunnel: label }, now());
+    soon();
   };
-  if ('members' in source) for (const m of source.members) if (m.kind === 'http') listen(m.tunnel, m.name);
-  if (!('members' in source)) listen(source, undefined);
+  const unlisten: (() => void)[] = [];
+  const inspectors = new Set<Inspector>();
+  for (const { tunnel, label } of http) {
+    if (tunnel.inspector) inspectors.add(tunnel.inspector);
+    else {
+      const fn = (r: RequestEvent): void => record(r, label);
+      tunnel.on('request', fn);
+      unlisten.push(() => tunnel.off('request', fn));
+    }
+  }
+  for (const inspector of inspectors) {
+    const fn = (ex: ExchangeSummary): void => {
+      if (ex.replayOf !== null || ex.status === null) return; // a replay did not come through the tunnel
+      const t = http.find((h) => h.tunnel.inspector === inspector && h.tunnel.name === ex.tunnel);
+      record({ method: ex.method, path: ex.path, status: ex.status, durationMs: ex.durationMs ?? 0 }, t?.label);
+    };
+    inspector.on('exchange', fn);
+    unlisten.push(() => inspector.off('exchange', fn));
+  }
+  state.inspector = options.inspector ?? ([...inspectors].map((i) => i.url).join(', ') || undefined);
 
   const tick = setInterval(draw, PANEL_TICK_MS);
   tick.unref();
@@ -129,7 +149,7 @@ export function attachPanel(source: Tunnel | TunnelGroup, options: PanelOptions 
     agent.off('disconnected', onDisconnected);
     agent.off('reconnecting', onRetry);
     agent.off('stream', onStream);
-    for (const r of requests) r.tunnel.off('request', r.fn);
+    for (const off of unlisten) off();
     process.off('exit', stop);
     state.session = { state: 'closed' };
     draw();

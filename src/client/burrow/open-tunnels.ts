@@ -22,7 +22,9 @@ import {
   Tunnel,
   type FirstConnectOptions,
   type OpenTunnelOptions,
+  type StreamObserver,
 } from './open-tunnel.js';
+import { Inspector, startInspector, type InspectOptions } from '../inspector/inspector.js';
 
 /** What the group's connection settles, not each tunnel: the server, the token, reconnects. */
 type ConnectionKeys = 'server' | 'token' | 'reconnect' | 'backoff' | 'window' | 'logger' | keyof FirstConnectOptions;
@@ -68,12 +70,15 @@ export class TunnelGroup extends EventEmitter<TunnelGroupEvents> {
   readonly agent: AgentConnection;
   /** In the order they were given. */
   readonly members: readonly GroupMember[];
+  /** The inspectors the group started (tunnels with the same `inspect` options share one). */
+  readonly #inspectors: readonly Inspector[];
   #closed = false;
 
-  constructor(agent: AgentConnection, members: readonly GroupMember[]) {
+  constructor(agent: AgentConnection, members: readonly GroupMember[], inspectors: readonly Inspector[]) {
     super();
     this.agent = agent;
     this.members = members;
+    this.#inspectors = inspectors;
   }
 
   get closed(): boolean {
@@ -85,12 +90,17 @@ export class TunnelGroup extends EventEmitter<TunnelGroupEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.agent.close();
+    for (const i of this.#inspectors) void i.close();
     this.emit('close');
   }
 
-  /** Resolves once the goodbye reached the server (or GOODBYE_TIMEOUT_MS passed); never rejects. */
-  whenClosed(): Promise<void> {
-    return this.agent.whenClosed();
+  /**
+   * Resolves once the goodbye reached the server (or GOODBYE_TIMEOUT_MS passed) and the inspectors
+   * the group started are closed; never rejects.
+   */
+  async whenClosed(): Promise<void> {
+    await this.agent.whenClosed();
+    await Promise.all(this.#inspectors.map((i) => i.close()));
   }
 }
 
@@ -118,8 +128,15 @@ export async function openTunnels(options: OpenTunnelsOptions): Promise<TunnelGr
     ...(options.window ? { window: options.window } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  const members = planned.map((p) => p.member(agent));
-  const group = new TunnelGroup(agent, members);
+  const inspectors = new Inspectors();
+  let members: GroupMember[];
+  try {
+    members = await Promise.all(planned.map((p) => p.member(agent, inspectors)));
+  } catch (err) {
+    await inspectors.closeAll();
+    throw err;
+  }
+  const group = new TunnelGroup(agent, members, inspectors.started);
   const bySpec = new Map<TunnelSpec, GroupMember>();
   const registered = planned.map((p, i) => {
     const member = members[i]!;
@@ -156,12 +173,42 @@ export async function openTunnels(options: OpenTunnelsOptions): Promise<TunnelGr
       if (m.kind === 'http') m.tunnel.close();
       else m.tunnel.emit('close');
   });
-  await startRegistered(agent, Promise.all(registered), group, options);
+  try {
+    await startRegistered(agent, Promise.all(registered), group, options);
+  } catch (err) {
+    await inspectors.closeAll();
+    throw err;
+  }
   return group;
 }
 
+/** One inspector per distinct `inspect` option (a running Inspector given is used as it is, not closed). */
+class Inspectors {
+  readonly started: Inspector[] = [];
+  readonly #byOptions = new Map<string, Promise<Inspector>>();
+
+  async get(inspect: boolean | InspectOptions | Inspector | undefined): Promise<Inspector | undefined> {
+    if (inspect instanceof Inspector) return inspect;
+    if (!inspect) return undefined;
+    const o = inspect === true ? {} : inspect;
+    const key = JSON.stringify(o, Object.keys(o).sort());
+    let p = this.#byOptions.get(key);
+    if (!p) {
+      p = startInspector(o);
+      this.#byOptions.set(key, p);
+      this.started.push(await p);
+    }
+    return p;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = await Promise.allSettled([...this.#byOptions.values()]);
+    for (const r of all) if (r.status === 'fulfilled') await r.value.close();
+  }
+}
+
 interface Plan {
-  member(agent: AgentConnection): GroupMember;
+  member(agent: AgentConnection, inspectors: Inspectors): Promise<GroupMember>;
   spec(member: GroupMember): TunnelSpec;
 }
 
@@ -182,26 +229,39 @@ function planHttp(name: string, o: Extract<TunnelEntry, { kind: 'http' }>['optio
       : parsePortList(typeof o.allowPorts === 'string' ? [o.allowPorts] : o.allowPorts.map(String)),
   );
   return {
-    member: (agent) => ({ kind: 'http', name, tunnel: new Tunnel(agent, target) }),
-    spec: (m) => ({
-      kind: 'http',
-      name: o.subdomain,
-      requestEvents: o.requestEvents ?? true,
-      target: describeTarget(target),
-      ...(o.access ? { access: o.access } : {}),
-      ...(o.hostHeader ? { hostHeader: o.hostHeader } : {}),
-      ...(allowPorts.length ? { allowPorts: formatPortList(allowPorts) } : {}),
-      onStream: (stream: MuxStream, open: StreamOpen) => {
-        if (open.port === undefined) serveStreamLocally(stream, target);
-        // another local port (`<name>-http-<port>`): only one this tunnel allows, whatever the server says
-        else if (!inPortList(open.port, allowPorts))
-          stream.reset(
-            new BurrowError('BURROW_ERR_PORT_NOT_ALLOWED', `port ${open.port} is not allowed by this agent`),
-          );
-        else serveStreamLocally(stream, { ...target, port: open.port, https: open.tls === true });
-      },
-      onRequest: (ev) => (m.tunnel as Tunnel).emit('request', ev),
-    }),
+    member: async (agent, inspectors) => {
+      const inspector = await namedAsync(name, () => inspectors.get(o.inspect));
+      return { kind: 'http', name, tunnel: new Tunnel(agent, target, inspector) };
+    },
+    spec: (m) => {
+      const tunnel = m.tunnel as Tunnel;
+      const inspector = tunnel.inspector;
+      const observe: StreamObserver | undefined = inspector
+        ? (stream, local, t) => {
+            const remote = stream.open.remoteAddress;
+            inspector.tap(stream, local, t, { tunnel: tunnel.name, ...(remote ? { remoteAddress: remote } : {}) });
+          }
+        : undefined;
+      return {
+        kind: 'http',
+        name: o.subdomain,
+        requestEvents: o.requestEvents ?? true,
+        target: describeTarget(target),
+        ...(o.access ? { access: o.access } : {}),
+        ...(o.hostHeader ? { hostHeader: o.hostHeader } : {}),
+        ...(allowPorts.length ? { allowPorts: formatPortList(allowPorts) } : {}),
+        onStream: (stream: MuxStream, open: StreamOpen) => {
+          if (open.port === undefined) serveStreamLocally(stream, target, observe);
+          // another local port (`<name>-http-<port>`): only one this tunnel allows, whatever the server says
+          else if (!inPortList(open.port, allowPorts))
+            stream.reset(
+              new BurrowError('BURROW_ERR_PORT_NOT_ALLOWED', `port ${open.port} is not allowed by this agent`),
+            );
+          else serveStreamLocally(stream, { ...target, port: open.port, https: open.tls === true }, observe);
+        },
+        onRequest: (ev) => tunnel.emit('request', ev),
+      };
+    },
   };
 }
 
@@ -214,7 +274,7 @@ function planTcp(name: string, o: Extract<TunnelEntry, { kind: 'tcp' }>['options
     );
   const target = namedTry(name, () => parseLocalTarget(o.port, { host: o.localHost ?? 'localhost' }));
   return {
-    member: (agent) => ({ kind: 'tcp', name, tunnel: new TcpTunnel(agent, target) }),
+    member: (agent) => Promise.resolve({ kind: 'tcp', name, tunnel: new TcpTunnel(agent, target) }),
     spec: () => ({
       kind: 'tcp',
       name: o.name,
@@ -231,6 +291,15 @@ function withName(name: string, err: unknown): BurrowError {
   if (!isBurrowError(err))
     return new BurrowError('BURROW_ERR_INTERNAL', `tunnel ${name}: ${String(err)}`, { cause: err });
   return new BurrowError(err.code, `tunnel ${name}: ${err.detail ?? err.message}`, { cause: err, fix: err.fix });
+}
+
+/** await fn(), its error named for the tunnel. */
+async function namedAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw withName(name, err);
+  }
 }
 
 /** fn(), its error named for the tunnel. */
