@@ -7,7 +7,10 @@
  * A reference row loads the simplest Node TCP proxy (socket.pipe both ways, bench/lib/pipe-proxy.ts):
  * the floor of one JavaScript hop; and two of them in a row, the floor of any design with two hops
  * (burrow has two: server and agent, plus the WebSocket between them). A second burrow row loads a
- * tunnel with a Basic-auth visitor rule (every request checked on the relay, credentials stripped).
+ * tunnel with a Basic-auth visitor rule (every request checked on the relay, credentials stripped),
+ * and a third one a tunnel whose agent runs the request inspector (every request and response parsed
+ * and recorded by the tap, docs/inspector.md; no page open): its req/s against the plain burrow
+ * row's, same round, is the inspector's cost (target ≥ 0.85×).
  *
  *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50] [--rounds 1] [--profile DIR]
  *
@@ -70,6 +73,21 @@ try {
     ]),
   );
   const guardedUrl = (await guardedAgent.ready).urls[0]!;
+  // a third agent with the request inspector on: every request and response is tapped and recorded
+  const inspectedAgent = track(
+    spawnChild<{ urls: string[] }>('burrow-agent-inspect', 'burrow-agent.ts', [
+      '--server',
+      `http://127.0.0.1:${burrowPort}`,
+      '--port',
+      String(originPort),
+      '--count',
+      '1',
+      '--prefix',
+      'inspected',
+      '--inspect',
+    ]),
+  );
+  const inspectedUrl = (await inspectedAgent.ready).urls[0]!;
   const basic = `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`;
   const setups: { target: Target; procs: [string, number][]; profile?: [string, Child<unknown>][] }[] = [
     {
@@ -101,6 +119,14 @@ try {
       profile: [
         ['burrow-server', server],
         ['burrow-agent', agent],
+      ],
+    },
+    {
+      target: { name: 'burrow, inspector on', port: burrowPort, host: new URL(inspectedUrl).host },
+      procs: [
+        ['burrow server', server.proc.pid!],
+        ['burrow agent', inspectedAgent.proc.pid!],
+        ['origin', origin.proc.pid!],
       ],
     },
     {
@@ -182,6 +208,15 @@ try {
     for (const [name, v] of samples) {
       console.log(
         `| ${name} | ${med(v.rps).toFixed(0)} | ${(med(v.rps) / med(direct.rps)).toFixed(2)}× | ${med(v.procs).toFixed(1)} | ${med(v.sum).toFixed(1)} | ${burrow ? (med(v.sum) / med(burrow.sum)).toFixed(2) + '×' : ''} |`,
+      );
+    }
+    const inspected = samples.get('burrow, inspector on');
+    if (burrow && inspected) {
+      // per round (the two rows ran back to back), then the median: the inspector's cost
+      const ratios = inspected.rps.map((r, i) => r / burrow.rps[i]!);
+      const cpu = inspected.sum.map((x, i) => burrow.sum[i]! / x);
+      console.log(
+        `\nInspector on vs off, small requests: req/s ${med(ratios).toFixed(2)}× (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')}); CPU-bound req/s (2 cores / Σ) ${med(cpu).toFixed(2)}× (target ≥ 0.85×)`,
       );
     }
   }

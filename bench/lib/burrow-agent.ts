@@ -15,6 +15,8 @@ const concurrency = argNumber('concurrency', 25);
 const prefix = argValue('prefix') ?? 'bench';
 /** user:password: the tunnels get a Basic-auth visitor rule. */
 const basicAuth = argValue('basic-auth');
+/** --inspect: each tunnel records its requests in a local inspector (on any free loopback port). */
+const inspect = process.argv.includes('--inspect');
 
 const tunnels: Tunnel[] = [];
 serveProfiling();
@@ -32,6 +34,7 @@ async function worker(): Promise<void> {
       localHost: '127.0.0.1',
       subdomain: `${prefix}-${i}`,
       ...(basicAuth ? { access: { basicAuth } } : {}),
+      ...(inspect ? { inspect: { port: 0 } } : {}),
     });
     t.on('error', () => {});
     tunnels.push(t);

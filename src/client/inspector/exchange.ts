@@ -54,7 +54,10 @@ export interface RequestStart {
   method: string;
   path: string;
   httpVersion: string;
-  headers: Header[];
+  /** The head's field lines as sent (latin1, CRLF-separated, no start line): parsed when asked for. */
+  fields: string;
+  /** The X-Forwarded-For value, when there was one (the tap reads it as it scans the head). */
+  forwardedFor?: string | undefined;
 }
 
 type Changed = (ex: RecordedExchange, grew: number, done: boolean) => void;
@@ -66,14 +69,12 @@ export class RecordedExchange {
   readonly method: string;
   readonly path: string;
   readonly httpVersion: string;
-  readonly requestHeaders: Header[];
   readonly requestBody: Capture;
   readonly origin: ExchangeOrigin;
   readonly clientIp: string | undefined;
   state: ExchangeState = 'waiting';
   status: number | undefined;
   reason = '';
-  responseHeaders: Header[] = [];
   readonly responseBody: Capture;
   /** ms from the request's start to the response head. */
   headMs: number | undefined;
@@ -89,6 +90,11 @@ export class RecordedExchange {
   bytes: number;
   readonly #t0: number;
   readonly #changed: Changed;
+  /** The heads' field lines as sent, parsed into headers on first use (the tap's path stays cheap). */
+  #requestFields: string;
+  #requestHeaders: Header[] | undefined;
+  #responseFields = '';
+  #responseHeaders: Header[] | undefined;
 
   constructor(id: number, start: RequestStart, origin: ExchangeOrigin, bodyLimit: number, changed: Changed) {
     this.id = id;
@@ -97,13 +103,22 @@ export class RecordedExchange {
     this.method = start.method;
     this.path = start.path;
     this.httpVersion = start.httpVersion;
-    this.requestHeaders = start.headers;
+    this.#requestFields = start.fields;
     this.origin = origin;
-    this.clientIp = lastForwardedFor(start.headers) ?? origin.remoteAddress;
+    this.clientIp = lastEntry(start.forwardedFor) ?? origin.remoteAddress;
     this.requestBody = new Capture(bodyLimit);
     this.responseBody = new Capture(bodyLimit);
-    this.bytes = 256 + headerBytes(start.headers) + start.path.length;
+    this.bytes = 256 + start.fields.length + start.path.length;
     this.#changed = changed;
+  }
+
+  /** The request's header fields, in order, as sent ([name, value]; UTF-8 values decoded). */
+  get requestHeaders(): Header[] {
+    return (this.#requestHeaders ??= parseFields(this.#requestFields));
+  }
+
+  get responseHeaders(): Header[] {
+    return (this.#responseHeaders ??= parseFields(this.#responseFields));
   }
 
   /** ms since the request started. */
@@ -115,13 +130,15 @@ export class RecordedExchange {
     this.#grew(this.requestBody.add(buf, start, end));
   }
 
-  responseHead(status: number, reason: string, headers: Header[]): void {
+  /** The response head: its status, reason and field lines as sent (see RequestStart.fields). */
+  responseHead(status: number, reason: string, fields: string): void {
     this.status = status;
     this.reason = reason;
-    this.responseHeaders = headers;
+    this.#responseFields = fields;
+    this.#responseHeaders = undefined;
     this.headMs = this.elapsed();
     this.state = 'streaming';
-    this.#grew(headerBytes(headers));
+    this.#grew(fields.length);
   }
 
   responseData(buf: Buffer, start: number, end: number): void {
@@ -169,15 +186,29 @@ export function headerValue(headers: readonly Header[], name: string): string | 
   return undefined;
 }
 
-function headerBytes(headers: readonly Header[]): number {
-  let n = 0;
-  for (const [k, v] of headers) n += k.length + v.length + 4;
-  return n;
+/**
+ * Field lines (latin1, as they were on the wire) → [name, value] pairs, values decoded as UTF-8;
+ * obsolete line folding joined, lines without a colon skipped (the tap already passed them on).
+ */
+export function parseFields(fields: string): Header[] {
+  const headers: Header[] = [];
+  if (!fields) return headers;
+  const text = Buffer.from(fields, 'latin1').toString('utf8');
+  for (const line of text.split('\r\n')) {
+    const first = line.charCodeAt(0);
+    if ((first === 32 || first === 9) && headers.length) {
+      headers[headers.length - 1]![1] += ` ${line.trim()}`;
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+  }
+  return headers;
 }
 
 /** The address the burrow server saw: it appends it as the last X-Forwarded-For entry. */
-function lastForwardedFor(headers: readonly Header[]): string | undefined {
-  const xff = headerValue(headers, 'x-forwarded-for');
+function lastEntry(xff: string | undefined): string | undefined {
   if (!xff) return undefined;
   const last = xff.slice(xff.lastIndexOf(',') + 1).trim();
   return last || undefined;
@@ -260,13 +291,15 @@ export class ExchangeStore extends EventEmitter<ExchangeStoreEvents> {
   }
 
   #trim(): void {
+    if (this.#byId.size <= this.keep && this.#bytes <= this.maxBytes) return;
     let removed: number[] | undefined;
-    for (const [id, ex] of this.#byId) {
-      if (this.#byId.size <= this.keep && this.#bytes <= this.maxBytes) break;
-      if (this.#byId.size === 1) break; // the newest stays, however large (its captures are bounded)
-      this.#byId.delete(id);
+    const oldestFirst = this.#byId.values();
+    // the newest stays, however large (its captures are bounded)
+    while ((this.#byId.size > this.keep || this.#bytes > this.maxBytes) && this.#byId.size > 1) {
+      const ex = oldestFirst.next().value!;
+      this.#byId.delete(ex.id);
       this.#bytes -= ex.bytes;
-      (removed ??= []).push(id);
+      (removed ??= []).push(ex.id);
     }
     if (removed) this.emit('remove', removed);
   }

@@ -7,8 +7,7 @@
  * (sse-reader.ts). Anything it cannot follow (a head over MAX_TAP_HEAD_BYTES, bad framing, a response
  * with no request) ends the tap for that connection only: the bytes keep flowing, unrecorded.
  */
-import type { RecordedExchange, ExchangeOrigin, Header, RequestStart } from './exchange.js';
-import { headerValue } from './exchange.js';
+import type { RecordedExchange, ExchangeOrigin, RequestStart } from './exchange.js';
 import { MAX_TAP_HEAD_BYTES, MAX_TAP_PENDING_BYTES } from './limits.js';
 import { SseReader } from './sse-reader.js';
 import { WsReader } from './ws-reader.js';
@@ -93,36 +92,75 @@ class BodyReader {
   }
 }
 
-/** A parsed head: its first line's three parts and its fields. */
+/**
+ * What the tap needs of a head, read in one pass over its text: the start line's three parts, the
+ * field lines as sent (kept for the detail view, parsed only when asked for) and the few fields the
+ * tap acts on.
+ */
 interface Head {
   a: string;
   b: string;
   c: string;
-  headers: Header[];
+  fields: string;
+  contentLength: string | undefined;
+  transferEncoding: string | undefined;
+  upgrade: string | undefined;
+  connection: string | undefined;
+  contentType: string | undefined;
+  forwardedFor: string | undefined;
 }
 
-function parseHead(text: string, request: boolean): Head {
-  const lines = text.split('\r\n');
-  const first = lines[0]!;
+/** Non-ASCII bytes in a latin1 string: the text was UTF-8 on the wire. */
+const HIGH = /[\x80-\xff]/;
+
+function scanHead(text: string, request: boolean): Head {
+  const eol = text.indexOf('\r\n');
+  const first = eol === -1 ? text : text.slice(0, eol);
   const s1 = first.indexOf(' ');
   const s2 = s1 === -1 ? -1 : first.indexOf(' ', s1 + 1);
   if (s1 <= 0 || (request && s2 === -1)) throw new Error('bad start line');
   const a = first.slice(0, s1);
-  const b = s2 === -1 ? first.slice(s1 + 1) : first.slice(s1 + 1, s2);
-  const c = s2 === -1 ? '' : first.slice(s2 + 1);
-  if (!/^HTTP\/\d\.\d$/.test(request ? c : a)) throw new Error('not HTTP/1.x');
-  const headers: Header[] = [];
-  for (let k = 1; k < lines.length; k++) {
-    const line = lines[k]!;
-    if ((line.charCodeAt(0) === 32 || line.charCodeAt(0) === 9) && headers.length) {
-      headers[headers.length - 1]![1] += ` ${line.trim()}`; // obsolete line folding
-      continue;
+  let b = s2 === -1 ? first.slice(s1 + 1) : first.slice(s1 + 1, s2);
+  let c = s2 === -1 ? '' : first.slice(s2 + 1);
+  const version = request ? c : a;
+  if (version.length !== 8 || !version.startsWith('HTTP/1.')) throw new Error('not HTTP/1.x');
+  if (HIGH.test(b)) b = Buffer.from(b, 'latin1').toString('utf8');
+  if (HIGH.test(c)) c = Buffer.from(c, 'latin1').toString('utf8');
+  const h: Head = {
+    a,
+    b,
+    c,
+    fields: eol === -1 ? '' : text.slice(eol + 2),
+    contentLength: undefined,
+    transferEncoding: undefined,
+    upgrade: undefined,
+    connection: undefined,
+    contentType: undefined,
+    forwardedFor: undefined,
+  };
+  let pos = eol === -1 ? text.length : eol + 2;
+  while (pos < text.length) {
+    let end = text.indexOf('\r\n', pos);
+    if (end === -1) end = text.length;
+    // only lines whose name starts with c, t, u or x can be one the tap acts on: the others are skipped unread
+    const c0 = text.charCodeAt(pos) | 0x20;
+    if (c0 === 0x63 || c0 === 0x74 || c0 === 0x75 || c0 === 0x78) {
+      const colon = text.indexOf(':', pos);
+      if (colon !== -1 && colon < end) {
+        const name = text.slice(pos, colon).toLowerCase();
+        const value = text.slice(colon + 1, end).trim();
+        if (name === 'content-length') h.contentLength ??= value;
+        else if (name === 'transfer-encoding')
+          h.transferEncoding = h.transferEncoding === undefined ? value : `${h.transferEncoding}, ${value}`;
+        else if (name === 'upgrade') h.upgrade ??= value;
+        else if (name === 'connection') h.connection = h.connection === undefined ? value : `${h.connection}, ${value}`;
+        else if (name === 'content-type') h.contentType ??= value;
+        else if (name === 'x-forwarded-for') h.forwardedFor = value; // the last line: the burrow server appends its own
+      }
     }
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new Error('bad header line');
-    headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+    pos = end + 2;
   }
-  return { a, b, c, headers };
+  return h;
 }
 
 function hasToken(value: string | undefined, token: string): boolean {
@@ -132,15 +170,15 @@ function hasToken(value: string | undefined, token: string): boolean {
 }
 
 /** How a message body is framed, by its fields: chunked (as the last coding), a length, or neither. */
-function framing(headers: Header[]): { mode: BodyMode; length: number } | undefined {
-  const te = headerValue(headers, 'transfer-encoding');
+function framing(h: Head): { mode: BodyMode; length: number } | undefined {
+  const te = h.transferEncoding;
   if (te !== undefined) {
     const codings = te.split(',');
     return codings[codings.length - 1]!.trim().toLowerCase() === 'chunked'
       ? { mode: 'chunked', length: 0 }
       : { mode: 'close', length: 0 };
   }
-  const cl = headerValue(headers, 'content-length');
+  const cl = h.contentLength;
   if (cl !== undefined) {
     if (!/^\d{1,15}$/.test(cl)) throw new Error('bad Content-Length');
     return { mode: 'length', length: Number(cl) };
@@ -181,7 +219,7 @@ class HeadReader {
       return undefined;
     }
     if (end - i > MAX_TAP_HEAD_BYTES) throw new Error('head too large');
-    return { text: buf.toString('utf8', i, end), buf, next: end + 4 };
+    return { text: buf.toString('latin1', i, end), buf, next: end + 4 };
   }
 }
 
@@ -276,7 +314,7 @@ export class HttpTap {
           if (!got) return;
           buf = got.buf;
           i = got.next;
-          this.#request(parseHead(got.text, true));
+          this.#request(scanHead(got.text, true));
           break;
         }
         case 'body':
@@ -299,16 +337,14 @@ export class HttpTap {
 
   #request(h: Head): void {
     const ex = this.#sink.begin(
-      { method: h.a, path: h.b, httpVersion: h.c.slice(5), headers: h.headers },
+      { method: h.a, path: h.b, httpVersion: h.c.slice(5), fields: h.fields, forwardedFor: h.forwardedFor },
       this.#origin,
     );
-    const upgrade =
-      h.a === 'CONNECT' ||
-      (headerValue(h.headers, 'upgrade') !== undefined && hasToken(headerValue(h.headers, 'connection'), 'upgrade'));
+    const upgrade = h.a === 'CONNECT' || (h.upgrade !== undefined && hasToken(h.connection, 'upgrade'));
     const p: Pending = { ex, head: h.a === 'HEAD', upgrade };
     this.#queue.push(p);
     this.#sending = p;
-    const f = framing(h.headers);
+    const f = framing(h);
     if (f && f.mode === 'close') throw new Error('request with a Transfer-Encoding other than chunked');
     this.#clientBody.start(f ? f.mode : 'none', f?.length ?? 0);
     if (this.#clientBody.mode === 'none') this.#requestDone();
@@ -330,7 +366,7 @@ export class HttpTap {
           if (!got) return;
           buf = got.buf;
           i = got.next;
-          this.#response(parseHead(got.text, false));
+          this.#response(scanHead(got.text, false));
           break;
         }
         case 'body':
@@ -353,7 +389,7 @@ export class HttpTap {
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new Error('bad status');
     if (status >= 100 && status < 200 && status !== 101) return; // 100 Continue, 103 Early Hints: the answer follows
     this.#answering = p;
-    p.ex.responseHead(status, h.c, h.headers);
+    p.ex.responseHead(status, h.c, h.fields);
     if (p.upgrade && (status === 101 || (p.ex.method === 'CONNECT' && status < 300))) {
       this.#upgraded(p, h);
       return;
@@ -363,9 +399,9 @@ export class HttpTap {
       this.#responseDone();
       return;
     }
-    const f = framing(h.headers);
+    const f = framing(h);
     this.#serverBody.start(f ? f.mode : 'close', f?.length ?? 0);
-    const type = headerValue(h.headers, 'content-type');
+    const type = h.contentType;
     this.#sse = type && /^text\/event-stream\b/i.test(type) ? new SseReader(p.ex) : undefined;
     if (this.#serverBody.mode === 'none') this.#responseDone();
     else this.#server = 'body';
@@ -381,9 +417,8 @@ export class HttpTap {
 
   #upgraded(p: Pending, h: Head): void {
     this.#queue.shift();
-    const websocket =
-      p.ex.method !== 'CONNECT' && (headerValue(h.headers, 'upgrade') ?? '').toLowerCase() === 'websocket';
-    p.ex.upgrade = websocket ? 'websocket' : (headerValue(h.headers, 'upgrade') ?? 'tunnel');
+    const websocket = p.ex.method !== 'CONNECT' && (h.upgrade ?? '').toLowerCase() === 'websocket';
+    p.ex.upgrade = websocket ? 'websocket' : (h.upgrade ?? 'tunnel');
     const held = this.#held;
     this.#held = [];
     if (!websocket) {

@@ -98,7 +98,9 @@ void describe('the inspector page in headless Chromium', { skip: NO_BROWSER }, (
     const o = await startOrigin(handler);
     origin = o.server;
     const wss = new WebSocketServer({ server: origin });
-    wss.on('connection', (ws) => ws.on('message', (m, isBinary) => ws.send(isBinary ? m : `echo: ${(m as Buffer).toString()}`)));
+    wss.on('connection', (ws) =>
+      ws.on('message', (m, isBinary) => ws.send(isBinary ? m : `echo: ${(m as Buffer).toString()}`)),
+    );
     const launching = launchBrowser();
     cli = runCli([
       'http',
@@ -161,9 +163,16 @@ void describe('the inspector page in headless Chromium', { skip: NO_BROWSER }, (
     await open('/image.png');
     const img = page.locator('#response-original img.body-image');
     await img.waitFor();
-    await waitUntil(async () => (await img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)) === 2, {
-      what: 'the PNG preview to load (2 px wide)',
-    });
+    await waitUntil(
+      async () =>
+        (await img.evaluate((el) => {
+          const loaded = el as unknown as { complete: boolean; naturalWidth: number };
+          return loaded.complete ? loaded.naturalWidth : 0;
+        })) === 2,
+      {
+        what: 'the PNG preview to load (2 px wide)',
+      },
+    );
 
     await visit('/binary');
     await page.waitForSelector(row('/binary'));
@@ -245,8 +254,8 @@ void describe('the inspector page in headless Chromium', { skip: NO_BROWSER }, (
     await open('/json');
     for (const width of [1280, 375]) {
       await page.setViewportSize({ width, height: 800 });
-      await page.waitForFunction((w) => window.innerWidth === w, width);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      await page.waitForFunction(`window.innerWidth === ${width}`);
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
       await page.screenshot({ path: `${SHOTS}/inspector-${width}.png`, fullPage: true });
       assert.ok(overflow <= 0, `${overflow} px of horizontal overflow at ${width} px`);
     }
