@@ -14,6 +14,7 @@ import {
   MAX_INSPECT_KEEP,
 } from '../../client/inspector/limits.js';
 import { flag } from '../env.js';
+import { qrFlag } from '../panel/flags.js';
 import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { collect, parseIntArg, parseServerUrl } from '../util.js';
@@ -40,6 +41,8 @@ export interface HttpFlags {
   localKey?: string;
   localCa?: string;
   printRequests?: boolean;
+  /** --qr: a QR code of the public URL. */
+  qr?: boolean;
   json?: boolean;
   protocol?: string;
   basicAuth?: string;
@@ -117,6 +120,7 @@ export function addHttpFlags(cmd: Command): Command {
       }),
     )
     .addOption(connectTimeoutFlag())
+    .addOption(qrFlag())
     .addOption(
       flag('--basic-auth <user:pass>', 'visitors must log in with this user and password', {
         env: 'BURROW_BASIC_AUTH',
@@ -210,7 +214,9 @@ export async function httpTunnelOptions(target: string, f: HttpFlags): Promise<O
   if (f.localKey) options.localKey = f.localKey;
   if (f.localCa) options.localCa = f.localCa;
   if (f.allowPort?.length) options.allowPorts = f.allowPort;
-  options.requestEvents = f.printRequests === true || f.json === true;
+  // the status panel lists requests too (from the server's events when no inspector records them)
+  const { panelWanted } = await import('../panel/attach.js');
+  options.requestEvents = f.printRequests === true || f.json === true || panelWanted(f);
   const access = await accessRules(f);
   if (access) options.access = access as Record<string, unknown>;
   if (f.inspect !== false) options.inspect = await inspectOptions(f);
@@ -277,6 +283,7 @@ export async function runHttp(
     );
   }
   if (!json && process.stdout.isTTY) out('Press Ctrl-C to stop.');
+  await (await import('../panel/attach.js')).showPanel(tunnel, f, out);
   tunnel.on('request', (r) => {
     if (f.printRequests || json) {
       say(`${r.method} ${r.path} ${r.status} ${r.durationMs.toFixed(1)}ms`, {

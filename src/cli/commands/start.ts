@@ -11,6 +11,7 @@ import { BurrowError, ERROR_CODES, isBurrowError } from '../../core/errors.js';
 import type { ConfigFile } from '../config-file/load.js';
 import { didYouMean } from '../config-file/suggest.js';
 import { flag } from '../env.js';
+import { qrFlag } from '../panel/flags.js';
 import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { parseServerUrl } from '../util.js';
@@ -74,7 +75,7 @@ async function runStart(names: string[], f: StartFlags, stop: StopRequests): Pro
   const { DEFAULT_SERVER } = await import('./connecting.js');
   const serverUrl = server ?? DEFAULT_SERVER;
   const { openTunnels } = await import('../../client/burrow/open-tunnels.js');
-  const { panelWanted } = await import('../panel/attach.js');
+  const { panelWanted, showPanel } = await import('../panel/attach.js');
   const panel = panelWanted({ json });
   const token = f.token ?? config.token;
   let group: TunnelGroup;
@@ -104,11 +105,6 @@ async function runStart(names: string[], f: StartFlags, stop: StopRequests): Pro
     group.members.flatMap((m) => (m.kind === 'http' && m.tunnel.inspector ? [m.tunnel.inspector.url] : [])),
   );
   if (!json) for (const url of inspectors) out(`Inspector  ${url}`);
-  if (f.qr && !json) {
-    const { qrLines } = await import('../panel/qr.js');
-    for (const m of group.members)
-      if (m.kind === 'http') out([`${m.name}: ${m.tunnel.url}`, ...qrLines(m.tunnel.url)].join('\n'));
-  }
   if (!json && process.stdout.isTTY && !panel) out('Press Ctrl-C to stop.');
   group.on('disconnected', (e) =>
     say(`connection lost: ${e.message}`, { event: 'disconnected', code: e.code, message: e.message }),
@@ -122,10 +118,7 @@ async function runStart(names: string[], f: StartFlags, stop: StopRequests): Pro
       message: e.message,
     }),
   );
-  if (panel) {
-    const { attachPanel } = await import('../panel/attach.js');
-    attachPanel(group, { json });
-  }
+  await showPanel(group, f, out);
   return holdUntilStopped(group, stop, say, json);
 }
 
@@ -207,7 +200,7 @@ export function registerStartCommand(program: Command): void {
         env: 'BURROW_JSON',
       }),
     )
-    .addOption(flag('--qr', 'print a QR code of each public HTTP URL (for phones)', { env: 'BURROW_QR' }))
+    .addOption(qrFlag())
     .addOption(connectTimeoutFlag())
     .action(async (names: string[], f: StartFlags, cmd: Command) =>
       runCommand(cmd, { command: 'start', tokenGiven: f.token !== undefined }, (stop) => runStart(names, f, stop)),

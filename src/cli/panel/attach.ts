@@ -159,3 +159,23 @@ export function attachPanel(source: Tunnel | TunnelGroup, options: PanelOptions 
   process.once('exit', stop); // the cursor is shown again whatever ends the process
   return { stop };
 }
+
+/**
+ * What `burrow http` and `burrow start` show once their tunnels are ready: with --qr a QR code of
+ * each public HTTP URL (not with --json), then, on a terminal, the live panel.
+ */
+export async function showPanel(
+  source: Tunnel | TunnelGroup,
+  f: { json?: boolean | undefined; qr?: boolean | undefined },
+  out: (line: string) => void = (l) => void process.stdout.write(l + '\n'),
+): Promise<Panel | undefined> {
+  if (f.qr && f.json !== true) {
+    const { qrLines } = await import('./qr.js');
+    const urls =
+      'members' in source
+        ? source.members.flatMap((m) => (m.kind === 'http' ? [`${m.name}: ${m.tunnel.url}`] : []))
+        : [source.url];
+    for (const u of urls) out([u, ...qrLines(u.replace(/^[^:]+: /, ''))].join('\n'));
+  }
+  return attachPanel(source, { json: f.json });
+}
