@@ -10,6 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
@@ -594,6 +595,12 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
   /** Another node opened a stream to a tunnel here: splice it to the tunnel's own stream. */
   #serveStream(stream: MuxStream, open: StreamOpen): void {
     const t = this.#local.getById(open.tunnelId);
+    if (t && !t.openStream && t.handleRequest) {
+      // a message tunnel (tunely, tiflis) answers HTTP itself: parse the stream here and hand it
+      // the requests, as this node's server would
+      serveMessageTunnel(t, stream);
+      return;
+    }
     if (!t?.openStream) {
       stream.reset(new BurrowError('BURROW_ERR_AGENT_GONE', 'the tunnel is not on this node (any more)'));
       return;
@@ -615,6 +622,17 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       (err: unknown) => stream.reset(err instanceof Error ? err : new Error(String(err))),
     );
   }
+}
+
+/** One forwarded visitor connection to a message tunnel: Node's HTTP parser over the stream. */
+function serveMessageTunnel(t: RegisteredTunnel, stream: MuxStream): void {
+  const server = http.createServer((req, res) => t.handleRequest!(req, res));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (t.handleUpgrade) t.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  server.on('clientError', (_err, socket: Duplex) => socket.destroy());
+  server.emit('connection', stream);
 }
 
 function sleep(ms: number): Promise<void> {

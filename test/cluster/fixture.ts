@@ -113,7 +113,7 @@ export class TestCluster {
       '--new-tunnels-per-minute',
       '100000',
       '--db',
-      DATABASE_URL ?? `sqlite:${join(this.dir, `${n.id}.db`)}`,
+      this.dbOf(n),
       ...(this.lbPort ? ['--public-url', `http://localhost:${this.lbPort}`] : []),
       ...(this.#o.flags ?? []),
     ];
@@ -173,6 +173,11 @@ ${servers}
 
   track(child: ChildProcess): void {
     this.#extra.push({ child });
+  }
+
+  /** The --db of a node (PostgreSQL shared by all when BURROW_TEST_DATABASE_URL is set). */
+  dbOf(n: Node): string {
+    return DATABASE_URL ?? `sqlite:${join(this.dir, `${n.id}.db`)}`;
   }
 
   /** Which node holds a name now (from Redis). */
