@@ -53,7 +53,11 @@ function burrowFlags(commandLine: string): string[] {
 void describe('deployment examples', () => {
   void test('docs/deployment.md shows every file in examples/deploy byte for byte', () => {
     const blocks = titledCodeBlocks(readFileSync(join(ROOT, 'docs', 'deployment.md'), 'utf8'));
-    const files = readdirSync(DEPLOY).sort();
+    // files only: examples/deploy/cluster/ is docs/cluster.md's (test/cluster/example.test.ts)
+    const files = readdirSync(DEPLOY, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort();
     assert.deepEqual(files, ['Caddyfile', 'Dockerfile', 'burrow.service', 'fly.toml', 'nginx.conf']);
     for (const f of files) {
       const block = blocks.get(`examples/deploy/${f}`);
