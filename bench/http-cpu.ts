@@ -15,7 +15,8 @@
  *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50] [--rounds 1] [--profile DIR]
  *
  * --profile DIR writes steady-state CPU profiles of the burrow server and agent (only the measured
- * window, no start-up) to DIR/burrow-server.cpuprofile and DIR/burrow-agent.cpuprofile.
+ * window, no start-up) to DIR/burrow-server.cpuprofile and DIR/burrow-agent.cpuprofile, and of the
+ * agent with the inspector on to DIR/burrow-agent-inspect.cpuprofile.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -128,6 +129,7 @@ try {
         ['burrow agent', inspectedAgent.proc.pid!],
         ['origin', origin.proc.pid!],
       ],
+      profile: [['burrow-agent-inspect', inspectedAgent]],
     },
     {
       target: {

@@ -143,8 +143,8 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
 }
 
 /**
- * Watches a stream and its local connection before they are piped together (the inspector's tap):
- * it may listen to both, never write, pause or delay them.
+ * Watches a stream and its local connection as they are piped together (the inspector's tap): it
+ * may listen to both, never write, pause or delay them.
  */
 export type StreamObserver = (stream: MuxStream, local: Duplex, target: LocalTarget) => void;
 
@@ -170,9 +170,10 @@ export function bridgeStream(stream: MuxStream, local: Duplex, target: LocalTarg
     if (!stream.destroyed && !stream.writableFinished) stream.destroy();
   });
   stream.on('close', () => local.destroy());
-  if (observe) observe(stream, local, target);
   stream.pipe(local);
   local.pipe(stream);
+  // after the pipes: each chunk is passed on first, then seen (flowing starts on the next tick)
+  if (observe) observe(stream, local, target);
 }
 
 export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {

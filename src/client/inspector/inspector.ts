@@ -183,31 +183,31 @@ export class Inspector extends EventEmitter<InspectorEvents> {
   }
 }
 
-/** Check the options (startInspector does): a problem is a BAD_REQUEST saying how to fix it. */
+/** Check the options (startInspector does): a problem is an INVALID_CONFIG error saying how to fix it. */
 export function checkInspectOptions(o: InspectOptions): void {
   const host = o.host ?? DEFAULT_INSPECT_HOST;
   if (!LOOPBACK.test(host) && o.auth === undefined)
     throw new BurrowError(
-      'BURROW_ERR_BAD_REQUEST',
+      'BURROW_ERR_INVALID_CONFIG',
       `the inspector would listen on ${host}, beyond this machine, without a password`,
       {
         fix: 'Add --inspect-auth user:pass (inspect.auth), or keep the inspector on 127.0.0.1.',
       },
     );
   if (o.auth !== undefined && !/^[^:]+:.+$/.test(o.auth))
-    throw new BurrowError('BURROW_ERR_BAD_REQUEST', 'the inspector password must be given as user:pass', {
+    throw new BurrowError('BURROW_ERR_INVALID_CONFIG', 'the inspector password must be given as user:pass', {
       fix: 'Write --inspect-auth me:secret.',
     });
   if (o.keep !== undefined && (!Number.isInteger(o.keep) || o.keep < 1 || o.keep > MAX_INSPECT_KEEP))
-    throw new BurrowError('BURROW_ERR_BAD_REQUEST', `inspect keep ${o.keep} is not 1–${MAX_INSPECT_KEEP}`, {
+    throw new BurrowError('BURROW_ERR_INVALID_CONFIG', `inspect keep ${o.keep} is not 1–${MAX_INSPECT_KEEP}`, {
       fix: `Keep between 1 and ${MAX_INSPECT_KEEP} requests (default ${DEFAULT_INSPECT_KEEP}).`,
     });
   if (o.bodyLimit !== undefined && (!Number.isInteger(o.bodyLimit) || o.bodyLimit < 0))
-    throw new BurrowError('BURROW_ERR_BAD_REQUEST', `inspect bodyLimit ${o.bodyLimit} is not a byte count`, {
+    throw new BurrowError('BURROW_ERR_INVALID_CONFIG', `inspect bodyLimit ${o.bodyLimit} is not a byte count`, {
       fix: `Give a whole number of bytes (default ${DEFAULT_INSPECT_BODY_BYTES}).`,
     });
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535))
-    throw new BurrowError('BURROW_ERR_BAD_REQUEST', `inspect port ${o.port} is not 0–65535`, {
+    throw new BurrowError('BURROW_ERR_INVALID_CONFIG', `inspect port ${o.port} is not 0–65535`, {
       fix: 'Give --inspect ADDR:PORT with a port 1–65535 (0: any free port).',
     });
 }
@@ -240,7 +240,7 @@ export async function startInspector(options: InspectOptions = {}): Promise<Insp
   if (err) {
     live.close();
     throw new BurrowError(
-      'BURROW_ERR_BAD_REQUEST',
+      'BURROW_ERR_INVALID_CONFIG',
       `the inspector cannot listen on ${host}:${ports[0]} (${err.code ?? err.message})`,
       {
         fix:

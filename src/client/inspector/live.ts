@@ -39,10 +39,6 @@ export class LiveFeed {
 
   constructor(store: ExchangeStore) {
     this.#store = store;
-    store.on('add', this.#onChange);
-    store.on('update', this.#onChange);
-    store.on('remove', this.#onRemove);
-    store.on('clear', this.#onClear);
     this.#keepalive = setInterval(() => {
       for (const c of this.#clients) if (!c.behind) c.res.write(': keep-alive\n\n');
     }, LIVE_KEEPALIVE_MS);
@@ -62,21 +58,36 @@ export class LiveFeed {
       'X-Accel-Buffering': 'no',
     });
     const c: Client = { res, behind: false };
+    if (this.#clients.size === 0) this.#listen(true);
     this.#clients.add(c);
     res.on('drain', () => {
       if (!c.behind) return;
       c.behind = false;
       res.write('event: resync\ndata: {}\n\n');
     });
-    res.on('close', () => this.#clients.delete(c));
+    res.on('close', () => {
+      if (this.#clients.delete(c) && this.#clients.size === 0) this.#listen(false);
+    });
     res.write('event: hello\ndata: {}\n\n');
   }
 
+  /** The store is listened to only while a page is open: with none, recording costs no update work. */
+  #listen(on: boolean): void {
+    const s = this.#store;
+    if (on) {
+      s.on('add', this.#onChange).on('update', this.#onChange).on('remove', this.#onRemove).on('clear', this.#onClear);
+    } else {
+      s.off('add', this.#onChange)
+        .off('update', this.#onChange)
+        .off('remove', this.#onRemove)
+        .off('clear', this.#onClear);
+      this.#dirty.clear();
+      this.#removed = [];
+    }
+  }
+
   close(): void {
-    this.#store.off('add', this.#onChange);
-    this.#store.off('update', this.#onChange);
-    this.#store.off('remove', this.#onRemove);
-    this.#store.off('clear', this.#onClear);
+    if (this.#clients.size) this.#listen(false);
     clearInterval(this.#keepalive);
     clearTimeout(this.#timer);
     for (const c of this.#clients) c.res.end();
