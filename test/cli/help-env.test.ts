@@ -69,6 +69,9 @@ const COMMANDS: string[][] = [
   ['pipe', 'progress'],
   ['pipe', 'url'],
   ['pipe', 'forward-tcp'],
+  ['start'],
+  ['config', 'check'],
+  ['config', 'init'],
 ];
 
 void describe('--help and docs/configuration.md agree on every variable', { skip: NOT_BUILT }, () => {

@@ -223,6 +223,13 @@ void describe('burrow start', () => {
     assert.equal(c.stderr, r.stderr);
   });
 
+  void it('examples/burrow.yml passes burrow config check', async () => {
+    const example = new URL('../../examples/burrow.yml', import.meta.url).pathname;
+    const r = await runToEnd(['config', 'check', '--config', example], { BURROW_SERVER: '', BURROW_TOKEN: '' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /OK, 5 tunnels/);
+  });
+
   void it('burrow config init writes a commented file that burrow config check passes', async () => {
     const home = mkdtempSync(join(tmpdir(), 'burrow-init-'));
     try {
