@@ -34,7 +34,14 @@ import { DEFAULT_SERVER } from '../commands/connecting.js';
 import { interpolate } from './interpolate.js';
 import { DEFAULT_CONFIG_FILE, MAX_CONFIG_FILE_BYTES } from './limits.js';
 import { didYouMean } from './suggest.js';
-import { keyValue, notATunnelKey, TUNNEL_KINDS, tunnelKeys, type FileValue, type TunnelKind } from './tunnel-keys.js';
+import {
+  keyValue,
+  notATunnelKey,
+  TUNNEL_KINDS,
+  tunnelKeys,
+  type FileValue,
+  type FileTunnelKind,
+} from './tunnel-keys.js';
 
 /** A tunnel's name in the file: what `burrow start NAME` and the `tunnel` field of --json events carry. */
 const TUNNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -67,7 +74,7 @@ export class ConfigFileError extends Error {
 /** A tunnel of the file, ready for openTunnels(). */
 export interface FileTunnel {
   name: string;
-  kind: TunnelKind;
+  kind: FileTunnelKind;
   /** The kind key's value: `3000`, `http://localhost:3000`, `5432` … */
   target: string;
   entry: TunnelEntry;
@@ -186,7 +193,7 @@ export async function parseConfigFile(
     } else if (key === 'tunnels') tunnelsNode = value;
     else {
       const hint =
-        notATunnelKey(key) === undefined && TUNNEL_KINDS.includes(key as TunnelKind)
+        notATunnelKey(key) === undefined && TUNNEL_KINDS.includes(key as FileTunnelKind)
           ? ' (tunnels go under `tunnels:`, each with a name)'
           : didYouMean(key, TOP_KEYS);
       at(keyNode, `unknown key "${key}"${hint}; the file's keys are ${TOP_KEYS.join(', ')}`);
@@ -262,7 +269,7 @@ export async function parseConfigFile(
 }
 
 /** The openTunnels() entry of a tunnel: its command's options less the connection's. */
-function entry(name: string, kind: TunnelKind, o: { server?: string; token?: string }): TunnelEntry {
+function entry(name: string, kind: FileTunnelKind, o: { server?: string; token?: string }): TunnelEntry {
   const { server: _s, token: _t, ...options } = o;
   return { kind, name, options } as TunnelEntry;
 }
@@ -280,8 +287,10 @@ function readTunnel(
   nameNode: Node | null,
   body: YAMLMap,
   { at, scalar, problemCount }: Reporters,
-): { kind: TunnelKind; target: string; targetNode: Node | null; flags: Record<string, unknown> } | undefined {
-  const kinds = body.items.filter((p) => isScalar(p.key) && TUNNEL_KINDS.includes(String(p.key.value) as TunnelKind));
+): { kind: FileTunnelKind; target: string; targetNode: Node | null; flags: Record<string, unknown> } | undefined {
+  const kinds = body.items.filter(
+    (p) => isScalar(p.key) && TUNNEL_KINDS.includes(String(p.key.value) as FileTunnelKind),
+  );
   if (kinds.length !== 1) {
     at(
       kinds.length ? (kinds[1]!.key as Node) : nameNode,
@@ -290,7 +299,7 @@ function readTunnel(
         : `tunnels.${name}: no kind — give \`http: <port|url>\` or \`tcp: <port>\``,
     );
   }
-  const kind = kinds.length ? (String((kinds[0]!.key as { value: unknown }).value) as TunnelKind) : undefined;
+  const kind = kinds.length ? (String((kinds[0]!.key as { value: unknown }).value) as FileTunnelKind) : undefined;
   let target: string | undefined;
   let targetNode: Node | null = null;
   const flags: Record<string, unknown> = {};
@@ -298,7 +307,7 @@ function readTunnel(
     const keyNode = pair.key as Node | null;
     const key = isScalar(keyNode) ? String(keyNode.value) : '';
     const value = resolve(doc, pair.value as Node | null);
-    if (TUNNEL_KINDS.includes(key as TunnelKind)) {
+    if (TUNNEL_KINDS.includes(key as FileTunnelKind)) {
       if (key !== kind) continue;
       targetNode = value;
       const before = problemCount();

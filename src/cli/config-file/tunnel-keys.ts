@@ -9,8 +9,8 @@ import { addHttpFlags } from '../commands/http.js';
 import { addTcpFlags } from '../commands/tcp.js';
 import { collect } from '../util.js';
 
-export type TunnelKind = 'http' | 'tcp';
-export const TUNNEL_KINDS: readonly TunnelKind[] = ['http', 'tcp'];
+export type FileTunnelKind = 'http' | 'tcp';
+export const TUNNEL_KINDS: readonly FileTunnelKind[] = ['http', 'tcp'];
 
 /** Flags of `burrow http`/`burrow tcp` that are not a tunnel's key, and why. */
 const NOT_TUNNEL_KEYS: Readonly<Record<string, string>> = {
@@ -38,10 +38,10 @@ export interface TunnelKey {
   negative: KeyOption | undefined;
 }
 
-const cache = new Map<TunnelKind, Map<string, TunnelKey>>();
+const cache = new Map<FileTunnelKind, Map<string, TunnelKey>>();
 
 /** The keys a tunnel of this kind takes, by name. */
-export function tunnelKeys(kind: TunnelKind): ReadonlyMap<string, TunnelKey> {
+export function tunnelKeys(kind: FileTunnelKind): ReadonlyMap<string, TunnelKey> {
   let keys = cache.get(kind);
   if (keys) return keys;
   keys = new Map();
