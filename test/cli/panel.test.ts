@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import xterm from '@xterm/headless';
 import { cliArgs, runCli, type CliProcess } from '../helpers/cli.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
+import { freePort } from '../helpers/net.js';
 import { waitUntil } from '../helpers/wait.js';
 import type { BurrowServer } from '../../src/app/server.js';
 
@@ -181,6 +182,28 @@ void describe('the status panel', { skip: NO_SCRIPT }, () => {
     assert.match(p.screen().join('\n'), /^Requests +1 total/m);
     assert.doesNotMatch(p.raw(), SGR, 'no colour sequence with NO_COLOR');
     await ctrlC(p);
+  });
+
+  void it('the session line follows the connection: latency, reconnecting in Ns, online again', async () => {
+    // a server of its own, stopped and started again on the same port
+    const port = await freePort();
+    let own = await startServer({ port });
+    const p = inPty(['http', String(originPort), '--server', own.url, '--local-host', '127.0.0.1'], {
+      NO_COLOR: '1',
+    });
+    running.push(p);
+    try {
+      await p.waitFor('the panel', (s) => /Session +online/.test(s));
+      // the first heartbeat PING is answered DEFAULT_PING_INTERVAL_MS (10 s) after connecting
+      await p.waitFor('the server latency', (s) => /^Latency +\d+ ms$/m.test(s));
+      await own.server.close();
+      await p.waitFor('reconnecting', (s) => /^Session +reconnecting in \d+s \(attempt \d+: .+\)/m.test(s));
+      own = await startServer({ port });
+      await p.waitFor('online again', (s) => /^Session +online$/m.test(s));
+      await ctrlC(p);
+    } finally {
+      await own.server.close();
+    }
   });
 
   void it('through a pipe: plain lines, no panel and no escape sequences', async () => {
