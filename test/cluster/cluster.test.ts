@@ -1,7 +1,11 @@
 /**
  * Three burrow nodes as one server (issue 21), for real: `burrow server --cluster` processes sharing
- * Redis, HAProxy in front round-robin, `burrow http` agents through HAProxy, visitors on every node.
- * Skips with the reason when Redis or HAProxy is missing (.ci/run provides both).
+ * Redis, HAProxy in front round-robin, `burrow http` agents through HAProxy, visitors on every node;
+ * the other edges across nodes (the real `lt` and `tunely` CLIs on node 1, visitors on node 2); a
+ * peer link with a wrong secret; SIGKILL of a node (failover); a rolling restart of all three
+ * under steady load (each node in turn gets SIGTERM: it says it is draining, lets the streams of
+ * other nodes finish, sends its agents GOAWAY, drains, exits 0, and is started again). Skips with the reason when Redis or HAProxy is missing (.ci/run
+ * provides both).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,15 +15,25 @@ import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { openTunnel, type Tunnel } from '../../src/client/burrow/open-tunnel.js';
 import { isBurrowError } from '../../src/core/errors.js';
 import { waitUntil } from '../helpers/wait.js';
-import { get, kill, skipReason, TestCluster } from './fixture.js';
+import { startLt } from '../compat/localtunnel/helpers.js';
+import { connectTunely, type Agent } from '../compat/tunely/helpers.js';
+import { runCli } from '../helpers/cli.js';
+import { get, kill, skipReason, status, TestCluster } from './fixture.js';
 
 const skip = await skipReason();
+const NAMES = ['roll-a', 'roll-b', 'roll-c'];
+/** Visitors sending requests one after another, each on a fresh connection through HAProxy. */
+const VISITORS = 6;
 const host = (name: string): string => `${name}.localhost`;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 describe('a cluster of three nodes behind HAProxy', { skip }, () => {
   let cluster: TestCluster;
   let origin: Awaited<ReturnType<typeof startOrigin>>;
+  /** An origin that says what it got: method, path, body length. */
+  let plain: Awaited<ReturnType<typeof startOrigin>>;
+  let lt: Awaited<ReturnType<typeof startLt>> | undefined;
+  let tunely: Agent | undefined;
   const BIG = randomBytes(8 * 1024 * 1024);
 
   before(async () => {
@@ -54,12 +68,20 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     });
     const wss = new WebSocketServer({ server: origin.server });
     wss.on('connection', (s) => s.on('message', (m, binary) => s.send(m, { binary })));
+    plain = await startOrigin((req, res) => {
+      let n = 0;
+      req.on('data', (b: Buffer) => (n += b.length));
+      req.on('end', () => res.end(`lt ${req.method} ${req.url} ${n}`));
+    });
     cluster = await new TestCluster({ nodes: 3 }).start();
   });
 
   after(async () => {
+    await lt?.kill();
+    await tunely?.kill();
     await cluster?.stop();
     if (origin) await closeHttp(origin.server);
+    if (plain) await closeHttp(plain.server);
   });
 
   test('any node serves any tunnel: HTTP, large bodies both ways, chunked, SSE and WebSocket', async () => {
@@ -148,6 +170,57 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     assert.ok(winsA > 0 && winsA < ROUNDS, `node 1 won ${winsA} of ${ROUNDS}`);
   });
 
+  test('an lt client on node 1 serves visitors of node 2 (its name is claimed cluster-wide)', async () => {
+    const [n1, n2] = [cluster.nodes[0]!, cluster.nodes[1]!];
+    lt = await startLt(n1.url, plain.port, ['--subdomain', 'ltcross']);
+    assert.equal(await cluster.ownerOf('ltcross'), 'n1');
+    for (let i = 0; i < 5; i++) {
+      const r = await get(n2.url, `/p${i}`, 'ltcross.localhost');
+      assert.equal(r.body.toString(), `lt GET /p${i} 0`);
+    }
+    const body = Buffer.alloc(2 * 1024 * 1024, 7);
+    const up = await get(n2.url, '/up', 'ltcross.localhost', { method: 'POST', body });
+    assert.equal(up.body.toString(), `lt POST /up ${body.length}`);
+    // the name is taken cluster-wide: a burrow agent on node 2 cannot have it
+    const taken = await get(n2.url, '/ltcross', undefined);
+    assert.equal(taken.status, 409, taken.body.toString());
+    assert.match(taken.body.toString(), /BURROW_ERR_NAME_TAKEN/);
+  });
+
+  test('a tunely agent on node 1 (a message tunnel) answers visitors of node 2', async () => {
+    const [n1, n2] = [cluster.nodes[0]!, cluster.nodes[1]!];
+    const db = cluster.dbOf(n1);
+    const created = runCli(['token', 'create', '--format', 'tunely', '--name', 'tunelycross', '--db', db, '--json']);
+    const line = await created.nextLine((l) => l.includes('"secret"'));
+    const secret = (JSON.parse(line) as { secret: string }).secret;
+    tunely = await connectTunely({
+      server: `ws://127.0.0.1:${n1.port}/ws/tunnel`,
+      token: secret,
+      target: `http://127.0.0.1:${plain.port}`,
+    });
+    assert.equal(await cluster.ownerOf('tunelycross'), 'n1');
+    const r = await get(n2.url, '/via-n2', 'tunelycross.localhost');
+    assert.equal(r.body.toString(), 'lt GET /via-n2 0', `${r.status} ${r.body.toString()}`);
+    const body = Buffer.alloc(64 * 1024, 3);
+    const up = await get(n2.url, '/up', 'tunelycross.localhost', { method: 'POST', body });
+    assert.equal(up.body.toString(), `lt POST /up ${body.length}`);
+  });
+
+  test('a peer link with a wrong secret is refused with 401, and the node says so without the secret', async () => {
+    const n = cluster.nodes[0]!;
+    const code = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${n.port}/api/v1/cluster/peer`, {
+        headers: { 'x-burrow-cluster-secret': 'y'.repeat(40), 'x-burrow-node': 'intruder' },
+      });
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('a wrong secret was let in')));
+      ws.once('error', () => {});
+    });
+    assert.equal(code, 401);
+    await n.proc.nextLine((l) => l.includes('a peer link with a wrong secret was refused'), 10_000);
+    assert.doesNotMatch(n.proc.lines.join('\n'), /yyyyyyyy/);
+  });
+
   test('SIGKILL a node: its agent comes back through HAProxy on another node with the same name within 5 s', async () => {
     // agents until one sits on node 3 (round-robin spreads them)
     let name = '';
@@ -179,6 +252,53 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     // every live node serves it
     for (const n of cluster.nodes.slice(0, 2)) {
       assert.equal((await get(n.url, '/again', host(name))).body.toString(), `hello from /again via ${name}.localhost`);
+    }
+  });
+
+  test('SIGTERM and restart each node in turn: no request lost, names kept', async () => {
+    // the node the failover test killed comes back first
+    const dead = cluster.nodes[2]!;
+    if (dead.proc.child.exitCode !== null || dead.proc.child.signalCode !== null) await cluster.startNode(dead);
+    for (const name of NAMES) await cluster.agent(plain.port, name);
+    let running = true;
+    let sent = 0;
+    const failures: string[] = [];
+    const load = Array.from({ length: VISITORS }, async (_, v) => {
+      for (let i = 0; running; i++) {
+        const name = NAMES[(v + i) % NAMES.length]!;
+        const path = `/v${v}/${i}`;
+        sent++;
+        try {
+          const r = await get(cluster.url, path, `${name}.localhost`, { timeoutMs: 20_000 });
+          if (r.status !== 200 || r.body.toString() !== `lt GET ${path} 0`) {
+            failures.push(`${name}${path}: ${r.status} ${r.body.toString().slice(0, 200)}`);
+          }
+        } catch (err) {
+          failures.push(`${name}${path}: ${(err as Error).message}`);
+        }
+      }
+    });
+    try {
+      await waitUntil(() => sent > 30, { what: 'load running' });
+      for (const node of cluster.nodes) {
+        const exited = node.proc.exited;
+        node.proc.child.kill('SIGTERM');
+        assert.equal(await exited, 0, `${node.id} exits 0 after its drain`);
+        const before = sent;
+        await cluster.startNode(node);
+        // HAProxy sees it again (its /readyz), and the load went on meanwhile
+        await waitUntil(async () => (await status(cluster.url, '/readyz')) === 200, { what: 'haproxy ready' });
+        await waitUntil(() => sent > before + 20, { what: `load going on after ${node.id} restarted` });
+      }
+    } finally {
+      running = false;
+      await Promise.all(load);
+    }
+    assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
+    assert.ok(sent > 100, `${sent} requests sent`);
+    for (const name of NAMES) {
+      assert.ok(await cluster.ownerOf(name), `${name} is still held`);
+      assert.equal((await get(cluster.url, '/last', `${name}.localhost`)).body.toString(), 'lt GET /last 0');
     }
   });
 });
