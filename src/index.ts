@@ -6,6 +6,14 @@ export {
   type TunnelEvents,
   DEFAULT_SERVER_URL,
 } from './client/burrow/open-tunnel.js';
+export {
+  openTunnels,
+  TunnelGroup,
+  type OpenTunnelsOptions,
+  type TunnelEntry,
+  type GroupMember,
+  type TunnelGroupEvents,
+} from './client/burrow/open-tunnels.js';
 export { AgentConnection, type AgentOptions, type TunnelSpec } from './client/burrow/agent.js';
 export { parseLocalTarget, type LocalTarget } from './client/burrow/local-target.js';
 export {
