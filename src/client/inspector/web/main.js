@@ -8,6 +8,9 @@ import { Body } from './body.js';
 import { curlCommand } from './curl.js';
 import { ErrorBox, bytes, clock, html, ms } from './ui.js';
 
+/** Least time between two fetches of the open request's detail while it changes, in ms. */
+const DETAIL_REFRESH_MS = 250;
+
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 const STATUSES = [
   ['2', '2xx'],
@@ -276,15 +279,23 @@ function Detail({ id, summary }) {
     setCurl(null);
     setError(null);
   }, [id]);
-  // fetched again whenever its summary changes (a response came, a message arrived)
+  // fetched again when its summary changes (a response came, a message arrived), at most once per
+  // DETAIL_REFRESH_MS while it streams: a busy WebSocket does not make the page fetch without pause
+  const lastFetch = useRef({ id: null, at: 0 });
   useEffect(() => {
     let stopped = false;
-    call('GET', `/api/requests/${id}`).then(
-      (r) => !stopped && setD(r),
-      (e) => !stopped && setError(e),
-    );
+    const last = lastFetch.current;
+    const wait = last.id === id ? Math.max(0, last.at + DETAIL_REFRESH_MS - Date.now()) : 0;
+    const timer = setTimeout(() => {
+      lastFetch.current = { id, at: Date.now() };
+      call('GET', `/api/requests/${id}`).then(
+        (r) => !stopped && setD(r),
+        (e) => !stopped && setError(e),
+      );
+    }, wait);
     return () => {
       stopped = true;
+      clearTimeout(timer);
     };
   }, [id, summary]);
   if (error && !d) return html`<${ErrorBox} error=${error} />`;
