@@ -20,8 +20,9 @@ test('burrow http prints the inspector URL beside the public one; BURROW_INSPECT
   });
   const human = runCli(['http', String(origin.port), '--server', srv.url], { BURROW_INSPECT: '127.0.0.1:0' });
   const off = runCli(['http', String(origin.port), '--server', srv.url, '--json', '--no-inspect']);
+  const offByEnv = runCli(['http', String(origin.port), '--server', srv.url, '--json'], { BURROW_NO_INSPECT: '1' });
   t.after(async () => {
-    for (const c of [human, off]) {
+    for (const c of [human, off, offByEnv]) {
       c.child.kill('SIGINT');
       await c.exited;
     }
@@ -36,6 +37,8 @@ test('burrow http prints the inspector URL beside the public one; BURROW_INSPECT
 
   const ready = JSON.parse(await off.nextLine((l) => l.includes('"ready"'))) as Record<string, unknown>;
   assert.equal(ready['inspector'], undefined, '--no-inspect: no inspector');
+  const readyByEnv = JSON.parse(await offByEnv.nextLine((l) => l.includes('"ready"'))) as Record<string, unknown>;
+  assert.equal(readyByEnv['inspector'], undefined, 'BURROW_NO_INSPECT=1: no inspector');
 });
 
 test('a busy --inspect port and a non-loopback address without --inspect-auth exit 2 with a fix', async (t) => {
