@@ -28,7 +28,9 @@ export class Capture {
     if (room <= 0 || n <= 0) return 0;
     const take = Math.min(room, n);
     // a copy: the stream's buffers are passed on (and may be slices of larger ones)
-    this.#chunks.push(Buffer.from(buf.subarray(start, start + take)));
+    const copy = Buffer.allocUnsafe(take);
+    buf.copy(copy, 0, start, start + take);
+    this.#chunks.push(copy);
     this.#kept += take;
     this.#joined = undefined;
     return take;
