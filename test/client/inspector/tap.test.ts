@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { ExchangeStore, type RecordedExchange } from '../../../src/client/inspector/exchange.js';
 import { HttpTap } from '../../../src/client/inspector/tap.js';
@@ -276,4 +277,34 @@ test('what the tap cannot follow stops the tap for that connection only, keeping
   const [ex] = other.store.list();
   assert.equal(ex!.state, 'complete');
   assert.equal(ex!.responseBody.bytes().toString(), 'until the end');
+});
+
+test('the detail view: a gzip body decompressed, binary as base64, UTF-8 text as text, 100 Continue skipped', () => {
+  const { store, tap } = setup();
+  const gz = zlib.gzipSync(Buffer.from('{"zipped":true}'));
+  tap.fromClient(b('POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n'));
+  tap.fromServer(b('HTTP/1.1 100 Continue\r\n\r\n'));
+  tap.fromClient(Buffer.from([0, 1, 2, 255]));
+  tap.fromServer(
+    Buffer.concat([
+      b(
+        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: ${gz.length}\r\n\r\n`,
+      ),
+      gz,
+    ]),
+  );
+  tap.fromClient(Buffer.from('GET /héllo HTTP/1.1\r\nX-Name: é\r\n\r\n', 'utf8'));
+  tap.fromServer(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nnaïve', 'utf8'));
+  const [up, text] = store.list().map(detailOf);
+  assert.equal(up!.status, 200);
+  assert.deepEqual(
+    { encoding: up!.requestBody.encoding, data: up!.requestBody.data },
+    { encoding: 'base64', data: Buffer.from([0, 1, 2, 255]).toString('base64') },
+  );
+  assert.equal(up!.responseBody.decoded, 'gzip');
+  assert.equal(up!.responseBody.data, '{"zipped":true}');
+  assert.equal(up!.responseBody.size, gz.length, 'the size is what was sent');
+  assert.equal(text!.path, '/héllo', 'a UTF-8 path is shown as UTF-8');
+  assert.deepEqual(text!.requestHeaders, [['X-Name', 'é']]);
+  assert.equal(text!.responseBody.data, 'naïve');
 });
