@@ -60,9 +60,15 @@ const COMPOSE_KEYS = [
   'cluster',
 ] as const;
 
-export async function composeServer(options: ComposeOptions = {}): Promise<ComposedServer> {
+/** The createServer() part of a compose configuration (what composeServer passes on to it). */
+export function serverOptionsOnly(options: ComposeOptions): ServerOptions {
   const core: ServerOptions = { ...options };
   for (const k of COMPOSE_KEYS) delete (core as Record<string, unknown>)[k];
+  return core;
+}
+
+export async function composeServer(options: ComposeOptions = {}): Promise<ComposedServer> {
+  const core = serverOptionsOnly(options);
   // every problem at once, before the database (./data/burrow.db by default) is created
   validateComposeOptions(options, core);
   if (options.registrationKey !== undefined) validateRegistrationKey(options.registrationKey);
@@ -82,7 +88,13 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     try {
       const { startClusterNode } = await import('../cluster/index.js');
       const config = resolveServerConfig(core);
-      cluster = await startClusterNode({ ...options.cluster, window: config.window, maxTunnels: config.maxTunnels });
+      const worker = options.cluster.worker;
+      cluster = await startClusterNode({
+        ...options.cluster,
+        window: config.window,
+        maxTunnels: config.maxTunnels,
+        peerListen: worker !== undefined ? { address: config.address, index: worker } : undefined,
+      });
       core.registry = cluster.registry;
     } catch (err) {
       await accounts.close();

@@ -3,6 +3,9 @@
  * to Redis and returns the registry the server runs on and the adapter that takes peer links.
  * app/compose.ts loads this module only with --cluster (and with it ioredis).
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Gauge, type Registry } from 'prom-client';
 import type { ServerAdapter } from '../server/adapter.js';
 import { BurrowError } from '../core/errors.js';
@@ -29,10 +32,37 @@ export interface ClusterNode {
 }
 
 export async function startClusterNode(
-  o: ClusterOptions & { window: number; maxTunnels: number },
+  o: ClusterOptions & {
+    window: number;
+    maxTunnels: number;
+    /**
+     * A worker of `--workers` (several nodes share the main port): take the other nodes' links on
+     * a port of its own on this address (0: any free port), advertised with --advertise-url's host.
+     */
+    peerListen?: { address: string; index: number } | undefined;
+  },
 ): Promise<ClusterNode> {
-  const advertiseUrl = o.advertiseUrl!.replace(/\/$/, '');
-  const nodeId = o.nodeId ?? defaultNodeId(advertiseUrl);
+  let advertiseUrl = o.advertiseUrl!.replace(/\/$/, '');
+  let nodeId = o.nodeId ?? defaultNodeId(advertiseUrl);
+  let peerServer: http.Server | undefined;
+  // the registry (and its links) exists only after the peer port is known: filled in below
+  const links: { take?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void } = {};
+  if (o.peerListen) {
+    nodeId = `${nodeId}-w${o.peerListen.index}`;
+    const s = http.createServer((_req, res) => res.writeHead(404).end());
+    s.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (links.take && new URL(req.url ?? '/', 'http://x').pathname === PEER_PATH) links.take(req, socket, head);
+      else socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen({ port: 0, host: o.peerListen!.address, exclusive: true }, () => resolve());
+    });
+    peerServer = s;
+    const u = new URL(advertiseUrl);
+    u.port = String((s.address() as AddressInfo).port);
+    advertiseUrl = u.origin;
+  }
   const prefix = keyPrefixOf(o);
   const early = createLogger({ level: 'info' });
   let logger: () => Logger = () => early;
@@ -52,6 +82,9 @@ export async function startClusterNode(
         onState: hooks.onState,
       }),
   });
+  const refuse = (socket: Duplex) => (err: BurrowError) =>
+    socket.end(`HTTP/1.1 ${err.status} ${err.code}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  links.take = (req, socket, head) => registry.peers.handleUpgrade(req, socket, head, refuse(socket));
   const adapter: ServerAdapter = {
     name: 'cluster',
     start(ctx) {
@@ -65,9 +98,7 @@ export async function startClusterNode(
     },
     handleUpgrade(req, socket, head, url) {
       if (url.pathname !== PEER_PATH) return false;
-      registry.peers.handleUpgrade(req, socket, head, (err: BurrowError) => {
-        socket.end(`HTTP/1.1 ${err.status} ${err.code}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      });
+      links.take?.(req, socket, head);
       return true;
     },
     stats: () => ({ clusterPeerLinks: registry.peers.links, clusterInboundStreams: registry.peers.inbound }),
@@ -78,7 +109,11 @@ export async function startClusterNode(
     registry,
     adapter,
     beginDrain: (maxMs) => registry.beginDrain(maxMs),
-    shutdown: () => registry.shutdown(),
+    async shutdown() {
+      await registry.shutdown();
+      peerServer?.close();
+      peerServer?.closeAllConnections();
+    },
   };
 }
 

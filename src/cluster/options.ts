@@ -16,6 +16,8 @@ export interface ClusterOptions {
   secret?: string | undefined;
   /** Redis key prefix (several clusters, or test runs, on one Redis). */
   prefix?: string | undefined;
+  /** This process is worker <worker> of `--workers`: node id `<id>-w<worker>`, a peer port of its own. */
+  worker?: number | undefined;
 }
 
 const NODE_ID_RE = new RegExp(`^[A-Za-z0-9._-]{1,${MAX_NODE_ID_LENGTH}}$`);

@@ -20,6 +20,7 @@ import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { collect, parseDurationMs, parseIntArg } from '../util.js';
 import { VERSION } from '../../version.js';
+import { MAX_WORKERS, primaryStop, superviseWorkers, workerCount, workerIndex } from '../../app/workers.js';
 
 export interface ServerFlags {
   port?: number;
@@ -70,6 +71,7 @@ export interface ServerFlags {
   advertiseUrl?: string;
   clusterSecret?: string;
   clusterPrefix?: string;
+  workers?: number | 'auto';
 }
 
 /** Flags (environment already applied, src/cli/env.ts) for the whole server: core + accounts + adapters. */
@@ -455,6 +457,13 @@ export function addServerFlags(cmd: Command): Command {
       defaultDescription: 'burrow:',
     }),
   );
+  add(
+    flag('--workers <n>', 'run n node processes of the cluster on this port (auto: one per core; needs --cluster)', {
+      env: 'BURROW_WORKERS',
+      parse: parseWorkers,
+      defaultDescription: '1',
+    }),
+  );
   return cmd;
 }
 
@@ -466,6 +475,12 @@ export function registerServerCommand(program: Command): void {
   cmd.action(async (flags: ServerFlags) => runCommand(cmd, { command: 'server' }, (stop) => runServer(flags, stop)));
 }
 
+/** --workers: `auto` or a count from 1 to MAX_WORKERS. */
+function parseWorkers(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  return parseIntArg(1, MAX_WORKERS)(value);
+}
+
 async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number> {
   const options = composeOptionsFromFlags(flags);
   const logger = createLogger({
@@ -473,6 +488,24 @@ async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number
     format: flags.logFormat ?? defaultLogFormat(),
   });
   options.logger = logger;
+  const workers = flags.workers === undefined ? 1 : workerCount(flags.workers);
+  if (workers > 1 && !options.cluster) {
+    throw usageError(
+      '--workers needs --cluster: the workers are nodes of a cluster',
+      'Add --cluster redis://host:6379, --cluster-secret and --advertise-url (docs/cluster.md), or drop --workers.',
+    );
+  }
+  const worker = workers > 1 ? workerIndex() : undefined;
+  if (workers > 1 && worker === undefined) {
+    // the primary: every problem of the configuration now, then the workers
+    const { validateComposeOptions } = await import('../../app/compose-config.js');
+    const { serverOptionsOnly } = await import('../../app/compose.js');
+    validateComposeOptions(options, serverOptionsOnly(options));
+    process.stderr.write(`burrow ${VERSION}: ${workers} workers (cluster nodes) on port ${options.port}\n`);
+    return superviseWorkers(workers, logger, stop.requested);
+  }
+  if (worker !== undefined && options.cluster) options.cluster.worker = worker;
+  const stopped = worker === undefined ? stop.requested : Promise.race([stop.requested, primaryStop()]);
   if (flags.accessLog) {
     options.onResponse = (r) =>
       logger.info(
@@ -503,21 +536,23 @@ async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number
     throw err;
   }
   const d = server.config.domains[0];
-  process.stderr.write(
-    `burrow ${VERSION} listening on ${addr.address}:${addr.port}\n` +
-      `  tunnels:  ${server.context.publicUrlFor('<name>')}\n` +
-      `  open one: burrow http 3000 --server ${server.url}\n` +
-      `  api:      ${server.url}/api/status   health: ${server.url}/health   metrics: ${server.url}/metrics\n` +
-      `  data:     ${composed.accounts.location} (auth: ${composed.accounts.auth})\n` +
-      (composed.pipe
-        ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n`
-        : '') +
-      (composed.cluster
-        ? `  cluster:  node ${composed.cluster.nodeId}, advertised at ${composed.cluster.advertiseUrl}\n`
-        : '') +
-      (d === 'localhost' ? '  (default domain "localhost": pass --domain example.com for a public server)\n' : ''),
-  );
-  await stop.requested;
+  // one banner for --workers (worker 0's)
+  if (!worker)
+    process.stderr.write(
+      `burrow ${VERSION} listening on ${addr.address}:${addr.port}\n` +
+        `  tunnels:  ${server.context.publicUrlFor('<name>')}\n` +
+        `  open one: burrow http 3000 --server ${server.url}\n` +
+        `  api:      ${server.url}/api/status   health: ${server.url}/health   metrics: ${server.url}/metrics\n` +
+        `  data:     ${composed.accounts.location} (auth: ${composed.accounts.auth})\n` +
+        (composed.pipe
+          ? `  pipe:     ${server.url}/api/v1/pipe/<path>${pipeUrl ? `  and ${pipeUrl}/<path>` : ''}\n`
+          : '') +
+        (composed.cluster
+          ? `  cluster:  node ${composed.cluster.nodeId}, advertised at ${composed.cluster.advertiseUrl}\n`
+          : '') +
+        (d === 'localhost' ? '  (default domain "localhost": pass --domain example.com for a public server)\n' : ''),
+    );
+  await stopped;
   process.stderr.write('\nstopping: draining (press Ctrl-C again to quit at once)…\n');
   await composed.close();
   return 0;
