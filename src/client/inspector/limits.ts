@@ -29,6 +29,11 @@ export const MAX_INSPECT_TOTAL_BYTES = 256 * 1024 * 1024;
 
 /** A request or response head larger than this is not parsed: the connection is passed on unrecorded. */
 export const MAX_TAP_HEAD_BYTES = 64 * 1024;
+/**
+ * Requests sent ahead of their responses (pipelined) that one connection's tap follows; past it the
+ * tap stops following that connection (what it recorded stays): a deep pipeline cannot pile up records.
+ */
+export const MAX_TAP_PIPELINE = 128;
 /** Bytes a client sends after an upgrade request before the answer that are held for parsing. */
 export const MAX_TAP_PENDING_BYTES = 64 * 1024;
 /** WebSocket messages (and SSE events) kept per request; older ones are dropped and counted. */

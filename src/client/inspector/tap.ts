@@ -8,7 +8,7 @@
  * with no request) ends the tap for that connection only: the bytes keep flowing, unrecorded.
  */
 import type { RecordedExchange, ExchangeOrigin, RequestStart } from './exchange.js';
-import { MAX_TAP_HEAD_BYTES, MAX_TAP_PENDING_BYTES } from './limits.js';
+import { MAX_TAP_HEAD_BYTES, MAX_TAP_PENDING_BYTES, MAX_TAP_PIPELINE } from './limits.js';
 import { SseReader } from './sse-reader.js';
 import { WsReader } from './ws-reader.js';
 
@@ -336,6 +336,7 @@ export class HttpTap {
   }
 
   #request(h: Head): void {
+    if (this.#queue.length >= MAX_TAP_PIPELINE) throw new Error('too many requests ahead of their responses');
     const ex = this.#sink.begin(
       { method: h.a, path: h.b, httpVersion: h.c.slice(5), fields: h.fields, forwardedFor: h.forwardedFor },
       this.#origin,

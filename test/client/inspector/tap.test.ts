@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { ExchangeStore, type RecordedExchange } from '../../../src/client/inspector/exchange.js';
 import { HttpTap } from '../../../src/client/inspector/tap.js';
 import { detailOf } from '../../../src/client/inspector/views.js';
-import { MAX_STREAM_ITEMS } from '../../../src/client/inspector/limits.js';
+import { MAX_STREAM_ITEMS, MAX_TAP_PIPELINE } from '../../../src/client/inspector/limits.js';
 import { splitAt } from '../../helpers/chunks.js';
 
 const ORIGIN = { target: '127.0.0.1:3000', tunnel: 'demo' };
@@ -307,4 +307,12 @@ test('the detail view: a gzip body decompressed, binary as base64, UTF-8 text as
   assert.equal(text!.path, '/héllo', 'a UTF-8 path is shown as UTF-8');
   assert.deepEqual(text!.requestHeaders, [['X-Name', 'é']]);
   assert.equal(text!.responseBody.data, 'naïve');
+});
+
+test('a pipeline deeper than MAX_TAP_PIPELINE stops the tap for that connection (records stay bounded)', () => {
+  const { store, tap } = setup({ keep: 1000 });
+  tap.fromClient(b('GET /x HTTP/1.1\r\n\r\n'.repeat(MAX_TAP_PIPELINE + 50)));
+  assert.equal(tap.following, false);
+  assert.equal(store.size, MAX_TAP_PIPELINE);
+  assert.ok(store.list().every((e) => e.state === 'incomplete'));
 });
