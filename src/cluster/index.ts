@@ -66,22 +66,28 @@ export async function startClusterNode(
   const prefix = keyPrefixOf(o);
   const early = createLogger({ level: 'info' });
   let logger: () => Logger = () => early;
-  const registry = await ClusterRegistry.open({
-    nodeId,
-    advertiseUrl,
-    secret: o.secret!,
-    window: o.window,
-    maxTunnels: o.maxTunnels,
-    redisLabel: describeRedisUrl(o.url),
-    store: (hooks) =>
-      ClusterStore.open({
-        url: o.url,
-        prefix,
-        logger: () => logger(),
-        onEvent: hooks.onEvent,
-        onState: hooks.onState,
-      }),
-  });
+  let registry: ClusterRegistry;
+  try {
+    registry = await ClusterRegistry.open({
+      nodeId,
+      advertiseUrl,
+      secret: o.secret!,
+      window: o.window,
+      maxTunnels: o.maxTunnels,
+      redisLabel: describeRedisUrl(o.url),
+      store: (hooks) =>
+        ClusterStore.open({
+          url: o.url,
+          prefix,
+          logger: () => logger(),
+          onEvent: hooks.onEvent,
+          onState: hooks.onState,
+        }),
+    });
+  } catch (err) {
+    peerServer?.close();
+    throw err;
+  }
   const refuse = (socket: Duplex) => (err: BurrowError) =>
     socket.end(`HTTP/1.1 ${err.status} ${err.code}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   links.take = (req, socket, head) => registry.peers.handleUpgrade(req, socket, head, refuse(socket));

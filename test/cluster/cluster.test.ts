@@ -221,7 +221,7 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     assert.doesNotMatch(n.proc.lines.join('\n'), /yyyyyyyy/);
   });
 
-  test('SIGKILL a node: its agent comes back through HAProxy on another node with the same name within 5 s', async () => {
+  test('SIGKILL a node: its agent comes back through HAProxy on another node with the same name within 5 s', async (t) => {
     // agents until one sits on node 3 (round-robin spreads them)
     let name = '';
     for (let i = 0; i < 6 && !name; i++) {
@@ -248,6 +248,9 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
       { timeoutMs: 10_000, intervalMs: 50, what: `${name} serving again from another node` },
     );
     const took = Date.now() - killedAt;
+    t.diagnostic(
+      `failover: ${name} serving again through HAProxy ${took} ms after the SIGKILL (gap answer ${gap.status})`,
+    );
     assert.ok(took <= 5_000, `serving again ${took} ms after the kill (target ≤ 5000)`);
     // every live node serves it
     for (const n of cluster.nodes.slice(0, 2)) {
@@ -255,7 +258,7 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     }
   });
 
-  test('SIGTERM and restart each node in turn: no request lost, names kept', async () => {
+  test('SIGTERM and restart each node in turn: no request lost, names kept', async (t) => {
     // the node the failover test killed comes back first
     const dead = cluster.nodes[2]!;
     if (dead.proc.child.exitCode !== null || dead.proc.child.signalCode !== null) await cluster.startNode(dead);
@@ -294,6 +297,7 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
       running = false;
       await Promise.all(load);
     }
+    t.diagnostic(`rolling restart: ${sent} requests, ${failures.length} failed`);
     assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
     assert.ok(sent > 100, `${sent} requests sent`);
     for (const name of NAMES) {
