@@ -5,6 +5,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../core/errors.js';
 import { sendJson } from '../core/http-json.js';
@@ -21,6 +22,7 @@ import { createMetrics, type ServerMetrics } from './metrics.js';
 import { errorResponseBytes, internalError, parserError, rejectUpgrade, sendError } from './http/pages.js';
 import { ConnectionCap } from './http/connection-cap.js';
 import { interceptConnections } from './http/socket-handoff.js';
+import { ALPN_PROTOCOLS, createH2Visitors, type H2Visitors } from './http/h2.js';
 import { HEAD_CHECK_INTERVAL_MS, RELAY_IDLE_TIMEOUT_MS } from './limits.js';
 import { landingHtml, landingJson, wantsHtml } from './landing.js';
 import { TunnelProxy } from './http/proxy.js';
@@ -274,6 +276,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     return label !== undefined && registry.holdOf(portAddressOf(label)?.name ?? label) !== undefined;
   }
   let plainHttp: http.Server | undefined;
+  let h2Visitors: H2Visitors | undefined;
   const acme = config.acme
     ? new AcmeManager({
         config: config.acme,
@@ -483,12 +486,18 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
         keepAliveTimeout: RELAY_IDLE_TIMEOUT_MS,
         noDelay: true,
       };
+      // where burrow terminates TLS itself, ALPN offers h2 beside http/1.1 (h2.ts)
+      const tlsOpts = { ...serverOpts, ALPNProtocols: ALPN_PROTOCOLS };
       const s = options.tls
-        ? https.createServer({ ...serverOpts, cert: options.tls.cert, key: options.tls.key })
+        ? https.createServer({ ...tlsOpts, cert: options.tls.cert, key: options.tls.key })
         : acme
-          ? https.createServer({ ...serverOpts, SNICallback: acme.sniCallback })
+          ? https.createServer({ ...tlsOpts, SNICallback: acme.sniCallback })
           : http.createServer(serverOpts);
       httpServer = s;
+      const h2 =
+        s instanceof https.Server
+          ? (h2Visitors = createH2Visitors({ handleRequest, logger, maxHeaderBytes: config.maxHeaderBytes }))
+          : undefined;
       server.attach(s);
       // One client address holds at most --max-connections-per-ip sockets (behind a trusted proxy
       // every connection is the proxy's: the cap is the proxy's job there).
@@ -508,7 +517,8 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
           socket.destroy();
           return;
         }
-        relay.accept(socket, handOff);
+        if (h2 && (socket as TLSSocket).alpnProtocol === 'h2') h2.accept(socket);
+        else relay.accept(socket, handOff);
       });
       const main = new Promise<AddressInfo>((resolve, reject) => {
         s.once('error', reject);
@@ -545,6 +555,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
       plainHttp?.close();
       plainHttp?.closeAllConnections();
       relay.shutdown();
+      h2Visitors?.close();
       if (inFlight > 0 && config.drainTimeoutMs > 0) {
         await new Promise<void>((resolve) => {
           drainResolve = resolve;

@@ -100,6 +100,20 @@ export function forwardResponseHeaders(rawHeaders: readonly string[]): string[] 
   return out;
 }
 
+/**
+ * Trailer fields (rawTrailers) to pass on, as one object: hop-by-hop names left out, a repeated
+ * name's values joined with ", " (RFC 9110 §5.3).
+ */
+export function trailerFields(rawTrailers: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < rawTrailers.length; i += 2) {
+    const k = rawTrailers[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(k) || k === 'transfer-encoding' || k === 'content-length') continue;
+    out[k] = out[k] === undefined ? rawTrailers[i + 1]! : `${out[k]}, ${rawTrailers[i + 1]!}`;
+  }
+  return out;
+}
+
 const EMPTY_SET: ReadonlySet<string> = new Set();
 
 function connectionTokens(rawHeaders: readonly string[]): Set<string> {

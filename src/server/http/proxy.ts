@@ -7,7 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
 import { STATUS_ABANDONED } from '../../core/http1.js';
-import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead } from './headers.js';
+import { forwardRequestHeaders, forwardResponseHeaders, serializeRequestHead, trailerFields } from './headers.js';
 import { type Admission, errorHeaders, type Exchange, mayRetry } from './exchange.js';
 import { rejectUpgrade, sendError } from './pages.js';
 import type { PortTarget, RegisteredTunnel } from '../registry.js';
@@ -220,6 +220,10 @@ export class TunnelProxy {
       // Streaming responses (no length: chunked, SSE) get their head at once; sized ones go out
       // with their first body bytes (one write instead of two).
       if (pres.headers['content-length'] === undefined) res.flushHeaders();
+      // trailers (a chunked body's, or h2's) go on before pipe() ends the response
+      pres.once('end', () => {
+        if (pres.rawTrailers.length) res.addTrailers(trailerFields(pres.rawTrailers));
+      });
       // pipe() with explicit endings: cheaper than pipeline() per request on this hot path.
       pres.pipe(res);
       if (exchange.wantsResponses) pres.on('data', (c: Buffer) => (bytes += c.length));
@@ -274,6 +278,9 @@ export class TunnelProxy {
     });
 
     if (hasBody) {
+      req.once('end', () => {
+        if (req.rawTrailers.length) outReq.addTrailers(trailerFields(req.rawTrailers));
+      });
       req.pipe(outReq);
       req.on('error', () => outReq.destroy());
     } else {
