@@ -17,6 +17,7 @@ import { BurrowError } from '../core/errors.js';
 import { sendError } from '../server/http/pages.js';
 import { presentedToken } from '../server/presented-token.js';
 import { SqlWorkstationStore } from './tiflis-workstations.js';
+import { clusterPipe } from './cluster-pipe.js';
 import type { ServerAdapter } from '../server/adapter.js';
 import { validateComposeOptions, type ComposeOptions } from './compose-config.js';
 import { createConsoleAdapter } from '../console/console.js';
@@ -111,12 +112,18 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   }
   const adminApi = accounts.adminAdapter(server.logger);
   const adapters: ServerAdapter[] = [adminApi];
-  if (cluster) adapters.push(cluster.adapter);
+  if (cluster) {
+    adapters.push(cluster.adapter);
+    // requests another node forwards here (the pipe's rendezvous) go through this node's server
+    cluster.registry.localHttp = (req, res) => server.handleRequest(req, res);
+  }
 
   let pipe: PipeAdapter | undefined;
   if (options.pipe !== false) {
     pipe = createPipeAdapter({ pipeHosts: options.pipeHosts ?? [] });
-    adapters.push(accounts.auth === 'token' ? gatePipe(pipe, accounts, server) : pipe);
+    const served = accounts.auth === 'token' ? gatePipe(pipe, accounts, server) : pipe;
+    // a cluster's nodes meet per pipe path on one node (the first arrival's)
+    adapters.push(cluster ? clusterPipe(served, cluster) : served);
   }
   adapters.push(
     createTcpWsAdapter({

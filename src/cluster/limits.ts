@@ -44,3 +44,5 @@ export const DRAIN_NOTICE_MS = 500;
 export const PEER_QUIET_MS = 300;
 /** How often the drain looks at those streams again. */
 export const DRAIN_POLL_MS = 50;
+/** A pipe path's meeting node is kept this long after its last participant arrived. */
+export const PIPE_RENDEZVOUS_TTL_MS = 10 * 60_000;

@@ -39,6 +39,7 @@ import {
   DRAIN_NOTICE_MS,
   DRAIN_POLL_MS,
   PEER_QUIET_MS,
+  PIPE_RENDEZVOUS_TTL_MS,
   HANDOVER_WAIT_MS,
   HEARTBEAT_MS,
   LEASE_TTL_MS,
@@ -592,8 +593,79 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
     if (url) this.peers.done(r.node, url, r.details.id, info);
   }
 
+  /** Where this node's server takes requests another node forwards to it (the pipe's rendezvous). */
+  localHttp: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+
+  /**
+   * The node where a pipe path's participants meet: the first arrival's, from Redis. This node
+   * when Redis is away (a pipe then works when its participants reach the same node).
+   */
+  async pipeNode(path: string): Promise<string> {
+    if (!this.#store.up) return this.nodeId;
+    try {
+      return await this.#store.rendezvous(path, this.nodeId, PIPE_RENDEZVOUS_TTL_MS);
+    } catch {
+      return this.nodeId;
+    }
+  }
+
+  /**
+   * Carry a whole HTTP request to another node's server (the pipe's rendezvous) and its response
+   * back, streaming both ways. A node that cannot be reached: its rendezvous is forgotten, false.
+   */
+  async forwardHttp(node: string, path: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
+    const url = this.#nodeUrl(node);
+    let stream: MuxStream | undefined;
+    if (url) {
+      try {
+        stream = await this.peers.open(node, url, {
+          tunnelId: LOCAL_HTTP_ID,
+          kind: 'http',
+          remoteAddress: req.socket.remoteAddress ?? '',
+        });
+      } catch {
+        stream = undefined;
+      }
+    }
+    if (!stream) {
+      await this.#store.forgetRendezvous(path, node).catch(() => {});
+      return false;
+    }
+    const s = stream;
+    const headers = { ...req.headers, [HOP_HEADER]: this.nodeId };
+    const up = http.request({
+      method: req.method,
+      path: req.url,
+      headers,
+      // no agent: the request runs on this stream (an agent would dial its own socket)
+      createConnection: () => s,
+    });
+    up.on('response', (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', (err) => {
+      if (!res.headersSent) {
+        const e = new BurrowError('BURROW_ERR_AGENT_GONE', `node ${node}: ${err.message}`);
+        res.writeHead(e.status, { 'Content-Type': 'application/json', 'Retry-After': '2' });
+        res.end(JSON.stringify({ error: e.toJSON() }));
+      } else res.destroy();
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    req.pipe(up);
+    return true;
+  }
+
   /** Another node opened a stream to a tunnel here: splice it to the tunnel's own stream. */
   #serveStream(stream: MuxStream, open: StreamOpen): void {
+    if (open.tunnelId === LOCAL_HTTP_ID) {
+      const handle = this.localHttp;
+      if (!handle) stream.reset(new BurrowError('BURROW_ERR_AGENT_GONE', 'this node takes no forwarded requests'));
+      else serveHttp(stream, handle);
+      return;
+    }
     const t = this.#local.getById(open.tunnelId);
     if (t && !t.openStream && t.handleRequest) {
       // a message tunnel (tunely, tiflis) answers HTTP itself: parse the stream here and hand it
@@ -622,6 +694,18 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       (err: unknown) => stream.reset(err instanceof Error ? err : new Error(String(err))),
     );
   }
+}
+
+/** The stream "tunnel id" of a request forwarded to another node's own server (not a tunnel). */
+const LOCAL_HTTP_ID = '~node';
+/** Marks a request another node forwarded here: it is served here, never forwarded again. */
+export const HOP_HEADER = 'x-burrow-cluster-hop';
+
+/** A request another node forwarded: Node's HTTP parser over the stream, into this node's server. */
+function serveHttp(stream: MuxStream, handle: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
+  const server = http.createServer(handle);
+  server.on('clientError', (_err, socket: Duplex) => socket.destroy());
+  server.emit('connection', stream);
 }
 
 /** One forwarded visitor connection to a message tunnel: Node's HTTP parser over the stream. */

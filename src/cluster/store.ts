@@ -6,6 +6,7 @@
  *   <prefix>t:<name>   the name's lease: the owning node, a claim id, what visitors need (JSON), PX
  *   <prefix>h:<name>   a hold after a drop or a goodbye: who gets the name back (JSON), PX
  *   <prefix>n:<node>   a node: its advertise URL, start time, tunnel count, draining (JSON), PX
+ *   <prefix>p:<path>   the node where a pipe path's sender and receivers meet (the first arrival's), PX
  *   <prefix>events     the channel: claim / release / node events (JSON)
  *
  * ioredis is loaded here only, and this module only when a server runs with --cluster.
@@ -147,11 +148,23 @@ end
 return out
 `;
 
+// KEYS: rendezvous. ARGV: node, ms. The first arrival's node, kept while participants keep coming.
+const RENDEZVOUS = `
+local v = redis.call('GET', KEYS[1])
+if v then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return v
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`;
+
 interface Scripts {
   burrowClaim(...args: string[]): Promise<[string, string?]>;
   burrowDetail(...args: string[]): Promise<number>;
   burrowRelease(...args: string[]): Promise<number>;
   burrowRenew(...args: (string | number)[]): Promise<string[]>;
+  burrowRendezvous(...args: string[]): Promise<string>;
 }
 
 export interface StoreOptions {
@@ -209,6 +222,7 @@ export class ClusterStore {
     redis.defineCommand('burrowDetail', { numberOfKeys: 1, lua: DETAIL });
     redis.defineCommand('burrowRelease', { numberOfKeys: 2, lua: RELEASE });
     redis.defineCommand('burrowRenew', { lua: RENEW });
+    redis.defineCommand('burrowRendezvous', { numberOfKeys: 1, lua: RENDEZVOUS });
     try {
       await Promise.all([redis.connect(), sub.connect()]);
       await sub.subscribe(store.#channel);
@@ -350,6 +364,17 @@ export class ClusterStore {
       .exec();
   }
 
+  /** The node where the participants of a pipe path meet: the first arrival's (kept for ms after the last). */
+  async rendezvous(path: string, node: string, ms: number): Promise<string> {
+    return this.#redis.burrowRendezvous(this.#key('p', path), node, String(ms));
+  }
+
+  /** Forget a rendezvous at a node that cannot be reached (only if it still names that node). */
+  async forgetRendezvous(path: string, node: string): Promise<void> {
+    const key = this.#key('p', path);
+    if ((await this.#redis.get(key)) === node) await this.#redis.del(key);
+  }
+
   /** One name's lease and hold, read now. */
   async lookup(name: string): Promise<{ lease?: LeaseRecord; hold?: { record: HoldRecord; ms: number } }> {
     const [[, lease], [, hold], [, ms]] = (await this.#redis
@@ -392,7 +417,7 @@ export class ClusterStore {
     return out;
   }
 
-  #key(kind: 't' | 'h' | 'n', name: string): string {
+  #key(kind: 't' | 'h' | 'n' | 'p', name: string): string {
     return `${this.#prefix}${kind}:${name}`;
   }
 

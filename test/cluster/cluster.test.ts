@@ -206,6 +206,26 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     assert.equal(up.body.toString(), `lt POST /up ${body.length}`);
   });
 
+  test('the pipe across nodes: a sender on node 1, receivers on nodes 2 and 3 (fan-out ?n=3) meet on one node', async () => {
+    const [n1, n2, n3] = cluster.nodes as [
+      (typeof cluster.nodes)[0],
+      (typeof cluster.nodes)[0],
+      (typeof cluster.nodes)[0],
+    ];
+    const path = `/api/v1/pipe/cross-${randomBytes(4).toString('hex')}?n=3`;
+    const body = randomBytes(4 * 1024 * 1024);
+    // receivers first on nodes 2 and 3 (the first arrival picks the meeting node), then the sender on node 1
+    const receivers = [n2, n3, n3].map((n) => get(n.url, path, undefined, { timeoutMs: 30_000 }));
+    await new Promise((r) => setImmediate(r));
+    const sent = get(n1.url, path, undefined, { method: 'PUT', body, timeoutMs: 30_000 });
+    const got = await Promise.all(receivers);
+    for (const [i, r] of got.entries()) {
+      assert.equal(r.status, 200, `receiver ${i}: ${r.body.toString().slice(0, 200)}`);
+      assert.equal(sha(r.body), sha(body), `receiver ${i} got the sender's bytes`);
+    }
+    assert.equal((await sent).status, 200);
+  });
+
   test('a peer link with a wrong secret is refused with 401, and the node says so without the secret', async () => {
     const n = cluster.nodes[0]!;
     const code = await new Promise<number>((resolve, reject) => {
