@@ -18,7 +18,8 @@ import { waitUntil } from '../helpers/wait.js';
 import { startLt } from '../compat/localtunnel/helpers.js';
 import { connectTunely, type Agent } from '../compat/tunely/helpers.js';
 import { runCli } from '../helpers/cli.js';
-import { get, kill, skipReason, status, TestCluster } from './fixture.js';
+import http from 'node:http';
+import { get, kill, skipReason, status, TestCluster, type Got } from './fixture.js';
 
 const skip = await skipReason();
 const NAMES = ['roll-a', 'roll-b', 'roll-c'];
@@ -26,6 +27,31 @@ const NAMES = ['roll-a', 'roll-b', 'roll-c'];
 const VISITORS = 6;
 const host = (name: string): string => `${name}.localhost`;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** GET with Basic credentials (`user:pass`). */
+function getWithAuth(url: string, path: string, host: string, credentials: string): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(path, url);
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        headers: { host, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('a cluster of three nodes behind HAProxy', { skip }, () => {
   let cluster: TestCluster;
@@ -224,6 +250,24 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
       assert.equal(sha(r.body), sha(body), `receiver ${i} got the sender's bytes`);
     }
     assert.equal((await sent).status, 200);
+  });
+
+  test('visitor rules hold on every node: Basic auth checked by the owner for visitors of other nodes', async () => {
+    const [n1, n2, n3] = cluster.nodes as [
+      (typeof cluster.nodes)[0],
+      (typeof cluster.nodes)[0],
+      (typeof cluster.nodes)[0],
+    ];
+    await cluster.agent(plain.port, 'guarded', n1.url, ['--basic-auth', 'ann:s3cret-pass']);
+    for (const n of [n2, n3]) {
+      const refused = await get(n.url, '/secret', 'guarded.localhost');
+      assert.equal(refused.status, 401, `${n.id}: ${refused.body.toString()}`);
+      assert.match(String(refused.headers['www-authenticate']), /^Basic/);
+      const wrong = await getWithAuth(n.url, '/secret', 'guarded.localhost', 'ann:nope');
+      assert.equal(wrong.status, 401);
+      const ok = await getWithAuth(n.url, '/secret', 'guarded.localhost', 'ann:s3cret-pass');
+      assert.equal(ok.body.toString(), 'lt GET /secret 0', `${n.id}: ${ok.status}`);
+    }
   });
 
   test('a peer link with a wrong secret is refused with 401, and the node says so without the secret', async () => {

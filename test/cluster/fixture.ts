@@ -164,8 +164,8 @@ ${servers}
   }
 
   /** An agent: `burrow http <port> --subdomain <name>` through the load balancer. Resolves with its URL. */
-  async agent(port: number, name: string, server = this.url): Promise<CliProcess> {
-    const a = runCli(['http', String(port), '--server', server, '--subdomain', name, '--json']);
+  async agent(port: number, name: string, server = this.url, extra: string[] = []): Promise<CliProcess> {
+    const a = runCli(['http', String(port), '--server', server, '--subdomain', name, '--json', ...extra]);
     this.#extra.push(a);
     await a.nextLine((l) => l.includes('"ready"'), 30_000);
     return a;
