@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 
@@ -45,4 +46,20 @@ void test('an unreachable Redis is named (host and port, never the password) and
   assert.notEqual(r.code, 0);
   assert.match(r.err, new RegExp(`cannot reach the cluster's Redis at redis://127\\.0\\.0\\.1:${port}`));
   assert.doesNotMatch(r.err, /hunter2/);
+});
+
+void test('one process without --cluster loads no Redis client (ioredis stays unloaded)', async () => {
+  const { composeServer } = await import('../../src/app/compose.js');
+  const composed = await composeServer({ port: 0, address: '127.0.0.1', db: 'sqlite::memory:', logLevel: 'silent' });
+  try {
+    await composed.listen();
+    assert.equal(composed.cluster, undefined);
+    assert.ok(!('describe' in composed.server.registry), 'the in-process registry, as before');
+    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) =>
+      k.includes('/node_modules/ioredis/'),
+    );
+    assert.deepEqual(loaded, []);
+  } finally {
+    await composed.close();
+  }
 });
