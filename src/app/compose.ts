@@ -18,6 +18,7 @@ import { sendError } from '../server/http/pages.js';
 import { presentedToken } from '../server/presented-token.js';
 import { SqlWorkstationStore } from './tiflis-workstations.js';
 import { clusterPipe } from './cluster-pipe.js';
+import { clusterTcp } from './cluster-tcp.js';
 import type { ServerAdapter } from '../server/adapter.js';
 import { validateComposeOptions, type ComposeOptions } from './compose-config.js';
 import { createConsoleAdapter } from '../console/console.js';
@@ -116,6 +117,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     adapters.push(cluster.adapter);
     // requests another node forwards here (the pipe's rendezvous) go through this node's server
     cluster.registry.localHttp = (req, res) => server.handleRequest(req, res);
+    cluster.registry.localUpgrade = (req, socket, head) => server.handleUpgrade(req, socket, head);
   }
 
   let pipe: PipeAdapter | undefined;
@@ -125,15 +127,15 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     // a cluster's nodes meet per pipe path on one node (the first arrival's)
     adapters.push(cluster ? clusterPipe(served, cluster) : served);
   }
-  adapters.push(
-    createTcpWsAdapter({
-      targets,
-      registryTokens: (t) => server.tcpAccessToken(t),
-      failedAuth: accounts.tokens.limiter.forSurface('tcp-ws'),
-      ...(options.tcpResumeGraceMs !== undefined ? { detachedGraceMs: options.tcpResumeGraceMs } : {}),
-      ...(options.tcpResumeBufferBytes !== undefined ? { detachedBufferBytes: options.tcpResumeBufferBytes } : {}),
-    }),
-  );
+  const tcpWs = createTcpWsAdapter({
+    targets,
+    registryTokens: (t) => server.tcpAccessToken(t),
+    failedAuth: accounts.tokens.limiter.forSurface('tcp-ws'),
+    ...(options.tcpResumeGraceMs !== undefined ? { detachedGraceMs: options.tcpResumeGraceMs } : {}),
+    ...(options.tcpResumeBufferBytes !== undefined ? { detachedBufferBytes: options.tcpResumeBufferBytes } : {}),
+  });
+  // a cluster carries /tcp/<name> of a tunnel another node holds to that node
+  adapters.push(cluster ? clusterTcp(tcpWs, cluster) : tcpWs);
   const tunely = createTunelyAdapter({
     verifyToken: tunelyVerifierFromTokens(accounts.tokens),
     ...(options.tunelyPath ? { path: options.tunelyPath } : {}),

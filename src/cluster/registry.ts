@@ -595,6 +595,40 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
 
   /** Where this node's server takes requests another node forwards to it (the pipe's rendezvous). */
   localHttp: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+  /** Where this node's server takes upgrades another node forwards to it (/tcp/<name> of a tunnel here). */
+  localUpgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
+
+  /** The node holding a name, when another node holds it (undefined: here, or nobody). */
+  remoteNodeOf(name: string): string | undefined {
+    return this.#local.get(name) ? undefined : this.#remote.get(name)?.node;
+  }
+
+  /**
+   * Carry a WebSocket upgrade to another node's own server (a `burrow tcp` tunnel's /tcp/<name>
+   * held there): the request head as it came, then the bytes both ways. False when the node
+   * cannot be reached.
+   */
+  async forwardUpgrade(node: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
+    const url = this.#nodeUrl(node);
+    if (!url) return false;
+    let stream: MuxStream;
+    try {
+      stream = await this.peers.open(node, url, {
+        tunnelId: LOCAL_HTTP_ID,
+        kind: 'upgrade',
+        remoteAddress: req.socket.remoteAddress ?? '',
+      });
+    } catch {
+      return false;
+    }
+    const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+    lines.push(`${HOP_HEADER}: ${this.nodeId}`, '', '');
+    stream.write(lines.join('\r\n'));
+    if (head.length) stream.write(head);
+    splice(socket, stream);
+    return true;
+  }
 
   /**
    * The node where a pipe path's participants meet: the first arrival's, from Redis. This node
@@ -663,7 +697,7 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
     if (open.tunnelId === LOCAL_HTTP_ID) {
       const handle = this.localHttp;
       if (!handle) stream.reset(new BurrowError('BURROW_ERR_AGENT_GONE', 'this node takes no forwarded requests'));
-      else serveHttp(stream, handle);
+      else serveHttp(stream, handle, this.localUpgrade);
       return;
     }
     const t = this.#local.getById(open.tunnelId);
@@ -702,8 +736,16 @@ const LOCAL_HTTP_ID = '~node';
 export const HOP_HEADER = 'x-burrow-cluster-hop';
 
 /** A request another node forwarded: Node's HTTP parser over the stream, into this node's server. */
-function serveHttp(stream: MuxStream, handle: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
+function serveHttp(
+  stream: MuxStream,
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  upgrade: ((req: http.IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined,
+): void {
   const server = http.createServer(handle);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (upgrade) upgrade(req, socket, head);
+    else socket.destroy();
+  });
   server.on('clientError', (_err, socket: Duplex) => socket.destroy());
   server.emit('connection', stream);
 }

@@ -18,7 +18,9 @@ import { waitUntil } from '../helpers/wait.js';
 import { startLt } from '../compat/localtunnel/helpers.js';
 import { connectTunely, type Agent } from '../compat/tunely/helpers.js';
 import { runCli } from '../helpers/cli.js';
+import { once } from 'node:events';
 import http from 'node:http';
+import net from 'node:net';
 import { get, kill, skipReason, status, TestCluster, type Got } from './fixture.js';
 
 const skip = await skipReason();
@@ -267,6 +269,68 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
       assert.equal(wrong.status, 401);
       const ok = await getWithAuth(n.url, '/secret', 'guarded.localhost', 'ann:s3cret-pass');
       assert.equal(ok.body.toString(), 'lt GET /secret 0', `${n.id}: ${ok.status}`);
+    }
+  });
+
+  test('TCP over WebSocket across nodes: burrow tcp on node 1, burrow connect to /tcp/<name> on node 2', async () => {
+    const [n1, n2] = [cluster.nodes[0]!, cluster.nodes[1]!];
+    const echo = net.createServer((c) => c.pipe(c)).listen(0, '127.0.0.1');
+    await once(echo, 'listening');
+    try {
+      const port = (echo.address() as net.AddressInfo).port;
+      const tcp = runCli([
+        'tcp',
+        `127.0.0.1:${port}`,
+        '--server',
+        n1.url,
+        '--name',
+        'tcpcross',
+        '--no-public-port',
+        '--json',
+      ]);
+      cluster.track(tcp.child);
+      const ready = JSON.parse(await tcp.nextLine((l) => l.includes('"ready"'))) as { accessToken: string };
+      assert.equal(await cluster.ownerOf('tcpcross'), 'n1');
+      const wsUrl = `ws://127.0.0.1:${n2.port}/tcp/tcpcross`;
+      // a wrong token is refused by the owner (its adapter checks it), through node 2
+      const refused = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(wsUrl, { headers: { authorization: 'Bearer not-the-token' } });
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => reject(new Error('a wrong token was let in')));
+        ws.once('error', () => {});
+      });
+      assert.equal(refused, 403, 'BURROW_ERR_FORBIDDEN, as on the node itself');
+      const conn = runCli([
+        'connect',
+        wsUrl,
+        '--token',
+        ready.accessToken,
+        '--local-port',
+        '0',
+        '--mode',
+        'multiplexed',
+        '--json',
+      ]);
+      cluster.track(conn.child);
+      const local = JSON.parse(await conn.nextLine((l) => l.includes('"ready"'))) as { port: number };
+      const sock = net.connect(local.port, '127.0.0.1');
+      await once(sock, 'connect');
+      const payload = randomBytes(256 * 1024);
+      const got: Buffer[] = [];
+      let n = 0;
+      const done = new Promise<void>((resolve) =>
+        sock.on('data', (c: Buffer) => {
+          got.push(c);
+          n += c.length;
+          if (n >= payload.length) resolve();
+        }),
+      );
+      sock.write(payload);
+      await done;
+      sock.destroy();
+      assert.equal(sha(Buffer.concat(got)), sha(payload), 'the echo came back whole through node 2 → node 1');
+    } finally {
+      echo.close();
     }
   });
 
