@@ -43,7 +43,7 @@ const CORE_ERRORS = {
     status: 403,
     wsClose: 4403,
     message: 'This port of the tunnel is not open to visitors',
-    fix: 'The tunnel\'s owner can open it: burrow http <port> --allow-port <this port> (SDK: allowPorts). Only the ports it allows are reachable at <name>-http-<port>.',
+    fix: "The tunnel's owner can open it: burrow http <port> --allow-port <this port> (SDK: allowPorts). Only the ports it allows are reachable at <name>-http-<port>.",
   },
   BURROW_ERR_TUNNEL_CLOSED: {
     status: 410,
@@ -206,6 +206,12 @@ const CORE_ERRORS = {
     wsClose: 1011,
     message: 'Cannot reach the burrow server',
     fix: 'Check --server (scheme, host and port) and that the server is running.',
+  },
+  BURROW_ERR_SERVER_CERT_UNTRUSTED: {
+    status: 502,
+    wsClose: 1015,
+    message: "The burrow server's TLS certificate is not trusted",
+    fix: 'If the server uses a private or staging CA (or a self-signed certificate), pass its CA certificate with --ca FILE (BURROW_CA); --insecure skips the check (testing only). Otherwise the certificate must be valid for the host in --server.',
   },
   BURROW_ERR_STORE: {
     status: 500,

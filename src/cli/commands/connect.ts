@@ -1,17 +1,12 @@
 /** `burrow connect <ws-url>`: a local TCP listener (or stdin/stdout) forwarded over a WebSocket. */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type {
-  BurrowTcpTunnel,
-  TcpTunnelTlsOptions,
-  TunnelConnectionState,
-  TunnelMode,
-} from '../../client/tcp-ws/tcp-tunnel.js';
+import type { BurrowTcpTunnel, TunnelConnectionState, TunnelMode } from '../../client/tcp-ws/tcp-tunnel.js';
 import type { LinkEnd } from '../../client/tcp-ws/singleton-link.js';
 import { BurrowError } from '../../core/errors.js';
 import { flag } from '../env.js';
-import { formatError, usageError } from '../errors.js';
+import { caFlag, insecureFlag, serverTrust } from './connecting.js';
+import { formatError } from '../errors.js';
 import { runCommand } from '../run.js';
 
 export interface ConnectOptions {
@@ -81,49 +76,13 @@ function printable(url: string): string {
   return u.toString();
 }
 
-const READ_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EISDIR: 'it is a directory',
-};
-
-/** --ca / --insecure → the tunnel's tls option; the CA file is read now, and a failure names it. */
-export function connectTls(options: Pick<ConnectOptions, 'ca' | 'insecure'>): TcpTunnelTlsOptions | undefined {
-  const tls: TcpTunnelTlsOptions = {};
-  if (options.ca !== undefined) {
-    let pem: Buffer;
-    try {
-      pem = readFileSync(options.ca);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw usageError(
-        `cannot read the CA file ${options.ca} (--ca / BURROW_CA): ${READ_ERRORS[e.code ?? ''] ?? e.message}`,
-        'Give --ca the path of a PEM file holding the CA certificate(s).',
-      );
-    }
-    if (!/-----BEGIN (?:TRUSTED )?CERTIFICATE-----/.test(pem.toString('latin1')))
-      throw usageError(
-        `the CA file ${options.ca} (--ca / BURROW_CA) holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
-        'Give --ca a PEM file with -----BEGIN CERTIFICATE----- blocks (not the private key).',
-      );
-    tls.ca = pem;
-  }
-  if (options.insecure) tls.rejectUnauthorized = false;
-  return Object.keys(tls).length > 0 ? tls : undefined;
-}
-
 /**
  * `burrow connect`, as a function the CLI and tests call. Prints to io.stdout (one JSON object per
  * line with --json); with --stdio, stdout carries the connection and messages go to io.stderr.
  */
 export async function runConnect(url: string, options: ConnectOptions, io: ConnectIO): Promise<ConnectHandle> {
   const token = options.token ?? '';
-  const tls = connectTls(options);
-  if (options.insecure) {
-    io.stderr.write(
-      "warning: --insecure: the server's TLS certificate is not verified; anyone on the path can read and change this connection\n",
-    );
-  }
+  const tls = serverTrust(options, (line) => io.stderr.write(`${line}\n`));
   const out = options.stdio ? io.stderr : io.stdout;
   const say = (event: Record<string, unknown>, human: string): void => {
     out.write(options.json ? `${JSON.stringify(event)}\n` : `${human}\n`);
@@ -212,14 +171,8 @@ export function registerConnectCommand(program: Command): void {
       ),
     )
     .addOption(flag('--token <token>', 'token for the target (`burrow tcp` prints it)', { env: 'BURROW_TOKEN' }))
-    .addOption(
-      flag('--ca <file>', "wss://: trust the CA certificate(s) in this PEM file instead of Node's list", {
-        env: 'BURROW_CA',
-      }),
-    )
-    .addOption(
-      flag('--insecure', "wss://: do not verify the server's certificate (testing only)", { env: 'BURROW_INSECURE' }),
-    )
+    .addOption(caFlag())
+    .addOption(insecureFlag())
     .addOption(flag('--stdio', 'carry one connection over stdin/stdout (SSH ProxyCommand)', { env: 'BURROW_STDIO' }))
     .addOption(flag('--json', 'print one JSON object per line', { env: 'BURROW_JSON' }))
     .addOption(

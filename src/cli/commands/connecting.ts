@@ -5,7 +5,10 @@
  */
 import type { RetryInfo } from '../../client/burrow/agent.js';
 import type { FirstConnectOptions } from '../../client/burrow/open-tunnel.js';
+import { readFileSync } from 'node:fs';
 import { BurrowError } from '../../core/errors.js';
+import type { TlsTrust } from '../../core/tls-trust.js';
+import { usageError } from '../errors.js';
 import type { StopRequests } from '../run.js';
 import { DEFAULT_SERVER_URL, FIRST_CONNECT_TIMEOUT_MS } from '../../client/burrow/limits.js';
 import { flag } from '../env.js';
@@ -25,6 +28,62 @@ export function serverFlag() {
 /** `-t, --token <token>` (BURROW_TOKEN). */
 export function tokenFlag() {
   return flag('-t, --token <token>', 'access token, when the server requires one', { env: 'BURROW_TOKEN' });
+}
+
+/** `--ca <file>` (BURROW_CA): the CA certificate(s) an https:// or wss:// server's certificate is checked against. */
+export function caFlag() {
+  return flag('--ca <file>', "https/wss server: trust the CA certificate(s) in this PEM file instead of Node's list", {
+    env: 'BURROW_CA',
+  });
+}
+
+/** `--insecure` (BURROW_INSECURE): no check of the server's certificate (testing only). */
+export function insecureFlag() {
+  return flag('--insecure', "https/wss server: do not verify the server's certificate (testing only)", {
+    env: 'BURROW_INSECURE',
+  });
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+/**
+ * --ca / --insecure → which server certificates the client trusts (undefined: Node's list). The CA
+ * file is read now, and a failure names it (exit 2); --insecure says on `warn` what it gives away.
+ */
+export function serverTrust(
+  options: { ca?: string | undefined; insecure?: boolean | undefined },
+  warn: (line: string) => void,
+): TlsTrust | undefined {
+  const tls: TlsTrust = {};
+  if (options.ca !== undefined) {
+    let pem: Buffer;
+    try {
+      pem = readFileSync(options.ca);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw usageError(
+        `cannot read the CA file ${options.ca} (--ca / BURROW_CA): ${READ_ERRORS[e.code ?? ''] ?? e.message}`,
+        'Give --ca the path of a PEM file holding the CA certificate(s).',
+      );
+    }
+    if (!/-----BEGIN (?:TRUSTED )?CERTIFICATE-----/.test(pem.toString('latin1')))
+      throw usageError(
+        `the CA file ${options.ca} (--ca / BURROW_CA) holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+        'Give --ca a PEM file with -----BEGIN CERTIFICATE----- blocks (not the private key).',
+      );
+    tls.ca = pem;
+  }
+  if (options.insecure) {
+    tls.rejectUnauthorized = false;
+    warn(
+      "warning: --insecure: the server's TLS certificate is not verified; anyone on the path can read and change this connection",
+    );
+  }
+  return Object.keys(tls).length > 0 ? tls : undefined;
 }
 
 /** `--local-host <host>` (BURROW_LOCAL_HOST). */

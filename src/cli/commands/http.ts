@@ -19,8 +19,11 @@ import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { collect, parseIntArg, parseServerUrl } from '../util.js';
 import {
+  caFlag,
   connectTimeoutFlag,
   firstContact,
+  insecureFlag,
+  serverTrust,
   holdUntilStopped,
   localHostFlag,
   retryEvent,
@@ -31,6 +34,10 @@ import {
 
 export interface HttpFlags {
   server: string;
+  /** --ca: PEM file of the CA(s) the server's certificate is checked against. */
+  ca?: string;
+  /** --insecure: no check of the server's certificate. */
+  insecure?: boolean;
   port?: number;
   subdomain?: string;
   token?: string;
@@ -83,6 +90,8 @@ const TARGET_FIX =
 export function addHttpFlags(cmd: Command): Command {
   return cmd
     .addOption(serverFlag())
+    .addOption(caFlag())
+    .addOption(insecureFlag())
     .addOption(flag('--subdomain <name>', 'ask for this name (4–63 of a-z, 0-9, -)', { env: 'BURROW_SUBDOMAIN' }))
     .addOption(tokenFlag())
     .addOption(localHostFlag())
@@ -259,6 +268,8 @@ export async function runHttp(
     ...(await httpTunnelOptions(target, f)),
     ...firstContact(f.server, f.connectTimeout, stop, say),
   };
+  const tls = serverTrust(f, (line) => process.stderr.write(`${line}\n`));
+  if (tls) options.tls = tls;
   const { openTunnel } = await import('../../client/burrow/open-tunnel.js');
   const tunnel: Tunnel = await openTunnel(options);
   const local = `${tunnel.target.https ? 'https://' : 'http://'}${tunnel.target.host}:${tunnel.target.port}`;

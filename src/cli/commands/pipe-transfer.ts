@@ -13,11 +13,16 @@ import { usageError } from '../errors.js';
 import { EXIT_OK, reportPipeError, unreadableFile } from './pipe-errors.js';
 import { PipeMeter } from './pipe-meter.js';
 import { envFirst } from '../util.js';
+import { serverTrust } from './connecting.js';
 import { PIPE_API_PREFIX } from '../../app/pipe.js';
 
 export interface PipeServerFlags {
   server?: string;
   token?: string;
+  /** --ca: PEM file of the CA(s) an https:// server's certificate is checked against. */
+  ca?: string;
+  /** --insecure: no check of the server's certificate. */
+  insecure?: boolean;
 }
 
 /** The pipe base URL: a bare server URL gets `/api/v1/pipe`, which every burrow pipe mount accepts. */
@@ -35,7 +40,8 @@ export function pipeBase(server: string | undefined): string {
 
 /** The SDK options every pipe client command passes: server and token. */
 export function clientOptions(f: PipeServerFlags): PipeClientOptions {
-  return { server: pipeBase(f.server), ...(f.token ? { token: f.token } : {}) };
+  const tls = serverTrust(f, (line) => process.stderr.write(`${line}\n`));
+  return { server: pipeBase(f.server), ...(f.token ? { token: f.token } : {}), ...(tls ? { tls } : {}) };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Command, Option } from 'commander';
 import { DEFAULT_PIPE_SERVER as DEFAULT_SERVER } from '../../client/pipe/limits.js';
 import { MAX_RECEIVERS } from '../../wire/pipe/limits.js';
 import { flag } from '../env.js';
+import { caFlag, insecureFlag } from './connecting.js';
 import { parseDurationMs, parseIntArg } from '../util.js';
 import type { ForwardFlags } from './pipe-forward.js';
 import type { ServeFlags } from './pipe-service.js';
@@ -38,7 +39,7 @@ function addServerFlag(cmd: Command, token = true): Command {
   );
   if (token)
     cmd.addOption(flag('--token <token>', 'token for a server that requires one (kind pipe)', { env: 'BURROW_TOKEN' }));
-  return cmd;
+  return cmd.addOption(caFlag()).addOption(insecureFlag());
 }
 
 function exit(code: number): void {

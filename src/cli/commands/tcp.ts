@@ -7,9 +7,12 @@ import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { parseIntArg } from '../util.js';
 import {
+  caFlag,
   connectTimeoutFlag,
   firstContact,
   holdUntilStopped,
+  insecureFlag,
+  serverTrust,
   localHostFlag,
   retryEvent,
   retryLine,
@@ -19,6 +22,10 @@ import {
 
 export interface TcpFlags {
   server: string;
+  /** --ca: PEM file of the CA(s) the server's certificate is checked against. */
+  ca?: string;
+  /** --insecure: no check of the server's certificate. */
+  insecure?: boolean;
   name?: string;
   remotePort?: number;
   publicPort?: boolean;
@@ -65,6 +72,8 @@ async function runTcp(port: string, f: TcpFlags, stop: StopRequests): Promise<nu
     ...(await tcpTunnelOptions(port, f)),
     ...firstContact(f.server, f.connectTimeout, stop, say),
   };
+  const tls = serverTrust(f, (line) => process.stderr.write(`${line}\n`));
+  if (tls) o.tls = tls;
   const t = await exposeTcp(o);
   const local = `${t.target.host}:${t.target.port}`;
   say(
@@ -105,6 +114,8 @@ export function registerTcpCommand(program: Command): void {
 export function addTcpFlags(cmd: Command): Command {
   return cmd
     .addOption(serverFlag())
+    .addOption(caFlag())
+    .addOption(insecureFlag())
     .addOption(flag('--name <name>', 'ask for this name (the /tcp/<name> WebSocket path)', { env: 'BURROW_TCP_NAME' }))
     .addOption(
       flag('--remote-port <port>', "ask for this public TCP port (within the server's --tcp-ports range)", {

@@ -32,6 +32,7 @@ import { MuxSession, webSocketTransport, type MuxStream } from '../../wire/mux/m
 import { AGENT_PATH } from '../../wire/mux/paths.js';
 import { VERSION } from '../../version.js';
 import { backoffDelay, type BackoffOptions } from '../../core/backoff.js';
+import { isUntrustedCertificate, type TlsTrust } from '../../core/tls-trust.js';
 
 /** How long to wait for the WebSocket handshake + WELCOME, in ms. */
 export const CONNECT_TIMEOUT_MS = 15_000;
@@ -55,6 +56,8 @@ export interface AgentOptions {
   logger?: Logger;
   /** Extra headers for the WebSocket upgrade. */
   headers?: Record<string, string>;
+  /** Which server certificates to trust over wss:// (default: Node's CA list). */
+  tls?: TlsTrust | undefined;
 }
 
 export interface TunnelSpec {
@@ -227,6 +230,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       ...(zeroMaskSafe(endpoint) ? { generateMask: zeroMask } : {}),
       handshakeTimeout: CONNECT_TIMEOUT_MS,
       headers: { 'User-Agent': `burrow/${VERSION}`, ...this.#o.headers },
+      ...this.#o.tls,
     });
     // Binary messages arrive as their WebSocket fragments (a large DATA frame is sent as header +
     // payload): the decoder takes them one by one, so they are never joined into one buffer.
@@ -273,7 +277,9 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     ws.on('error', (err) => {
       if (settled) return;
       settled = true;
-      this.#fail(unreachable(endpoint, err), false);
+      const e = unreachable(endpoint, err);
+      // an untrusted certificate will not change by retrying, at least before the first welcome
+      this.#fail(e, e.code === 'BURROW_ERR_SERVER_CERT_UNTRUSTED' && this.#resumeToken === undefined);
     });
     ws.on('close', (code, reason) => {
       session.close(
@@ -497,6 +503,8 @@ export function unreachable(endpoint: string, err: NodeJS.ErrnoException): Burro
   } else if (/EPROTO|wrong version number|packet length too long|SSL routines/i.test(text)) {
     detail = `${where} does not speak TLS (${/wrong version number|packet length too long/i.exec(text)?.[0] ?? err.code ?? 'TLS handshake failed'})`;
     fix = 'The server speaks plain HTTP: use http:// (not https://) in --server, or put TLS in front of it.';
+  } else if (isUntrustedCertificate(err.code)) {
+    return new BurrowError('BURROW_ERR_SERVER_CERT_UNTRUSTED', `${where}: ${err.message} (${err.code})`);
   } else if (/handshake has timed out|ETIMEDOUT/i.test(text)) {
     detail = `${where} did not answer in time`;
     fix = 'Check --server and that no firewall drops the connection; the server may be overloaded.';

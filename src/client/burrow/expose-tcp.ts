@@ -11,6 +11,7 @@ import { describeTarget, parseLocalTarget, type LocalTarget } from './local-targ
 import { bridgeStream, endWhenUnregistered, startRegistered, type FirstConnectOptions } from './open-tunnel.js';
 import { DEFAULT_SERVER_URL } from './limits.js';
 import type { RetryInfo } from './agent.js';
+import type { TlsTrust } from '../../core/tls-trust.js';
 
 export interface ExposeTcpOptions extends FirstConnectOptions {
   /** Local port, or host:port. */
@@ -27,6 +28,8 @@ export interface ExposeTcpOptions extends FirstConnectOptions {
   reconnect?: boolean;
   backoff?: BackoffOptions;
   logger?: Logger;
+  /** Which server certificates to trust over https:// (a private CA: `{ ca }`; default Node's list). */
+  tls?: TlsTrust;
 }
 
 export interface TcpTunnelEvents {
@@ -86,6 +89,7 @@ export async function exposeTcp(options: ExposeTcpOptions): Promise<TcpTunnel> {
     ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   const tunnel = new TcpTunnel(agent, target);
   agent.on('reconnecting', (r) => tunnel.emit('reconnecting', r));

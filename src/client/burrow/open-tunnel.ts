@@ -11,6 +11,7 @@ import type { BackoffOptions } from '../../core/backoff.js';
 import { formatPortList, inPortList, parsePortList } from '../../core/port-range.js';
 import { describeTarget, dialLocal, parseLocalTarget, type LocalTarget } from './local-target.js';
 import { Inspector, startInspector, type InspectOptions } from '../inspector/inspector.js';
+import type { TlsTrust } from '../../core/tls-trust.js';
 
 export { DEFAULT_SERVER_URL };
 
@@ -38,6 +39,8 @@ export interface OpenTunnelOptions extends FirstConnectOptions {
   requestEvents?: boolean;
   window?: number;
   logger?: Logger;
+  /** Which server certificates to trust over https:// (a private CA: `{ ca }`; default Node's list). */
+  tls?: TlsTrust;
   /** Visitor access rules enforced by the server. */
   access?: Record<string, unknown>;
   /** Rewrite the Host header the local service sees (default: the visitor's Host is kept). */
@@ -195,6 +198,7 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
     ...(options.backoff ? { backoff: options.backoff } : {}),
     ...(options.window ? { window: options.window } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   const inspect = options.inspect;
   const inspector =

@@ -11,6 +11,7 @@ import {
 import { request as httpsRequest } from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
 import { BurrowError, type ErrorCode } from '../../core/errors.js';
+import { isUntrustedCertificate, type TlsTrust } from '../../core/tls-trust.js';
 import { MAX_PATH_LENGTH, MAX_RECEIVERS } from '../../wire/pipe/limits.js';
 import { PIPE_API_PREFIX } from '../../wire/pipe/target.js';
 import type { PipeHealth } from '../../wire/pipe/health.js';
@@ -23,6 +24,8 @@ export interface PipeClientOptions {
   /** A token for a server that requires one (`--auth token`): sent as `Authorization: Bearer`. */
   token?: string;
   signal?: AbortSignal;
+  /** Which server certificates to trust over https:// (a private CA: `{ ca }`; default Node's list). */
+  tls?: TlsTrust;
 }
 
 export interface PipeSendOptions extends PipeClientOptions {
@@ -156,13 +159,20 @@ function requestHeaders(opts: PipeClientOptions, defaults: OutgoingHttpHeaders =
   return headers;
 }
 
-function startRequest(method: string, url: URL, headers: OutgoingHttpHeaders, signal: AbortSignal | undefined) {
-  const fn = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return fn(url, { method, headers, ...(signal ? { signal } : {}) });
+function startRequest(method: string, url: URL, headers: OutgoingHttpHeaders, opts: PipeClientOptions) {
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  if (url.protocol === 'https:') return httpsRequest(url, { method, headers, ...signal, ...opts.tls });
+  return httpRequest(url, { method, headers, ...signal });
 }
 
 function unreachable(err: unknown, url: URL): BurrowError {
   if (err instanceof BurrowError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (isUntrustedCertificate(code)) {
+    return new BurrowError('BURROW_ERR_SERVER_CERT_UNTRUSTED', `${url.origin}: ${(err as Error).message} (${code})`, {
+      cause: err,
+    });
+  }
   return new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${url.origin}: ${(err as Error).message}`, { cause: err });
 }
 
@@ -208,7 +218,7 @@ export function send(
   out.response.catch(() => {});
   out.done.catch(() => {});
   let failed = false;
-  const req = startRequest(opts.method ?? 'PUT', url, headers, opts.signal);
+  const req = startRequest(opts.method ?? 'PUT', url, headers, opts);
   const fail = (err: BurrowError): void => {
     if (failed) return;
     failed = true;
@@ -290,7 +300,7 @@ export function receive(path: string, opts: PipeReceiveOptions): PipeReceiveStre
     rejectResponse(err);
     out.destroy(err);
   };
-  const req = startRequest('GET', url, requestHeaders(opts, { accept: '*/*' }), opts.signal);
+  const req = startRequest('GET', url, requestHeaders(opts, { accept: '*/*' }), opts);
   req.on('error', (err) => fail(unreachable(err, url)));
   // Destroying the stream gives up the receiver slot.
   out.once('close', () => {
@@ -321,7 +331,7 @@ export async function health(opts: PipeClientOptions): Promise<PipeHealth> {
   const base = opts.server.replace(/\/+$/, '');
   const url = new URL(base.endsWith(PIPE_API_PREFIX) ? `${base}/health` : `${base}${PIPE_API_PREFIX}/health`);
   return new Promise((resolve, reject) => {
-    const req = startRequest('GET', url, requestHeaders(opts, { accept: 'application/json' }), opts.signal);
+    const req = startRequest('GET', url, requestHeaders(opts, { accept: 'application/json' }), opts);
     req.on('error', (err) => reject(unreachable(err, url)));
     req.on('response', (res) => {
       void readText(res).then((text) => {
@@ -349,7 +359,7 @@ export interface PipeWatchEvent {
 export async function* watch(path: string, opts: PipeClientOptions): AsyncGenerator<PipeWatchEvent> {
   checkPath(path);
   const url = pipeUrl(opts.server, path, { progress: 1 });
-  const req = startRequest('GET', url, requestHeaders(opts, { accept: 'text/event-stream' }), opts.signal);
+  const req = startRequest('GET', url, requestHeaders(opts, { accept: 'text/event-stream' }), opts);
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     req.on('error', (err) => reject(unreachable(err, url)));
     req.on('response', resolve);

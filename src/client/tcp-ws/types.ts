@@ -1,5 +1,6 @@
 import type { Logger } from '../../core/logger.js';
 import type { ConnectionStateTracker, TunnelConnectionState, TunnelConnectionStateCallback } from './state.js';
+import type { TlsTrust } from '../../core/tls-trust.js';
 
 /** Same names and values as limrun's `startTcpTunnel` (docs/tcp.md). */
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
@@ -28,13 +29,8 @@ export interface TcpWsBaseOptions {
   tls?: TcpTunnelTlsOptions | undefined;
 }
 
-/** TLS settings for a wss:// server (burrow extension of startTcpTunnel's options). */
-export interface TcpTunnelTlsOptions {
-  /** Certificate authorities (PEM) to trust instead of Node's default list, e.g. a self-signed server's certificate. */
-  ca?: string | Buffer | (string | Buffer)[];
-  /** false accepts any server certificate (testing only: anyone on the path can read the tunnel). @default true */
-  rejectUnauthorized?: boolean;
-}
+/** TLS settings for a wss:// server (burrow extension of startTcpTunnel's options): see core/tls-trust.ts. */
+export type TcpTunnelTlsOptions = TlsTrust;
 
 /** What both modes need to open (and reopen) their WebSockets, with limrun's defaults filled in. */
 export interface TcpLinkOptions {
