@@ -71,8 +71,11 @@ export interface ServerOptions extends ServerHooks {
   headTimeoutMs?: number;
   /** Concurrent visitor connections per client address (IPv6 per /64); 0 = no cap. */
   maxConnectionsPerIp?: number;
-  /** Serve HTTPS directly (PEM strings or buffers). */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Serve HTTPS directly (PEM strings or buffers). `httpPort`: also serve plain HTTP on this port,
+   * redirecting every request to HTTPS (308; 0 = any free port; default: no plain port).
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; httpPort?: number };
   /** Serve HTTPS with certificates obtained and renewed automatically by ACME (src/server/tls/). */
   acme?: AcmeOptions;
   logLevel?: LevelWithSilent;
@@ -116,6 +119,8 @@ export interface ServerConfig {
   readonly tcpPorts: PortRange | undefined;
   /** Automatic TLS, when on. */
   readonly acme: AcmeConfig | undefined;
+  /** The plain HTTP port beside HTTPS (redirects; with ACME also its challenges), if any. */
+  readonly plainHttpPort: number | undefined;
 }
 
 const KNOWN_KEYS = new Set([
@@ -207,6 +212,10 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
     problems.push('--acme and --tls-cert/--tls-key exclude each other: certificates come from one or the other');
   }
   const acme = options.acme ? resolveAcmeConfig(options.acme, problems) : undefined;
+  const tlsHttpPort = options.tls?.httpPort;
+  if (tlsHttpPort !== undefined && (!Number.isInteger(tlsHttpPort) || tlsHttpPort < 0 || tlsHttpPort > 65535)) {
+    problems.push(`--http-port must be an integer from 0 to 65535 (got ${JSON.stringify(tlsHttpPort)})`);
+  }
 
   let tcpPorts: PortRange | undefined;
   if (options.tcpPorts !== undefined) {
@@ -259,6 +268,7 @@ export function resolveServerConfig(options: ServerOptions): ServerConfig {
     logLevel,
     tcpPorts,
     acme,
+    plainHttpPort: acme ? acme.httpPort : tlsHttpPort,
   };
   if (problems.length) {
     throw new BurrowError('BURROW_ERR_INVALID_CONFIG', problems.join('; '));

@@ -530,19 +530,21 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
           resolve(addr);
         });
       });
-      if (!acme || !config.acme) return main;
-      const acmeConfig = config.acme;
+      const plainHttpPort = config.plainHttpPort;
+      if (plainHttpPort === undefined || !(s instanceof https.Server)) return main;
       return main.then(async (addr) => {
-        await acme.start();
+        await acme?.start();
         plainHttp = createPlainHttpPort({
-          challengeAnswer: (token) => acme.challengeAnswer(token),
+          challengeAnswer: (token) => acme?.challengeAnswer(token),
           httpsPort: () => (config.publicUrl?.port ? Number(config.publicUrl.port) : boundPort),
         });
-        await listenPlain(plainHttp, acmeConfig.httpPort, address);
+        await listenPlain(plainHttp, plainHttpPort, address);
         const plainPort = (plainHttp.address() as AddressInfo).port;
         logger.info(
-          { port: plainPort, directory: acmeConfig.directoryUrl },
-          'acme: plain HTTP port serves challenges and redirects to HTTPS',
+          { port: plainPort, ...(config.acme ? { directory: config.acme.directoryUrl } : {}) },
+          acme
+            ? 'acme: plain HTTP port serves challenges and redirects to HTTPS'
+            : 'plain HTTP port redirects to HTTPS',
         );
         return addr;
       });
@@ -591,7 +593,7 @@ function listenPlain(s: http.Server, port: number, address: string): Promise<voi
         err.code === 'EACCES' ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : err.message;
       reject(
         new BurrowError('BURROW_ERR_INVALID_CONFIG', `cannot listen on --http-port ${port}: ${why}`, {
-          fix: 'ACME HTTP-01 validation reaches the server on port 80: give burrow that port (setcap cap_net_bind_service=+ep on node, or a port forward 80 → --http-port).',
+          fix: 'Give burrow that port (root, setcap cap_net_bind_service=+ep on node, or a port forward 80 → --http-port), or pick a free one. With --acme, HTTP-01 validation reaches the server on port 80.',
         }),
       );
     });

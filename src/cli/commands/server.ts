@@ -132,13 +132,20 @@ export function serverOptionsFromFlags(f: ServerFlags): ServerOptions {
     if (!f.tlsCert || !f.tlsKey)
       throw usageError('--tls-cert and --tls-key go together', 'Pass both PEM files (or neither, behind a TLS proxy).');
     o.tls = { cert: readPem('--tls-cert', f.tlsCert), key: readPem('--tls-key', f.tlsKey) };
+    if (f.httpPort !== undefined && !f.acme) o.tls.httpPort = f.httpPort;
   }
   const acmeOnly =
     f.acmeEmail ?? f.acmeDirectory ?? f.acmeDir ?? f.acmeDnsHook ?? (f.acmeStaging ? '--acme-staging' : undefined);
-  if (!f.acme && (acmeOnly !== undefined || f.httpPort !== undefined)) {
+  if (!f.acme && acmeOnly !== undefined) {
     throw usageError(
-      '--acme-email, --acme-directory, --acme-staging, --acme-dir, --acme-dns-hook and --http-port need --acme',
+      '--acme-email, --acme-directory, --acme-staging, --acme-dir and --acme-dns-hook need --acme',
       'Add --acme (BURROW_ACME=1) to obtain certificates automatically, or drop these flags.',
+    );
+  }
+  if (f.httpPort !== undefined && !f.acme && !f.tlsCert) {
+    throw usageError(
+      '--http-port serves plain HTTP beside HTTPS: it needs --acme or --tls-cert/--tls-key',
+      'Add --acme or --tls-cert/--tls-key (HTTPS on --port), or drop --http-port (without TLS, --port is plain HTTP).',
     );
   }
   if (f.acme) {
@@ -327,10 +334,10 @@ export function addServerFlags(cmd: Command): Command {
     ),
   );
   add(
-    flag('--http-port <port>', 'with --acme: plain HTTP port for ACME challenges, redirecting the rest to HTTPS', {
+    flag('--http-port <port>', 'with TLS on: plain HTTP port redirecting to HTTPS (and ACME challenges)', {
       env: 'BURROW_HTTP_PORT',
       parse: parseIntArg(0, 65535),
-      defaultDescription: String(DEFAULT_ACME_HTTP_PORT),
+      defaultDescription: `${DEFAULT_ACME_HTTP_PORT} with --acme; off with --tls-cert`,
     }),
   );
   add(
