@@ -30,6 +30,7 @@ import { resolveServerConfig as resolveServerConfig } from '../server/config.js'
 import type { ClusterNode } from '../cluster/index.js';
 // the cluster's error codes are in the one table even when no --cluster loads the rest
 import '../cluster/errors.js';
+import { databaseCertificates } from './acme-store.js';
 
 export interface ComposedServer {
   readonly server: BurrowServer;
@@ -102,6 +103,10 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
       await accounts.close();
       throw err;
     }
+  }
+  // ACME certificates live in the database (shared by every node) unless --acme-dir names a folder
+  if (core.acme && core.acme.dir === undefined && core.acme.store === undefined) {
+    core.acme = { ...core.acme, store: databaseCertificates(accounts.store) };
   }
   let server: BurrowServer;
   try {

@@ -1,8 +1,9 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { BurrowError, isBurrowError } from '../core/errors.js';
 import { MIGRATION_TABLE } from './migrations.js';
-import type { Database, TokensTable, TunnelIdsTable, WorkstationsTable } from './schema.js';
+import type { AcmeCertificatesTable, Database, TokensTable, TunnelIdsTable, WorkstationsTable } from './schema.js';
 import type {
+  AcmeCertificateRecord,
   ClaimTunnelIdInput,
   ClaimTunnelIdResult,
   ReservedName,
@@ -340,6 +341,49 @@ export class KyselyStore implements Store {
     return Number(res.numDeletedRows) > 0;
   }
 
+  // ---- automatic TLS (ACME) ----
+
+  async getAcmeAccountKey(): Promise<string | undefined> {
+    const row = await this.#run('read ACME account', () =>
+      this.#db.selectFrom('acme_account').select('key').where('id', '=', ACME_ACCOUNT_ID).executeTakeFirst(),
+    );
+    return row?.key;
+  }
+
+  async setAcmeAccountKey(pem: string, now: number): Promise<void> {
+    await this.#run('save ACME account', () =>
+      this.#db
+        .insertInto('acme_account')
+        .values({ id: ACME_ACCOUNT_ID, key: pem, updated_at: now })
+        .onConflict((oc) => oc.column('id').doUpdateSet({ key: pem, updated_at: now }))
+        .execute(),
+    );
+  }
+
+  async putAcmeCertificate(c: AcmeCertificateRecord): Promise<void> {
+    await this.#run('save ACME certificate', () =>
+      this.#db
+        .insertInto('acme_certificates')
+        .values({ name: c.name, cert: c.cert, key: c.key, updated_at: c.updatedAt })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ cert: c.cert, key: c.key, updated_at: c.updatedAt }))
+        .execute(),
+    );
+  }
+
+  async getAcmeCertificate(name: string): Promise<AcmeCertificateRecord | undefined> {
+    const row = await this.#run('read ACME certificate', () =>
+      this.#db.selectFrom('acme_certificates').selectAll().where('name', '=', name).executeTakeFirst(),
+    );
+    return row && toAcmeCertificate(row);
+  }
+
+  async listAcmeCertificates(): Promise<AcmeCertificateRecord[]> {
+    const rows = await this.#run('list ACME certificates', () =>
+      this.#db.selectFrom('acme_certificates').selectAll().orderBy('name').execute(),
+    );
+    return rows.map(toAcmeCertificate);
+  }
+
   // ---- tiflis workstations ----
 
   async saveWorkstation(ws: WorkstationRecord): Promise<void> {
@@ -503,6 +547,13 @@ function toTunnelId(row: Selectable<TunnelIdsTable>): TunnelIdRecord {
     createdAt: millis(row.created_at),
     lastSeenAt: millis(row.last_seen_at),
   };
+}
+
+/** The one row of acme_account. */
+const ACME_ACCOUNT_ID = 'account';
+
+function toAcmeCertificate(row: Selectable<AcmeCertificatesTable>): AcmeCertificateRecord {
+  return { name: row.name, cert: row.cert, key: row.key, updatedAt: millis(row.updated_at) };
 }
 
 function toWorkstation(row: Selectable<WorkstationsTable>): WorkstationRecord {

@@ -88,11 +88,35 @@ const m003Workstations: Migration = {
   },
 };
 
+/** 004: automatic-TLS certificates and the ACME account key, shared by every node (src/server/tls/). */
+const m004Acme: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('acme_account')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('acme_certificates')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('cert', 'text', (c) => c.notNull())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.dropTable('acme_certificates').execute();
+    await db.schema.dropTable('acme_account').execute();
+  },
+};
+
 /** Every migration, by name. Names sort in application order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '001_initial': m001Initial,
   '002_access_rules': m002AccessRules,
   '003_workstations': m003Workstations,
+  '004_acme': m004Acme,
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).sort().at(-1)!;

@@ -54,10 +54,25 @@ export interface WorkstationsTable {
   last_seen_at: Millis;
 }
 
+export interface AcmeAccountTable {
+  id: string;
+  key: string;
+  updated_at: Millis;
+}
+
+export interface AcmeCertificatesTable {
+  name: string;
+  cert: string;
+  key: string;
+  updated_at: Millis;
+}
+
 export interface Database {
   tokens: TokensTable;
   reserved_names: ReservedNamesTable;
   access_rules: AccessRulesTable;
   tunnel_ids: TunnelIdsTable;
   workstations: WorkstationsTable;
+  acme_account: AcmeAccountTable;
+  acme_certificates: AcmeCertificatesTable;
 }

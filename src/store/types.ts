@@ -93,6 +93,17 @@ export interface WorkstationRecord {
   readonly lastSeenAt: number;
 }
 
+/** An automatic-TLS (ACME) certificate kept in the store, so every node of a cluster serves it. */
+export interface AcmeCertificateRecord {
+  /** The host name (or `*.<domain>`) it is for. */
+  readonly name: string;
+  /** PEM chain, leaf first. */
+  readonly cert: string;
+  /** PEM private key. */
+  readonly key: string;
+  readonly updatedAt: number;
+}
+
 export type StoreBackend = 'sqlite' | 'postgres';
 
 /**
@@ -138,6 +149,15 @@ export interface Store {
   listWorkstations(): Promise<WorkstationRecord[]>;
   touchWorkstation(id: string, at: number): Promise<void>;
   deleteWorkstation(id: string): Promise<boolean>;
+
+  /** The ACME account key (PEM), if one was saved. */
+  getAcmeAccountKey(): Promise<string | undefined>;
+  /** Save the ACME account key (replacing one saved before). */
+  setAcmeAccountKey(pem: string, now: number): Promise<void>;
+  /** Insert or replace the certificate for `name`. */
+  putAcmeCertificate(c: AcmeCertificateRecord): Promise<void>;
+  getAcmeCertificate(name: string): Promise<AcmeCertificateRecord | undefined>;
+  listAcmeCertificates(): Promise<AcmeCertificateRecord[]>;
 
   close(): Promise<void>;
 }

@@ -255,6 +255,28 @@ function operations(backend: Backend): void {
       assert.equal(await store.deleteTunnelId('id-n1'), false);
     });
 
+    void it('keeps the ACME account key and certificates (one row per name, replaced on renewal)', async () => {
+      assert.equal(await store.getAcmeAccountKey(), undefined);
+      await store.setAcmeAccountKey('-----BEGIN PRIVATE KEY-----\nA\n', 10);
+      await store.setAcmeAccountKey('-----BEGIN PRIVATE KEY-----\nB\n', 20);
+      assert.equal(await store.getAcmeAccountKey(), '-----BEGIN PRIVATE KEY-----\nB\n');
+      const wild = { name: '*.example.com', cert: 'CERT-1', key: 'KEY-1', updatedAt: 30 };
+      await store.putAcmeCertificate(wild);
+      await store.putAcmeCertificate({ name: 'example.com', cert: 'C', key: 'K', updatedAt: 31 });
+      await store.putAcmeCertificate({ ...wild, cert: 'CERT-2', key: 'KEY-2', updatedAt: 40 });
+      assert.deepEqual(await store.getAcmeCertificate('*.example.com'), {
+        name: '*.example.com',
+        cert: 'CERT-2',
+        key: 'KEY-2',
+        updatedAt: 40,
+      });
+      assert.deepEqual(
+        (await store.listAcmeCertificates()).map((c) => c.name),
+        ['*.example.com', 'example.com'],
+      );
+      assert.equal(await store.getAcmeCertificate('nope.example.com'), undefined);
+    });
+
     void it('saves tiflis workstations (upsert keeps created_at), touches and deletes them', async () => {
       const ws = {
         id: 'Z6q62aKz-F96',

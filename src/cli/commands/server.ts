@@ -13,7 +13,7 @@ import {
   DEFAULT_RESUME_GRACE_MS,
 } from '../../core/limits.js';
 import { DEFAULT_STREAM_WINDOW } from '../../wire/mux/limits.js';
-import { DEFAULT_ACME_DIR, DEFAULT_ACME_HTTP_PORT } from '../../server/tls/limits.js';
+import { DEFAULT_ACME_HTTP_PORT } from '../../server/tls/limits.js';
 import { createLogger, defaultLogFormat, LOG_FORMATS, type LogFormat } from '../../core/logger.js';
 import { flag } from '../env.js';
 import { usageError } from '../errors.js';
@@ -321,9 +321,9 @@ export function addServerFlags(cmd: Command): Command {
     }),
   );
   add(
-    flag('--acme-dir <dir>', 'folder for the ACME account key and certificates', {
+    flag('--acme-dir <dir>', 'keep the ACME account key and certificates in this folder instead of the database', {
       env: 'BURROW_ACME_DIR',
-      defaultDescription: DEFAULT_ACME_DIR,
+      defaultDescription: 'the database',
     }),
   );
   add(

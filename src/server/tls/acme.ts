@@ -32,7 +32,7 @@ import {
 } from './limits.js';
 import { IssuanceBudget } from './budget.js';
 import type { AcmeConfig } from './options.js';
-import { CertificateDirectory, type StoredCertificate } from './store.js';
+import type { CertificateStore, StoredCertificate } from './store.js';
 import { challengeRecord, runDnsHook } from './dns-hook.js';
 
 export interface AcmeManagerOptions {
@@ -58,7 +58,7 @@ type Outcome = 'issued' | 'renewed' | 'failed' | 'refused' | 'rate_limited';
 
 export class AcmeManager {
   readonly config: AcmeConfig;
-  readonly directory: CertificateDirectory;
+  readonly store: CertificateStore;
   readonly #o: AcmeManagerOptions;
   readonly #now: () => number;
   readonly #held = new Map<string, Held>();
@@ -78,7 +78,7 @@ export class AcmeManager {
     this.#o = options;
     this.config = options.config;
     this.#now = options.config.now;
-    this.directory = new CertificateDirectory(options.config.dir);
+    this.store = options.config.store;
     this.#budget = new IssuanceBudget(ACME_MAX_ISSUANCES_PER_HOUR, this.#now);
     this.#events = new Counter({
       name: 'burrow_acme_certificates_total',
@@ -94,7 +94,7 @@ export class AcmeManager {
 
   /** Load the stored certificates (no new issuance for them) and start the renewal task. */
   async start(): Promise<void> {
-    for (const stored of await this.directory.list()) {
+    for (const stored of await this.store.list()) {
       try {
         this.#use(stored);
       } catch (err) {
@@ -204,7 +204,7 @@ export class AcmeManager {
     const p = this.#order(name).then(
       async (stored) => {
         const h = this.#use(stored);
-        await this.directory.write(stored);
+        await this.store.write(stored);
         this.#failedUntil.delete(name);
         this.#count(kind);
         this.#o.logger.info(
@@ -299,11 +299,11 @@ export class AcmeManager {
   /** One ACME client per manager, on the stored account key (created and saved on first use). */
   #accountClient(): Promise<acme.Client> {
     this.#client ??= (async () => {
-      let accountKey = await this.directory.readAccountKey();
+      let accountKey = await this.store.readAccountKey();
       if (!accountKey) {
         accountKey = (await acme.crypto.createPrivateEcdsaKey()).toString();
-        await this.directory.writeAccountKey(accountKey);
-        this.#o.logger.info({ dir: this.config.dir }, 'acme: new account key saved');
+        await this.store.writeAccountKey(accountKey);
+        this.#o.logger.info({ where: this.store.where }, 'acme: new account key saved');
       }
       return new acme.Client({ directoryUrl: this.config.directoryUrl, accountKey });
     })();

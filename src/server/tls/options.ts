@@ -1,5 +1,6 @@
 /** Automatic TLS options (ServerOptions.acme) → a validated AcmeConfig; problems are collected, not thrown. */
 import { DEFAULT_ACME_DIR, DEFAULT_ACME_HTTP_PORT, LETS_ENCRYPT_PRODUCTION, LETS_ENCRYPT_STAGING } from './limits.js';
+import { CertificateDirectory, type CertificateStore } from './store.js';
 
 export interface AcmeOptions {
   /** The account's contact e-mail (the CA writes about expiring certificates and policy changes). */
@@ -19,6 +20,11 @@ export interface AcmeOptions {
    * tunnel names are served from one wildcard `*.<domain>` certificate obtained through DNS-01.
    */
   dnsHook?: string;
+  /**
+   * Keep certificates and the account key here instead of in `dir` (composeServer passes the
+   * database unless --acme-dir is given, so every node of a cluster shares them).
+   */
+  store?: CertificateStore;
   /** Clock for expiry and renewal decisions (tests inject one; default Date.now). */
   now?: () => number;
 }
@@ -30,10 +36,12 @@ export interface AcmeConfig {
   readonly httpPort: number;
   readonly directoryCa: string | Buffer | undefined;
   readonly dnsHook: string | undefined;
+  /** Where certificates are kept (a CertificateDirectory on `dir` unless a store was given). */
+  readonly store: CertificateStore;
   readonly now: () => number;
 }
 
-const KEYS = new Set(['email', 'directoryUrl', 'staging', 'dir', 'httpPort', 'directoryCa', 'dnsHook', 'now']);
+const KEYS = new Set(['email', 'directoryUrl', 'staging', 'dir', 'httpPort', 'directoryCa', 'dnsHook', 'store', 'now']);
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Validate `o`, pushing each problem (named by its flag) onto `problems`. */
@@ -71,6 +79,7 @@ export function resolveAcmeConfig(o: AcmeOptions, problems: string[]): AcmeConfi
     httpPort,
     directoryCa: o.directoryCa,
     dnsHook: o.dnsHook?.trim() || undefined,
+    store: o.store ?? new CertificateDirectory(dir),
     now: o.now ?? Date.now,
   };
 }

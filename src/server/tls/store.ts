@@ -23,11 +23,28 @@ const fileOf = (name: string): string => name.replace(/^\*\./, WILDCARD_FILE_PRE
 const nameOf = (file: string): string =>
   file.startsWith(WILDCARD_FILE_PREFIX) ? `*.${file.slice(WILDCARD_FILE_PREFIX.length)}` : file;
 
-export class CertificateDirectory {
+/**
+ * Where certificates and the ACME account key are kept: a directory (CertificateDirectory, one node)
+ * or the server's database (app/acme-store.ts: every node of a cluster serves the same ones).
+ */
+export interface CertificateStore {
+  /** For logs: the folder, or `database`. */
+  readonly where: string;
+  readAccountKey(): Promise<string | undefined>;
+  writeAccountKey(pem: string): Promise<void>;
+  list(): Promise<StoredCertificate[]>;
+  write(c: StoredCertificate): Promise<void>;
+}
+
+export class CertificateDirectory implements CertificateStore {
   readonly dir: string;
 
   constructor(dir: string) {
     this.dir = dir;
+  }
+
+  get where(): string {
+    return this.dir;
   }
 
   get #certs(): string {

@@ -1,0 +1,114 @@
+/**
+ * Automatic-TLS certificates in the database (issue 18): `burrow server --acme` without --acme-dir
+ * keeps the account key and certificates in its store, so a second node on the same database serves
+ * the certificate the first obtained, with no new order. Against pebble (acme-pebble.ts), on SQLite
+ * and, where BURROW_TEST_DATABASE_URL is set, on PostgreSQL (a schema of its own).
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import tls from 'node:tls';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { composeServer, type ComposedServer } from '../../src/app/compose.js';
+import { freePort } from '../helpers/net.js';
+import { PG_SKIP, PG_URL, dropSchema, uniqueSchema } from '../store/helpers.js';
+import { pebbleMissing, startPebble, type Pebble } from './acme-pebble.js';
+
+const DOMAIN = 'store.test';
+const missing = pebbleMissing();
+
+let pebble: Pebble;
+let root: string;
+let work: string;
+let httpPort: number;
+
+test.before(async () => {
+  if (missing) return;
+  work = mkdtempSync(join(tmpdir(), 'burrow-acme-store-'));
+  httpPort = await freePort();
+  pebble = await startPebble(work, httpPort);
+  root = await pebble.root();
+});
+
+test.after(() => {
+  if (missing) return;
+  pebble.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function node(db: string, plainPort: number): Promise<ComposedServer> {
+  const s = await composeServer({
+    port: 0,
+    address: '127.0.0.1',
+    domains: [DOMAIN],
+    logLevel: 'silent',
+    processMetrics: false,
+    db,
+    auth: 'none',
+    acme: {
+      email: 'ops@example.com',
+      directoryUrl: pebble.directoryUrl,
+      directoryCa: pebble.directoryCa,
+      httpPort: plainPort,
+    },
+  });
+  await s.listen();
+  return s;
+}
+
+function handshake(s: ComposedServer, servername: string): Promise<tls.PeerCertificate> {
+  const port = (s.server.httpServer!.address() as { port: number }).port;
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({ host: '127.0.0.1', port, servername, ca: root }, () => {
+      const cert = sock.getPeerCertificate();
+      sock.end();
+      resolve(cert);
+    });
+    sock.on('error', reject);
+  });
+}
+
+async function issued(s: ComposedServer): Promise<number> {
+  const m = await s.server.metrics.registry.getSingleMetric('burrow_acme_certificates_total')!.get();
+  return m.values.find((v) => v.labels.event === 'issued')?.value ?? 0;
+}
+
+const pgSchema = uniqueSchema();
+const backends: [string, () => string, string | false][] = [
+  ['SQLite', () => `sqlite:${join(work, 'nodes.db')}`, false],
+  [
+    'PostgreSQL',
+    () => {
+      const u = new URL(PG_URL!);
+      u.searchParams.set('schema', pgSchema);
+      return u.toString();
+    },
+    PG_SKIP,
+  ],
+];
+test.after(async () => {
+  if (!missing && PG_URL) await dropSchema(pgSchema);
+});
+
+for (const [name, dbUrl, skipWhy] of backends) {
+  void test(
+    `${name}: without --acme-dir the certificate is kept in the database; a second node serves it without a new order`,
+    { skip: missing ?? skipWhy },
+    async (ctx) => {
+      const db = dbUrl();
+      // the first node obtains the certificate (pebble validates HTTP-01 on its plain port)
+      const first = await node(db, httpPort);
+      ctx.after(() => first.close());
+      const cert = await handshake(first, DOMAIN);
+      assert.equal(cert.subject.CN, DOMAIN);
+      assert.equal(await issued(first), 1);
+      assert.equal(existsSync(join(process.cwd(), 'data', 'acme', 'certificates', `${DOMAIN}.crt`)), false);
+      // a second node on the same database (another plain port: pebble could not reach it anyway)
+      const second = await node(db, await freePort());
+      ctx.after(() => second.close());
+      assert.equal((await handshake(second, DOMAIN)).serialNumber, cert.serialNumber);
+      assert.equal(await issued(second), 0);
+    },
+  );
+}
