@@ -1,5 +1,5 @@
 /**
- * The live status panel (issue 20), driven in a real pseudo-terminal (`script` from util-linux) and
+ * The live status panel (issue 20), driven in a real pseudo-terminal (python3's pty module) and
  * read as a terminal shows it (@xterm/headless interprets the cursor moves): `burrow start` and
  * `burrow http` show the session, the public URL and the inspector URL, and after real requests the
  * counters and the last-requests list change — redrawn in place, not scrolled. With NO_COLOR the
@@ -26,7 +26,45 @@ const ROWS = 40;
 const SCREEN_WAIT_MS = 30_000;
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-const NO_SCRIPT = spawnSync('script', ['--version']).status === 0 ? undefined : 'util-linux `script` is not installed';
+/**
+ * A pseudo-terminal from python3's pty module: the child gets the terminal (COLS × ROWS, set before it
+ * starts) as stdin, stdout and stderr; everything it writes is copied to our stdout at once, our stdin
+ * is typed into it (Ctrl-C → SIGINT), and the exit status is the child's.
+ */
+const PTY_PY = `
+import os, pty, select, struct, sys, fcntl, termios
+cols, rows = int(sys.argv[1]), int(sys.argv[2])
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
+    os.execv(sys.argv[3], sys.argv[3:])
+watch = [fd, 0]
+while True:
+    ready = select.select(watch, [], [])[0]
+    if fd in ready:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b''
+        if not data:
+            break
+        view = memoryview(data)
+        while view:
+            view = view[os.write(1, view):]
+    if 0 in ready:
+        data = os.read(0, 1024)
+        if data:
+            os.write(fd, data)
+        else:
+            watch = [fd]
+status = os.waitpid(pid, 0)[1]
+sys.exit(os.waitstatus_to_exitcode(status))
+`;
+
+const NO_PTY =
+  spawnSync('python3', ['-c', 'import pty, termios, fcntl']).status === 0
+    ? undefined
+    : 'python3 with its pty module is missing';
 
 /** A CLI command in a pseudo-terminal of COLS × ROWS, its screen as a terminal shows it. */
 interface Pty {
@@ -39,13 +77,10 @@ interface Pty {
   exited: Promise<number | null>;
 }
 
-const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
 function inPty(args: string[], env: Record<string, string | undefined> = {}): Pty {
-  const command = [process.execPath, ...cliArgs(...args)].map(quote).join(' ');
   const fullEnv: Record<string, string | undefined> = { ...process.env, TERM: 'xterm-256color', ...env };
   for (const [k, v] of Object.entries(fullEnv)) if (v === undefined) delete fullEnv[k];
-  const child = spawn('script', ['-qfec', `stty cols ${COLS} rows ${ROWS}; exec ${command}`, '/dev/null'], {
+  const child = spawn('python3', ['-c', PTY_PY, String(COLS), String(ROWS), process.execPath, ...cliArgs(...args)], {
     cwd: ROOT,
     env: fullEnv,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -99,7 +134,7 @@ let originPort = 0;
 let dir = '';
 const running: (Pty | CliProcess)[] = [];
 
-void describe('the status panel', { skip: NO_SCRIPT }, () => {
+void describe('the status panel', { skip: NO_PTY }, () => {
   before(async () => {
     const s = await startServer();
     [server, serverUrl, serverPort] = [s.server, s.url, s.port];
