@@ -30,6 +30,15 @@ const VISITORS = 6;
 const host = (name: string): string => `${name}.localhost`;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
+/** Run one request of a node, naming the node and path when it fails. */
+async function step<T>(node: string, path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new Error(`${node} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** GET with Basic credentials (`user:pass`). */
 function getWithAuth(url: string, path: string, host: string, credentials: string): Promise<Got> {
   return new Promise((resolve, reject) => {
@@ -117,17 +126,17 @@ describe('a cluster of three nodes behind HAProxy', { skip }, () => {
     const owner = await cluster.ownerOf('anynode');
     assert.ok(owner, 'the name has a lease in Redis');
     for (const n of cluster.nodes) {
-      const small = await get(n.url, '/x', host('anynode'));
+      const small = await step(n.id, '/x', () => get(n.url, '/x', host('anynode')));
       assert.equal(small.status, 200, `node ${n.id}: ${small.body.toString()}`);
       assert.equal(small.body.toString(), 'hello from /x via anynode.localhost');
-      const down = await get(n.url, '/big', host('anynode'));
+      const down = await step(n.id, '/big', () => get(n.url, '/big', host('anynode')));
       assert.equal(sha(down.body), sha(BIG), `node ${n.id}: 8 MiB download intact`);
-      const up = await get(n.url, '/echo', host('anynode'), { method: 'POST', body: BIG });
+      const up = await step(n.id, '/echo', () => get(n.url, '/echo', host('anynode'), { method: 'POST', body: BIG }));
       assert.equal(up.body.toString(), `${BIG.length} ${sha(BIG)}`, `node ${n.id}: 8 MiB upload intact`);
-      const chunked = await get(n.url, '/chunked', host('anynode'));
+      const chunked = await step(n.id, '/chunked', () => get(n.url, '/chunked', host('anynode')));
       assert.equal(chunked.body.toString(), 'one,two');
       assert.equal(chunked.headers['transfer-encoding'], 'chunked');
-      const sse = await get(n.url, '/events', host('anynode'));
+      const sse = await step(n.id, '/events', () => get(n.url, '/events', host('anynode')));
       assert.equal(sse.headers['content-type'], 'text/event-stream');
       assert.equal(sse.body.toString(), 'data: first\n\ndata: second\n\n');
       const ws = new WebSocket(`ws://127.0.0.1:${n.port}/ws`, { headers: { host: host('anynode') } });
