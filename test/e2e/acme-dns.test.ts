@@ -16,7 +16,17 @@ import { resolveAcmeConfig } from '../../src/server/tls/options.js';
 import { runDnsHook } from '../../src/server/tls/dns-hook.js';
 import { freePort } from '../helpers/net.js';
 import { waitUntil } from '../helpers/wait.js';
-import { pebbleMissing, startPebble, type Pebble } from './acme-pebble.js';
+import {
+  acmeEvents as events,
+  handshake as tlsHandshake,
+  pebbleMissing,
+  portOf,
+  startPebble,
+  type Pebble,
+} from './acme-pebble.js';
+
+const handshake = (s: BurrowServer, servername: string): Promise<tls.PeerCertificate> =>
+  tlsHandshake(s, servername, root);
 
 const DOMAIN = 'dns.test';
 const missing =
@@ -80,24 +90,6 @@ async function startDnsServer(ctx: TestContext, dir: string, dnsHook = join(work
   ctx.after(() => server.close());
   await server.listen();
   return server;
-}
-
-const portOf = (s: BurrowServer): number => (s.httpServer!.address() as { port: number }).port;
-
-function handshake(s: BurrowServer, servername: string): Promise<tls.PeerCertificate> {
-  return new Promise((resolve, reject) => {
-    const sock = tls.connect({ host: '127.0.0.1', port: portOf(s), servername, ca: root }, () => {
-      const cert = sock.getPeerCertificate();
-      sock.end();
-      resolve(cert);
-    });
-    sock.on('error', reject);
-  });
-}
-
-async function events(s: BurrowServer): Promise<Record<string, number>> {
-  const m = await s.metrics.registry.getSingleMetric('burrow_acme_certificates_total')!.get();
-  return Object.fromEntries(m.values.map((v) => [String(v.labels.event), v.value]));
 }
 
 void test(

@@ -4,13 +4,14 @@
  * loopback. Nothing is mocked: burrow's acme-client talks to pebble, pebble fetches the challenge.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import tls from 'node:tls';
+import type { BurrowServer } from '../../src/server/server.js';
 import https from 'node:https';
 import { join } from 'node:path';
 import { freePort } from '../helpers/net.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { waitUntil } from '../helpers/wait.js';
-import { readFileSync } from 'node:fs';
 
 export interface Pebble {
   /** The ACME directory URL. */
@@ -132,4 +133,25 @@ export async function startPebble(dir: string, httpPort: number): Promise<Pebble
     },
     stop,
   };
+}
+
+/** The port a listening test server's HTTPS is on. */
+export const portOf = (s: BurrowServer): number => (s.httpServer!.address() as { port: number }).port;
+
+/** A TLS handshake with `servername`, trusting `ca` (pebble's root): the peer certificate, or the error. */
+export function handshake(s: BurrowServer, servername: string, ca: string): Promise<tls.PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const sock = tls.connect({ host: '127.0.0.1', port: portOf(s), servername, ca }, () => {
+      const cert = sock.getPeerCertificate();
+      sock.end();
+      resolve(cert);
+    });
+    sock.on('error', reject);
+  });
+}
+
+/** burrow_acme_certificates_total by event (issued, renewed, failed, refused, rate_limited). */
+export async function acmeEvents(s: BurrowServer): Promise<Record<string, number>> {
+  const m = await s.metrics.registry.getSingleMetric('burrow_acme_certificates_total')!.get();
+  return Object.fromEntries(m.values.map((v) => [String(v.labels.event), v.value]));
 }

@@ -13,7 +13,11 @@ import { join } from 'node:path';
 import { composeServer, type ComposedServer } from '../../src/app/compose.js';
 import { freePort } from '../helpers/net.js';
 import { PG_SKIP, PG_URL, dropSchema, uniqueSchema } from '../store/helpers.js';
-import { pebbleMissing, startPebble, type Pebble } from './acme-pebble.js';
+import { acmeEvents, handshake as tlsHandshake, pebbleMissing, startPebble, type Pebble } from './acme-pebble.js';
+
+const handshake = (s: ComposedServer, servername: string): Promise<tls.PeerCertificate> =>
+  tlsHandshake(s.server, servername, root);
+const issued = async (s: ComposedServer): Promise<number> => (await acmeEvents(s.server)).issued ?? 0;
 
 const DOMAIN = 'store.test';
 const missing = pebbleMissing();
@@ -55,23 +59,6 @@ async function node(db: string, plainPort: number): Promise<ComposedServer> {
   });
   await s.listen();
   return s;
-}
-
-function handshake(s: ComposedServer, servername: string): Promise<tls.PeerCertificate> {
-  const port = (s.server.httpServer!.address() as { port: number }).port;
-  return new Promise((resolve, reject) => {
-    const sock = tls.connect({ host: '127.0.0.1', port, servername, ca: root }, () => {
-      const cert = sock.getPeerCertificate();
-      sock.end();
-      resolve(cert);
-    });
-    sock.on('error', reject);
-  });
-}
-
-async function issued(s: ComposedServer): Promise<number> {
-  const m = await s.server.metrics.registry.getSingleMetric('burrow_acme_certificates_total')!.get();
-  return m.values.find((v) => v.labels.event === 'issued')?.value ?? 0;
 }
 
 const pgSchema = uniqueSchema();

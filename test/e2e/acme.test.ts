@@ -18,7 +18,17 @@ import { openTunnel } from '../../src/client/burrow/open-tunnel.js';
 import { ACME_RENEW_BEFORE_MS } from '../../src/server/tls/limits.js';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { freePort } from '../helpers/net.js';
-import { pebbleMissing, startPebble, type Pebble } from './acme-pebble.js';
+import {
+  acmeEvents as events,
+  handshake as tlsHandshake,
+  pebbleMissing,
+  portOf,
+  startPebble,
+  type Pebble,
+} from './acme-pebble.js';
+
+const handshake = (s: BurrowServer, servername: string): Promise<tls.PeerCertificate> =>
+  tlsHandshake(s, servername, root);
 
 const DOMAIN = 'acme.test';
 const missing = pebbleMissing();
@@ -64,25 +74,6 @@ async function startAcmeServer(ctx: TestContext, dir: string, plainPort = httpPo
   ctx.after(() => server.close());
   await server.listen();
   return server;
-}
-
-const portOf = (s: BurrowServer): number => (s.httpServer!.address() as { port: number }).port;
-
-/** A TLS handshake with `servername`, trusting pebble's root: the peer certificate, or the error. */
-function handshake(s: BurrowServer, servername: string): Promise<tls.PeerCertificate> {
-  return new Promise((resolve, reject) => {
-    const sock = tls.connect({ host: '127.0.0.1', port: portOf(s), servername, ca: root }, () => {
-      const cert = sock.getPeerCertificate();
-      sock.end();
-      resolve(cert);
-    });
-    sock.on('error', reject);
-  });
-}
-
-async function events(s: BurrowServer): Promise<Record<string, number>> {
-  const m = await s.metrics.registry.getSingleMetric('burrow_acme_certificates_total')!.get();
-  return Object.fromEntries(m.values.map((v) => [String(v.labels.event), v.value]));
 }
 
 const skip = missing ? { skip: missing } : {};
