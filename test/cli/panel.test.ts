@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import xterm from '@xterm/headless';
+import { renderUnicodeCompact } from 'uqr';
 import { cliArgs, runCli, type CliProcess } from '../helpers/cli.js';
 import { closeHttp, request, startOrigin, startServer } from '../helpers/harness.js';
 import { freePort } from '../helpers/net.js';
@@ -262,5 +263,28 @@ void describe('the status panel', { skip: NO_PTY }, () => {
       cli.lines.map((l) => l.split(' ')[0]),
       ['connecting', 'Forwarding', 'Inspector', 'GET'],
     );
+  });
+
+  void it('--qr prints a QR code of the public URL (not with --json)', async () => {
+    const args = ['http', String(originPort), '--server', serverUrl, '--local-host', '127.0.0.1', '--qr'];
+    const cli = runCli(args);
+    running.push(cli);
+    const ready = await cli.nextLine((l) => l.startsWith('Forwarding '), SCREEN_WAIT_MS);
+    const url = /^Forwarding (\S+)/.exec(ready)![1]!;
+    const code = renderUnicodeCompact(url, { border: 1 }).split('\n');
+    await cli.nextLine((l) => l === code[code.length - 1], SCREEN_WAIT_MS);
+    const at = cli.lines.indexOf(url);
+    assert.ok(at > 0, `the URL above its code: ${cli.lines.join('\n')}`);
+    assert.deepEqual(cli.lines.slice(at + 1, at + 1 + code.length), code, 'the code of that URL');
+    assert.ok(code.length > 10 && code.every((l) => /^[█▀▄ ]+$/.test(l)), 'block characters, two modules a cell');
+    cli.child.kill('SIGINT');
+    assert.equal(await cli.exited, 0, cli.stderr());
+
+    const json = runCli([...args, '--json']);
+    running.push(json);
+    await json.nextLine((l) => l.includes('"event":"ready"'), SCREEN_WAIT_MS);
+    json.child.kill('SIGINT');
+    assert.equal(await json.exited, 0, json.stderr());
+    for (const l of json.lines) assert.doesNotThrow(() => JSON.parse(l), `only JSON lines: ${l}`);
   });
 });
