@@ -11,7 +11,8 @@ import { BurrowError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import type { InFlightItem, ServerAdapter, ServerContext } from '../server/adapter.js';
 import { VERSION } from '../version.js';
-import { loadConsoleAssets, type ConsoleAssets } from './assets.js';
+import { loadConsoleAssets } from './assets.js';
+import type { PageAssets } from '../core/page-assets.js';
 import './errors.js';
 import { sendConsoleError, sendConsoleJson, sessionCookie, sessionIdOf, setSecurityHeaders } from './http.js';
 import { CONSOLE_PATH, SIGN_IN_MAX_BODY_BYTES } from './limits.js';
@@ -47,7 +48,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 export function createConsoleAdapter(options: ConsoleOptions): ConsoleAdapter {
   const sessions = new ConsoleSessions(options.sessions);
-  const assets: ConsoleAssets | undefined = options.admin ? loadConsoleAssets(options.assetsDir) : undefined;
+  const assets: PageAssets | undefined = options.admin ? loadConsoleAssets(options.assetsDir) : undefined;
   let ctx: ServerContext | undefined;
   let live: LiveView | undefined;
   let logger = options.logger ?? silentLogger();

@@ -1,24 +1,15 @@
 /** The console's two HTML documents: the app shell (scripts and styles by file only) and the "off" page. */
-import type { ConsoleAssets } from './assets.js';
+import { appShell, type PageAssets } from '../core/page-assets.js';
 import { CONSOLE_PATH } from './limits.js';
 
-export function shellPage(assets: ConsoleAssets): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>burrow admin</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${CONSOLE_PATH}/assets/${assets.css}">
-<script type="module" src="${CONSOLE_PATH}/assets/${assets.js}"></script>
-</head>
-<body>
-<div id="app"><main class="signin"><p>Loading the burrow console…</p><noscript><p>The console needs JavaScript.</p></noscript></main></div>
-</body>
-</html>
-`;
+export function shellPage(assets: PageAssets): string {
+  return appShell(assets, {
+    title: 'burrow admin',
+    assetsPath: `${CONSOLE_PATH}/assets`,
+    loading: 'Loading the burrow console…',
+    noscript: 'The console needs JavaScript.',
+    mainClass: 'signin',
+  });
 }
 
 /** What /admin answers when the console cannot run: a page that says how to turn it on. */

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
 import { describeTarget, type LocalTarget } from '../burrow/local-target.js';
-import { loadPageAssets } from './assets.js';
+import { loadInspectorAssets } from './assets.js';
 import { ExchangeStore, type RecordedExchange } from './exchange.js';
 import {
   DEFAULT_INSPECT_BODY_BYTES,
@@ -149,7 +149,7 @@ export class Inspector extends EventEmitter<InspectorEvents> {
       maxBytes: o.maxBytes ?? MAX_INSPECT_TOTAL_BYTES,
     });
     const live = new LiveFeed(store);
-    const assets = loadPageAssets();
+    const assets = loadInspectorAssets();
     let inspector: Inspector | undefined;
     let hosts: Set<string> | undefined;
     const server = http.createServer((req, res) => {

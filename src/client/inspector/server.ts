@@ -9,7 +9,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import { JsonBodyError, readJsonBody, sendJson } from '../../core/http-json.js';
-import type { PageAssets } from './assets.js';
+import { appShell, type PageAssets } from '../../core/page-assets.js';
 import type { ExchangeStore } from './exchange.js';
 import { MAX_API_BODY_BYTES, MAX_LIVE_CLIENTS } from './limits.js';
 import type { LiveFeed } from './live.js';
@@ -79,22 +79,12 @@ function notFound(res: ServerResponse, what: string, fix: string): void {
 }
 
 function shell(assets: PageAssets): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<title>burrow inspector</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/assets/${assets.css}">
-<script type="module" src="/assets/${assets.js}"></script>
-</head>
-<body>
-<div id="app"><main><p>Loading the burrow inspector…</p><noscript><p>The inspector page needs JavaScript; the JSON API is at /api/requests.</p></noscript></main></div>
-</body>
-</html>
-`;
+  return appShell(assets, {
+    title: 'burrow inspector',
+    assetsPath: '/assets',
+    loading: 'Loading the burrow inspector…',
+    noscript: 'The inspector page needs JavaScript; the JSON API is at /api/requests.',
+  });
 }
 
 const NOT_BUILT =
