@@ -58,7 +58,11 @@ void test('--workers 2: two nodes on one port, visitors served by either, SIGTER
         seen.add(s.cluster.node);
         return seen.size === 2 && s.cluster.nodes.length === 2;
       },
-      { timeoutMs: 30_000, intervalMs: 50, what: `both workers answering (seen ${[...seen].join(', ')})` },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 50,
+        what: `both workers answering (seen ${[...seen].join(', ')}; server stderr: ${server.stderr().slice(-1500)})`,
+      },
     );
     assert.deepEqual([...seen].sort(), ['wk-w0', 'wk-w1']);
     agent = runCli([
