@@ -33,6 +33,7 @@ import { AGENT_PATH } from '../../wire/mux/paths.js';
 import { VERSION } from '../../version.js';
 import { backoffDelay, type BackoffOptions } from '../../core/backoff.js';
 import { isUntrustedCertificate, type TlsTrust } from '../../core/tls-trust.js';
+import { DEFAULT_SERVER_URL } from './limits.js';
 
 /** How long to wait for the WebSocket handshake + WELCOME, in ms. */
 export const CONNECT_TIMEOUT_MS = 15_000;
@@ -58,6 +59,33 @@ export interface AgentOptions {
   headers?: Record<string, string>;
   /** Which server certificates to trust over wss:// (default: Node's CA list). */
   tls?: TlsTrust | undefined;
+}
+
+/** What openTunnel, openTunnels and exposeTcp take of how their agent connection is made. */
+export interface ConnectionSettings {
+  /** burrow server URL (default http://localhost:8080, or BURROW_SERVER). */
+  server?: string;
+  token?: string;
+  /** Reconnect after drops (default true). */
+  reconnect?: boolean;
+  backoff?: BackoffOptions;
+  window?: number;
+  logger?: Logger;
+  /** Which server certificates to trust over https:// (a private CA: `{ ca }`; default Node's list). */
+  tls?: TlsTrust;
+}
+
+/** The AgentConnection options for `s` (the server from BURROW_SERVER, else the default, when unset). */
+export function agentOptions(s: ConnectionSettings): AgentOptions {
+  return {
+    server: s.server ?? process.env['BURROW_SERVER'] ?? DEFAULT_SERVER_URL,
+    token: s.token,
+    ...(s.reconnect !== undefined ? { reconnect: s.reconnect } : {}),
+    ...(s.backoff ? { backoff: s.backoff } : {}),
+    ...(s.window ? { window: s.window } : {}),
+    ...(s.logger ? { logger: s.logger } : {}),
+    ...(s.tls ? { tls: s.tls } : {}),
+  };
 }
 
 export interface TunnelSpec {

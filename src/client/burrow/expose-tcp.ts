@@ -2,34 +2,23 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { BurrowError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
 import type { MuxStream } from '../../wire/mux/mux.js';
 import type { TunnelRegistration } from '../../wire/mux/messages.js';
-import { AgentConnection } from './agent.js';
-import type { BackoffOptions } from '../../core/backoff.js';
+import { AgentConnection, agentOptions } from './agent.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
 import { bridgeStream, endWhenUnregistered, startRegistered, type FirstConnectOptions } from './open-tunnel.js';
-import { DEFAULT_SERVER_URL } from './limits.js';
-import type { RetryInfo } from './agent.js';
-import type { TlsTrust } from '../../core/tls-trust.js';
+import type { ConnectionSettings, RetryInfo } from './agent.js';
 
-export interface ExposeTcpOptions extends FirstConnectOptions {
+export interface ExposeTcpOptions extends FirstConnectOptions, ConnectionSettings {
   /** Local port, or host:port. */
   port: number | string;
   localHost?: string;
-  server?: string;
   /** Requested name (the /tcp/<name> WebSocket path). */
   name?: string;
   /** Ask for this public TCP port (must be in the server's --tcp-ports range). */
   remotePort?: number;
   /** Ask for a public TCP port at all (default true; false = WebSocket access only). */
   publicPort?: boolean;
-  token?: string;
-  reconnect?: boolean;
-  backoff?: BackoffOptions;
-  logger?: Logger;
-  /** Which server certificates to trust over https:// (a private CA: `{ ca }`; default Node's list). */
-  tls?: TlsTrust;
 }
 
 export interface TcpTunnelEvents {
@@ -83,14 +72,7 @@ export async function exposeTcp(options: ExposeTcpOptions): Promise<TcpTunnel> {
     );
   }
   const target = parseLocalTarget(options.port, { host: options.localHost ?? 'localhost' });
-  const agent = new AgentConnection({
-    server: options.server ?? process.env['BURROW_SERVER'] ?? DEFAULT_SERVER_URL,
-    token: options.token,
-    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
-    ...(options.backoff ? { backoff: options.backoff } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.tls ? { tls: options.tls } : {}),
-  });
+  const agent = new AgentConnection(agentOptions(options));
   const tunnel = new TcpTunnel(agent, target);
   agent.on('reconnecting', (r) => tunnel.emit('reconnecting', r));
   agent.on('disconnected', (e) => tunnel.emit('disconnected', e));

@@ -2,20 +2,23 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
 import type { TunnelRegistration, RequestEvent } from '../../wire/mux/messages.js';
 import type { MuxStream } from '../../wire/mux/mux.js';
-import { AgentConnection, type ConnectAttempt, type RetryInfo } from './agent.js';
+import {
+  AgentConnection,
+  agentOptions,
+  type ConnectAttempt,
+  type ConnectionSettings,
+  type RetryInfo,
+} from './agent.js';
 import { DEFAULT_SERVER_URL, FIRST_CONNECT_TIMEOUT_MS } from './limits.js';
-import type { BackoffOptions } from '../../core/backoff.js';
 import { formatPortList, inPortList, parsePortList } from '../../core/port-range.js';
 import { describeTarget, dialLocal, parseLocalTarget, type LocalTarget } from './local-target.js';
 import { Inspector, startInspector, type InspectOptions } from '../inspector/inspector.js';
-import type { TlsTrust } from '../../core/tls-trust.js';
 
 export { DEFAULT_SERVER_URL };
 
-export interface OpenTunnelOptions extends FirstConnectOptions {
+export interface OpenTunnelOptions extends FirstConnectOptions, ConnectionSettings {
   /** Local port (or use `url`). */
   port?: number;
   /** Local URL or host:port, e.g. http://localhost:3000 (overrides port/localHost/localHttps). */
@@ -27,20 +30,10 @@ export interface OpenTunnelOptions extends FirstConnectOptions {
   localCert?: string;
   localKey?: string;
   localCa?: string;
-  /** burrow server URL (default http://localhost:8080, or BURROW_SERVER). */
-  server?: string;
   /** Requested name (subdomain). */
   subdomain?: string;
-  token?: string;
-  /** Reconnect after drops (default true). */
-  reconnect?: boolean;
-  backoff?: BackoffOptions;
   /** Receive per-request events (default true). */
   requestEvents?: boolean;
-  window?: number;
-  logger?: Logger;
-  /** Which server certificates to trust over https:// (a private CA: `{ ca }`; default Node's list). */
-  tls?: TlsTrust;
   /** Visitor access rules enforced by the server. */
   access?: Record<string, unknown>;
   /** Rewrite the Host header the local service sees (default: the visitor's Host is kept). */
@@ -191,15 +184,7 @@ export async function openTunnel(options: OpenTunnelOptions): Promise<Tunnel> {
   const target = parseLocalTarget(spec, defaults);
   const allowPorts = options.allowPorts === undefined ? [] : parsePortList(portListText(options.allowPorts));
 
-  const agent = new AgentConnection({
-    server: options.server ?? process.env['BURROW_SERVER'] ?? DEFAULT_SERVER_URL,
-    token: options.token,
-    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
-    ...(options.backoff ? { backoff: options.backoff } : {}),
-    ...(options.window ? { window: options.window } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.tls ? { tls: options.tls } : {}),
-  });
+  const agent = new AgentConnection(agentOptions(options));
   const inspect = options.inspect;
   const inspector =
     inspect instanceof Inspector

@@ -6,15 +6,12 @@
  * them all, and a reconnect registers every tunnel again under the same names.
  */
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../../core/logger.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
-import type { BackoffOptions } from '../../core/backoff.js';
 import { formatPortList, inPortList, parsePortList } from '../../core/port-range.js';
 import type { MuxStream } from '../../wire/mux/mux.js';
 import type { StreamOpen } from '../../wire/mux/messages.js';
-import { AgentConnection, type RetryInfo, type TunnelSpec } from './agent.js';
+import { AgentConnection, agentOptions, type ConnectionSettings, type RetryInfo, type TunnelSpec } from './agent.js';
 import { serveTcpStreamLocally, TcpTunnel, type ExposeTcpOptions } from './expose-tcp.js';
-import { DEFAULT_SERVER_URL } from './limits.js';
 import { describeTarget, parseLocalTarget, type LocalTarget } from './local-target.js';
 import {
   serveStreamLocally,
@@ -37,15 +34,7 @@ export type TunnelEntry =
   | { kind: 'http'; name: string; options: Omit<OpenTunnelOptions, ConnectionKeys> }
   | { kind: 'tcp'; name: string; options: Omit<ExposeTcpOptions, ConnectionKeys> };
 
-export interface OpenTunnelsOptions extends FirstConnectOptions {
-  /** burrow server URL (default http://localhost:8080, or BURROW_SERVER). */
-  server?: string;
-  token?: string;
-  /** Reconnect after drops (default true). */
-  reconnect?: boolean;
-  backoff?: BackoffOptions;
-  window?: number;
-  logger?: Logger;
+export interface OpenTunnelsOptions extends FirstConnectOptions, ConnectionSettings {
   /** The tunnels, each with a name of its own (the key of its entry in `burrow start`'s file). */
   tunnels: readonly TunnelEntry[];
 }
@@ -120,14 +109,7 @@ export async function openTunnels(options: OpenTunnelsOptions): Promise<TunnelGr
   const planned = options.tunnels.map((e) =>
     e.kind === 'http' ? planHttp(e.name, e.options) : planTcp(e.name, e.options),
   );
-  const agent = new AgentConnection({
-    server: options.server ?? process.env['BURROW_SERVER'] ?? DEFAULT_SERVER_URL,
-    token: options.token,
-    ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
-    ...(options.backoff ? { backoff: options.backoff } : {}),
-    ...(options.window ? { window: options.window } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
-  });
+  const agent = new AgentConnection(agentOptions(options));
   const inspectors = new Inspectors();
   let members: GroupMember[];
   try {
