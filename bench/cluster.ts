@@ -66,7 +66,7 @@ async function main(): Promise<void> {
             '--advertise-url',
             `http://127.0.0.1:${port}`,
             '--db',
-            `sqlite:/tmp/burrow-bench-cluster-${process.pid}-${i}.db`,
+            'sqlite::memory:',
             '--log-level',
             'warn',
             '--log-format',
