@@ -28,8 +28,6 @@ import type { ServerOptions } from '../server/config.js';
 import { createServer, type BurrowServer } from '../server/server.js';
 import { resolveServerConfig as resolveServerConfig } from '../server/config.js';
 import type { ClusterNode } from '../cluster/index.js';
-// the cluster's error codes are in the one table even when no --cluster loads the rest
-import '../cluster/errors.js';
 import { databaseCertificates } from './acme-store.js';
 
 export interface ComposedServer {

@@ -15,7 +15,6 @@ import type { Redis } from 'ioredis';
 import { BurrowError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { HoldReason, TunnelKind } from '../server/registry.js';
-import './errors.js';
 import { REDIS_COMMAND_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS } from './limits.js';
 
 /** What the cluster knows of a name's live tunnel (enough for another node to forward visitors to it). */

@@ -207,6 +207,13 @@ const CORE_ERRORS = {
     message: 'Cannot reach the burrow server',
     fix: 'Check --server (scheme, host and port) and that the server is running.',
   },
+  // a cluster's (src/cluster/) answer, in the core table: agents retry a registration refused with it
+  BURROW_ERR_CLUSTER_UNAVAILABLE: {
+    status: 503,
+    wsClose: 1013,
+    message: "The cluster's shared registry (Redis) is unreachable: no new names are given out",
+    fix: 'Retry in a few seconds (Retry-After). Tunnels already open keep serving; the operator checks Redis (--cluster) and /readyz.',
+  },
   BURROW_ERR_SERVER_CERT_UNTRUSTED: {
     status: 502,
     wsClose: 1015,

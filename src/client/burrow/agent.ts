@@ -137,7 +137,15 @@ interface Slot {
   current: TunnelRegistration | undefined;
   /** Resolvers of the pending registration. */
   pending: { resolve: (t: TunnelRegistration) => void; reject: (e: BurrowError) => void } | undefined;
+  /** Registrations again (after a reconnect) refused for a passing reason, in a row. */
+  retries?: number;
 }
+
+/**
+ * A registration again after a reconnect refused for one of these is sent again with backoff, not
+ * given up: the server cannot give out names for a moment (a cluster's Redis is down) or is going away.
+ */
+const PASSING_REFUSALS: ReadonlySet<string> = new Set(['BURROW_ERR_CLUSTER_UNAVAILABLE', 'BURROW_ERR_SHUTTING_DOWN']);
 
 export class AgentConnection extends EventEmitter<AgentEvents> {
   readonly #o: AgentOptions;
@@ -372,6 +380,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
         const slot = this.#slots.get(r.req);
         if (!slot) return;
         if (r.ok) {
+          slot.retries = 0;
           slot.current = r.tunnel;
           this.#byTunnelId.set(r.tunnel.id, slot);
           const p = slot.pending;
@@ -380,6 +389,10 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
           this.emit('registered', slot.spec, r.tunnel);
         } else {
           const e = fromWireError(r.error, ERROR_CODES);
+          if (!slot.pending && PASSING_REFUSALS.has(e.code) && this.#o.reconnect !== false) {
+            this.#registerAgain(session, r.req, slot, e);
+            return;
+          }
           this.#slots.delete(r.req);
           if (slot.pending) {
             slot.pending.reject(e);
@@ -416,6 +429,21 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       default:
         throw new BurrowError('BURROW_ERR_PROTOCOL', `unexpected frame ${frame.type} from server`);
     }
+  }
+
+  /** Send a refused re-registration again after a backoff delay, on the same session only. */
+  #registerAgain(session: MuxSession, req: number, slot: Slot, why: BurrowError): void {
+    slot.retries = (slot.retries ?? 0) + 1;
+    const delayMs = backoffDelay(slot.retries, this.#o.backoff);
+    this.#logger.warn(
+      { tunnel: slot.current?.name, code: why.code, attempt: slot.retries, delayMs },
+      'the server refused the tunnel for now: registering it again',
+    );
+    setTimeout(() => {
+      // a new session registers every slot itself; a closed agent or a dropped slot needs nothing
+      if (this.#closed || this.#session !== session || this.#slots.get(req) !== slot) return;
+      this.#sendRegister(req, slot);
+    }, delayMs).unref();
   }
 
   #sendRegister(req: number, slot: Slot): void {
