@@ -204,6 +204,22 @@ void describe('clients trust a private CA with --ca (or skip with --insecure)', 
     assertCleanFailure(bad, 1, /BURROW_ERR_SERVER_CERT_UNTRUSTED/);
   });
 
+  it("burrow start --ca: the file's tunnels open over one connection to the TLS server", async () => {
+    const file = join(dir, 'burrow.yml');
+    writeFileSync(
+      file,
+      `server: ${url}\ntunnels:\n  web: { http: ${originPort}, subdomain: start-ca, inspect: false }\n`,
+    );
+    const run = startCli(['start', '--config', file, '--ca', ca, '--json'], { boundMs: 30_000 });
+    try {
+      await waitUntil(() => run.stdout().includes('"event":"ready"'), { timeoutMs: 15_000, what: 'start ready' });
+      assert.deepEqual(await get('start-ca.localhost', '/s'), { status: 200, body: 'origin /s' });
+    } finally {
+      run.child.kill('SIGTERM');
+      assert.equal((await run.ended).code, 0);
+    }
+  });
+
   it('the SDK: openTunnel({ tls: { ca } })', async () => {
     const t = await openTunnel({
       port: originPort,

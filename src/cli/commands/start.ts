@@ -15,7 +15,16 @@ import { qrFlag } from '../panel/flags.js';
 import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { parseServerUrl } from '../util.js';
-import { connectTimeoutFlag, firstContact, holdUntilStopped, retryEvent, retryLine } from './connecting.js';
+import {
+  caFlag,
+  connectTimeoutFlag,
+  firstContact,
+  holdUntilStopped,
+  insecureFlag,
+  retryEvent,
+  retryLine,
+  serverTrust,
+} from './connecting.js';
 import { configFlag, readConfig } from './config.js';
 
 export interface StartFlags {
@@ -25,6 +34,10 @@ export interface StartFlags {
   json?: boolean;
   qr?: boolean;
   connectTimeout: number;
+  /** --ca: PEM file of the CA(s) the server's certificate is checked against. */
+  ca?: string;
+  /** --insecure: no check of the server's certificate. */
+  insecure?: boolean;
 }
 
 type Say = (human: string, event: Record<string, unknown>) => void;
@@ -78,11 +91,13 @@ async function runStart(names: string[], f: StartFlags, stop: StopRequests): Pro
   const { panelWanted, showPanel } = await import('../panel/attach.js');
   const panel = panelWanted({ json });
   const token = f.token ?? config.token;
+  const tls = serverTrust(f, (line) => process.stderr.write(`${line}\n`));
   let group: TunnelGroup;
   try {
     group = await openTunnels({
       server: serverUrl,
       ...(token ? { token } : {}),
+      ...(tls ? { tls } : {}),
       // request events feed --json, print-requests and the panel's request list
       tunnels: chosen.map((t) =>
         t.entry.kind === 'http'
@@ -201,6 +216,8 @@ export function registerStartCommand(program: Command): void {
       }),
     )
     .addOption(qrFlag())
+    .addOption(caFlag())
+    .addOption(insecureFlag())
     .addOption(connectTimeoutFlag())
     .action(async (names: string[], f: StartFlags, cmd: Command) =>
       runCommand(cmd, { command: 'start', tokenGiven: f.token !== undefined }, (stop) => runStart(names, f, stop)),

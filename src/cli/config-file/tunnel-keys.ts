@@ -20,6 +20,8 @@ const NOT_TUNNEL_KEYS: Readonly<Record<string, string>> = {
   'connect-timeout': '--connect-timeout is a flag of `burrow start` itself',
   protocol: "burrow start speaks burrow's own protocol (`burrow http --protocol localtunnel` runs on its own)",
   qr: '--qr is a flag of `burrow start` itself',
+  ca: '--ca is a flag of `burrow start` itself (BURROW_CA): one connection carries every tunnel',
+  insecure: '--insecure is a flag of `burrow start` itself: one connection carries every tunnel',
 };
 
 /** A scalar of the file, after ${ENV} interpolation. */
