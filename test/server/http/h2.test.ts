@@ -295,7 +295,7 @@ void test(
       // a string, evaluated in the page (this file is typed for Node, without the DOM's types)
       const seen = await page.evaluate(`(() => {
       const nav = performance.getEntriesByType('navigation')[0];
-      const assets = performance.getEntriesByType('resource');
+      const assets = performance.getEntriesByType('resource').filter((e) => e.name.includes('/asset/'));
       return {
         page: nav.nextHopProtocol,
         assets: assets.length,
