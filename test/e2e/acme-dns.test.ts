@@ -8,25 +8,16 @@ import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import tls from 'node:tls';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type BurrowServer } from '../../src/server/server.js';
 import { resolveAcmeConfig } from '../../src/server/tls/options.js';
 import { runDnsHook } from '../../src/server/tls/dns-hook.js';
-import { freePort } from '../helpers/net.js';
 import { waitUntil } from '../helpers/wait.js';
-import {
-  acmeEvents as events,
-  handshake as tlsHandshake,
-  pebbleMissing,
-  portOf,
-  startPebble,
-  type Pebble,
-} from './acme-pebble.js';
+import { acmeEvents as events, handshake as tlsHandshake, pebbleMissing, portOf, pebbleSuite } from './acme-pebble.js';
 
 const handshake = (s: BurrowServer, servername: string): Promise<tls.PeerCertificate> =>
-  tlsHandshake(s, servername, root);
+  tlsHandshake(s, servername, p.root);
 
 const DOMAIN = 'dns.test';
 const missing =
@@ -36,9 +27,6 @@ const missing =
     : 'curl is not installed (the DNS hook uses it)');
 const skip = missing ? { skip: missing } : {};
 
-let pebble: Pebble;
-let root: string;
-let work: string;
 let hookLog: string;
 
 /** The operator's hook: `hook set|clear RECORD VALUE`, here against challtestsrv's API. */
@@ -53,25 +41,15 @@ case "$1" in
 esac
 `;
 
-test.before(async () => {
-  if (missing) return;
-  work = mkdtempSync(join(tmpdir(), 'burrow-acme-dns-'));
-  pebble = await startPebble(work, await freePort());
-  root = await pebble.root();
-  hookLog = join(work, 'hook.log');
-  writeFileSync(join(work, 'hook.sh'), HOOK);
-  chmodSync(join(work, 'hook.sh'), 0o755);
+const p = pebbleSuite('burrow-acme-dns-', missing, (s) => {
+  hookLog = join(s.work, 'hook.log');
+  writeFileSync(join(s.work, 'hook.sh'), HOOK);
+  chmodSync(join(s.work, 'hook.sh'), 0o755);
   process.env.HOOK_LOG = hookLog;
-  process.env.CTS = pebble.challengeServer;
+  process.env.CTS = s.pebble.challengeServer;
 });
 
-test.after(() => {
-  if (missing) return;
-  pebble.stop();
-  rmSync(work, { recursive: true, force: true });
-});
-
-async function startDnsServer(ctx: TestContext, dir: string, dnsHook = join(work, 'hook.sh')): Promise<BurrowServer> {
+async function startDnsServer(ctx: TestContext, dir: string, dnsHook = join(p.work, 'hook.sh')): Promise<BurrowServer> {
   const server = createServer({
     port: 0,
     address: '127.0.0.1',
@@ -80,8 +58,8 @@ async function startDnsServer(ctx: TestContext, dir: string, dnsHook = join(work
     processMetrics: false,
     acme: {
       email: 'ops@example.com',
-      directoryUrl: pebble.directoryUrl,
-      directoryCa: pebble.directoryCa,
+      directoryUrl: p.pebble.directoryUrl,
+      directoryCa: p.pebble.directoryCa,
       dir,
       httpPort: 0,
       dnsHook,
@@ -96,7 +74,7 @@ void test(
   'with --acme-dns-hook, a wildcard *.<domain> is obtained at start through DNS-01 and serves every name under it',
   skip,
   async (ctx) => {
-    const dir = join(work, 'wildcard');
+    const dir = join(p.work, 'wildcard');
     const s = await startDnsServer(ctx, dir);
     // ordered at start, before any visit: the hook set the record, then cleared it
     await waitUntil(() => existsSync(join(dir, 'certificates', `_wildcard.${DOMAIN}.crt`)), {
@@ -135,10 +113,10 @@ void test(
   'a failing hook fails the order with its exit status and output, and the server goes on',
   skip,
   async (ctx) => {
-    const bad = join(work, 'bad-hook.sh');
+    const bad = join(p.work, 'bad-hook.sh');
     writeFileSync(bad, '#!/bin/sh\necho "provider said: invalid API token" >&2\nexit 3\n');
     chmodSync(bad, 0o755);
-    const s = await startDnsServer(ctx, join(work, 'bad'), bad);
+    const s = await startDnsServer(ctx, join(p.work, 'bad'), bad);
     await waitUntil(async () => ((await events(s)).failed ?? 0) === 1, {
       timeoutMs: 30_000,
       what: 'the failed order to be counted',

@@ -4,7 +4,9 @@
  * loopback. Nothing is mocked: burrow's acme-client talks to pebble, pebble fetches the challenge.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import test from 'node:test';
 import tls from 'node:tls';
 import type { BurrowServer } from '../../src/server/server.js';
 import https from 'node:https';
@@ -154,4 +156,38 @@ export function handshake(s: BurrowServer, servername: string, ca: string): Prom
 export async function acmeEvents(s: BurrowServer): Promise<Record<string, number>> {
   const m = await s.metrics.registry.getSingleMetric('burrow_acme_certificates_total')!.get();
   return Object.fromEntries(m.values.map((v) => [String(v.labels.event), v.value]));
+}
+
+/** A test file's pebble: its folder, the port pebble validates HTTP-01 on, and the issuing root. */
+export interface PebbleSuite {
+  pebble: Pebble;
+  root: string;
+  work: string;
+  httpPort: number;
+}
+
+/**
+ * One pebble for a test file: started before its tests (unless `missing` says why not), then `ready`
+ * (the file's own set-up that needs pebble), stopped after.
+ */
+export function pebbleSuite(
+  prefix: string,
+  missing: string | undefined,
+  ready?: (s: PebbleSuite) => void,
+): PebbleSuite {
+  const s = {} as PebbleSuite;
+  test.before(async () => {
+    if (missing) return;
+    s.work = mkdtempSync(join(tmpdir(), prefix));
+    s.httpPort = await freePort();
+    s.pebble = await startPebble(s.work, s.httpPort);
+    s.root = await s.pebble.root();
+    ready?.(s);
+  });
+  test.after(() => {
+    if (missing) return;
+    s.pebble.stop();
+    rmSync(s.work, { recursive: true, force: true });
+  });
+  return s;
 }

@@ -7,39 +7,21 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { composeServer, type ComposedServer } from '../../src/app/compose.js';
 import { freePort } from '../helpers/net.js';
 import { PG_SKIP, PG_URL, dropSchema, uniqueSchema } from '../store/helpers.js';
-import { acmeEvents, handshake as tlsHandshake, pebbleMissing, startPebble, type Pebble } from './acme-pebble.js';
+import { acmeEvents, handshake as tlsHandshake, pebbleMissing, pebbleSuite } from './acme-pebble.js';
 
 const handshake = (s: ComposedServer, servername: string): Promise<tls.PeerCertificate> =>
-  tlsHandshake(s.server, servername, root);
+  tlsHandshake(s.server, servername, p.root);
 const issued = async (s: ComposedServer): Promise<number> => (await acmeEvents(s.server)).issued ?? 0;
 
 const DOMAIN = 'store.test';
 const missing = pebbleMissing();
 
-let pebble: Pebble;
-let root: string;
-let work: string;
-let httpPort: number;
-
-test.before(async () => {
-  if (missing) return;
-  work = mkdtempSync(join(tmpdir(), 'burrow-acme-store-'));
-  httpPort = await freePort();
-  pebble = await startPebble(work, httpPort);
-  root = await pebble.root();
-});
-
-test.after(() => {
-  if (missing) return;
-  pebble.stop();
-  rmSync(work, { recursive: true, force: true });
-});
+const p = pebbleSuite('burrow-acme-store-', missing);
 
 async function node(db: string, plainPort: number): Promise<ComposedServer> {
   const s = await composeServer({
@@ -52,8 +34,8 @@ async function node(db: string, plainPort: number): Promise<ComposedServer> {
     auth: 'none',
     acme: {
       email: 'ops@example.com',
-      directoryUrl: pebble.directoryUrl,
-      directoryCa: pebble.directoryCa,
+      directoryUrl: p.pebble.directoryUrl,
+      directoryCa: p.pebble.directoryCa,
       httpPort: plainPort,
     },
   });
@@ -63,7 +45,7 @@ async function node(db: string, plainPort: number): Promise<ComposedServer> {
 
 const pgSchema = uniqueSchema();
 const backends: [string, () => string, string | false][] = [
-  ['SQLite', () => `sqlite:${join(work, 'nodes.db')}`, false],
+  ['SQLite', () => `sqlite:${join(p.work, 'nodes.db')}`, false],
   [
     'PostgreSQL',
     () => {
@@ -85,7 +67,7 @@ for (const [name, dbUrl, skipWhy] of backends) {
     async (ctx) => {
       const db = dbUrl();
       // the first node obtains the certificate (pebble validates HTTP-01 on its plain port)
-      const first = await node(db, httpPort);
+      const first = await node(db, p.httpPort);
       ctx.after(() => first.close());
       const cert = await handshake(first, DOMAIN);
       assert.equal(cert.subject.CN, DOMAIN);

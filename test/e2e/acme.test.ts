@@ -10,52 +10,28 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type BurrowServer } from '../../src/server/server.js';
 import { openTunnel } from '../../src/client/burrow/open-tunnel.js';
 import { ACME_RENEW_BEFORE_MS } from '../../src/server/tls/limits.js';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { freePort } from '../helpers/net.js';
-import {
-  acmeEvents as events,
-  handshake as tlsHandshake,
-  pebbleMissing,
-  portOf,
-  startPebble,
-  type Pebble,
-} from './acme-pebble.js';
+import { acmeEvents as events, handshake as tlsHandshake, pebbleMissing, portOf, pebbleSuite } from './acme-pebble.js';
 
 const handshake = (s: BurrowServer, servername: string): Promise<tls.PeerCertificate> =>
-  tlsHandshake(s, servername, root);
+  tlsHandshake(s, servername, p.root);
 
 const DOMAIN = 'acme.test';
 const missing = pebbleMissing();
 const DAY = 24 * 60 * 60 * 1000;
 
-let pebble: Pebble;
-let root: string;
-let work: string;
-let httpPort: number;
 let clockMs = Date.now();
 const clock = (): number => clockMs;
 
-test.before(async () => {
-  if (missing) return;
-  work = mkdtempSync(join(tmpdir(), 'burrow-acme-'));
-  httpPort = await freePort();
-  pebble = await startPebble(work, httpPort);
-  root = await pebble.root();
-});
+const p = pebbleSuite('burrow-acme-', missing);
 
-test.after(() => {
-  if (missing) return;
-  pebble.stop();
-  rmSync(work, { recursive: true, force: true });
-});
-
-async function startAcmeServer(ctx: TestContext, dir: string, plainPort = httpPort): Promise<BurrowServer> {
+async function startAcmeServer(ctx: TestContext, dir: string, plainPort = p.httpPort): Promise<BurrowServer> {
   const server = createServer({
     port: 0,
     address: '127.0.0.1',
@@ -64,8 +40,8 @@ async function startAcmeServer(ctx: TestContext, dir: string, plainPort = httpPo
     processMetrics: false,
     acme: {
       email: 'ops@example.com',
-      directoryUrl: pebble.directoryUrl,
-      directoryCa: pebble.directoryCa,
+      directoryUrl: p.pebble.directoryUrl,
+      directoryCa: p.pebble.directoryCa,
       dir,
       httpPort: plainPort,
       now: clock,
@@ -82,7 +58,7 @@ void test(
   'the own host gets a certificate at its first handshake, validated by pebble over HTTP-01',
   skip,
   async (ctx) => {
-    const dir = join(work, 'own');
+    const dir = join(p.work, 'own');
     const s = await startAcmeServer(ctx, dir);
     const cert = await handshake(s, DOMAIN);
     assert.equal(cert.subject.CN, DOMAIN);
@@ -97,7 +73,7 @@ void test(
 );
 
 void test('a tunnel name gets its certificate at its first visit; its page is served over it', skip, async (ctx) => {
-  const s = await startAcmeServer(ctx, join(work, 'tunnel'));
+  const s = await startAcmeServer(ctx, join(p.work, 'tunnel'));
   const origin = await startOrigin((req, res) => res.end(`origin saw ${req.headers.host}${req.url}`));
   ctx.after(() => closeHttp(origin.server));
   // the agent reaches the server by IP (no SNI: the own host's certificate is the default) and,
@@ -127,7 +103,7 @@ void test('a tunnel name gets its certificate at its first visit; its page is se
           servername: `myapp.${DOMAIN}`,
           headers: { Host: `myapp.${DOMAIN}` },
           path: '/hello',
-          ca: root,
+          ca: p.root,
           rejectUnauthorized: true,
         },
         (res) => {
@@ -147,7 +123,7 @@ void test(
   'no certificate for a name that is neither the server nor a tunnel: the handshake fails, nothing is ordered',
   skip,
   async (ctx) => {
-    const dir = join(work, 'refused');
+    const dir = join(p.work, 'refused');
     const s = await startAcmeServer(ctx, dir);
     for (const name of [`stranger.${DOMAIN}`, 'evil.example.com', `a-http-5000.${DOMAIN}`]) {
       await assert.rejects(handshake(s, name), `handshake for ${name} must fail`);
@@ -160,7 +136,7 @@ void test(
 );
 
 void test('a restart reuses the stored certificate without a new issuance', skip, async (ctx) => {
-  const dir = join(work, 'restart');
+  const dir = join(p.work, 'restart');
   const first = await startAcmeServer(ctx, dir);
   const cert = await handshake(first, DOMAIN);
   await first.close();
@@ -170,7 +146,7 @@ void test('a restart reuses the stored certificate without a new issuance', skip
 });
 
 void test('a certificate within 30 days of expiry is renewed in the background (injected clock)', skip, async (ctx) => {
-  const s = await startAcmeServer(ctx, join(work, 'renew'));
+  const s = await startAcmeServer(ctx, join(p.work, 'renew'));
   const cert = await handshake(s, DOMAIN);
   const notAfter = new Date(cert.valid_to).getTime();
   clockMs = notAfter - ACME_RENEW_BEFORE_MS - DAY; // not yet due
@@ -186,7 +162,7 @@ void test('a certificate within 30 days of expiry is renewed in the background (
 
 void test('a failed issuance fails that handshake, is counted, and the server goes on serving', skip, async (ctx) => {
   // pebble validates on httpPort; this server's plain port is another one: validation cannot succeed
-  const s = await startAcmeServer(ctx, join(work, 'failed'), await freePort());
+  const s = await startAcmeServer(ctx, join(p.work, 'failed'), await freePort());
   await assert.rejects(handshake(s, DOMAIN));
   assert.equal((await events(s)).failed, 1);
   // the next handshake within the retry pause fails at once, without a new order
@@ -196,11 +172,11 @@ void test('a failed issuance fails that handshake, is counted, and the server go
 });
 
 void test('the plain HTTP port redirects to HTTPS and answers only open challenges', skip, async (ctx) => {
-  const s = await startAcmeServer(ctx, join(work, 'plain'));
+  const s = await startAcmeServer(ctx, join(p.work, 'plain'));
   const get = (path: string): Promise<http.IncomingMessage> =>
     new Promise((resolve, reject) => {
       http
-        .get({ host: '127.0.0.1', port: httpPort, path, headers: { Host: `app.${DOMAIN}` } }, (res) => {
+        .get({ host: '127.0.0.1', port: p.httpPort, path, headers: { Host: `app.${DOMAIN}` } }, (res) => {
           res.resume();
           resolve(res);
         })
