@@ -14,13 +14,14 @@ import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { createServer } from '../src/server/server.js';
 import { openTunnel } from '../src/client/burrow/open-tunnel.js';
+// the tests' certificate maker (openssl, a one-day self-signed certificate)
+import { selfSignedCert } from '../test/helpers/tls.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,29 +34,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
 
 const dir = mkdtempSync(join(tmpdir(), 'burrow-bench-h2-'));
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=bench.test',
-    '-addext',
-    'subjectAltName=DNS:bench.test,DNS:*.bench.test',
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ],
-  { stdio: 'ignore' },
-);
+const certFiles = selfSignedCert(dir, 'bench.test', ['DNS:bench.test', 'DNS:*.bench.test']);
 
 let delayMs = 0;
 const origin = http.createServer((req, res) => {
@@ -79,7 +58,7 @@ const server = createServer({
   domains: ['bench.test'],
   logLevel: 'silent',
   processMetrics: false,
-  tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
+  tls: { cert: readFileSync(certFiles.cert), key: readFileSync(certFiles.key) },
 });
 const { port } = await server.listen();
 let connections = 0;
