@@ -97,6 +97,8 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
         peerListen: worker !== undefined ? { address: config.address, index: worker } : undefined,
       });
       core.registry = cluster.registry;
+      // public TCP addresses name this node (its own host), not the load balancer's
+      core.tcpPublicHost ??= cluster.publicHost;
     } catch (err) {
       await accounts.close();
       throw err;
@@ -172,6 +174,8 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
       ...(options.tunnelPort !== undefined ? { tunnelPort: options.tunnelPort } : {}),
       ...(options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {}),
       ...(options.address ? { address: options.address } : {}),
+      // a cluster's node names itself in the handshake: the client's pool sockets must reach it
+      ...(cluster ? { ip: cluster.publicHost } : {}),
     }),
   );
   for (const a of adapters) server.use(a);
