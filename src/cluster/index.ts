@@ -12,13 +12,19 @@ import { BurrowError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { ClusterRegistry } from './registry.js';
 import { ClusterStore, describeRedisUrl } from './store.js';
-import { defaultNodeId, keyPrefixOf, type ClusterOptions } from './options.js';
+import { defaultNodeId, keyPrefixOf, publicHostOf, type ClusterOptions } from './options.js';
 import { PEER_PATH } from './peers.js';
 
 export interface ClusterNode {
   readonly nodeId: string;
   /** Where the other nodes reach this one. */
   readonly advertiseUrl: string;
+  /**
+   * The host clients reach this node at directly (--node-public-host, else the advertise URL's
+   * host): localtunnel handshake answers name it, so a client's pool sockets reach this node and
+   * not whichever node the load balancer picks; public TCP addresses print it.
+   */
+  readonly publicHost: string;
   readonly registry: ClusterRegistry;
   /** Takes the links of other nodes (PEER_PATH on the server's own host). */
   readonly adapter: ServerAdapter;
@@ -43,6 +49,7 @@ export async function startClusterNode(
   },
 ): Promise<ClusterNode> {
   let advertiseUrl = o.advertiseUrl!.replace(/\/$/, '');
+  const publicHost = publicHostOf(o, advertiseUrl);
   let nodeId = o.nodeId ?? defaultNodeId(advertiseUrl);
   let peerServer: http.Server | undefined;
   // the registry (and its links) exists only after the peer port is known: filled in below
@@ -112,6 +119,7 @@ export async function startClusterNode(
   return {
     nodeId,
     advertiseUrl,
+    publicHost,
     registry,
     adapter,
     beginDrain: (maxMs) => registry.beginDrain(maxMs),

@@ -16,11 +16,20 @@ export interface ClusterOptions {
   secret?: string | undefined;
   /** Redis key prefix (several clusters, or test runs, on one Redis). */
   prefix?: string | undefined;
+  /**
+   * The host clients reach this node at directly, not through the load balancer (--node-public-host):
+   * the `ip` of localtunnel handshake answers (the client's pool sockets) and the host of public TCP
+   * addresses. Default: --advertise-url's host.
+   */
+  publicHost?: string | undefined;
   /** This process is worker <worker> of `--workers`: node id `<id>-w<worker>`, a peer port of its own. */
   worker?: number | undefined;
 }
 
 const NODE_ID_RE = new RegExp(`^[A-Za-z0-9._-]{1,${MAX_NODE_ID_LENGTH}}$`);
+
+/** A host name or an IPv4/IPv6 address (no scheme, port or path). */
+const PUBLIC_HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 
 /** Every problem of the cluster options, as configuration problems (empty: fine). */
 export function clusterProblems(o: ClusterOptions): string[] {
@@ -43,6 +52,11 @@ export function clusterProblems(o: ClusterOptions): string[] {
   if (o.nodeId !== undefined && !NODE_ID_RE.test(o.nodeId)) {
     problems.push(`--node-id must be 1-${MAX_NODE_ID_LENGTH} letters, digits, ".", "_" or "-" (got "${o.nodeId}")`);
   }
+  if (o.publicHost !== undefined && !PUBLIC_HOST_RE.test(o.publicHost)) {
+    problems.push(
+      `--node-public-host must be a host name or IP address, without scheme or port, e.g. node1.example.com or 203.0.113.7 (got "${o.publicHost}")`,
+    );
+  }
   if (o.prefix !== undefined && !/^[A-Za-z0-9:._-]{1,64}$/.test(o.prefix)) {
     problems.push(`--cluster-prefix must be 1-64 letters, digits, ":", ".", "_" or "-" (got "${o.prefix}")`);
   }
@@ -57,6 +71,11 @@ export function defaultNodeId(advertiseUrl: string): string {
     .replace(/[^A-Za-z0-9._-]/g, '-')
     .slice(0, MAX_NODE_ID_LENGTH - port.length - 1);
   return `${host}-${port}`;
+}
+
+/** The host clients reach this node at directly: --node-public-host, else --advertise-url's host. */
+export function publicHostOf(o: ClusterOptions, advertiseUrl: string): string {
+  return o.publicHost ?? new URL(advertiseUrl).hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
 export function keyPrefixOf(o: ClusterOptions): string {

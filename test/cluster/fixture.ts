@@ -57,6 +57,8 @@ export interface ClusterOptions {
   redisUrl?: string;
   /** Extra server flags for every node. */
   flags?: string[];
+  /** Extra server flags of one node (after `flags`). */
+  nodeFlags?: (n: Node, index: number) => string[];
 }
 
 export class TestCluster {
@@ -116,6 +118,7 @@ export class TestCluster {
       this.dbOf(n),
       ...(this.lbPort ? ['--public-url', `http://localhost:${this.lbPort}`] : []),
       ...(this.#o.flags ?? []),
+      ...(this.#o.nodeFlags?.(n, this.nodes.indexOf(n)) ?? []),
     ];
     n.proc = runCli(args, { BURROW_CLUSTER_SECRET: SECRET });
     return waitUntil(async () => (await status(n.url, '/readyz')) === 200, {

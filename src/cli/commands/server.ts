@@ -71,6 +71,7 @@ export interface ServerFlags {
   advertiseUrl?: string;
   clusterSecret?: string;
   clusterPrefix?: string;
+  nodePublicHost?: string;
   workers?: number | 'auto';
 }
 
@@ -100,10 +101,11 @@ export function composeOptionsFromFlags(f: ServerFlags): ComposeOptions {
       advertiseUrl: f.advertiseUrl,
       secret: f.clusterSecret,
       prefix: f.clusterPrefix,
+      publicHost: f.nodePublicHost,
     };
-  } else if (f.nodeId ?? f.advertiseUrl ?? f.clusterSecret ?? f.clusterPrefix) {
+  } else if (f.nodeId ?? f.advertiseUrl ?? f.clusterSecret ?? f.clusterPrefix ?? f.nodePublicHost) {
     throw usageError(
-      '--node-id, --advertise-url, --cluster-secret and --cluster-prefix need --cluster',
+      '--node-id, --advertise-url, --node-public-host, --cluster-secret and --cluster-prefix need --cluster',
       'Add --cluster redis://host:6379 (BURROW_CLUSTER) to run this server as a node of a cluster, or drop these flags.',
     );
   }
@@ -452,6 +454,13 @@ export function addServerFlags(cmd: Command): Command {
     flag('--advertise-url <url>', 'where the other nodes reach this node, http(s)://host:port (with --cluster)', {
       env: 'BURROW_ADVERTISE_URL',
     }),
+  );
+  add(
+    flag(
+      '--node-public-host <host>',
+      'the host clients reach this node at directly: localtunnel pool sockets, public TCP ports (with --cluster)',
+      { env: 'BURROW_NODE_PUBLIC_HOST', defaultDescription: "--advertise-url's host" },
+    ),
   );
   add(
     flag('--cluster-secret <secret>', 'shared by every node, ≥ 32 chars: nodes prove it to each other', {
