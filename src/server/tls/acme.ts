@@ -18,7 +18,8 @@
  */
 import https from 'node:https';
 import tls, { type SecureContext } from 'node:tls';
-import * as acme from 'acme-client';
+import { X509Certificate } from 'node:crypto';
+import type * as AcmeClient from 'acme-client';
 import { Counter, type Registry } from 'prom-client';
 import { BurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -68,7 +69,7 @@ export class AcmeManager {
   /** HTTP-01 token → key authorization, while a challenge is open. */
   readonly #challenges = new Map<string, string>();
   readonly #events: Counter<'event'>;
-  #client: Promise<acme.Client> | undefined;
+  #client: Promise<AcmeClient.Client> | undefined;
   /** DNS-01 orders, one after another. */
   #dnsQueue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -86,10 +87,19 @@ export class AcmeManager {
       labelNames: ['event'],
       registers: [options.registry],
     });
-    if (options.config.directoryCa) {
+  }
+
+  /**
+   * acme-client, loaded at the first order: it is about 16 MiB of RSS (axios, @peculiar/x509), which
+   * a server whose certificates are all stored, or that has no --acme, never needs.
+   */
+  async #acme(): Promise<typeof AcmeClient> {
+    const lib = await import('acme-client');
+    if (this.config.directoryCa) {
       // acme-client has one HTTP client for the process: a private CA's root is trusted there
-      acme.axios.defaults.httpsAgent = new https.Agent({ ca: options.config.directoryCa });
+      lib.axios.defaults.httpsAgent = new https.Agent({ ca: this.config.directoryCa });
     }
+    return lib;
   }
 
   /** Load the stored certificates (no new issuance for them) and start the renewal task. */
@@ -248,6 +258,7 @@ export class AcmeManager {
   async #orderDns01(name: string): Promise<StoredCertificate> {
     const hook = this.config.dnsHook!;
     const client = await this.#accountClient();
+    const acme = await this.#acme();
     const key = await acme.crypto.createPrivateEcdsaKey();
     const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, key);
     const record = challengeRecord(name);
@@ -275,6 +286,7 @@ export class AcmeManager {
 
   async #orderHttp01(name: string): Promise<StoredCertificate> {
     const client = await this.#accountClient();
+    const acme = await this.#acme();
     const key = await acme.crypto.createPrivateEcdsaKey();
     const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, key);
     const cert = await client.auto({
@@ -297,8 +309,9 @@ export class AcmeManager {
   }
 
   /** One ACME client per manager, on the stored account key (created and saved on first use). */
-  #accountClient(): Promise<acme.Client> {
+  #accountClient(): Promise<AcmeClient.Client> {
     this.#client ??= (async () => {
+      const acme = await this.#acme();
       let accountKey = await this.store.readAccountKey();
       if (!accountKey) {
         accountKey = (await acme.crypto.createPrivateEcdsaKey()).toString();
@@ -327,11 +340,13 @@ export class AcmeManager {
   }
 
   #use(stored: StoredCertificate): Held {
-    const info = acme.crypto.readCertificateInfo(stored.cert);
+    // the first certificate of the chain is the server's (node:crypto reads it without acme-client)
+    const notAfter = Date.parse(new X509Certificate(stored.cert).validTo);
+    if (Number.isNaN(notAfter)) throw new Error(`unreadable expiry date in the certificate of ${stored.name}`);
     const h: Held = {
       stored,
       context: tls.createSecureContext({ cert: stored.cert, key: stored.key }),
-      notAfter: info.notAfter.getTime(),
+      notAfter,
     };
     this.#held.set(stored.name, h);
     this.#o.onCertificate?.(stored);
