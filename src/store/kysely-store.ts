@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import { kysely } from './packages.js';
 import { BurrowError, isBurrowError } from '../core/errors.js';
 import { MIGRATION_TABLE } from './migrations.js';
 import type { AcmeCertificatesTable, Database, TokensTable, TunnelIdsTable, WorkstationsTable } from './schema.js';
@@ -16,6 +17,8 @@ import type {
   TunnelIdRecord,
   WorkstationRecord,
 } from './types.js';
+
+const { sql } = kysely;
 
 /**
  * The Store over Kysely: the same queries for SQLite and PostgreSQL. Values are always bound

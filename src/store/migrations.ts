@@ -1,4 +1,5 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import type { Kysely, Migration, MigrationProvider, MigrationResultSet, Migrator } from 'kysely';
+import { kysely } from './packages.js';
 import { BurrowError } from '../core/errors.js';
 
 /**
@@ -126,7 +127,7 @@ export const MIGRATION_LOCK_TABLE = 'burrow_migrations_lock';
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
 
 export function createMigrator(db: Kysely<unknown>, schema?: string): Migrator {
-  return new Migrator({
+  return new kysely.Migrator({
     db,
     provider,
     migrationTableName: MIGRATION_TABLE,

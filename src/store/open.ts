@@ -2,13 +2,16 @@ import { chmodSync, existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type SqliteDatabase from 'better-sqlite3';
 import type { Pool } from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { BurrowError, isBurrowError } from '../core/errors.js';
 import { KyselyStore } from './kysely-store.js';
 import { PG_CONNECT_TIMEOUT_MS, PG_POOL_MAX, SQLITE_BUSY_TIMEOUT_MS } from './limits.js';
 import { migrate } from './migrations.js';
 import type { Database } from './schema.js';
 import { parseDbUrl, resolveDbUrl } from './url.js';
+import { kysely, loadDriver } from './packages.js';
+
+const { sql } = kysely;
 
 export interface OpenStoreOptions {
   /** PostgreSQL schema (overrides `?schema=` in the URL); created when missing. Tests use one per run. */
@@ -27,7 +30,7 @@ export interface OpenStoreOptions {
 export async function openStore(url?: string, options: OpenStoreOptions = {}): Promise<KyselyStore> {
   const target = parseDbUrl(resolveDbUrl(url), options.cwd);
   if (target.backend === 'sqlite') {
-    const db = openSqlite(await loadSqlite(), target.path);
+    const db = openSqlite(loadSqlite(), target.path);
     const store = new KyselyStore({ db, backend: 'sqlite', location: target.path });
     return migrateOrClose(store, db, options.migrateTo, undefined, true);
   }
@@ -38,7 +41,7 @@ export async function openStore(url?: string, options: OpenStoreOptions = {}): P
       `PostgreSQL schema "${schema.slice(0, 80)}" is not a plain name`,
     );
   }
-  const { Pool: PgPool } = await loadPg();
+  const { Pool: PgPool } = loadPg();
   const pool: Pool = new PgPool({
     connectionString: target.connectionString,
     max: PG_POOL_MAX,
@@ -48,7 +51,7 @@ export async function openStore(url?: string, options: OpenStoreOptions = {}): P
   });
   // An idle client losing its server connection must not crash the process: the next query fails cleanly.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new kysely.Kysely<Database>({ dialect: new kysely.PostgresDialect({ pool }) });
   const location = schema === target.schema ? target.display : `${target.display} (schema ${schema})`;
   const store = new KyselyStore({ db, backend: 'postgres', location, schema });
   try {
@@ -62,30 +65,12 @@ export async function openStore(url?: string, options: OpenStoreOptions = {}): P
   return migrateOrClose(store, db, options.migrateTo, schema);
 }
 
-/**
- * The database drivers are optional dependencies, loaded only by the commands that open a store: a
- * client-only install (`npm install --omit=optional`) compiles no SQLite. A missing one is named.
- */
-async function loadDriver<T>(name: string, use: string): Promise<T> {
-  try {
-    return (await import(name)) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new BurrowError('BURROW_ERR_STORE', `the database driver ${name} is not installed`, {
-      cause: err,
-      fix: `Install it next to burrow (\`npm install ${name}\`; it is an optional dependency of burrow-tunnel), or ${use}.`,
-    });
-  }
+function loadSqlite(): typeof SqliteDatabase {
+  return loadDriver<typeof SqliteDatabase>('better-sqlite3', 'use PostgreSQL: --db postgres://…');
 }
 
-async function loadSqlite(): Promise<typeof SqliteDatabase> {
-  const m = await loadDriver<{ default: typeof SqliteDatabase }>('better-sqlite3', 'use PostgreSQL: --db postgres://…');
-  return m.default;
-}
-
-async function loadPg(): Promise<{ Pool: typeof Pool }> {
-  const m = await loadDriver<{ default: { Pool: typeof Pool } }>('pg', 'use SQLite: --db sqlite:/path/burrow.db');
-  return m.default;
+function loadPg(): { Pool: typeof Pool } {
+  return loadDriver<{ Pool: typeof Pool }>('pg', 'use SQLite: --db sqlite:/path/burrow.db');
 }
 
 function openSqlite(Sqlite: typeof SqliteDatabase, path: string): Kysely<Database> {
@@ -109,7 +94,7 @@ function openSqlite(Sqlite: typeof SqliteDatabase, path: string): Kysely<Databas
       cause: err,
     });
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database }) });
 }
 
 async function migrateOrClose(
