@@ -17,8 +17,6 @@ import { BurrowError } from '../core/errors.js';
 import { sendError } from '../server/http/pages.js';
 import { presentedToken } from '../server/presented-token.js';
 import { SqlWorkstationStore } from './tiflis-workstations.js';
-import { clusterPipe } from './cluster-pipe.js';
-import { clusterTcp } from './cluster-tcp.js';
 import type { ServerAdapter } from '../server/adapter.js';
 import { validateComposeOptions, type ComposeOptions } from './compose-config.js';
 import { createConsoleAdapter } from '../console/console.js';
@@ -28,6 +26,8 @@ import type { ServerOptions } from '../server/config.js';
 import { createServer, type BurrowServer } from '../server/server.js';
 import { resolveServerConfig as resolveServerConfig } from '../server/config.js';
 import type { ClusterNode } from '../cluster/index.js';
+import type { clusterPipe as ClusterPipe } from './cluster-pipe.js';
+import type { clusterTcp as ClusterTcp } from './cluster-tcp.js';
 import { databaseCertificates } from './acme-store.js';
 
 export interface ComposedServer {
@@ -85,9 +85,14 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   });
   // cluster mode (--cluster): the registry is shared through Redis; ioredis loads only then
   let cluster: ClusterNode | undefined;
+  // the cluster's wrappers of the pipe and tcp-ws edges load with it (they import ws through its peers)
+  let clusterPipe: typeof ClusterPipe | undefined;
+  let clusterTcp: typeof ClusterTcp | undefined;
   if (options.cluster) {
     try {
       const { startClusterNode } = await import('../cluster/index.js');
+      ({ clusterPipe } = await import('./cluster-pipe.js'));
+      ({ clusterTcp } = await import('./cluster-tcp.js'));
       const config = resolveServerConfig(core);
       const worker = options.cluster.worker;
       cluster = await startClusterNode({
@@ -130,7 +135,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     pipe = createPipeAdapter({ pipeHosts: options.pipeHosts ?? [] });
     const served = accounts.auth === 'token' ? gatePipe(pipe, accounts, server) : pipe;
     // a cluster's nodes meet per pipe path on one node (the first arrival's)
-    adapters.push(cluster ? clusterPipe(served, cluster) : served);
+    adapters.push(cluster && clusterPipe ? clusterPipe(served, cluster) : served);
   }
   const tcpWs = createTcpWsAdapter({
     targets,
@@ -140,7 +145,7 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     ...(options.tcpResumeBufferBytes !== undefined ? { detachedBufferBytes: options.tcpResumeBufferBytes } : {}),
   });
   // a cluster carries /tcp/<name> of a tunnel another node holds to that node
-  adapters.push(cluster ? clusterTcp(tcpWs, cluster) : tcpWs);
+  adapters.push(cluster && clusterTcp ? clusterTcp(tcpWs, cluster) : tcpWs);
   const tunely = createTunelyAdapter({
     verifyToken: tunelyVerifierFromTokens(accounts.tokens),
     ...(options.tunelyPath ? { path: options.tunelyPath } : {}),

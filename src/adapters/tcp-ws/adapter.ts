@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { wsPackage } from '../../core/packages.js';
 import { BurrowError, RateLimitedError } from '../../core/errors.js';
 import type { FailedAuthGate } from '../../core/failed-auth-gate.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
@@ -167,18 +168,24 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
   const wantsExtensions = (req: IncomingMessage): boolean =>
     options.burrowExtensions !== false && req.headers[BURROW_TCP_HEADER] !== undefined;
 
-  const wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    clientTracking: false,
-    maxPayload: options.maxMessageBytes ?? L.TCP_WS_MAX_MESSAGE_BYTES,
-  });
   /** Multiplexed upgrades whose flow-control offer was accepted: the client's window. */
   const flowOffers = new WeakMap<IncomingMessage, number>();
-  wss.on('headers', (headers: string[], req: IncomingMessage) => {
-    if (wantsExtensions(req)) headers.push(`X-Burrow-Tcp: ${BURROW_TCP_VERSION}`);
-    if (flowOffers.has(req)) headers.push(`X-Burrow-Tcp-Window: ${muxWindow}`);
-  });
+  // made at the first upgrade: an idle server has not loaded ws (src/core/packages.ts)
+  let wss: WebSocketServer | undefined;
+  const upgrader = (): WebSocketServer => {
+    if (wss) return wss;
+    wss = new (wsPackage().WebSocketServer)({
+      noServer: true,
+      perMessageDeflate: false,
+      clientTracking: false,
+      maxPayload: options.maxMessageBytes ?? L.TCP_WS_MAX_MESSAGE_BYTES,
+    });
+    wss.on('headers', (headers: string[], req: IncomingMessage) => {
+      if (wantsExtensions(req)) headers.push(`X-Burrow-Tcp: ${BURROW_TCP_VERSION}`);
+      if (flowOffers.has(req)) headers.push(`X-Burrow-Tcp-Window: ${muxWindow}`);
+    });
+    return wss;
+  };
 
   const store = new SessionStore({
     endedTtlMs: options.endedSessionTtlMs ?? L.TCP_ENDED_SESSION_TTL_MS,
@@ -284,7 +291,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
       const peerWindow =
         extensions && muxWindow > 0 ? parseMuxWindow(req.headers[BURROW_TCP_WINDOW_HEADER]) : undefined;
       if (peerWindow !== undefined) flowOffers.set(req, peerWindow);
-      wss.handleUpgrade(req, socket, head, (ws) => {
+      upgrader().handleUpgrade(req, socket, head, (ws) => {
         track(ws);
         counters.muxTotal++;
         let session: TcpWsMuxSession | undefined = undefined;
@@ -336,7 +343,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
       if (store.isEnded(key)) return fail(socket, new BurrowError('BURROW_ERR_TCP_SESSION_ENDED'));
       const existing = store.get(key);
       if (existing) {
-        wss.handleUpgrade(req, socket, head, (ws) => {
+        upgrader().handleUpgrade(req, socket, head, (ws) => {
           track(ws);
           existing.attach(ws, extensions);
         });
@@ -377,7 +384,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
         store.add(session);
         // If the client went away while we dialled, the session waits detached for its resume.
         if (socket.destroyed) return;
-        wss.handleUpgrade(req, socket, head, (ws) => {
+        upgrader().handleUpgrade(req, socket, head, (ws) => {
           track(ws);
           session.attach(ws, extensions);
         });
@@ -459,7 +466,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
       for (const s of store.values()) s.destroy();
       for (const s of muxSessions) s.destroy();
       for (const ws of sockets) ws.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      if (wss) await new Promise<void>((resolve) => wss!.close(() => resolve()));
     },
   };
 }

@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import { wsPackage } from '../../core/packages.js';
 import { ERROR_CODES } from '../../core/errors.js';
 import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
 import type { Logger } from '../../core/logger.js';
@@ -55,7 +56,7 @@ class WsConnection implements Peer {
   ) {}
 
   send(text: string): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > TIFLIS_MAX_BUFFERED_BYTES) {
       this.ws.close(1013, 'Too slow: send buffer full');
       return;
@@ -64,7 +65,7 @@ class WsConnection implements Peer {
   }
 
   close(code: number, reason: string): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       this.ws.close(code, reason);
     }
   }
@@ -79,7 +80,11 @@ export class TiflisWsEndpoint {
 
   constructor(o: WsEndpointOptions) {
     this.#o = o;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageBytes, perMessageDeflate: false });
+    this.#wss = new (wsPackage().WebSocketServer)({
+      noServer: true,
+      maxPayload: o.maxMessageBytes,
+      perMessageDeflate: false,
+    });
     const watcherOptions: ConstructorParameters<typeof LivenessWatcher<WsConnection>>[0] = {
       intervalMs: o.heartbeatIntervalMs,
       silenceMs: o.silenceTimeoutMs,
@@ -88,7 +93,7 @@ export class TiflisWsEndpoint {
         c.ws.terminate();
       },
       onTick: (c) => {
-        if (c.ws.readyState === WebSocket.OPEN) c.ws.ping();
+        if (c.ws.readyState === c.ws.OPEN) c.ws.ping();
       },
     };
     if (o.onSweep) watcherOptions.onSweep = o.onSweep;
@@ -111,7 +116,7 @@ export class TiflisWsEndpoint {
     const closing = [...this.#conns].map(
       (c) =>
         new Promise<void>((resolve) => {
-          if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+          if (c.ws.readyState === c.ws.CLOSED) return resolve();
           c.ws.once('close', () => resolve());
           c.close(code, reason);
           // A peer that does not answer the close handshake is cut after a moment.
@@ -163,7 +168,8 @@ export class TiflisWsEndpoint {
       case 'pong':
         return;
       case 'register': {
-        if (c.role !== 'unknown') return this.#sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
+        if (c.role !== 'unknown')
+          return this.#sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
         const r = await relay.register(c, msg.payload, () => !c.closed, this.#o.clientAddress(c.req));
         if (!r.ok) {
           if (r.code !== 'GONE') this.#sendError(c, r.code, r.message);
@@ -176,7 +182,8 @@ export class TiflisWsEndpoint {
         return;
       }
       case 'connect': {
-        if (c.role !== 'unknown') return this.#sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
+        if (c.role !== 'unknown')
+          return this.#sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
         const r = await relay.connect(c, msg.payload, () => !c.closed, this.#o.clientAddress(c.req));
         if (!r.ok) {
           if (r.code !== 'GONE') this.#sendError(c, r.code, r.message);

@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import { wsPackage } from '../../core/packages.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import { LivenessWatcher } from '../../core/liveness.js';
 import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
@@ -138,7 +139,14 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
     onTick: (agent) => agent.send(pingMessage()),
   });
   let closing = false;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes, perMessageDeflate: false });
+  // made at the first upgrade: an idle server has not loaded ws (src/core/packages.ts)
+  let wss: WebSocketServer | undefined;
+  const upgrader = (): WebSocketServer =>
+    (wss ??= new (wsPackage().WebSocketServer)({
+      noServer: true,
+      maxPayload: maxMessageBytes,
+      perMessageDeflate: false,
+    }));
   /** Every open socket, authenticated or not. */
   const sockets = new Set<WebSocket>();
   /** Authenticated agents. */
@@ -369,7 +377,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
           context().rejectUpgrade(socket, new BurrowError('BURROW_ERR_SHUTTING_DOWN'));
           return true;
         }
-        wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req));
+        upgrader().handleUpgrade(req, socket, head, (ws) => accept(ws, req));
         return true;
       }
       const p = splitPrefixed(url);
@@ -444,7 +452,7 @@ export function createTunelyAdapter(options: TunelyAdapterOptions = {}): TunelyA
       for (const agent of [...agents]) onAgentGone(agent, 'was closed: the server is shutting down');
       await Promise.all(waits);
       for (const t of [...tunnels.values()]) release(t);
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      if (wss) await new Promise<void>((resolve) => wss!.close(() => resolve()));
     },
   };
   return adapter;

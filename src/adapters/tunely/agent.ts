@@ -3,7 +3,7 @@
  * liveness (when it was last heard from). Messages for unknown ids (answers that arrive after a
  * 504 or after the visitor left) are ignored.
  */
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { BurrowError } from '../../core/errors.js';
 import { CLOSE_HANDSHAKE_GRACE_MS } from '../../core/limits.js';
 import type { TunelyExchange } from './exchange.js';
@@ -23,7 +23,7 @@ export class TunelyAgent {
   ) {}
 
   get open(): boolean {
-    return !this.closed && this.ws.readyState === WebSocket.OPEN;
+    return !this.closed && this.ws.readyState === this.ws.OPEN;
   }
 
   send(text: string): boolean {
@@ -73,8 +73,7 @@ export class TunelyAgent {
   }
 
   close(code: number, reason: string): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
-      this.ws.close(code, reason);
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
     // An agent that does not answer the close handshake is cut after a moment.
     setTimeout(() => this.ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
   }

@@ -5,7 +5,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { wsPackage } from '../../core/packages.js';
+import { takeOverBinary } from '../../core/ws-link.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import { decodeJson, FrameType, type Frame } from '../../wire/mux/frames.js';
 import {
@@ -80,12 +82,15 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
 } {
   let ctx: ServerContext | undefined;
   const admission = options.admission ?? OPEN_ADMISSION;
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: MAX_MESSAGE_SIZE,
-    perMessageDeflate: false,
-    clientTracking: false,
-  });
+  // made at the first agent's upgrade: an idle server has not loaded ws (src/core/packages.ts)
+  let wss: WebSocketServer | undefined;
+  const upgrader = (): WebSocketServer =>
+    (wss ??= new (wsPackage().WebSocketServer)({
+      noServer: true,
+      maxPayload: MAX_MESSAGE_SIZE,
+      perMessageDeflate: false,
+      clientTracking: false,
+    }));
   const conns = new Set<AgentConnection>();
   const pendingByToken = new Map<string, number>();
 
@@ -93,9 +98,6 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     const c = ctx!;
     const remoteAddress = c.clientAddress(req);
     const rawSocket = (ws as unknown as { _socket?: Duplex })._socket;
-    // Binary messages arrive as their WebSocket fragments (a large DATA frame is sent as header +
-    // payload): the decoder takes them one by one, so they are never joined into one buffer.
-    ws.binaryType = 'fragments';
     const session = new MuxSession(webSocketTransport(ws, rawSocket, TRANSPORT_HIGH_WATER), {
       role: 'server',
       window: options.window,
@@ -123,13 +125,10 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     }, HELLO_TIMEOUT_MS);
     helloTimer.unref();
 
-    ws.on('message', (data: Buffer | Buffer[], isBinary: boolean) => {
-      if (!isBinary) {
-        session.close(new BurrowError('BURROW_ERR_PROTOCOL', 'text messages are not part of the protocol'));
-        return;
-      }
-      if (Array.isArray(data)) for (const part of data) session.receive(part);
-      else session.receive(data);
+    // binary bytes reach the mux as the socket read them (views, never joined into whole frames)
+    takeOverBinary(ws, MAX_MESSAGE_SIZE, (bytes) => session.receive(bytes));
+    ws.on('message', () => {
+      session.close(new BurrowError('BURROW_ERR_PROTOCOL', 'text messages are not part of the protocol'));
     });
     ws.on('close', () => session.close(new BurrowError('BURROW_ERR_AGENT_GONE', 'agent disconnected')));
     ws.on('error', () => session.close(new BurrowError('BURROW_ERR_AGENT_GONE', 'agent connection failed')));
@@ -360,7 +359,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     },
     handleUpgrade(req, socket, head, url) {
       if (url.pathname !== AGENT_PATH) return false;
-      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req));
+      upgrader().handleUpgrade(req, socket, head, (ws) => accept(ws, req));
       return true;
     },
     stats() {
@@ -403,7 +402,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
         conn.session.sendControl(FrameType.GOAWAY, toWireError(new BurrowError('BURROW_ERR_SHUTTING_DOWN')));
         conn.session.close(new BurrowError('BURROW_ERR_SHUTTING_DOWN'));
       }
-      wss.close();
+      wss?.close();
     },
   };
 }
