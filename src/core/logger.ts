@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { pino, transport, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
+import type { Logger, LevelWithSilent, DestinationStream } from 'pino';
+import { pinoPackage } from './packages.js';
 
 export type { Logger };
 
@@ -57,6 +58,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: null,
   };
+  const { pino, transport } = pinoPackage();
   if (options.destination) return pino(opts, options.destination);
   if (options.format === 'pretty' && prettyAvailable())
     return pino(opts, transport({ target: 'pino-pretty', options: PRETTY_OPTIONS }) as DestinationStream);
@@ -99,5 +101,5 @@ export function humanLines(out: NodeJS.WritableStream): DestinationStream {
 
 /** A logger that discards everything (library default when the caller passes none). */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return pinoPackage().pino({ level: 'silent' });
 }

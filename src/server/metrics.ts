@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { promClient } from '../core/packages.js';
 
 /** Prometheus metrics of one server instance (its own registry, so several servers can coexist). */
 export interface ServerMetrics {
@@ -17,6 +18,7 @@ export interface ServerMetrics {
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
+  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = promClient();
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'burrow_' }); // burrow_process_cpu_…, burrow_nodejs_…
   const registers = [registry];

@@ -1,10 +1,12 @@
 /** The pipe's Prometheus gauges, read from the handler's counters at scrape time. */
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { promClient } from '../../core/packages.js';
 import type { PipeHandler } from './handler.js';
 
 /** Registers `burrow_pipe_*` on `registry` (once per registry). */
 export function registerPipeMetrics(registry: Registry, handler: PipeHandler): void {
   if (registry.getSingleMetric('burrow_pipe_pipes')) return;
+  const { Gauge } = promClient();
   const registers = [registry];
   new Gauge({
     name: 'burrow_pipe_pipes',

@@ -4,7 +4,8 @@
  * guessed. The rest of the form is drained. The part must appear within a deadline.
  */
 import { Readable } from 'node:stream';
-import busboy from 'busboy';
+import type busboy from 'busboy';
+import { busboyPackage } from '../../core/packages.js';
 import type { Req } from './http.js';
 import type { PipeClock } from './options.js';
 import { attachmentFor } from './disposition.js';
@@ -37,7 +38,7 @@ export function firstMultipartPart(req: Req, deadlineMs: number, clock: PipeCloc
     }, deadlineMs);
     let bb: busboy.Busboy;
     try {
-      bb = busboy({
+      bb = busboyPackage()({
         headers: req.headers,
         defParamCharset: 'utf8',
         // a field without a charset is read as latin1: its bytes come back unchanged

@@ -20,7 +20,8 @@ import https from 'node:https';
 import tls, { type SecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type * as AcmeClient from 'acme-client';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
+import { promClient } from '../../core/packages.js';
 import { BurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import './errors.js';
@@ -81,7 +82,7 @@ export class AcmeManager {
     this.#now = options.config.now;
     this.store = options.config.store;
     this.#budget = new IssuanceBudget(ACME_MAX_ISSUANCES_PER_HOUR, this.#now);
-    this.#events = new Counter({
+    this.#events = new (promClient().Counter)({
       name: 'burrow_acme_certificates_total',
       help: 'Automatic TLS (ACME) certificate events: issued, renewed, failed, refused (name not allowed), rate_limited',
       labelNames: ['event'],
