@@ -22,6 +22,7 @@ import {
   type CompletedRequest,
   type HoldReason,
   type NameHold,
+  type PortLeases,
   type RegisteredTunnel,
   type RegistryView,
   type RemoveOptions,
@@ -47,7 +48,15 @@ import {
   VIEW_SYNC_MS,
 } from './limits.js';
 import { PeerLinks } from './peers.js';
-import type { ClusterEvent, ClusterStore, HoldRecord, LeaseRecord, NodeRecord, TunnelDetails } from './store.js';
+import type {
+  ClusterEvent,
+  ClusterStore,
+  HoldRecord,
+  LeaseRecord,
+  NodeRecord,
+  PortRecord,
+  TunnelDetails,
+} from './store.js';
 
 interface Own {
   lease: LeaseRecord;
@@ -87,7 +96,16 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
   /** Streams other nodes opened to tunnels here, with the time of their last byte. */
   readonly #inbound = new Map<Duplex, { at: number }>();
   readonly #startedAt = Date.now();
+  /** Public TCP ports this node leased, by port. */
+  readonly #ports = new Map<number, PortRecord>();
   readonly peers: PeerLinks;
+  /** Public TCP ports leased cluster-wide (TcpExpose claims each before it binds it). */
+  readonly tcpPorts: PortLeases = {
+    claim: (port, name) => this.#claimPort(port, name),
+    release: (port) => this.#releasePort(port),
+    portOf: (name) => (this.#store.up ? this.#store.portOf(name) : Promise.resolve(undefined)),
+    onLost: undefined,
+  };
   #store!: ClusterStore;
   #logger: Logger = createLogger({ level: 'silent' });
   #heartbeat: NodeJS.Timeout | undefined;
@@ -365,6 +383,21 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
 
   // ---- cluster ----
 
+  async #claimPort(port: number, name: string): Promise<boolean> {
+    const record: PortRecord = { node: this.nodeId, name, claim: randomUUID() };
+    const r = await this.#store.claimPort(port, record, LEASE_TTL_MS);
+    if (!r.ok) return false;
+    this.#ports.set(port, record);
+    return true;
+  }
+
+  #releasePort(port: number): void {
+    const record = this.#ports.get(port);
+    if (!record) return;
+    this.#ports.delete(port);
+    this.#write(this.#store.releasePort(port, record));
+  }
+
   get draining(): boolean {
     return this.#draining;
   }
@@ -428,6 +461,12 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       for (const [name, own] of this.#own) if (own.tunnel) mine.set(name, own.lease);
       const lost = await this.#store.renew(this.nodeId, mine, LEASE_TTL_MS);
       for (const name of lost) this.#lose(name, 'the name is held on another node');
+      const lostPorts = await this.#store.renewPorts(this.nodeId, this.#ports, LEASE_TTL_MS);
+      for (const port of lostPorts) {
+        this.#ports.delete(port);
+        this.#logger.warn({ port }, 'cluster: a public TCP port moved to another node; it is closed here');
+        this.tcpPorts.onLost?.(port);
+      }
     } catch (err) {
       this.#logger.debug({ err: (err as Error).message }, 'cluster: heartbeat failed');
     }

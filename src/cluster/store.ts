@@ -7,6 +7,8 @@
  *   <prefix>h:<name>   a hold after a drop or a goodbye: who gets the name back (JSON), PX
  *   <prefix>n:<node>   a node: its advertise URL, start time, tunnel count, draining (JSON), PX
  *   <prefix>p:<path>   the node where a pipe path's sender and receivers meet (the first arrival's), PX
+ *   <prefix>{tcp}:port:<port>  a public TCP port's lease: the node and tunnel name holding it (JSON), PX
+ *   <prefix>{tcp}:name:<name>  the public TCP port a tunnel name holds, PX
  *   <prefix>events     the channel: claim / release / node events (JSON)
  *
  * ioredis is loaded here only, and this module only when a server runs with --cluster.
@@ -158,12 +160,71 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ARGV[1]
 `;
 
+// KEYS: port lease, the name's port. ARGV: record (JSON), lease ms, name, port. A port is taken by
+// its name's tunnel only: the same name takes it over from another node (its agent moved there).
+const CLAIM_PORT = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local c = cjson.decode(cur)
+  if c.name ~= ARGV[3] then return {'taken', c.node} end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[2])
+return {'ok', ''}
+`;
+
+// KEYS: port lease, the name's port. ARGV: node, claim, port.
+const RELEASE_PORT = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local c = cjson.decode(cur)
+if c.node ~= ARGV[1] or c.claim ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 1
+`;
+
+// KEYS: n port leases, then their names' ports. ARGV: node, lease ms, then n records, then n ports.
+// Like RENEW: a lease that expired is set again; one another node took over is 'lost'.
+const RENEW_PORTS = `
+local n = #KEYS / 2
+local out = {}
+for i = 1, n do
+  local rec = ARGV[i + 2]
+  local want = cjson.decode(rec)
+  local cur = redis.call('GET', KEYS[i])
+  local mine = true
+  if cur then
+    local c = cjson.decode(cur)
+    mine = c.node == ARGV[1] and c.claim == want.claim
+  end
+  if mine then
+    redis.call('SET', KEYS[i], rec, 'PX', ARGV[2])
+    redis.call('SET', KEYS[n + i], ARGV[n + i + 2], 'PX', ARGV[2])
+    out[i] = 'ok'
+  else
+    out[i] = 'lost'
+  end
+end
+return out
+`;
+
 interface Scripts {
   burrowClaim(...args: string[]): Promise<[string, string?]>;
   burrowDetail(...args: string[]): Promise<number>;
   burrowRelease(...args: string[]): Promise<number>;
   burrowRenew(...args: (string | number)[]): Promise<string[]>;
   burrowRendezvous(...args: string[]): Promise<string>;
+  burrowClaimPort(...args: string[]): Promise<[string, string]>;
+  burrowReleasePort(...args: string[]): Promise<number>;
+  burrowRenewPorts(...args: (string | number)[]): Promise<string[]>;
+}
+
+/** A public TCP port's lease: the node and the tunnel name holding it. */
+export interface PortRecord {
+  readonly node: string;
+  readonly name: string;
+  readonly claim: string;
 }
 
 export interface StoreOptions {
@@ -222,6 +283,9 @@ export class ClusterStore {
     redis.defineCommand('burrowRelease', { numberOfKeys: 2, lua: RELEASE });
     redis.defineCommand('burrowRenew', { lua: RENEW });
     redis.defineCommand('burrowRendezvous', { numberOfKeys: 1, lua: RENDEZVOUS });
+    redis.defineCommand('burrowClaimPort', { numberOfKeys: 2, lua: CLAIM_PORT });
+    redis.defineCommand('burrowReleasePort', { numberOfKeys: 2, lua: RELEASE_PORT });
+    redis.defineCommand('burrowRenewPorts', { lua: RENEW_PORTS });
     try {
       await Promise.all([redis.connect(), sub.connect()]);
       await sub.subscribe(store.#channel);
@@ -372,6 +436,70 @@ export class ClusterStore {
   async forgetRendezvous(path: string, node: string): Promise<void> {
     const key = this.#key('p', path);
     if ((await this.#redis.get(key)) === node) await this.#redis.del(key);
+  }
+
+  /** Claim a public TCP port for a tunnel name (ok: false and the holding node when another name has it). */
+  async claimPort(port: number, record: PortRecord, leaseMs: number): Promise<{ ok: boolean; node?: string }> {
+    if (!this.up) throw new BurrowError('BURROW_ERR_CLUSTER_UNAVAILABLE');
+    let r: [string, string];
+    try {
+      r = await this.#redis.burrowClaimPort(
+        this.#portKey(port),
+        this.#portNameKey(record.name),
+        JSON.stringify(record),
+        String(leaseMs),
+        record.name,
+        String(port),
+      );
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+    return r[0] === 'ok' ? { ok: true } : { ok: false, node: r[1] };
+  }
+
+  async releasePort(port: number, record: PortRecord): Promise<void> {
+    await this.#redis.burrowReleasePort(
+      this.#portKey(port),
+      this.#portNameKey(record.name),
+      record.node,
+      record.claim,
+      String(port),
+    );
+  }
+
+  /** Renew this node's port leases; returns the ports another node holds now. */
+  async renewPorts(node: string, ports: ReadonlyMap<number, PortRecord>, leaseMs: number): Promise<number[]> {
+    if (ports.size === 0) return [];
+    const list = [...ports.keys()];
+    const r = await this.#redis.burrowRenewPorts(
+      list.length * 2,
+      ...list.map((p) => this.#portKey(p)),
+      ...list.map((p) => this.#portNameKey(ports.get(p)!.name)),
+      node,
+      String(leaseMs),
+      ...list.map((p) => JSON.stringify(ports.get(p))),
+      ...list.map(String),
+    );
+    return list.filter((_, i) => r[i] === 'lost');
+  }
+
+  /** The public TCP port a tunnel name holds (on any node), if its lease still names it. */
+  async portOf(name: string): Promise<number | undefined> {
+    const v = await this.#redis.get(this.#portNameKey(name));
+    if (!v) return undefined;
+    const port = Number(v);
+    const lease = await this.#redis.get(this.#portKey(port));
+    return lease && (JSON.parse(lease) as PortRecord).name === name ? port : undefined;
+  }
+
+  // every port key shares one hash tag: a port's lease and its name's entry change in one script,
+  // on one Redis Cluster slot
+  #portKey(port: number): string {
+    return `${this.#prefix}{tcp}:port:${port}`;
+  }
+
+  #portNameKey(name: string): string {
+    return `${this.#prefix}{tcp}:name:${name}`;
   }
 
   /** One name's lease and hold, read now. */

@@ -199,8 +199,25 @@ export interface TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
    * there. Resolves when get(name) / holdOf(name) say what the cluster knows now.
    */
   resolve?(name: string): Promise<void>;
+  /** Shared registries: public TCP ports leased cluster-wide (absent: this process's ports are its own). */
+  readonly tcpPorts?: PortLeases | undefined;
   /** Shared registries: ready for new work (false: the load balancer should send it elsewhere), and the view for /api/status and /health. */
   describe?(): RegistryView;
+}
+
+/**
+ * Public TCP ports of `burrow tcp` tunnels leased across the nodes of a cluster: a port is claimed
+ * for a tunnel's name before it is bound, so two nodes never hand out one port for two tunnels.
+ */
+export interface PortLeases {
+  /** Claim a port for the named tunnel; false: another tunnel (on any node) holds it. */
+  claim(port: number, name: string): Promise<boolean>;
+  /** Release a port this node claimed. */
+  release(port: number): void;
+  /** The port the named tunnel held last on any node (its agent came back to another node), if any. */
+  portOf(name: string): Promise<number | undefined>;
+  /** Called with a port another node took over (the tunnel moved there): stop listening on it. */
+  onLost: ((port: number) => void) | undefined;
 }
 
 /** What a shared registry tells /readyz, /api/status and /health. */

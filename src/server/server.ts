@@ -207,6 +207,7 @@ export function createServer(options: ServerOptions = {}): BurrowServer {
     resumeGraceMs: config.resumeGraceMs,
     // only a dropped agent's port is kept: after a goodbye it is released (the name's short hold is no resume)
     isNameHeld: (n) => registry.holdOf(n)?.reason === 'resume',
+    ports: registry.tcpPorts,
   });
   const agentEndpoint = createAgentEndpoint({
     onTcpTunnel: (t, r, up) => tcpExpose.onRegistered(t, r, up),

@@ -2,26 +2,69 @@
  * The edges of a cluster that name a node to their clients, for real: three `burrow server
  * --cluster` processes behind HAProxy. The localtunnel handshake's answer names the node that
  * answered (--node-public-host, else the advertise URL's host), so the real `lt` client's pool
- * sockets reach the node holding its tunnel whichever node HAProxy picked. Skips with the reason
- * when Redis or HAProxy is missing (.ci/run provides both).
+ * sockets reach the node holding its tunnel whichever node HAProxy picked. A public TCP port is a
+ * lease in Redis: two nodes never hand out one port for two tunnels, and a `burrow tcp` agent that
+ * moves to another node (failover) gets its port back there. The nodes bind 127.0.0.1, .2 and .3,
+ * like three machines whose ports do not clash. Skips with the reason when Redis or HAProxy is
+ * missing (.ci/run provides both).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { runCli, type CliProcess } from '../helpers/cli.js';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { waitUntil } from '../helpers/wait.js';
 import { startLt, type Cli } from '../compat/localtunnel/helpers.js';
-import { get, skipReason, TestCluster } from './fixture.js';
+import { get, kill, skipReason, TestCluster } from './fixture.js';
 
 const skip = await skipReason();
 /** Each node's --node-public-host (undefined: none given, the advertise URL's host is named). */
-const PUBLIC_HOSTS = ['localhost', undefined, 'localhost'];
+const PUBLIC_HOSTS = ['localhost', undefined, undefined];
+const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+/** Every node's --tcp-ports (the same range: the leases in Redis keep them apart). */
+const TCP_FROM = 47200;
+const TCP_TO = 47219;
+
+/** An echo server's bytes through a public TCP address, whole. */
+async function echoes(address: string): Promise<boolean> {
+  const u = new URL(address);
+  const sock = net.connect(Number(u.port), u.hostname);
+  await once(sock, 'connect');
+  const payload = randomBytes(64 * 1024);
+  const got: Buffer[] = [];
+  let n = 0;
+  await new Promise<void>((resolve, reject) => {
+    sock.on('error', reject);
+    sock.on('data', (c: Buffer) => {
+      got.push(c);
+      n += c.length;
+      if (n >= payload.length) resolve();
+    });
+    sock.write(payload);
+  });
+  sock.destroy();
+  return Buffer.concat(got).equals(payload);
+}
 
 describe('edges across a cluster of three nodes behind HAProxy', { skip }, () => {
   let cluster: TestCluster;
   let plain: Awaited<ReturnType<typeof startOrigin>>;
+  let echo: net.Server;
+  let echoPort = 0;
   const clients: Cli[] = [];
 
+  const tcpAgent = (server: string, name: string, extra: string[] = []): CliProcess => {
+    const a = runCli(['tcp', `127.0.0.1:${echoPort}`, '--server', server, '--name', name, '--json', ...extra]);
+    cluster.track(a.child);
+    return a;
+  };
+
   before(async () => {
+    echo = net.createServer((c) => c.pipe(c)).listen(0, '127.0.0.1');
+    await once(echo, 'listening');
+    echoPort = (echo.address() as net.AddressInfo).port;
     plain = await startOrigin((req, res) => {
       let n = 0;
       req.on('data', (b: Buffer) => (n += b.length));
@@ -29,6 +72,8 @@ describe('edges across a cluster of three nodes behind HAProxy', { skip }, () =>
     });
     cluster = await new TestCluster({
       nodes: 3,
+      hosts: HOSTS,
+      flags: ['--tcp-ports', `${TCP_FROM}-${TCP_TO}`],
       nodeFlags: (_n, i) => (PUBLIC_HOSTS[i] ? ['--node-public-host', PUBLIC_HOSTS[i]] : []),
     }).start();
   });
@@ -37,11 +82,12 @@ describe('edges across a cluster of three nodes behind HAProxy', { skip }, () =>
     for (const c of clients) await c.kill();
     await cluster?.stop();
     if (plain) await closeHttp(plain.server);
+    echo?.close();
   });
 
   const expectedHost = (node: string): string => {
     const i = cluster.nodes.findIndex((n) => n.id === node);
-    return PUBLIC_HOSTS[i] ?? '127.0.0.1';
+    return PUBLIC_HOSTS[i] ?? HOSTS[i]!;
   };
 
   test('lt handshake names the node holding the pool: the answer of each node through HAProxy has its own public host', async () => {
@@ -82,5 +128,52 @@ describe('edges across a cluster of three nodes behind HAProxy', { skip }, () =>
       const up = await get(cluster.url, '/up', `${name}.localhost`, { method: 'POST', body });
       assert.equal(up.body.toString(), `lt POST /up ${body.length}`);
     }
+  });
+
+  test('public TCP ports are leased cluster-wide: two agents on two nodes ask for one port, the second is refused', async () => {
+    const [n1, n2] = [cluster.nodes[0]!, cluster.nodes[1]!];
+    const port = TCP_FROM + 1;
+    const a = tcpAgent(n1.url, 'tcplease-a', ['--remote-port', String(port)]);
+    const ready = JSON.parse(await a.nextLine((l) => l.includes('"ready"'))) as { tcpAddress: string };
+    assert.equal(ready.tcpAddress, `tcp://${expectedHost('n1')}:${port}`, 'the address names the node holding the port');
+    assert.ok(await echoes(ready.tcpAddress));
+    // node 2 could bind the port on its own address: only the lease stops it
+    const b = tcpAgent(n2.url, 'tcplease-b', ['--remote-port', String(port)]);
+    const outcome = await Promise.race([
+      b.exited.then((code) => `exited ${code}`),
+      b.nextLine((l) => l.includes('"ready"'), 30_000).then(
+        (l) => `got the port: ${l}`,
+        () => 'no answer',
+      ),
+    ]);
+    assert.match(outcome, /^exited [1-9]/, 'the second agent is refused');
+    const said = `${b.lines.join('\n')}\n${b.stderr()}`;
+    assert.match(said, /TCP port 47201 is held by another tunnel of the cluster/, said);
+    // a free port on node 2 is never one another node leased
+    const c = tcpAgent(n2.url, 'tcplease-c');
+    const other = JSON.parse(await c.nextLine((l) => l.includes('"ready"'))) as { tcpAddress: string };
+    assert.match(other.tcpAddress, new RegExp(`^tcp://${HOSTS[1]!.replace(/\./g, '\\.')}:\\d+$`));
+    assert.notEqual(new URL(other.tcpAddress).port, String(port));
+    assert.ok(await echoes(other.tcpAddress));
+  });
+
+  test('failover keeps the public TCP port: SIGKILL the node holding it, the agent gets the same port on another node', async (t) => {
+    const a = tcpAgent(cluster.url, 'tcpmove');
+    const ready = JSON.parse(await a.nextLine((l) => l.includes('"ready"'))) as { tcpAddress: string };
+    const port = new URL(ready.tcpAddress).port;
+    const owner = await cluster.ownerOf('tcpmove');
+    const dead = cluster.nodes.find((n) => n.id === owner)!;
+    assert.equal(new URL(ready.tcpAddress).hostname, expectedHost(dead.id));
+    assert.ok(await echoes(ready.tcpAddress));
+    const killedAt = Date.now();
+    await kill(dead.proc.child);
+    const again = JSON.parse(await a.nextLine((l) => l.includes('"reconnected"'), 20_000)) as { tcpAddress: string };
+    t.diagnostic(`tcpmove back on another node ${Date.now() - killedAt} ms after the SIGKILL: ${again.tcpAddress}`);
+    const moved = new URL(again.tcpAddress);
+    assert.equal(moved.port, port, 'the same public port');
+    assert.notEqual(moved.hostname, expectedHost(dead.id), 'on another node');
+    assert.ok(await echoes(again.tcpAddress));
+    // the node comes back for the tests after this one
+    await cluster.startNode(dead);
   });
 });

@@ -46,6 +46,8 @@ export async function skipReason(options: { haproxy?: boolean } = {}): Promise<s
 
 export interface Node {
   readonly id: string;
+  /** The loopback address the node binds and is reached at (127.0.0.1 unless ClusterOptions.hosts says). */
+  readonly host: string;
   readonly port: number;
   readonly url: string;
   proc: CliProcess;
@@ -57,6 +59,11 @@ export interface ClusterOptions {
   redisUrl?: string;
   /** Extra server flags for every node. */
   flags?: string[];
+  /**
+   * The loopback address of each node (default 127.0.0.1 for all): nodes on 127.0.0.1, .2, .3 are
+   * like three machines whose ports do not clash.
+   */
+  hosts?: string[];
   /** Extra server flags of one node (after `flags`). */
   nodeFlags?: (n: Node, index: number) => string[];
 }
@@ -85,7 +92,8 @@ export class TestCluster {
     if (this.#o.haproxy !== false) this.lbPort = await freePort();
     for (let i = 1; i <= this.#o.nodes; i++) {
       const port = await freePort();
-      this.nodes.push({ id: `n${i}`, port, url: `http://127.0.0.1:${port}`, proc: undefined! });
+      const host = this.#o.hosts?.[i - 1] ?? '127.0.0.1';
+      this.nodes.push({ id: `n${i}`, host, port, url: `http://${host}:${port}`, proc: undefined! });
     }
     await Promise.all(this.nodes.map((n) => this.startNode(n)));
     if (this.lbPort) await this.#startHaproxy();
@@ -98,7 +106,7 @@ export class TestCluster {
       '--port',
       String(n.port),
       '--address',
-      '127.0.0.1',
+      n.host,
       '--cluster',
       this.redisUrl,
       '--node-id',
@@ -130,7 +138,7 @@ export class TestCluster {
 
   async #startHaproxy(): Promise<void> {
     const servers = this.nodes
-      .map((n) => `    server ${n.id} 127.0.0.1:${n.port} check inter 300 fall 2 rise 1`)
+      .map((n) => `    server ${n.id} ${n.host}:${n.port} check inter 300 fall 2 rise 1`)
       .join('\n');
     const cfg = `global
     maxconn 4096

@@ -12,7 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import type { RegisterRequest } from '../../wire/mux/messages.js';
 import type { BurrowTunnel } from './tunnel.js';
 import { hostOf, normaliseAddress } from '../host.js';
-import type { RegisteredTunnel } from '../registry.js';
+import type { PortLeases, RegisteredTunnel } from '../registry.js';
 
 /** Bytes of randomness in a tcp tunnel's access token. */
 export const TCP_ACCESS_TOKEN_BYTES = 24;
@@ -35,6 +35,8 @@ export interface TcpExposeOptions {
    */
   resumeGraceMs?: number | undefined;
   isNameHeld?: ((name: string) => boolean) | undefined;
+  /** A cluster's port leases: a port is claimed cluster-wide before it is bound (absent: one process). */
+  ports?: PortLeases | undefined;
 }
 
 interface Listener {
@@ -55,11 +57,25 @@ export class TcpExpose {
   readonly #tokens = new WeakMap<RegisteredTunnel, string>();
   readonly #listeners = new Map<BurrowTunnel, Listener>();
   readonly #usedPorts = new Set<number>();
+  /** The listening server of each bound port. */
+  readonly #servers = new Map<number, net.Server>();
   /** Public ports and tokens of disconnected tunnels, by name, waiting for the agent's resume. */
   readonly #held = new Map<string, Held>();
 
   constructor(options: TcpExposeOptions) {
     this.#o = options;
+    if (options.ports) {
+      // another node took a port over (the tunnel's agent moved there): stop listening here
+      options.ports.onLost = (port) => {
+        for (const [t, l] of this.#listeners) if (l.port === port) this.#listeners.delete(t);
+        for (const [name, h] of this.#held) {
+          if (h.listener?.port !== port) continue;
+          clearTimeout(h.timer);
+          this.#held.delete(name);
+        }
+        if (this.#usedPorts.delete(port)) this.#servers.get(port)?.close();
+      };
+    }
   }
 
   /** The access token for the WebSocket access of a tcp tunnel (undefined = deny). */
@@ -96,7 +112,9 @@ export class TcpExpose {
         this.#listeners.set(tunnel, heldListener);
         port = heldListener.port;
       } else {
-        port = await this.#listen(tunnel, req.remotePort);
+        // a cluster: an agent back on another node (failover) asks for its port again
+        const previous = !req.remotePort ? await this.#previousPort(tunnel.name) : undefined;
+        port = await this.#listen(tunnel, req.remotePort ?? previous, previous !== undefined);
       }
       out['tcpAddress'] = `tcp://${this.#o.publicHost ?? hostOf(upgrade)}:${port}`;
       out['remotePort'] = port;
@@ -134,12 +152,29 @@ export class TcpExpose {
   }
 
   #release(l: Listener): void {
-    this.#usedPorts.delete(l.port);
+    if (!this.#usedPorts.delete(l.port)) return;
+    this.#servers.delete(l.port);
     l.server.close();
+    this.#o.ports?.release(l.port);
   }
 
-  async #listen(tunnel: BurrowTunnel, requested: number | undefined): Promise<number> {
+  /** The port a cluster's lease says this name held last (in the range), if any. */
+  async #previousPort(name: string): Promise<number | undefined> {
     const range = this.#o.range;
+    if (!this.#o.ports || !range) return undefined;
+    const p = await this.#o.ports.portOf(name).catch(() => undefined);
+    return p !== undefined && p >= range.from && p <= range.to ? p : undefined;
+  }
+
+  async #listen(tunnel: BurrowTunnel, requested: number | undefined, fallback = false): Promise<number> {
+    const range = this.#o.range;
+    if (requested && fallback) {
+      try {
+        return await this.#claimAndBind(tunnel, requested);
+      } catch {
+        return this.#listen(tunnel, undefined);
+      }
+    }
     if (requested) {
       if (range && (requested < range.from || requested > range.to)) {
         throw new BurrowError(
@@ -149,7 +184,7 @@ export class TcpExpose {
       }
       if (!range)
         throw new BurrowError('BURROW_ERR_FORBIDDEN', 'this server has no public TCP port range (--tcp-ports)');
-      return this.#bind(tunnel, requested);
+      return this.#claimAndBind(tunnel, requested);
     }
     if (!range) throw new BurrowError('BURROW_ERR_FORBIDDEN', 'this server has no public TCP port range (--tcp-ports)');
     const size = range.to - range.from + 1;
@@ -158,12 +193,29 @@ export class TcpExpose {
       const port = range.from + ((start + i) % size);
       if (this.#usedPorts.has(port)) continue;
       try {
-        return await this.#bind(tunnel, port);
+        return await this.#claimAndBind(tunnel, port);
       } catch (err) {
         if ((err as BurrowError).code !== 'BURROW_ERR_NAME_TAKEN') throw err;
       }
     }
     throw new BurrowError('BURROW_ERR_TUNNEL_LIMIT', `no free port in ${range.from}-${range.to}`);
+  }
+
+  /** Bind a port, claimed first across the cluster when there is one (NAME_TAKEN: held elsewhere). */
+  async #claimAndBind(tunnel: BurrowTunnel, port: number): Promise<number> {
+    const ports = this.#o.ports;
+    if (!ports) return this.#bind(tunnel, port);
+    if (!(await ports.claim(port, tunnel.name))) {
+      throw new BurrowError('BURROW_ERR_NAME_TAKEN', `TCP port ${port} is held by another tunnel of the cluster`, {
+        fix: 'Ask for another --remote-port, or leave it out to get a free port.',
+      });
+    }
+    try {
+      return await this.#bind(tunnel, port);
+    } catch (err) {
+      ports.release(port);
+      throw err;
+    }
   }
 
   #bind(tunnel: BurrowTunnel, port: number): Promise<number> {
@@ -183,6 +235,7 @@ export class TcpExpose {
       });
       server.listen(port, this.#o.address, () => {
         this.#usedPorts.add(port);
+        this.#servers.set(port, server);
         this.#listeners.set(tunnel, listener);
         resolve(port);
       });
