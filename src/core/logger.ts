@@ -99,6 +99,27 @@ export function humanLines(out: NodeJS.WritableStream): DestinationStream {
   };
 }
 
+/**
+ * A logger that creates its pino (about 1.5 MiB of RSS, measured in an idle `burrow pipe serve`) at
+ * its first use: a service that has logged nothing yet has not loaded pino.
+ */
+export function lazyLogger(options: LoggerOptions = {}): Logger {
+  let real: Logger | undefined;
+  const get = (): Logger => (real ??= createLogger(options));
+  return new Proxy({} as Logger, {
+    get(_target, key) {
+      const value: unknown = Reflect.get(get(), key);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(get()) : value;
+    },
+    set(_target, key, value) {
+      return Reflect.set(get(), key, value);
+    },
+    has(_target, key) {
+      return Reflect.has(get(), key);
+    },
+  });
+}
+
 /** A logger that discards everything (library default when the caller passes none). */
 export function silentLogger(): Logger {
   return pinoPackage().pino({ level: 'silent' });

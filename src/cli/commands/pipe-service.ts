@@ -1,9 +1,8 @@
 /**
- * `burrow pipe serve | url | health | help-cheatsheet`: the service and the small client commands.
+ * `burrow pipe url | health | help-cheatsheet`: the small client commands (serve: pipe-serve.ts).
  * Loaded only when one of them runs (pipe.ts registers the flags).
  */
-import { createLogger } from '../../core/logger.js';
-import { cheatSheet, createPipeHandler, listenPipe, pipe, type PipeOptions } from '../../app/pipe.js';
+import { cheatSheet, pipe } from '../../app/pipe.js';
 import { VERSION } from '../../version.js';
 import { reportPipeError } from './pipe-errors.js';
 import { clientOptions, pipeBase, type PipeServerFlags } from './pipe-transfer.js';
@@ -42,45 +41,6 @@ export async function runHealth(f: PipeServerFlags): Promise<number> {
   } catch (err) {
     return reportPipeError(err);
   }
-}
-
-export interface ServeFlags {
-  port: number;
-  address?: string;
-  maxPending?: number;
-  maxActive?: number;
-  pendingTimeout?: number;
-  idleTimeout?: number;
-  logLevel?: string;
-}
-
-export async function runServe(f: ServeFlags): Promise<number> {
-  const logger = createLogger({ level: (f.logLevel ?? 'info') as 'info' });
-  const options: PipeOptions = { logger };
-  if (f.maxPending !== undefined) options.maxPendingPipes = f.maxPending;
-  if (f.maxActive !== undefined) options.maxActivePipes = f.maxActive;
-  if (f.pendingTimeout !== undefined) options.pendingTimeoutMs = f.pendingTimeout;
-  if (f.idleTimeout !== undefined) options.activeIdleTimeoutMs = f.idleTimeout;
-  let listener;
-  try {
-    listener = await listenPipe(createPipeHandler(options), {
-      port: f.port,
-      ...(f.address !== undefined ? { address: f.address } : {}),
-    });
-  } catch (err) {
-    return reportPipeError(err);
-  }
-  process.stdout.write(
-    `burrow pipe listening on ${listener.url}\n  send:    curl -T file ${listener.url}/mypath\n  receive: curl ${listener.url}/mypath\n`,
-  );
-  const l = listener;
-  return new Promise<number>((resolve) => {
-    const stop = (): void => {
-      void l.close().then(() => resolve(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
 }
 
 export function runCheatSheet(f: PipeServerFlags): number {

@@ -11,7 +11,7 @@ import { flag } from '../env.js';
 import { caFlag, insecureFlag } from './connecting.js';
 import { parseDurationMs, parseIntArg } from '../util.js';
 import type { ForwardFlags } from './pipe-forward.js';
-import type { ServeFlags } from './pipe-service.js';
+import type { ServeFlags } from './pipe-serve.js';
 import type { ReceiveFlags, SendFlags, PipeServerFlags } from './pipe-transfer.js';
 
 const transfer = () => import('./pipe-transfer.js');
@@ -105,7 +105,11 @@ export function registerPipeCommands(program: Command): void {
       }),
     )
     .action(async (o: Partial<ServeFlags>) => {
-      exit(await (await service()).runServe({ ...o, port: o.port ?? 8080, logLevel: o.logLevel ?? 'info' }));
+      exit(
+        await (
+          await import('./pipe-serve.js')
+        ).runServe({ ...o, port: o.port ?? 8080, logLevel: o.logLevel ?? 'info' }),
+      );
     });
 
   addServerFlag(
