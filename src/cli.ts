@@ -4,7 +4,7 @@
  * run is loaded (`burrow --version` and `burrow http --help` start without the server or a
  * database driver); `burrow --help` loads them all to list them.
  */
-import { Command, type CommanderError } from 'commander';
+import { Command, type CommanderError } from './cli/commander.js';
 import { VERSION } from './version.js';
 import { normalizeEnv } from './cli/env.js';
 import { EXIT_OK, EXIT_USAGE, printError } from './cli/errors.js';

@@ -7,7 +7,7 @@
  * value, even 0, as true), and the seeds' own variable names (PORT, HOST, LOG_LEVEL …) are read when
  * the BURROW_* one is unset, through the flag's own parser.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from './commander.js';
 import { usageError } from './errors.js';
 
 export interface FlagSpec {

@@ -4,7 +4,7 @@
  * the command closes cleanly and exits 0 (a second signal exits at once). Nothing escapes as a stack
  * trace: guardProcess() catches what a command forgot.
  */
-import { CommanderError, type Command } from 'commander';
+import { CommanderError, type Command } from './commander.js';
 import { EXIT_OK, printError, type ErrorContext } from './errors.js';
 
 /** The CommanderError code a failed command ends with: src/cli.ts exits with its status. */

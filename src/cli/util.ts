@@ -1,5 +1,5 @@
 /** Small helpers shared by CLI commands: env fallbacks, number/duration/URL parsing. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { parseDuration } from '../core/duration.js';
 
 /** The first set environment variable among names. */

@@ -1,6 +1,6 @@
 /** `burrow connect <ws-url>`: a local TCP listener (or stdin/stdout) forwarded over a WebSocket. */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from '../commander.js';
 import type { BurrowTcpTunnel, TunnelConnectionState, TunnelMode } from '../../client/tcp-ws/tcp-tunnel.js';
 import type { LinkEnd } from '../../client/tcp-ws/singleton-link.js';
 import { BurrowError } from '../../core/errors.js';

@@ -6,7 +6,7 @@ import type { RetryInfo } from '../../client/burrow/agent.js';
 import type { LocaltunnelOptions } from '../../client/localtunnel/index.js';
 import type { AccessRuleInput } from '../../auth/access-policy.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from '../commander.js';
 import {
   DEFAULT_INSPECT_HOST,
   DEFAULT_INSPECT_KEEP,

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from '../commander.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import type { AdminBackend, AdminTarget } from '../../auth/admin-backend.js';
 import { parseDuration } from '../../auth/duration.js';

@@ -4,7 +4,7 @@
  * (addHttpFlags, addTcpFlags), and each value goes through that flag's own parser — the file and the
  * command line are one pipeline, so a flag added to `burrow http` is a key of the file at once.
  */
-import { Command, type Option } from 'commander';
+import { Command, type Option } from '../commander.js';
 import { addHttpFlags } from '../commands/http.js';
 import { addTcpFlags } from '../commands/tcp.js';
 import { collect } from '../util.js';
