@@ -78,7 +78,7 @@ export interface DownloadSample {
 }
 
 /** One GET /zeros?bytes=N (fresh connection); counts the bytes received and the time to the last one. */
-export function download(t: Target, bytes: number, timeoutMs: number): Promise<DownloadSample> {
+export function download(t: Target, bytes: number, timeoutMs: number, chunked = false): Promise<DownloadSample> {
   return new Promise((resolve) => {
     const start = process.hrtime.bigint();
     let got = 0;
@@ -93,7 +93,7 @@ export function download(t: Target, bytes: number, timeoutMs: number): Promise<D
       resolve(s);
     };
     const req = http.get(
-      { host: '127.0.0.1', port: t.port, path: `/zeros?bytes=${bytes}`, headers: { host: t.host }, agent: false },
+      { host: '127.0.0.1', port: t.port, path: `/zeros?bytes=${bytes}${chunked ? '&chunked=1' : ''}`, headers: { host: t.host }, agent: false },
       (res) => {
         if (res.statusCode !== 200) {
           res.resume();
@@ -109,6 +109,71 @@ export function download(t: Target, bytes: number, timeoutMs: number): Promise<D
     const timer = setTimeout(() => {
       req.destroy();
       finish(false, `timeout after ${timeoutMs} ms`);
+    }, timeoutMs);
+  });
+}
+
+const UPLOAD_CHUNK = Buffer.alloc(256 * 1024);
+
+/**
+ * POST `bytes` zero bytes to /sink (with Content-Length, or chunked), writing 256 KiB chunks with
+ * backpressure; done when the origin answers how many bytes it read.
+ */
+export function upload(t: Target, bytes: number, timeoutMs: number, chunked = false): Promise<DownloadSample> {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    let done = false;
+    const finish = (got: number, error?: string): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const s: DownloadSample = { bytes: got, seconds, mibps: got / 1048576 / seconds, ok: !error && got === bytes };
+      if (error ?? got !== bytes) s.error = error ?? `origin read ${got} of ${bytes}`;
+      resolve(s);
+    };
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: t.port,
+        method: 'POST',
+        path: '/sink',
+        headers: {
+          host: t.host,
+          'content-type': 'application/octet-stream',
+          ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(bytes) }),
+        },
+        agent: false,
+      },
+      (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => (b += c.toString()));
+        res.on('end', () => {
+          try {
+            finish((JSON.parse(b) as { bytes: number }).bytes);
+          } catch {
+            finish(0, `status ${res.statusCode}: ${b.slice(0, 200)}`);
+          }
+        });
+      },
+    );
+    req.on('error', (e) => finish(0, e.message));
+    let left = bytes;
+    const pump = (): void => {
+      while (left > 0) {
+        const n = Math.min(left, UPLOAD_CHUNK.length);
+        left -= n;
+        if (!req.write(n === UPLOAD_CHUNK.length ? UPLOAD_CHUNK : UPLOAD_CHUNK.subarray(0, n))) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
+    const timer = setTimeout(() => {
+      req.destroy();
+      finish(0, `timeout after ${timeoutMs} ms`);
     }, timeoutMs);
   });
 }

@@ -1,6 +1,7 @@
 /**
- * Bench origin (child process): GET /zeros?bytes=N streams N zero bytes (with Content-Length);
- * anything else answers a small fixed body. Prints BENCH_READY {"port"}.
+ * Bench origin (child process): GET /zeros?bytes=N streams N zero bytes (with Content-Length, or
+ * chunked with &chunked=1); POST /sink reads the body and answers {"bytes": N}; anything else
+ * answers a small fixed body. Prints BENCH_READY {"port"}.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,9 +12,23 @@ const CHUNK = Buffer.alloc(256 * 1024);
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://origin');
+  if (url.pathname === '/sink') {
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => {
+      const body = JSON.stringify({ bytes });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    return;
+  }
   if (url.pathname === '/zeros') {
     const total = Number(url.searchParams.get('bytes') ?? 0);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
+    const chunked = url.searchParams.get('chunked') === '1';
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      ...(chunked ? {} : { 'content-length': total }),
+    });
     let left = total;
     const pump = (): void => {
       while (left > 0) {

@@ -10,3 +10,37 @@ export function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
   out.push(buf.subarray(prev));
   return out;
 }
+
+/** What joinDataPieces needs of a decoded frame and of the frame it should equal. */
+interface FrameLike {
+  type: number;
+  streamId: number;
+  payload: Uint8Array;
+}
+
+/**
+ * The mux decoder passes a DATA frame split across chunks on in pieces (one DATA frame per piece,
+ * same stream): join the pieces back into the frames `want` lists, so a test can compare frame by
+ * frame. Pieces are joined only up to the wanted frame's length; anything else is left as it came.
+ */
+export function joinDataPieces<F extends FrameLike>(got: F[], want: readonly FrameLike[]): F[] {
+  const out: F[] = [];
+  let i = 0;
+  for (const w of want) {
+    const first = got[i];
+    if (!first) break;
+    i++;
+    if (first.type !== w.type || w.type !== 0x11 || first.payload.length >= w.payload.length) {
+      out.push(first);
+      continue;
+    }
+    const parts: Uint8Array[] = [first.payload];
+    let n = first.payload.length;
+    while (n < w.payload.length && got[i]?.type === 0x11 && got[i]!.streamId === first.streamId) {
+      n += got[i]!.payload.length;
+      parts.push(got[i++]!.payload);
+    }
+    out.push({ ...first, payload: Buffer.concat(parts) });
+  }
+  return [...out, ...got.slice(i)];
+}

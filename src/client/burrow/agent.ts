@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
+import { takeOverBinary } from '../../core/ws-link.js';
 import { BurrowError, ERROR_CODES, isBurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
@@ -268,9 +269,6 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       headers: { 'User-Agent': `burrow/${VERSION}`, ...this.#o.headers },
       ...this.#o.tls,
     });
-    // Binary messages arrive as their WebSocket fragments (a large DATA frame is sent as header +
-    // payload): the decoder takes them one by one, so they are never joined into one buffer.
-    ws.binaryType = 'fragments';
     this.#ws = ws;
     let settled = false;
     const window = this.#o.window ?? DEFAULT_STREAM_WINDOW;
@@ -299,16 +297,13 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
       ws.terminate();
     });
     ws.on('open', () => {
+      // binary bytes reach the mux as the socket read them (views, never joined into whole frames)
+      takeOverBinary(ws, MAX_MESSAGE_SIZE, (bytes) => session.receive(bytes));
       raw()?.on('drain', () => session.drained());
       const hello: Record<string, unknown> = { v: PROTOCOL_VERSION, client: `burrow/${VERSION}`, window };
       if (this.#o.token) hello['token'] = this.#o.token;
       if (this.#resumeToken) hello['resumeToken'] = this.#resumeToken;
       session.sendControl(FrameType.HELLO, hello);
-    });
-    ws.on('message', (data: Buffer | Buffer[], isBinary: boolean) => {
-      if (!isBinary) return;
-      if (Array.isArray(data)) for (const part of data) session.receive(part);
-      else session.receive(data);
     });
     ws.on('error', (err) => {
       if (settled) return;

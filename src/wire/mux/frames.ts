@@ -144,7 +144,9 @@ export function decodeWindow(frame: Frame): number {
 }
 
 /**
- * Streaming decoder: feed it chunks as they arrive (split anywhere); it returns whole frames.
+ * Streaming decoder: feed it chunks as they arrive (split anywhere); it returns whole frames, except
+ * DATA, whose payload is a stream's bytes: a DATA frame split across chunks comes out as several
+ * DATA frames of the same stream, one per piece (views of the chunks, never copied or assembled).
  * Validates the header (known type, stream-0 rules, length limits) before buffering the payload.
  *
  * What it holds between pushes is bounded: the bytes of at most one partial frame, in a 10-byte
@@ -166,6 +168,8 @@ export class FrameDecoder {
   /** Payload bytes [0, #payloadLen) of that frame. */
   #payload: Buffer = EMPTY;
   #payloadLen = 0;
+  /** The pending frame is DATA: its payload is passed on in pieces (#payloadLen counts them), not assembled. */
+  #streaming = false;
   #failed: BurrowError | undefined;
 
   constructor(options: { maxPayload?: number } = {}) {
@@ -174,7 +178,8 @@ export class FrameDecoder {
 
   /** Bytes held waiting for the rest of a frame. */
   get buffered(): number {
-    return this.#length < 0 ? this.#headLen : FRAME_HEADER_SIZE + this.#payloadLen;
+    if (this.#length < 0) return this.#headLen;
+    return this.#streaming ? 0 : FRAME_HEADER_SIZE + this.#payloadLen;
   }
 
   /** Bytes allocated for the partial frame (header scratch + assembly buffer): ≤ FRAME_HEADER_SIZE + maxPayload. */
@@ -222,6 +227,15 @@ export class FrameDecoder {
           off += length;
           continue;
         }
+        if (type === FrameType.DATA) {
+          // DATA is bytes of a stream: its payload leaves in pieces as it comes, never assembled
+          this.#type = type;
+          this.#flags = flags;
+          this.#streamId = streamId;
+          this.#length = length;
+          this.#streaming = true;
+          continue;
+        }
         this.#type = type;
         this.#flags = flags;
         this.#streamId = streamId;
@@ -234,6 +248,7 @@ export class FrameDecoder {
       this.#length = -1;
       this.#payload = EMPTY;
       this.#payloadLen = 0;
+      this.#streaming = false;
       throw this.#failed;
     }
     return frames;
@@ -242,6 +257,18 @@ export class FrameDecoder {
   /** Take the pending frame's payload bytes from chunk[off…]; returns the new offset. */
   #assemble(chunk: Buffer, off: number, frames: Frame[]): number {
     const length = this.#length;
+    if (this.#streaming) {
+      const take = Math.min(length - this.#payloadLen, chunk.length - off);
+      const piece = off === 0 && take === chunk.length ? chunk : chunk.subarray(off, off + take);
+      frames.push({ type: this.#type as FrameTypeCode, flags: this.#flags, streamId: this.#streamId, payload: piece });
+      this.#payloadLen += take;
+      if (this.#payloadLen === length) {
+        this.#length = -1;
+        this.#payloadLen = 0;
+        this.#streaming = false;
+      }
+      return off + take;
+    }
     let payload: Buffer | undefined;
     if (this.#payloadLen === 0 && chunk.length - off >= length) {
       // the whole payload is in this chunk (it came after its header's chunk): a view, no copy
