@@ -157,6 +157,8 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
         registrationKey: options.registrationKey,
         store: new SqlWorkstationStore(accounts.store),
         failedAuth: accounts.tokens.limiter.forSurface('tiflis'),
+        // a cluster carries a device to the node where its workstation is online
+        ...(cluster ? { cluster: cluster.registry.tiflis } : {}),
         ...(options.tiflisPath ? { wsPath: options.tiflisPath } : {}),
         ...(options.publicUrl ? { publicBaseUrl: options.publicUrl } : {}),
       }),
