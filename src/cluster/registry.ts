@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
 import { BurrowError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { VisitorAccess, VisitorDecision } from '../server/admission.js';
@@ -96,6 +97,8 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
   /** Streams other nodes opened to tunnels here, with the time of their last byte. */
   readonly #inbound = new Map<Duplex, { at: number }>();
   readonly #startedAt = Date.now();
+  /** tiflis tunnels whose workstation is online on this node. */
+  readonly #workstations = new Set<string>();
   /** Public TCP ports this node leased, by port. */
   readonly #ports = new Map<number, PortRecord>();
   readonly peers: PeerLinks;
@@ -383,6 +386,60 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
 
   // ---- cluster ----
 
+  /**
+   * tiflis across nodes: where a tunnel's workstation is online is in Redis; a device that reaches
+   * another node is carried to it (a WebSocket to that node's own tiflis path over the peer link).
+   * The shape is the tiflis adapter's TiflisCluster.
+   */
+  readonly tiflis = {
+    online: (tunnelId: string): void => {
+      this.#workstations.add(tunnelId);
+      this.#write(this.#store.setWorkstations(this.nodeId, [tunnelId], LEASE_TTL_MS));
+    },
+    offline: (tunnelId: string): void => {
+      this.#workstations.delete(tunnelId);
+      this.#write(this.#store.clearWorkstation(this.nodeId, tunnelId));
+    },
+    forward: (tunnelId: string, req: http.IncomingMessage, address: string, first: string) =>
+      this.#forwardTiflis(tunnelId, req, address, first),
+  };
+
+  async #forwardTiflis(
+    tunnelId: string,
+    req: http.IncomingMessage,
+    address: string,
+    first: string,
+  ): Promise<TiflisLink | undefined> {
+    if (req.headers[HOP_HEADER] !== undefined || !this.#store.up) return undefined;
+    const node = await this.#store.workstationNode(tunnelId).catch(() => undefined);
+    const url = node && node !== this.nodeId ? this.#nodeUrl(node) : undefined;
+    if (!node || !url) return undefined;
+    let stream: MuxStream;
+    try {
+      stream = await this.peers.open(node, url, { tunnelId: LOCAL_HTTP_ID, kind: 'upgrade', remoteAddress: address });
+    } catch {
+      return undefined;
+    }
+    const headers: Record<string, string> = { [HOP_HEADER]: this.nodeId };
+    if (req.headers.host) headers['host'] = req.headers.host;
+    const ws = new WebSocket(new URL(req.url ?? '/', 'ws://node'), {
+      headers,
+      perMessageDeflate: false,
+      createConnection: () => stream,
+    });
+    const opened = await new Promise<boolean>((resolve) => {
+      ws.once('open', () => resolve(true));
+      ws.once('error', () => resolve(false));
+      ws.once('unexpected-response', () => resolve(false));
+    });
+    if (!opened) {
+      ws.terminate();
+      stream.destroy();
+      return undefined;
+    }
+    return tiflisLink(ws, first);
+  }
+
   async #claimPort(port: number, name: string): Promise<boolean> {
     const record: PortRecord = { node: this.nodeId, name, claim: randomUUID() };
     const r = await this.#store.claimPort(port, record, LEASE_TTL_MS);
@@ -461,6 +518,7 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       for (const [name, own] of this.#own) if (own.tunnel) mine.set(name, own.lease);
       const lost = await this.#store.renew(this.nodeId, mine, LEASE_TTL_MS);
       for (const name of lost) this.#lose(name, 'the name is held on another node');
+      await this.#store.setWorkstations(this.nodeId, this.#workstations, LEASE_TTL_MS);
       const lostPorts = await this.#store.renewPorts(this.nodeId, this.#ports, LEASE_TTL_MS);
       for (const port of lostPorts) {
         this.#ports.delete(port);
@@ -798,6 +856,45 @@ function serveMessageTunnel(t: RegisteredTunnel, stream: MuxStream): void {
   });
   server.on('clientError', (_err, socket: Duplex) => socket.destroy());
   server.emit('connection', stream);
+}
+
+/** A device's WebSocket to another node's tiflis path (TiflisLink): `first` sent, messages buffered until heard. */
+interface TiflisLink {
+  send(text: string): void;
+  onMessage(listener: (text: string) => void): void;
+  onClose(listener: (code: number, reason: string) => void): void;
+  close(): void;
+}
+
+function tiflisLink(ws: WebSocket, first: string): TiflisLink {
+  const early: string[] = [];
+  let listener: ((text: string) => void) | undefined;
+  ws.on('message', (data: Buffer) => {
+    const text = data.toString('utf8');
+    if (listener) listener(text);
+    else early.push(text);
+  });
+  ws.on('error', () => ws.terminate());
+  ws.send(first);
+  return {
+    send: (text) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    },
+    onMessage: (l) => {
+      listener = l;
+      for (const t of early.splice(0)) l(t);
+    },
+    onClose: (l) => ws.on('close', (code, reason) => l(sendableCloseCode(code), reason.toString())),
+    close: () => {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
+    },
+  };
+}
+
+/** A close code one may send on (1005, 1006, 1015 and the unassigned ones are only ever received): else 1001. */
+function sendableCloseCode(code: number): number {
+  const ok = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+  return ok ? code : 1001;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -7,6 +7,7 @@
  *   <prefix>h:<name>   a hold after a drop or a goodbye: who gets the name back (JSON), PX
  *   <prefix>n:<node>   a node: its advertise URL, start time, tunnel count, draining (JSON), PX
  *   <prefix>p:<path>   the node where a pipe path's sender and receivers meet (the first arrival's), PX
+ *   <prefix>w:<tunnel id>  the node where a tiflis tunnel's workstation is online, PX
  *   <prefix>{tcp}:port:<port>  a public TCP port's lease: the node and tunnel name holding it (JSON), PX
  *   <prefix>{tcp}:name:<name>  the public TCP port a tunnel name holds, PX
  *   <prefix>events     the channel: claim / release / node events (JSON)
@@ -209,6 +210,12 @@ end
 return out
 `;
 
+// KEYS: one key. ARGV: value. Delete the key only while it holds this value.
+const DEL_IF = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 interface Scripts {
   burrowClaim(...args: string[]): Promise<[string, string?]>;
   burrowDetail(...args: string[]): Promise<number>;
@@ -218,6 +225,7 @@ interface Scripts {
   burrowClaimPort(...args: string[]): Promise<[string, string]>;
   burrowReleasePort(...args: string[]): Promise<number>;
   burrowRenewPorts(...args: (string | number)[]): Promise<string[]>;
+  burrowDelIf(key: string, value: string): Promise<number>;
 }
 
 /** A public TCP port's lease: the node and the tunnel name holding it. */
@@ -286,6 +294,7 @@ export class ClusterStore {
     redis.defineCommand('burrowClaimPort', { numberOfKeys: 2, lua: CLAIM_PORT });
     redis.defineCommand('burrowReleasePort', { numberOfKeys: 2, lua: RELEASE_PORT });
     redis.defineCommand('burrowRenewPorts', { lua: RENEW_PORTS });
+    redis.defineCommand('burrowDelIf', { numberOfKeys: 1, lua: DEL_IF });
     try {
       await Promise.all([redis.connect(), sub.connect()]);
       await sub.subscribe(store.#channel);
@@ -502,6 +511,27 @@ export class ClusterStore {
     return `${this.#prefix}{tcp}:name:${name}`;
   }
 
+  /** A tiflis tunnel's workstation is online on this node (renewed by the heartbeat). */
+  async setWorkstations(node: string, tunnelIds: Iterable<string>, ms: number): Promise<void> {
+    const m = this.#redis.multi();
+    let n = 0;
+    for (const id of tunnelIds) {
+      m.set(this.#key('w', id), node, 'PX', ms);
+      n++;
+    }
+    if (n > 0) await m.exec();
+  }
+
+  /** The workstation left this node (the key is removed only while it still names this node). */
+  async clearWorkstation(node: string, tunnelId: string): Promise<void> {
+    await this.#redis.burrowDelIf(this.#key('w', tunnelId), node);
+  }
+
+  /** The node where a tiflis tunnel's workstation is online, if any. */
+  async workstationNode(tunnelId: string): Promise<string | undefined> {
+    return (await this.#redis.get(this.#key('w', tunnelId))) ?? undefined;
+  }
+
   /** One name's lease and hold, read now. */
   async lookup(name: string): Promise<{ lease?: LeaseRecord; hold?: { record: HoldRecord; ms: number } }> {
     const [[, lease], [, hold], [, ms]] = (await this.#redis
@@ -544,7 +574,7 @@ export class ClusterStore {
     return out;
   }
 
-  #key(kind: 't' | 'h' | 'n' | 'p', name: string): string {
+  #key(kind: 't' | 'h' | 'n' | 'p' | 'w', name: string): string {
     return `${this.#prefix}${kind}:${name}`;
   }
 

@@ -4,7 +4,8 @@
  * answered (--node-public-host, else the advertise URL's host), so the real `lt` client's pool
  * sockets reach the node holding its tunnel whichever node HAProxy picked. A public TCP port is a
  * lease in Redis: two nodes never hand out one port for two tunnels, and a `burrow tcp` agent that
- * moves to another node (failover) gets its port back there. The nodes bind 127.0.0.1, .2 and .3,
+ * moves to another node (failover) gets its port back there. A tiflis workstation on one node
+ * relays with devices on the others (each device carried to the workstation's node). The nodes bind 127.0.0.1, .2 and .3,
  * like three machines whose ports do not clash. Skips with the reason when Redis or HAProxy is
  * missing (.ci/run provides both).
  */
@@ -18,6 +19,7 @@ import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { waitUntil } from '../helpers/wait.js';
 import { startLt, type Cli } from '../compat/localtunnel/helpers.js';
 import { get, kill, skipReason, TestCluster } from './fixture.js';
+import { API_KEY, connectMsg, registerMsg, TestClient } from '../compat/tiflis/helpers.js';
 
 const skip = await skipReason();
 /** Each node's --node-public-host (undefined: none given, the advertise URL's host is named). */
@@ -73,7 +75,7 @@ describe('edges across a cluster of three nodes behind HAProxy', { skip }, () =>
     cluster = await new TestCluster({
       nodes: 3,
       hosts: HOSTS,
-      flags: ['--tcp-ports', `${TCP_FROM}-${TCP_TO}`],
+      flags: ['--tcp-ports', `${TCP_FROM}-${TCP_TO}`, '--registration-key', API_KEY],
       nodeFlags: (_n, i) => (PUBLIC_HOSTS[i] ? ['--node-public-host', PUBLIC_HOSTS[i]] : []),
     }).start();
   });
@@ -127,6 +129,46 @@ describe('edges across a cluster of three nodes behind HAProxy', { skip }, () =>
       }
       const up = await get(cluster.url, '/up', `${name}.localhost`, { method: 'POST', body });
       assert.equal(up.body.toString(), `lt POST /up ${body.length}`);
+    }
+  });
+
+  test('tiflis across nodes: a workstation on node 1, devices on nodes 2 and 3 relay both ways', async () => {
+    const [n1, n2, n3] = [cluster.nodes[0]!, cluster.nodes[1]!, cluster.nodes[2]!];
+    const ws = (n: typeof n1): string => `ws://${n.host}:${n.port}/ws`;
+    const station = await TestClient.open(ws(n1));
+    const registered = await station.request(registerMsg(), 'workstation.registered');
+    const tunnelId = registered.payload.tunnel_id as string;
+    const a = await TestClient.open(ws(n2));
+    const b = await TestClient.open(ws(n3));
+    try {
+      const ca = await a.request(connectMsg(tunnelId, 'dev-a'), undefined);
+      assert.equal(ca.type, 'connected', JSON.stringify(ca));
+      assert.equal((await b.request(connectMsg(tunnelId, 'dev-b'), undefined)).type, 'connected');
+      // device → workstation, with device_id set by the workstation's node
+      a.send({ type: 'session.execute', id: 1, payload: { text: 'hi' } });
+      const got = await station.next('session.execute');
+      assert.equal(got.device_id, 'dev-a');
+      // workstation → every device, on both other nodes
+      station.send({ type: 'session.output', payload: { text: 'out' } });
+      assert.deepEqual((await a.next('session.output')).payload, { text: 'out' });
+      assert.deepEqual((await b.next('session.output')).payload, { text: 'out' });
+      // workstation → one device
+      station.send({ type: 'forward.to_device', device_id: 'dev-b', payload: JSON.stringify({ type: 'only-b' }) });
+      assert.deepEqual(await b.next('only-b'), { type: 'only-b' });
+      // a device that leaves is announced to the workstation; a wrong auth key is refused by its node
+      await a.close();
+      const left = await station.next('client.disconnected');
+      assert.equal(left.payload.device_id, 'dev-a', JSON.stringify(left));
+      const bad = await TestClient.open(ws(n2));
+      const refused = await bad.request(connectMsg(tunnelId, 'dev-x', { auth_key: 'wrong-key-0123456789abc' }));
+      assert.equal(refused.type, 'error');
+      assert.equal(refused.payload.code, 'INVALID_AUTH_KEY', JSON.stringify(refused));
+      await bad.close();
+      // the workstation going offline reaches the devices of other nodes
+      await station.close();
+      assert.equal((await b.next('connection.workstation_offline')).type, 'connection.workstation_offline');
+    } finally {
+      await b.close();
     }
   });
 

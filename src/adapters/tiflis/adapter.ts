@@ -28,7 +28,7 @@ import {
 import { Relay } from './relay.js';
 import { WATCH_API_PREFIX, WatchApi } from './watch-api.js';
 import { MemoryWorkstationStore, type WorkstationStore } from './workstation-store.js';
-import { TiflisWsEndpoint } from './ws-endpoint.js';
+import { TiflisWsEndpoint, type TiflisCluster } from './ws-endpoint.js';
 
 export interface TiflisAdapterOptions {
   /** TUNNEL_REGISTRATION_API_KEY / --registration-key; at least 32 characters (checked). */
@@ -65,6 +65,8 @@ export interface TiflisAdapterOptions {
    * adapter's own with the same limits.
    */
   failedAuth?: FailedAuthGate;
+  /** A cluster's nodes (composeServer with --cluster): devices reach workstations on other nodes. */
+  cluster?: TiflisCluster | undefined;
 }
 
 export interface TiflisAdapter extends ServerAdapter {
@@ -141,6 +143,7 @@ export function createTiflisAdapter(options: TiflisAdapterOptions): TiflisAdapte
     publicUrl,
     clientAddress,
     now,
+    cluster: options.cluster,
   };
   if (watch) endpointOptions.onSweep = () => watch.sweep();
   const endpoint = new TiflisWsEndpoint(endpointOptions);

@@ -22,6 +22,30 @@ import {
   type TiflisErrorCode,
 } from './wire.js';
 
+/**
+ * A cluster's nodes (docs/cluster.md): a workstation is online on one node; a device that reaches
+ * another node is carried there whole (its `connect` and every message after it, both ways).
+ */
+export interface TiflisCluster {
+  /** This node's relay has the tunnel's workstation online (again). */
+  online(tunnelId: string): void;
+  /** The tunnel's workstation left this node. */
+  offline(tunnelId: string): void;
+  /**
+   * A device's `connect` (`first`, as sent) for a tunnel whose workstation is not on this node:
+   * a link to the node where it is online, or undefined when no other node has it.
+   */
+  forward(tunnelId: string, req: IncomingMessage, address: string, first: string): Promise<TiflisLink | undefined>;
+}
+
+/** A device's connection carried to another node: text messages both ways, then a close. */
+export interface TiflisLink {
+  send(text: string): void;
+  onMessage(listener: (text: string) => void): void;
+  onClose(listener: (code: number, reason: string) => void): void;
+  close(): void;
+}
+
 export interface WsEndpointOptions {
   relay: Relay;
   logger: Logger;
@@ -37,13 +61,17 @@ export interface WsEndpointOptions {
   clientAddress: (req: IncomingMessage) => string;
   /** Extra work on every heartbeat tick (Watch client expiry). */
   onSweep?: () => void;
+  /** A cluster's nodes: devices of a workstation on another node are carried there. */
+  cluster?: TiflisCluster | undefined;
   now?: () => number;
 }
 
 /** One accepted WebSocket: a relay Peer with its role. */
 class WsConnection implements Peer {
   readonly transport = 'ws' as const;
-  role: 'unknown' | 'workstation' | 'device' = 'unknown';
+  role: 'unknown' | 'workstation' | 'device' | 'forwarded' = 'unknown';
+  /** A device carried to the node where its workstation is (role 'forwarded'). */
+  link: TiflisLink | undefined;
   tunnelId = '';
   deviceId = '';
   closed = false;
@@ -153,6 +181,7 @@ export class TiflisWsEndpoint {
 
   async #onMessage(c: WsConnection, text: string, isBinary: boolean): Promise<void> {
     if (c.closed) return;
+    if (c.link) return c.link.send(text);
     const msg = parseIncoming(text);
     const { relay } = this.#o;
     switch (msg.kind) {
@@ -179,11 +208,17 @@ export class TiflisWsEndpoint {
         c.tunnelId = r.tunnelId;
         clearTimeout(c.authTimer);
         c.send(registeredMessage(r.tunnelId, this.#o.publicUrl(r.tunnelId, c.req), r.restored));
+        this.#o.cluster?.online(r.tunnelId);
         return;
       }
       case 'connect': {
         if (c.role !== 'unknown')
           return this.#sendError(c, 'INVALID_PAYLOAD', `This connection is already a ${c.role}`);
+        if (this.#o.cluster && !relay.isWorkstationOnline(msg.payload.tunnel_id)) {
+          const address = this.#o.clientAddress(c.req);
+          const link = await this.#o.cluster.forward(msg.payload.tunnel_id, c.req, address, text);
+          if (link) return this.#forwarded(c, link);
+        }
         const r = await relay.connect(c, msg.payload, () => !c.closed, this.#o.clientAddress(c.req));
         if (!r.ok) {
           if (r.code !== 'GONE') this.#sendError(c, r.code, r.message);
@@ -213,12 +248,29 @@ export class TiflisWsEndpoint {
     }
   }
 
+  /** The device's workstation is on another node: from now on this connection is carried there. */
+  #forwarded(c: WsConnection, link: TiflisLink): void {
+    if (c.closed) {
+      link.close();
+      return;
+    }
+    c.role = 'forwarded';
+    c.link = link;
+    clearTimeout(c.authTimer);
+    link.onMessage((text) => c.send(text));
+    link.onClose((code, reason) => c.close(code, reason));
+  }
+
   #onClose(c: WsConnection): void {
     c.closed = true;
     clearTimeout(c.authTimer);
     this.#conns.delete(c);
     this.#watcher.remove(c);
-    if (c.role === 'workstation') this.#o.relay.workstationGone(c.tunnelId, c);
+    c.link?.close();
+    if (c.role === 'workstation') {
+      this.#o.relay.workstationGone(c.tunnelId, c);
+      if (!this.#o.relay.isWorkstationOnline(c.tunnelId)) this.#o.cluster?.offline(c.tunnelId);
+    }
     else if (c.role === 'device') this.#o.relay.deviceGone(c.tunnelId, c.deviceId, c);
   }
 
