@@ -13,7 +13,6 @@ import {
   header,
   hostOf,
   sendPipeError,
-  endWithLength,
   type PipeRequest,
   type PipeResponse,
   type Req,
@@ -23,13 +22,11 @@ import { collectForwardHeaders, type ForwardHeaders } from './headers.js';
 import { receiverDisposition } from './disposition.js';
 import { resolvePipeOptions, type PipeLimits, type PipeOptions } from './options.js';
 import type { PipeHealth } from '../../wire/pipe/health.js';
-import { isReservedPath, serveReserved } from './reserved.js';
+import { isReservedPath, servePage, serveReserved } from './reserved.js';
 import { SenderMessages } from './sender-messages.js';
 import { SpectatorHub, type PipeSnapshot } from './spectators.js';
 import { isTargetError, parseReceiverCount, parseTarget, queryFlag, type PipeTarget } from '../../wire/pipe/target.js';
 import { Transfer, type TransferOutcome } from './transfer.js';
-import { dashboardPage } from './pages/dashboard-page.js';
-import { videoPage } from './pages/video-page.js';
 import type { PageContext } from './pages/page.js';
 
 export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, OPTIONS';
@@ -344,18 +341,12 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
     }
     const wantsHtml = (header(req, 'accept') ?? '').includes('text/html');
     if (queryFlag(t.query, 'progress') === true) {
-      if (wantsHtml) {
-        const page = dashboardPage(pageContext(req, t));
-        return endWithLength(res, 200, page.headers, page.body);
-      }
+      if (wantsHtml) return servePage(res, false, 'dashboard', pageContext(req, t));
       const err = hub.attach(t.path, res);
       if (err !== undefined) sendPipeError(res, 429, err);
       return;
     }
-    if (queryFlag(t.query, 'video') === true && wantsHtml) {
-      const page = videoPage(pageContext(req, t));
-      return endWithLength(res, 200, page.headers, page.body);
-    }
+    if (queryFlag(t.query, 'video') === true && wantsHtml) return servePage(res, false, 'video', pageContext(req, t));
     const n = parseReceiverCount(t.query, limits.maxReceivers);
     if (typeof n === 'string') return sendPipeError(res, 400, n);
     if (active.has(t.path)) return sendPipeError(res, 400, establishedError(t.path));

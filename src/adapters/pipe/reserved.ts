@@ -1,9 +1,7 @@
 /** Reserved paths (GET/HEAD serve pages; POST/PUT are refused): the same on `/` and `/api/v1/pipe/`. */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { endWithLength, type Res } from './http.js';
-import { indexPage } from './pages/index-page.js';
-import { noscriptPage } from './pages/noscript-page.js';
-import { helpPage } from './pages/help-page.js';
+import { endWithLength, sendPipeError, type Res } from './http.js';
+import { loadPage, type PageName } from './pages/load.js';
 import type { PageContext } from './pages/page.js';
 
 export const RESERVED_PATHS: readonly string[] = ['/', '/noscript', '/help', '/version', '/favicon.ico', '/robots.txt'];
@@ -25,20 +23,28 @@ function answer(res: Res, head: boolean, status: number, headers: OutgoingHttpHe
   } else endWithLength(res, status, headers, body);
 }
 
+/** Answer with one of the pipe's pages (its module loads at the first request for it). */
+export function servePage(res: Res, head: boolean, name: PageName, ctx: PageContext): void {
+  loadPage(name).then(
+    (page) => {
+      const p = page(ctx);
+      answer(res, head, 200, p.headers, p.body);
+    },
+    () => {
+      if (!res.headersSent) sendPipeError(res, 500, 'Internal error.');
+      else res.end();
+    },
+  );
+}
+
 export function serveReserved(res: Res, head: boolean, ctx: PageContext): void {
   switch (reservedName(ctx.path)) {
-    case '/': {
-      const p = indexPage(ctx);
-      return answer(res, head, 200, p.headers, p.body);
-    }
-    case '/noscript': {
-      const p = noscriptPage(ctx);
-      return answer(res, head, 200, p.headers, p.body);
-    }
-    case '/help': {
-      const p = helpPage(ctx);
-      return answer(res, head, 200, p.headers, p.body);
-    }
+    case '/':
+      return servePage(res, head, 'index', ctx);
+    case '/noscript':
+      return servePage(res, head, 'noscript', ctx);
+    case '/help':
+      return servePage(res, head, 'help', ctx);
     case '/version':
       return answer(
         res,
