@@ -4,12 +4,14 @@
  * kinds of client: Node's http (SIZE, default 1 GiB; sender and receivers in this process) and
  * curl (`curl -T file URL` → `curl URL`, CURL_SIZE, default 200 MiB, each its own process).
  * Medians of RUNS rounds whose order rotates; ratios against piping-server; server RSS (idle after
- * start, after warm-up, peak during the runs) from /proc/<pid>/status (Linux).
+ * start, after warm-up, peak during the runs) from /proc/<pid>/status (Linux). The servers run from
+ * plain node and dist/ (bench/pipe-server.ts), so their RSS compares servers, not loaders.
  *
- *   node --import tsx bench/pipe.ts [--size-mib 1024] [--curl-mib 200] [--runs 5]
+ *   npm run build && node --import tsx bench/pipe.ts [--size-mib 1024] [--curl-mib 200] [--runs 5]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { PIPE_SERVERS, rssMiB, startPipeServer } from './pipe-server.js';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -26,42 +28,14 @@ const { values } = parseArgs({
 const SIZE = Number(values['size-mib']) * 1024 * 1024;
 const CURL_SIZE = Number(values['curl-mib']) * 1024 * 1024;
 const RUNS = Number(values.runs);
-const IMPLS: readonly string[] = ['piping-server', 'burrow', 'burrow-server'];
-/** The cases: Node's http client with 1 and 3 receivers, curl with 1. */
+const IMPLS: readonly string[] = PIPE_SERVERS;
+/** The cases: Node's http client and curl, each with 1 and 3 receivers. */
 const CASES = [
   { name: 'node n=1', n: 1, curl: false },
   { name: 'node n=3', n: 3, curl: false },
   { name: 'curl n=1', n: 1, curl: true },
+  { name: 'curl n=3', n: 3, curl: true },
 ] as const;
-
-function rssMiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-async function startServer(kind: string): Promise<{ child: ChildProcess; port: number; prefix: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', new URL('./pipe-server.ts', import.meta.url).pathname, kind],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const ready = await new Promise<{ port: number; prefix: string }>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const m = /\{"port":(\d+),"prefix":"([^"]*)"\}/.exec(buf);
-      if (m) resolve({ port: Number(m[1]), prefix: m[2]! });
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} exited with ${code}`)));
-  });
-  return { child, ...ready };
-}
 
 function body(total: number): Readable {
   const chunk = Buffer.alloc(64 * 1024, 0x61);
@@ -122,16 +96,16 @@ function curl(args: string[]): Promise<string> {
   });
 }
 
-/** curl as users run it: `curl -T file URL` and `curl URL`, each its own process. */
-async function curlTransfer(base: string, path: string, file: string, size: number): Promise<number> {
-  const url = `${base}/${path}`;
+/** curl as users run it: `curl -T file URL` and n × `curl URL`, each its own process. */
+async function curlTransfer(base: string, path: string, file: string, size: number, n = 1): Promise<number> {
+  const url = `${base}/${path}${n > 1 ? `?n=${n}` : ''}`;
   const start = process.hrtime.bigint();
   const [got] = await Promise.all([
-    curl(['-o', '/dev/null', '-w', '%{size_download}', url]),
+    Promise.all(Array.from({ length: n }, () => curl(['-o', '/dev/null', '-w', '%{size_download}', url]))),
     curl(['-T', file, '-o', '/dev/null', url]),
   ]);
   const secs = Number(process.hrtime.bigint() - start) / 1e9;
-  if (Number(got) !== size) throw new Error(`curl received ${got} of ${size} bytes`);
+  for (const g of got) if (Number(g) !== size) throw new Error(`curl received ${g} of ${size} bytes`);
   return secs;
 }
 
@@ -143,12 +117,16 @@ function median(xs: number[]): number {
 
 interface Server {
   child: ChildProcess;
+  stop: () => Promise<void>;
   base: string;
   idleRss: number;
   baseRss: number;
   peakRss: number;
 }
 
+const LOAD_AT_START = loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ');
 const dir = mkdtempSync(join(tmpdir(), 'burrow-pipe-bench-'));
 const file = join(dir, 'curl.bin');
 writeFileSync(file, Buffer.alloc(CURL_SIZE, 0x61));
@@ -156,11 +134,11 @@ writeFileSync(file, Buffer.alloc(CURL_SIZE, 0x61));
 // All servers live for the whole run; each round rotates which goes first, so none gets the
 // warmer client. Peak RSS is sampled for each server throughout.
 const servers = new Map<string, Server>();
-for (const impl of IMPLS) {
-  const s = await startServer(impl);
-  await new Promise((r) => setTimeout(r, 500));
+for (const impl of PIPE_SERVERS) {
+  const s = await startPipeServer(impl);
+  await new Promise((r) => setTimeout(r, 1000));
   const idle = rssMiB(s.child.pid!);
-  servers.set(impl, { child: s.child, base: `http://127.0.0.1:${s.port}${s.prefix}`, idleRss: idle, baseRss: 0, peakRss: 0 });
+  servers.set(impl, { child: s.child, stop: () => s.stop(), base: s.base, idleRss: idle, baseRss: 0, peakRss: 0 });
 }
 for (const impl of IMPLS) {
   const s = servers.get(impl)!;
@@ -182,15 +160,17 @@ for (const c of CASES) {
     for (const impl of order) {
       const base = servers.get(impl)!.base;
       const path = `run-${c.name.replace(/\W/g, '')}-${r}`;
-      const secs = c.curl ? await curlTransfer(base, path, file, size) : await transfer(base, path, c.n, size);
+      const secs = c.curl ? await curlTransfer(base, path, file, size, c.n) : await transfer(base, path, c.n, size);
       const mib = size / 1024 / 1024 / secs;
       rates.set(`${c.name}|${impl}`, [...(rates.get(`${c.name}|${impl}`) ?? []), mib]);
-      console.log(`${c.name} ${impl.padEnd(14)} run ${r + 1}/${RUNS}: ${secs.toFixed(2)} s (${mib.toFixed(0)} MiB/s per receiver)`);
+      console.log(
+        `${c.name} ${impl.padEnd(14)} run ${r + 1}/${RUNS}: ${secs.toFixed(2)} s (${mib.toFixed(0)} MiB/s per receiver)`,
+      );
     }
   }
 }
 clearInterval(sampler);
-for (const s of servers.values()) s.child.kill('SIGTERM');
+for (const s of servers.values()) await s.stop();
 rmSync(dir, { recursive: true, force: true });
 
 console.log(
@@ -211,4 +191,22 @@ console.log(`|---|---|---|---|`);
 for (const impl of IMPLS) {
   const s = servers.get(impl)!;
   console.log(`| ${impl} | ${s.idleRss.toFixed(0)} MiB | ${s.baseRss.toFixed(0)} MiB | ${s.peakRss.toFixed(0)} MiB |`);
+}
+const startLoad = LOAD_AT_START;
+const ratioOf = (c: string, impl: string): number =>
+  median(rates.get(`${c}|${impl}`)!) / median(rates.get(`${c}|piping-server`)!);
+const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
+console.log(`\nTargets (issue 16), burrow pipe serve vs piping-server; load at start ${startLoad}`);
+console.log('| target | measured | result |');
+console.log('|---|---:|---|');
+for (const c of CASES) {
+  const r = ratioOf(c.name, 'burrow');
+  console.log(`| ${c.name}: each receiver ≥ 1.1× | ${r.toFixed(2)}× | ${verdict(r >= 1.1)} |`);
+}
+for (const impl of ['burrow', 'burrow-server']) {
+  const peak = servers.get(impl)!.peakRss;
+  const peer = servers.get('piping-server')!.peakRss;
+  console.log(
+    `| ${impl} peak RSS ≤ piping-server's | ${peak.toFixed(0)} vs ${peer.toFixed(0)} MiB | ${verdict(peak <= peer)} |`,
+  );
 }
