@@ -3,10 +3,11 @@
  * validates these with the rest of the configuration before anything starts.
  */
 import { hostname } from 'node:os';
+import { parseRedisUrl } from './redis-url.js';
 import { DEFAULT_KEY_PREFIX, MAX_NODE_ID_LENGTH, MIN_CLUSTER_SECRET_LENGTH } from './limits.js';
 
 export interface ClusterOptions {
-  /** Redis URL: redis://[:password@]host:port[/db], rediss:// for TLS. */
+  /** Redis URL: redis://[:password@]host:port[/db], rediss:// for TLS, redis+sentinel://…, redis+cluster://… (redis-url.ts). */
   url: string;
   /** This node's id (default: host name and port, stable across restarts). */
   nodeId?: string | undefined;
@@ -34,9 +35,8 @@ const PUBLIC_HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A
 /** Every problem of the cluster options, as configuration problems (empty: fine). */
 export function clusterProblems(o: ClusterOptions): string[] {
   const problems: string[] = [];
-  if (!/^rediss?:\/\//.test(o.url)) {
-    problems.push('--cluster must be a Redis URL: redis://[:password@]host:6379[/db] (rediss:// for TLS)');
-  }
+  const target = parseRedisUrl(o.url);
+  if ('problem' in target) problems.push(target.problem);
   if (o.secret === undefined || o.secret.length < MIN_CLUSTER_SECRET_LENGTH) {
     problems.push(
       `--cluster needs --cluster-secret (BURROW_CLUSTER_SECRET) of at least ${MIN_CLUSTER_SECRET_LENGTH} characters, the same on every node (e.g. openssl rand -hex 32)`,

@@ -3,8 +3,8 @@
  * Every change that must be atomic is one Lua script, which also publishes the event in the same
  * step (so a node that hears nothing yet has at worst an older view, never a wrong owner).
  *
- *   <prefix>t:<name>   the name's lease: the owning node, a claim id, what visitors need (JSON), PX
- *   <prefix>h:<name>   a hold after a drop or a goodbye: who gets the name back (JSON), PX
+ *   <prefix>t:{<name>} the name's lease: the owning node, a claim id, what visitors need (JSON), PX
+ *   <prefix>h:{<name>} a hold after a drop or a goodbye: who gets the name back (JSON), PX
  *   <prefix>n:<node>   a node: its advertise URL, start time, tunnel count, draining (JSON), PX
  *   <prefix>p:<path>   the node where a pipe path's sender and receivers meet (the first arrival's), PX
  *   <prefix>w:<tunnel id>  the node where a tiflis tunnel's workstation is online, PX
@@ -14,11 +14,14 @@
  *
  * ioredis is loaded here only, and this module only when a server runs with --cluster.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BurrowError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { HoldReason, TunnelKind } from '../server/registry.js';
 import { REDIS_COMMAND_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS } from './limits.js';
+import { describeRedisUrl, parseRedisUrl, REDIS_URL_FORMS } from './redis-url.js';
+
+export { describeRedisUrl } from './redis-url.js';
 
 /** What the cluster knows of a name's live tunnel (enough for another node to forward visitors to it). */
 export interface LeaseRecord {
@@ -126,28 +129,22 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 `;
 
-// KEYS: leases. ARGV: node, lease ms, then one record per key. A lease that expired (Redis was away)
-// is set again when nobody took the name meanwhile; one another node holds now is 'lost'.
+// KEYS: a lease. ARGV: node, lease ms, record. A lease that expired (Redis was away) is set again
+// when nobody took the name meanwhile; one another node holds now is 'lost'. One key per call: on
+// Redis Cluster the names of one node live in many slots.
 const RENEW = `
-local out = {}
-for i, key in ipairs(KEYS) do
-  local rec = ARGV[i + 2]
-  local want = cjson.decode(rec)
-  local cur = redis.call('GET', key)
-  if not cur then
-    redis.call('SET', key, rec, 'PX', ARGV[2])
-    out[i] = 'ok'
-  else
-    local c = cjson.decode(cur)
-    if c.node == ARGV[1] and c.claim == want.claim then
-      redis.call('PEXPIRE', key, ARGV[2])
-      out[i] = 'ok'
-    else
-      out[i] = 'lost'
-    end
-  end
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
+  return 'ok'
 end
-return out
+local c = cjson.decode(cur)
+local want = cjson.decode(ARGV[3])
+if c.node == ARGV[1] and c.claim == want.claim then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 'ok'
+end
+return 'lost'
 `;
 
 // KEYS: rendezvous. ARGV: node, ms. The first arrival's node, kept while participants keep coming.
@@ -220,7 +217,7 @@ interface Scripts {
   burrowClaim(...args: string[]): Promise<[string, string?]>;
   burrowDetail(...args: string[]): Promise<number>;
   burrowRelease(...args: string[]): Promise<number>;
-  burrowRenew(...args: (string | number)[]): Promise<string[]>;
+  burrowRenew(...args: string[]): Promise<string>;
   burrowRendezvous(...args: string[]): Promise<string>;
   burrowClaimPort(...args: string[]): Promise<[string, string]>;
   burrowReleasePort(...args: string[]): Promise<number>;
@@ -244,27 +241,17 @@ export interface StoreOptions {
   onState: (up: boolean) => void;
 }
 
-/** Where Redis is, for logs and errors: never the password. */
-export function describeRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.hostname}:${u.port || 6379}`;
-  } catch {
-    return 'redis (unparseable URL)';
-  }
-}
-
 export class ClusterStore {
-  readonly #redis: Redis & Scripts;
-  readonly #sub: Redis;
+  readonly #redis: (Redis | Cluster) & Scripts;
+  readonly #sub: Redis | Cluster;
   readonly #prefix: string;
   readonly #channel: string;
   readonly #o: StoreOptions;
   #up = false;
   #closed = false;
 
-  private constructor(redis: Redis, sub: Redis, o: StoreOptions) {
-    this.#redis = redis as Redis & Scripts;
+  private constructor(redis: Redis | Cluster, sub: Redis | Cluster, o: StoreOptions) {
+    this.#redis = redis as (Redis | Cluster) & Scripts;
     this.#sub = sub;
     this.#o = o;
     this.#prefix = o.prefix;
@@ -273,7 +260,9 @@ export class ClusterStore {
 
   /** Connect (both the command and the subscriber connection); a Redis that cannot be reached at start is a configuration error. */
   static async open(o: StoreOptions): Promise<ClusterStore> {
-    const { Redis } = await import('ioredis');
+    const target = parseRedisUrl(o.url);
+    if ('problem' in target) throw new BurrowError('BURROW_ERR_INVALID_CONFIG', target.problem);
+    const { Redis, Cluster } = await import('ioredis');
     const common = {
       lazyConnect: true,
       // fail at once while Redis is away (claims fail closed), never queue commands for later
@@ -282,14 +271,47 @@ export class ClusterStore {
       commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
       connectTimeout: REDIS_COMMAND_TIMEOUT_MS,
       retryStrategy: (n: number) => Math.min(n * 200, REDIS_MAX_RECONNECT_DELAY_MS),
+    } satisfies RedisOptions;
+    const make = (subscriber: boolean): Redis | Cluster => {
+      const own = subscriber ? { enableOfflineQueue: true, commandTimeout: undefined } : {};
+      if (target.kind === 'single') return new Redis(target.url, { ...common, ...own });
+      const auth = {
+        ...(target.username !== undefined ? { username: target.username } : {}),
+        ...(target.password !== undefined ? { password: target.password } : {}),
+        ...(target.tls ? { tls: {} } : {}),
+      };
+      if (target.kind === 'sentinel') {
+        return new Redis({
+          ...common,
+          ...own,
+          ...auth,
+          sentinels: target.hosts,
+          name: target.master!,
+          ...(target.db !== undefined ? { db: target.db } : {}),
+          ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
+          ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+          sentinelRetryStrategy: (n: number) => Math.min(n * 200, REDIS_MAX_RECONNECT_DELAY_MS),
+        });
+      }
+      const { lazyConnect, enableOfflineQueue, maxRetriesPerRequest, retryStrategy, ...perNode } = {
+        ...common,
+        ...own,
+      };
+      return new Cluster(target.hosts, {
+        lazyConnect,
+        enableOfflineQueue,
+        maxRedirections: maxRetriesPerRequest + 16,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: { ...perNode, ...auth, maxRetriesPerRequest },
+      });
     };
-    const redis = new Redis(o.url, common);
-    const sub = new Redis(o.url, { ...common, enableOfflineQueue: true, commandTimeout: undefined });
+    const redis = make(false);
+    const sub = make(true);
     const store = new ClusterStore(redis, sub, o);
     redis.defineCommand('burrowClaim', { numberOfKeys: 2, lua: CLAIM });
     redis.defineCommand('burrowDetail', { numberOfKeys: 1, lua: DETAIL });
     redis.defineCommand('burrowRelease', { numberOfKeys: 2, lua: RELEASE });
-    redis.defineCommand('burrowRenew', { lua: RENEW });
+    redis.defineCommand('burrowRenew', { numberOfKeys: 1, lua: RENEW });
     redis.defineCommand('burrowRendezvous', { numberOfKeys: 1, lua: RENDEZVOUS });
     redis.defineCommand('burrowClaimPort', { numberOfKeys: 2, lua: CLAIM_PORT });
     redis.defineCommand('burrowReleasePort', { numberOfKeys: 2, lua: RELEASE_PORT });
@@ -305,7 +327,7 @@ export class ClusterStore {
         'BURROW_ERR_INVALID_CONFIG',
         `cannot reach the cluster's Redis at ${describeRedisUrl(o.url)}: ${(err as Error).message}`,
         {
-          fix: 'Start Redis, or fix --cluster (BURROW_CLUSTER): redis://[:password@]host:6379[/db], rediss:// for TLS.',
+          fix: `Start Redis, or fix --cluster (BURROW_CLUSTER): ${REDIS_URL_FORMS}.`,
         },
       );
     }
@@ -412,12 +434,10 @@ export class ClusterStore {
   async renew(node: string, leases: ReadonlyMap<string, LeaseRecord>, leaseMs: number): Promise<string[]> {
     if (leases.size === 0) return [];
     const names = [...leases.keys()];
-    const r = await this.#redis.burrowRenew(
-      names.length,
-      ...names.map((n) => this.#key('t', n)),
-      node,
-      String(leaseMs),
-      ...names.map((n) => JSON.stringify(leases.get(n))),
+    const r = await Promise.all(
+      names.map((n) =>
+        this.#redis.burrowRenew(this.#key('t', n), node, String(leaseMs), JSON.stringify(leases.get(n))),
+      ),
     );
     return names.filter((_, i) => r[i] === 'lost');
   }
@@ -549,16 +569,24 @@ export class ClusterStore {
   /** Every lease, hold and node (the periodic full view). */
   async snapshot(): Promise<Snapshot> {
     const out: Snapshot = { leases: new Map(), holds: new Map(), nodes: [] };
+    // Redis Cluster: every master holds some of the keys; each is scanned and read on its own
+    const servers: Redis[] = 'nodes' in this.#redis ? this.#redis.nodes('master') : [this.#redis];
+    await Promise.all(servers.map((server) => this.#snapshotOf(server, out)));
+    return out;
+  }
+
+  async #snapshotOf(server: Redis, out: Snapshot): Promise<void> {
     const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', `${this.#prefix}*`, 'COUNT', 1000);
+      const [next, batch] = await server.scan(cursor, 'MATCH', `${this.#prefix}*`, 'COUNT', 1000);
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');
     const wanted = keys.filter((k) => /^[thn]:/.test(k.slice(this.#prefix.length)));
-    if (wanted.length === 0) return out;
-    const m = this.#redis.multi();
+    if (wanted.length === 0) return;
+    // a pipeline, not MULTI: on Redis Cluster the keys of one server are in many slots
+    const m = server.pipeline();
     for (const k of wanted) m.get(k).pttl(k);
     const res = (await m.exec()) ?? [];
     wanted.forEach((k, i) => {
@@ -566,16 +594,19 @@ export class ClusterStore {
       const ms = res[i * 2 + 1]?.[1] as number;
       if (!value) return;
       const kind = k[this.#prefix.length];
-      const name = k.slice(this.#prefix.length + 2);
+      const name = untag(k.slice(this.#prefix.length + 2));
       if (kind === 't') out.leases.set(name, JSON.parse(value) as LeaseRecord);
       else if (kind === 'h' && ms > 0) out.holds.set(name, { record: JSON.parse(value) as HoldRecord, ms });
       else if (kind === 'n') out.nodes.push(JSON.parse(value) as NodeRecord);
     });
-    return out;
   }
 
+  /**
+   * A key. A name's lease and hold carry the name as a hash tag (`t:{name}`, `h:{name}`): the
+   * scripts that change both run on one Redis Cluster slot.
+   */
   #key(kind: 't' | 'h' | 'n' | 'p' | 'w', name: string): string {
-    return `${this.#prefix}${kind}:${name}`;
+    return kind === 't' || kind === 'h' ? `${this.#prefix}${kind}:{${name}}` : `${this.#prefix}${kind}:${name}`;
   }
 
   async close(): Promise<void> {
@@ -584,4 +615,9 @@ export class ClusterStore {
     this.#redis.disconnect();
     this.#sub.disconnect();
   }
+}
+
+/** A key's name without its hash-tag braces (`{name}` → `name`). */
+function untag(name: string): string {
+  return name.startsWith('{') && name.endsWith('}') ? name.slice(1, -1) : name;
 }

@@ -64,6 +64,8 @@ export interface ClusterOptions {
    * like three machines whose ports do not clash.
    */
   hosts?: string[];
+  /** Extra environment of every node process (e.g. NODE_EXTRA_CA_CERTS for a TLS Redis). */
+  env?: Record<string, string>;
   /** Extra server flags of one node (after `flags`). */
   nodeFlags?: (n: Node, index: number) => string[];
 }
@@ -128,7 +130,7 @@ export class TestCluster {
       ...(this.#o.flags ?? []),
       ...(this.#o.nodeFlags?.(n, this.nodes.indexOf(n)) ?? []),
     ];
-    n.proc = runCli(args, { BURROW_CLUSTER_SECRET: SECRET });
+    n.proc = runCli(args, { BURROW_CLUSTER_SECRET: SECRET, ...this.#o.env });
     return waitUntil(async () => (await status(n.url, '/readyz')) === 200, {
       timeoutMs: 30_000,
       intervalMs: 50,
@@ -195,7 +197,7 @@ ${servers}
   async ownerOf(name: string): Promise<string | undefined> {
     const r = new Redis(this.redisUrl);
     try {
-      const v = await r.get(`${this.prefix}t:${name}`);
+      const v = await r.get(`${this.prefix}t:{${name}}`);
       return v ? (JSON.parse(v) as { node: string }).node : undefined;
     } finally {
       r.disconnect();
@@ -205,7 +207,8 @@ ${servers}
   async stop(): Promise<void> {
     const all = [...this.#extra.map((e) => e.child), ...this.nodes.map((n) => n.proc?.child), this.#haproxy];
     await Promise.all(all.map((c) => kill(c)));
-    if (this.redisUrl) {
+    // a test's own Redis (Sentinel, Cluster, TLS) is stopped by the test: nothing to clean there
+    if (this.redisUrl && this.redisUrl === REDIS_URL) {
       const r = new Redis(this.redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => null });
       r.on('error', () => {});
       try {
