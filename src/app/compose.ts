@@ -128,6 +128,8 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
     // requests another node forwards here (the pipe's rendezvous) go through this node's server
     cluster.registry.localHttp = (req, res) => server.handleRequest(req, res);
     cluster.registry.localUpgrade = (req, socket, head) => server.handleUpgrade(req, socket, head);
+    // an operator's close on another node of a tunnel here
+    cluster.registry.closeLocal = (tunnelId) => server.closeTunnel(tunnelId);
   }
 
   let pipe: PipeAdapter | undefined;
