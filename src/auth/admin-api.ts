@@ -189,7 +189,8 @@ export function createAdminAdapter(options: AdminAdapterOptions): AdminApi {
       handler: async () => ({
         status: 200,
         body: {
-          live: (server?.registry.list() ?? []).map((t) => ({
+          // a cluster's node lists every node's tunnels
+          live: (server?.registry.listAll?.() ?? server?.registry.list() ?? []).map((t) => ({
             id: t.id,
             name: t.name,
             protocol: t.protocol,
@@ -207,6 +208,11 @@ export function createAdminAdapter(options: AdminAdapterOptions): AdminApi {
       handler: async ({ params }) => {
         const id = params[0] ?? '';
         const live = server?.registry.getById(id);
+        if (!live) {
+          // a cluster's node forwards the close to the node holding the tunnel
+          const elsewhere = await server?.registry.closeElsewhere?.(id);
+          if (elsewhere) return { status: 200, body: { closed: { id, ...elsewhere } } };
+        }
         if (!live || !server?.closeTunnel(id)) {
           throw new BurrowError('BURROW_ERR_TUNNEL_NOT_FOUND', `no live tunnel has the id "${id}"`);
         }

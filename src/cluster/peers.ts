@@ -5,8 +5,8 @@
  * proves it knows the cluster secret (compared in constant time); the secret is never logged.
  *
  * On a link: OPEN { tunnelId, kind, remoteAddress, port, tls } asks the other node for a stream to
- * its local tunnel; EVENT { type: 'access' | 'access-result' | 'done' } carries visitor-rule checks
- * and completed requests to the owner.
+ * its local tunnel; EVENT { type: 'access' | 'access-result' | 'done' | 'close' | 'close-result' }
+ * carries visitor-rule checks, completed requests and operators' closes to the owner.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -37,6 +37,8 @@ export interface PeerHandlers {
   ): Promise<VisitorDecision>;
   /** A request this node's tunnel carried through the other node completed. */
   onDone(tunnelId: string, info: CompletedRequest): void;
+  /** The other node's operator closes a tunnel of this node: true when it was here and closed. */
+  onClose(tunnelId: string): boolean;
 }
 
 interface Link {
@@ -65,6 +67,7 @@ export class PeerLinks {
     { resolve: (d: VisitorDecision) => void; reject: (e: BurrowError) => void; timer: NodeJS.Timeout }
   >();
   #nextCheck = 1;
+  readonly #closes = new Map<number, { resolve: (closed: boolean) => void; timer: NodeJS.Timeout }>();
   #closed = false;
   /** Streams other nodes opened to this node's tunnels, now open (the drain waits for them). */
   inbound = 0;
@@ -111,6 +114,21 @@ export class PeerLinks {
         remoteAddress: req.remoteAddress,
         ...(authorization !== undefined ? { authorization } : {}),
       });
+    });
+  }
+
+  /** Ask the owner node to close one of its tunnels (an operator's close on another node). */
+  async closeTunnel(node: string, url: string, tunnelId: string): Promise<boolean> {
+    const session = await this.#session(node, url);
+    const id = this.#nextCheck++;
+    return new Promise<boolean>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#closes.delete(id);
+        reject(new BurrowError('BURROW_ERR_AGENT_GONE', `node ${node} did not answer a close in time`));
+      }, PEER_ACCESS_TIMEOUT_MS);
+      timer.unref();
+      this.#closes.set(id, { resolve, timer });
+      session.sendControl(FrameType.EVENT, { type: 'close', req: id, tunnelId });
     });
   }
 
@@ -237,6 +255,15 @@ export class PeerLinks {
         clearTimeout(c.timer);
         if (o['error'] !== undefined) c.reject(fromWireError(parseWireError(o['error']), ERROR_CODES));
         else c.resolve(o['decision'] as VisitorDecision);
+      } else if (o['type'] === 'close' && typeof o['tunnelId'] === 'string') {
+        const closed = this.#handlers.onClose(o['tunnelId']);
+        session.sendControl(FrameType.EVENT, { type: 'close-result', req: o['req'], closed });
+      } else if (o['type'] === 'close-result') {
+        const c = this.#closes.get(Number(o['req']));
+        if (!c) return;
+        this.#closes.delete(Number(o['req']));
+        clearTimeout(c.timer);
+        c.resolve(o['closed'] === true);
       } else if (o['type'] === 'done' && typeof o['tunnelId'] === 'string') {
         this.#handlers.onDone(o['tunnelId'], {
           method: String(o['method']),
@@ -270,6 +297,8 @@ export class PeerLinks {
     for (const s of [...this.#sessions]) s.close(new BurrowError('BURROW_ERR_SHUTTING_DOWN'));
     for (const c of this.#checks.values()) clearTimeout(c.timer);
     this.#checks.clear();
+    for (const c of this.#closes.values()) clearTimeout(c.timer);
+    this.#closes.clear();
     this.#wss.close();
   }
 }

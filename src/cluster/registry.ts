@@ -136,6 +136,7 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
           return t.access ? await t.access.check(req) : { allow: true, stripAuthorization: false };
         },
         onDone: (tunnelId, info) => this.#local.getById(tunnelId)?.onRequestComplete?.(info),
+        onClose: (tunnelId) => (this.#local.getById(tunnelId) ? (this.closeLocal?.(tunnelId) ?? false) : false),
       },
     });
   }
@@ -191,6 +192,23 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       }
       throw new BurrowError('BURROW_ERR_NAME_TAKEN', `"${name}"`);
     }
+    // --max-tunnels counts the whole cluster's tunnels
+    let counted: boolean;
+    try {
+      counted = await this.#store.reserve(name, this.#o.maxTunnels, LEASE_TTL_MS);
+    } catch (err) {
+      this.#own.delete(name);
+      this.#write(this.#store.release(name, this.nodeId, lease.claim, undefined, 0));
+      throw err;
+    }
+    if (!counted) {
+      this.#own.delete(name);
+      this.#write(this.#store.release(name, this.nodeId, lease.claim, undefined, 0));
+      throw new BurrowError(
+        'BURROW_ERR_TUNNEL_LIMIT',
+        `the cluster holds its maximum of ${this.#o.maxTunnels} tunnels (--max-tunnels, counted across every node)`,
+      );
+    }
     if (r.movedFrom && r.movedFrom !== this.nodeId) {
       this.#logger.info({ tunnel: name, from: r.movedFrom }, 'cluster: a name came back to this node from another');
     }
@@ -200,6 +218,7 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       if (this.#own.get(name) === own && !own.tunnel) {
         this.#own.delete(name);
         this.#write(this.#store.release(name, this.nodeId, lease.claim, undefined, 0));
+        this.#write(this.#store.unreserve(name));
       }
     }, CLAIM_PENDING_MS);
     own.pendingTimer.unref();
@@ -216,6 +235,7 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       } catch (err) {
         this.#own.delete(name);
         this.#write(this.#store.release(name, this.nodeId, own.lease.claim, undefined, 0));
+        this.#write(this.#store.unreserve(name));
         throw err;
       }
       this.#adopt(name, own, t);
@@ -233,13 +253,15 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
     const mine: Own = { lease, tunnel: undefined };
     this.#own.set(name, mine);
     this.#write(
-      this.#store.claim(name, lease, LEASE_TTL_MS).then(
-        (r) => {
-          if (r.ok) this.#adopt(name, mine, t);
-          else this.#lose(name, 'the name is held on another node');
-        },
-        () => this.#lose(name, 'the cluster registry is unreachable'),
-      ),
+      this.#store
+        .claim(name, lease, LEASE_TTL_MS)
+        .then(async (r) => {
+          if (!r.ok) return this.#lose(name, 'the name is held on another node');
+          if (await this.#store.reserve(name, this.#o.maxTunnels, LEASE_TTL_MS)) return this.#adopt(name, mine, t);
+          this.#lose(name, `the cluster holds its maximum of ${this.#o.maxTunnels} tunnels (--max-tunnels)`);
+          await this.#store.release(name, this.nodeId, lease.claim, undefined, 0);
+        })
+        .catch(() => this.#lose(name, 'the cluster registry is unreachable')),
     );
     return t;
   }
@@ -288,6 +310,7 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       this.#setHold(name, reason, ms);
     }
     this.#write(this.#store.release(name, this.nodeId, own.lease.claim, hold, ms));
+    this.#write(this.#store.unreserve(name));
   }
 
   get(name: string): RegisteredTunnel | undefined {
@@ -324,6 +347,26 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
   getById(id: string): RegisteredTunnel | undefined {
     return this.#local.getById(id);
   }
+
+  /** Every tunnel of the cluster: this node's, then those other nodes hold (ids `<node>/<id>`). */
+  listAll(): RegisteredTunnel[] {
+    return [...this.#local.list(), ...this.#remote.values()];
+  }
+
+  /**
+   * An operator closes a tunnel another node holds (its id `<node>/<id>`, as listAll() shows it):
+   * the owner node closes it as its own operator would. Undefined when no node has it.
+   */
+  async closeElsewhere(id: string): Promise<{ name: string; protocol: string } | undefined> {
+    const r = [...this.#remote.values()].find((t) => t.id === id);
+    const url = r ? this.#nodeUrl(r.node) : undefined;
+    if (!r || !url) return undefined;
+    const closed = await this.peers.closeTunnel(r.node, url, r.details.id);
+    return closed ? { name: r.name, protocol: r.protocol } : undefined;
+  }
+
+  /** How this node's server closes one of its tunnels for an operator (set by composeServer). */
+  closeLocal: ((tunnelId: string) => boolean) | undefined;
 
   /** This node's tunnels (the server closes, revokes and counts these). */
   list(): RegisteredTunnel[] {
@@ -517,6 +560,7 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       const mine = new Map<string, LeaseRecord>();
       for (const [name, own] of this.#own) if (own.tunnel) mine.set(name, own.lease);
       const lost = await this.#store.renew(this.nodeId, mine, LEASE_TTL_MS);
+      await this.#store.renewReserved([...mine.keys()], LEASE_TTL_MS);
       for (const name of lost) this.#lose(name, 'the name is held on another node');
       await this.#store.setWorkstations(this.nodeId, this.#workstations, LEASE_TTL_MS);
       const lostPorts = await this.#store.renewPorts(this.nodeId, this.#ports, LEASE_TTL_MS);

@@ -7,6 +7,7 @@
  *   <prefix>h:{<name>} a hold after a drop or a goodbye: who gets the name back (JSON), PX
  *   <prefix>n:<node>   a node: its advertise URL, start time, tunnel count, draining (JSON), PX
  *   <prefix>p:<path>   the node where a pipe path's sender and receivers meet (the first arrival's), PX
+ *   <prefix>l:tunnels  the cluster's live tunnels (sorted set: name → until), for --max-tunnels
  *   <prefix>w:<tunnel id>  the node where a tiflis tunnel's workstation is online, PX
  *   <prefix>{tcp}:port:<port>  a public TCP port's lease: the node and tunnel name holding it (JSON), PX
  *   <prefix>{tcp}:name:<name>  the public TCP port a tunnel name holds, PX
@@ -213,6 +214,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+// KEYS: the live-tunnel set (a sorted set: name → until). ARGV: name, now, until, max. A name counts
+// once; entries of a crashed node run out; 'full' with the count when max tunnels are live.
+const RESERVE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+  return {'ok', 0}
+end
+local n = redis.call('ZCARD', KEYS[1])
+if n >= tonumber(ARGV[4]) then return {'full', n} end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return {'ok', n + 1}
+`;
+
 interface Scripts {
   burrowClaim(...args: string[]): Promise<[string, string?]>;
   burrowDetail(...args: string[]): Promise<number>;
@@ -223,6 +238,7 @@ interface Scripts {
   burrowReleasePort(...args: string[]): Promise<number>;
   burrowRenewPorts(...args: (string | number)[]): Promise<string[]>;
   burrowDelIf(key: string, value: string): Promise<number>;
+  burrowReserve(...args: string[]): Promise<[string, number]>;
 }
 
 /** A public TCP port's lease: the node and the tunnel name holding it. */
@@ -317,6 +333,7 @@ export class ClusterStore {
     redis.defineCommand('burrowReleasePort', { numberOfKeys: 2, lua: RELEASE_PORT });
     redis.defineCommand('burrowRenewPorts', { lua: RENEW_PORTS });
     redis.defineCommand('burrowDelIf', { numberOfKeys: 1, lua: DEL_IF });
+    redis.defineCommand('burrowReserve', { numberOfKeys: 1, lua: RESERVE });
     try {
       await Promise.all([redis.connect(), sub.connect()]);
       await sub.subscribe(store.#channel);
@@ -531,6 +548,41 @@ export class ClusterStore {
     return `${this.#prefix}{tcp}:name:${name}`;
   }
 
+  /**
+   * Count a name among the cluster's live tunnels (at most max, --max-tunnels across every node);
+   * false when the cluster holds max already. Entries last leaseMs unless renewed.
+   */
+  async reserve(name: string, max: number, leaseMs: number): Promise<boolean> {
+    if (!this.up) throw new BurrowError('BURROW_ERR_CLUSTER_UNAVAILABLE');
+    const now = Date.now();
+    let r: [string, number];
+    try {
+      r = await this.#redis.burrowReserve(this.#key('l', 'tunnels'), name, String(now), String(now + leaseMs), String(max));
+    } catch (err) {
+      throw this.#unavailable(err);
+    }
+    return r[0] === 'ok';
+  }
+
+  /** Renew this node's entries among the live tunnels (names another node took are left alone). */
+  async renewReserved(names: string[], leaseMs: number): Promise<void> {
+    if (names.length === 0) return;
+    const until = Date.now() + leaseMs;
+    // set again when absent: a Redis that restarted empty counts this node's tunnels again
+    await this.#redis.zadd(this.#key('l', 'tunnels'), ...names.flatMap((n) => [until, n]));
+  }
+
+  async unreserve(name: string): Promise<void> {
+    await this.#redis.zrem(this.#key('l', 'tunnels'), name);
+  }
+
+  /** How many tunnels the cluster holds now. */
+  async liveCount(): Promise<number> {
+    const key = this.#key('l', 'tunnels');
+    await this.#redis.zremrangebyscore(key, '-inf', Date.now());
+    return this.#redis.zcard(key);
+  }
+
   /** A tiflis tunnel's workstation is online on this node (renewed by the heartbeat). */
   async setWorkstations(node: string, tunnelIds: Iterable<string>, ms: number): Promise<void> {
     const m = this.#redis.multi();
@@ -605,7 +657,7 @@ export class ClusterStore {
    * A key. A name's lease and hold carry the name as a hash tag (`t:{name}`, `h:{name}`): the
    * scripts that change both run on one Redis Cluster slot.
    */
-  #key(kind: 't' | 'h' | 'n' | 'p' | 'w', name: string): string {
+  #key(kind: 't' | 'h' | 'n' | 'p' | 'w' | 'l', name: string): string {
     return kind === 't' || kind === 'h' ? `${this.#prefix}${kind}:{${name}}` : `${this.#prefix}${kind}:${name}`;
   }
 

@@ -199,6 +199,10 @@ export interface TunnelRegistry extends EventEmitter<TunnelRegistryEvents> {
    * there. Resolves when get(name) / holdOf(name) say what the cluster knows now.
    */
   resolve?(name: string): Promise<void>;
+  /** Shared registries: every tunnel of every node (the admin API's list); list() is this node's. */
+  listAll?(): RegisteredTunnel[];
+  /** Shared registries: an operator's close of a tunnel another node holds (undefined: no node has it). */
+  closeElsewhere?(id: string): Promise<{ name: string; protocol: string } | undefined>;
   /** Shared registries: public TCP ports leased cluster-wide (absent: this process's ports are its own). */
   readonly tcpPorts?: PortLeases | undefined;
   /** Shared registries: ready for new work (false: the load balancer should send it elsewhere), and the view for /api/status and /health. */

@@ -246,6 +246,11 @@ export function createLocaltunnelAdapter(options: LocaltunnelAdapterOptions = {}
         remove(existing, 'replaced by a new handshake from its client');
       }
     }
+    // a cluster's registry claims the name cluster-wide (and counts it for --max-tunnels) first
+    if (c.registry.claim) {
+      requested = (requested ?? c.registry.freeName()).toLowerCase();
+      await c.registry.claim(requested, {});
+    }
     const tunnel = c.registry.add(
       (name) =>
         new LocaltunnelTunnel({
