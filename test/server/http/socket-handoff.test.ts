@@ -86,3 +86,48 @@ void test(`socket hand-off: works on TLS sockets (secureConnection) too (${NODE}
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test(`regression (JS parser on every chunk): after the hand-off Node's parser reads the handle itself; a 16 MiB upload is no 'data' event (${NODE})`, async () => {
+  let dataEvents = 0;
+  let consumed: boolean | undefined;
+  const server = http.createServer((req, res) => {
+    let n = 0;
+    req.on('data', (c: Buffer) => (n += c.length));
+    req.on('end', () => res.end(String(n)));
+  });
+  interceptConnections(server, (socket, handOff) => {
+    socket.once('data', (c: Buffer) => {
+      handOff(socket, c);
+      // counted on emit: a 'data' listener would itself make Node's server unconsume the socket
+      const emit = socket.emit.bind(socket);
+      socket.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+        if (event === 'data') dataEvents++;
+        return emit(event, ...args);
+      };
+      consumed = (socket as unknown as { _handle?: { _consumed?: boolean } })._handle?._consumed;
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const size = 16 * 1024 * 1024;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = http.request(
+        { port: (server.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': size } },
+        (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c.toString()));
+          res.on('end', () => resolve(b));
+        },
+      );
+      req.on('error', reject);
+      req.end(Buffer.alloc(size));
+    });
+    assert.equal(answer, String(size));
+    assert.equal(consumed, true, `${NODE}: Node's HTTP server did not consume the handed-off socket`);
+    assert.equal(dataEvents, 0, `${NODE}: the upload went through JS 'data' events (${dataEvents})`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
