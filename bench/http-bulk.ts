@@ -251,8 +251,8 @@ async function main(): Promise<void> {
       const vsTcp = http / tcp;
       const vsPn = http / pipenet;
       verdicts.push(
-        `- ${vsTcp >= 0.9 ? 'PASS' : 'MISS'} ${CASES[c]}: burrow http ${vsTcp.toFixed(2)}× burrow tcp (target ≥ 0.9)`,
-        `- ${vsPn >= 2 ? 'PASS' : 'MISS'} ${CASES[c]}: burrow http ${vsPn.toFixed(2)}× pipenet (target ≥ 2)`,
+        `- ${vsTcp >= 0.9 ? 'PASS' : 'MISS'} 19.1-${c}-tcp ${CASES[c]}: burrow http ${vsTcp.toFixed(2)}× burrow tcp (target ≥ 0.9)`,
+        `- ${vsPn >= 2 ? 'PASS' : 'MISS'} 19.1-${c}-pipenet ${CASES[c]}: burrow http ${vsPn.toFixed(2)}× pipenet (target ≥ 2)`,
       );
     }
     out.push('', 'Targets (issue 19, 1):', '', ...verdicts);

@@ -12,7 +12,12 @@
  * and recorded by the tap, docs/inspector.md; no page open): its req/s against the plain burrow
  * row's, same round, is the inspector's cost (target ≥ 0.85×).
  *
- *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50] [--rounds 1] [--profile DIR]
+ * Each setup is also timed unloaded: --sequential requests (default 2000) one after another on one
+ * keep-alive connection, p50/p99 in µs, so what each setup ADDS over direct can be compared (issue 19:
+ * burrow adds ≤ 2× what two bare hops add). The run ends with the issue's targets, PASS/MISS.
+ *
+ *   node --import tsx bench/http-cpu.ts [--duration 5] [--connections 50] [--rounds 1] [--sequential 2000]
+ *                                       [--profile DIR]
  *
  * --profile DIR writes steady-state CPU profiles of the burrow server and agent (only the measured
  * window, no start-up) to DIR/burrow-server.cpuprofile and DIR/burrow-agent.cpuprofile, and of the
@@ -21,7 +26,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runRps, type Target } from './lib/load.js';
+import { runRps, sequentialLatency, type LatencySample, type Target } from './lib/load.js';
 import { spawnChild, stopAll, type Child } from './lib/procs.js';
 import { startTunnelSetups } from './lib/setups.js';
 
@@ -33,6 +38,7 @@ const duration = arg('duration', 5);
 const connections = arg('connections', 50);
 /** Rounds over every setup, alternating; with more than one, a table of medians follows. */
 const rounds = arg('rounds', 1);
+const sequential = arg('sequential', 2000);
 const TICK_S = 1 / 100; // USER_HZ on Linux
 const profileAt = process.argv.indexOf('--profile');
 const profileDir = profileAt === -1 ? undefined : path.resolve(process.argv[profileAt + 1] ?? '.');
@@ -166,11 +172,14 @@ try {
       .join(' ')}\n`,
   );
   console.log(
-    '| setup | req/s | vs direct | load generator µs/req | process µs/req | Σ µs/req | 2 cores / Σ (req/s) |',
+    '| setup | req/s | vs direct | load generator µs/req | process µs/req | Σ µs/req | 2 cores / Σ (req/s) | p99 ms at load | one connection p50 / p99 µs |',
   );
-  console.log('|---|---:|---:|---:|---|---:|---:|');
+  console.log('|---|---:|---:|---:|---|---:|---:|---:|---:|');
   /** Per setup: req/s, server-side Σ (processes only), Σ with the load generator, by round. */
-  const samples = new Map<string, { rps: number[]; procs: number[]; sum: number[] }>();
+  const samples = new Map<
+    string,
+    { rps: number[]; procs: number[]; sum: number[]; p99: number[]; per: Map<string, number[]>; lat: LatencySample[] }
+  >();
   for (let round = 0; round < rounds; round++) {
     let directRps = 0;
     for (const s of setups) {
@@ -190,13 +199,24 @@ try {
       const sum = self + procs;
       if (s.target.name === 'direct') directRps = r.rps;
       if (r.non2xx || r.errors) console.log(`  (${s.target.name}: ${r.non2xx} non-2xx, ${r.errors} errors)`);
-      const got = samples.get(s.target.name) ?? { rps: [], procs: [], sum: [] };
+      const lat = sequential > 0 ? await sequentialLatency(s.target, sequential) : { p50: NaN, p99: NaN, count: 0 };
+      const got = samples.get(s.target.name) ?? {
+        rps: [] as number[],
+        procs: [] as number[],
+        sum: [] as number[],
+        p99: [] as number[],
+        per: new Map<string, number[]>(),
+        lat: [] as LatencySample[],
+      };
       got.rps.push(r.rps);
       got.procs.push(procs);
       got.sum.push(sum);
+      got.p99.push(r.p99);
+      got.lat.push(lat);
+      for (const [n, v] of per) got.per.set(n, [...(got.per.get(n) ?? []), v]);
       samples.set(s.target.name, got);
       console.log(
-        `| ${s.target.name} | ${r.rps.toFixed(0)} | ${(r.rps / directRps).toFixed(2)}× | ${self.toFixed(1)} | ${per.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ')} | ${sum.toFixed(1)} | ${((2 / sum) * 1e6).toFixed(0)} |`,
+        `| ${s.target.name} | ${r.rps.toFixed(0)} | ${(r.rps / directRps).toFixed(2)}× | ${self.toFixed(1)} | ${per.map(([n, v]) => `${n} ${v.toFixed(1)}`).join(', ')} | ${sum.toFixed(1)} | ${((2 / sum) * 1e6).toFixed(0)} | ${r.p99} | ${lat.p50.toFixed(0)} / ${lat.p99.toFixed(0)} |`,
       );
     }
   }
@@ -222,6 +242,49 @@ try {
       );
     }
   }
+  printTargets(samples);
 } finally {
   await stopAll(children);
+}
+
+/**
+ * Issue 19's targets for small requests (2, 3), from the medians of the rounds: burrow's req/s
+ * against two bare hops in a row, its server's µs per request against one bare hop's, its p99 at
+ * load against direct's, and what one connection's sequential requests gain in latency over direct.
+ */
+function printTargets(
+  samples: Map<string, { rps: number[]; p99: number[]; per: Map<string, number[]>; lat: LatencySample[] }>,
+): void {
+  const med = (xs: number[]): number => {
+    const v = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(v.length / 2);
+    return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  };
+  const direct = samples.get('direct');
+  const floor = samples.get('two node pipe proxies in a row');
+  const hop = samples.get('node pipe proxy (one hop)');
+  const burrow = samples.get('burrow');
+  if (!direct || !floor || !hop || !burrow) return;
+  const line = (ok: boolean, id: string, text: string): string => `- ${ok ? 'PASS' : 'MISS'} ${id} ${text}`;
+  const rpsRatio = med(burrow.rps) / med(floor.rps);
+  const server = med(burrow.per.get('burrow server') ?? []);
+  const bare = med(hop.per.get('pipe proxy') ?? []);
+  const p99Ratio = med(burrow.p99) / Math.max(1, med(direct.p99));
+  const added = (s: typeof direct, q: 'p50' | 'p99'): number => med(s.lat.map((l) => l[q])) - med(direct.lat.map((l) => l[q]));
+  const out = [
+    '',
+    `Targets (issue 19; medians of ${burrow.rps.length} round(s)):`,
+    '',
+    line(rpsRatio >= 1, '19.2a', `small requests: burrow ${rpsRatio.toFixed(2)}× two bare hops' req/s (target ≥ 1.0)`),
+    line(server <= bare, '19.2b', `burrow server ${server.toFixed(1)} µs/req vs one bare hop ${bare.toFixed(1)} (${(server / bare).toFixed(2)}×, target ≤ 1.0)`),
+    line(p99Ratio <= 3, '19.2c', `p99 at ${connections} connections: burrow ${med(burrow.p99)} ms, direct ${med(direct.p99)} ms (${p99Ratio.toFixed(2)}×, target ≤ 3; autocannon's ms, direct's floored at 1)`),
+  ];
+  for (const q of ['p50', 'p99'] as const) {
+    const b = added(burrow, q);
+    const f = added(floor, q);
+    out.push(
+      line(b <= 2 * f, `19.3-${q}`, `one connection, ${q}: burrow adds ${b.toFixed(0)} µs over direct, two bare hops ${f.toFixed(0)} µs (${(b / f).toFixed(2)}×, target ≤ 2)`),
+    );
+  }
+  console.log(out.join('\n'));
 }

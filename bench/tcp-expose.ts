@@ -219,6 +219,20 @@ async function main(): Promise<void> {
       }),
     ].join('\n');
     process.stdout.write(`\n${table}\n`);
+    // issue 19 (4): one stream through burrow against the two-hop floor, same round, both ways
+    const floor = samples[1]!;
+    const targetLines = (['up', 'down'] as const).flatMap((k) =>
+      (
+        [
+          [2, 0.9, '19.4-tcp', 'public port'],
+          [3, 0.8, '19.4-ws', 'WebSocket access'],
+        ] as const
+      ).map(([i, want, id, label]) => {
+        const r = median(samples[i]!.map((s, j) => s[k] / floor[j]![k]));
+        return `- ${r >= want ? 'PASS' : 'MISS'} ${id}-${k} one stream ${k === 'up' ? 'upload' : 'download'}, ${label}: ${f(r, 2)}× two bare hops, same round (target ≥ ${want})`;
+      }),
+    );
+    process.stdout.write(`\nTargets (issue 19, 4):\n\n${targetLines.join('\n')}\n`);
     if (process.argv.includes('--write')) {
       writeResults(table, { sizeMiB, conns, exchanges, rounds, startLoad, endLoad, startedAt });
     }

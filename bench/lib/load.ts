@@ -69,6 +69,40 @@ export async function runRps(t: Target, connections: number, durationS: number):
   };
 }
 
+export interface LatencySample {
+  /** Microseconds from sending a request to its last response byte. */
+  p50: number;
+  p99: number;
+  count: number;
+}
+
+/**
+ * Unloaded latency: `count` GET / one after another on one keep-alive connection, each timed from
+ * the request to the end of its response (µs, hrtime). Nothing else is in flight.
+ */
+export async function sequentialLatency(t: Target, count: number): Promise<LatencySample> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const start = process.hrtime.bigint();
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port: t.port, path: '/', headers: { ...t.headers, host: t.host }, agent }, (res) => {
+          res.on('data', () => {});
+          res.on('end', () => resolve());
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+      });
+      times.push(Number(process.hrtime.bigint() - start) / 1000);
+    }
+  } finally {
+    agent.destroy();
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(count * 0.5)]!, p99: times[Math.floor(count * 0.99)]!, count };
+}
+
 export interface DownloadSample {
   bytes: number;
   seconds: number;
