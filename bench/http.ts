@@ -1,6 +1,7 @@
 /**
- * Core HTTP bench (issue 2, "Performance"): the same origin directly, through burrow and through
- * pipenet (its npm package's own server and client), in one process tree. Every server, agent
+ * Core HTTP bench (issue 2, "Performance"): the same origin directly, through burrow, through
+ * pipenet (its npm package's own server and client) and through the `localtunnel` npm client on
+ * pipenet's server (which speaks localtunnel's protocol), in one process tree. Every server, agent
  * and the origin run in their own child process (bench/lib/*.ts); the load generator
  * (autocannon, programmatic) runs here. Rounds alternate direct, burrow, pipenet, direct, …
  *
@@ -13,6 +14,7 @@
  *        [--mib 256] [--tunnels 1000] [--agents 4] [--only a,b,c] [--cpu-prof <dir>]
  *
  * --quick: 2 rounds × 2 s, 64 MiB, 200 tunnels (about 45 s). Targets print as PASS/MISS; exit code 0.
+ * bench/targets.ts runs this and the other benches and prints every target in one table.
  * --cpu-prof <dir> runs the scenario a/b burrow server and agent children with node --cpu-prof
  * (CPU-*.cpuprofile files in <dir>).
  */
@@ -96,12 +98,17 @@ async function scenariosAB(lines: string[]): Promise<void> {
   const track = <T>(c: Child<T>): Child<T> => (children.push(c), c);
   try {
     const serverArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
-    const { originPort, burrowPort, pnPort, burrowUrl, pn } = await startTunnelSetups(track, serverArgs);
+    const { originPort, burrowPort, pnPort, burrowUrl, pn, lt } = await startTunnelSetups(track, serverArgs, {
+      localtunnel: true,
+    });
     const pnSockets = await waitPipenetPool(pnPort, pn.id, 10);
+    await waitPipenetPool(pnPort, lt!.id, 10);
     const targets: Target[] = [
       { name: 'direct', port: originPort, host: `127.0.0.1:${originPort}` },
       { name: 'burrow', port: burrowPort, host: new URL(burrowUrl).host },
       { name: 'pipenet', port: pnPort, host: `${pn.id}.localhost:${pnPort}` },
+      // the localtunnel npm client (what `lt` runs) on pipenet's server, which speaks its protocol
+      { name: 'localtunnel', port: pnPort, host: `${lt!.id}.localhost:${pnPort}` },
     ];
     console.error(
       `origin :${originPort}; burrow :${burrowPort} ${burrowUrl}; pipenet :${pnPort} ${pn.url} (pool ${pnSockets} sockets)`,

@@ -14,6 +14,8 @@ const server = createServer({
   port: 0,
   logLevel: 'silent',
   processMetrics: false,
+  // the benches open up to thousands of tunnels from one address (scenario c): not a flood here
+  newTunnelsPerMinute: 1_000_000,
   // agents' visitor rules (--basic-auth …) compiled as the accounts admission does, without a store
   admission: {
     ...OPEN_ADMISSION,

@@ -1,6 +1,7 @@
 /**
  * The processes bench/http and bench/http-cpu both load: the origin, a burrow server with one agent
- * tunnel to the origin, and pipenet's server with its client for the same origin, each in a child.
+ * tunnel to the origin, and pipenet's server with its client for the same origin, each in a child;
+ * optionally the `localtunnel` npm client on pipenet's server too.
  */
 import { spawnChild, type Child } from './procs.js';
 
@@ -10,6 +11,10 @@ export interface TunnelSetups {
   agent: Child<{ urls: string[] }>;
   pnServer: Child<{ port: number }>;
   pnClient: Child<{ url: string; id: string }>;
+  /** The `localtunnel` npm client on pipenet's server (only with { localtunnel: true }). */
+  ltClient?: Child<{ url: string; id: string }>;
+  /** Its tunnel id on pipenet's server. */
+  lt?: { url: string; id: string };
   originPort: number;
   burrowPort: number;
   pnPort: number;
@@ -23,6 +28,7 @@ export interface TunnelSetups {
 export async function startTunnelSetups(
   track: <T>(c: Child<T>) => Child<T>,
   nodeArgs: string[] = [],
+  extra: { localtunnel?: boolean } = {},
 ): Promise<TunnelSetups> {
   const origin = track(spawnChild<{ port: number }>('origin', 'origin.ts'));
   const server = track(spawnChild<{ port: number }>('burrow-server', 'burrow-server.ts', [], { nodeArgs }));
@@ -49,5 +55,17 @@ export async function startTunnelSetups(
     ]),
   );
   const [{ urls }, pn] = await Promise.all([agent.ready, pnClient.ready]);
-  return { origin, server, agent, pnServer, pnClient, originPort, burrowPort, pnPort, burrowUrl: urls[0]!, pn };
+  const setups: TunnelSetups = { origin, server, agent, pnServer, pnClient, originPort, burrowPort, pnPort, burrowUrl: urls[0]!, pn };
+  if (extra.localtunnel) {
+    setups.ltClient = track(
+      spawnChild<{ url: string; id: string }>('localtunnel-client', 'localtunnel-client.ts', [
+        '--server',
+        `http://127.0.0.1:${pnPort}`,
+        '--port',
+        String(originPort),
+      ]),
+    );
+    setups.lt = await setups.ltClient.ready;
+  }
+  return setups;
 }
