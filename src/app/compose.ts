@@ -104,6 +104,8 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
       core.registry = cluster.registry;
       // public TCP addresses name this node (its own host), not the load balancer's
       core.tcpPublicHost ??= cluster.publicHost;
+      // --new-tunnels-per-minute counts a client's tunnels on every node
+      core.newTunnelLimiter ??= cluster.newTunnelLimiter(config.newTunnelsPerMinute);
     } catch (err) {
       await accounts.close();
       throw err;
