@@ -14,6 +14,8 @@ import { ClusterRegistry } from './registry.js';
 import { ClusterStore, describeRedisUrl } from './store.js';
 import { defaultNodeId, keyPrefixOf, publicHostOf, type ClusterOptions } from './options.js';
 import { PEER_PATH } from './peers.js';
+import type { NewTunnelLimiter } from '../core/new-tunnel-limiter.js';
+import { ClusterNewTunnelLimiter } from './new-tunnels.js';
 
 export interface ClusterNode {
   readonly nodeId: string;
@@ -35,6 +37,8 @@ export interface ClusterNode {
   beginDrain(maxMs: number): Promise<void>;
   /** After the server closed: releases written, links and Redis closed. */
   shutdown(): Promise<void>;
+  /** --new-tunnels-per-minute counted across the cluster (the server's limiter, ServerOptions.newTunnelLimiter). */
+  newTunnelLimiter(perMinute: number): NewTunnelLimiter;
 }
 
 export async function startClusterNode(
@@ -123,6 +127,13 @@ export async function startClusterNode(
     registry,
     adapter,
     beginDrain: (maxMs) => registry.beginDrain(maxMs),
+    newTunnelLimiter: (perMinute) =>
+      new ClusterNewTunnelLimiter({
+        perMinute,
+        store: () => registry.store,
+        onLimited: (info) =>
+          logger().warn(info, 'new tunnels refused: too many from this address within a minute (cluster-wide)'),
+      }),
     async shutdown() {
       await registry.shutdown();
       peerServer?.close();

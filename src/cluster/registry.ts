@@ -153,6 +153,11 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
     return r;
   }
 
+  /** The Redis store (the cluster-wide new-tunnel limiter counts there). */
+  get store(): ClusterStore {
+    return this.#store;
+  }
+
   /** The server's logger, once the server exists (the cluster adapter's start()). */
   set logger(l: Logger) {
     this.#logger = l;

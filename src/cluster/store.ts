@@ -8,6 +8,7 @@
  *   <prefix>n:<node>   a node: its advertise URL, start time, tunnel count, draining (JSON), PX
  *   <prefix>p:<path>   the node where a pipe path's sender and receivers meet (the first arrival's), PX
  *   <prefix>l:tunnels  the cluster's live tunnels (sorted set: name → until), for --max-tunnels
+ *   <prefix>r:<client>  a client address's new tunnels of the last minute (sorted set), --new-tunnels-per-minute
  *   <prefix>w:<tunnel id>  the node where a tiflis tunnel's workstation is online, PX
  *   <prefix>{tcp}:port:<port>  a public TCP port's lease: the node and tunnel name holding it (JSON), PX
  *   <prefix>{tcp}:name:<name>  the public TCP port a tunnel name holds, PX
@@ -228,6 +229,16 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return {'ok', n + 1}
 `;
 
+// KEYS: a client's new tunnels (sorted set: member → time). ARGV: now, window ms, member. Count one
+// and answer the count within the window and the oldest one's time.
+const NEW_TUNNEL = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {redis.call('ZCARD', KEYS[1]), oldest[2]}
+`;
+
 interface Scripts {
   burrowClaim(...args: string[]): Promise<[string, string?]>;
   burrowDetail(...args: string[]): Promise<number>;
@@ -239,6 +250,7 @@ interface Scripts {
   burrowRenewPorts(...args: (string | number)[]): Promise<string[]>;
   burrowDelIf(key: string, value: string): Promise<number>;
   burrowReserve(...args: string[]): Promise<[string, number]>;
+  burrowNewTunnel(...args: string[]): Promise<[number, string]>;
 }
 
 /** A public TCP port's lease: the node and the tunnel name holding it. */
@@ -334,6 +346,7 @@ export class ClusterStore {
     redis.defineCommand('burrowRenewPorts', { lua: RENEW_PORTS });
     redis.defineCommand('burrowDelIf', { numberOfKeys: 1, lua: DEL_IF });
     redis.defineCommand('burrowReserve', { numberOfKeys: 1, lua: RESERVE });
+    redis.defineCommand('burrowNewTunnel', { numberOfKeys: 1, lua: NEW_TUNNEL });
     try {
       await Promise.all([redis.connect(), sub.connect()]);
       await sub.subscribe(store.#channel);
@@ -557,7 +570,13 @@ export class ClusterStore {
     const now = Date.now();
     let r: [string, number];
     try {
-      r = await this.#redis.burrowReserve(this.#key('l', 'tunnels'), name, String(now), String(now + leaseMs), String(max));
+      r = await this.#redis.burrowReserve(
+        this.#key('l', 'tunnels'),
+        name,
+        String(now),
+        String(now + leaseMs),
+        String(max),
+      );
     } catch (err) {
       throw this.#unavailable(err);
     }
@@ -581,6 +600,27 @@ export class ClusterStore {
     const key = this.#key('l', 'tunnels');
     await this.#redis.zremrangebyscore(key, '-inf', Date.now());
     return this.#redis.zcard(key);
+  }
+
+  /** Count a new tunnel of a client (--new-tunnels-per-minute): its count in the window, the oldest's time. */
+  async countNewTunnel(
+    client: string,
+    member: string,
+    now: number,
+    windowMs: number,
+  ): Promise<{ count: number; oldest: number }> {
+    const [count, oldest] = await this.#redis.burrowNewTunnel(
+      this.#key('r', client),
+      String(now),
+      String(windowMs),
+      member,
+    );
+    return { count, oldest: Number(oldest) };
+  }
+
+  /** A counted new tunnel was not made after all. */
+  async uncountNewTunnel(client: string, member: string): Promise<void> {
+    await this.#redis.zrem(this.#key('r', client), member);
   }
 
   /** A tiflis tunnel's workstation is online on this node (renewed by the heartbeat). */
@@ -657,7 +697,7 @@ export class ClusterStore {
    * A key. A name's lease and hold carry the name as a hash tag (`t:{name}`, `h:{name}`): the
    * scripts that change both run on one Redis Cluster slot.
    */
-  #key(kind: 't' | 'h' | 'n' | 'p' | 'w' | 'l', name: string): string {
+  #key(kind: 't' | 'h' | 'n' | 'p' | 'w' | 'l' | 'r', name: string): string {
     return kind === 't' || kind === 'h' ? `${this.#prefix}${kind}:{${name}}` : `${this.#prefix}${kind}:${name}`;
   }
 

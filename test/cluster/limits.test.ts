@@ -100,3 +100,34 @@ describe('limits and the admin API across two nodes', { skip }, () => {
     assert.equal(none.status, 404, none.body.toString());
   });
 });
+
+describe('--new-tunnels-per-minute across two nodes', { skip }, () => {
+  let cluster: TestCluster;
+  const PER_MINUTE = 3;
+
+  before(async () => {
+    cluster = await new TestCluster({
+      nodes: 2,
+      haproxy: false,
+      flags: ['--new-tunnels-per-minute', String(PER_MINUTE)],
+    }).start();
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  test('a client spreading new tunnels over two nodes is refused by the cluster-wide count (each node alone is under it)', async () => {
+    const [n1, n2] = [cluster.nodes[0]!, cluster.nodes[1]!];
+    // localtunnel handshakes from one address, alternating nodes: each node sees two
+    const statuses: number[] = [];
+    for (const n of [n1, n2, n1, n2]) statuses.push((await get(n.url, '/?new')).status);
+    assert.deepEqual(statuses.slice(0, PER_MINUTE), [200, 200, 200], `first ${PER_MINUTE}: ${statuses.join(' ')}`);
+    // node 1 has made two tunnels for this address, below its own limit of 3: only the cluster's count refuses
+    const refused = await get(n1.url, '/?new');
+    assert.equal(refused.status, 429, refused.body.toString());
+    assert.match(refused.body.toString(), /across the cluster's nodes/);
+    assert.ok(Number(refused.headers['retry-after']) > 0, 'Retry-After');
+    assert.equal((await get(n2.url, '/?new')).status, 429);
+  });
+});
