@@ -49,11 +49,20 @@ async function redisServer(port: number, args: string[], sentinel = false): Prom
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   servers.push(child);
-  await waitUntil(() => answers(port), {
-    timeoutMs: 10_000,
-    intervalMs: 50,
-    what: `redis-server${sentinel ? ' --sentinel' : ''} on ${port} (${out.slice(-400)})`,
-  });
+  let exited = '';
+  child.once('exit', (code, signal) => (exited = `exited ${code ?? signal}`));
+  await waitUntil(
+    async () => {
+      if (exited) throw new Error(`redis-server on ${port} ${exited}: ${out.slice(-600)}`);
+      return answers(port);
+    },
+    {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      // ports of 47000-47099 (and a cluster's bus ports, +10000) may be taken by another process
+      what: `redis-server${sentinel ? ' --sentinel' : ''} on ${port} (${out.slice(-400)})`,
+    },
+  );
 }
 
 const base = (port: number): string[] => [
