@@ -74,6 +74,7 @@ export class TcpExpose {
           this.#held.delete(name);
         }
         if (this.#usedPorts.delete(port)) this.#servers.get(port)?.close();
+        this.#servers.delete(port);
       };
     }
   }
