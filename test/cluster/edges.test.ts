@@ -197,6 +197,12 @@ describe('edges across a cluster of three nodes behind HAProxy', { skip }, () =>
     assert.match(other.tcpAddress, new RegExp(`^tcp://${HOSTS[1]!.replace(/\./g, '\\.')}:\\d+$`));
     assert.notEqual(new URL(other.tcpAddress).port, String(port));
     assert.ok(await echoes(other.tcpAddress));
+    // the first agent says goodbye: its port is released, and node 2 may hand it out now
+    await kill(a.child, 'SIGTERM');
+    const d = tcpAgent(n2.url, 'tcplease-d', ['--remote-port', String(port)]);
+    const got = JSON.parse(await d.nextLine((l) => l.includes('"ready"'), 20_000)) as { tcpAddress: string };
+    assert.equal(got.tcpAddress, `tcp://${expectedHost('n2')}:${port}`);
+    assert.ok(await echoes(got.tcpAddress));
   });
 
   test('failover keeps the public TCP port: SIGKILL the node holding it, the agent gets the same port on another node', async (t) => {
