@@ -245,7 +245,13 @@ interface WsInternals {
  * the client's 'open' event — before any frame was read. A protocol violation emits 'error' on the
  * WebSocket, sends a close frame with its code and cuts the connection.
  */
-export function takeOverBinary(ws: object, maxPayload: number, onData: (bytes: Buffer) => void): void {
+export function takeOverBinary(
+  ws: object,
+  maxPayload: number,
+  onData: (bytes: Buffer) => void,
+  /** Called around each socket read (e.g. MuxSession.beginBatch/endBatch: one write per sink per read). */
+  read?: { begin(): void; end(): void },
+): void {
   const internals = ws as WsInternals;
   const socket = internals._socket;
   const receiver = internals._receiver;
@@ -263,6 +269,7 @@ export function takeOverBinary(ws: object, maxPayload: number, onData: (bytes: B
   });
   const ee = ws as { emit(event: 'error', err: Error): boolean; close(code?: number): void };
   socket.on('data', function onLinkData(chunk: Buffer) {
+    read?.begin();
     try {
       reader.push(chunk);
     } catch (err) {
@@ -270,6 +277,8 @@ export function takeOverBinary(ws: object, maxPayload: number, onData: (bytes: B
       ee.emit('error', err as Error);
       ee.close(err instanceof WsFrameError ? err.closeCode : 1002);
       socket.destroy();
+    } finally {
+      read?.end();
     }
   });
 }

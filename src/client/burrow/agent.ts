@@ -298,7 +298,10 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     });
     ws.on('open', () => {
       // binary bytes reach the mux as the socket read them (views, never joined into whole frames)
-      takeOverBinary(ws, MAX_MESSAGE_SIZE, (bytes) => session.receive(bytes));
+      takeOverBinary(ws, MAX_MESSAGE_SIZE, (bytes) => session.receive(bytes), {
+        begin: () => session.beginBatch(),
+        end: () => session.endBatch(),
+      });
       raw()?.on('drain', () => session.drained());
       const hello: Record<string, unknown> = { v: PROTOCOL_VERSION, client: `burrow/${VERSION}`, window };
       if (this.#o.token) hello['token'] = this.#o.token;

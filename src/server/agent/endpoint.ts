@@ -126,7 +126,10 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
     helloTimer.unref();
 
     // binary bytes reach the mux as the socket read them (views, never joined into whole frames)
-    takeOverBinary(ws, MAX_MESSAGE_SIZE, (bytes) => session.receive(bytes));
+    takeOverBinary(ws, MAX_MESSAGE_SIZE, (bytes) => session.receive(bytes), {
+      begin: () => session.beginBatch(),
+      end: () => session.endBatch(),
+    });
     ws.on('message', () => {
       session.close(new BurrowError('BURROW_ERR_PROTOCOL', 'text messages are not part of the protocol'));
     });

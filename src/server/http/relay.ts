@@ -626,6 +626,8 @@ class RelayConnection {
       return;
     }
     this.#stream = stream;
+    // a mux stream corks the visitor socket while it passes on one read's DATA pieces: one write
+    if ('sink' in stream) (stream as { sink: unknown }).sink = this.#socket;
     stream.on('data', (chunk: Buffer) => this.#onOriginData(chunk));
     stream.on('end', () => this.#onOriginEnd());
     stream.on('error', (err) => this.#onStreamError(err));

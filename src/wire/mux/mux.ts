@@ -82,6 +82,13 @@ export function webSocketTransport(
   };
 }
 
+/** Where a stream's bytes are written (a socket): corked while one read's frames are dispatched. */
+export interface StreamSink {
+  cork(): void;
+  uncork(): void;
+  readonly destroyed: boolean;
+}
+
 export interface MuxSessionOptions {
   role: 'server' | 'agent';
   /** Receive window this side grants each stream. */
@@ -118,6 +125,9 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   #flushScheduled = false;
   #congested = false;
   #drainWaiters: (() => void)[] = [];
+  /** Nesting depth of beginBatch(), and the sinks corked in the current batch. */
+  #batch = 0;
+  #corked: StreamSink[] = [];
   #closed = false;
   /** PINGs and the dead-peer rule (core/liveness.ts), while the heartbeat runs. */
   #liveness: LivenessWatcher<MuxSession> | undefined;
@@ -180,15 +190,38 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       this.close(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err)));
       return;
     }
-    for (const frame of frames) {
-      if (this.#closed) return;
-      try {
-        this.#dispatch(frame);
-      } catch (err) {
-        this.close(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err)));
-        return;
+    this.beginBatch();
+    try {
+      for (const frame of frames) {
+        if (this.#closed) return;
+        try {
+          this.#dispatch(frame);
+        } catch (err) {
+          this.close(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err)));
+          return;
+        }
       }
+    } finally {
+      this.endBatch();
     }
+  }
+
+  /**
+   * What is received between beginBatch() and endBatch() (the transport calls them around one
+   * socket read, receive() around one chunk) reaches each stream's sink as one write: the sink is
+   * corked at the stream's first DATA and uncorked at the end. One read often holds a DATA frame's
+   * tail and the next one's head, passed on as two pieces: without this, two write syscalls.
+   */
+  beginBatch(): void {
+    this.#batch++;
+  }
+
+  endBatch(): void {
+    if (--this.#batch > 0) return;
+    const corked = this.#corked;
+    if (corked.length === 0) return;
+    this.#corked = [];
+    for (const sink of corked) sink.uncork();
   }
 
   /** Send a JSON control frame on stream 0. */
@@ -315,6 +348,11 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     switch (frame.type) {
       case FrameType.DATA: {
         const s = this.#streams.get(frame.streamId);
+        const sink = s?.sink;
+        if (sink && this.#batch > 0 && !sink.destroyed && !this.#corked.includes(sink)) {
+          sink.cork();
+          this.#corked.push(sink);
+        }
         if (s) s.onData(frame.payload);
         return; // data for a stream we already reset: ignore
       }
@@ -417,6 +455,19 @@ export class MuxStream extends AgentSocket {
   }
 
   // ---- frames from the session ----
+  /**
+   * The writable this stream's data goes to (set by pipe(), or by a consumer that writes each chunk
+   * itself): while the session dispatches the frames of one read, it is corked, so the pieces of
+   * DATA frames that share a read reach it as one write.
+   */
+  sink: StreamSink | undefined = undefined;
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    const d = destination as unknown as Partial<StreamSink>;
+    if (typeof d.cork === 'function' && typeof d.uncork === 'function') this.sink = destination as unknown as StreamSink;
+    return super.pipe(destination, options);
+  }
+
   /** @internal */
   onData(payload: Buffer): void {
     if (this.#remoteEnded) {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { MuxSession, webSocketTransport, type MuxStream } from '../../../src/wire/mux/mux.js';
 import { encodeFrame, FrameType } from '../../../src/wire/mux/frames.js';
@@ -231,5 +231,46 @@ describe('mux', () => {
     server.on('stream', () => assert.fail('must not open'));
     server.receive(encodeFrame(FrameType.OPEN, 2, Buffer.from(JSON.stringify({ tunnelId: 'x', kind: 'http' }))));
     assert.equal(closedWith, 'BURROW_ERR_PROTOCOL');
+  });
+
+  test('regression (two writes per read): the DATA pieces of one read reach the stream\'s sink as one write', async () => {
+    // A socket read often holds one DATA frame's tail and the next one's head: the decoder passes
+    // them on as two pieces, and the sink (the local socket, the visitor's socket) got two write
+    // syscalls per read. Corked for the read, they leave in one writev.
+    const agent = new MuxSession({ send: () => true }, { role: 'agent', window: 1 << 20, peerWindow: 1 << 20 });
+    const got = new Promise<MuxStream>((resolve) => agent.on('stream', (s) => resolve(s)));
+    agent.receive(encodeFrame(FrameType.OPEN, 2, Buffer.from(JSON.stringify({ tunnelId: 't', kind: 'tcp' }))));
+    const stream = await got;
+    const writes: number[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        writes.push(1);
+        cb();
+      },
+      writev(chunks, cb) {
+        writes.push(chunks.length);
+        cb();
+      },
+    });
+    stream.pipe(sink);
+    assert.equal(stream.sink, sink);
+    const a = encodeFrame(FrameType.DATA, 2, Buffer.alloc(3000, 1));
+    const b = encodeFrame(FrameType.DATA, 2, Buffer.alloc(3000, 2));
+    // one read split as the transport delivers it: [a's head+part] then [a's tail + b] in two pieces
+    agent.receive(a.subarray(0, 1000));
+    await new Promise((r) => setImmediate(r));
+    writes.length = 0;
+    agent.beginBatch();
+    agent.receive(a.subarray(1000));
+    agent.receive(b);
+    agent.endBatch();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(writes, [2], 'one writev with both pieces');
+    // one chunk holding two whole DATA frames: the same, without the transport's batch
+    writes.length = 0;
+    agent.receive(Buffer.concat([a, b]));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(writes, [2]);
+    agent.close();
   });
 });
