@@ -216,13 +216,19 @@ export class PeerLinks {
     raw?.on('drain', () => session.drained());
     // binary bytes reach the mux as the socket read them (views of its read buffers): ws would join
     // each frame into a new Buffer first, the forwarding node's largest cost in a bulk transfer
-    takeOverBinary(ws, MAX_MESSAGE_SIZE, (bytes) => {
-      try {
-        session.receive(bytes);
-      } catch (err) {
-        session.close(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err)));
-      }
-    });
+    // (and the pieces of one read reach each stream's sink in one write)
+    takeOverBinary(
+      ws,
+      MAX_MESSAGE_SIZE,
+      (bytes) => {
+        try {
+          session.receive(bytes);
+        } catch (err) {
+          session.close(err instanceof BurrowError ? err : new BurrowError('BURROW_ERR_PROTOCOL', String(err)));
+        }
+      },
+      { begin: () => session.beginBatch(), end: () => session.endBatch() },
+    );
     ws.on('message', () => {
       session.close(new BurrowError('BURROW_ERR_PROTOCOL', 'text messages are not part of the peer link'));
     });
