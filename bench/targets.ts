@@ -1,7 +1,7 @@
 /**
  * Every performance target in one table: runs the benches one after another (each starts its own
- * processes and measures burrow beside its floor or peer in the same run), collects the lines they
- * print as `- PASS <id> …` / `- MISS <id> …`, and prints them together at the end.
+ * processes and measures burrow beside its floor or peer in the same run), collects the lines where
+ * they state a verdict (PASS/MISS), and prints them together at the end.
  *
  *   node --import tsx bench/targets.ts [--quick] [--only http,http-cpu,http-bulk,tcp-expose,idle-memory,tunnels]
  *
@@ -43,14 +43,35 @@ function run(file: string, args: string[]): Promise<{ lines: string[]; code: num
       rest += c.toString();
       const parts = rest.split('\n');
       rest = parts.pop()!;
-      for (const l of parts) if (/^- (PASS|MISS) /.test(l)) lines.push(l);
+      for (const l of parts) if (verdict(l)) lines.push(l);
     });
     child.stderr.on('data', (c: Buffer) => process.stderr.write(c));
     child.on('close', (code) => {
-      if (/^- (PASS|MISS) /.test(rest)) lines.push(rest);
+      if (verdict(rest)) lines.push(rest);
       resolve({ lines, code });
     });
   });
+}
+
+/**
+ * A line that states a verdict: `- PASS|MISS <id> …` (http, http-cpu, http-bulk, tcp-expose), a table
+ * row ending in `| PASS |`/`| MISS |` (idle-memory) or a line with `(PASS …)`/`(MISS …)` (tunnels).
+ */
+function verdict(line: string): boolean {
+  return /^- (PASS|MISS) /.test(line) || /\| (PASS|MISS) \|\s*$/.test(line) || /\((PASS|MISS) [^)]*\)/.test(line);
+}
+
+/** The verdict of a collected line, and its text without the verdict word. */
+function split(line: string): [string, string] {
+  const m = /^- (PASS|MISS) (.*)$/.exec(line);
+  if (m) return [m[1]!, m[2]!];
+  const v = /\b(PASS|MISS)\b/.exec(line)![1]!;
+  const text = line
+    .replace(/\|\s*(PASS|MISS)\s*\|\s*$/, '')
+    .replace(/^\|\s*/, '')
+    .replace(/\s*\|\s*/g, ': ')
+    .replace(/\*\*/g, '');
+  return [v, text];
 }
 
 const rows: string[] = [];
@@ -67,8 +88,8 @@ for (const b of BENCHES) {
   load.push(os.loadavg()[0]!);
   if (code !== 0) rows.push(`| ${b.name} | — | FAILED (exit ${code}; its output is above) |`);
   for (const l of lines) {
-    const m = /^- (PASS|MISS) (.*)$/.exec(l)!;
-    rows.push(`| ${b.name} | ${m[1]} | ${m[2]!.replace(/\|/g, '\\|')} |`);
+    const [v, text] = split(l);
+    rows.push(`| ${b.name} | ${v} | ${text.replace(/\|/g, '\\|')} |`);
   }
 }
 const pass = rows.filter((r) => r.includes('| PASS |')).length;

@@ -16,6 +16,8 @@ const server = createServer({
   processMetrics: false,
   // the benches open up to thousands of tunnels from one address (scenario c): not a flood here
   newTunnelsPerMinute: 1_000_000,
+  // …over one agent connection each, all from 127.0.0.1 (the per-address cap is 256 by default)
+  maxConnectionsPerIp: 0,
   // agents' visitor rules (--basic-auth …) compiled as the accounts admission does, without a store
   admission: {
     ...OPEN_ADMISSION,
