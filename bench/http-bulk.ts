@@ -26,23 +26,8 @@ import { closeSync, openSync, readFileSync, rmSync, ftruncateSync } from 'node:f
 import { download, median, upload, type DownloadSample, type Target } from './lib/load.js';
 import { argNumber, argValue, exitWithParent, ready, serveProfiling } from './lib/child.js';
 import { LIB_DIR, ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
-
-async function runServer(): Promise<void> {
-  const { composeServer } = await import('../src/app/compose.js');
-  const from = 30000 + Math.floor(Math.random() * 9900);
-  const composed = await composeServer({
-    port: 0,
-    address: '127.0.0.1',
-    db: 'sqlite::memory:',
-    tcpPorts: `${from}-${from + 9}`,
-    logLevel: 'silent',
-    processMetrics: false,
-  });
-  const { main } = await composed.listen();
-  serveProfiling();
-  ready({ port: main.port });
-  exitWithParent();
-}
+import { runComposedServer } from './lib/composed-server.js';
+import { spawnPipenetClient } from './lib/setups.js';
 
 async function runAgent(): Promise<void> {
   const { exposeTcp } = await import('../src/client/burrow/expose-tcp.js');
@@ -163,14 +148,7 @@ async function main(): Promise<void> {
         String(originPort),
       ]),
     );
-    const pnClient = track(
-      spawnChild<{ url: string; id: string }>('pipenet-client', 'pipenet-client.ts', [
-        '--server',
-        `http://127.0.0.1:${pnPort}`,
-        '--port',
-        String(originPort),
-      ]),
-    );
+    const pnClient = track(spawnPipenetClient('pipenet-client', 'pipenet-client.ts', pnPort, originPort));
     const far = track(spawnChild<{ port: number }>('pipe-far', 'pipe-proxy.ts', ['--port', String(originPort)]));
     const farPort = (await far.ready).port;
     const near = track(spawnChild<{ port: number }>('pipe-near', 'pipe-proxy.ts', ['--port', String(farPort)]));
@@ -264,6 +242,6 @@ async function main(): Promise<void> {
 }
 
 const role = argValue('role');
-if (role === 'server') await runServer();
+if (role === 'server') await runComposedServer(10);
 else if (role === 'agent') await runAgent();
 else await main();

@@ -22,25 +22,10 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { argNumber, argValue, exitWithParent, ready } from './lib/child.js';
 import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
+import { runComposedServer } from './lib/composed-server.js';
 import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
 
 // ---------------------------------------------------------------- child roles
-
-async function runServer(): Promise<void> {
-  const { composeServer } = await import('../src/app/compose.js');
-  const from = 30000 + Math.floor(Math.random() * 9900);
-  const composed = await composeServer({
-    port: 0,
-    address: '127.0.0.1',
-    db: 'sqlite::memory:',
-    tcpPorts: `${from}-${from + 49}`,
-    logLevel: 'silent',
-    processMetrics: false,
-  });
-  const { main } = await composed.listen();
-  ready({ port: main.port });
-  exitWithParent();
-}
 
 async function runAgent(): Promise<void> {
   const { exposeTcp } = await import('../src/client/burrow/expose-tcp.js');
@@ -323,6 +308,6 @@ const READING = [
 
 const role = argValue('role');
 if (role === 'targets') await runTargets();
-else if (role === 'server') await runServer();
+else if (role === 'server') await runComposedServer(50);
 else if (role === 'agent') await runAgent();
 else await main();

@@ -46,26 +46,30 @@ export async function startTunnelSetups(
       { nodeArgs },
     ),
   );
-  const pnClient = track(
-    spawnChild<{ url: string; id: string }>('pipenet-client', 'pipenet-client.ts', [
-      '--server',
-      `http://127.0.0.1:${pnPort}`,
-      '--port',
-      String(originPort),
-    ]),
-  );
+  const pnClient = track(spawnPipenetClient('pipenet-client', 'pipenet-client.ts', pnPort, originPort));
   const [{ urls }, pn] = await Promise.all([agent.ready, pnClient.ready]);
   const setups: TunnelSetups = { origin, server, agent, pnServer, pnClient, originPort, burrowPort, pnPort, burrowUrl: urls[0]!, pn };
   if (extra.localtunnel) {
-    setups.ltClient = track(
-      spawnChild<{ url: string; id: string }>('localtunnel-client', 'localtunnel-client.ts', [
-        '--server',
-        `http://127.0.0.1:${pnPort}`,
-        '--port',
-        String(originPort),
-      ]),
-    );
+    setups.ltClient = track(spawnPipenetClient('localtunnel-client', 'localtunnel-client.ts', pnPort, originPort));
     setups.lt = await setups.ltClient.ready;
   }
   return setups;
+}
+
+/**
+ * A client of pipenet's server (its own `pipenet-client.ts`, or `localtunnel-client.ts`: both speak
+ * localtunnel's protocol) for the origin at 127.0.0.1:originPort. Ready with {"url", "id"}.
+ */
+export function spawnPipenetClient(
+  name: string,
+  script: string,
+  pnPort: number,
+  originPort: number,
+): Child<{ url: string; id: string }> {
+  return spawnChild<{ url: string; id: string }>(name, script, [
+    '--server',
+    `http://127.0.0.1:${pnPort}`,
+    '--port',
+    String(originPort),
+  ]);
 }

@@ -19,7 +19,6 @@ import { startLt } from '../compat/localtunnel/helpers.js';
 import { connectTunely, type Agent } from '../compat/tunely/helpers.js';
 import { runCli } from '../helpers/cli.js';
 import { once } from 'node:events';
-import http from 'node:http';
 import net from 'node:net';
 import { get, kill, skipReason, status, TestCluster, type Got } from './fixture.js';
 
@@ -41,27 +40,7 @@ async function step<T>(node: string, path: string, fn: () => Promise<T>): Promis
 
 /** GET with Basic credentials (`user:pass`). */
 function getWithAuth(url: string, path: string, host: string, credentials: string): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(path, url);
-    const req = http.request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname,
-        headers: { host, authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return get(url, path, host, { headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } });
 }
 
 describe('a cluster of three nodes behind HAProxy', { skip }, () => {

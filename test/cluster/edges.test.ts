@@ -177,16 +177,22 @@ describe('edges across a cluster of three nodes behind HAProxy', { skip }, () =>
     const port = TCP_FROM + 1;
     const a = tcpAgent(n1.url, 'tcplease-a', ['--remote-port', String(port)]);
     const ready = JSON.parse(await a.nextLine((l) => l.includes('"ready"'))) as { tcpAddress: string };
-    assert.equal(ready.tcpAddress, `tcp://${expectedHost('n1')}:${port}`, 'the address names the node holding the port');
+    assert.equal(
+      ready.tcpAddress,
+      `tcp://${expectedHost('n1')}:${port}`,
+      'the address names the node holding the port',
+    );
     assert.ok(await echoes(ready.tcpAddress));
     // node 2 could bind the port on its own address: only the lease stops it
     const b = tcpAgent(n2.url, 'tcplease-b', ['--remote-port', String(port)]);
     const outcome = await Promise.race([
       b.exited.then((code) => `exited ${code}`),
-      b.nextLine((l) => l.includes('"ready"'), 30_000).then(
-        (l) => `got the port: ${l}`,
-        () => 'no answer',
-      ),
+      b
+        .nextLine((l) => l.includes('"ready"'), 30_000)
+        .then(
+          (l) => `got the port: ${l}`,
+          () => 'no answer',
+        ),
     ]);
     assert.match(outcome, /^exited [1-9]/, 'the second agent is refused');
     const said = `${b.lines.join('\n')}\n${b.stderr()}`;

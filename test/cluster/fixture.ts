@@ -251,7 +251,7 @@ export function get(
   url: string,
   path: string,
   host?: string,
-  o: { method?: string; body?: Buffer; timeoutMs?: number } = {},
+  o: { method?: string; body?: Buffer; timeoutMs?: number; headers?: Record<string, string> } = {},
 ): Promise<Got> {
   return new Promise((resolve, reject) => {
     const u = new URL(path, url);
@@ -261,7 +261,7 @@ export function get(
         port: u.port,
         path: u.pathname + u.search,
         method: o.method ?? 'GET',
-        headers: { ...(host ? { host } : {}), connection: 'close' },
+        headers: { ...(host ? { host } : {}), connection: 'close', ...o.headers },
         agent: false,
       },
       (res) => {

@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { runCli } from '../helpers/cli.js';
 import { waitUntil } from '../helpers/wait.js';
@@ -18,21 +17,7 @@ const ADMIN = 'admin-token-' + 'x'.repeat(24);
 const MAX = 2;
 
 function admin(url: string, method: string, path: string): Promise<Got> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(path, url);
-    const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method, headers: { authorization: `Bearer ${ADMIN}` } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return get(url, path, undefined, { method, headers: { authorization: `Bearer ${ADMIN}` } });
 }
 
 describe('limits and the admin API across two nodes', { skip }, () => {
