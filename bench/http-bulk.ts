@@ -24,12 +24,13 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, ftruncateSync } from 'node:fs';
 import { download, median, upload, type DownloadSample, type Target } from './lib/load.js';
-import { argNumber, argValue, exitWithParent, ready, serveProfiling } from './lib/child.js';
+import { argNumber, argValue, exitWithParent, likeBurrowCli, ready, serveProfiling } from './lib/child.js';
 import { LIB_DIR, ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
 import { runComposedServer } from './lib/composed-server.js';
 import { spawnPipenetClient } from './lib/setups.js';
 
 async function runAgent(): Promise<void> {
+  likeBurrowCli();
   const { exposeTcp } = await import('../src/client/burrow/expose-tcp.js');
   const { openTunnel } = await import('../src/client/burrow/open-tunnel.js');
   const server = argValue('server')!;

@@ -20,7 +20,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { argNumber, argValue, exitWithParent, ready } from './lib/child.js';
+import { argNumber, argValue, exitWithParent, likeBurrowCli, ready } from './lib/child.js';
 import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
 import { runComposedServer } from './lib/composed-server.js';
 import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
@@ -28,6 +28,7 @@ import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets
 // ---------------------------------------------------------------- child roles
 
 async function runAgent(): Promise<void> {
+  likeBurrowCli();
   const { exposeTcp } = await import('../src/client/burrow/expose-tcp.js');
   const server = argValue('server')!;
   const out: Record<string, { port: number; wsUrl: string; token: string }> = {};

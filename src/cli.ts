@@ -9,6 +9,7 @@ import { VERSION } from './version.js';
 import { normalizeEnv } from './cli/env.js';
 import { EXIT_OK, EXIT_USAGE, printError } from './cli/errors.js';
 import { COMMAND_FAILED, guardProcess } from './cli/run.js';
+import { settleMallocThresholds } from './core/malloc.js';
 
 type Register = (program: Command) => void;
 
@@ -24,6 +25,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   start: async () => (await import('./cli/commands/start.js')).registerStartCommand,
   config: async () => (await import('./cli/commands/config.js')).registerConfigCommands,
 };
+/** Commands that run until stopped, moving bytes (src/core/malloc.ts). */
+const LONG_RUNNING = new Set(['server', 'http', 'tcp', 'connect', 'pipe', 'start']);
 /** Commands registered by another command's module. */
 const ALIASES: Record<string, string> = { client: 'http' };
 
@@ -61,6 +64,10 @@ function commandPath(): string[] {
 
 const first = argv[0] ?? '';
 const wanted = COMMANDS[ALIASES[first] ?? first];
+// the commands that move bytes for a long time keep glibc from trimming its heap per buffer
+if (LONG_RUNNING.has(ALIASES[first] ?? first) && !argv.some((a) => a === '--help' || a === '-h')) {
+  settleMallocThresholds();
+}
 if (wanted) (await wanted())(program);
 else if (!/^(-v|--version)$/.test(first)) for (const load of Object.values(COMMANDS)) (await load())(program);
 

@@ -4,7 +4,9 @@
  * Prints BENCH_READY {"urls": [...first 5], "count"}.
  */
 import { openTunnel, type Tunnel } from '../../src/client/burrow/open-tunnel.js';
-import { argNumber, argValue, exitWithParent, ready, serveProfiling } from './child.js';
+import { argNumber, argValue, exitWithParent, likeBurrowCli, ready, serveProfiling } from './child.js';
+
+likeBurrowCli();
 
 const serverArg = argValue('server');
 if (!serverArg) throw new Error('--server is required');

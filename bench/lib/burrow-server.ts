@@ -7,7 +7,9 @@ import { createServer } from '../../src/app/server.js';
 import { AccessPolicy } from '../../src/auth/access-policy.js';
 import { toAccessInput } from '../../src/auth/admission.js';
 import { OPEN_ADMISSION } from '../../src/server/admission.js';
-import { exitWithParent, ready, serveProfiling } from './child.js';
+import { exitWithParent, likeBurrowCli, ready, serveProfiling } from './child.js';
+
+likeBurrowCli();
 
 const server = createServer({
   address: '127.0.0.1',

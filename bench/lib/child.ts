@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { settleMallocThresholds } from '../../src/core/malloc.js';
 
 export const READY_PREFIX = 'BENCH_READY ';
 
@@ -61,4 +62,12 @@ export function argNumber(name: string, def: number): number {
   const n = Number(v);
   if (!Number.isFinite(n)) throw new Error(`--${name} needs a number, got ${v}`);
   return n;
+}
+
+/**
+ * A burrow process of the bench runs as the CLI's long-running commands do: glibc's malloc thresholds
+ * settled at start (src/core/malloc.ts). The peers' processes run as their own CLIs do.
+ */
+export function likeBurrowCli(): void {
+  settleMallocThresholds();
 }

@@ -3,9 +3,10 @@
  * ports at a random base) as a bench child role: listens on 127.0.0.1, answers the profiling IPC and
  * prints BENCH_READY {"port"}. bench/tcp-expose and bench/http-bulk run it.
  */
-import { exitWithParent, ready, serveProfiling } from './child.js';
+import { exitWithParent, likeBurrowCli, ready, serveProfiling } from './child.js';
 
 export async function runComposedServer(tcpPorts: number): Promise<void> {
+  likeBurrowCli();
   const { composeServer } = await import('../../src/app/compose.js');
   const from = 30000 + Math.floor(Math.random() * 9900);
   const composed = await composeServer({
