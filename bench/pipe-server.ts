@@ -31,6 +31,21 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const CLI = join(ROOT, 'dist/cli.js');
 
 /** VmRSS of a process in MiB (Linux /proc), 0 when it is gone. */
+/** `burrow server` on 127.0.0.1:port with its SQLite file in `dir`, logging warnings only (after dist/cli.js). */
+export function serverCliArgs(port: number, dir: string): string[] {
+  return [
+    'server',
+    '--address',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--db',
+    `sqlite:${join(dir, 'burrow.db')}`,
+    '--log-level',
+    'warn',
+  ];
+}
+
 export function rssMiB(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -87,18 +102,7 @@ export async function startPipeServer(kind: PipeServerKind, nodeArgs: string[] =
     args = [CLI, 'pipe', 'serve', '--address', '127.0.0.1', '--port', String(port)];
   } else {
     dir = mkdtempSync(join(tmpdir(), 'burrow-bench-'));
-    args = [
-      CLI,
-      'server',
-      '--address',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--db',
-      `sqlite:${join(dir, 'burrow.db')}`,
-      '--log-level',
-      'warn',
-    ];
+    args = [CLI, ...serverCliArgs(port, dir)];
     prefix = '/api/v1/pipe';
   }
   // piping-server logs every request at info: its own cost, as its users run it. Output is kept

@@ -20,7 +20,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { freePort, rssMiB } from './pipe-server.js';
+import { freePort, rssMiB, serverCliArgs } from './pipe-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -195,15 +195,7 @@ async function runBench(): Promise<void> {
         '--expose-gc',
         `--inspect=127.0.0.1:${inspectPort}`,
         new URL('../dist/cli.js', import.meta.url).pathname,
-        'server',
-        '--address',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--db',
-        `sqlite:${join(dir, 'burrow.db')}`,
-        '--log-level',
-        'warn',
+        ...serverCliArgs(port, dir),
         '--max-tunnels',
         String(N + 100),
         '--max-connections-per-ip',
