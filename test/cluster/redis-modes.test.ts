@@ -1,6 +1,6 @@
 /**
  * --cluster with every kind of Redis ioredis supports, against real servers this file starts on
- * loopback ports 47000-47099: a password, TLS (rediss://), Sentinel discovery
+ * free loopback ports (picked at random, see freeRedisPorts): a password, TLS (rediss://), Sentinel discovery
  * (redis+sentinel://host:port/master) and Redis Cluster (redis+cluster://host:port,…; three masters
  * made with `redis-cli --cluster create`). For each: the cluster store's every script and read
  * (claims, details, holds, renewals, the full view over every master, ports, rendezvous, events),
@@ -26,8 +26,43 @@ const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server && command -v r
 const skip = hasRedis ? false : 'redis-server / redis-cli are not installed (apt-get install -y redis-server)';
 const PASSWORD = 'pw-' + randomBytes(8).toString('hex');
 
-/** Ports of this file (47000-47099). */
-const P = { password: 47001, tls: 47002, master: 47003, sentinel: 47004, cluster: [47010, 47011, 47012] };
+/** Lowest and highest port this file may start a redis-server on (a cluster's bus port, +10000, stays below Linux's ephemeral range). */
+const PORT_FLOOR = 15_000;
+const PORT_CEILING = 22_000;
+
+/** Can this process listen on 127.0.0.1:port right now? */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `n` ports free now, each with its cluster bus port (+10000) free too, picked at random in
+ * PORT_FLOOR-PORT_CEILING: two suites on one machine (a CI run beside a local `npm test`) do not
+ * collide the way the fixed ports 47001-47012 did.
+ */
+async function freeRedisPorts(n: number): Promise<number[]> {
+  const out: number[] = [];
+  while (out.length < n) {
+    const p = PORT_FLOOR + Math.floor(Math.random() * (PORT_CEILING - PORT_FLOOR));
+    if (out.includes(p) || !(await canListen(p)) || !(await canListen(p + 10_000))) continue;
+    out.push(p);
+  }
+  return out;
+}
+
+const ports = await freeRedisPorts(7);
+/** Ports of this file's redis-servers. */
+const P = {
+  password: ports[0]!,
+  tls: ports[1]!,
+  master: ports[2]!,
+  sentinel: ports[3]!,
+  cluster: [ports[4]!, ports[5]!, ports[6]!],
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'burrow-redis-modes-'));
 const servers: ChildProcess[] = [];
@@ -59,7 +94,7 @@ async function redisServer(port: number, args: string[], sentinel = false): Prom
     {
       timeoutMs: 10_000,
       intervalMs: 50,
-      // ports of 47000-47099 (and a cluster's bus ports, +10000) may be taken by another process
+      // a port picked free a moment ago (or its cluster bus port, +10000) may be taken since
       what: `redis-server${sentinel ? ' --sentinel' : ''} on ${port} (${out.slice(-400)})`,
     },
   );
@@ -318,7 +353,7 @@ describe('--cluster URLs: password, TLS, Sentinel, Redis Cluster', { skip }, () 
         onState: () => {},
       }),
       (err: Error) =>
-        /cannot reach the cluster's Redis at redis:\/\/127\.0\.0\.1:47001/.test(err.message) &&
+        err.message.includes(`cannot reach the cluster's Redis at redis://127.0.0.1:${P.password}`) &&
         !err.message.includes('wrong'),
     );
   });
