@@ -27,7 +27,7 @@ import { download, median, upload, type DownloadSample, type Target } from './li
 import { argNumber, argValue, exitWithParent, likeBurrowCli, ready, serveProfiling } from './lib/child.js';
 import { LIB_DIR, ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
 import { runComposedServer } from './lib/composed-server.js';
-import { spawnPipenetClient } from './lib/setups.js';
+import { spawnPipenetClient, startServers } from './lib/setups.js';
 
 async function runAgent(): Promise<void> {
   likeBurrowCli();
@@ -97,8 +97,13 @@ function runCurl(c: CaseName, t: Target, bytes: number, file: string): Promise<D
     execFile('curl', args, { timeout: TIMEOUT_MS, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       const lines = stdout.trimEnd().split('\n');
       const [down, up, total] = lines[lines.length - 1]!.split(' ').map(Number) as [number, number, number];
-      const moved = c.startsWith('down') ? down : (JSON.parse(lines[0] ?? '{}') as { bytes?: number }).bytes ?? 0;
-      const s: DownloadSample = { bytes: moved, seconds: total, mibps: moved / 1048576 / total, ok: !err && moved === bytes };
+      const moved = c.startsWith('down') ? down : ((JSON.parse(lines[0] ?? '{}') as { bytes?: number }).bytes ?? 0);
+      const s: DownloadSample = {
+        bytes: moved,
+        seconds: total,
+        mibps: moved / 1048576 / total,
+        ok: !err && moved === bytes,
+      };
       if (!s.ok) s.error = err ? `${err.message} ${stderr}` : `moved ${moved} of ${bytes} (sent ${up})`;
       resolve(s);
     });
@@ -109,7 +114,8 @@ async function main(): Promise<void> {
   const mib = argNumber('mib', 256);
   const rounds = argNumber('rounds', 3);
   const only = (argValue('only') ?? Object.keys(CASES).join(',')).split(',') as CaseName[];
-  for (const c of only) if (!(c in CASES)) throw new Error(`--only: unknown case ${c} (${Object.keys(CASES).join(', ')})`);
+  for (const c of only)
+    if (!(c in CASES)) throw new Error(`--only: unknown case ${c} (${Object.keys(CASES).join(', ')})`);
   const profileDir = argValue('profile');
   const profileRow = argValue('profile-row') ?? 'http';
   const client = argValue('client') ?? 'curl';
@@ -131,14 +137,7 @@ async function main(): Promise<void> {
   const load: number[] = [];
   const startedAt = new Date();
   try {
-    const origin = track(spawnChild<{ port: number }>('origin', 'origin.ts'));
-    const server = track(spawnChild<{ port: number }>('burrow-server', self, ['--role', 'server']));
-    const pnServer = track(spawnChild<{ port: number }>('pipenet-server', 'pipenet-server.ts'));
-    const [{ port: originPort }, { port: burrowPort }, { port: pnPort }] = await Promise.all([
-      origin.ready,
-      server.ready,
-      pnServer.ready,
-    ]);
+    const { server, pnServer, originPort, burrowPort, pnPort } = await startServers(track, self, ['--role', 'server']);
     const agent = track(
       spawnChild<{ tcpPort: number; httpHost: string }>('burrow-agent', self, [
         '--role',
@@ -153,7 +152,11 @@ async function main(): Promise<void> {
     const far = track(spawnChild<{ port: number }>('pipe-far', 'pipe-proxy.ts', ['--port', String(originPort)]));
     const farPort = (await far.ready).port;
     const near = track(spawnChild<{ port: number }>('pipe-near', 'pipe-proxy.ts', ['--port', String(farPort)]));
-    const [{ tcpPort, httpHost }, pn, { port: nearPort }] = await Promise.all([agent.ready, pnClient.ready, near.ready]);
+    const [{ tcpPort, httpHost }, pn, { port: nearPort }] = await Promise.all([
+      agent.ready,
+      pnClient.ready,
+      near.ready,
+    ]);
     const hops = [server.proc.pid, agent.proc.pid];
     const rows: Row[] = [
       { target: { name: 'direct', port: originPort, host: `127.0.0.1:${originPort}` }, pids: [] },
@@ -185,8 +188,14 @@ async function main(): Promise<void> {
           if (profiling) {
             const dir = path.resolve(profileDir);
             await Promise.all([
-              server.request({ cmd: 'profile-stop', file: path.join(dir, `server-${profileRow}-${c}.cpuprofile`) }, 30_000),
-              agent.request({ cmd: 'profile-stop', file: path.join(dir, `agent-${profileRow}-${c}.cpuprofile`) }, 30_000),
+              server.request(
+                { cmd: 'profile-stop', file: path.join(dir, `server-${profileRow}-${c}.cpuprofile`) },
+                30_000,
+              ),
+              agent.request(
+                { cmd: 'profile-stop', file: path.join(dir, `agent-${profileRow}-${c}.cpuprofile`) },
+                30_000,
+              ),
             ]);
           }
           const r = results.get(key(c, row)) ?? { mibps: [], cpu: [], failed: 0 };
@@ -203,13 +212,19 @@ async function main(): Promise<void> {
     }
 
     const out: string[] = [];
-    out.push(`Date: ${startedAt.toISOString()}  ·  Node ${process.version}  ·  ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`);
+    out.push(
+      `Date: ${startedAt.toISOString()}  ·  Node ${process.version}  ·  ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}`,
+    );
     out.push(`Command: node --import tsx bench/http-bulk.ts ${process.argv.slice(2).join(' ')}`.trimEnd());
     out.push(`Load (1-min) during the rows: ${Math.min(...load).toFixed(1)}–${Math.max(...load).toFixed(1)}`);
     out.push('');
-    out.push(`${mib} MiB per transfer with ${client === 'curl' ? 'curl' : "Node's http client"}, ${rounds} rounds (medians; row order rotates each round)`);
+    out.push(
+      `${mib} MiB per transfer with ${client === 'curl' ? 'curl' : "Node's http client"}, ${rounds} rounds (medians; row order rotates each round)`,
+    );
     out.push('');
-    out.push('| case | setup | MiB/s | vs direct | vs burrow tcp | vs pipenet | hop CPU s/GiB | per-round MiB/s | failed |');
+    out.push(
+      '| case | setup | MiB/s | vs direct | vs burrow tcp | vs pipenet | hop CPU s/GiB | per-round MiB/s | failed |',
+    );
     out.push('|---|---|---:|---:|---:|---:|---:|---|---:|');
     const verdicts: string[] = [];
     for (const c of only) {

@@ -30,14 +30,12 @@ export async function startTunnelSetups(
   nodeArgs: string[] = [],
   extra: { localtunnel?: boolean } = {},
 ): Promise<TunnelSetups> {
-  const origin = track(spawnChild<{ port: number }>('origin', 'origin.ts'));
-  const server = track(spawnChild<{ port: number }>('burrow-server', 'burrow-server.ts', [], { nodeArgs }));
-  const pnServer = track(spawnChild<{ port: number }>('pipenet-server', 'pipenet-server.ts'));
-  const [{ port: originPort }, { port: burrowPort }, { port: pnPort }] = await Promise.all([
-    origin.ready,
-    server.ready,
-    pnServer.ready,
-  ]);
+  const { origin, server, pnServer, originPort, burrowPort, pnPort } = await startServers(
+    track,
+    'burrow-server.ts',
+    [],
+    nodeArgs,
+  );
   const agent = track(
     spawnChild<{ urls: string[] }>(
       'burrow-agent',
@@ -48,7 +46,18 @@ export async function startTunnelSetups(
   );
   const pnClient = track(spawnPipenetClient('pipenet-client', 'pipenet-client.ts', pnPort, originPort));
   const [{ urls }, pn] = await Promise.all([agent.ready, pnClient.ready]);
-  const setups: TunnelSetups = { origin, server, agent, pnServer, pnClient, originPort, burrowPort, pnPort, burrowUrl: urls[0]!, pn };
+  const setups: TunnelSetups = {
+    origin,
+    server,
+    agent,
+    pnServer,
+    pnClient,
+    originPort,
+    burrowPort,
+    pnPort,
+    burrowUrl: urls[0]!,
+    pn,
+  };
   if (extra.localtunnel) {
     setups.ltClient = track(spawnPipenetClient('localtunnel-client', 'localtunnel-client.ts', pnPort, originPort));
     setups.lt = await setups.ltClient.ready;
@@ -72,4 +81,32 @@ export function spawnPipenetClient(
     '--port',
     String(originPort),
   ]);
+}
+
+/**
+ * The origin, a burrow server (the child script `script` with `args`) and pipenet's server, each in
+ * its own child, once all three listen.
+ */
+export async function startServers(
+  track: <T>(c: Child<T>) => Child<T>,
+  script: string,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): Promise<{
+  origin: Child<{ port: number }>;
+  server: Child<{ port: number }>;
+  pnServer: Child<{ port: number }>;
+  originPort: number;
+  burrowPort: number;
+  pnPort: number;
+}> {
+  const origin = track(spawnChild<{ port: number }>('origin', 'origin.ts'));
+  const server = track(spawnChild<{ port: number }>('burrow-server', script, args, { nodeArgs }));
+  const pnServer = track(spawnChild<{ port: number }>('pipenet-server', 'pipenet-server.ts'));
+  const [{ port: originPort }, { port: burrowPort }, { port: pnPort }] = await Promise.all([
+    origin.ready,
+    server.ready,
+    pnServer.ready,
+  ]);
+  return { origin, server, pnServer, originPort, burrowPort, pnPort };
 }

@@ -20,7 +20,7 @@ import { parseRedisUrl, describeRedisUrl } from '../../src/cluster/redis-url.js'
 import { createLogger } from '../../src/core/logger.js';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { waitUntil } from '../helpers/wait.js';
-import { get, kill, TestCluster } from './fixture.js';
+import { get, kill, listening, TestCluster } from './fixture.js';
 
 const hasRedis = spawnSync('sh', ['-c', 'command -v redis-server && command -v redis-cli']).status === 0;
 const skip = hasRedis ? false : 'redis-server / redis-cli are not installed (apt-get install -y redis-server)';
@@ -67,17 +67,6 @@ const P = {
 const dir = mkdtempSync(join(tmpdir(), 'burrow-redis-modes-'));
 const servers: ChildProcess[] = [];
 
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 async function redisServer(port: number, args: string[], sentinel = false): Promise<void> {
   const child = spawn('redis-server', [...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   let out = '';
@@ -89,7 +78,7 @@ async function redisServer(port: number, args: string[], sentinel = false): Prom
   await waitUntil(
     async () => {
       if (exited) throw new Error(`redis-server on ${port} ${exited}: ${out.slice(-600)}`);
-      return answers(port);
+      return listening(port);
     },
     {
       timeoutMs: 10_000,
