@@ -10,11 +10,21 @@
  * (user+sys from /proc/<pid>/stat) over the same seconds: what the heartbeats cost.
  * Limits raised for the bench, all as server flags: --max-tunnels, --max-connections-per-ip and
  * --new-tunnels-per-minute (defaults 10,000, 256 and 60: one address opens them all here).
+ * Over the same idle seconds the server's own event-loop delay (perf_hooks.monitorEventLoopDelay,
+ * through the inspector: the longest turn the server itself was busy, as against time lost to the
+ * sampler or the OS scheduler) is printed too. With --profile DIR the server is CPU-profiled through
+ * the inspector over the idle seconds (DIR/tunnels-<shape>.cpuprofile, open in Chrome DevTools) and
+ * its busiest functions and longest busy stretches (with what ran in them) are printed, and the
+ * server's setImmediate calls are counted per 10 ms (the mux sends its queued frames — a PING, a
+ * PONG — in one setImmediate per session): how bursty the heartbeats are. (The profiler starts 1 s
+ * before the measured seconds: starting it stalls the server.)
+ * The machine's own share of the tail: a bare Node HTTP server in a process of its own is sampled
+ * right after each /health the same way ("control"), and the agent processes' CPU is read too.
  *
- *   npm run build && node --import tsx bench/tunnels.ts [--tunnels 10000] [--agents 8] [--idle-s 30] [--shapes single,group]
+ *   npm run build && node --import tsx bench/tunnels.ts [--tunnels 10000] [--agents 8] [--idle-s 30] [--shapes single,group] [--profile DIR]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request, createServer as createHttpServer } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +39,7 @@ const { values } = parseArgs({
     agents: { type: 'string', default: '8' },
     'idle-s': { type: 'string', default: '30' },
     shapes: { type: 'string', default: 'single,group' },
+    profile: { type: 'string' },
     // agent role
     server: { type: 'string' },
     shape: { type: 'string' },
@@ -101,11 +112,11 @@ function getJson(port: number, path: string): Promise<Record<string, unknown>> {
   });
 }
 
-/** Milliseconds for one GET /health on a fresh connection. */
-function healthMs(port: number): Promise<number> {
+/** Milliseconds for one GET /health (or `path`) on a fresh connection. */
+function healthMs(port: number, path = '/health'): Promise<number> {
   const t0 = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/health', agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       res.resume();
       res.on('end', () => resolve(Number(process.hrtime.bigint() - t0) / 1e6));
     });
@@ -114,8 +125,17 @@ function healthMs(port: number): Promise<number> {
   });
 }
 
-/** The server's inspector: a full GC and process.memoryUsage() on demand. */
-async function inspector(port: number): Promise<{ gcAndMemory(): Promise<NodeJS.MemoryUsage>; close(): void }> {
+interface Inspector {
+  gcAndMemory(): Promise<NodeJS.MemoryUsage>;
+  /** Evaluate in the server (the console's `require` is in scope); the JSON-able result. */
+  evaluate(expression: string): Promise<unknown>;
+  startProfile(): Promise<void>;
+  stopProfile(): Promise<CpuProfile>;
+  close(): void;
+}
+
+/** The server's inspector: a full GC and process.memoryUsage() on demand, evaluation, a CPU profile. */
+async function inspector(port: number): Promise<Inspector> {
   const list = await new Promise<{ webSocketDebuggerUrl: string }[]>((resolve, reject) => {
     request({ host: '127.0.0.1', port, path: '/json/list', agent: false }, (res) => {
       let b = '';
@@ -148,8 +168,105 @@ async function inspector(port: number): Promise<{ gcAndMemory(): Promise<NodeJS.
       })) as { result: { value: string } };
       return JSON.parse(r.result.value) as NodeJS.MemoryUsage;
     },
+    async evaluate(expression) {
+      const r = (await call('Runtime.evaluate', { expression, returnByValue: true, includeCommandLineAPI: true })) as {
+        result: { value: unknown };
+      };
+      return r.result.value;
+    },
+    async startProfile() {
+      await call('Profiler.enable');
+      await call('Profiler.setSamplingInterval', { interval: 250 });
+      await call('Profiler.start');
+    },
+    async stopProfile() {
+      const r = (await call('Profiler.stop')) as { profile: CpuProfile };
+      return r.profile;
+    },
     close: () => ws.close(),
   };
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/**
+ * A summary of a CPU profile: the functions with the most self time, and the longest stretches of
+ * back-to-back busy samples (not "(idle)"), each with how much of it ran under a timer
+ * (listOnTimeout), a socket read (onStreamRead), or the garbage collector.
+ */
+function summarizeProfile(p: CpuProfile, skipMs: number): string[] {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const label = (id: number): string => {
+    const f = byId.get(id)!.callFrame;
+    const file = f.url.replace(/^.*\/(node_modules\/)?/, '');
+    return `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
+  };
+  const under = (id: number): string => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const name = byId.get(at)!.callFrame.functionName;
+      if (name === '(garbage collector)') return 'gc';
+      if (name === 'listOnTimeout' || name === 'processTimers') return 'timers';
+      if (name === 'onStreamRead') return 'socket reads';
+    }
+    return 'other';
+  };
+  const self = new Map<number, number>();
+  let total = 0;
+  let idle = 0;
+  const stretches: { ms: number; at: number; kinds: Map<string, number> }[] = [];
+  let cur: { ms: number; at: number; kinds: Map<string, number> } | undefined;
+  let t = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const id = p.samples[i]!;
+    const dt = (p.timeDeltas[i] ?? 0) / 1000;
+    t += dt;
+    if (t < skipMs) continue;
+    total += dt;
+    const name = byId.get(id)!.callFrame.functionName;
+    if (name === '(idle)' || name === '(program)') {
+      if (name === '(idle)') idle += dt;
+      if (cur) stretches.push(cur);
+      cur = undefined;
+      continue;
+    }
+    self.set(id, (self.get(id) ?? 0) + dt);
+    cur ??= { ms: 0, at: t, kinds: new Map() };
+    cur.ms += dt;
+    const k = under(id);
+    cur.kinds.set(k, (cur.kinds.get(k) ?? 0) + dt);
+  }
+  if (cur) stretches.push(cur);
+  const busy = total - idle;
+  const bySelfLabel = new Map<string, number>();
+  for (const [id, ms] of self) bySelfLabel.set(label(id), (bySelfLabel.get(label(id)) ?? 0) + ms);
+  const out = [
+    `profile (from ${(skipMs / 1000).toFixed(0)} s on; stretch times count from the profile's start): ${(total / 1000).toFixed(1)} s sampled, busy ${(busy / 1000).toFixed(2)} s; top self time:`,
+  ];
+  for (const [l, ms] of [...bySelfLabel].sort((a, b) => b[1] - a[1]).slice(0, 15))
+    out.push(`  ${ms.toFixed(0).padStart(6)} ms ${((100 * ms) / busy).toFixed(1).padStart(5)} %  ${l}`);
+  const kinds = new Map<string, number>();
+  for (const s of stretches) for (const [k, ms] of s.kinds) kinds.set(k, (kinds.get(k) ?? 0) + ms);
+  out.push(
+    `busy time by cause: ${[...kinds]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`)
+      .join(', ')}`,
+  );
+  out.push('longest busy stretches (ms at s: cause ms):');
+  for (const s of [...stretches].sort((a, b) => b.ms - a.ms).slice(0, 10))
+    out.push(
+      `  ${s.ms.toFixed(1).padStart(6)} ms at ${(s.at / 1000).toFixed(2)} s: ${[...s.kinds]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, ms]) => `${k} ${ms.toFixed(1)}`)
+        .join(', ')}`,
+    );
+  return out;
 }
 
 function pct(xs: number[], p: number): number {
@@ -185,6 +302,18 @@ async function runBench(): Promise<void> {
   await new Promise((r) => origin.once('listening', r));
   const originPort = (origin.address() as { port: number }).port;
   const lines: string[] = [];
+  // the control: a bare HTTP server in its own process, sampled next to /health
+  const control = spawn(
+    process.execPath,
+    [
+      '-e',
+      "require('node:http').createServer((q, s) => s.end('{}')).listen(0, '127.0.0.1', function () { console.log(this.address().port) })",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const controlPort = await new Promise<number>((resolve) =>
+    control.stdout.once('data', (c: Buffer) => resolve(Number(c.toString().trim()))),
+  );
   for (const shape of shapes) {
     const port = await freePort();
     const inspectPort = await freePort();
@@ -261,17 +390,59 @@ async function runBench(): Promise<void> {
       const status = await getJson(port, '/api/status');
       const after = await insp.gcAndMemory();
       const rssAfter = rssMiB(pid);
+      // the two forced full GCs of a ~100 MiB heap stall the server and leave it a backlog of heartbeats
+      // to read: let it settle before sampling (a /health right after them waited 85–114 ms)
+      await sleep(2000);
       // idle: /health every 100 ms while the tunnels heartbeat; the server's CPU over the same time
       const lat: number[] = [];
+      await insp.evaluate(
+        "globalThis.__benchLoop = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 1 }); __benchLoop.enable(); 0",
+      );
+      if (values.profile) {
+        await insp.evaluate(
+          'globalThis.__benchImm = new Map(); { const orig = globalThis.setImmediate; globalThis.__benchImmOrig = orig; globalThis.setImmediate = function (...a) { const b = Math.floor(performance.now() / 10); __benchImm.set(b, (__benchImm.get(b) ?? 0) + 1); return orig.apply(this, a); }; } 0',
+        );
+        await insp.startProfile();
+        await sleep(1000);
+      }
+      const ctl: number[] = [];
+      const latAt: number[] = [];
+      const agentTicks = (): number => agents.reduce((sum, a) => sum + cpuTicks(a.pid!), 0);
       const c0 = cpuTicks(pid);
+      const a0 = agentTicks();
       const tIdle = Date.now();
       while (Date.now() - tIdle < IDLE_S * 1000) {
         const next = Date.now() + 100;
+        latAt.push((Date.now() - tIdle) / 1000);
         lat.push(await healthMs(port));
+        ctl.push(await healthMs(controlPort, '/'));
         await sleep(Math.max(0, next - Date.now()));
       }
       const cpuS = (cpuTicks(pid) - c0) / 100;
+      const agentCpuS = (agentTicks() - a0) / 100;
       const wallS = (Date.now() - tIdle) / 1000;
+      const loop = (await insp.evaluate(
+        '__benchLoop.disable(); JSON.stringify({ p50: __benchLoop.percentile(50) / 1e6, p99: __benchLoop.percentile(99) / 1e6, max: __benchLoop.max / 1e6 })',
+      )) as string;
+      const { p50: loopP50, p99: loopP99, max: loopMax } = JSON.parse(loop) as Record<string, number>;
+      const profileLines: string[] = [];
+      if (values.profile) {
+        const profile = await insp.stopProfile();
+        const imm = JSON.parse(
+          (await insp.evaluate(
+            'globalThis.setImmediate = __benchImmOrig; JSON.stringify([...__benchImm.values()])',
+          )) as string,
+        ) as number[];
+        const total = imm.reduce((a, b) => a + b, 0);
+        const buckets = Math.round((wallS * 1000) / 10);
+        const worst = [...imm].sort((a, b) => b - a);
+        profileLines.push(
+          `setImmediate calls (≈ mux flushes): ${total} in ${buckets} 10-ms windows (mean ${(total / buckets).toFixed(1)}); busiest windows: ${worst.slice(0, 8).join(', ')}; windows with more than 100: ${worst.filter((n) => n > 100).length}`,
+        );
+        mkdirSync(values.profile, { recursive: true });
+        writeFileSync(join(values.profile, `tunnels-${shape}.cpuprofile`), JSON.stringify(profile));
+        profileLines.push(...summarizeProfile(profile, 1000));
+      }
       insp.close();
       const kb = (a: number, b: number): string => ((b - a) / 1024 / N).toFixed(1);
       const rssKb = ((rssAfter - rssBefore) * 1024) / N;
@@ -286,9 +457,17 @@ async function runBench(): Promise<void> {
         `| V8 heap used | ${(before.heapUsed / 1048576).toFixed(1)} MiB | ${(after.heapUsed / 1048576).toFixed(1)} MiB | ${kb(before.heapUsed, after.heapUsed)} KB |`,
         `| external | ${(before.external / 1048576).toFixed(1)} MiB | ${(after.external / 1048576).toFixed(1)} MiB | ${kb(before.external, after.external)} KB |`,
         '',
-        `/health every 100 ms for ${wallS.toFixed(0)} s (${lat.length} samples): p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (${Math.max(...lat) <= 50 ? 'PASS' : 'MISS'} ≤ 50 ms); server CPU ${cpuS.toFixed(2)} s user+sys in ${wallS.toFixed(0)} s = ${((100 * cpuS) / wallS).toFixed(1)} % of a core (heartbeats and the sampler's requests).`,
+        `/health every 100 ms for ${wallS.toFixed(0)} s (${lat.length} samples): p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms (${Math.max(...lat) <= 50 ? 'PASS' : 'MISS'} ≤ 50 ms); server CPU ${cpuS.toFixed(2)} s user+sys in ${wallS.toFixed(0)} s = ${((100 * cpuS) / wallS).toFixed(1)} % of a core (heartbeats and the sampler's requests). The server's own event-loop delay over the same seconds: p50 ${loopP50!.toFixed(1)} ms, p99 ${loopP99!.toFixed(1)} ms, max ${loopMax!.toFixed(1)} ms. Slowest /health samples (ms at s): ${lat
+          .map((ms, i) => [ms, latAt[i]!] as const)
+          .sort((a, b) => b[0] - a[0])
+          .slice(0, 5)
+          .map(([ms, at]) => `${ms.toFixed(0)} at ${at.toFixed(1)}`)
+          .join(
+            ', ',
+          )}. Control (a bare Node HTTP server in its own process, sampled right after each /health): p50 ${pct(ctl, 50).toFixed(1)} ms, p99 ${pct(ctl, 99).toFixed(1)} ms, max ${Math.max(...ctl).toFixed(1)} ms. Agent processes' CPU: ${agentCpuS.toFixed(2)} s = ${((100 * agentCpuS) / wallS).toFixed(1)} % of a core.`,
+        ...(profileLines.length ? ['', '```', ...profileLines, '```'] : []),
       );
-      console.error(lines.slice(-8).join('\n'));
+      console.error(lines.slice(-(8 + (profileLines.length ? profileLines.length + 3 : 0))).join('\n'));
     } finally {
       for (const a of agents) a.kill('SIGTERM');
       server.kill('SIGTERM');
@@ -297,6 +476,7 @@ async function runBench(): Promise<void> {
     }
   }
   origin.close();
+  control.kill('SIGTERM');
   console.log(
     `node ${process.version}; \`node --import tsx bench/tunnels.ts --tunnels ${N} --agents ${AGENTS} --idle-s ${IDLE_S}\``,
   );
