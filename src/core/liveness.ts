@@ -26,6 +26,12 @@ export interface LivenessOptions<T> {
   onSilent: (peer: T, silentMs: number) => void;
   /** Called for each live peer on every tick (e.g. send a ping). */
   onTick?: ((peer: T) => void) | undefined;
+  /**
+   * Call onTick only for peers not heard from for at least this long, in ms (default 0: every live
+   * peer on every tick). A side whose peer pings it anyway can set about one interval here and skip
+   * its own pings while the peer's keep arriving (half the heartbeat traffic, bench/RESULTS.md).
+   */
+  quietMs?: number | undefined;
   /** Extra work after every tick (e.g. expire Watch clients). */
   onSweep?: (() => void) | undefined;
   /** Milliseconds now (default Date.now, looked up at each call so fake clocks apply). */
@@ -200,7 +206,7 @@ export class LivenessWatcher<T> {
       if (now - at >= this.#o.silenceMs) {
         this.#lastSeen.delete(peer);
         this.#o.onSilent(peer, now - at);
-      } else {
+      } else if (now - at >= (this.#o.quietMs ?? 0)) {
         this.#o.onTick?.(peer);
       }
     }

@@ -104,3 +104,31 @@ void test('the default timer and clock are the global ones (a real tick)', async
   w.stop();
   assert.deepEqual(silent, ['x']);
 });
+
+void test('quietMs: only peers not heard from for quietMs are pinged; the dead-peer rule is unchanged (fake clock)', () => {
+  let now = 0;
+  const pinged: string[] = [];
+  const silent: string[] = [];
+  const w = new LivenessWatcher<string>({
+    intervalMs: 10_000,
+    silenceMs: 30_000,
+    quietMs: 10_000,
+    onSilent: (p) => silent.push(p),
+    onTick: (p) => pinged.push(p),
+    now: () => now,
+    timer: manualTimer(),
+  });
+  w.seen('pings-us');
+  w.seen('quiet');
+  now = 9_000;
+  w.seen('pings-us'); // its own PING arrived 1 s before our tick
+  now = 10_000;
+  w.tick();
+  assert.deepEqual(pinged, ['quiet'], 'a peer heard from within quietMs is not pinged');
+  now = 19_999;
+  w.tick();
+  assert.deepEqual(pinged, ['quiet', 'pings-us', 'quiet']);
+  now = 30_000;
+  w.tick();
+  assert.deepEqual(silent, ['quiet']);
+});
