@@ -166,6 +166,10 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     this.#liveness = new LivenessWatcher<MuxSession>({
       intervalMs: this.#pingIntervalMs,
       silenceMs: this.#deadPeerTimeoutMs,
+      // Agents PING the server; the server PINGs only an agent it has not heard from for a whole
+      // interval (an agent that does not PING, or an idle link): half the heartbeat frames and
+      // syscalls on both sides with many idle tunnels (bench/tunnels.ts), same dead-peer rule.
+      quietMs: this.role === 'server' ? this.#pingIntervalMs : 0,
       onSilent: () =>
         this.close(new BurrowError('BURROW_ERR_HEARTBEAT_TIMEOUT', `no frame for ${this.#deadPeerTimeoutMs} ms`)),
       onTick: () => {
