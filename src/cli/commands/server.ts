@@ -20,6 +20,7 @@ import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { collect, parseDurationMs, parseIntArg } from '../util.js';
 import { VERSION } from '../../version.js';
+import { releaseYoungGeneration } from '../young-generation.js';
 import { MAX_WORKERS, primaryStop, superviseWorkers, workerCount, workerIndex } from '../../app/workers.js';
 
 export interface ServerFlags {
@@ -551,6 +552,7 @@ async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number
     await composed.close().catch(() => {});
     throw err;
   }
+  releaseYoungGeneration();
   const d = server.config.domains[0];
   // one banner for --workers (worker 0's)
   if (!worker)
