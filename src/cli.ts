@@ -10,7 +10,7 @@ import { normalizeEnv } from './cli/env.js';
 import { EXIT_OK, EXIT_USAGE, printError } from './cli/errors.js';
 import { COMMAND_FAILED, guardProcess } from './cli/run.js';
 import { settleMallocThresholds } from './core/malloc.js';
-import { holdYoungGeneration } from './cli/young-generation.js';
+import { holdStartupMemory } from './cli/startup-memory.js';
 
 type Register = (program: Command) => void;
 
@@ -67,9 +67,10 @@ const first = argv[0] ?? '';
 const wanted = COMMANDS[ALIASES[first] ?? first];
 // the commands that move bytes for a long time keep glibc from trimming its heap per buffer
 if (LONG_RUNNING.has(ALIASES[first] ?? first) && !argv.some((a) => a === '--help' || a === '-h')) {
+  // keep start-up from growing the young generation and paging in TurboFan for good
+  // (src/cli/startup-memory.ts; first: the primer's collection would grow the young generation)
+  holdStartupMemory();
   settleMallocThresholds();
-  // and keep start-up's survivors from growing the young generation for good (src/cli/young-generation.ts)
-  holdYoungGeneration();
 }
 if (wanted) (await wanted())(program);
 else if (!/^(-v|--version)$/.test(first)) for (const load of Object.values(COMMANDS)) (await load())(program);

@@ -8,7 +8,7 @@ import { createPipeHandler } from '../../adapters/pipe/handler.js';
 import type { PipeOptions } from '../../adapters/pipe/options.js';
 import { listenPipe } from '../../adapters/pipe/serve.js';
 import { reportPipeError } from './pipe-errors.js';
-import { releaseYoungGeneration } from '../young-generation.js';
+import { releaseStartupMemory } from '../startup-memory.js';
 
 export interface ServeFlags {
   port: number;
@@ -36,10 +36,11 @@ export async function runServe(f: ServeFlags): Promise<number> {
   } catch (err) {
     return reportPipeError(err);
   }
-  releaseYoungGeneration();
   process.stdout.write(
     `burrow pipe listening on ${listener.url}\n  send:    curl -T file ${listener.url}/mypath\n  receive: curl ${listener.url}/mypath\n`,
   );
+  // started (after the banner: a first write to a piped stdout loads node's stream modules)
+  releaseStartupMemory();
   const l = listener;
   return new Promise<number>((resolve) => {
     const stop = (): void => {

@@ -20,7 +20,7 @@ import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { collect, parseDurationMs, parseIntArg } from '../util.js';
 import { VERSION } from '../../version.js';
-import { releaseYoungGeneration } from '../young-generation.js';
+import { releaseStartupMemory } from '../startup-memory.js';
 import { MAX_WORKERS, primaryStop, superviseWorkers, workerCount, workerIndex } from '../../app/workers.js';
 
 export interface ServerFlags {
@@ -552,7 +552,6 @@ async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number
     await composed.close().catch(() => {});
     throw err;
   }
-  releaseYoungGeneration();
   const d = server.config.domains[0];
   // one banner for --workers (worker 0's)
   if (!worker)
@@ -570,6 +569,8 @@ async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number
           : '') +
         (d === 'localhost' ? '  (default domain "localhost": pass --domain example.com for a public server)\n' : ''),
     );
+  // started (after the banner: a first write to a piped stderr loads node's stream modules)
+  releaseStartupMemory();
   await stopped;
   process.stderr.write('\nstopping: draining (press Ctrl-C again to quit at once)…\n');
   await composed.close();

@@ -1,7 +1,7 @@
 /**
- * src/cli/young-generation.ts: start-up's survivors no longer grow V8's young generation for good
- * (an idle `burrow server` kept 8 MiB of empty semi-spaces), and it grows again with the load once the
- * command has started.
+ * src/cli/startup-memory.ts: start-up's survivors no longer grow V8's young generation for good (an
+ * idle `burrow server` kept 8 MiB of empty semi-spaces) and start-up's hot module resolution no longer
+ * pages TurboFan in; once the command has started, both work under load as before.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,15 +17,15 @@ test('held, survivors do not grow the young generation; released, they do', () =
   // a child process: the flag is V8's, process-wide
   const code = `
     import v8 from 'node:v8';
-    import { holdYoungGeneration, releaseYoungGeneration } from './src/cli/young-generation.ts';
+    import { holdStartupMemory, releaseStartupMemory } from './src/cli/startup-memory.ts';
     const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
     const kept = [];
     const survive = () => { for (let i = 0; i < 400_000; i++) kept.push({ i, s: 'x' + i }); };
     const before = young();
-    const held = holdYoungGeneration({}, []);
+    const held = holdStartupMemory({}, []).length === 2;
     survive();
     const whileHeld = young();
-    releaseYoungGeneration();
+    releaseStartupMemory();
     survive();
     console.log(JSON.stringify({ held, before, whileHeld, released: young() }));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
@@ -49,34 +49,57 @@ test("an operator's own semi-space flags are left alone", () => {
       'tsx',
       '--input-type=module',
       '-e',
-      `import { holdYoungGeneration } from './src/cli/young-generation.ts';
-       console.log(holdYoungGeneration({ NODE_OPTIONS: '--max-semi-space-size=32' }, []), holdYoungGeneration({}, ['--semi-space-growth-factor=4']));`,
+      `import { holdStartupMemory } from './src/cli/startup-memory.ts';
+       console.log(JSON.stringify([holdStartupMemory({ NODE_OPTIONS: '--max-semi-space-size=32' }, []), holdStartupMemory({}, ['--semi-space-growth-factor=4', '--no-opt'])]));`,
     ],
     { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
   );
-  assert.equal(r.stdout.trim(), 'false false', r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [['--no-turbofan'], []], r.stderr);
+});
+
+test('held, hot code is not optimized; released, it is', () => {
+  const code = `
+    import { holdStartupMemory, releaseStartupMemory } from './src/cli/startup-memory.ts';
+    function hotLoop(n) { let x = 0; for (let i = 0; i < n; i++) x = (x + i * 7) % 1009; return x; }
+    holdStartupMemory({}, []);
+    for (let i = 0; i < 2000; i++) hotLoop(1000);
+    console.log('RELEASE');
+    releaseStartupMemory();
+    for (let i = 0; i < 2000; i++) hotLoop(1000);`;
+  const r = spawnSync(
+    process.execPath,
+    ['--trace-opt', '--no-concurrent-recompilation', '--import', 'tsx', '--input-type=module', '-e', code],
+    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const [held, released] = r.stdout.split('RELEASE') as [string, string];
+  assert.doesNotMatch(held, /completed compiling .*hotLoop.*TURBOFAN/);
+  assert.match(released, /completed compiling .*hotLoop.*TURBOFAN/);
 });
 
 test('an idle burrow server keeps the initial young generation (2 MiB, not 8)', { skip: NOT_BUILT }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'burrow-young-'));
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-startup-'));
   try {
     const out = join(dir, 'young.txt');
     const preload = join(dir, 'preload.cjs');
     writeFileSync(
       preload,
-      `const v8 = require('node:v8');\nprocess.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, String(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)));\n`,
+      // node:v8 required at the first tick, not at preload time (loading it first grows the young generation itself)
+      `setInterval(() => require('node:fs').writeFileSync(${JSON.stringify(out)}, String(require('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)), 100).unref();\n`,
     );
     const run = startCli(['server', '--port', '0', '--address', '127.0.0.1', '--db', 'sqlite:./b.db'], {
       cwd: dir,
-      env: { NODE_OPTIONS: `--require ${preload}` },
+      // (without the test runner's NODE_TEST_CONTEXT, whose start-up in the child grows the young generation first)
+      env: { NODE_OPTIONS: `--require ${preload}`, NODE_TEST_CONTEXT: undefined },
     });
     for (let i = 0; !/listening on/.test(run.stderr()); i++) {
       if (i > 300) throw new Error(`not ready: ${run.stdout()}${run.stderr()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    await new Promise((r) => setTimeout(r, 500)); // idle, before any request
+    const young = Number(readFileSync(out, 'utf8'));
     run.child.kill('SIGTERM');
     await run.ended;
-    const young = Number(readFileSync(out, 'utf8'));
     assert.ok(young <= 2 * MiB, `young generation of an idle server: ${(young / MiB).toFixed(1)} MiB`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
