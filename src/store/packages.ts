@@ -1,7 +1,8 @@
 /**
  * The store's npm packages, loaded with require(): kysely (whose ESM build is 262 modules) costs
- * about 6 MiB less RSS as CommonJS than through Node 20's ESM loader, and a CommonJS driver imported
- * from ESM has every file of its own go through that loader too. Types come from `import type`.
+ * about 6 MiB less RSS as CommonJS than through Node 20's ESM loader, and ~2 MiB less again as one
+ * minified file (dist/vendor/kysely.cjs); a CommonJS driver imported from ESM has every file of its
+ * own go through that loader too. Types come from `import type`.
  */
 import { createRequire } from 'node:module';
 import type * as KyselyModule from 'kysely';
@@ -9,7 +10,23 @@ import { BurrowError } from '../core/errors.js';
 
 const load = createRequire(import.meta.url);
 
-export const kysely = load('kysely') as typeof KyselyModule;
+/** The one-file build of kysely next to dist/ (scripts/vendor-bundles.mjs), ~2 MiB less at rest. */
+export const VENDORED_KYSELY = '../vendor/kysely.cjs';
+
+/** kysely from its one-file build, else the package (src/ run through tsx, a build without it). */
+function loadKysely(): typeof KyselyModule {
+  try {
+    return load(VENDORED_KYSELY) as typeof KyselyModule;
+  } catch (err) {
+    const missing =
+      (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' &&
+      String((err as Error).message).includes(VENDORED_KYSELY);
+    if (!missing) throw err;
+    return load('kysely') as typeof KyselyModule;
+  }
+}
+
+export const kysely = loadKysely();
 
 /**
  * The database drivers are optional dependencies, loaded only by the commands that open a store: a

@@ -52,7 +52,8 @@ test(
       ['server', '--port', '0', '--address', '127.0.0.1', '--db', 'sqlite:./b.db'],
       /listening on/,
     );
-    assert.ok(has(loaded, 'node_modules/kysely/').length > 0, 'the list is read (kysely serves the SQLite store)');
+    assert.ok(has(loaded, 'dist/vendor/kysely.cjs').length > 0, 'the list is read (kysely serves the SQLite store)');
+    assert.deepEqual(has(loaded, 'node_modules/kysely/'), [], 'kysely is loaded from its one-file build');
     for (const p of [
       'acme-client',
       'node_modules/ws/',
