@@ -126,6 +126,11 @@ export const MIGRATION_LOCK_TABLE = 'burrow_migrations_lock';
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
 
+/** Migration names in code-unit order (what `Object.keys(MIGRATIONS).sort()` gives). */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function createMigrator(db: Kysely<unknown>, schema?: string): Migrator {
   return new kysely.Migrator({
     db,
@@ -133,6 +138,9 @@ export function createMigrator(db: Kysely<unknown>, schema?: string): Migrator {
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
     ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
+    // names are ASCII (0001_…): kysely's default, localeCompare, pages in ~1.3 MiB of ICU's collation
+    // data for good on every start with an existing database
+    nameComparator: compareNames,
   });
 }
 
