@@ -67,9 +67,10 @@ const first = argv[0] ?? '';
 const wanted = COMMANDS[ALIASES[first] ?? first];
 // the commands that move bytes for a long time keep glibc from trimming its heap per buffer
 if (LONG_RUNNING.has(ALIASES[first] ?? first) && !argv.some((a) => a === '--help' || a === '-h')) {
-  // keep start-up from growing the young generation and paging in TurboFan for good
-  // (src/cli/startup-memory.ts; first: the primer's collection would grow the young generation)
-  holdStartupMemory();
+  // the servers keep start-up from growing the young generation and paging in TurboFan for good
+  // (src/cli/startup-memory.ts; before the primer, whose collection would grow the young generation).
+  // They release it once they listen; a client's first seconds of traffic would run unoptimized.
+  if (first === 'server' || (first === 'pipe' && argv[1] === 'serve')) holdStartupMemory();
   settleMallocThresholds();
 }
 if (wanted) (await wanted())(program);

@@ -20,7 +20,7 @@ import v8 from 'node:v8';
 
 /** V8's own defaults (11.3, Node 20), restored after start. */
 export const SEMI_SPACE_GROWTH_FACTOR = 2;
-/** Release anyway this long after the hold, for commands that never say they are ready. */
+/** Release anyway this long after the hold (`burrow server` and `pipe serve` release once they listen). */
 export const STARTUP_HOLD_MAX_MS = 5_000;
 
 /** The flags held, each skipped when the operator set their own. */

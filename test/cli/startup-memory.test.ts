@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NOT_BUILT, ROOT, startCli } from './dist.js';
+import { DIST_CLI, NOT_BUILT, ROOT, startCli } from './dist.js';
 
 const MiB = 1024 * 1024;
 
@@ -105,3 +105,45 @@ test('an idle burrow server keeps the initial young generation (2 MiB, not 8)', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test(
+  'a client command (burrow http) holds nothing: its first traffic is optimized as before',
+  { skip: NOT_BUILT },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-startup-client-'));
+    try {
+      const preload = join(dir, 'preload.cjs');
+      // hot code 300 ms in, while the client is still trying to reach a server that is not there
+      writeFileSync(
+        preload,
+        `setTimeout(() => { function clientHotLoop(n) { let x = 0; for (let i = 0; i < n; i++) x = (x + i * 7) % 1009; return x; } for (let i = 0; i < 2000; i++) clientHotLoop(1000); console.log('HOT-DONE'); }, 300).unref();\n`,
+      );
+      const child = spawn(
+        process.execPath,
+        [
+          '--trace-opt',
+          '--no-concurrent-recompilation',
+          '--require',
+          preload,
+          DIST_CLI,
+          'http',
+          '3000',
+          '--server',
+          'http://127.0.0.1:9',
+        ],
+        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_TEST_CONTEXT: undefined } },
+      );
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      for (let i = 0; !out.includes('HOT-DONE'); i++) {
+        if (i > 200) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGKILL');
+      assert.match(out, /HOT-DONE/);
+      assert.match(out, /completed compiling .*clientHotLoop.*TURBOFAN/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
