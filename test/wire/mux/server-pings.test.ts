@@ -17,26 +17,22 @@ function pair(agentPingMs: number) {
     const dec = new FrameDecoder();
     for (const f of dec.push(Buffer.from(d))) if (f.type === FrameType.PING) pings[side]++;
   };
-  const server: MuxSession = new MuxSession(
-    {
-      send: (d) => {
-        count('server', d);
-        setImmediate(() => agent.receive(d));
-        return true;
+  const sessions = {} as { server: MuxSession; agent: MuxSession };
+  /** One side: counts its PINGs and delivers each message to the other side on the next turn. */
+  const side = (role: 'server' | 'agent', pingIntervalMs: number): MuxSession =>
+    new MuxSession(
+      {
+        send: (d) => {
+          count(role, d);
+          setImmediate(() => sessions[role === 'server' ? 'agent' : 'server'].receive(d));
+          return true;
+        },
       },
-    },
-    { role: 'server', pingIntervalMs: INTERVAL_MS, deadPeerTimeoutMs: 60_000 },
-  );
-  const agent: MuxSession = new MuxSession(
-    {
-      send: (d) => {
-        count('agent', d);
-        setImmediate(() => server.receive(d));
-        return true;
-      },
-    },
-    { role: 'agent', pingIntervalMs: agentPingMs, deadPeerTimeoutMs: 60_000 },
-  );
+      { role, pingIntervalMs, deadPeerTimeoutMs: 60_000 },
+    );
+  sessions.server = side('server', INTERVAL_MS);
+  sessions.agent = side('agent', agentPingMs);
+  const { server, agent } = sessions;
   return { server, agent, pings };
 }
 
