@@ -108,7 +108,7 @@ function inPty(args: string[], env: Record<string, string | undefined> = {}): Pt
     waitFor: (what, test) =>
       waitUntil(() => test(screen().join('\n')), {
         timeoutMs: SCREEN_WAIT_MS,
-        what: `${what}; the screen:\n${screen().join('\n')}`,
+        what: () => `${what}; the screen at the deadline:\n${screen().join('\n')}`,
         intervalMs: 20,
       }),
   };

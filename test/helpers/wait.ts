@@ -3,8 +3,11 @@
 export interface WaitOptions {
   /** Fail after this long (default 10 s). */
   timeoutMs?: number;
-  /** What is awaited, for the failure message (default: the condition's source). */
-  what?: string;
+  /**
+   * What is awaited, for the failure message (default: the condition's source); a function is called
+   * when the wait fails, so it can say what things look like then (a process's output so far).
+   */
+  what?: string | (() => string);
   /** Pause between checks (default 5 ms; 0 = check on every turn of the event loop). */
   intervalMs?: number;
 }
@@ -17,7 +20,8 @@ export async function waitUntil(
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what ?? String(condition)}`);
+      const said = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${said ?? String(condition)}`);
     }
     await new Promise((r) => (intervalMs > 0 ? setTimeout(r, intervalMs) : setImmediate(r)));
   }
