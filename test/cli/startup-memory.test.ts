@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIST_CLI, NOT_BUILT, ROOT, startCli } from './dist.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -96,7 +97,11 @@ test('an idle burrow server keeps the initial young generation (2 MiB, not 8)', 
       if (i > 300) throw new Error(`not ready: ${run.stdout()}${run.stderr()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    await new Promise((r) => setTimeout(r, 500)); // idle, before any request
+    // idle, before any request: the first sample the preload writes after the server said it listens
+    const listening = Date.now();
+    await waitUntil(() => existsSync(out) && statSync(out).mtimeMs > listening, {
+      what: 'a sample of the young generation after listening',
+    });
     const young = Number(readFileSync(out, 'utf8'));
     run.child.kill('SIGTERM');
     await run.ended;
