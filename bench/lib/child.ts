@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { keepHeapHeadroom } from '../../src/core/heap-headroom.js';
 import { settleMallocThresholds } from '../../src/core/malloc.js';
 
 export const READY_PREFIX = 'BENCH_READY ';
@@ -70,4 +71,5 @@ export function argNumber(name: string, def: number): number {
  */
 export function likeBurrowCli(): void {
   settleMallocThresholds();
+  keepHeapHeadroom();
 }

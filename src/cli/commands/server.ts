@@ -20,6 +20,7 @@ import { usageError } from '../errors.js';
 import { runCommand, type StopRequests } from '../run.js';
 import { collect, parseDurationMs, parseIntArg } from '../util.js';
 import { VERSION } from '../../version.js';
+import { keepHeapHeadroom } from '../../core/heap-headroom.js';
 import { releaseStartupMemory } from '../startup-memory.js';
 import { MAX_WORKERS, primaryStop, superviseWorkers, workerCount, workerIndex } from '../../app/workers.js';
 
@@ -571,6 +572,8 @@ async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number
     );
   // started (after the banner: a first write to a piped stderr loads node's stream modules)
   releaseStartupMemory();
+  // streaming must not start a full GC every few MiB (src/core/heap-headroom.ts)
+  keepHeapHeadroom();
   await stopped;
   process.stderr.write('\nstopping: draining (press Ctrl-C again to quit at once)…\n');
   await composed.close();
