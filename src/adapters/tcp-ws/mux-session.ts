@@ -1,17 +1,26 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
+import { takeOverBinaryMessages } from '../../core/ws-link.js';
 import { BufferBudget, CreditReceiver, CreditSender } from '../../wire/tcp-ws/credit.js';
-import { FlowGate, WsSendBacklog, endThenDestroy, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
+import {
+  FlowGate,
+  WsSendBacklog,
+  endThenDestroy,
+  noteReceived,
+  writeWithBackpressure,
+} from '../../wire/tcp-ws/flow.js';
 import { TCP_TARGET_FLUSH_TIMEOUT_MS } from '../../wire/tcp-ws/limits.js';
 import type { TcpOpenInfo, TcpTarget } from './targets.js';
 import {
-  decodeMuxMessage,
+  MuxMessageReader,
   encodeMuxClose,
   encodeMuxCredit,
   encodeMuxData,
   encodeMuxFin,
   toBuffer,
+  type MuxCreditMessage,
+  type MuxMessage,
 } from '../../wire/tcp-ws/wire.js';
 
 /** Per-connection flow control, when the client offered it and the server accepted (docs/tcp.md). */
@@ -31,6 +40,8 @@ export interface TcpWsMuxSessionOptions {
   highWaterBytes: number;
   lowWaterBytes: number;
   targetEndGraceMs: number;
+  /** Largest WebSocket message from the client (the WebSocketServer's maxPayload): longer closes with 1009. */
+  maxMessageBytes: number;
   /** Per-connection credit (burrow extension); undefined = limrun's wire, flow control per WebSocket. */
   flowControl?: MuxFlowControl | undefined;
   logger: Logger;
@@ -82,7 +93,13 @@ export class TcpWsMuxSession {
   readonly #recentlyClosed = new Set<number>();
   #closed = false;
 
-  constructor(ws: WebSocket, target: TcpTarget, info: TcpOpenInfo, extensions: boolean, options: TcpWsMuxSessionOptions) {
+  constructor(
+    ws: WebSocket,
+    target: TcpTarget,
+    info: TcpOpenInfo,
+    extensions: boolean,
+    options: TcpWsMuxSessionOptions,
+  ) {
     this.#ws = ws;
     this.#wsGate = new FlowGate(ws);
     this.#backlog = new WsSendBacklog(ws, options.highWaterBytes, options.lowWaterBytes);
@@ -92,7 +109,20 @@ export class TcpWsMuxSession {
     this.#flow = extensions ? options.flowControl : undefined;
     this.#budget = this.#flow ? new BufferBudget(this.#flow.bufferBytes, this.#wsGate) : undefined;
     this.#opts = options;
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.#onMessage(toBuffer(data)));
+    // each binary message is one `[u32 id][payload]`: its payload goes to the target in pieces, as
+    // views of the socket's reads (never joined into a fresh Buffer per message by ws)
+    const reader = new MuxMessageReader(extensions, this.#flow !== undefined, (msg) => this.#onMessage(msg));
+    takeOverBinaryMessages(
+      ws,
+      { maxMessage: options.maxMessageBytes },
+      { data: (bytes) => reader.push(bytes), end: () => reader.end() },
+      { begin: () => noteReceived(ws), end: () => {} },
+    );
+    // a text message is decoded as the same wire, whole (as ws delivers it)
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      reader.push(toBuffer(data));
+      reader.end();
+    });
     ws.on('close', () => this.#closeAll());
     ws.on('error', (err) => this.#opts.logger.debug({ err: err.message }, 'tcp mux websocket error'));
   }
@@ -125,8 +155,7 @@ export class TcpWsMuxSession {
     this.#closeAll();
   }
 
-  #onMessage(message: Buffer): void {
-    const msg = decodeMuxMessage(message, this.#extensions, this.#flow !== undefined);
+  #onMessage(msg: MuxMessage | MuxCreditMessage): void {
     switch (msg.type) {
       case 'ignored':
         this.#opts.logger.debug({ reason: msg.reason }, 'tcp mux message ignored');

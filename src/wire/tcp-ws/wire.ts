@@ -139,6 +139,74 @@ export function decodeMuxMessage(message: Buffer, extensions: boolean, credit = 
   return { type: 'data', id, payload: message.subarray(MUX_HEADER_BYTES) };
 }
 
+/**
+ * Multiplexed messages read in pieces (a WebSocket reader that hands over each message's bytes as
+ * the socket read them, src/core/ws-link.ts takeOverBinaryMessages): push() the bytes of the
+ * current message in any split, end() where it ends. Reports what decodeMuxMessage would for the
+ * whole message, except that a data message's payload leaves in pieces — one 'data' per non-empty
+ * piece, views of the pushed bytes, as soon as the 4-byte id is known — so nothing is copied or
+ * held. Control messages (≤ 13 bytes) are gathered, a longer one is only counted.
+ */
+export class MuxMessageReader {
+  readonly #extensions: boolean;
+  readonly #credit: boolean;
+  readonly #emit: (message: MuxMessage | MuxCreditMessage) => void;
+  /** The id and, for a control message, the rest of it. */
+  readonly #head = Buffer.alloc(MUX_CREDIT_BYTES);
+  /** Bytes of the current message so far. */
+  #length = 0;
+  /** The current message's id, once its first 4 bytes are in (-1 before). */
+  #id = -1;
+  /** The current message is an id-0 control message (extensions on). */
+  #control = false;
+
+  constructor(extensions: boolean, credit: boolean, emit: (message: MuxMessage | MuxCreditMessage) => void) {
+    this.#extensions = extensions;
+    this.#credit = credit;
+    this.#emit = emit;
+  }
+
+  push(bytes: Buffer): void {
+    let off = 0;
+    if (this.#id < 0) {
+      const take = Math.min(MUX_HEADER_BYTES - this.#length, bytes.length);
+      bytes.copy(this.#head, this.#length, 0, take);
+      this.#length += take;
+      off = take;
+      if (this.#length < MUX_HEADER_BYTES) return;
+      this.#id = this.#head.readUInt32BE(0);
+      this.#control = this.#extensions && this.#id === MUX_CONTROL_ID;
+    }
+    const rest = bytes.length - off;
+    if (rest === 0) return;
+    if (this.#control) {
+      if (this.#length < MUX_CREDIT_BYTES)
+        bytes.copy(this.#head, this.#length, off, Math.min(bytes.length, off + MUX_CREDIT_BYTES - this.#length));
+      this.#length += rest;
+      return;
+    }
+    this.#length += rest;
+    this.#emit({ type: 'data', id: this.#id, payload: off === 0 ? bytes : bytes.subarray(off) });
+  }
+
+  end(): void {
+    const length = this.#length;
+    const control = this.#control;
+    const id = this.#id;
+    this.#length = 0;
+    this.#id = -1;
+    this.#control = false;
+    if (length < MUX_HEADER_BYTES) this.#emit({ type: 'ignored', reason: 'shorter than 4 bytes' });
+    else if (control) {
+      this.#emit(
+        length > MUX_CREDIT_BYTES
+          ? { type: 'ignored', reason: 'bad control message' }
+          : decodeMuxMessage(this.#head.subarray(0, length), true, this.#credit),
+      );
+    } else if (length === MUX_HEADER_BYTES) this.#emit({ type: 'close', id });
+  }
+}
+
 /** ws delivers Buffer | ArrayBuffer | Buffer[]; normalise to one Buffer. */
 export function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   if (Buffer.isBuffer(data)) return data;
