@@ -14,6 +14,8 @@ export type { RegisteredTunnel as Tunnel } from '../server/registry.js';
 export { AGENT_PATH } from '../wire/mux/paths.js';
 export { BurrowError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 export { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
+/** What `burrow server` does once it listens, for a server embedded in your own process (docs/deployment.md). */
+export { keepHeapHeadroom } from '../core/heap-headroom.js';
 export type { AgentAdmission, AgentPrincipal, VisitorAccess } from '../server/admission.js';
 export { createLocaltunnelAdapter } from '../adapters/localtunnel/index.js';
 export {

@@ -8,7 +8,6 @@ import { createPipeHandler } from '../../adapters/pipe/handler.js';
 import type { PipeOptions } from '../../adapters/pipe/options.js';
 import { listenPipe } from '../../adapters/pipe/serve.js';
 import { reportPipeError } from './pipe-errors.js';
-import { keepHeapHeadroom } from '../../core/heap-headroom.js';
 import { releaseStartupMemory } from '../startup-memory.js';
 
 export interface ServeFlags {
@@ -42,8 +41,6 @@ export async function runServe(f: ServeFlags): Promise<number> {
   );
   // started (after the banner: a first write to a piped stdout loads node's stream modules)
   releaseStartupMemory();
-  // streaming must not start a full GC every few MiB (src/core/heap-headroom.ts)
-  keepHeapHeadroom();
   const l = listener;
   return new Promise<number>((resolve) => {
     const stop = (): void => {
