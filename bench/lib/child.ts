@@ -67,9 +67,11 @@ export function argNumber(name: string, def: number): number {
 
 /**
  * A burrow process of the bench runs as the CLI's long-running commands do: glibc's malloc thresholds
- * settled at start (src/core/malloc.ts). The peers' processes run as their own CLIs do.
+ * settled at start (src/core/malloc.ts), and a server keeps its heap headroom as `burrow server` does
+ * once it listens (src/core/heap-headroom.ts; the agents do not). The peers' processes run as their
+ * own CLIs do.
  */
-export function likeBurrowCli(): void {
+export function likeBurrowCli(role: 'server' | 'agent'): void {
   settleMallocThresholds();
-  keepHeapHeadroom();
+  if (role === 'server') keepHeapHeadroom();
 }
