@@ -28,7 +28,7 @@ import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets
 // ---------------------------------------------------------------- child roles
 
 async function runAgent(): Promise<void> {
-  likeBurrowCli('agent');
+  likeBurrowCli();
   const { exposeTcp } = await import('../src/client/burrow/expose-tcp.js');
   const server = argValue('server')!;
   const out: Record<string, { port: number; wsUrl: string; token: string }> = {};

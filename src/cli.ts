@@ -9,6 +9,7 @@ import { VERSION } from './version.js';
 import { normalizeEnv } from './cli/env.js';
 import { EXIT_OK, EXIT_USAGE, printError } from './cli/errors.js';
 import { COMMAND_FAILED, guardProcess } from './cli/run.js';
+import { keepHeapHeadroom } from './core/heap-headroom.js';
 import { settleMallocThresholds } from './core/malloc.js';
 import { holdStartupMemory } from './cli/startup-memory.js';
 
@@ -70,8 +71,12 @@ if (LONG_RUNNING.has(ALIASES[first] ?? first) && !argv.some((a) => a === '--help
   // the servers keep start-up from growing the young generation and paging in TurboFan for good
   // (src/cli/startup-memory.ts; before the primer, whose collection would grow the young generation).
   // They release it once they listen; a client's first seconds of traffic would run unoptimized.
-  if (first === 'server' || (first === 'pipe' && argv[1] === 'serve')) holdStartupMemory();
+  const serves = first === 'server' || (first === 'pipe' && argv[1] === 'serve');
+  if (serves) holdStartupMemory();
   settleMallocThresholds();
+  // a streaming client must not run a full GC every few MiB (src/core/heap-headroom.ts); `burrow
+  // server` keeps the headroom once it listens, `pipe serve`'s heap is too small to need it
+  if (!serves) keepHeapHeadroom();
 }
 if (wanted) (await wanted())(program);
 else if (!/^(-v|--version)$/.test(first)) for (const load of Object.values(COMMANDS)) (await load())(program);

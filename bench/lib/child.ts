@@ -67,11 +67,11 @@ export function argNumber(name: string, def: number): number {
 
 /**
  * A burrow process of the bench runs as the CLI's long-running commands do: glibc's malloc thresholds
- * settled at start (src/core/malloc.ts), and a server keeps its heap headroom as `burrow server` does
- * once it listens (src/core/heap-headroom.ts; the agents do not). The peers' processes run as their
+ * settled at start (src/core/malloc.ts) and the heap headroom kept (src/core/heap-headroom.ts; the
+ * CLI's clients from the start, `burrow server` once it listens). The peers' processes run as their
  * own CLIs do.
  */
-export function likeBurrowCli(role: 'server' | 'agent'): void {
+export function likeBurrowCli(): void {
   settleMallocThresholds();
-  if (role === 'server') keepHeapHeadroom();
+  keepHeapHeadroom();
 }
