@@ -137,7 +137,6 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
   const pongTimeoutMs = options.pongTimeoutMs ?? L.TCP_WS_PONG_TIMEOUT_MS;
   const targetEndGraceMs = L.TCP_TARGET_END_GRACE_MS;
   const muxWindow = options.muxWindowBytes ?? L.TCP_MUX_WINDOW_BYTES;
-  const maxMessageBytes = options.maxMessageBytes ?? L.TCP_WS_MAX_MESSAGE_BYTES;
   if (
     muxWindow !== 0 &&
     (!Number.isInteger(muxWindow) || muxWindow < L.TCP_MUX_WINDOW_MIN_BYTES || muxWindow > L.TCP_MUX_WINDOW_MAX_BYTES)
@@ -179,7 +178,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
       noServer: true,
       perMessageDeflate: false,
       clientTracking: false,
-      maxPayload: maxMessageBytes,
+      maxPayload: options.maxMessageBytes ?? L.TCP_WS_MAX_MESSAGE_BYTES,
     });
     wss.on('headers', (headers: string[], req: IncomingMessage) => {
       if (wantsExtensions(req)) headers.push(`X-Burrow-Tcp: ${BURROW_TCP_VERSION}`);
@@ -304,7 +303,6 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
           highWaterBytes: L.TCP_WS_HIGH_WATER_BYTES,
           lowWaterBytes: L.TCP_WS_LOW_WATER_BYTES,
           targetEndGraceMs,
-          maxMessageBytes,
           flowControl:
             peerWindow !== undefined
               ? { window: muxWindow, peerWindow, bufferBytes: L.TCP_MUX_BUFFER_BYTES }
@@ -376,7 +374,6 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
           highWaterBytes: L.TCP_WS_HIGH_WATER_BYTES,
           lowWaterBytes: L.TCP_WS_LOW_WATER_BYTES,
           targetEndGraceMs,
-          maxMessageBytes,
           logger,
           count: tracked.count,
           onEnd: (s) => {

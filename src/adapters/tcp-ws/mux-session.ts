@@ -1,26 +1,17 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
-import { takeOverBinaryMessages } from '../../core/ws-link.js';
 import { BufferBudget, CreditReceiver, CreditSender } from '../../wire/tcp-ws/credit.js';
-import {
-  FlowGate,
-  WsSendBacklog,
-  endThenDestroy,
-  noteReceived,
-  writeWithBackpressure,
-} from '../../wire/tcp-ws/flow.js';
+import { FlowGate, WsSendBacklog, endThenDestroy, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
 import { TCP_TARGET_FLUSH_TIMEOUT_MS } from '../../wire/tcp-ws/limits.js';
 import type { TcpOpenInfo, TcpTarget } from './targets.js';
 import {
-  MuxMessageReader,
+  decodeMuxMessage,
   encodeMuxClose,
   encodeMuxCredit,
   encodeMuxData,
   encodeMuxFin,
   toBuffer,
-  type MuxCreditMessage,
-  type MuxMessage,
 } from '../../wire/tcp-ws/wire.js';
 
 /** Per-connection flow control, when the client offered it and the server accepted (docs/tcp.md). */
@@ -40,8 +31,6 @@ export interface TcpWsMuxSessionOptions {
   highWaterBytes: number;
   lowWaterBytes: number;
   targetEndGraceMs: number;
-  /** Largest WebSocket message from the client (the WebSocketServer's maxPayload): longer closes with 1009. */
-  maxMessageBytes: number;
   /** Per-connection credit (burrow extension); undefined = limrun's wire, flow control per WebSocket. */
   flowControl?: MuxFlowControl | undefined;
   logger: Logger;
@@ -93,13 +82,7 @@ export class TcpWsMuxSession {
   readonly #recentlyClosed = new Set<number>();
   #closed = false;
 
-  constructor(
-    ws: WebSocket,
-    target: TcpTarget,
-    info: TcpOpenInfo,
-    extensions: boolean,
-    options: TcpWsMuxSessionOptions,
-  ) {
+  constructor(ws: WebSocket, target: TcpTarget, info: TcpOpenInfo, extensions: boolean, options: TcpWsMuxSessionOptions) {
     this.#ws = ws;
     this.#wsGate = new FlowGate(ws);
     this.#backlog = new WsSendBacklog(ws, options.highWaterBytes, options.lowWaterBytes);
@@ -109,20 +92,7 @@ export class TcpWsMuxSession {
     this.#flow = extensions ? options.flowControl : undefined;
     this.#budget = this.#flow ? new BufferBudget(this.#flow.bufferBytes, this.#wsGate) : undefined;
     this.#opts = options;
-    // each binary message is one `[u32 id][payload]`: its payload goes to the target in pieces, as
-    // views of the socket's reads (never joined into a fresh Buffer per message by ws)
-    const reader = new MuxMessageReader(extensions, this.#flow !== undefined, (msg) => this.#onMessage(msg));
-    takeOverBinaryMessages(
-      ws,
-      { maxMessage: options.maxMessageBytes },
-      { data: (bytes) => reader.push(bytes), end: () => reader.end() },
-      { begin: () => noteReceived(ws), end: () => {} },
-    );
-    // a text message is decoded as the same wire, whole (as ws delivers it)
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-      reader.push(toBuffer(data));
-      reader.end();
-    });
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.#onMessage(toBuffer(data)));
     ws.on('close', () => this.#closeAll());
     ws.on('error', (err) => this.#opts.logger.debug({ err: err.message }, 'tcp mux websocket error'));
   }
@@ -155,7 +125,8 @@ export class TcpWsMuxSession {
     this.#closeAll();
   }
 
-  #onMessage(msg: MuxMessage | MuxCreditMessage): void {
+  #onMessage(message: Buffer): void {
+    const msg = decodeMuxMessage(message, this.#extensions, this.#flow !== undefined);
     switch (msg.type) {
       case 'ignored':
         this.#opts.logger.debug({ reason: msg.reason }, 'tcp mux message ignored');

@@ -1,14 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
-import { takeOverBinaryMessages } from '../../core/ws-link.js';
-import {
-  FlowGate,
-  endThenDestroy,
-  noteReceived,
-  sendWithBackpressure,
-  writeWithBackpressure,
-} from '../../wire/tcp-ws/flow.js';
+import { FlowGate, endThenDestroy, sendWithBackpressure, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
 import { TCP_TARGET_FLUSH_TIMEOUT_MS } from '../../wire/tcp-ws/limits.js';
 import { WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED, toBuffer } from '../../wire/tcp-ws/wire.js';
 
@@ -18,8 +11,6 @@ export interface SingletonSessionOptions {
   highWaterBytes: number;
   lowWaterBytes: number;
   targetEndGraceMs: number;
-  /** Largest WebSocket message from the client (the WebSocketServer's maxPayload): longer closes with 1009. */
-  maxMessageBytes: number;
   logger: Logger;
   /** Called once when the session has ended (for any reason). */
   onEnd(session: SingletonSession): void;
@@ -28,7 +19,6 @@ export interface SingletonSessionOptions {
 }
 
 const FIN = Symbol('fin');
-const EMPTY = Buffer.alloc(0);
 type Pending = Buffer | typeof FIN;
 
 /**
@@ -77,10 +67,7 @@ export class SingletonSession {
     return this.#ended;
   }
 
-  /**
-   * Attach a (new) WebSocket; a previous one is terminated. Flushes what was buffered meanwhile.
-   * Call it where the WebSocket has just opened (the upgrade callback), before any frame was read.
-   */
+  /** Attach a (new) WebSocket; a previous one is terminated. Flushes what was buffered meanwhile. */
   attach(ws: WebSocket, extensions: boolean): void {
     if (this.#ended) {
       ws.close(extensions ? WS_CLOSE_SESSION_ENDED : WS_CLOSE_NORMAL, 'session ended');
@@ -95,20 +82,6 @@ export class SingletonSession {
     this.#ws = ws;
     this.#wsGate = new FlowGate(ws);
     this.#extensions = extensions;
-    // binary messages are raw bytes: they go to the target as views of the socket's reads, never
-    // joined into a fresh Buffer per message by ws; an empty one is burrow's FIN
-    takeOverBinaryMessages(
-      ws,
-      { maxMessage: this.#opts.maxMessageBytes },
-      {
-        data: (bytes) => this.#fromWs(ws, bytes),
-        end: (length) => {
-          if (length === 0) this.#fromWs(ws, EMPTY);
-        },
-      },
-      { begin: () => noteReceived(ws), end: () => {} },
-    );
-    // text messages (not part of the wire) are taken as bytes too, as ws delivers them
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.#fromWs(ws, toBuffer(data)));
     ws.on('close', (code: number) => this.#wsClosed(ws, code));
     ws.on('error', (err) => this.#opts.logger.debug({ err: err.message }, 'tcp session websocket error'));

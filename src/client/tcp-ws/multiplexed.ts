@@ -1,20 +1,18 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { takeOverBinaryMessages } from '../../core/ws-link.js';
 import { BufferBudget, CreditReceiver, CreditSender } from '../../wire/tcp-ws/credit.js';
-import { FlowGate, WsSendBacklog, noteReceived, watchLiveness, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
+import { FlowGate, WsSendBacklog, watchLiveness, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
 import {
   TCP_MUX_BUFFER_BYTES,
   TCP_MUX_MAX_CONNECTIONS,
   TCP_WS_HIGH_WATER_BYTES,
   TCP_WS_LOW_WATER_BYTES,
-  TCP_WS_MAX_MESSAGE_BYTES,
   TCP_WS_PONG_TIMEOUT_MS,
 } from '../../wire/tcp-ws/limits.js';
 import {
   BURROW_TCP_WINDOW_HEADER,
   MUX_MAX_ID,
-  MuxMessageReader,
+  decodeMuxMessage,
   encodeMuxClose,
   encodeMuxCredit,
   encodeMuxData,
@@ -22,8 +20,6 @@ import {
   encodeMuxOpen,
   parseMuxWindow,
   toBuffer,
-  type MuxCreditMessage,
-  type MuxMessage,
 } from '../../wire/tcp-ws/wire.js';
 import { endGracefully } from './singleton-link.js';
 import type { TcpLinkOptions, TcpTunnelEnd } from './types.js';
@@ -56,8 +52,6 @@ interface Link {
   extensions: boolean;
   /** Per-connection flow control: our window and the server's (undefined: per-WebSocket, limrun's way). */
   flow: { window: number; peerWindow: number; budget: BufferBudget } | undefined;
-  /** The server's messages, read in pieces as the socket delivers them. */
-  reader: MuxMessageReader;
 }
 
 interface Conn {
@@ -167,29 +161,17 @@ export class MultiplexedClient {
       const gate = new FlowGate(ws);
       const extensions = conn.extensions();
       const peerWindow = parseMuxWindow(conn.upgradeHeaders()?.[BURROW_TCP_WINDOW_HEADER]);
-      const flow =
-        extensions && this.#opts.window > 0 && peerWindow !== undefined
-          ? { window: this.#opts.window, peerWindow, budget: new BufferBudget(TCP_MUX_BUFFER_BYTES, gate) }
-          : undefined;
       const link: Link = {
         ws,
         gate,
         backlog: new WsSendBacklog(ws, TCP_WS_HIGH_WATER_BYTES, TCP_WS_LOW_WATER_BYTES),
         extensions,
-        flow,
-        reader: new MuxMessageReader(extensions, flow !== undefined, (msg) => {
-          if (this.#link === link) this.#onMessage(link, msg);
-        }),
+        flow:
+          extensions && this.#opts.window > 0 && peerWindow !== undefined
+            ? { window: this.#opts.window, peerWindow, budget: new BufferBudget(TCP_MUX_BUFFER_BYTES, gate) }
+            : undefined,
       };
       this.#link = link;
-      // each binary message is one `[u32 id][payload]`: its payload reaches the local socket in
-      // pieces, as views of the socket's reads (never joined into a fresh Buffer per message by ws)
-      takeOverBinaryMessages(
-        ws,
-        { maxMessage: TCP_WS_MAX_MESSAGE_BYTES },
-        { data: (bytes) => link.reader.push(bytes), end: () => link.reader.end() },
-        { begin: () => noteReceived(ws), end: () => {} },
-      );
       this.#reconnects.opened();
       this.#established = true;
       this.#opts.state.set('connected');
@@ -198,12 +180,9 @@ export class MultiplexedClient {
       this.#waiting.clear();
       onOpen?.();
     });
-    // a text message is decoded as the same wire, whole (as ws delivers it)
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
       const link = this.#link;
-      if (!link || link.ws !== ws) return;
-      link.reader.push(toBuffer(data));
-      link.reader.end();
+      if (link && link.ws === ws) this.#onMessage(link, toBuffer(data));
     });
     ws.on('close', (code: number) => {
       if (ws !== this.#ws) return;
@@ -278,7 +257,8 @@ export class MultiplexedClient {
     socket.resume();
   }
 
-  #onMessage(link: Link, msg: MuxMessage | MuxCreditMessage): void {
+  #onMessage(link: Link, message: Buffer): void {
+    const msg = decodeMuxMessage(message, link.extensions, link.flow !== undefined);
     if (msg.type === 'ignored') return;
     const conn = this.#conns.get(msg.id);
     if (!conn) return;

@@ -1,20 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { takeOverBinaryMessages } from '../../core/ws-link.js';
-import {
-  FlowGate,
-  noteReceived,
-  sendWithBackpressure,
-  watchLiveness,
-  writeWithBackpressure,
-} from '../../wire/tcp-ws/flow.js';
-import {
-  TCP_WS_HIGH_WATER_BYTES,
-  TCP_WS_LOW_WATER_BYTES,
-  TCP_WS_MAX_MESSAGE_BYTES,
-  TCP_WS_PONG_TIMEOUT_MS,
-} from '../../wire/tcp-ws/limits.js';
+import { FlowGate, sendWithBackpressure, watchLiveness, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
+import { TCP_WS_HIGH_WATER_BYTES, TCP_WS_LOW_WATER_BYTES, TCP_WS_PONG_TIMEOUT_MS } from '../../wire/tcp-ws/limits.js';
 import { WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED, toBuffer } from '../../wire/tcp-ws/wire.js';
 import type { TcpLinkOptions } from './types.js';
 import { ReconnectSchedule, isFinalStatus, openTcpWebSocket } from './websocket.js';
@@ -33,7 +21,6 @@ export type LinkEnd =
   { reason: 'closed' | 'target-closed' | 'exhausted' | 'aborted' } | { reason: 'refused'; status: number };
 
 const FIN = Symbol('fin');
-const EMPTY = Buffer.alloc(0);
 /** After the local side is ended and flushed, how long its peer has to close before it is destroyed, in ms. */
 export const LOCAL_CLOSE_GRACE_MS = 2_000;
 
@@ -84,29 +71,8 @@ export class SingletonLink {
     const ws = conn.ws;
     const wsGate = new FlowGate(ws);
     this.#ws = ws;
-    const fromServer = (buf: Buffer): void => {
-      if (ws !== this.#ws) return;
-      if (buf.length === 0) {
-        if (this.#extensions) this.#local.end();
-        return;
-      }
-      writeWithBackpressure(this.#local, buf, wsGate, 'local');
-    };
     ws.on('open', () => {
       if (ws !== this.#ws) return;
-      // binary messages are raw bytes: they reach the local side as views of the socket's reads,
-      // never joined into a fresh Buffer per message by ws; an empty one is burrow's FIN
-      takeOverBinaryMessages(
-        ws,
-        { maxMessage: TCP_WS_MAX_MESSAGE_BYTES },
-        {
-          data: fromServer,
-          end: (length) => {
-            if (length === 0) fromServer(EMPTY);
-          },
-        },
-        { begin: () => noteReceived(ws), end: () => {} },
-      );
       this.#extensions = conn.extensions();
       this.#reconnects.opened();
       this.#opts.state.set('connected');
@@ -117,8 +83,15 @@ export class SingletonLink {
       for (const item of queue) this.#send(ws, item);
       this.#localGate.release('offline');
     });
-    // text messages (not part of the wire) are taken as bytes too, as ws delivers them
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => fromServer(toBuffer(data)));
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      if (ws !== this.#ws) return;
+      const buf = toBuffer(data);
+      if (buf.length === 0) {
+        if (this.#extensions) this.#local.end();
+        return;
+      }
+      writeWithBackpressure(this.#local, buf, wsGate, 'local');
+    });
     ws.on('close', (code: number) => this.#wsClosed(ws, code, conn.refusedStatus(), conn.lastError()));
   }
 

@@ -135,21 +135,9 @@ export function endThenDestroy(stream: Duplex, graceMs: number, flushTimeoutMs: 
   });
 }
 
-/** The watched WebSockets' "heard from it" marks (see noteReceived). */
-const marks = new WeakMap<object, () => void>();
-
-/**
- * Something arrived on `ws` that ws does not report as an event (binary bytes read without ws's
- * receiver, src/core/ws-link.ts): it counts for watchLiveness as a message would.
- */
-export function noteReceived(ws: object): void {
-  marks.get(ws)?.();
-}
-
 /**
  * Liveness (core/liveness.ts): ping every intervalMs; terminate when nothing (message, ping or
- * pong, or bytes reported with noteReceived) was received for timeoutMs. Returns a stop function
- * (also called on close).
+ * pong) was received for timeoutMs. Returns a stop function (also called on close).
  */
 export function watchLiveness(ws: WebSocket, intervalMs: number, timeoutMs: number, onDead?: () => void): () => void {
   const watcher = new LivenessWatcher<WebSocket>({
@@ -169,11 +157,9 @@ export function watchLiveness(ws: WebSocket, intervalMs: number, timeoutMs: numb
   ws.on('pong', seen);
   ws.on('ping', seen);
   ws.on('message', seen);
-  marks.set(ws, seen);
   watcher.start();
   const stop = (): void => {
     watcher.stop();
-    if (marks.get(ws) === seen) marks.delete(ws);
     ws.off('pong', seen);
     ws.off('ping', seen);
     ws.off('message', seen);

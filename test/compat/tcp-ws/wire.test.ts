@@ -9,11 +9,7 @@ import {
   encodeMuxFin,
   encodeMuxOpen,
   parseMuxWindow,
-  MuxMessageReader,
-  type MuxCreditMessage,
-  type MuxMessage,
 } from '../../../src/wire/tcp-ws/wire.js';
-import { splitAt } from '../../helpers/chunks.js';
 import { CreditReceiver, CreditSender } from '../../../src/wire/tcp-ws/credit.js';
 import { parseTcpTargetSpec, tokensEqual } from '../../../src/adapters/tcp-ws/index.js';
 import { BurrowError } from '../../../src/core/errors.js';
@@ -183,99 +179,4 @@ void test("client backoff and final statuses are limrun's", () => {
   assert.equal(isFinalStatus(410), true);
   assert.equal(isFinalStatus(502), false);
   assert.equal(isFinalStatus(undefined), false);
-});
-
-/** Read messages with MuxMessageReader, each split at `cuts`; data pieces of one message joined again. */
-function readInPieces(
-  messages: Buffer[],
-  cuts: number[],
-  extensions: boolean,
-  credit: boolean,
-): { decoded: (MuxMessage | MuxCreditMessage)[]; pieces: Buffer[] } {
-  const decoded: (MuxMessage | MuxCreditMessage)[] = [];
-  const pieces: Buffer[] = [];
-  let data: { id: number; parts: Buffer[] } | undefined;
-  const r = new MuxMessageReader(extensions, credit, (m) => {
-    if (m.type === 'data') {
-      assert.ok(m.payload.length > 0, 'no empty data pieces');
-      pieces.push(m.payload);
-      if (data) assert.equal(m.id, data.id, 'one id per message');
-      data ??= { id: m.id, parts: [] };
-      data.parts.push(Buffer.from(m.payload));
-      return;
-    }
-    decoded.push(m);
-  });
-  for (const message of messages) {
-    for (const piece of splitAt(message, cuts)) if (piece.length > 0) r.push(piece);
-    r.end();
-    if (data) {
-      decoded.push({ type: 'data', id: data.id, payload: Buffer.concat(data.parts) });
-      data = undefined;
-    }
-  }
-  return { decoded, pieces };
-}
-
-void test('MuxMessageReader: any split of any message reads as decodeMuxMessage reads it whole', () => {
-  const muxMessage = fc.oneof(
-    fc
-      .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.uint8Array({ minLength: 1, maxLength: 300 }))
-      .map(([id, b]) => encodeMuxData(id, Buffer.from(b))),
-    fc.integer({ min: 0, max: 0xffffffff }).map((id) => encodeMuxClose(id)),
-    fc.integer({ min: 0, max: 0xffffffff }).map((id) => encodeMuxFin(id)),
-    fc.integer({ min: 0, max: 0xffffffff }).map((id) => encodeMuxOpen(id)),
-    fc
-      .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }))
-      .map(([id, n]) => encodeMuxCredit(id, n)),
-    fc.uint8Array({ maxLength: 20 }).map((b) => Buffer.from(b)), // short, garbage, control-shaped
-    fc.uint8Array({ maxLength: 20 }).map((b) => Buffer.concat([Buffer.alloc(4), Buffer.from(b)])), // id 0, any length
-  );
-  fc.assert(
-    fc.property(
-      fc.array(muxMessage, { maxLength: 10 }),
-      fc.array(fc.nat(), { maxLength: 6 }),
-      fc.boolean(),
-      fc.boolean(),
-      (messages, cuts, extensions, credit) => {
-        const { decoded } = readInPieces(messages, cuts, extensions, credit);
-        const want = messages.map((m) => {
-          const d = decodeMuxMessage(m, extensions, credit);
-          return d.type === 'data' ? { ...d, payload: Buffer.from(d.payload) } : d;
-        });
-        assert.deepEqual(decoded, want);
-      },
-    ),
-    { numRuns: 500 },
-  );
-});
-
-void test('MuxMessageReader: split at every byte boundary; data leaves as views of the pushed bytes, no copy', () => {
-  const payload = Buffer.from(Array.from({ length: 40 }, (_, i) => i));
-  const messages = [
-    encodeMuxData(7, payload),
-    encodeMuxClose(7),
-    encodeMuxFin(3),
-    encodeMuxCredit(3, 65536),
-    encodeMuxData(0, payload),
-  ].map((m) => {
-    const own = Buffer.alloc(m.length); // an ArrayBuffer of its own (not the pool), to tell views apart
-    m.copy(own);
-    return own;
-  });
-  for (const extensions of [true, false]) {
-    for (let cut = 0; cut <= 45; cut++) {
-      const { decoded, pieces } = readInPieces(messages, [cut], extensions, true);
-      assert.deepEqual(
-        decoded,
-        messages.map((m) => decodeMuxMessage(m, extensions, true)),
-        `cut at ${cut}`,
-      );
-      for (const p of pieces)
-        assert.ok(
-          messages.some((m) => p.buffer === m.buffer),
-          'a view of a pushed buffer',
-        );
-    }
-  }
 });
