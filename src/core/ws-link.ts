@@ -10,10 +10,6 @@
  * Control frames (ping, pong, close) and text messages still go to `ws`'s receiver, whole, so `ws`
  * answers pings and runs the close handshake as before.
  *
- * takeOverBinaryMessages() is the same for a protocol whose messages carry meaning (TCP over
- * WebSocket, src/adapters/tcp-ws): the bytes still leave as views, and a callback marks the end of
- * each binary message; messages are bounded and violations closed the way `ws` itself does.
- *
  * Wire format unchanged: peers that use a plain `ws` WebSocket interoperate both ways.
  */
 import { createRequire } from 'node:module';
@@ -23,7 +19,6 @@ import type { Duplex } from 'node:stream';
 const OP_CONTINUATION = 0x0;
 const OP_TEXT = 0x1;
 const OP_BINARY = 0x2;
-const OP_CLOSE = 0x8;
 /** A control frame's payload is at most this long (RFC 6455 §5.5). */
 const MAX_CONTROL_PAYLOAD = 125;
 /** The longest frame header: 2 + 8 (64-bit length) + 4 (mask). */
@@ -64,15 +59,6 @@ export interface WsFrameReaderOptions {
   onData(bytes: Buffer): void;
   /** A whole control frame or text frame, header and (still masked) payload, as it came. */
   onOther(frame: Buffer): void;
-  /**
-   * Called once each binary message has ended (after its last bytes went to onData), with its length
-   * (0 for an empty message). Without it, message boundaries are not reported.
-   */
-  onMessageEnd?: ((length: number) => void) | undefined;
-  /** Largest binary message, its fragments summed (as ws's maxPayload); a longer one is an error (1009). */
-  maxMessage?: number | undefined;
-  /** Most frames in one binary message (as ws's maxFragments; 0 or absent: no limit); more is an error (1008). */
-  maxFragments?: number | undefined;
 }
 
 /**
@@ -101,15 +87,6 @@ export class WsFrameReader {
   #otherLen = 0;
   /** The message in progress is binary / text (continuation frames follow it), or none. */
   #message: 'binary' | 'text' | null = null;
-  /** The current frame is the last of its binary message. */
-  #lastOfMessage = false;
-  /** Payload bytes and frames of the binary message in progress (counted at each frame header). */
-  #messageBytes = 0;
-  #messageFrames = 0;
-  /** The non-binary frame being gathered is a close frame. */
-  #otherIsClose = false;
-  /** A close frame was passed on: the peer sends nothing after it (RFC 6455 §5.5.1), so input is ignored. */
-  #closed = false;
 
   constructor(options: WsFrameReaderOptions) {
     this.#o = options;
@@ -118,7 +95,7 @@ export class WsFrameReader {
   push(chunk: Buffer): void {
     let off = 0;
     const end = chunk.length;
-    while (off < end && !this.#closed) {
+    while (off < end) {
       if (this.#left >= 0) {
         off = this.#payload(chunk, off);
         continue;
@@ -160,10 +137,7 @@ export class WsFrameReader {
     const opcode = b0 & 0x0f;
     const isMasked = (b1 & 0x80) !== 0;
     if (isMasked !== this.#o.masked) {
-      throw new WsFrameError(
-        this.#o.masked ? 'frame from a client is not masked' : 'frame from a server is masked',
-        1002,
-      );
+      throw new WsFrameError(this.#o.masked ? 'frame from a client is not masked' : 'frame from a server is masked', 1002);
     }
     let length = b1 & 0x7f;
     let p = at + 2;
@@ -188,36 +162,16 @@ export class WsFrameReader {
     } else {
       throw new WsFrameError(`unknown opcode ${opcode}`, 1002);
     }
-    if (length > this.#o.maxPayload)
-      throw new WsFrameError(`frame of ${length} bytes (limit ${this.#o.maxPayload})`, 1009);
+    if (length > this.#o.maxPayload) throw new WsFrameError(`frame of ${length} bytes (limit ${this.#o.maxPayload})`, 1009);
     const binary = opcode === OP_BINARY || (opcode === OP_CONTINUATION && this.#message === 'binary');
     if (opcode === OP_CONTINUATION && fin) this.#message = null;
-    if (binary) {
-      if (opcode === OP_BINARY) {
-        this.#messageBytes = 0;
-        this.#messageFrames = 0;
-      }
-      this.#messageBytes += length;
-      const maxMessage = this.#o.maxMessage;
-      if (maxMessage !== undefined && this.#messageBytes > maxMessage) {
-        throw new WsFrameError(`message of ${this.#messageBytes}+ bytes (limit ${maxMessage})`, 1009);
-      }
-      const maxFragments = this.#o.maxFragments ?? 0;
-      if (maxFragments > 0 && ++this.#messageFrames > maxFragments) {
-        throw new WsFrameError(`message of more than ${maxFragments} frames`, 1008);
-      }
-      this.#lastOfMessage = fin;
-    } else {
-      this.#otherIsClose = opcode === OP_CLOSE;
-    }
     this.#binary = binary;
     this.#left = length;
     this.#maskOffset = 0;
     this.#mask = null;
     if (isMasked) {
       h.copy(this.#maskBuf, 0, p, p + 4);
-      if ((this.#maskBuf[0]! | this.#maskBuf[1]! | this.#maskBuf[2]! | this.#maskBuf[3]!) !== 0)
-        this.#mask = this.#maskBuf;
+      if ((this.#maskBuf[0]! | this.#maskBuf[1]! | this.#maskBuf[2]! | this.#maskBuf[3]!) !== 0) this.#mask = this.#maskBuf;
     }
     if (!binary) {
       // gathered whole, header included, for ws's own receiver
@@ -260,14 +214,11 @@ export class WsFrameReader {
 
   #endFrame(): void {
     this.#left = -1;
-    if (this.#binary) {
-      if (this.#lastOfMessage) this.#o.onMessageEnd?.(this.#messageBytes);
-      return;
+    if (!this.#binary) {
+      const frame = this.#other!;
+      this.#other = null;
+      this.#o.onOther(frame);
     }
-    const frame = this.#other!;
-    this.#other = null;
-    if (this.#otherIsClose) this.#closed = true;
-    this.#o.onOther(frame);
   }
 }
 
@@ -283,13 +234,7 @@ function headerLength(buf: Buffer, off: number, end: number): number {
 interface WsInternals {
   _isServer: boolean;
   _socket: Duplex | null;
-  _receiver: { write(chunk: Buffer): boolean; _maxFragments?: unknown } | null;
-}
-
-/** Called around each socket read (e.g. MuxSession.beginBatch/endBatch: one write per sink per read). */
-export interface WsReadHooks {
-  begin(): void;
-  end(): void;
+  _receiver: { write(chunk: Buffer): boolean } | null;
 }
 
 /**
@@ -305,64 +250,7 @@ export function takeOverBinary(
   maxPayload: number,
   onData: (bytes: Buffer) => void,
   /** Called around each socket read (e.g. MuxSession.beginBatch/endBatch: one write per sink per read). */
-  read?: WsReadHooks,
-): void {
-  takeOver(ws, { maxPayload, onData }, read, 'cut');
-}
-
-/** Where takeOverBinaryMessages delivers binary messages. */
-export interface WsMessageSink {
-  /** The next bytes of the current binary message (never empty), a view of the read buffer (owned by the callee). */
-  data(bytes: Buffer): void;
-  /** The current binary message ended; `length` is its size (0: an empty message, which had no data()). */
-  end(length: number): void;
-}
-
-export interface WsMessageLimits {
-  /** Largest binary message, its fragments summed (ws's maxPayload): a longer one closes with 1009. */
-  maxMessage: number;
-  /** Most frames in one binary message (ws's maxFragments); default: the WebSocket's own (ws 8.23+), else none. */
-  maxFragments?: number;
-}
-
-/**
- * takeOverBinary for a protocol whose messages matter (each one a frame of its own): the bytes of
- * each binary message go to `sink.data` in pieces as they arrive (views, unmasked in place) and
- * `sink.end` marks where the message ends. Messages are bounded as ws bounds them (`limits`: 1009
- * over maxMessage, 1008 over maxFragments), and a protocol violation is handled the way ws's own
- * receiver does: the rest of the input is ignored, a close frame with the code goes out, 'error' is
- * emitted, and the close handshake (or ws's close timeout) ends the socket — no cut while the
- * peer's unread bytes would turn the close into a reset. Text messages, pings and the close
- * handshake stay with ws, as with takeOverBinary.
- */
-export function takeOverBinaryMessages(
-  ws: object,
-  limits: WsMessageLimits,
-  sink: WsMessageSink,
-  read?: WsReadHooks,
-): void {
-  const receiver = (ws as WsInternals)._receiver;
-  const own = receiver?._maxFragments;
-  const maxFragments = limits.maxFragments ?? (typeof own === 'number' ? own : 0);
-  takeOver(
-    ws,
-    {
-      maxPayload: limits.maxMessage,
-      maxMessage: limits.maxMessage,
-      maxFragments,
-      onData: (bytes) => sink.data(bytes),
-      onMessageEnd: (length) => sink.end(length),
-    },
-    read,
-    'close',
-  );
-}
-
-function takeOver(
-  ws: object,
-  options: Omit<WsFrameReaderOptions, 'masked' | 'onOther'>,
-  read: WsReadHooks | undefined,
-  onViolation: 'cut' | 'close',
+  read?: { begin(): void; end(): void },
 ): void {
   const internals = ws as WsInternals;
   const socket = internals._socket;
@@ -372,8 +260,9 @@ function takeOver(
   const wsOnData = socket.listeners('data').at(-1) as ((chunk: Buffer) => void) | undefined;
   if (wsOnData) socket.removeListener('data', wsOnData);
   const reader = new WsFrameReader({
-    ...options,
     masked: internals._isServer,
+    maxPayload,
+    onData,
     onOther: (frame) => {
       receiver.write(frame);
     },
@@ -385,17 +274,9 @@ function takeOver(
       reader.push(chunk);
     } catch (err) {
       socket.removeListener('data', onLinkData);
-      const code = err instanceof WsFrameError ? err.closeCode : 1002;
-      if (onViolation === 'cut') {
-        ee.emit('error', err as Error);
-        ee.close(code);
-        socket.destroy();
-      } else {
-        // as ws's receiverOnError: keep the socket flowing (to see the peer's FIN), close, then report
-        process.nextTick(() => socket.resume());
-        ee.close(code);
-        ee.emit('error', err as Error);
-      }
+      ee.emit('error', err as Error);
+      ee.close(err instanceof WsFrameError ? err.closeCode : 1002);
+      socket.destroy();
     } finally {
       read?.end();
     }

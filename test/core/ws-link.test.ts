@@ -12,24 +12,12 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import WebSocket, { WebSocketServer } from 'ws';
 import * as wsModule from 'ws';
-import { takeOverBinary, takeOverBinaryMessages, WsFrameError, WsFrameReader } from '../../src/core/ws-link.js';
+import { takeOverBinary, WsFrameError, WsFrameReader } from '../../src/core/ws-link.js';
 import { splitAt } from '../helpers/chunks.js';
 
 // ws's frame encoder (internal, stable across ws 8)
 const { Sender } = wsModule as unknown as {
-  Sender: {
-    frame(
-      data: Buffer,
-      o: {
-        fin: boolean;
-        opcode: number;
-        mask: boolean;
-        readOnly: boolean;
-        rsv1: boolean;
-        generateMask?: (m: Buffer) => void;
-      },
-    ): Buffer[];
-  };
+  Sender: { frame(data: Buffer, o: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean; generateMask?: (m: Buffer) => void }): Buffer[] };
 };
 
 interface Spec {
@@ -58,24 +46,19 @@ const payload = (max: number): fc.Arbitrary<Buffer> =>
     fc.constantFrom(125, 126, 65535, 65536, 70000).map((n) => Buffer.alloc(n, 7)),
   );
 const message = fc.oneof(
-  fc
-    .array(payload(3000), { minLength: 1, maxLength: 4 })
-    .map((parts) => parts.map((p, i) => ({ opcode: i === 0 ? 2 : 0, fin: i === parts.length - 1, payload: p }))),
-  fc
-    .constantFrom(9, 10)
-    .chain((op) => fc.uint8Array({ maxLength: 125 }).map((a) => [{ opcode: op, fin: true, payload: Buffer.from(a) }])),
+  fc.array(payload(3000), { minLength: 1, maxLength: 4 }).map((parts) =>
+    parts.map((p, i) => ({ opcode: i === 0 ? 2 : 0, fin: i === parts.length - 1, payload: p })),
+  ),
+  fc.constantFrom(9, 10).chain((op) =>
+    fc.uint8Array({ maxLength: 125 }).map((a) => [{ opcode: op, fin: true, payload: Buffer.from(a) }]),
+  ),
   fc.string({ maxLength: 40 }).map((t) => [{ opcode: 1, fin: true, payload: Buffer.from(t) }]),
 );
 
 function read(chunks: Buffer[], masked: boolean, maxPayload = 1 << 20): { data: Buffer; other: Buffer[] } {
   const data: Buffer[] = [];
   const other: Buffer[] = [];
-  const r = new WsFrameReader({
-    masked,
-    maxPayload,
-    onData: (b) => data.push(Buffer.from(b)),
-    onOther: (f) => other.push(f),
-  });
+  const r = new WsFrameReader({ masked, maxPayload, onData: (b) => data.push(Buffer.from(b)), onOther: (f) => other.push(f) });
   for (const c of chunks) r.push(c);
   return { data: Buffer.concat(data), other };
 }
@@ -91,9 +74,7 @@ describe('WsFrameReader', () => {
         (messages, masked, cuts, keys) => {
           const specs = messages.flat();
           let k = 0;
-          const frames = specs.map((s) =>
-            encode(s, masked, masked ? Buffer.from(keys[k++ % keys.length]!) : undefined),
-          );
+          const frames = specs.map((s) => encode(s, masked, masked ? Buffer.from(keys[k++ % keys.length]!) : undefined));
           const wire = Buffer.concat(frames);
           const { data, other } = read(splitAt(Buffer.from(wire), cuts), masked);
           const wantData = Buffer.concat(specs.filter((s) => s.opcode === 2 || s.opcode === 0).map((s) => s.payload));
@@ -135,11 +116,7 @@ describe('WsFrameReader', () => {
     rsv[0]! |= 0x40;
     bad(rsv, false, 1002); // no extension agreed
     bad(encode({ opcode: 0, fin: true, payload: Buffer.from('x') }, false), false, 1002); // continuation first
-    bad(
-      Buffer.concat([encode({ opcode: 2, fin: false, payload: Buffer.from('x') }, false), encode(bin, false)]),
-      false,
-      1002,
-    );
+    bad(Buffer.concat([encode({ opcode: 2, fin: false, payload: Buffer.from('x') }, false), encode(bin, false)]), false, 1002);
     const ping = encode({ opcode: 9, fin: true, payload: Buffer.alloc(10) }, false);
     ping[0]! &= 0x7f;
     bad(ping, false, 1002); // fragmented control frame
@@ -166,9 +143,7 @@ describe('takeOverBinary on a live ws connection', () => {
     );
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, {
-      perMessageDeflate: false,
-    });
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: false });
     await once(client, 'open');
     const ws = await serverSide;
     const sent: Buffer[] = [];
@@ -206,9 +181,7 @@ describe('takeOverBinary on a live ws connection', () => {
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, {
-      perMessageDeflate: false,
-    });
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, { perMessageDeflate: false });
     await once(client, 'open');
     const closed = once(client, 'close');
     client.send(Buffer.alloc(2000), { binary: true }); // over the 1000-byte limit
@@ -217,264 +190,5 @@ describe('takeOverBinary on a live ws connection', () => {
     assert.ok(errors[0] instanceof WsFrameError);
     wss.close();
     server.close();
-  });
-});
-
-/** What a message-mode reader reports: each binary message's bytes (joined) and its reported length. */
-function readMessages(
-  chunks: Buffer[],
-  masked: boolean,
-  limits: { maxMessage?: number; maxFragments?: number } = {},
-): { messages: { bytes: Buffer; length: number }[]; other: Buffer[]; views: Buffer[] } {
-  const messages: { bytes: Buffer; length: number }[] = [];
-  const other: Buffer[] = [];
-  const views: Buffer[] = [];
-  let current: Buffer[] = [];
-  const r = new WsFrameReader({
-    masked,
-    maxPayload: limits.maxMessage ?? 1 << 20,
-    maxMessage: limits.maxMessage ?? 1 << 20,
-    maxFragments: limits.maxFragments,
-    onData: (b) => {
-      assert.ok(b.length > 0, 'no empty pieces');
-      views.push(b);
-      current.push(Buffer.from(b));
-    },
-    onMessageEnd: (length) => {
-      messages.push({ bytes: Buffer.concat(current), length });
-      current = [];
-    },
-    onOther: (f) => other.push(f),
-  });
-  for (const c of chunks) r.push(c);
-  assert.equal(current.length, 0, 'no bytes after the last message end');
-  return { messages, other, views };
-}
-
-/** The binary messages a frame sequence carries, whole. */
-function binaryMessages(specs: Spec[]): Buffer[] {
-  const out: Buffer[] = [];
-  let parts: Buffer[] | undefined;
-  for (const s of specs) {
-    if (s.opcode === 2) parts = [];
-    if (s.opcode === 2 || (s.opcode === 0 && parts)) {
-      parts!.push(s.payload);
-      if (s.fin) {
-        out.push(Buffer.concat(parts!));
-        parts = undefined;
-      }
-    }
-  }
-  return out;
-}
-
-/** A fixed sequence: empty, small, 16-bit-length, fragmented (with a ping and an empty fragment inside), text. */
-function fixedSpecs(): Spec[] {
-  const bytes = (n: number, seed: number): Buffer =>
-    Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
-  return [
-    { opcode: 2, fin: true, payload: Buffer.alloc(0) },
-    { opcode: 2, fin: true, payload: bytes(5, 1) },
-    { opcode: 2, fin: true, payload: bytes(300, 2) },
-    { opcode: 2, fin: false, payload: bytes(7, 3) },
-    { opcode: 9, fin: true, payload: Buffer.from('ping') },
-    { opcode: 0, fin: false, payload: Buffer.alloc(0) },
-    { opcode: 0, fin: true, payload: bytes(130, 4) },
-    { opcode: 1, fin: true, payload: Buffer.from('text') },
-    { opcode: 2, fin: true, payload: bytes(1, 5) },
-  ];
-}
-
-describe('WsFrameReader with message boundaries (takeOverBinaryMessages)', () => {
-  test('frames split at every byte boundary (and byte by byte): same messages, same ends, masked or not', () => {
-    const specs = fixedSpecs();
-    const want = binaryMessages(specs);
-    for (const masked of [true, false]) {
-      const frames = specs.map((s, i) => encode(s, masked, masked ? Buffer.from([i * 17, 0xa5, i, 0x3c]) : undefined));
-      const wire = Buffer.concat(frames);
-      const wantOther = frames.filter((_, i) => specs[i]!.opcode === 1 || specs[i]!.opcode >= 8);
-      const check = (chunks: Buffer[]): void => {
-        const { messages, other } = readMessages(chunks, masked);
-        assert.deepEqual(
-          messages.map((m) => m.bytes.toString('hex')),
-          want.map((b) => b.toString('hex')),
-        );
-        assert.deepEqual(
-          messages.map((m) => m.length),
-          want.map((b) => b.length),
-        );
-        assert.deepEqual(other, wantOther);
-      };
-      // each chunk is a copy: unmasking in place must not leak into the next split's input
-      for (let i = 0; i <= wire.length; i++) check([Buffer.from(wire.subarray(0, i)), Buffer.from(wire.subarray(i))]);
-      check([...Buffer.from(wire)].map((b) => Buffer.from([b])));
-    }
-  });
-
-  test('any split, random masks, fragmented messages with control and text frames between: boundaries kept', () => {
-    fc.assert(
-      fc.property(
-        fc.array(message, { maxLength: 8 }),
-        fc.boolean(),
-        fc.array(fc.nat(), { maxLength: 40 }),
-        fc.array(fc.uint8Array({ minLength: 4, maxLength: 4 }), { minLength: 1, maxLength: 4 }),
-        (msgs, masked, cuts, keys) => {
-          const specs = msgs.flat();
-          let k = 0;
-          const frames = specs.map((s) =>
-            encode(s, masked, masked ? Buffer.from(keys[k++ % keys.length]!) : undefined),
-          );
-          const { messages } = readMessages(splitAt(Buffer.concat(frames), cuts), masked);
-          const want = binaryMessages(specs);
-          assert.equal(messages.length, want.length);
-          messages.forEach((m, i) => {
-            assert.ok(m.bytes.equals(want[i]!));
-            assert.equal(m.length, want[i]!.length);
-          });
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
-
-  test('several messages in one read: each ends on its own, every piece a view of that read', () => {
-    const bodies = [Buffer.from('one'), Buffer.from('two!'), Buffer.alloc(0), Buffer.alloc(1000, 9)];
-    const chunk = Buffer.concat(
-      bodies.map((b, i) => encode({ opcode: 2, fin: true, payload: b }, true, Buffer.from([i + 1, 2, 3, 4]))),
-    );
-    const { messages, views } = readMessages([chunk], true);
-    assert.deepEqual(
-      messages.map((m) => m.bytes.toString('hex')),
-      bodies.map((b) => b.toString('hex')),
-    );
-    assert.equal(views.length, 3);
-    for (const v of views) assert.equal(v.buffer, chunk.buffer);
-  });
-
-  test('maxMessage bounds a whole fragmented message (1009), maxFragments its frames (1008), as ws does', () => {
-    const frag = (n: number, size: number, masked: boolean): Buffer =>
-      Buffer.concat(
-        Array.from({ length: n }, (_, i) =>
-          encode({ opcode: i === 0 ? 2 : 0, fin: i === n - 1, payload: Buffer.alloc(size, i) }, masked),
-        ),
-      );
-    assert.throws(
-      () => readMessages([frag(3, 400, true)], true, { maxMessage: 1000 }),
-      (e: unknown) => e instanceof WsFrameError && e.closeCode === 1009,
-    );
-    assert.equal(readMessages([frag(2, 500, true)], true, { maxMessage: 1000 }).messages[0]!.length, 1000);
-    assert.throws(
-      () => readMessages([frag(5, 0, false)], false, { maxFragments: 4 }),
-      (e: unknown) => e instanceof WsFrameError && e.closeCode === 1008,
-    );
-    // the counts start again with each message
-    assert.equal(
-      readMessages([frag(4, 0, false), frag(4, 250, false)], false, { maxFragments: 4, maxMessage: 1000 }).messages
-        .length,
-      2,
-    );
-  });
-
-  test('nothing is read after a close frame (the peer sends nothing after it, RFC 6455 §5.5.1)', () => {
-    const wire = Buffer.concat([
-      encode({ opcode: 2, fin: true, payload: Buffer.from('before') }, false),
-      encode({ opcode: 8, fin: true, payload: Buffer.from([0x03, 0xe8]) }, false),
-      encode({ opcode: 2, fin: true, payload: Buffer.from('after') }, false),
-    ]);
-    const { messages, other } = readMessages([wire], false);
-    assert.deepEqual(
-      messages.map((m) => m.bytes.toString()),
-      ['before'],
-    );
-    assert.equal(other.length, 1);
-  });
-});
-
-describe('takeOverBinaryMessages on a live ws connection', () => {
-  async function pair(
-    setup: (ws: WebSocket) => void,
-    serverOptions: { maxPayload?: number } = {},
-  ): Promise<{ client: WebSocket; server: WebSocket; close(): void }> {
-    const server = http.createServer();
-    const wss = new WebSocketServer({ server, perMessageDeflate: false, ...serverOptions });
-    const serverSide = new Promise<WebSocket>((resolve) =>
-      wss.on('connection', (ws) => {
-        setup(ws);
-        resolve(ws);
-      }),
-    );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`, {
-      perMessageDeflate: false,
-    });
-    await once(client, 'open');
-    return {
-      client,
-      server: await serverSide,
-      close: () => {
-        client.terminate();
-        wss.close();
-        server.close();
-      },
-    };
-  }
-
-  test('a real ws client (random masks): every message arrives byte-exact with its boundary, larger than one read too', async (t) => {
-    const got: Buffer[] = [];
-    let current: Buffer[] = [];
-    const lengths: number[] = [];
-    const texts: string[] = [];
-    const p = await pair((ws) => {
-      takeOverBinaryMessages(
-        ws,
-        { maxMessage: 8 << 20 },
-        {
-          data: (b) => current.push(Buffer.from(b)),
-          end: (length) => {
-            got.push(Buffer.concat(current));
-            lengths.push(length);
-            current = [];
-          },
-        },
-      );
-      ws.on('message', (m) => texts.push((m as Buffer).toString()));
-    });
-    t.after(() => p.close());
-    const sent: Buffer[] = [];
-    const sizes = [0, 1, 125, 126, 65535, 65536, 3 << 20, 7, 0, 200_000];
-    for (const n of sizes) {
-      const b = Buffer.alloc(n);
-      for (let i = 0; i < n; i++) b[i] = (i * 7 + n) & 0xff;
-      sent.push(b);
-      p.client.send(b, { binary: true });
-    }
-    p.client.send('text stays with ws', { binary: false });
-    const pong = once(p.client, 'pong');
-    p.client.ping('still answered');
-    await pong;
-    assert.deepEqual(lengths, sizes);
-    got.forEach((b, i) => assert.ok(b.equals(sent[i]!), `message ${i}`));
-    assert.deepEqual(texts, ['text stays with ws']);
-    const closed = once(p.client, 'close');
-    p.client.close(1000);
-    assert.equal((await closed)[0], 1000);
-  });
-
-  test('an oversized message closes with 1009 as ws does (close frame, then the handshake ends the socket)', async (t) => {
-    const errors: Error[] = [];
-    const messages: number[] = [];
-    const p = await pair((ws) => {
-      takeOverBinaryMessages(ws, { maxMessage: 1000 }, { data: () => {}, end: (n) => messages.push(n) });
-      ws.on('error', (e) => errors.push(e));
-    });
-    t.after(() => p.close());
-    const closed = once(p.client, 'close');
-    p.client.send(Buffer.alloc(600));
-    p.client.send(Buffer.alloc(2000));
-    const [code] = await closed;
-    assert.equal(code, 1009);
-    assert.deepEqual(messages, [600]);
-    assert.ok(errors[0] instanceof WsFrameError);
   });
 });
