@@ -142,6 +142,8 @@ async function main(): Promise<void> {
     const x = await agent.ready;
     const burrowPids = [server.proc.pid, agent.proc.pid];
 
+    // the WebSocket access client runs here, as `burrow connect` would run it
+    likeBurrowCli();
     const { startTcpTunnel } = await import('../src/client/tcp-ws/tcp-tunnel.js');
     const opts = { mode: 'multiplexed' as const, logLevel: 'none' as const };
     const ws = {
