@@ -9,7 +9,6 @@ import { VERSION } from './version.js';
 import { normalizeEnv } from './cli/env.js';
 import { EXIT_OK, EXIT_USAGE, printError } from './cli/errors.js';
 import { COMMAND_FAILED, guardProcess } from './cli/run.js';
-import { keepHeapHeadroom } from './core/heap-headroom.js';
 import { settleMallocThresholds } from './core/malloc.js';
 import { holdStartupMemory } from './cli/startup-memory.js';
 
@@ -76,7 +75,7 @@ if (LONG_RUNNING.has(ALIASES[first] ?? first) && !argv.some((a) => a === '--help
   settleMallocThresholds();
   // a streaming client must not run a full GC every few MiB (src/core/heap-headroom.ts); `burrow
   // server` keeps the headroom once it listens, `pipe serve`'s heap is too small to need it
-  if (!serves) keepHeapHeadroom();
+  if (!serves) (await import('./core/heap-headroom.js')).keepHeapHeadroom();
 }
 if (wanted) (await wanted())(program);
 else if (!/^(-v|--version)$/.test(first)) for (const load of Object.values(COMMANDS)) (await load())(program);
