@@ -30,7 +30,7 @@ import { runComposedServer } from './lib/composed-server.js';
 import { spawnPipenetClient, startServers } from './lib/setups.js';
 
 async function runAgent(): Promise<void> {
-  likeBurrowCli();
+  likeBurrowCli('client');
   const { exposeTcp } = await import('../src/client/burrow/expose-tcp.js');
   const { openTunnel } = await import('../src/client/burrow/open-tunnel.js');
   const server = argValue('server')!;

@@ -28,7 +28,7 @@ import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets
 // ---------------------------------------------------------------- child roles
 
 async function runAgent(): Promise<void> {
-  likeBurrowCli();
+  likeBurrowCli('client');
   const { exposeTcp } = await import('../src/client/burrow/expose-tcp.js');
   const server = argValue('server')!;
   const out: Record<string, { port: number; wsUrl: string; token: string }> = {};
@@ -142,8 +142,8 @@ async function main(): Promise<void> {
     const x = await agent.ready;
     const burrowPids = [server.proc.pid, agent.proc.pid];
 
-    // the WebSocket access client runs here, as `burrow connect` would run it
-    likeBurrowCli();
+    // the WebSocket access client runs here, as `burrow connect` would run it (malloc thresholds)
+    likeBurrowCli('client');
     const { startTcpTunnel } = await import('../src/client/tcp-ws/tcp-tunnel.js');
     const opts = { mode: 'multiplexed' as const, logLevel: 'none' as const };
     const ws = {

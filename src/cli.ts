@@ -70,12 +70,8 @@ if (LONG_RUNNING.has(ALIASES[first] ?? first) && !argv.some((a) => a === '--help
   // the servers keep start-up from growing the young generation and paging in TurboFan for good
   // (src/cli/startup-memory.ts; before the primer, whose collection would grow the young generation).
   // They release it once they listen; a client's first seconds of traffic would run unoptimized.
-  const serves = first === 'server' || (first === 'pipe' && argv[1] === 'serve');
-  if (serves) holdStartupMemory();
+  if (first === 'server' || (first === 'pipe' && argv[1] === 'serve')) holdStartupMemory();
   settleMallocThresholds();
-  // a streaming client must not run a full GC every few MiB (src/core/heap-headroom.ts); `burrow
-  // server` keeps the headroom once it listens, `pipe serve`'s heap is too small to need it
-  if (!serves) (await import('./core/heap-headroom.js')).keepHeapHeadroom();
 }
 if (wanted) (await wanted())(program);
 else if (!/^(-v|--version)$/.test(first)) for (const load of Object.values(COMMANDS)) (await load())(program);

@@ -6,7 +6,7 @@
 import { openTunnel, type Tunnel } from '../../src/client/burrow/open-tunnel.js';
 import { argNumber, argValue, exitWithParent, likeBurrowCli, ready, serveProfiling } from './child.js';
 
-likeBurrowCli();
+likeBurrowCli('client');
 
 const serverArg = argValue('server');
 if (!serverArg) throw new Error('--server is required');

@@ -9,7 +9,7 @@ import { toAccessInput } from '../../src/auth/admission.js';
 import { OPEN_ADMISSION } from '../../src/server/admission.js';
 import { exitWithParent, likeBurrowCli, ready, serveProfiling } from './child.js';
 
-likeBurrowCli();
+likeBurrowCli('server');
 
 const server = createServer({
   address: '127.0.0.1',

@@ -67,11 +67,11 @@ export function argNumber(name: string, def: number): number {
 
 /**
  * A burrow process of the bench runs as the CLI's long-running commands do: glibc's malloc thresholds
- * settled at start (src/core/malloc.ts) and the heap headroom kept (src/core/heap-headroom.ts; the
- * CLI's clients from the start, `burrow server` once it listens). The peers' processes run as their
- * own CLIs do.
+ * settled at start (src/core/malloc.ts), and a server keeps the heap headroom `burrow server` keeps
+ * once it listens (src/core/heap-headroom.ts; the client commands do not). The peers' processes run
+ * as their own CLIs do.
  */
-export function likeBurrowCli(): void {
+export function likeBurrowCli(role: 'server' | 'client'): void {
   settleMallocThresholds();
-  keepHeapHeadroom();
+  if (role === 'server') keepHeapHeadroom();
 }

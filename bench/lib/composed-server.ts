@@ -6,7 +6,7 @@
 import { exitWithParent, likeBurrowCli, ready, serveProfiling } from './child.js';
 
 export async function runComposedServer(tcpPorts: number): Promise<void> {
-  likeBurrowCli();
+  likeBurrowCli('server');
   const { composeServer } = await import('../../src/app/compose.js');
   const from = 30000 + Math.floor(Math.random() * 9900);
   const composed = await composeServer({

@@ -9,17 +9,16 @@
  * too small for V8 to mark incrementally at all. A small Node process never sees this; a server
  * with a real module graph does.
  *
- * So the CLI keeps the old generation's limit at least HEAP_HEADROOM_BYTES above the live heap while
- * the heap is small (`burrow server` once it listens, the clients — http, tcp, connect, pipe, start —
- * from the start; an agent holds ~7.5 MiB, just under the 8 MiB from which V8 marks incrementally, so
- * a little more state puts it in the same place): after each full collection V8's
+ * So `burrow server` keeps its old generation's limit at least HEAP_HEADROOM_BYTES above the live
+ * heap while the heap is small, from the moment it listens: after each full collection V8's
  * `--heap-growing-percent` (read whenever V8 recomputes the limit, so settable at run time) is set to
  * give that headroom, and cleared (V8's own growing factor) once the live heap is
- * HEAP_HEADROOM_MAX_LIVE_BYTES or more, where V8's factor gives as much. An idle process allocates
+ * HEAP_HEADROOM_MAX_LIVE_BYTES or more, where V8's factor gives as much. An idle server allocates
  * nothing and keeps its heap; under load the old generation may hold up to the headroom in garbage
  * before a collection, which is the point. Nothing changes where the operator passed their own
- * --heap-growing-percent. (`burrow pipe serve`'s heap is small enough that it ran 4–5 mark-compacts
- * per 512 MiB without this, at the same CPU: it does not use it.)
+ * --heap-growing-percent. `burrow pipe serve` (4–5 mark-compacts per 512 MiB without it, at the same
+ * CPU) and the client commands (an agent holds ~7.5 MiB, just under the 8 MiB from which V8 marks
+ * incrementally: 1–2 mark-compacts per 3 GiB) do not use it.
  */
 import v8 from 'node:v8';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
