@@ -6,9 +6,10 @@
  *   node --import tsx bench/tcp-expose.ts [--size-mib 1024] [--conns 100] [--exchanges 200] [--rounds 3]
  *                                         [--write] [--cpu-prof DIR]
  *
- * Processes: the targets (a sink that acks after N bytes, a source, an echo), the burrow server
- * (composeServer, --tcp-ports) and the agent (exposeTcp ×3) each run in their own child
- * process; the clients run in this process.
+ * Processes: the targets (a sink that acks after N bytes, a source, an echo) and the burrow server
+ * (composeServer, --tcp-ports) each run in their own child process; the agents are the built CLI,
+ * `burrow tcp PORT`, one per target (without dist/, one child running exposeTcp ×3 through tsx,
+ * whose larger heap changes its garbage collection); the clients run in this process.
  * 1) one stream up: an 8-byte length, then N bytes; the sink answers one byte once it has all N.
  *    One stream down: an 8-byte length to the source, which sends N bytes.
  * 2) request/response: --conns connections in parallel, each doing --exchanges sequential 64-byte
@@ -17,12 +18,13 @@
  * the CPU seconds per GiB the burrow server + agent used for the one-stream transfers (/proc).
  * --write replaces the "## tcp expose" section of bench/RESULTS.md.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { argNumber, argValue, exitWithParent, likeBurrowCli, ready } from './lib/child.js';
 import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
 import { runComposedServer } from './lib/composed-server.js';
+import { CLI_JS, startCli, type CliProc } from './lib/soak-procs.js';
 import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
 
 // ---------------------------------------------------------------- child roles
@@ -110,6 +112,7 @@ async function main(): Promise<void> {
   const children: Child<unknown>[] = [];
   const startLoad = loadavg();
   const startedAt = new Date();
+  const cliAgents: CliProc[] = [];
   try {
     const targets = spawnChild<{ sink: number; source: number; echo: number }>('targets', self, ['--role', 'targets']);
     children.push(targets);
@@ -121,26 +124,49 @@ async function main(): Promise<void> {
     children.push(server);
     const { port } = await server.ready;
     type Exposed = Record<'sink' | 'source' | 'echo', { port: number; wsUrl: string; token: string }>;
-    const agent = spawnChild<Exposed>(
-      'agent',
-      self,
-      [
-        '--role',
+    // the agents: the built CLI as a user runs it (`burrow tcp PORT`, one per target), or without a
+    // build this file's agent role (exposeTcp ×3 in one process, through tsx, whose own heap is
+    // enough to change the agent's garbage collection: see bench/RESULTS.md, the heap headroom)
+    let x: Exposed;
+    let agentPids: (number | undefined)[];
+    if (existsSync(CLI_JS)) {
+      const server = `http://127.0.0.1:${port}`;
+      const ready = /"event":"ready".*"tcpAddress":"tcp:\/\/[^"]*:(\d+)","wsUrl":"([^"]+)","accessToken":"([^"]+)"/;
+      const one = async (name: 'sink' | 'source' | 'echo'): Promise<{ port: number; wsUrl: string; token: string }> => {
+        const a = await startCli(
+          `burrow tcp (${name})`,
+          ['tcp', String(t[name]), '--server', server, '--local-host', '127.0.0.1', '--json'],
+          ready,
+          60_000,
+        );
+        cliAgents.push(a);
+        return { port: Number(a.match[1]), wsUrl: a.match[2]!, token: a.match[3]! };
+      };
+      x = { sink: await one('sink'), source: await one('source'), echo: await one('echo') };
+      agentPids = cliAgents.map((a) => a.pid);
+    } else {
+      const agent = spawnChild<Exposed>(
         'agent',
-        '--server',
-        `http://127.0.0.1:${port}`,
-        '--sink',
-        String(t.sink),
-        '--source',
-        String(t.source),
-        '--echo',
-        String(t.echo),
-      ],
-      prof,
-    );
-    children.push(agent);
-    const x = await agent.ready;
-    const burrowPids = [server.proc.pid, agent.proc.pid];
+        self,
+        [
+          '--role',
+          'agent',
+          '--server',
+          `http://127.0.0.1:${port}`,
+          '--sink',
+          String(t.sink),
+          '--source',
+          String(t.source),
+          '--echo',
+          String(t.echo),
+        ],
+        prof,
+      );
+      children.push(agent);
+      x = await agent.ready;
+      agentPids = [agent.proc.pid];
+    }
+    const burrowPids = [server.proc.pid, ...agentPids];
 
     // the WebSocket access client runs here, as `burrow connect` would run it (malloc thresholds)
     likeBurrowCli('client');
@@ -225,6 +251,7 @@ async function main(): Promise<void> {
       writeResults(table, { sizeMiB, conns, exchanges, rounds, startLoad, endLoad, startedAt });
     }
   } finally {
+    await Promise.all(cliAgents.map((a) => a.stop()));
     await stopAll(children);
   }
 }
@@ -252,10 +279,10 @@ function writeResults(
     '## tcp expose',
     '',
     `Command: \`node --import tsx bench/tcp-expose.ts --write\` (defaults: \`--size-mib ${o.sizeMiB} --conns ${o.conns} --exchanges ${o.exchanges} --rounds ${o.rounds}\`;`,
-    '`--cpu-prof DIR` profiles the server and the agent).',
-    'Targets (a sink that acks after N bytes, a source, an echo), the burrow server (composeServer with',
-    '--tcp-ports, no TLS) and the agent (`exposeTcp`, one tunnel per target) run in three child',
-    'processes; the clients run in the bench process. "Upload"/"download": one connection,',
+    '`--cpu-prof DIR` profiles the server, and the agent when there is no build).',
+    'Targets (a sink that acks after N bytes, a source, an echo) and the burrow server (composeServer with',
+    '--tcp-ports, no TLS) run in child processes, the agents are the built CLI (`burrow tcp PORT`, one per',
+    'target); the clients run in the bench process. "Upload"/"download": one connection,',
     `${o.sizeMiB} MiB client → target / target → client. "Exchanges": ${o.conns} connections in parallel, each`,
     `doing ${o.exchanges} sequential ${MSG}-byte echo round trips. Each round measures direct, two bare Node`,
     'pipe proxies in a row (`bench/lib/pipe-proxy.ts` in two processes, in the places of the server and the',
