@@ -589,8 +589,10 @@ export class ClusterRegistry extends EventEmitter<TunnelRegistryEvents> implemen
       for (const [name, lease] of snap.leases) this.#learnLease(name, lease);
       for (const name of [...this.#holds.keys()]) if (!snap.holds.has(name)) this.#holds.delete(name);
       for (const [name, h] of snap.holds) {
+        // a hold first seen here began, for this node's visitors, now: they wait HANDOVER_WAIT_MS
+        // for its name as on the nodes that saw it begin (0 made a restarted node answer 502 at once)
         const had = this.#holds.get(name);
-        this.#holds.set(name, { reason: h.record.reason, until: now + h.ms, since: had?.since ?? 0 });
+        this.#holds.set(name, { reason: h.record.reason, until: now + h.ms, since: had?.since ?? now });
       }
     } catch (err) {
       this.#logger.debug({ err: (err as Error).message }, 'cluster: view sync failed');
