@@ -25,7 +25,7 @@ import { argNumber, argValue, exitWithParent, likeBurrowCli, ready } from './lib
 import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
 import { runComposedServer } from './lib/composed-server.js';
 import { CLI_JS, startCli, type CliProc } from './lib/soak-procs.js';
-import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
+import { MSG, reqRes, runTargets, streamDown, streamUp, targetFlags } from './lib/tcp-targets.js';
 
 // ---------------------------------------------------------------- child roles
 
@@ -148,18 +148,7 @@ async function main(): Promise<void> {
       const agent = spawnChild<Exposed>(
         'agent',
         self,
-        [
-          '--role',
-          'agent',
-          '--server',
-          `http://127.0.0.1:${port}`,
-          '--sink',
-          String(t.sink),
-          '--source',
-          String(t.source),
-          '--echo',
-          String(t.echo),
-        ],
+        ['--role', 'agent', '--server', `http://127.0.0.1:${port}`, ...targetFlags(t)],
         prof,
       );
       children.push(agent);

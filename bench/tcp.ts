@@ -21,7 +21,7 @@ import path from 'node:path';
 import { startTcpTunnel as limrunStart } from '@limrun/api/tunnel';
 import { argNumber, argValue, exitWithParent, ready } from './lib/child.js';
 import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
-import { MSG, reqRes, runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
+import { MSG, reqRes, runTargets, streamDown, streamUp, targetFlags } from './lib/tcp-targets.js';
 
 const TOKEN = 'bench-token';
 
@@ -104,16 +104,7 @@ async function main(): Promise<void> {
     const targets = spawnChild<{ sink: number; source: number; echo: number }>('targets', self, ['--role', 'targets']);
     children.push(targets);
     const t = await targets.ready;
-    const server = spawnChild<{ port: number }>('server', self, [
-      '--role',
-      'server',
-      '--sink',
-      String(t.sink),
-      '--source',
-      String(t.source),
-      '--echo',
-      String(t.echo),
-    ]);
+    const server = spawnChild<{ port: number }>('server', self, ['--role', 'server', ...targetFlags(t)]);
     children.push(server);
     const { port } = await server.ready;
     const base = `ws://127.0.0.1:${port}/tcp`;

@@ -7,6 +7,11 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { exitWithParent, ready } from './child.js';
 
+/** The targets' ports as the flags a bench role takes (`--sink P --source P --echo P`). */
+export function targetFlags(t: { sink: number; source: number; echo: number }): string[] {
+  return ['--sink', String(t.sink), '--source', String(t.source), '--echo', String(t.echo)];
+}
+
 export async function runTargets(): Promise<void> {
   const sink = createServer((s) => {
     s.setNoDelay(true);
