@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -77,4 +78,31 @@ export function assertCleanFailure(r: Ran, status: number, code?: RegExp, what =
   assert.equal(r.stderr.match(/^error:/gm)?.length, 1, `one error, printed once: ${show}`);
   if (code) assert.match(r.stderr, new RegExp(`^code: ${code.source}$`, 'm'), `the code: ${show}`);
   assert.equal(r.code, status, `exit status: ${show}`);
+}
+
+export interface GcCounts {
+  minor: number;
+  major: number;
+}
+
+/**
+ * A `--require` preload that counts the process's garbage collections (scavenges and mark-compacts)
+ * into a file in `dir`, from the first one on; start the CLI with `NODE_OPTIONS: --require <preload>`.
+ * The file holds the counts of the collections whose callbacks ran: read it after a request the
+ * process answered.
+ */
+export function gcCounter(dir: string): { preload: string; counts(): GcCounts } {
+  const file = join(dir, 'gc-counts.json');
+  const preload = join(dir, 'gc-preload.cjs');
+  writeFileSync(
+    preload,
+    `const { PerformanceObserver, constants } = require('node:perf_hooks'); const n = { minor: 0, major: 0 };
+     new PerformanceObserver((l) => { for (const e of l.getEntries()) { const k = e.detail && e.detail.kind;
+       if (k === constants.NODE_PERFORMANCE_GC_MINOR) n.minor++; if (k === constants.NODE_PERFORMANCE_GC_MAJOR) n.major++; }
+       require('node:fs').writeFileSync(${JSON.stringify(file)}, JSON.stringify(n)); }).observe({ entryTypes: ['gc'] });\n`,
+  );
+  return {
+    preload,
+    counts: () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as GcCounts) : { minor: 0, major: 0 }),
+  };
 }

@@ -4,6 +4,8 @@
  * pending pipes (a sender or receivers waiting for the others), active transfers, spectators.
  */
 import type { TLSSocket } from 'node:tls';
+import { IncomingMessage } from 'node:http';
+import { DirectBody, directBodyEligible } from '../../core/direct-body.js';
 import { sendJson } from '../../core/http-json.js';
 import type { Logger } from '../../core/logger.js';
 import {
@@ -19,6 +21,7 @@ import {
   type Res,
 } from './http.js';
 import { collectForwardHeaders, type ForwardHeaders } from './headers.js';
+import { isMultipart } from './multipart.js';
 import { receiverDisposition } from './disposition.js';
 import { resolvePipeOptions, type PipeLimits, type PipeOptions } from './options.js';
 import type { PipeHealth } from '../../wire/pipe/health.js';
@@ -80,6 +83,7 @@ interface PendingSender {
   readonly res: Res;
   readonly messages: SenderMessages;
   readonly forward: ForwardHeaders;
+  readonly direct: DirectBody | undefined;
   readonly onClose: () => void;
 }
 
@@ -102,7 +106,7 @@ interface PendingPipe {
 
 export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
   const resolved = resolvePipeOptions(options);
-  const { clock, version, limits } = resolved;
+  const { clock, version, limits, directBodyMinBytes } = resolved;
   let logger = resolved.logger;
   const pending = new Map<string, PendingPipe>();
   const active = new Map<string, Transfer>();
@@ -239,7 +243,12 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
     const path = pipe.path;
     const transfer = new Transfer(
       path,
-      { req: sender.req, messages: sender.messages, forward: sender.forward },
+      {
+        req: sender.req,
+        messages: sender.messages,
+        forward: sender.forward,
+        ...(sender.direct ? { direct: sender.direct } : {}),
+      },
       pipe.receivers.map((r) => {
         const download = queryFlag(r.query, 'download');
         return {
@@ -311,7 +320,12 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
       }
       pipe = newPending(t.path, n);
     }
-    const messages = new SenderMessages(res, http10);
+    // A large upload is read past Node's parser into reused buffers; its connection then closes.
+    const direct =
+      req instanceof IncomingMessage && !isMultipart(forward.contentType) && directBodyEligible(req, directBodyMinBytes)
+        ? new DirectBody(req)
+        : undefined;
+    const messages = new SenderMessages(res, http10, direct !== undefined);
     messages.open();
     messages.info(`Waiting for ${n} receiver(s) to connect...`);
     if (pipe.receivers.length > 0) messages.info(`${pipe.receivers.length} receiver(s) already connected.`);
@@ -321,6 +335,7 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
       res,
       messages,
       forward,
+      direct,
       onClose: () => {
         if (p.sender !== sender) return;
         p.sender = undefined;

@@ -21,7 +21,7 @@ export interface Req extends Readable {
 /** The response surface the pipe uses, common to http and http2 compat. */
 export interface Res {
   writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
-  write(chunk: string | Uint8Array): boolean;
+  write(chunk: string | Uint8Array, cb?: (err?: Error | null) => void): boolean;
   end(chunk?: string | Uint8Array): unknown;
   on(event: 'drain' | 'close' | 'finish', fn: () => void): unknown;
   once(event: 'drain' | 'close' | 'finish', fn: () => void): unknown;

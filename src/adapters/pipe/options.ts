@@ -1,4 +1,5 @@
 import type { PipeLimits } from '../../wire/pipe/health.js';
+import { DIRECT_BODY_MIN_BYTES } from '../../core/direct-body.js';
 import { BurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
@@ -46,6 +47,12 @@ export interface PipeOptions {
   progressIntervalMs?: number;
   spectatorHeartbeatMs?: number;
   closeGraceMs?: number;
+  /**
+   * A sender's upload with a Content-Length of at least this many bytes (HTTP/1.1 over plain TCP,
+   * not multipart) is read past Node's HTTP parser into reused buffers, and its connection closes
+   * after the transfer (default DIRECT_BODY_MIN_BYTES, 1 MiB; `Infinity` switches it off).
+   */
+  directBodyMinBytes?: number;
 }
 
 export type { PipeLimits };
@@ -55,6 +62,7 @@ export interface ResolvedPipeOptions {
   readonly clock: PipeClock;
   readonly version: string;
   readonly limits: PipeLimits;
+  readonly directBodyMinBytes: number;
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, problems: string[]): number {
@@ -94,6 +102,10 @@ export function resolvePipeOptions(options: PipeOptions = {}): ResolvedPipeOptio
     closeGraceMs: positiveInt('closeGraceMs', options.closeGraceMs, L.CLOSE_GRACE_MS, p),
   };
   if (limits.maxReceivers > L.MAX_RECEIVERS) p.push(`maxReceivers must be at most ${L.MAX_RECEIVERS}`);
+  const directBodyMinBytes = options.directBodyMinBytes ?? DIRECT_BODY_MIN_BYTES;
+  if (!(directBodyMinBytes >= 1) || (!Number.isInteger(directBodyMinBytes) && directBodyMinBytes !== Infinity)) {
+    p.push(`directBodyMinBytes must be a positive integer or Infinity (got ${options.directBodyMinBytes})`);
+  }
   if (p.length > 0) {
     throw new PipeOptionsError(p);
   }
@@ -102,6 +114,7 @@ export function resolvePipeOptions(options: PipeOptions = {}): ResolvedPipeOptio
     clock: options.clock ?? realClock,
     version: options.version ?? VERSION,
     limits: Object.freeze(limits),
+    directBodyMinBytes,
   });
 }
 

@@ -11,9 +11,12 @@ export class SenderMessages {
 
   readonly #res: Res;
   readonly #http10: boolean;
-  constructor(res: Res, http10: boolean) {
+  readonly #headers: Record<string, string>;
+  /** `closeConnection`: the head says `Connection: close` (the body is read past Node's parser). */
+  constructor(res: Res, http10: boolean, closeConnection = false) {
     this.#res = res;
     this.#http10 = http10;
+    this.#headers = closeConnection ? { ...TEXT_HEADERS, Connection: 'close' } : { ...TEXT_HEADERS };
   }
 
   get ended(): boolean {
@@ -24,7 +27,7 @@ export class SenderMessages {
   open(): void {
     if (this.#opened) return;
     this.#opened = true;
-    if (!this.#http10) this.#res.writeHead(200, { ...TEXT_HEADERS });
+    if (!this.#http10) this.#res.writeHead(200, this.#headers);
   }
 
   info(line: string): void {
@@ -66,7 +69,7 @@ export class SenderMessages {
     if (this.ended) return;
     if (this.#http10 || !this.#opened) {
       this.#finished = true;
-      endWithLength(this.#res, status, { ...TEXT_HEADERS }, `${this.#buffered.join('')}[ERROR] ${message}\n`);
+      endWithLength(this.#res, status, this.#headers, `${this.#buffered.join('')}[ERROR] ${message}\n`);
       return;
     }
     this.end(message, 'ERROR');

@@ -6,6 +6,7 @@
  * receiver's body (truncated, never ended as complete).
  */
 import type { Readable } from 'node:stream';
+import type { DirectBody } from '../../core/direct-body.js';
 import type { Logger } from '../../core/logger.js';
 import { abortResponse, sendPipeError, type Req, type Res } from './http.js';
 import type { ForwardHeaders } from './headers.js';
@@ -20,6 +21,27 @@ export interface TransferSender {
   readonly req: Req;
   readonly messages: SenderMessages;
   readonly forward: ForwardHeaders;
+  /** The body read past Node's parser into reused buffers (a large Content-Length upload). */
+  readonly direct?: DirectBody;
+}
+
+/** What a transfer does to its source: a request stream, a multipart part, or a direct body. */
+interface SourceControl {
+  pause(): void;
+  resume(): void;
+  /** Reads and drops the rest. */
+  discard(): void;
+}
+
+function streamControl(source: Readable): SourceControl {
+  return {
+    pause: () => source.pause(),
+    resume: () => source.resume(),
+    discard: () => {
+      source.removeAllListeners('data');
+      source.resume();
+    },
+  };
 }
 
 export interface TransferReceiver {
@@ -50,6 +72,25 @@ interface Sink {
   live: boolean;
   finished: boolean;
   blocked: boolean;
+  /**
+   * One entry per write of a direct body's buffer not yet completed, in order (a connection's writes
+   * complete in order). A receiver that leaves settles its entries at once: its connection is
+   * closed, and its late callbacks, if any come, find nothing.
+   */
+  inflight: (() => void)[];
+  readonly onWritten: () => void;
+}
+
+function newSink(receiver: TransferReceiver): Sink {
+  const sink: Sink = {
+    receiver,
+    live: true,
+    finished: false,
+    blocked: false,
+    inflight: [],
+    onWritten: () => sink.inflight.shift()?.(),
+  };
+  return sink;
 }
 
 export class Transfer {
@@ -58,7 +99,7 @@ export class Transfer {
   totalBytes: number | undefined;
   readonly startedAt: number;
   #lastActivity: number;
-  #source: Readable | undefined;
+  #source: SourceControl | undefined;
   #sourceEnded = false;
   #blockedCount = 0;
   #idleTimer: unknown;
@@ -85,7 +126,7 @@ export class Transfer {
     this.#events = events;
     this.startedAt = clock.now();
     this.#lastActivity = this.startedAt;
-    this.#sinks = receivers.map((receiver) => ({ receiver, live: true, finished: false, blocked: false }));
+    this.#sinks = receivers.map(newSink);
   }
 
   get liveReceivers(): number {
@@ -118,7 +159,7 @@ export class Transfer {
           };
           if (part.contentType !== undefined) fwd.contentType = part.contentType;
           if (part.contentDisposition !== undefined) fwd.contentDisposition = part.contentDisposition;
-          this.#flow(part.stream, fwd);
+          this.#flow(fwd, part.stream);
         },
         (err: Error) => {
           this.#sender.req.unpipe();
@@ -126,7 +167,7 @@ export class Transfer {
         },
       );
     } else {
-      this.#flow(this.#sender.req, this.#sender.forward);
+      this.#flow(this.#sender.forward, this.#sender.req, this.#sender.direct);
     }
   }
 
@@ -140,12 +181,13 @@ export class Transfer {
     return this.state === 'complete' || this.state === 'failed';
   }
 
-  #flow(source: Readable, fwd: ForwardHeaders): void {
+  #flow(fwd: ForwardHeaders, source: Readable, direct?: DirectBody): void {
     if (this.#isDone()) {
-      source.resume();
+      if (direct) direct.discard();
+      else source.resume();
       return;
     }
-    this.#source = source;
+    this.#source = direct ?? streamControl(source);
     this.totalBytes = fwd.contentLength === undefined ? undefined : Number(fwd.contentLength);
     for (const sink of this.#sinks) {
       if (!sink.live) continue;
@@ -159,23 +201,50 @@ export class Transfer {
     if (this.#isDone()) return;
     this.state = 'streaming';
     this.#events.onStreaming();
+    if (direct) {
+      direct.start({
+        onChunk: (chunk, release) => this.#onChunk(chunk, release),
+        onEnd: () => this.#onSourceEnd(),
+        onError: () => {
+          if (!this.#isDone()) this.#failFromSender('The sender disconnected before the upload completed.');
+        },
+      });
+      return;
+    }
     source.on('data', (chunk: Buffer) => this.#onChunk(chunk));
     source.once('end', () => this.#onSourceEnd());
     source.once('error', () => this.#failFromSender('Failed to read the sender body.'));
   }
 
-  #onChunk(chunk: Buffer): void {
+  /**
+   * Writes `chunk` to every live receiver. With `release` (a direct body's reused buffer) the
+   * buffer is handed back once every receiver's write of it completed.
+   */
+  #onChunk(chunk: Buffer, release?: () => void): void {
     this.bytes += chunk.length;
     this.#lastActivity = this.#clock.now();
+    let writes = 1;
+    const written =
+      release &&
+      ((): void => {
+        if (--writes === 0) release();
+      });
     for (const sink of this.#sinks) {
       if (!sink.live) continue;
       const res = sink.receiver.res;
-      if (!res.write(chunk) && !sink.blocked && (res.writableLength ?? Infinity) >= FANOUT_HIGH_WATER_BYTES) {
+      let ok: boolean;
+      if (written) {
+        writes++;
+        sink.inflight.push(written);
+        ok = res.write(chunk, sink.onWritten);
+      } else ok = res.write(chunk);
+      if (!ok && !sink.blocked && (res.writableLength ?? Infinity) >= FANOUT_HIGH_WATER_BYTES) {
         sink.blocked = true;
         this.#blockedCount++;
         sink.receiver.res.once('drain', () => this.#unblock(sink));
       }
     }
+    written?.();
     if (this.#blockedCount > 0) this.#source?.pause();
     this.#events.onBytes();
   }
@@ -210,6 +279,7 @@ export class Transfer {
   #dropReceiver(sink: Sink): void {
     if (!sink.live) return;
     sink.live = false;
+    for (const settle of sink.inflight.splice(0)) settle();
     if (sink.blocked) this.#unblock(sink);
     this.#events.onReceiverGone();
     if (this.#isDone()) return;
@@ -249,9 +319,8 @@ export class Transfer {
   #cutSender(): void {
     const req = this.#sender.req;
     req.unpipe();
-    this.#source?.removeAllListeners('data');
-    this.#source?.resume();
-    req.resume();
+    this.#source?.discard();
+    if (!this.#sender.direct) req.resume();
     this.#sender.messages.afterEnd(() => {
       this.#clock.setTimeout(() => req.destroy(), SENDER_CUT_GRACE_MS);
     });

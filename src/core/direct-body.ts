@@ -1,0 +1,228 @@
+/**
+ * A large request body read straight from its TCP socket into a few reused buffers, past Node's
+ * HTTP parser. The second place burrow leans on Node's HTTP server internals (the first is
+ * src/server/http/socket-handoff.ts).
+ *
+ * Why: Node's parser hands JavaScript every body piece as a fresh copy (`Parser::on_body` →
+ * `Buffer::Copy`), and every read of the socket is a fresh 64 KiB buffer. A process streaming a
+ * large upload therefore allocates its size in short-lived buffers, which V8 frees only once 32 MiB
+ * of them are young: measured on a pipe, a 500 MiB `curl -T` → `curl` through a bare Node server
+ * peaked at 86 MiB RSS and 330–370 ms CPU; reading into reused buffers, 57 MiB and 250–290 ms
+ * (bench/RESULTS.md, "The pipe's upload read into reused buffers").
+ *
+ * How, with Node's public pieces where there are any:
+ * - the parser is taken off the socket's handle (`parser.unconsume()`, as Node itself does for an
+ *   upgrade), once the head and the body bytes that came with it went through it;
+ * - the socket reads into user buffers, the mechanism behind `net.Socket`'s documented `onread`
+ *   option, installed on a socket that already exists: its three `kBuffer*` slots (found by their
+ *   descriptions; every `net.Socket` has them) and `handle.useUserBuffer()`;
+ * - the body ends at its Content-Length; bytes after it are ignored, and the connection is not
+ *   reused (the caller answers with `Connection: close`, see `directBodyEligible`).
+ *
+ * A buffer handed to the sink stays the sink's until it calls `release()`; reading pauses when
+ * DIRECT_BODY_MAX_BUFFERS are out. test/core/direct-body.test.ts fails loudly if a Node version
+ * changes any of this; `directBodyEligible` says no (the parser path is used) where a piece is
+ * missing.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** Size of each reused read buffer (the size Node's own socket reads use). */
+export const DIRECT_BODY_BUFFER_BYTES = 128 * 1024;
+/** Most read buffers one body may have handed out unreleased before its reads pause (4 MiB). */
+export const DIRECT_BODY_MAX_BUFFERS = 32;
+/** Bodies smaller than this go through Node's parser as usual (their connection stays reusable). */
+export const DIRECT_BODY_MIN_BYTES = 1024 * 1024;
+
+export interface DirectBodySink {
+  /** A piece of the body, in order. `chunk` may be overwritten once `release()` was called (once). */
+  onChunk(chunk: Buffer, release: () => void): void;
+  /** The whole Content-Length arrived. */
+  onEnd(): void;
+  /** The connection closed or failed before the body was complete. */
+  onError(err: Error): void;
+}
+
+interface ParserLike {
+  _consumed?: boolean;
+  unconsume(): void;
+}
+
+interface UserBufferHandle {
+  useUserBuffer(buf: Buffer): void;
+}
+
+type Slots = { kBuffer: symbol; kBufferCb: symbol; kBufferGen: symbol };
+
+function userBufferSlots(socket: Socket): Slots | undefined {
+  const found: Partial<Record<keyof Slots, symbol>> = {};
+  for (const s of Object.getOwnPropertySymbols(socket)) {
+    const d = s.description;
+    if (d === 'kBuffer' || d === 'kBufferCb' || d === 'kBufferGen') found[d] = s;
+  }
+  return found.kBuffer && found.kBufferCb && found.kBufferGen ? (found as Slots) : undefined;
+}
+
+function socketParts(req: IncomingMessage): { socket: Socket; parser: ParserLike; slots: Slots } | undefined {
+  const socket = req.socket as (Socket & { parser?: ParserLike | null; encrypted?: boolean }) | null;
+  if (!socket || socket.encrypted === true || socket.destroyed) return undefined;
+  const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
+  const parser = socket.parser;
+  if (!parser || parser._consumed !== true || typeof parser.unconsume !== 'function') return undefined;
+  const slots = userBufferSlots(socket);
+  if (!slots) return undefined;
+  const s = socket as unknown as Record<symbol, unknown>;
+  if (s[slots.kBuffer] !== null || s[slots.kBufferCb] !== null) return undefined;
+  return { socket, parser, slots };
+}
+
+/**
+ * Whether `req`'s body can be read directly: HTTP/1.1 over plain TCP, Node's parser reading the
+ * socket in C++, a Content-Length of at least `minBytes` and no Transfer-Encoding. A caller that
+ * goes on to use `DirectBody` answers this request with `Connection: close`.
+ */
+export function directBodyEligible(req: IncomingMessage, minBytes = DIRECT_BODY_MIN_BYTES): boolean {
+  if (req.httpVersion !== '1.1' || req.headers['transfer-encoding'] !== undefined) return false;
+  const cl = req.headers['content-length'];
+  if (cl === undefined || !/^\d{1,15}$/.test(cl) || Number(cl) < minBytes) return false;
+  return socketParts(req) !== undefined;
+}
+
+export class DirectBody {
+  readonly #req: IncomingMessage;
+  #remaining: number;
+  #sink: DirectBodySink | undefined;
+  #socket: Socket | undefined;
+  readonly #free: Buffer[] = [];
+  #out = 0;
+  #paused = false;
+  /** The read callback said stop (too many buffers out, or paused). */
+  #stopped = false;
+  #ended = false;
+  #discarding = false;
+
+  /** `req` must have passed `directBodyEligible`. */
+  constructor(req: IncomingMessage) {
+    this.#req = req;
+    this.#remaining = Number(req.headers['content-length']);
+  }
+
+  /**
+   * Begins delivering to `sink` on the next tick (after Node's parser finished the read that held
+   * the head). Falls back to the request stream itself if the socket can no longer be taken over.
+   */
+  start(sink: DirectBodySink): void {
+    this.#sink = sink;
+    process.nextTick(() => this.#takeOver());
+  }
+
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#socket?.pause();
+    if (!this.#socket) this.#req.pause();
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#resumeReading();
+  }
+
+  /** Drops the rest of the body as it arrives (the transfer failed; the caller cuts the connection). */
+  discard(): void {
+    this.#discarding = true;
+    this.#paused = false;
+    this.#resumeReading();
+  }
+
+  #resumeReading(): void {
+    if (this.#ended && !this.#discarding) return;
+    if (!this.#socket) {
+      this.#req.resume();
+      return;
+    }
+    if (this.#out >= DIRECT_BODY_MAX_BUFFERS && !this.#discarding) return;
+    this.#stopped = false;
+    this.#socket.resume();
+  }
+
+  #takeOver(): void {
+    const req = this.#req;
+    const parts = socketParts(req);
+    if (!parts) return this.#fallBack();
+    const { socket, parser, slots } = parts;
+    parser.unconsume();
+    parser._consumed = false;
+    this.#socket = socket;
+    const s = socket as unknown as Record<symbol, unknown>;
+    const first = this.#take();
+    s[slots.kBuffer] = first;
+    s[slots.kBufferCb] = (n: number, buf: Buffer): boolean => this.#onRead(n, buf);
+    s[slots.kBufferGen] = (): Buffer => this.#take();
+    (socket as unknown as { _handle: UserBufferHandle })._handle.useUserBuffer(first);
+    socket.once('close', () => {
+      if (!this.#ended) this.#fail(new Error('the sender closed the connection before the body was complete'));
+    });
+    // The body bytes that arrived with the head already went through the parser: they come first.
+    let chunk: Buffer | null;
+    while (!this.#ended && (chunk = req.read() as Buffer | null) !== null) this.#deliver(chunk, noop);
+    if (this.#ended) return;
+    if (this.#paused) socket.pause();
+    else socket.resume();
+  }
+
+  #fallBack(): void {
+    const req = this.#req;
+    req.on('data', (chunk: Buffer) => this.#deliver(chunk, noop));
+    req.once('end', () => {
+      if (!this.#ended) this.#fail(new Error('the body ended before its Content-Length'));
+    });
+    req.once('error', (err) => this.#fail(err));
+    if (this.#paused) req.pause();
+  }
+
+  #take(): Buffer {
+    this.#out++;
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(DIRECT_BODY_BUFFER_BYTES);
+  }
+
+  /** The socket's read callback: false stops the reads (the next one may still be delivered). */
+  #onRead(n: number, buf: Buffer): boolean {
+    let released = false;
+    this.#deliver(buf.subarray(0, n), () => {
+      if (released) return;
+      released = true;
+      this.#out--;
+      this.#free.push(buf);
+      if (this.#stopped && !this.#paused) this.#resumeReading();
+    });
+    const go = this.#discarding || (!this.#ended && !this.#paused && this.#out < DIRECT_BODY_MAX_BUFFERS);
+    if (!go) this.#stopped = true;
+    return go;
+  }
+
+  #deliver(data: Buffer, release: () => void): void {
+    if (this.#ended || this.#discarding || this.#remaining <= 0) {
+      release();
+      return;
+    }
+    const piece = data.length > this.#remaining ? data.subarray(0, this.#remaining) : data;
+    this.#remaining -= piece.length;
+    this.#sink?.onChunk(piece, release);
+    if (this.#remaining === 0 && !this.#ended) {
+      this.#ended = true;
+      this.#socket?.pause();
+      this.#sink?.onEnd();
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#sink?.onError(err);
+  }
+}
+
+function noop(): void {}
