@@ -27,9 +27,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** Size of each reused read buffer (the size Node's own socket reads use). */
+/**
+ * Size of each reused read buffer: twice Node's own 64 KiB socket reads, half the read and write
+ * calls (measured: 500 MiB curl → curl, pipe serve CPU 240–370 ms at 64 KiB, 200–270 at 128 KiB,
+ * 180–260 at 256 KiB, whose peak RSS was ~6 MiB higher).
+ */
 export const DIRECT_BODY_BUFFER_BYTES = 128 * 1024;
-/** Most read buffers one body may have handed out unreleased before its reads pause (4 MiB). */
+/** Most read buffers one body may have out (delivered, not yet released) before its reads pause: 4 MiB. */
 export const DIRECT_BODY_MAX_BUFFERS = 32;
 /** Bodies smaller than this go through Node's parser as usual (their connection stays reusable). */
 export const DIRECT_BODY_MIN_BYTES = 1024 * 1024;
