@@ -106,3 +106,20 @@ export function gcCounter(dir: string): { preload: string; counts(): GcCounts } 
     counts: () => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as GcCounts) : { minor: 0, major: 0 }),
   };
 }
+
+/**
+ * Starts a long-running command (`server`, `pipe serve`, …) and waits for its `listening on` line;
+ * `base` is `http://address:port` as it printed them.
+ */
+export async function startListening(
+  args: string[],
+  options: Parameters<typeof startCli>[1] = {},
+): Promise<{ run: Running; base: string }> {
+  const run = startCli(args, options);
+  for (let i = 0; ; i++) {
+    const m = /listening on (?:http:\/\/)?([\d.]+):(\d+)/.exec(run.stdout() + run.stderr());
+    if (m) return { run, base: `http://${m[1]}:${m[2]}` };
+    if (i > 300 || run.child.exitCode !== null) throw new Error(`not listening: ${run.stdout()}${run.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

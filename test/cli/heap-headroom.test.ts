@@ -13,7 +13,7 @@ import {
   headroomPercent,
   keepHeapHeadroom,
 } from '../../src/core/heap-headroom.js';
-import { NOT_BUILT, gcCounter, startCli } from './dist.js';
+import { NOT_BUILT, gcCounter, startListening } from './dist.js';
 import { NO_CURL, curlThroughPipe } from '../helpers/curl.js';
 
 const MiB = 1024 * 1024;
@@ -39,17 +39,10 @@ test(
     const dir = mkdtempSync(join(tmpdir(), 'burrow-headroom-'));
     try {
       const gc = gcCounter(dir);
-      const run = startCli(['server', '--port', '0', '--address', '127.0.0.1', '--db', 'sqlite:./b.db'], {
-        cwd: dir,
-        env: { NODE_OPTIONS: `--require ${gc.preload}`, NODE_TEST_CONTEXT: undefined },
-        boundMs: 55_000,
-      });
-      let m: RegExpMatchArray | null = null;
-      for (let i = 0; !(m = /listening on [\d.]+:(\d+)/.exec(run.stderr())); i++) {
-        if (i > 300) throw new Error(`not ready: ${run.stdout()}${run.stderr()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const base = `http://127.0.0.1:${m[1]}`;
+      const { run, base } = await startListening(
+        ['server', '--port', '0', '--address', '127.0.0.1', '--db', 'sqlite:./b.db'],
+        { cwd: dir, env: { NODE_OPTIONS: `--require ${gc.preload}`, NODE_TEST_CONTEXT: undefined }, boundMs: 55_000 },
+      );
       // chunked: an upload with a Content-Length is read into reused buffers (src/core/direct-body.ts)
       // and leaves little to collect; a chunked one goes through Node's parser, a fresh buffer per piece
       const chunked = true;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NOT_BUILT, gcCounter, startCli } from './dist.js';
+import { NOT_BUILT, gcCounter, startListening } from './dist.js';
 import { NO_CURL, curlThroughPipe } from '../helpers/curl.js';
 
 const MiB = 1024 * 1024;
@@ -20,17 +20,11 @@ test(
     const dir = mkdtempSync(join(tmpdir(), 'burrow-direct-body-'));
     try {
       const gc = gcCounter(dir);
-      const run = startCli(['pipe', 'serve', '--port', '0', '--address', '127.0.0.1'], {
+      const { run, base } = await startListening(['pipe', 'serve', '--port', '0', '--address', '127.0.0.1'], {
         cwd: dir,
         env: { NODE_OPTIONS: `--require ${gc.preload}`, NODE_TEST_CONTEXT: undefined },
         boundMs: 55_000,
       });
-      let m: RegExpMatchArray | null = null;
-      for (let i = 0; !(m = /listening on (http:\/\/[\d.]+:\d+)/.exec(run.stdout() + run.stderr())); i++) {
-        if (i > 300) throw new Error(`not ready: ${run.stdout()}${run.stderr()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const base = m[1]!;
       const file = join(dir, 'payload');
       const piece = Buffer.alloc(MiB, 7);
       writeFileSync(file, Buffer.concat(Array.from({ length: 256 }, () => piece)));

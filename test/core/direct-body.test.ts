@@ -16,6 +16,7 @@ import {
   type DirectBodySink,
 } from '../../src/core/direct-body.js';
 import { waitUntil } from '../helpers/wait.js';
+import { rawExchange } from '../helpers/net.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -74,22 +75,6 @@ function put(body: Buffer, headers: Record<string, string | number> = {}): Promi
   });
 }
 
-/** Raw bytes on a socket; resolves with what the server wrote until it closed. */
-async function raw(pieces: Buffer[], gapMs = 0): Promise<string> {
-  const sock = connect(port, '127.0.0.1');
-  await once(sock, 'connect');
-  const chunks: Buffer[] = [];
-  sock.on('data', (c: Buffer) => chunks.push(c));
-  sock.on('error', () => {});
-  const closed = once(sock, 'close');
-  for (const p of pieces) {
-    sock.write(p);
-    if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
-  }
-  await closed;
-  return Buffer.concat(chunks).toString('latin1');
-}
-
 void describe('core/direct-body', () => {
   void test("Node still has what a direct body needs (user-buffer slots, useUserBuffer, the parser's unconsume)", async () => {
     const seen: boolean[] = [];
@@ -119,7 +104,7 @@ void describe('core/direct-body', () => {
     for (let at = 1000; at < body.length; at += 77_777)
       pieces.push(body.subarray(at, Math.min(body.length, at + 77_777)));
     pieces[pieces.length - 1] = Buffer.concat([pieces[pieces.length - 1]!, extra]);
-    const out = await raw(pieces, 2);
+    const out = await rawExchange(port, pieces, 2);
     assert.match(out, /^HTTP\/1\.1 200 OK\r\n/);
     assert.ok(out.includes(`${body.length} ${sha(body)}`), out.slice(-160));
     assert.equal(out.match(/HTTP\/1\.1/g)?.length, 1, 'the bytes after the body are not a second request');
@@ -216,9 +201,14 @@ void describe('core/direct-body', () => {
       req.on('end', () => res.writeHead(200, { connection: 'close' }).end());
     };
     const big = 2 * 1024 * 1024;
-    await raw([Buffer.from(`PUT /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`)]);
+    await rawExchange(port, [
+      Buffer.from(`PUT /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`),
+    ]);
     await put(Buffer.alloc(1000));
-    await raw([Buffer.from(`PUT /o HTTP/1.0\r\nHost: a\r\nContent-Length: ${big}\r\n\r\n`), Buffer.alloc(big)]);
+    await rawExchange(port, [
+      Buffer.from(`PUT /o HTTP/1.0\r\nHost: a\r\nContent-Length: ${big}\r\n\r\n`),
+      Buffer.alloc(big),
+    ]);
     assert.deepEqual(seen, [false, false, false]);
   });
 });

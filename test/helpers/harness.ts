@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { createServer, type BurrowServer } from '../../src/app/server.js';
+import { composeServer, type ComposedServer, type ComposeOptions } from '../../src/app/compose.js';
 import type { ServerOptions } from '../../src/server/config.js';
 
 export async function startServer(
@@ -11,6 +12,22 @@ export async function startServer(
   const server = createServer({ logLevel: 'silent', processMetrics: false, address: '127.0.0.1', port: 0, ...options });
   const addr = await server.listen();
   return { server, port: addr.port, url: `http://127.0.0.1:${addr.port}` };
+}
+
+/** The whole `burrow server` (accounts in an in-memory SQLite, the pipe, the edges), silent, on port 0. */
+export async function startComposed(
+  options: ComposeOptions = {},
+): Promise<{ composed: ComposedServer; port: number; url: string }> {
+  const composed = await composeServer({
+    port: 0,
+    address: '127.0.0.1',
+    db: 'sqlite::memory:',
+    logLevel: 'silent',
+    processMetrics: false,
+    ...options,
+  });
+  const { main } = await composed.listen();
+  return { composed, port: main.port, url: `http://127.0.0.1:${main.port}` };
 }
 
 export async function startOrigin(handler: http.RequestListener): Promise<{ server: http.Server; port: number }> {

@@ -24,3 +24,22 @@ export function readAll(stream: Readable): Promise<Buffer> {
     stream.once('error', reject);
   });
 }
+
+/**
+ * Writes `pieces` in order on a new connection to 127.0.0.1:port, `gapMs` apart (so they arrive as
+ * separate reads); resolves with everything the server wrote, once it closed the connection.
+ */
+export async function rawExchange(port: number, pieces: readonly Uint8Array[], gapMs = 1): Promise<string> {
+  const sock = net.connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  const out: Buffer[] = [];
+  sock.on('data', (c: Buffer) => out.push(c));
+  sock.on('error', () => {});
+  const closed = once(sock, 'close');
+  for (const p of pieces) {
+    sock.write(p);
+    if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+  }
+  await closed;
+  return Buffer.concat(out).toString('latin1');
+}

@@ -13,9 +13,8 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { openTunnel } from '../../src/client/burrow/open-tunnel.js';
 import { isBurrowError } from '../../src/core/errors.js';
-import { composeServer } from '../../src/app/compose.js';
 import { resolveServerConfig } from '../../src/server/config.js';
-import { closeHttp, request, startOrigin } from '../helpers/harness.js';
+import { closeHttp, request, startComposed, startOrigin } from '../helpers/harness.js';
 import { runDistCli } from './dist-cli.js';
 
 test('public-url-wss: ws:// and wss:// public URLs are read as http:// and https://', () => {
@@ -38,18 +37,8 @@ test('public-url-wss: ws:// and wss:// public URLs are read as http:// and https
 
 test('public-url-wss: a server with a wss:// public URL hands out https:// tunnel URLs and wss:// tiflis URLs', async (t) => {
   const key = 'k'.repeat(40);
-  const composed = await composeServer({
-    port: 0,
-    address: '127.0.0.1',
-    db: 'sqlite::memory:',
-    logLevel: 'silent',
-    processMetrics: false,
-    publicUrl: 'wss://tunnel.example.com',
-    registrationKey: key,
-  });
+  const { composed, port } = await startComposed({ publicUrl: 'wss://tunnel.example.com', registrationKey: key });
   t.after(() => composed.close());
-  const { main } = await composed.listen();
-  const port = main.port;
   assert.match(composed.server.url, /^https:\/\//);
 
   // burrow agent: REGISTERED carries an https:// URL

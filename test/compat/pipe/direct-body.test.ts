@@ -10,26 +10,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { startPipe, fetchText, type TestPipe } from './helpers.js';
 import { receiver, sender, sha, source } from './streams.js';
 import { waitUntil } from '../../helpers/wait.js';
-import { composeServer, type ComposedServer } from '../../../src/app/compose.js';
+import { rawExchange } from '../../helpers/net.js';
+import { startComposed } from '../../helpers/harness.js';
+import type { ComposedServer } from '../../../src/app/compose.js';
 import type { PipeStats } from '../../../src/app/pipe.js';
 
 const MiB = 1024 * 1024;
-
-/** A sender on a raw socket: `pieces` written in order; resolves with all the server wrote until it closed. */
-async function rawSender(port: number, pieces: Uint8Array[]): Promise<string> {
-  const sock = connect(port, '127.0.0.1');
-  await once(sock, 'connect');
-  const out: Buffer[] = [];
-  sock.on('data', (c: Buffer) => out.push(c));
-  sock.on('error', () => {});
-  const closed = once(sock, 'close');
-  for (const p of pieces) {
-    sock.write(p);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await closed;
-  return Buffer.concat(out).toString('latin1');
-}
 
 function raw(path: string, body: Uint8Array, extra: Uint8Array = new Uint8Array(0)): Uint8Array[] {
   const head = Buffer.from(`PUT ${path} HTTP/1.1\r\nHost: pipe\r\nContent-Length: ${body.length}\r\n\r\n`);
@@ -55,16 +41,10 @@ for (const where of ['pipe serve', 'a whole server'] as const) {
         port = tp.port;
         stats = () => tp.handler.stats();
       } else {
-        const composed = await composeServer({
-          port: 0,
-          address: '127.0.0.1',
-          db: 'sqlite::memory:',
-          logLevel: 'silent',
-          processMetrics: false,
-        });
+        const { composed, url, port: mainPort } = await startComposed();
         s = composed;
-        port = (await composed.listen()).main.port;
-        base = `http://127.0.0.1:${port}/api/v1/pipe`;
+        port = mainPort;
+        base = `${url}/api/v1/pipe`;
         stats = () => composed.pipe!.handler.stats();
       }
     });
@@ -97,7 +77,7 @@ for (const where of ['pipe serve', 'a whole server'] as const) {
       const r = receiver(`${base}/raw1`);
       await new Promise((res) => setTimeout(res, 50));
       const prefix = where === 'pipe serve' ? '' : '/api/v1/pipe';
-      const out = await rawSender(
+      const out = await rawExchange(
         port,
         raw(`${prefix}/raw1`, body, Buffer.from('GET /next HTTP/1.1\r\nHost: pipe\r\n\r\n')),
       );

@@ -2,21 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTcpTunnel as limrunStart } from '@limrun/api/tunnel';
-import { composeServer } from '../../../src/app/compose.js';
+import { startComposed } from '../../helpers/harness.js';
 import { exposeTcp } from '../../../src/client/burrow/expose-tcp.js';
 import { startTcpTunnel } from '../../../src/client/tcp-ws/tcp-tunnel.js';
 import { dial, echo, readBytes, startTarget } from './helpers.js';
 
 async function stack(t: import('node:test').TestContext, onConnection: Parameters<typeof startTarget>[0]) {
   const target = await startTarget(onConnection);
-  const composed = await composeServer({
-    port: 0,
-    address: '127.0.0.1',
-    db: 'sqlite::memory:',
-    logLevel: 'silent',
-    processMetrics: false,
-  });
-  const { main } = await composed.listen();
+  const { composed, port: mainPort } = await startComposed();
+  const main = { port: mainPort };
   const agent = await exposeTcp({
     port: target.port,
     localHost: '127.0.0.1',
