@@ -16,8 +16,8 @@
  * - the socket reads into user buffers, the mechanism behind `net.Socket`'s documented `onread`
  *   option, installed on a socket that already exists: its three `kBuffer*` slots (found by their
  *   descriptions; every `net.Socket` has them) and `handle.useUserBuffer()`;
- * - the body ends at its Content-Length; bytes after it are ignored, and the connection is not
- *   reused (the caller answers with `Connection: close`, see `directBodyEligible`).
+ * - the body ends at its Content-Length; bytes after it are read and dropped, and the connection
+ *   is not reused (the caller answers with `Connection: close`, see `directBodyEligible`).
  *
  * A buffer handed to the sink stays the sink's until it calls `release()`; reading pauses when
  * DIRECT_BODY_MAX_BUFFERS are out. test/core/direct-body.test.ts fails loudly if a Node version
@@ -172,7 +172,6 @@ export class DirectBody {
     // The body bytes that arrived with the head already went through the parser: they come first.
     let chunk: Buffer | null;
     while (!this.#ended && (chunk = req.read() as Buffer | null) !== null) this.#deliver(chunk, noop);
-    if (this.#ended) return;
     if (this.#paused) socket.pause();
     else socket.resume();
   }
@@ -217,8 +216,12 @@ export class DirectBody {
     this.#sink?.onChunk(piece, release);
     if (this.#remaining === 0 && !this.#ended) {
       this.#ended = true;
-      this.#socket?.pause();
+      // what follows the body is read and dropped until the connection closes: left unread, it
+      // would turn the close into a reset, which can cut the end of the answer in flight
+      this.#discarding = true;
+      this.#paused = false;
       this.#sink?.onEnd();
+      if (this.#stopped) this.#resumeReading();
     }
   }
 
