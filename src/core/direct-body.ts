@@ -28,13 +28,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 
 /**
- * Size of each reused read buffer: twice Node's own 64 KiB socket reads, half the read and write
- * calls (measured: 500 MiB curl → curl, pipe serve CPU 240–370 ms at 64 KiB, 200–270 at 128 KiB,
- * 180–260 at 256 KiB, whose peak RSS was ~6 MiB higher).
+ * Size of each reused read buffer: Node's own socket read size. 128 KiB halved the read and write
+ * calls and cost a curl → curl transfer ~25 % less server CPU, but three Node receivers of one sender
+ * took 14 % longer (alternating, 10 rounds of 512 MiB: 1.06 against 0.91 s); bench/RESULTS.md.
  */
-export const DIRECT_BODY_BUFFER_BYTES = 128 * 1024;
+export const DIRECT_BODY_BUFFER_BYTES = 64 * 1024;
 /** Most read buffers one body may have out (delivered, not yet released) before its reads pause: 4 MiB. */
-export const DIRECT_BODY_MAX_BUFFERS = 32;
+export const DIRECT_BODY_MAX_BUFFERS = 64;
 /** Bodies smaller than this go through Node's parser as usual (their connection stays reusable). */
 export const DIRECT_BODY_MIN_BYTES = 1024 * 1024;
 
