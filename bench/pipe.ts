@@ -3,7 +3,8 @@
  * and a whole `burrow server` (/api/v1/pipe/), each in its own process, in the same run, with two
  * kinds of client: Node's http (SIZE, default 1 GiB; sender and receivers in this process) and
  * curl (`curl -T file URL` → `curl URL`, CURL_SIZE, default 200 MiB, each its own process).
- * Medians of RUNS rounds whose order rotates; ratios against piping-server; server RSS (idle after
+ * Medians of RUNS rounds whose order rotates; ratios against piping-server; this process (the Node
+ * clients) settles glibc's malloc thresholds first, as burrow's CLI does (src/core/malloc.ts); server RSS (idle after
  * start, after warm-up, peak during the runs) from /proc/<pid>/status (Linux). The servers run from
  * plain node and dist/ (bench/pipe-server.ts), so their RSS compares servers, not loaders.
  *
@@ -17,6 +18,13 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { settleMallocThresholds } from '../src/core/malloc.js';
+
+// The Node-client cases' sender and receivers live in this process: glibc trimming its heap per
+// buffer here made each case's rounds swing 2-4x (2.4-7.1 s for the same 1 GiB to 3 receivers),
+// whatever the server. Settled once, the client is the same steady one for every server; the servers
+// themselves run as their users run them (pipe-server.ts).
+settleMallocThresholds();
 
 const { values } = parseArgs({
   options: {
