@@ -15,7 +15,7 @@ import {
   directBodyEligible,
   type DirectBodySink,
 } from '../../src/core/direct-body.js';
-import { waitUntil } from '../helpers/wait.js';
+import { waitUntil, waitUntilSteady } from '../helpers/wait.js';
 import { rawExchange } from '../helpers/net.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -113,11 +113,15 @@ void describe('core/direct-body', () => {
   void test('bytes after the body are read and dropped: the connection ends with a FIN, a late reader gets the whole answer', async () => {
     // a large answer the client reads late: still in the server's send buffer when it closes
     const answer = Buffer.alloc(8 * 1024 * 1024, 5);
+    let answering: ServerResponse | undefined;
     handler = (req, res) => {
       const body = new DirectBody(req);
       body.start({
         onChunk: (_chunk, release) => release(),
-        onEnd: () => res.writeHead(200, { connection: 'close', 'content-length': answer.length }).end(answer),
+        onEnd: () => {
+          answering = res;
+          res.writeHead(200, { connection: 'close', 'content-length': answer.length }).end(answer);
+        },
         onError: () => {},
       });
     };
@@ -133,7 +137,8 @@ void describe('core/direct-body', () => {
     const closed = once(sock, 'close');
     // the body, then 1 MiB the server has no use for (a client that pipelines, or junk)
     sock.write(Buffer.concat([head, body, Buffer.alloc(1024 * 1024, 9)]));
-    await new Promise((r) => setTimeout(r, 300));
+    // the server holds the rest of the answer: the client has not read, the kernel's buffers are full
+    await waitUntil(() => (answering?.writableLength ?? 0) > 0, { what: 'the answer to back up' });
     sock.resume();
     await closed;
     assert.deepEqual(errors, [], 'no ECONNRESET');
@@ -186,7 +191,7 @@ void describe('core/direct-body', () => {
     const size = (DIRECT_BODY_MAX_BUFFERS + 40) * DIRECT_BODY_BUFFER_BYTES;
     const done = put(Buffer.alloc(size, 7));
     await waitUntil(() => held.length >= DIRECT_BODY_MAX_BUFFERS - 1, { what: 'the buffers to run out' });
-    await new Promise((r) => setTimeout(r, 150));
+    await waitUntilSteady(() => delivered, { quietMs: 100, what: 'the delivered bytes' });
     assert.equal(ended, false);
     assert.ok(held.length <= DIRECT_BODY_MAX_BUFFERS + 2, `held ${held.length} buffers`);
     const stalledAt = delivered;
@@ -214,11 +219,9 @@ void describe('core/direct-body', () => {
     };
     const size = 16 * 1024 * 1024;
     const done = put(Buffer.alloc(size, 1));
-    await new Promise((r) => setTimeout(r, 200));
-    const whilePaused = delivered;
-    await new Promise((r) => setTimeout(r, 200));
-    assert.ok(delivered - whilePaused <= DIRECT_BODY_BUFFER_BYTES, `${delivered - whilePaused} bytes while paused`);
-    assert.ok(delivered < size);
+    // the bytes that came with the head may arrive; then nothing while paused
+    const whilePaused = await waitUntilSteady(() => delivered, { quietMs: 150, what: 'the delivered bytes' });
+    assert.ok(whilePaused <= 2 * DIRECT_BODY_BUFFER_BYTES, `${whilePaused} bytes delivered while paused`);
     body.resume();
     assert.equal((await done).text, String(size));
   });

@@ -13,7 +13,7 @@ import { waitUntil } from '../../helpers/wait.js';
 import { rawExchange } from '../../helpers/net.js';
 import { startComposed } from '../../helpers/harness.js';
 import type { ComposedServer } from '../../../src/app/compose.js';
-import type { PipeStats } from '../../../src/app/pipe.js';
+import type { PipeHandler } from '../../../src/app/pipe.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,20 +32,20 @@ for (const where of ['pipe serve', 'a whole server'] as const) {
     let s: ComposedServer | undefined;
     let base = '';
     let port = 0;
-    let stats: () => PipeStats;
+    let pipe: PipeHandler;
     before(async () => {
       if (where === 'pipe serve') {
         const tp = await startPipe();
         p = tp;
         base = tp.url;
         port = tp.port;
-        stats = () => tp.handler.stats();
+        pipe = tp.handler;
       } else {
         const { composed, url, port: mainPort } = await startComposed();
         s = composed;
         port = mainPort;
         base = `${url}/api/v1/pipe`;
-        stats = () => composed.pipe!.handler.stats();
+        pipe = composed.pipe!.handler;
       }
     });
     after(async () => {
@@ -75,7 +75,7 @@ for (const where of ['pipe serve', 'a whole server'] as const) {
     void test('head and body in one write, odd pieces, bytes after the body: the receiver gets the body only', async () => {
       const body = randomBytes(3 * MiB + 17);
       const r = receiver(`${base}/raw1`);
-      await new Promise((res) => setTimeout(res, 50));
+      await waitUntil(() => pipe.stats().pending > 0, { what: 'the receiver to wait' });
       const prefix = where === 'pipe serve' ? '' : '/api/v1/pipe';
       const out = await rawExchange(
         port,
@@ -104,19 +104,23 @@ for (const where of ['pipe serve', 'a whole server'] as const) {
 
     void test('the sender leaves mid-body: receivers are cut, the path works again', async () => {
       const r = receiver(`${base}/gone`);
-      await new Promise((res) => setTimeout(res, 50));
+      await waitUntil(() => pipe.stats().pending > 0, { what: 'the receiver to wait' });
       const prefix = where === 'pipe serve' ? '' : '/api/v1/pipe';
       const sock = connect(port, '127.0.0.1');
       sock.on('error', () => {});
       await once(sock, 'connect');
       sock.write(`PUT ${prefix}/gone HTTP/1.1\r\nHost: pipe\r\nContent-Length: ${64 * MiB}\r\n\r\n`);
       for (let i = 0; i < 16; i++) sock.write(Buffer.alloc(64 * 1024, i));
-      await new Promise((res) => setTimeout(res, 150));
+      await waitUntil(() => pipe.pipes().some((x) => x.path === '/gone' && x.bytes >= MiB), {
+        what: 'the first MiB to reach the receiver',
+      });
       sock.destroy();
       const got = await r;
       assert.equal(got.complete, false);
       assert.ok(got.bytes > 0 && got.bytes < 64 * MiB, `${got.bytes} bytes`);
-      await waitUntil(() => stats().active === 0 && stats().transfersFailed >= 1, { what: 'the transfer to fail' });
+      await waitUntil(() => pipe.stats().active === 0 && pipe.stats().transfersFailed >= 1, {
+        what: 'the transfer to fail',
+      });
       const size = 2 * MiB;
       const again = receiver(`${base}/gone`);
       await sender(`${base}/gone`, source(size), size);
