@@ -225,6 +225,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
       try {
         const tunnel = await register(conn, r, upgrade);
         conn.session.sendControl(FrameType.REGISTERED, { req: r.req, ok: true, tunnel });
+        conn.tunnels.get(String(tunnel['id']))?.announce();
       } catch (err) {
         if (!isBurrowError(err)) throw err;
         c.metrics.errors.inc({ code: err.code });

@@ -51,6 +51,9 @@ export class BurrowTunnel implements RegisteredTunnel {
   readonly #stats: StreamStats<MuxStream>;
   readonly #allowPorts: readonly PortRange[];
   #closed = false;
+  /** REGISTERED went out to the agent: before it, an OPEN would name a tunnel the agent does not know. */
+  #announced = false;
+  #announceWaiters: (() => void)[] = [];
 
   constructor(o: BurrowTunnelOptions) {
     this.id = o.id ?? randomUUID();
@@ -74,7 +77,20 @@ export class BurrowTunnel implements RegisteredTunnel {
     return inPortList(port, this.#allowPorts);
   }
 
+  /**
+   * The agent has been told about this tunnel (its REGISTERED is queued on the session): streams may
+   * open. Until then openStream() waits — a tcp tunnel is in the registry (and its lease in a
+   * cluster's view) while its public port is set up, before REGISTERED can carry that port, and an
+   * OPEN the agent received first would be reset TUNNEL_NOT_FOUND (a visitor's 502 AGENT_FAULT).
+   */
+  announce(): void {
+    if (this.#announced) return;
+    this.#announced = true;
+    for (const w of this.#announceWaiters.splice(0)) w();
+  }
+
   async openStream(info: StreamInfo): Promise<Duplex> {
+    if (!this.#announced && !this.#closed) await new Promise<void>((r) => this.#announceWaiters.push(r));
     if (this.#closed || this.#session.closed)
       throw new BurrowError('BURROW_ERR_AGENT_GONE', `tunnel "${this.name}" is not connected`);
     if (this.#stats.open.size >= this.#maxStreams) {
@@ -107,6 +123,7 @@ export class BurrowTunnel implements RegisteredTunnel {
   close(reason?: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const w of this.#announceWaiters.splice(0)) w();
     const err = new BurrowError('BURROW_ERR_AGENT_GONE', reason ?? `tunnel "${this.name}" closed`);
     for (const s of this.#stats.open) s.destroy(err);
   }
