@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MuxSession } from '../../../src/wire/mux/mux.js';
+import type { MuxSession } from '../../../src/wire/mux/mux.js';
+import { muxPair } from '../../helpers/mux-pair.js';
 import { FrameType } from '../../../src/wire/mux/frames.js';
 import { BurrowTunnel } from '../../../src/server/agent/tunnel.js';
 import { createMetrics } from '../../../src/server/metrics.js';
@@ -13,24 +14,7 @@ import { isBurrowError } from '../../../src/core/errors.js';
 
 /** A server and an agent session back to back; the agent records what reaches it, in order. */
 function link() {
-  let toAgent: Buffer[] = [];
-  let toServer: Buffer[] = [];
-  const pump = (): void => {
-    const a = toAgent;
-    toAgent = [];
-    for (const d of a) agent.receive(d);
-    const s = toServer;
-    toServer = [];
-    for (const d of s) server.receive(d);
-  };
-  const server: MuxSession = new MuxSession(
-    { send: (d) => (toAgent.push(d), setImmediate(pump), true) },
-    { role: 'server', window: 65536, peerWindow: 65536 },
-  );
-  const agent: MuxSession = new MuxSession(
-    { send: (d) => (toServer.push(d), setImmediate(pump), true) },
-    { role: 'agent', window: 65536, peerWindow: 65536 },
-  );
+  const { server, agent } = muxPair();
   const seen: string[] = [];
   agent.on('control', (f: { type: number }) => seen.push(f.type === FrameType.REGISTERED ? 'REGISTERED' : 'control'));
   agent.on('stream', () => seen.push('OPEN'));

@@ -9,55 +9,17 @@ import { encodeFrame, FrameType } from '../../../src/wire/mux/frames.js';
 import { DIRECT_SEND_BYTES, FRAME_HEADER_SIZE, MAX_DATA_CHUNK } from '../../../src/wire/mux/limits.js';
 import type { StreamOpen } from '../../../src/wire/mux/messages.js';
 import { readAll } from '../../helpers/net.js';
+import { muxPair } from '../../helpers/mux-pair.js';
 
-/** Two sessions wired back to back through an in-memory "transport" that can be paused. */
-function pair(window = 64 * 1024) {
-  let aToB: Buffer[] = [];
-  let bToA: Buffer[] = [];
-  const server: MuxSession = new MuxSession(
-    { send: (d) => (aToB.push(d), setImmediate(pump), true) },
-    { role: 'server', window, peerWindow: window },
-  );
-  const agent: MuxSession = new MuxSession(
-    { send: (d) => (bToA.push(d), setImmediate(pump), true) },
-    { role: 'agent', window, peerWindow: window },
-  );
-  function pump(): void {
-    const x = aToB;
-    aToB = [];
-    for (const d of x) agent.receive(d);
-    const y = bToA;
-    bToA = [];
-    for (const d of y) server.receive(d);
-  }
-  return { server, agent };
-}
+const pair = muxPair;
 
 /** Like pair(), but the transports take parts; each part reaches the peer as its own chunk. */
 function partsPair(window = 1024 * 1024) {
-  let aToB: Buffer[] = [];
-  let bToA: Buffer[] = [];
   const sent: Buffer[][] = [];
-  const transport = (out: () => Buffer[]) => ({
-    send: (d: Buffer) => (out().push(d), setImmediate(pump), true),
-    sendParts: (parts: readonly Buffer[]) => (sent.push([...parts]), out().push(...parts), setImmediate(pump), true),
-  });
-  const server: MuxSession = new MuxSession(
-    transport(() => aToB),
-    { role: 'server', window, peerWindow: window },
-  );
-  const agent: MuxSession = new MuxSession(
-    transport(() => bToA),
-    { role: 'agent', window, peerWindow: window },
-  );
-  function pump(): void {
-    const x = aToB;
-    aToB = [];
-    for (const d of x) agent.receive(d);
-    const y = bToA;
-    bToA = [];
-    for (const d of y) server.receive(d);
-  }
+  const { server, agent } = muxPair(window, (push) => ({
+    send: (d) => (push(d), true),
+    sendParts: (parts) => (sent.push([...parts]), parts.forEach((p) => push(p)), true),
+  }));
   return { server, agent, sent };
 }
 
@@ -233,7 +195,7 @@ describe('mux', () => {
     assert.equal(closedWith, 'BURROW_ERR_PROTOCOL');
   });
 
-  test('regression (two writes per read): the DATA pieces of one read reach the stream\'s sink as one write', async () => {
+  test("regression (two writes per read): the DATA pieces of one read reach the stream's sink as one write", async () => {
     // A socket read often holds one DATA frame's tail and the next one's head: the decoder passes
     // them on as two pieces, and the sink (the local socket, the visitor's socket) got two write
     // syscalls per read. Corked for the read, they leave in one writev.
