@@ -163,7 +163,11 @@ export function bridgeStream(stream: MuxStream, local: Duplex, target: LocalTarg
   );
   stream.on('error', () => local.destroy());
   local.on('close', () => {
-    if (!stream.destroyed && !stream.writableFinished) stream.destroy();
+    if (stream.destroyed) return;
+    if (!stream.writableFinished) stream.destroy();
+    // the pipe's unpipe paused the stream: read on (nowhere to write now) so that the server's end is
+    // seen and the stream closes; a local service answering `Connection: close` closes first
+    else stream.resume();
   });
   stream.on('close', () => local.destroy());
   stream.pipe(local);
