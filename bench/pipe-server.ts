@@ -14,7 +14,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const PIPE_SERVERS = ['piping-server', 'burrow', 'burrow-server'] as const;
-export type PipeServerKind = (typeof PIPE_SERVERS)[number];
+/**
+ * bench/pipe.ts's reference rows beside them (throughput, not idle memory):
+ *   piping-server-settled  piping-server with glibc's malloc thresholds settled in its environment
+ *                          (MALLOC_TRIM_THRESHOLD_ and MALLOC_MMAP_THRESHOLD_ = 256 MiB): the peer
+ *                          at its best, the state it reaches by itself only after some transfers
+ *   floor                  the least a Node pipe server does (bench/lib/pipe-floor.ts, under tsx)
+ */
+export const PIPE_REFERENCES = ['piping-server-settled', 'floor'] as const;
+export type PipeServerKind = (typeof PIPE_SERVERS)[number] | (typeof PIPE_REFERENCES)[number];
+/** The environment that settles glibc's thresholds from the start (what burrow's CLI does from inside). */
+const SETTLED_MALLOC = { MALLOC_TRIM_THRESHOLD_: '268435456', MALLOC_MMAP_THRESHOLD_: '268435456' };
 
 export interface StartedServer {
   readonly kind: PipeServerKind;
@@ -85,12 +95,14 @@ async function waitListening(port: number, child: ChildProcess, timeoutMs = 20_0
 }
 
 export async function startPipeServer(kind: PipeServerKind, nodeArgs: string[] = []): Promise<StartedServer> {
-  if (kind !== 'piping-server' && !existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  if (kind.startsWith('burrow') && !existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const port = await freePort();
   let dir: string | undefined;
   let args: string[];
   let prefix = '';
-  if (kind === 'piping-server') {
+  let env: NodeJS.ProcessEnv | undefined;
+  if (kind === 'piping-server' || kind === 'piping-server-settled') {
+    if (kind === 'piping-server-settled') env = { ...process.env, ...SETTLED_MALLOC };
     args = [
       join(ROOT, 'node_modules/piping-server/dist/src/index.js'),
       '--host',
@@ -98,6 +110,8 @@ export async function startPipeServer(kind: PipeServerKind, nodeArgs: string[] =
       '--http-port',
       String(port),
     ];
+  } else if (kind === 'floor') {
+    args = ['--import', 'tsx', join(ROOT, 'bench/lib/pipe-floor.ts'), '--port', String(port)];
   } else if (kind === 'burrow') {
     args = [CLI, 'pipe', 'serve', '--address', '127.0.0.1', '--port', String(port)];
   } else {
@@ -107,7 +121,10 @@ export async function startPipeServer(kind: PipeServerKind, nodeArgs: string[] =
   }
   // piping-server logs every request at info: its own cost, as its users run it. Output is kept
   // only to explain a server that does not start.
-  const child = spawn(process.execPath, [...nodeArgs, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    ...(env ? { env } : {}),
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   const base = `http://127.0.0.1:${port}${prefix}`;
@@ -120,7 +137,7 @@ export async function startPipeServer(kind: PipeServerKind, nodeArgs: string[] =
     child,
     port,
     base,
-    command: `node ${[...nodeArgs, ...args].map((a) => a.replace(ROOT, '')).join(' ')}`,
+    command: `${env ? 'MALLOC_TRIM_THRESHOLD_=268435456 MALLOC_MMAP_THRESHOLD_=268435456 ' : ''}node ${[...nodeArgs, ...args].map((a) => a.replace(ROOT, '')).join(' ')}`,
     async stop() {
       if (child.exitCode === null) {
         const gone = new Promise((r) => child.once('exit', r));

@@ -3,16 +3,22 @@
  * and a whole `burrow server` (/api/v1/pipe/), each in its own process, in the same run, with two
  * kinds of client: Node's http (SIZE, default 1 GiB; sender and receivers in this process) and
  * curl (`curl -T file URL` → `curl URL`, CURL_SIZE, default 200 MiB, each its own process).
+ * Two reference rows run beside them (bench/pipe-server.ts PIPE_REFERENCES): piping-server with
+ * glibc's malloc thresholds settled (the peer at its best) and the floor (the least a Node pipe
+ * server does, bench/lib/pipe-floor.ts); `--no-references` leaves them out. For the Node-client
+ * cases each round also says how busy this process (the client) was: near 100 % of a core, the
+ * client, not the server, sets the pace.
  * Medians of RUNS rounds whose order rotates; ratios against piping-server; this process (the Node
  * clients) settles glibc's malloc thresholds first, as burrow's CLI does (src/core/malloc.ts); server RSS (idle after
  * start, after warm-up, peak during the runs) from /proc/<pid>/status (Linux). The servers run from
  * plain node and dist/ (bench/pipe-server.ts), so their RSS compares servers, not loaders.
  *
  *   npm run build && node --import tsx bench/pipe.ts [--size-mib 1024] [--curl-mib 200] [--runs 5]
+ *     [--no-references]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { PIPE_SERVERS, rssMiB, startPipeServer } from './pipe-server.js';
+import { PIPE_REFERENCES, PIPE_SERVERS, rssMiB, startPipeServer } from './pipe-server.js';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -31,12 +37,13 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     'curl-mib': { type: 'string', default: '200' },
     runs: { type: 'string', default: '5' },
+    'no-references': { type: 'boolean', default: false },
   },
 });
 const SIZE = Number(values['size-mib']) * 1024 * 1024;
 const CURL_SIZE = Number(values['curl-mib']) * 1024 * 1024;
 const RUNS = Number(values.runs);
-const IMPLS: readonly string[] = PIPE_SERVERS;
+const IMPLS: readonly string[] = values['no-references'] ? PIPE_SERVERS : [...PIPE_SERVERS, ...PIPE_REFERENCES];
 /** The cases: Node's http client and curl, each with 1 and 3 receivers. */
 const CASES = [
   { name: 'node n=1', n: 1, curl: false },
@@ -83,15 +90,27 @@ function send(url: string, size: number): Promise<void> {
   });
 }
 
-/** Node's http client: n receivers and the sender in this process. */
-async function transfer(base: string, path: string, n: number, size: number): Promise<number> {
+/** The share of one core this process used since `from` (process.cpuUsage()) over `secs`. */
+function busy(from: NodeJS.CpuUsage, secs: number): number {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6 / secs;
+}
+
+/** Node's http client: n receivers and the sender in this process; the seconds and the client's busy share. */
+async function transfer(
+  base: string,
+  path: string,
+  n: number,
+  size: number,
+): Promise<{ secs: number; client: number }> {
   const url = `${base}/${path}${n > 1 ? `?n=${n}` : ''}`;
   const receivers = Array.from({ length: n }, () => receive(url));
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const [got] = await Promise.all([Promise.all(receivers), send(url, size)]);
   const secs = Number(process.hrtime.bigint() - start) / 1e9;
   for (const g of got) if (g !== size) throw new Error(`receiver got ${g} of ${size} bytes`);
-  return secs;
+  return { secs, client: busy(cpu, secs) };
 }
 
 function curl(args: string[]): Promise<string> {
@@ -142,7 +161,7 @@ writeFileSync(file, Buffer.alloc(CURL_SIZE, 0x61));
 // All servers live for the whole run; each round rotates which goes first, so none gets the
 // warmer client. Peak RSS is sampled for each server throughout.
 const servers = new Map<string, Server>();
-for (const impl of PIPE_SERVERS) {
+for (const impl of IMPLS as typeof PIPE_SERVERS) {
   const s = await startPipeServer(impl);
   await new Promise((r) => setTimeout(r, 1000));
   const idle = rssMiB(s.child.pid!);
@@ -159,6 +178,7 @@ const sampler = setInterval(() => {
   for (const s of servers.values()) s.peakRss = Math.max(s.peakRss, rssMiB(s.child.pid!));
 }, 50);
 const rates = new Map<string, number[]>(); // `${case}|${impl}` → MiB/s per receiver
+const clientBusy = new Map<string, number[]>(); // `${case}|${impl}` → the Node client's share of a core
 let turn = 0;
 for (const c of CASES) {
   const size = c.curl ? CURL_SIZE : SIZE;
@@ -168,11 +188,16 @@ for (const c of CASES) {
     for (const impl of order) {
       const base = servers.get(impl)!.base;
       const path = `run-${c.name.replace(/\W/g, '')}-${r}`;
-      const secs = c.curl ? await curlTransfer(base, path, file, size, c.n) : await transfer(base, path, c.n, size);
-      const mib = size / 1024 / 1024 / secs;
-      rates.set(`${c.name}|${impl}`, [...(rates.get(`${c.name}|${impl}`) ?? []), mib]);
+      const t = c.curl
+        ? { secs: await curlTransfer(base, path, file, size, c.n), client: undefined }
+        : await transfer(base, path, c.n, size);
+      const mib = size / 1024 / 1024 / t.secs;
+      const key = `${c.name}|${impl}`;
+      rates.set(key, [...(rates.get(key) ?? []), mib]);
+      if (t.client !== undefined) clientBusy.set(key, [...(clientBusy.get(key) ?? []), t.client]);
+      const client = t.client === undefined ? '' : `, client ${(t.client * 100).toFixed(0)} % busy`;
       console.log(
-        `${c.name} ${impl.padEnd(14)} run ${r + 1}/${RUNS}: ${secs.toFixed(2)} s (${mib.toFixed(0)} MiB/s per receiver)`,
+        `${c.name} ${impl.padEnd(21)} run ${r + 1}/${RUNS}: ${t.secs.toFixed(2)} s (${mib.toFixed(0)} MiB/s per receiver${client})`,
       );
     }
   }
@@ -186,13 +211,21 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
-console.log(`| case | piping-server MiB/s | burrow pipe serve MiB/s (ratio) | burrow server MiB/s (ratio) |`);
-console.log(`|---|---|---|---|`);
+const others = IMPLS.filter((i) => i !== 'piping-server');
+console.log(`| case | piping-server MiB/s | ${others.map((i) => `${i} MiB/s (ratio)`).join(' | ')} |`);
+console.log(`|---|---|${others.map(() => '---|').join('')}`);
 for (const c of CASES) {
   const m = (impl: string): number => median(rates.get(`${c.name}|${impl}`)!);
   const p = m('piping-server');
   const cell = (impl: string): string => `${m(impl).toFixed(0)} (${(m(impl) / p).toFixed(2)}x)`;
-  console.log(`| ${c.name} | ${p.toFixed(0)} | ${cell('burrow')} | ${cell('burrow-server')} |`);
+  console.log(`| ${c.name} | ${p.toFixed(0)} | ${others.map(cell).join(' | ')} |`);
+}
+console.log(`\nThe Node client's share of a core during the Node-client rounds (median):`);
+console.log(`| case | ${IMPLS.join(' | ')} |`);
+console.log(`|---|${IMPLS.map(() => '---|').join('')}`);
+for (const c of CASES.filter((k) => !k.curl)) {
+  const b = (impl: string): string => `${(median(clientBusy.get(`${c.name}|${impl}`)!) * 100).toFixed(0)} %`;
+  console.log(`| ${c.name} | ${IMPLS.map(b).join(' | ')} |`);
 }
 console.log(`\n| server | RSS idle after start | after warm-up | peak during the runs |`);
 console.log(`|---|---|---|---|`);
@@ -217,4 +250,15 @@ for (const impl of ['burrow', 'burrow-server']) {
   console.log(
     `| ${impl} peak RSS ≤ piping-server's | ${peak.toFixed(0)} vs ${peer.toFixed(0)} MiB | ${verdict(peak <= peer)} |`,
   );
+}
+if (IMPLS.includes('floor')) {
+  const against = (c: string, impl: string, ref: string): string =>
+    `${(median(rates.get(`${c}|${impl}`)!) / median(rates.get(`${c}|${ref}`)!)).toFixed(2)}×`;
+  console.log(`\nReferences (same run): how far a faster server can go`);
+  console.log('| case | floor vs piping-server-settled | burrow vs floor | burrow vs piping-server-settled |');
+  console.log('|---|---:|---:|---:|');
+  for (const c of CASES)
+    console.log(
+      `| ${c.name} | ${against(c.name, 'floor', 'piping-server-settled')} | ${against(c.name, 'burrow', 'floor')} | ${against(c.name, 'burrow', 'piping-server-settled')} |`,
+    );
 }
