@@ -36,9 +36,11 @@ export interface Target {
 }
 
 export interface RpsSample {
+  /** 2xx answers a second: an error page answered fast (a peer whose pool broke) is not a request served. */
   rps: number;
   p50: number;
   p99: number;
+  /** 2xx answers in the run. */
   total: number;
   /** Requests sent but not answered when the run ended (≤ connections: stalled connections). */
   unanswered: number;
@@ -57,11 +59,12 @@ export async function runRps(t: Target, connections: number, durationS: number):
     );
     inst.on('response', (client) => served.add(client));
   });
+  const ok = r.requests.total - r.non2xx;
   return {
-    rps: r.requests.total / r.duration,
+    rps: ok / r.duration,
     p50: r.latency.p50,
     p99: r.latency.p99,
-    total: r.requests.total,
+    total: ok,
     unanswered: r.requests.sent - r.requests.total,
     served: served.size,
     non2xx: r.non2xx,
