@@ -1,4 +1,7 @@
+import http from 'node:http';
+import https from 'node:https';
 import { BurrowError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
+import { isUntrustedCertificate, type TlsTrust } from '../core/tls-trust.js';
 import { openStore } from '../store/open.js';
 import { resolveDbUrl } from '../store/url.js';
 import type { TokenFormat } from '../store/types.js';
@@ -46,6 +49,8 @@ export interface AdminTarget {
   server?: string | undefined;
   /** --admin-token (else BURROW_ADMIN_TOKEN); needed with --server. */
   adminToken?: string | undefined;
+  /** --ca / --insecure: which certificates an https:// --server may present (undefined: Node's list). */
+  trust?: TlsTrust | undefined;
 }
 
 /** Open the backend the flags ask for. */
@@ -59,7 +64,7 @@ export async function openAdminBackend(
     if (adminToken === undefined || adminToken === '') {
       throw new BurrowError('BURROW_ERR_INVALID_CONFIG', '--server needs --admin-token (or BURROW_ADMIN_TOKEN)');
     }
-    return new RemoteAdminBackend(server, adminToken);
+    return new RemoteAdminBackend(server, adminToken, target.trust);
   }
   return LocalAdminBackend.open(resolveDbUrl(target.db, env));
 }
@@ -127,13 +132,17 @@ export class LocalAdminBackend implements AdminBackend {
   }
 }
 
-/** The admin API over HTTP (fetch). Errors come back as the server's BurrowError codes. */
+/**
+ * The admin API over HTTP(S) (node:http, so that an https:// server's certificate can be checked
+ * against `trust`: --ca, --insecure). Errors come back as the server's BurrowError codes.
+ */
 export class RemoteAdminBackend implements AdminBackend {
   readonly where: string;
   readonly #base: string;
   readonly #adminToken: string;
+  readonly #trust: TlsTrust | undefined;
 
-  constructor(server: string, adminToken: string) {
+  constructor(server: string, adminToken: string, trust?: TlsTrust) {
     let url: URL;
     try {
       url = new URL(server);
@@ -151,6 +160,7 @@ export class RemoteAdminBackend implements AdminBackend {
     this.#base = url.origin;
     this.where = `server ${url.origin}`;
     this.#adminToken = adminToken;
+    this.#trust = trust;
   }
 
   async createToken(
@@ -189,35 +199,55 @@ export class RemoteAdminBackend implements AdminBackend {
   async close(): Promise<void> {}
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${this.#base}${ADMIN_API_PREFIX}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.#adminToken}`,
-          accept: 'application/json',
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(ADMIN_CLIENT_TIMEOUT_MS),
-      });
+      res = await this.#request(method, `${this.#base}${ADMIN_API_PREFIX}${path}`, body);
     } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (isUntrustedCertificate(code))
+        throw new BurrowError('BURROW_ERR_SERVER_CERT_UNTRUSTED', `${this.#base}: ${(err as Error).message}`, {
+          cause: err,
+        });
       throw new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${this.#base}: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    const text = await res.text();
     let json: unknown;
     try {
-      json = text === '' ? {} : JSON.parse(text);
+      json = res.text === '' ? {} : JSON.parse(res.text);
     } catch {
       throw new BurrowError(
         'BURROW_ERR_SERVER_UNREACHABLE',
         `${this.#base} answered ${res.status} without JSON: is it a burrow server?`,
       );
     }
-    if (!res.ok) throw errorFromResponse(res.status, json);
+    if (res.status < 200 || res.status > 299) throw errorFromResponse(res.status, json);
     return json as T;
+  }
+
+  /** One request, its whole answer as text; rejects on a network or TLS error, or after ADMIN_CLIENT_TIMEOUT_MS. */
+  #request(method: string, url: string, body: unknown): Promise<{ status: number; text: string }> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: http.OutgoingHttpHeaders = {
+      authorization: `Bearer ${this.#adminToken}`,
+      accept: 'application/json',
+      ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+    };
+    const secure = url.startsWith('https:');
+    return new Promise((resolve, reject) => {
+      const options: https.RequestOptions = { method, headers, timeout: ADMIN_CLIENT_TIMEOUT_MS };
+      if (secure && this.#trust?.ca !== undefined) options.ca = this.#trust.ca;
+      if (secure && this.#trust?.rejectUnauthorized === false) options.rejectUnauthorized = false;
+      const req = (secure ? https : http).request(url, options, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        r.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${ADMIN_CLIENT_TIMEOUT_MS} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
   }
 }
 

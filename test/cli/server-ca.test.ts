@@ -3,7 +3,8 @@
  * and `burrow pipe send/receive` trust it with `--ca FILE` (or BURROW_CA), `--insecure` skips the check
  * with a warning, and without either the first attempt fails at once with
  * BURROW_ERR_SERVER_CERT_UNTRUSTED and a fix naming --ca (no 30 s of retries). The SDK takes the same
- * as `tls: { ca }`. The server is the real `burrow server --tls-cert` (dist).
+ * as `tls: { ca }`. The admin commands (`burrow token … --server`) take the same two flags. The server is
+ * the real `burrow server --tls-cert` (dist).
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -21,6 +22,7 @@ import { waitUntil } from '../helpers/wait.js';
 import { assertCleanFailure, NOT_BUILT, runCli, startCli, type Running } from './dist.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'burrow-server-ca-'));
+const ADMIN = 'admin-token-for-the-ca-test';
 let server: Running;
 let url = '';
 let ca = '';
@@ -75,6 +77,8 @@ void describe('clients trust a private CA with --ca (or skip with --insecure)', 
         'warn',
         '--db',
         `sqlite:${join(dir, 'b.db')}`,
+        '--admin-token',
+        ADMIN,
       ],
       { boundMs: 120_000 },
     );
@@ -235,5 +239,27 @@ void describe('clients trust a private CA with --ca (or skip with --insecure)', 
       t.close();
       await t.whenClosed();
     }
+  });
+
+  it('burrow token --server https://… --ca: the admin API through the private CA; without it the certificate error', async () => {
+    const admin = ['--server', url, '--admin-token', ADMIN, '--json'];
+    const bare = await runCli(['token', 'list', ...admin]);
+    assertCleanFailure(bare, 1, /BURROW_ERR_SERVER_CERT_UNTRUSTED/);
+    assert.match(bare.stderr, /^fix: .*--ca FILE/m);
+
+    const created = await runCli(['token', 'create', '--label', 'via-ca', ...admin, '--ca', ca]);
+    assert.equal(created.code, 0, created.stderr);
+    const { token } = JSON.parse(created.stdout) as { token: { id: string; label: string } };
+    assert.equal(token.label, 'via-ca');
+    const listed = await runCli(['token', 'list', ...admin], { env: { BURROW_CA: ca } });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.ok(
+      (JSON.parse(listed.stdout) as { id: string }[]).some((t) => t.id === token.id),
+      'BURROW_CA: the new token listed',
+    );
+
+    const insecure = await runCli(['token', 'revoke', token.id, ...admin, '--insecure']);
+    assert.equal(insecure.code, 0, insecure.stderr);
+    assert.match(insecure.stderr, /warning: --insecure: the server's TLS certificate is not verified/);
   });
 });

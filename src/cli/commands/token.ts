@@ -9,13 +9,17 @@ import { parseDbUrl, resolveDbUrl } from '../../store/url.js';
 import { flag } from '../env.js';
 import { runCommand } from '../run.js';
 import { collect, parseServerUrl } from '../util.js';
+import { caFlag, insecureFlag, serverTrust } from './connecting.js';
 
 /** Options every admin command takes: where to act. */
-export interface TargetFlags extends AdminTarget {
+export interface TargetFlags extends Omit<AdminTarget, 'trust'> {
   json?: boolean | undefined;
+  /** --ca / --insecure, for an https:// --server. */
+  ca?: string | undefined;
+  insecure?: boolean | undefined;
 }
 
-/** Add --db / --server / --admin-token / --json to an admin command. */
+/** Add --db / --server / --admin-token / --ca / --insecure / --json to an admin command. */
 export function addTargetOptions(cmd: Command): Command {
   return cmd
     .addOption(
@@ -31,6 +35,8 @@ export function addTargetOptions(cmd: Command): Command {
       }),
     )
     .addOption(flag('--admin-token <token>', 'admin token for --server', { env: 'BURROW_ADMIN_TOKEN' }))
+    .addOption(caFlag())
+    .addOption(insecureFlag())
     .addOption(flag('--json', 'print JSON instead of text', { env: 'BURROW_JSON' }));
 }
 
@@ -68,7 +74,12 @@ export async function withBackend(
   await runCommand(cmd, { command, viaServer }, async () => {
     if (!viaServer) checkDatabaseExists(flags.db);
     const { openAdminBackend } = await import('../../auth/admin-backend.js');
-    const backend = await openAdminBackend({ db: flags.db, server: flags.server, adminToken: flags.adminToken }, {});
+    const warn = (line: string): void => cmd.configureOutput().writeErr?.(`${line}\n`);
+    const trust = viaServer ? serverTrust(flags, warn) : undefined;
+    const backend = await openAdminBackend(
+      { db: flags.db, server: flags.server, adminToken: flags.adminToken, trust },
+      {},
+    );
     try {
       cmd.configureOutput().writeErr?.(`using ${backend.where}\n`);
       await fn(backend);
