@@ -572,9 +572,8 @@ async function runServer(flags: ServerFlags, stop: StopRequests): Promise<number
     );
   // started (after the banner: a first write to a piped stderr loads node's stream modules)
   releaseStartupMemory();
-  // streaming must not start a full GC every few MiB (src/core/heap-headroom.ts); not on a cluster
-  // node for now: the GC timing it changes made a hand-over race of rolling restarts show in CI
-  if (!composed.cluster) keepHeapHeadroom();
+  // streaming must not start a full GC every few MiB (src/core/heap-headroom.ts), cluster nodes too
+  keepHeapHeadroom();
   await stopped;
   process.stderr.write('\nstopping: draining (press Ctrl-C again to quit at once)…\n');
   await composed.close();
