@@ -192,6 +192,11 @@ export interface RequestHead {
   readonly host: string;
   /** A protocol switch (Upgrade + Connection: upgrade): bytes after the head are not HTTP. */
   readonly upgrade: boolean;
+  /**
+   * The connection ends after this request's answer: `Connection: close`, or HTTP/1.0 without
+   * `Connection: keep-alive` (RFC 9112 §9.3, §9.6).
+   */
+  readonly closes: boolean;
   /** The visitor asks for HTML (Accept mentions text/html): error pages are HTML then. */
   readonly wantsHtml: boolean;
   /** The request has a body (Content-Length > 0 or chunked). */
@@ -335,6 +340,8 @@ export class RequestReader {
     let transferEncoding: string | undefined;
     let upgradeField = false;
     let connectionUpgrade = false;
+    let connectionClose = false;
+    let connectionKeepAlive = false;
     let wantsHtml = false;
     let proxyFields = false;
     for (let k = 1; k < lines.length; k++) {
@@ -362,8 +369,10 @@ export class RequestReader {
           if (name.toLowerCase() === 'upgrade') upgradeField = true;
           break;
         case 10:
-          if (name.toLowerCase() === 'connection' && /(?:^|,)\s*upgrade\s*(?:,|$)/i.test(value)) {
-            connectionUpgrade = true;
+          if (name.toLowerCase() === 'connection') {
+            if (/(?:^|,)\s*upgrade\s*(?:,|$)/i.test(value)) connectionUpgrade = true;
+            if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) connectionClose = true;
+            if (/(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(value)) connectionKeepAlive = true;
           }
           break;
         case 14:
@@ -411,7 +420,8 @@ export class RequestReader {
     }
     const upgrade = upgradeField && connectionUpgrade;
     if (upgrade) this.#raw = true;
-    return { raw, method, target, minor, headers, host: host ?? '', upgrade, wantsHtml, hasBody, proxyFields };
+    const closes = connectionClose || (minor === 0 && !connectionKeepAlive);
+    return { raw, method, target, minor, headers, host: host ?? '', upgrade, closes, wantsHtml, hasBody, proxyFields };
   }
 }
 

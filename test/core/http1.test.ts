@@ -68,6 +68,17 @@ void test('RequestReader: an upgrade request turns the rest of the connection ra
   assert.equal(reader.push(Buffer.from([0x81, 0x00]))[0]!.body?.length, 2);
 });
 
+void test('RequestReader: a head says whether the connection ends after its answer (Connection: close, HTTP/1.0)', () => {
+  const closes = (wire: string): boolean | undefined =>
+    new RequestReader(1024).push(Buffer.from(wire, 'latin1'))[0]?.head?.closes;
+  assert.equal(closes('GET / HTTP/1.1\r\nHost: a\r\n\r\n'), false, 'HTTP/1.1 keeps the connection');
+  assert.equal(closes('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'), true);
+  assert.equal(closes('GET / HTTP/1.1\r\nHost: a\r\nconnection: TE, Close\r\n\r\n'), true, 'a token, any case');
+  assert.equal(closes('GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n'), false, 'not a token');
+  assert.equal(closes('GET / HTTP/1.0\r\n\r\n'), true, 'HTTP/1.0 closes by default');
+  assert.equal(closes('GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'), false);
+});
+
 void test('RequestReader: empty lines between requests are skipped; HTTP/1.0 needs no Host', () => {
   const reader = new RequestReader(1024);
   const items = reader.push(

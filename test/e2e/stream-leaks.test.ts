@@ -37,6 +37,8 @@ let agentOpen = 0;
  *               `Connection: close` (then it closes after the answer, as HTTP/1.1 says it must)
  *   /abort      half an answer (Content-Length 1000, 10 bytes), then it destroys its socket
  *   /slow       an answer trickling 1 KiB every 20 ms, for 10 s
+ *   /deaf       a complete keep-alive answer, whatever the request said (an origin that ignores
+ *               `Connection: close`)
  *   /eof        8 MiB delimited by the close (no Content-Length), sent at once, then it closes
  *   /none       closes without answering
  *   /upgrade    101 Switching Protocols, then echoes; `bye` makes it close
@@ -64,7 +66,8 @@ function serveOrigin(socket: net.Socket): void {
       const t = setInterval(() => socket.write(Buffer.alloc(1024, 0x61)), 20);
       socket.once('close', () => clearInterval(t));
       setTimeout(() => clearInterval(t), 10_000);
-    } else if (path === '/eof') socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n\r\n'), EOF_BODY]));
+    } else if (path === '/deaf') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    else if (path === '/eof') socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n\r\n'), EOF_BODY]));
     else if (path === '/none') socket.destroy();
     else if (path === '/upgrade') {
       socket.off('data', onData);
@@ -156,6 +159,14 @@ void describe('tunnel streams are released whichever side closes first', () => {
       assert.match(got, /\r\n\r\nok$/);
     }
     await released('visitor asked close');
+  });
+
+  void it('regression: a visitor asking `Connection: close` (or speaking HTTP/1.0) of an origin that keeps the connection is closed after its answer', async () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      const wire = i % 2 === 0 ? request('/deaf', true) : `GET /deaf HTTP/1.0\r\nHost: ${host}\r\n\r\n`; // rawExchange waits for the close
+      assert.match(await rawExchange(port, [Buffer.from(wire)]), /\r\n\r\nok$/);
+    }
+    await released('visitor asked close of a deaf origin');
   });
 
   void it('the visitor closes a keep-alive connection after several requests', async () => {

@@ -74,6 +74,8 @@ interface Pending extends Finished {
   bytes: number;
   readonly wantsHtml: boolean;
   readonly upgrade: boolean;
+  /** The visitor asked to close after this answer (RequestHead.closes). */
+  readonly closes: boolean;
   /** The forwarded head, kept while the request can be sent again (no body, nothing answered). */
   readonly retryHead: Buffer | undefined;
   status: number;
@@ -531,6 +533,7 @@ class RelayConnection {
       started: performance.now(),
       wantsHtml: head.wantsHtml,
       upgrade: head.upgrade,
+      closes: head.closes,
       retryHead: mayRetry(head.method, head.hasBody, head.upgrade) ? fwd : undefined,
       status: 0,
     });
@@ -704,8 +707,9 @@ class RelayConnection {
     const p = this.#pending.shift();
     if (!p) return;
     this.#record(p, p.status);
-    // an upgrade refused: the visitor's bytes after it are not HTTP and cannot be framed
-    if (p.upgrade && this.#phase !== 'raw') this.#finishWith({ kind: 'close' });
+    // an upgrade refused: the visitor's bytes after it are not HTTP and cannot be framed; a visitor
+    // that asked to close is closed after its answer even if the origin keeps the connection open
+    if ((p.upgrade || p.closes) && this.#phase !== 'raw') this.#finishWith({ kind: 'close' });
     if (this.#pending.length) this.#armTimer();
   }
 
