@@ -19,8 +19,13 @@ import { rawExchange } from '../helpers/net.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const ROUNDS = 12;
-/** /eof's body: more than a stream's window (4 MiB), so the answer is still in flight when the origin has closed. */
-const EOF_BODY = Buffer.alloc(8 * 1024 * 1024, 0x62);
+/**
+ * /eof's body: 1 MiB, within a stream's window (4 MiB), so the origin has sent all of it and closed
+ * while the visitor has not read yet: the answer is still in flight behind the origin's close.
+ */
+const EOF_BODY = Buffer.alloc(1024 * 1024, 0x62);
+/** /eof connections the origin has closed. */
+let eofClosed = 0;
 
 let server: BurrowServer;
 let port = 0;
@@ -39,7 +44,7 @@ let agentOpen = 0;
  *   /slow       an answer trickling 1 KiB every 20 ms, for 10 s
  *   /deaf       a complete keep-alive answer, whatever the request said (an origin that ignores
  *               `Connection: close`)
- *   /eof        8 MiB delimited by the close (no Content-Length), sent at once, then it closes
+ *   /eof        1 MiB delimited by the close (no Content-Length), sent at once, then it closes
  *   /none       closes without answering
  *   /upgrade    101 Switching Protocols, then echoes; `bye` makes it close
  */
@@ -67,8 +72,10 @@ function serveOrigin(socket: net.Socket): void {
       socket.once('close', () => clearInterval(t));
       setTimeout(() => clearInterval(t), 10_000);
     } else if (path === '/deaf') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-    else if (path === '/eof') socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n\r\n'), EOF_BODY]));
-    else if (path === '/none') socket.destroy();
+    else if (path === '/eof') {
+      socket.once('close', () => eofClosed++);
+      socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n\r\n'), EOF_BODY]));
+    } else if (path === '/none') socket.destroy();
     else if (path === '/upgrade') {
       socket.off('data', onData);
       socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n');
@@ -206,8 +213,9 @@ void describe('tunnel streams are released whichever side closes first', () => {
     for (let i = 0; i < 3; i++) {
       const s = await connect();
       s.pause();
+      const closed = eofClosed;
       s.write(request('/eof'));
-      await new Promise((r) => setTimeout(r, 200)); // the origin has sent everything and closed by now
+      await waitUntil(() => eofClosed > closed, { what: 'the origin sent everything and closed' });
       const chunks: Buffer[] = [];
       s.on('data', (c: Buffer) => chunks.push(c));
       s.resume();
