@@ -370,9 +370,13 @@ export class RequestReader {
           break;
         case 10:
           if (name.toLowerCase() === 'connection') {
-            if (/(?:^|,)\s*upgrade\s*(?:,|$)/i.test(value)) connectionUpgrade = true;
-            if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) connectionClose = true;
-            if (/(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(value)) connectionKeepAlive = true;
+            // its options, one pass (a keep-alive request carries this field every time)
+            for (const option of value.toLowerCase().split(',')) {
+              const o = option.trim();
+              if (o === 'upgrade') connectionUpgrade = true;
+              else if (o === 'close') connectionClose = true;
+              else if (o === 'keep-alive') connectionKeepAlive = true;
+            }
           }
           break;
         case 14:
