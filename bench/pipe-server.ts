@@ -137,7 +137,13 @@ export async function startPipeServer(kind: PipeServerKind, nodeArgs: string[] =
     child,
     port,
     base,
-    command: `${env ? 'MALLOC_TRIM_THRESHOLD_=268435456 MALLOC_MMAP_THRESHOLD_=268435456 ' : ''}node ${[...nodeArgs, ...args].map((a) => a.replace(ROOT, '')).join(' ')}`,
+    command: `${
+      env
+        ? Object.entries(SETTLED_MALLOC)
+            .map(([k, v]) => `${k}=${v} `)
+            .join('')
+        : ''
+    }node ${[...nodeArgs, ...args].map((a) => a.replace(ROOT, '')).join(' ')}`,
     async stop() {
       if (child.exitCode === null) {
         const gone = new Promise((r) => child.once('exit', r));
