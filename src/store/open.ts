@@ -1,11 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type SqliteDatabase from 'better-sqlite3';
 import type { Pool } from 'pg';
 import type { Kysely } from 'kysely';
 import { BurrowError, isBurrowError } from '../core/errors.js';
 import { KyselyStore } from './kysely-store.js';
-import { PG_CONNECT_TIMEOUT_MS, PG_POOL_MAX, SQLITE_BUSY_TIMEOUT_MS } from './limits.js';
+import { PG_CONNECT_TIMEOUT_MS, PG_POOL_MAX, SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_RETRY_MS } from './limits.js';
 import { migrate } from './migrations.js';
 import type { Database } from './schema.js';
 import { parseDbUrl, resolveDbUrl } from './url.js';
@@ -30,7 +31,7 @@ export interface OpenStoreOptions {
 export async function openStore(url?: string, options: OpenStoreOptions = {}): Promise<KyselyStore> {
   const target = parseDbUrl(resolveDbUrl(url), options.cwd);
   if (target.backend === 'sqlite') {
-    const db = openSqlite(loadSqlite(), target.path);
+    const db = await openSqlite(loadSqlite(), target.path);
     const store = new KyselyStore({ db, backend: 'sqlite', location: target.path });
     return migrateOrClose(store, db, options.migrateTo, undefined, true);
   }
@@ -73,7 +74,7 @@ function loadPg(): { Pool: typeof Pool } {
   return loadDriver<{ Pool: typeof Pool }>('pg', 'use SQLite: --db sqlite:/path/burrow.db');
 }
 
-function openSqlite(Sqlite: typeof SqliteDatabase, path: string): Kysely<Database> {
+async function openSqlite(Sqlite: typeof SqliteDatabase, path: string): Promise<Kysely<Database>> {
   let database: SqliteDatabase.Database | undefined;
   const created = path !== ':memory:' && !existsSync(path);
   // the first folder mkdir made (undefined when they all existed), removed again if opening fails
@@ -85,7 +86,7 @@ function openSqlite(Sqlite: typeof SqliteDatabase, path: string): Kysely<Databas
     if (created) chmodSync(path, 0o600);
     // busy_timeout waits for another process's write lock; WAL lets `burrow token …` write while the server reads.
     database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-    if (path !== ':memory:') database.pragma('journal_mode = WAL');
+    if (path !== ':memory:') await enableWal(database);
     database.pragma('foreign_keys = ON');
   } catch (err) {
     database?.close();
@@ -95,6 +96,25 @@ function openSqlite(Sqlite: typeof SqliteDatabase, path: string): Kysely<Databas
     });
   }
   return new kysely.Kysely<Database>({ dialect: new kysely.SqliteDialect({ database }) });
+}
+
+/**
+ * Switch to WAL. On a new file another process may be doing the same, or hold its write lock for its migrations: the
+ * switch starts as a read and upgrades to a write, and SQLite answers a blocked upgrade with SQLITE_BUSY at once, without
+ * the busy handler (it could deadlock otherwise). So try again, without blocking the event loop, for as long as
+ * busy_timeout would have waited.
+ */
+async function enableWal(database: SqliteDatabase.Database): Promise<void> {
+  const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      database.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+    }
+    await sleep(SQLITE_WAL_RETRY_MS);
+  }
 }
 
 async function migrateOrClose(

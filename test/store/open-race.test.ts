@@ -24,3 +24,25 @@ void it('several processes opening a new SQLite file at once (server + CLI) migr
     await store.close();
   }
 });
+
+void it('regression: switching a new file to WAL while another process holds its write lock waits instead of failing with SQLITE_BUSY', async () => {
+  // SQLite answers the switch's read-to-write upgrade with SQLITE_BUSY at once, without the busy handler: the CI flake
+  // of the test above (one of four processes failed at open). A second connection stands for the other process.
+  const path = join(dir, 'locked.db');
+  const Sqlite = (await import('better-sqlite3')).default;
+  const other = new Sqlite(path);
+  other.exec('create table other_process (a)');
+  other.exec('begin immediate');
+  other.exec('insert into other_process values (1)');
+  const opening = openStore(`sqlite:${path}`);
+  // the open must still be waiting for the lock, not failed; then the other process commits
+  await new Promise((r) => setTimeout(r, 50));
+  other.exec('commit');
+  other.close();
+  const store = await opening;
+  try {
+    assert.deepEqual(await store.appliedMigrations(), Object.keys(MIGRATIONS).sort());
+  } finally {
+    await store.close();
+  }
+});
