@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { BurrowError } from '../../core/errors.js';
-import { FrameType } from '../../wire/mux/frames.js';
+import { encodeJsonFrame, FrameType } from '../../wire/mux/frames.js';
 import type { RequestEvent, StreamOpen } from '../../wire/mux/messages.js';
 import { formatPortList, inPortList, type PortRange } from '../../core/port-range.js';
 import type { MuxSession, MuxStream } from '../../wire/mux/mux.js';
@@ -113,7 +113,8 @@ export class BurrowTunnel implements RegisteredTunnel {
     this.#stats.requestDone();
     if (!this.#requestEvents || this.#session.closed) return;
     const ev: RequestEvent = { type: 'request', tunnelId: this.id, ...r };
-    this.#session.sendControl(FrameType.EVENT, ev);
+    // for the agent's display only: it rides with the next batch instead of a write of its own per request
+    this.#session.sendDeferred(encodeJsonFrame(FrameType.EVENT, 0, ev));
   }
 
   stats(): TunnelStats {

@@ -33,5 +33,10 @@ export const DEFAULT_DEAD_PEER_TIMEOUT_MS = 30_000;
 export const DIRECT_SEND_BYTES = 16 * 1024;
 /** A frame batch is sent when it reaches this size, else at the end of the current tick. */
 export const MAX_BATCH_BYTES = 256 * 1024;
+/**
+ * Longest a deferred frame (a request EVENT) waits for a batch to ride with, in ms. Under load it leaves with the next
+ * batch at once; on a quiet link it goes alone after this delay, instead of a write and a wake-up of the peer per request.
+ */
+export const DEFERRED_FLUSH_MS = 20;
 /** Outgoing transport buffer above which streams stop writing until it drains. */
 export const TRANSPORT_HIGH_WATER = 8 * 1024 * 1024;

@@ -24,6 +24,7 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_STREAM_WINDOW,
   MAX_BATCH_BYTES,
+  DEFERRED_FLUSH_MS,
   DIRECT_SEND_BYTES,
   FRAME_HEADER_SIZE,
   MAX_DATA_CHUNK,
@@ -123,6 +124,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #flushScheduled = false;
+  /** Flushes deferred frames that found no batch to ride with (see sendDeferred). */
+  #deferredTimer: NodeJS.Timeout | undefined;
   #congested = false;
   #drainWaiters: (() => void)[] = [];
   /** Nesting depth of beginBatch(), and the sinks corked in the current batch. */
@@ -285,6 +288,26 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     }
   }
 
+  /**
+   * Queue a frame nobody waits for (a request EVENT for the agent's display): it leaves with the next batch, or after at
+   * most DEFERRED_FLUSH_MS when no other frame is sent meanwhile. Sent at once, a frame per request would cost a write
+   * here and a wake-up and a read at the peer, each, for every request. Order with other frames is kept.
+   */
+  sendDeferred(frame: Buffer): void {
+    if (this.#closed) return;
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.length;
+    if (this.#queuedBytes >= MAX_BATCH_BYTES) {
+      this.#flush();
+    } else if (!this.#flushScheduled && this.#deferredTimer === undefined) {
+      // not cleared when a batch takes the frame first: it then fires once on an empty queue
+      this.#deferredTimer = setTimeout(() => {
+        this.#deferredTimer = undefined;
+        this.#flush();
+      }, DEFERRED_FLUSH_MS);
+    }
+  }
+
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#queue.length === 0 || this.#closed) return;
@@ -332,6 +355,8 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (this.#closed) return;
     if (this.#queue.length) this.#flush();
     this.#closed = true;
+    clearTimeout(this.#deferredTimer);
+    this.#deferredTimer = undefined;
     this.#liveness?.stop();
     this.#liveness = undefined;
     const reason = err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed');
@@ -468,7 +493,8 @@ export class MuxStream extends AgentSocket {
 
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
     const d = destination as unknown as Partial<StreamSink>;
-    if (typeof d.cork === 'function' && typeof d.uncork === 'function') this.sink = destination as unknown as StreamSink;
+    if (typeof d.cork === 'function' && typeof d.uncork === 'function')
+      this.sink = destination as unknown as StreamSink;
     return super.pipe(destination, options);
   }
 

@@ -5,8 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { Writable, type Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { MuxSession, webSocketTransport, type MuxStream } from '../../../src/wire/mux/mux.js';
-import { encodeFrame, FrameType } from '../../../src/wire/mux/frames.js';
-import { DIRECT_SEND_BYTES, FRAME_HEADER_SIZE, MAX_DATA_CHUNK } from '../../../src/wire/mux/limits.js';
+import { encodeFrame, encodeJsonFrame, FrameType } from '../../../src/wire/mux/frames.js';
+import {
+  DEFERRED_FLUSH_MS,
+  DIRECT_SEND_BYTES,
+  FRAME_HEADER_SIZE,
+  MAX_DATA_CHUNK,
+} from '../../../src/wire/mux/limits.js';
 import type { StreamOpen } from '../../../src/wire/mux/messages.js';
 import { readAll } from '../../helpers/net.js';
 import { muxPair } from '../../helpers/mux-pair.js';
@@ -234,5 +239,56 @@ describe('mux', () => {
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(writes, [2]);
     agent.close();
+  });
+
+  describe('deferred frames (request EVENTs)', () => {
+    /** A session whose transport records each message it is handed, with the time. */
+    function recorded() {
+      const sent: { at: number; data: Buffer }[] = [];
+      const session = new MuxSession(
+        { send: (data) => (sent.push({ at: performance.now(), data }), true) },
+        { role: 'server' },
+      );
+      return { session, sent };
+    }
+    const event = (n: number) => encodeJsonFrame(FrameType.EVENT, 0, { type: 'request', n });
+
+    test('a deferred frame rides with the next batch: one transport message, in order', async () => {
+      const { session, sent } = recorded();
+      const ev = event(1);
+      const ping = encodeFrame(FrameType.PING, 0, Buffer.alloc(8));
+      session.sendDeferred(ev);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(sent.length, 0, 'not sent on its own at the end of the turn');
+      session.sendFrame(ping);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(sent.length, 1);
+      assert.deepEqual(sent[0]!.data, Buffer.concat([ev, ping]));
+      // the timer that found its frame gone sends nothing more
+      await new Promise((r) => setTimeout(r, DEFERRED_FLUSH_MS + 20));
+      assert.equal(sent.length, 1);
+      session.close();
+    });
+
+    test('a deferred frame with no batch to ride with leaves alone after DEFERRED_FLUSH_MS', async () => {
+      const { session, sent } = recorded();
+      const t0 = performance.now();
+      session.sendDeferred(event(1));
+      session.sendDeferred(event(2));
+      while (sent.length === 0) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(sent[0]!.at - t0 >= DEFERRED_FLUSH_MS - 1, `waited ${sent[0]!.at - t0} ms`);
+      assert.deepEqual(sent[0]!.data, Buffer.concat([event(1), event(2)]));
+      session.close();
+    });
+
+    test('closing the session sends what is deferred and stops the timer', async () => {
+      const { session, sent } = recorded();
+      session.sendDeferred(event(1));
+      session.close();
+      assert.equal(sent.length, 1);
+      session.sendDeferred(event(2));
+      await new Promise((r) => setTimeout(r, DEFERRED_FLUSH_MS + 20));
+      assert.equal(sent.length, 1, 'nothing is sent after close');
+    });
   });
 });
