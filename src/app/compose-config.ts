@@ -4,7 +4,7 @@
  * and every problem is reported at once. Only then is the database (a file under ./data/ by
  * default) opened: a start that fails on configuration leaves nothing behind.
  */
-import { registrationKeyProblem } from '../adapters/tiflis/index.js';
+import { registrationKeyProblem } from '../adapters/tiflis/keys.js';
 import { MAX_MAX_SOCKETS } from '../adapters/localtunnel/limits.js';
 import { parseTcpTargetSpec } from '../adapters/tcp-ws/index.js';
 import { ADMIN_TOKEN_MIN_LENGTH } from '../auth/admin-api.js';

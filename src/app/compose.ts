@@ -8,15 +8,14 @@ import { Accounts } from '../auth/accounts.js';
 import { accountsAdmission } from '../auth/admission.js';
 import { createTcpWsAdapter, parseTcpTargetSpec } from '../adapters/tcp-ws/index.js';
 import { createLocaltunnelAdapter } from '../adapters/localtunnel/index.js';
-import { createTiflisAdapter, validateRegistrationKey } from '../adapters/tiflis/index.js';
+import { validateRegistrationKey } from '../adapters/tiflis/keys.js';
 import { createTunelyAdapter, tunelyVerifierFromTokens } from '../adapters/tunely/index.js';
-import { createPipeAdapter, type PipeAdapter } from '../adapters/pipe/adapter.js';
+import type { PipeAdapter } from '../adapters/pipe/adapter.js';
 import { isReservedPath } from '../adapters/pipe/reserved.js';
 import { isPrefixed, PIPE_API_PREFIX } from '../wire/pipe/target.js';
 import { BurrowError } from '../core/errors.js';
 import { sendError } from '../server/http/pages.js';
 import { presentedToken } from '../server/presented-token.js';
-import { SqlWorkstationStore } from './tiflis-workstations.js';
 import type { ServerAdapter } from '../server/adapter.js';
 import { validateComposeOptions, type ComposeOptions } from './compose-config.js';
 import { createConsoleAdapter } from '../console/console.js';
@@ -135,7 +134,9 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   }
 
   let pipe: PipeAdapter | undefined;
+  // an edge switched off is not loaded (--no-pipe; tiflis without --registration-key): an idle server's memory
   if (options.pipe !== false) {
+    const { createPipeAdapter } = await import('../adapters/pipe/adapter.js');
     pipe = createPipeAdapter({ pipeHosts: options.pipeHosts ?? [] });
     const served = accounts.auth === 'token' ? gatePipe(pipe, accounts, server) : pipe;
     // a cluster's nodes meet per pipe path on one node (the first arrival's)
@@ -156,6 +157,10 @@ export async function composeServer(options: ComposeOptions = {}): Promise<Compo
   });
   adapters.push(tunely);
   if (options.registrationKey !== undefined) {
+    const [{ createTiflisAdapter }, { SqlWorkstationStore }] = await Promise.all([
+      import('../adapters/tiflis/adapter.js'),
+      import('./tiflis-workstations.js'),
+    ]);
     adapters.push(
       createTiflisAdapter({
         registrationKey: options.registrationKey,

@@ -45,7 +45,7 @@ async function loadedBy(args: string[], ready: RegExp): Promise<string[]> {
 const has = (loaded: string[], part: string): string[] => loaded.filter((u) => u.includes(part));
 
 test(
-  'an idle burrow server has not loaded acme-client, ws, busboy, pg, ioredis or the cluster',
+  'an idle burrow server has not loaded acme-client, ws, busboy, pg, ioredis, the cluster or tiflis (switched off)',
   { skip: NOT_BUILT },
   async () => {
     const loaded = await loadedBy(
@@ -62,9 +62,36 @@ test(
       'ioredis',
       'dist/cluster/peers',
       'dist/cluster/index',
+      // tiflis is on with --registration-key only (its key rule, keys.js, checks the configuration)
+      'dist/adapters/tiflis/adapter.js',
+      'dist/adapters/tiflis/relay.js',
     ]) {
       assert.deepEqual(has(loaded, p), [], `${p} is loaded by an idle server`);
     }
+  },
+);
+
+test(
+  'burrow server --no-pipe has not loaded the pipe; --registration-key loads tiflis',
+  { skip: NOT_BUILT },
+  async () => {
+    const loaded = await loadedBy(
+      [
+        'server',
+        '--port',
+        '0',
+        '--address',
+        '127.0.0.1',
+        '--db',
+        'sqlite:./b.db',
+        '--no-pipe',
+        '--registration-key',
+        'k'.repeat(32),
+      ],
+      /listening on/,
+    );
+    assert.deepEqual(has(loaded, 'dist/adapters/pipe/handler.js'), [], 'the pipe handler is loaded with --no-pipe');
+    assert.ok(has(loaded, 'dist/adapters/tiflis/adapter.js').length > 0, 'tiflis is loaded when switched on');
   },
 );
 
