@@ -219,6 +219,11 @@ export class RequestReader {
   #raw = false;
   #failed: HttpFramingError | undefined;
   #failedMidBody = false;
+  /**
+   * A request asking to close (`closes`) was read: once its body is whole, nothing more is read. RFC 9112 §9.6: the
+   * server closes after its answer and should not process further requests (a client must not send any).
+   */
+  #last = false;
 
   constructor(maxHeadBytes: number) {
     this.#maxHeadBytes = maxHeadBytes;
@@ -291,6 +296,7 @@ export class RequestReader {
         i = end;
         continue;
       }
+      if (this.#last) return; // after the request that asked to close: dropped
       // between messages: an empty line before a request line is ignored (RFC 9112 §2.2)
       const b = buf[i]!;
       if (b === 0x0d || b === 0x0a) {
@@ -311,6 +317,7 @@ export class RequestReader {
       }
       const head = this.#parseHead(buf.subarray(i, end + 4));
       items.push({ head });
+      if (head.closes && !head.upgrade) this.#last = true;
       i = end + 4;
     }
     return;

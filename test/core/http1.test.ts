@@ -79,10 +79,30 @@ void test('RequestReader: a head says whether the connection ends after its answ
   assert.equal(closes('GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'), false);
 });
 
+void test('regression: RequestReader reads nothing after a request that asked to close (pipelined requests behind it are dropped)', () => {
+  const heads = (reader: RequestReader, wire: string) =>
+    reader.push(Buffer.from(wire, 'latin1')).map((i) => i.head?.target ?? `body:${i.body?.toString('latin1')}`);
+  const r1 = new RequestReader(1024);
+  assert.deepEqual(
+    heads(r1, 'GET /a HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n'),
+    ['/a'],
+  );
+  assert.deepEqual(heads(r1, 'GET /c HTTP/1.1\r\nHost: h\r\n\r\n'), [], 'a later chunk too');
+  // its body is still read whole, in pieces, and nothing after it
+  const r2 = new RequestReader(1024);
+  assert.deepEqual(heads(r2, 'POST /p HTTP/1.0\r\nContent-Length: 5\r\n\r\nab'), ['/p', 'body:ab']);
+  assert.deepEqual(heads(r2, 'cdeGET /q HTTP/1.1\r\nHost: h\r\n\r\n'), ['body:cde']);
+  // keep-alive requests go on
+  const r3 = new RequestReader(1024);
+  assert.deepEqual(heads(r3, 'GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n'), ['/a', '/b']);
+});
+
 void test('RequestReader: empty lines between requests are skipped; HTTP/1.0 needs no Host', () => {
   const reader = new RequestReader(1024);
   const items = reader.push(
-    Buffer.from('\r\n\r\nGET /x HTTP/1.0\r\n\r\n\r\nGET /y HTTP/1.1\r\nHost: h\r\nAccept: text/html\r\n\r\n'),
+    Buffer.from(
+      '\r\n\r\nGET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n\r\nGET /y HTTP/1.1\r\nHost: h\r\nAccept: text/html\r\n\r\n',
+    ),
   );
   assert.deepEqual(
     items.map((i) => [i.head?.target, i.head?.minor, i.head?.wantsHtml]),

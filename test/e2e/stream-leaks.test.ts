@@ -26,6 +26,8 @@ const ROUNDS = 12;
 const EOF_BODY = Buffer.alloc(1024 * 1024, 0x62);
 /** /eof connections the origin has closed. */
 let eofClosed = 0;
+/** `GET /counted` request lines the origin received (see serveOrigin). */
+let counted = 0;
 
 let server: BurrowServer;
 let port = 0;
@@ -47,12 +49,14 @@ let agentOpen = 0;
  *   /eof        1 MiB delimited by the close (no Content-Length), sent at once, then it closes
  *   /none       closes without answering
  *   /upgrade    101 Switching Protocols, then echoes; `bye` makes it close
+ *   /counted    like /deaf; every `GET /counted` request line the origin receives is counted
  */
 function serveOrigin(socket: net.Socket): void {
   socket.on('error', () => socket.destroy());
   let head = '';
   const onData = (c: Buffer): void => {
     head += c.toString('latin1');
+    counted += (c.toString('latin1').match(/^GET \/counted /gm) ?? []).length;
     const end = head.indexOf('\r\n\r\n');
     if (end < 0) return;
     const path = head.split(' ')[1] ?? '/';
@@ -71,7 +75,7 @@ function serveOrigin(socket: net.Socket): void {
       const t = setInterval(() => socket.write(Buffer.alloc(1024, 0x61)), 20);
       socket.once('close', () => clearInterval(t));
       setTimeout(() => clearInterval(t), 10_000);
-    } else if (path === '/deaf') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    } else if (path === '/deaf' || path === '/counted') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
     else if (path === '/eof') {
       socket.once('close', () => eofClosed++);
       socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n\r\n'), EOF_BODY]));
@@ -174,6 +178,16 @@ void describe('tunnel streams are released whichever side closes first', () => {
       assert.match(await rawExchange(port, [Buffer.from(wire)]), /\r\n\r\nok$/);
     }
     await released('visitor asked close of a deaf origin');
+  });
+
+  void it('regression: requests pipelined behind one that asked to close do not reach the origin', async () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      counted = 0;
+      const got = await rawExchange(port, [Buffer.from(request('/counted', true) + request('/counted'))]);
+      assert.equal(got.match(/HTTP\/1\.1 200/g)?.length, 1, got);
+      assert.equal(counted, 1, 'the origin got the first request only');
+    }
+    await released('pipelined after close');
   });
 
   void it('the visitor closes a keep-alive connection after several requests', async () => {
