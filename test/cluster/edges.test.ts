@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { runCli, type CliProcess } from '../helpers/cli.js';
 import { closeHttp, startOrigin } from '../helpers/harness.js';
 import { waitUntil } from '../helpers/wait.js';
+import { freePortRange } from '../helpers/net.js';
 import { startLt, type Cli } from '../compat/localtunnel/helpers.js';
 import { get, kill, skipReason, TestCluster } from './fixture.js';
 import { API_KEY, connectMsg, registerMsg, TestClient } from '../compat/tiflis/helpers.js';
@@ -25,9 +26,8 @@ const skip = await skipReason();
 /** Each node's --node-public-host (undefined: none given, the advertise URL's host is named). */
 const PUBLIC_HOSTS = ['localhost', undefined, undefined];
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
-/** Every node's --tcp-ports (the same range: the leases in Redis keep them apart). */
-const TCP_FROM = 47200;
-const TCP_TO = 47219;
+/** Every node's --tcp-ports (the same range: the leases in Redis keep them apart); free ports, picked at start. */
+const { from: TCP_FROM, to: TCP_TO } = await freePortRange(20);
 
 /** An echo server's bytes through a public TCP address, whole. */
 async function echoes(address: string): Promise<boolean> {
@@ -196,7 +196,7 @@ describe('edges across a cluster of three nodes behind HAProxy', { skip }, () =>
     ]);
     assert.match(outcome, /^exited [1-9]/, 'the second agent is refused');
     const said = `${b.lines.join('\n')}\n${b.stderr()}`;
-    assert.match(said, /TCP port 47201 is held by another tunnel of the cluster/, said);
+    assert.match(said, new RegExp(`TCP port ${port} is held by another tunnel of the cluster`), said);
     // a free port on node 2 is never one another node leased
     const c = tcpAgent(n2.url, 'tcplease-c');
     const other = JSON.parse(await c.nextLine((l) => l.includes('"ready"'))) as { tcpAddress: string };

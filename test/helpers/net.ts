@@ -12,6 +12,33 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Ports tried for a free window: below Linux's ephemeral range (32768–60999), so no client socket takes one meanwhile. */
+const WINDOW_PORTS = { from: 20_000, to: 32_767 } as const;
+
+/**
+ * `size` consecutive TCP ports that were all free a moment ago on every address (a random window, checked port by
+ * port; for a server's --tcp-ports range). Throws after 50 windows with a port in use.
+ */
+export async function freePortRange(size: number): Promise<{ from: number; to: number }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const from = WINDOW_PORTS.from + Math.floor(Math.random() * (WINDOW_PORTS.to - WINDOW_PORTS.from - size));
+    let free = true;
+    for (let p = from; p < from + size && free; p++) free = await bindable(p);
+    if (free) return { from, to: from + size - 1 };
+  }
+  throw new Error(`no ${size} free consecutive ports in ${WINDOW_PORTS.from}-${WINDOW_PORTS.to}`);
+}
+
+async function bindable(port: number): Promise<boolean> {
+  const s = net.createServer();
+  const ok = await new Promise<boolean>((resolve) => {
+    s.once('error', () => resolve(false));
+    s.listen(port, '0.0.0.0', () => resolve(true));
+  });
+  if (ok) await new Promise<void>((r) => s.close(() => r()));
+  return ok;
+}
+
 /**
  * Everything a stream (socket, response, mux stream) emits until it ends. Listens at once, so call it
  * before the data can arrive; leaves a socket's writable side alone (half-close stays possible).
