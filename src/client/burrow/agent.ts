@@ -34,6 +34,7 @@ import { AGENT_PATH } from '../../wire/mux/paths.js';
 import { VERSION } from '../../version.js';
 import { backoffDelay, type BackoffOptions } from '../../core/backoff.js';
 import { isUntrustedCertificate, type TlsTrust } from '../../core/tls-trust.js';
+import { maskOptions } from '../../core/ws-mask.js';
 import { DEFAULT_SERVER_URL } from './limits.js';
 
 /** How long to wait for the WebSocket handshake + WELCOME, in ms. */
@@ -264,7 +265,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     const ws = new WebSocket(endpoint, {
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_SIZE,
-      ...(zeroMaskSafe(endpoint) ? { generateMask: zeroMask } : {}),
+      ...maskOptions(endpoint),
       handshakeTimeout: CONNECT_TIMEOUT_MS,
       headers: { 'User-Agent': `burrow/${VERSION}`, ...this.#o.headers },
       ...this.#o.tls,
@@ -478,34 +479,6 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     this.emit('error', err);
     this.close();
   }
-}
-
-/**
- * The agent's WebSocket masking key, where zeroMaskSafe() allows it: all zeros. Every client frame still carries the mask bit and a
- * key (RFC 6455 framing is unchanged, any server accepts it), but XOR with zero is the identity, so
- * `ws` neither copies each outgoing message into a masked buffer nor does the server unmask it.
- * Masking guards intermediaries against bytes chosen by a script in a browser; this client is not a
- * browser, and the bytes that would have been masked come from the agent's own local service.
- */
-function zeroMask(mask: Buffer): void {
-  mask.fill(0);
-}
-
-/**
- * Zero masks only where no intermediary can read the frames: over TLS (wss://) or to a loopback
- * address. Over plain ws:// to another host the key stays random, as RFC 6455 §5.3 asks, so a
- * transparent proxy on the way never sees origin bytes unmasked.
- */
-export function zeroMaskSafe(endpoint: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return false;
-  }
-  if (url.protocol === 'wss:') return true;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { WebSocket, type ClientOptions } from 'ws';
 import { backoffDelay } from '../../core/backoff.js';
+import { maskOptions } from '../../core/ws-mask.js';
 import { TCP_WS_MAX_MESSAGE_BYTES } from '../../wire/tcp-ws/limits.js';
 import { BURROW_TCP_HEADER, BURROW_TCP_VERSION } from '../../wire/tcp-ws/wire.js';
 import type { TcpLinkOptions, TcpTunnelTlsOptions } from './types.js';
@@ -33,6 +34,8 @@ export function openTcpWebSocket(url: URL, token: string, options: OpenTcpWebSoc
     headers: { Authorization: `Bearer ${token}`, [BURROW_TCP_HEADER]: BURROW_TCP_VERSION, ...options.headers },
     perMessageDeflate: false,
     maxPayload: TCP_WS_MAX_MESSAGE_BYTES,
+    // the zero key over TLS or to loopback: no masked copy of every message here, no unmask at the server
+    ...maskOptions(url),
   };
   const tls = options.tls;
   if (tls?.ca !== undefined) wsOptions.ca = tls.ca;

@@ -1,7 +1,7 @@
-/** The agent masks its WebSocket frames with a zero key only over TLS or to loopback (RFC 6455 §5.3). */
+/** The agent and `burrow connect` mask their WebSocket frames with a zero key only over TLS or to loopback (RFC 6455 §5.3). */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { zeroMaskSafe } from '../../../src/client/burrow/agent.js';
+import { zeroMaskSafe } from '../../../src/core/ws-mask.js';
 
 void test('zero masks over wss:// and to loopback only', () => {
   for (const u of [
