@@ -1,7 +1,8 @@
 /**
  * bench/tcp-expose: raw TCP direct vs through `burrow tcp` (a public TCP port on the burrow server,
  * one multiplexed stream per connection to the agent, which dials the local service), and vs the
- * WebSocket access to the same tunnel (burrow's startTcpTunnel, multiplexed, → /tcp/<name>).
+ * WebSocket access to the same tunnel (`burrow connect URL --mode multiplexed`, → /tcp/<name>), and the
+ * floors: two and three bare Node pipe proxies in a row.
  *
  *   node --import tsx bench/tcp-expose.ts [--size-mib 1024] [--conns 100] [--exchanges 200] [--rounds 3]
  *                                         [--write] [--cpu-prof DIR]
@@ -9,13 +10,16 @@
  * Processes: the targets (a sink that acks after N bytes, a source, an echo) and the burrow server
  * (composeServer, --tcp-ports) each run in their own child process; the agents are the built CLI,
  * `burrow tcp PORT`, one per target (without dist/, one child running exposeTcp ×3 through tsx,
- * whose larger heap changes its garbage collection); the clients run in this process.
+ * whose larger heap changes its garbage collection); the WebSocket access clients are the built CLI
+ * too, `burrow connect`, one per target (without dist/, startTcpTunnel in this process); the load
+ * (the clients) runs in this process.
  * 1) one stream up: an 8-byte length, then N bytes; the sink answers one byte once it has all N.
  *    One stream down: an 8-byte length to the source, which sends N bytes.
  * 2) request/response: --conns connections in parallel, each doing --exchanges sequential 64-byte
  *    echo round trips.
- * Every round measures the three paths in turn; the table shows medians and same-round ratios, and
- * the CPU seconds per GiB the burrow server + agent used for the one-stream transfers (/proc).
+ * Every round measures the paths in turn; the table shows medians and same-round ratios, and the CPU
+ * seconds per GiB the hops used for the one-stream transfers (/proc): burrow server + agent (+ the
+ * access clients on the WebSocket path), or the proxies.
  * --write replaces the "## tcp expose" section of bench/RESULTS.md.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -157,15 +161,50 @@ async function main(): Promise<void> {
     }
     const burrowPids = [server.proc.pid, ...agentPids];
 
-    // the WebSocket access client runs here, as `burrow connect` would run it (malloc thresholds)
-    likeBurrowCli('client');
-    const { startTcpTunnel } = await import('../src/client/tcp-ws/tcp-tunnel.js');
-    const opts = { mode: 'multiplexed' as const, logLevel: 'none' as const };
-    const ws = {
-      sink: await startTcpTunnel(x.sink.wsUrl, x.sink.token, '127.0.0.1', 0, opts),
-      source: await startTcpTunnel(x.source.wsUrl, x.source.token, '127.0.0.1', 0, opts),
-      echo: await startTcpTunnel(x.echo.wsUrl, x.echo.token, '127.0.0.1', 0, opts),
-    };
+    // the WebSocket access clients: the built CLI as a user runs it (`burrow connect URL --mode
+    // multiplexed`, one per target, each its own process like the proxies of the floor rows); without a
+    // build, in this process (as `burrow connect` would run it: malloc thresholds), beside the load
+    type Access = Record<'sink' | 'source' | 'echo', number>;
+    let access: Access;
+    let accessPids: (number | undefined)[] = [];
+    let closeAccess: () => void = () => {};
+    if (existsSync(CLI_JS)) {
+      const ready = /"event":"ready".*"port":(\d+)/;
+      const one = async (name: 'sink' | 'source' | 'echo'): Promise<number> => {
+        const c = await startCli(
+          `burrow connect (${name})`,
+          [
+            'connect',
+            x[name].wsUrl,
+            '--token',
+            x[name].token,
+            '--mode',
+            'multiplexed',
+            '--json',
+            '--log-level',
+            'error',
+          ],
+          ready,
+          60_000,
+        );
+        cliAgents.push(c);
+        accessPids.push(c.pid);
+        return Number(c.match[1]);
+      };
+      access = { sink: await one('sink'), source: await one('source'), echo: await one('echo') };
+    } else {
+      likeBurrowCli('client');
+      const { startTcpTunnel } = await import('../src/client/tcp-ws/tcp-tunnel.js');
+      const opts = { mode: 'multiplexed' as const, logLevel: 'none' as const };
+      const ws = {
+        sink: await startTcpTunnel(x.sink.wsUrl, x.sink.token, '127.0.0.1', 0, opts),
+        source: await startTcpTunnel(x.source.wsUrl, x.source.token, '127.0.0.1', 0, opts),
+        echo: await startTcpTunnel(x.echo.wsUrl, x.echo.token, '127.0.0.1', 0, opts),
+      };
+      access = { sink: ws.sink.address.port, source: ws.source.address.port, echo: ws.echo.address.port };
+      accessPids = [];
+      closeAccess = () => Object.values(ws).forEach((w) => w.close());
+    }
     // the floor: two bare Node TCP proxies in the server's and the agent's places (no WebSocket, no mux)
     const near = spawnChild<{ ports: number[] }>('pipe-near', 'pipe-proxy.ts', [
       '--ports',
@@ -176,6 +215,11 @@ async function main(): Promise<void> {
     const far = spawnChild<{ ports: number[] }>('pipe-far', 'pipe-proxy.ts', ['--ports', n.join(',')]);
     children.push(far);
     const p = (await far.ready).ports;
+    // and a third in front of them: the floor of three hops, as many as the WebSocket access has (the
+    // access client, the server, the agent)
+    const front = spawnChild<{ ports: number[] }>('pipe-front', 'pipe-proxy.ts', ['--ports', p.join(',')]);
+    children.push(front);
+    const q = (await front.ready).ports;
     const paths: [string, { sink: number; source: number; echo: number }, (number | undefined)[]][] = [
       ['direct', t, []],
       [
@@ -186,9 +230,14 @@ async function main(): Promise<void> {
       ['burrow tcp (public port)', { sink: x.sink.port, source: x.source.port, echo: x.echo.port }, burrowPids],
       [
         'burrow tcp via WebSocket access (burrow client, multiplexed)',
-        { sink: ws.sink.address.port, source: ws.source.address.port, echo: ws.echo.address.port },
-        // the access client runs in this process: its CPU is not counted here
-        burrowPids,
+        access,
+        // the access clients' CPU too when they are processes of their own
+        [...burrowPids, ...accessPids],
+      ],
+      [
+        'three bare Node pipe proxies in a row (the floor of three hops)',
+        { sink: q[0]!, source: q[1]!, echo: q[2]! },
+        [front.proc.pid, far.proc.pid, near.proc.pid],
       ],
     ];
 
@@ -201,7 +250,7 @@ async function main(): Promise<void> {
         samples[i]!.push(await measure(name, ports, bytes, conns, exchanges, pids));
       }
     }
-    for (const w of Object.values(ws)) w.close();
+    closeAccess();
     const endLoad = loadavg();
 
     const d = samples[0]!;
@@ -213,7 +262,7 @@ async function main(): Promise<void> {
       return `${f(median(r), 2)}× (${r.map((v) => f(v, 2)).join(' / ')})`;
     };
     const table = [
-      '| path | upload MiB/s | vs direct, same round | download MiB/s | vs direct, same round | exchanges/s | vs direct | p50 ms | p99 ms | hop CPU s/GiB up / down (server + agent, or the two proxies) |',
+      '| path | upload MiB/s | vs direct, same round | download MiB/s | vs direct, same round | exchanges/s | vs direct | p50 ms | p99 ms | hop CPU s/GiB up / down (server + agent (+ access client), or the proxies) |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...paths.map(([name], i) => {
         const xs = samples[i]!;
@@ -235,7 +284,16 @@ async function main(): Promise<void> {
         return `- ${r >= want ? 'PASS' : 'MISS'} ${id}-${k} one stream ${k === 'up' ? 'upload' : 'download'}, ${label}: ${f(r, 2)}× two bare hops, same round (target ≥ ${want})`;
       }),
     );
-    process.stdout.write(`\nTargets (issue 19, 4):\n\n${targetLines.join('\n')}\n`);
+    // the bound of the WebSocket access's target: three bare hops against two, and the access against three
+    const three = samples[4]!;
+    const bound = (['up', 'down'] as const).map((k) => {
+      const floors = median(three.map((s, j) => s[k] / floor[j]![k]));
+      const ws = median(samples[3]!.map((s, j) => s[k] / three[j]![k]));
+      return `- ${k === 'up' ? 'upload' : 'download'}: three bare hops reach ${f(floors, 2)}× two bare hops; the WebSocket access ${f(ws, 2)}× three bare hops (same round)`;
+    });
+    process.stdout.write(
+      `\nTargets (issue 19, 4):\n\n${targetLines.join('\n')}\n\nThe WebSocket access has three JavaScript hops:\n\n${bound.join('\n')}\n`,
+    );
     if (process.argv.includes('--write')) {
       writeResults(table, { sizeMiB, conns, exchanges, rounds, startLoad, endLoad, startedAt });
     }
@@ -271,11 +329,13 @@ function writeResults(
     '`--cpu-prof DIR` profiles the server, and the agent when there is no build).',
     'Targets (a sink that acks after N bytes, a source, an echo) and the burrow server (composeServer with',
     '--tcp-ports, no TLS) run in child processes, the agents are the built CLI (`burrow tcp PORT`, one per',
-    'target); the clients run in the bench process. "Upload"/"download": one connection,',
+    'target), and so are the WebSocket access clients (`burrow connect URL --mode multiplexed`); the load',
+    'runs in the bench process. "Upload"/"download": one connection,',
     `${o.sizeMiB} MiB client → target / target → client. "Exchanges": ${o.conns} connections in parallel, each`,
     `doing ${o.exchanges} sequential ${MSG}-byte echo round trips. Each round measures direct, two bare Node`,
     'pipe proxies in a row (`bench/lib/pipe-proxy.ts` in two processes, in the places of the server and the',
-    'agent: the floor of any design with two hops), the public port and the WebSocket access in that',
+    'agent: the floor of any design with two hops), the public port, the WebSocket access and three bare',
+    'proxies in a row (the floor of three hops, as many as the WebSocket access has) in that',
     'order; the table shows medians over the rounds (the first round of a',
     'fresh server and agent is the slowest), the same-round ratios to direct in brackets, and the CPU',
     'time (user + system, /proc) the burrow server and agent spent per GiB moved: unlike MiB/s it holds',
