@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { BurrowError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
-import { isUntrustedCertificate, type TlsTrust } from '../core/tls-trust.js';
+import type { TlsTrust } from '../core/tls-trust.js';
+import { serverUnreachable } from '../core/unreachable.js';
 import { openStore } from '../store/open.js';
 import { resolveDbUrl } from '../store/url.js';
 import type { TokenFormat } from '../store/types.js';
@@ -203,14 +204,7 @@ export class RemoteAdminBackend implements AdminBackend {
     try {
       res = await this.#request(method, `${this.#base}${ADMIN_API_PREFIX}${path}`, body);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (isUntrustedCertificate(code))
-        throw new BurrowError('BURROW_ERR_SERVER_CERT_UNTRUSTED', `${this.#base}: ${(err as Error).message}`, {
-          cause: err,
-        });
-      throw new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${this.#base}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw serverUnreachable(this.#base, err);
     }
     let json: unknown;
     try {

@@ -33,8 +33,9 @@ import { MuxSession, webSocketTransport, type MuxStream } from '../../wire/mux/m
 import { AGENT_PATH } from '../../wire/mux/paths.js';
 import { VERSION } from '../../version.js';
 import { backoffDelay, type BackoffOptions } from '../../core/backoff.js';
-import { isUntrustedCertificate, type TlsTrust } from '../../core/tls-trust.js';
+import type { TlsTrust } from '../../core/tls-trust.js';
 import { maskOptions } from '../../core/ws-mask.js';
+import { serverUnreachable } from '../../core/unreachable.js';
 import { DEFAULT_SERVER_URL } from './limits.js';
 
 /** How long to wait for the WebSocket handshake + WELCOME, in ms. */
@@ -312,7 +313,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     ws.on('error', (err) => {
       if (settled) return;
       settled = true;
-      const e = unreachable(endpoint, err);
+      const e = serverUnreachable(endpoint, err);
       // an untrusted certificate will not change by retrying, at least before the first welcome
       this.#fail(e, e.code === 'BURROW_ERR_SERVER_CERT_UNTRUSTED' && this.#resumeToken === undefined);
     });
@@ -511,32 +512,6 @@ function isFinalCode(code: string): boolean {
     'BURROW_ERR_NAME_RESERVED',
     'BURROW_ERR_RATE_LIMITED',
   ].includes(code);
-}
-
-/** Why a connection attempt failed, with the fix for that reason. */
-export function unreachable(endpoint: string, err: NodeJS.ErrnoException): BurrowError {
-  const u = new URL(endpoint);
-  const where = `${u.hostname}:${u.port || (u.protocol === 'wss:' ? 443 : 80)}`;
-  const text = `${err.code ?? ''} ${err.message}`;
-  let detail = `${endpoint}: ${err.message}`;
-  let fix: string | undefined;
-  if (err.code === 'ECONNREFUSED') {
-    detail = `nothing listens at ${where} (${endpoint})`;
-    fix =
-      'Start the burrow server there (`burrow server`), or point --server at a running one (scheme, host and port).';
-  } else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
-    detail = `the host name ${u.hostname} does not resolve`;
-    fix = 'Check the host name in --server (or BURROW_SERVER).';
-  } else if (/EPROTO|wrong version number|packet length too long|SSL routines/i.test(text)) {
-    detail = `${where} does not speak TLS (${/wrong version number|packet length too long/i.exec(text)?.[0] ?? err.code ?? 'TLS handshake failed'})`;
-    fix = 'The server speaks plain HTTP: use http:// (not https://) in --server, or put TLS in front of it.';
-  } else if (isUntrustedCertificate(err.code)) {
-    return new BurrowError('BURROW_ERR_SERVER_CERT_UNTRUSTED', `${where}: ${err.message} (${err.code})`);
-  } else if (/handshake has timed out|ETIMEDOUT/i.test(text)) {
-    detail = `${where} did not answer in time`;
-    fix = 'Check --server and that no firewall drops the connection; the server may be overloaded.';
-  }
-  return new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', detail, fix !== undefined ? { fix } : undefined);
 }
 
 const NOT_BURROW_FIX =

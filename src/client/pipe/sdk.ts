@@ -11,7 +11,8 @@ import {
 import { request as httpsRequest } from 'node:https';
 import { PassThrough, Readable } from 'node:stream';
 import { BurrowError, type ErrorCode } from '../../core/errors.js';
-import { isUntrustedCertificate, type TlsTrust } from '../../core/tls-trust.js';
+import type { TlsTrust } from '../../core/tls-trust.js';
+import { serverUnreachable } from '../../core/unreachable.js';
 import { MAX_PATH_LENGTH, MAX_RECEIVERS } from '../../wire/pipe/limits.js';
 import { PIPE_API_PREFIX } from '../../wire/pipe/target.js';
 import type { PipeHealth } from '../../wire/pipe/health.js';
@@ -165,17 +166,6 @@ function startRequest(method: string, url: URL, headers: OutgoingHttpHeaders, op
   return httpRequest(url, { method, headers, ...signal });
 }
 
-function unreachable(err: unknown, url: URL): BurrowError {
-  if (err instanceof BurrowError) return err;
-  const code = (err as NodeJS.ErrnoException).code;
-  if (isUntrustedCertificate(code)) {
-    return new BurrowError('BURROW_ERR_SERVER_CERT_UNTRUSTED', `${url.origin}: ${(err as Error).message} (${code})`, {
-      cause: err,
-    });
-  }
-  return new BurrowError('BURROW_ERR_SERVER_UNREACHABLE', `${url.origin}: ${(err as Error).message}`, { cause: err });
-}
-
 function info(res: IncomingMessage): PipeResponseInfo {
   const cl = res.headers['content-length'];
   return {
@@ -239,7 +229,7 @@ export function send(
       );
     });
   };
-  req.on('error', (err) => (responded ? cut() : fail(unreachable(err, url))));
+  req.on('error', (err) => (responded ? cut() : fail(serverUnreachable(url, err))));
   out.once('close', () => {
     if (!failed) req.destroy();
   });
@@ -301,7 +291,7 @@ export function receive(path: string, opts: PipeReceiveOptions): PipeReceiveStre
     out.destroy(err);
   };
   const req = startRequest('GET', url, requestHeaders(opts, { accept: '*/*' }), opts);
-  req.on('error', (err) => fail(unreachable(err, url)));
+  req.on('error', (err) => fail(serverUnreachable(url, err)));
   // Destroying the stream gives up the receiver slot.
   out.once('close', () => {
     if (!settled) req.destroy();
@@ -332,7 +322,7 @@ export async function health(opts: PipeClientOptions): Promise<PipeHealth> {
   const url = new URL(base.endsWith(PIPE_API_PREFIX) ? `${base}/health` : `${base}${PIPE_API_PREFIX}/health`);
   return new Promise((resolve, reject) => {
     const req = startRequest('GET', url, requestHeaders(opts, { accept: 'application/json' }), opts);
-    req.on('error', (err) => reject(unreachable(err, url)));
+    req.on('error', (err) => reject(serverUnreachable(url, err)));
     req.on('response', (res) => {
       void readText(res).then((text) => {
         if (res.statusCode !== 200) return reject(errorFromStatus(res.statusCode ?? 0, text));
@@ -361,7 +351,7 @@ export async function* watch(path: string, opts: PipeClientOptions): AsyncGenera
   const url = pipeUrl(opts.server, path, { progress: 1 });
   const req = startRequest('GET', url, requestHeaders(opts, { accept: 'text/event-stream' }), opts);
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    req.on('error', (err) => reject(unreachable(err, url)));
+    req.on('error', (err) => reject(serverUnreachable(url, err)));
     req.on('response', resolve);
     req.end();
   });

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { BurrowError } from '../../core/errors.js';
+import { serverUnreachable } from '../../core/unreachable.js';
 import type { TcpTunnelTlsOptions } from './types.js';
 import { openTcpWebSocket } from './websocket.js';
 
@@ -93,14 +94,7 @@ export function checkTcpTarget(
     });
     ws.on('error', (err: NodeJS.ErrnoException) => {
       if (answered) return;
-      const refused = err.code === 'ECONNREFUSED';
-      done(
-        new BurrowError(
-          'BURROW_ERR_SERVER_UNREACHABLE',
-          refused ? `nothing listens at ${url.host}` : `${url.host}: ${err.message}`,
-          refused ? { fix: 'Check the host and port in the URL, and that the burrow server runs there.' } : undefined,
-        ),
-      );
+      done(serverUnreachable(url, err, 'the URL'));
     });
   });
 }
