@@ -42,16 +42,16 @@ async function loadedBy(args: string[], ready: RegExp): Promise<string[]> {
   }
 }
 
+/** An idle `burrow server` on a free port with a fresh SQLite file. */
+const SERVER = ['server', '--port', '0', '--address', '127.0.0.1', '--db', 'sqlite:./b.db'];
+
 const has = (loaded: string[], part: string): string[] => loaded.filter((u) => u.includes(part));
 
 test(
   'an idle burrow server has not loaded acme-client, ws, busboy, pg, ioredis, the cluster or tiflis (switched off)',
   { skip: NOT_BUILT },
   async () => {
-    const loaded = await loadedBy(
-      ['server', '--port', '0', '--address', '127.0.0.1', '--db', 'sqlite:./b.db'],
-      /listening on/,
-    );
+    const loaded = await loadedBy(SERVER, /listening on/);
     assert.ok(has(loaded, 'dist/vendor/kysely.cjs').length > 0, 'the list is read (kysely serves the SQLite store)');
     assert.deepEqual(has(loaded, 'node_modules/kysely/'), [], 'kysely is loaded from its one-file build');
     for (const p of [
@@ -75,21 +75,7 @@ test(
   'burrow server --no-pipe has not loaded the pipe; --registration-key loads tiflis',
   { skip: NOT_BUILT },
   async () => {
-    const loaded = await loadedBy(
-      [
-        'server',
-        '--port',
-        '0',
-        '--address',
-        '127.0.0.1',
-        '--db',
-        'sqlite:./b.db',
-        '--no-pipe',
-        '--registration-key',
-        'k'.repeat(32),
-      ],
-      /listening on/,
-    );
+    const loaded = await loadedBy([...SERVER, '--no-pipe', '--registration-key', 'k'.repeat(32)], /listening on/);
     assert.deepEqual(has(loaded, 'dist/adapters/pipe/handler.js'), [], 'the pipe handler is loaded with --no-pipe');
     assert.ok(has(loaded, 'dist/adapters/tiflis/adapter.js').length > 0, 'tiflis is loaded when switched on');
   },
