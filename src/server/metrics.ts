@@ -6,6 +6,11 @@ export interface ServerMetrics {
   readonly registry: Registry;
   readonly tunnels: Gauge<'protocol'>;
   readonly streams: Gauge<'protocol'>;
+  /** A stream opened / closed: the `burrow_streams` gauge and openStreams, which /health reads without visiting every tunnel. */
+  streamOpened(protocol: string): void;
+  streamClosed(protocol: string): void;
+  /** Streams open now, every protocol. */
+  readonly openStreams: number;
   readonly bytes: Counter<'direction' | 'protocol'>;
   readonly requests: Counter<'protocol' | 'status'>;
   readonly requestDuration: Histogram<'protocol'>;
@@ -22,15 +27,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'burrow_' }); // burrow_process_cpu_…, burrow_nodejs_…
   const registers = [registry];
+  let open = 0;
+  const streams = new Gauge({
+    name: 'burrow_streams',
+    help: 'Open streams (visitor connections)',
+    labelNames: ['protocol'],
+    registers,
+  });
   return {
     registry,
+    streams,
+    streamOpened(protocol) {
+      open++;
+      streams.inc({ protocol });
+    },
+    streamClosed(protocol) {
+      open--;
+      streams.dec({ protocol });
+    },
+    get openStreams() {
+      return open;
+    },
     tunnels: new Gauge({ name: 'burrow_tunnels', help: 'Live tunnels', labelNames: ['protocol'], registers }),
-    streams: new Gauge({
-      name: 'burrow_streams',
-      help: 'Open streams (visitor connections)',
-      labelNames: ['protocol'],
-      registers,
-    }),
     bytes: new Counter({
       name: 'burrow_bytes_total',
       help: 'Bytes carried through tunnels (in = visitor to origin, out = origin to visitor)',

@@ -40,12 +40,12 @@ export class StreamStats<S extends CountedStream = CountedStream> {
     const protocol = this.#protocol;
     this.#open.add(stream);
     this.#total++;
-    this.#metrics.streams.inc({ protocol });
+    this.#metrics.streamOpened(protocol);
     stream.once('close', () => {
       this.#open.delete(stream);
       this.#bytesIn += stream.bytesWritten;
       this.#bytesOut += stream.bytesRead;
-      this.#metrics.streams.dec({ protocol });
+      this.#metrics.streamClosed(protocol);
       this.#metrics.bytes.inc({ direction: 'in', protocol }, stream.bytesWritten);
       this.#metrics.bytes.inc({ direction: 'out', protocol }, stream.bytesRead);
     });

@@ -35,6 +35,13 @@ void test('StreamStats counts open and closed streams, bytes both ways, requests
   assert.equal(after.openStreams, 1);
   assert.equal(after.totalStreams, 2);
   assert.equal(after.bytesIn, 105);
+  // the process-wide count /health reads, across tunnels (a second tunnel's stream)
+  const other = new StreamStats<FakeStream>(metrics, 'other');
+  const c = new FakeStream();
+  other.track(c);
+  assert.equal(metrics.openStreams, 2);
+  c.emit('close');
+  assert.equal(metrics.openStreams, 1);
   const text = await metrics.registry.metrics();
   assert.match(text, /burrow_streams\{protocol="test"\} 1/);
   assert.match(text, /burrow_bytes_total\{direction="in",protocol="test"\} 100/);

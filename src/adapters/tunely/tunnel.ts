@@ -140,7 +140,7 @@ export class TunelyTunnel implements RegisteredTunnel {
     this.#total++;
     this.#bytesIn += bytesIn;
     metrics.bytes.inc({ direction: 'in', protocol: 'tunely' }, bytesIn);
-    metrics.streams.inc({ protocol: 'tunely' });
+    metrics.streamOpened('tunely');
     const ex = new TunelyExchange({
       id,
       req,
@@ -149,7 +149,7 @@ export class TunelyTunnel implements RegisteredTunnel {
       maxVisitorBufferedBytes: this.#limits.maxVisitorBufferedBytes,
       onDone: ({ status, bytesOut, code }) => {
         agent.exchanges.delete(id);
-        metrics.streams.dec({ protocol: 'tunely' });
+        metrics.streamClosed('tunely');
         metrics.bytes.inc({ direction: 'out', protocol: 'tunely' }, bytesOut);
         this.#bytesOut += bytesOut;
         if (code !== undefined) metrics.errors.inc({ code });
