@@ -278,11 +278,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       if (!this.#transport.send(frame)) this.#congested = true;
       return;
     }
-    this.#queue.push(frame);
-    this.#queuedBytes += frame.length;
-    if (this.#queuedBytes >= MAX_BATCH_BYTES) {
-      this.#flush();
-    } else if (!this.#flushScheduled) {
+    if (this.#enqueue(frame) && !this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
     }
@@ -295,17 +291,22 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
    */
   sendDeferred(frame: Buffer): void {
     if (this.#closed) return;
-    this.#queue.push(frame);
-    this.#queuedBytes += frame.length;
-    if (this.#queuedBytes >= MAX_BATCH_BYTES) {
-      this.#flush();
-    } else if (!this.#flushScheduled && this.#deferredTimer === undefined) {
+    if (this.#enqueue(frame) && !this.#flushScheduled && this.#deferredTimer === undefined) {
       // not cleared when a batch takes the frame first: it then fires once on an empty queue
       this.#deferredTimer = setTimeout(() => {
         this.#deferredTimer = undefined;
         this.#flush();
       }, DEFERRED_FLUSH_MS);
     }
+  }
+
+  /** Add a frame to the batch; a full batch (MAX_BATCH_BYTES) leaves at once. Returns true while it waits. */
+  #enqueue(frame: Buffer): boolean {
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.length;
+    if (this.#queuedBytes < MAX_BATCH_BYTES) return true;
+    this.#flush();
+    return false;
   }
 
   #flush(): void {
