@@ -20,6 +20,7 @@ type Autocannon = (
     duration: number;
     pipelining?: number;
     timeout?: number;
+    overallRate?: number;
     headers: Record<string, string>;
   },
   cb: (err: Error | null, r: AutocannonResult) => void,
@@ -50,11 +51,24 @@ export interface RpsSample {
   errors: number;
 }
 
-export async function runRps(t: Target, connections: number, durationS: number): Promise<RpsSample> {
+export async function runRps(
+  t: Target,
+  connections: number,
+  durationS: number,
+  /** Requests a second over all connections (autocannon's overallRate); unbounded when left out. */
+  rate?: number,
+): Promise<RpsSample> {
   const served = new Set<object>();
   const r = await new Promise<AutocannonResult>((resolve, reject) => {
     const inst = autocannon(
-      { url: `http://127.0.0.1:${t.port}/`, connections, duration: durationS, timeout: 10, headers: { ...t.headers, host: t.host } },
+      {
+        url: `http://127.0.0.1:${t.port}/`,
+        connections,
+        duration: durationS,
+        timeout: 10,
+        headers: { ...t.headers, host: t.host },
+        ...(rate !== undefined ? { overallRate: rate } : {}),
+      },
       (err, res) => (err ? reject(err) : resolve(res)),
     );
     inst.on('response', (client) => served.add(client));
@@ -90,11 +104,14 @@ export async function sequentialLatency(t: Target, count: number): Promise<Laten
     for (let i = 0; i < count; i++) {
       const start = process.hrtime.bigint();
       await new Promise<void>((resolve, reject) => {
-        const req = http.get({ host: '127.0.0.1', port: t.port, path: '/', headers: { ...t.headers, host: t.host }, agent }, (res) => {
-          res.on('data', () => {});
-          res.on('end', () => resolve());
-          res.on('error', reject);
-        });
+        const req = http.get(
+          { host: '127.0.0.1', port: t.port, path: '/', headers: { ...t.headers, host: t.host }, agent },
+          (res) => {
+            res.on('data', () => {});
+            res.on('end', () => resolve());
+            res.on('error', reject);
+          },
+        );
         req.on('error', reject);
       });
       times.push(Number(process.hrtime.bigint() - start) / 1000);
@@ -130,7 +147,13 @@ export function download(t: Target, bytes: number, timeoutMs: number, chunked = 
       resolve(s);
     };
     const req = http.get(
-      { host: '127.0.0.1', port: t.port, path: `/zeros?bytes=${bytes}${chunked ? '&chunked=1' : ''}`, headers: { host: t.host }, agent: false },
+      {
+        host: '127.0.0.1',
+        port: t.port,
+        path: `/zeros?bytes=${bytes}${chunked ? '&chunked=1' : ''}`,
+        headers: { host: t.host },
+        agent: false,
+      },
       (res) => {
         if (res.statusCode !== 200) {
           res.resume();

@@ -35,8 +35,15 @@ export interface CliProc {
  * Start `node dist/cli.js ...args`; resolves once a stdout line matches `readyRe`, rejects (with its
  * output) if it exits first or takes longer than `timeoutMs`.
  */
-export function startCli(name: string, args: string[], readyRe: RegExp, timeoutMs = 30_000): Promise<CliProc> {
-  const proc = spawn(process.execPath, [CLI_JS, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(
+  name: string,
+  args: string[],
+  readyRe: RegExp,
+  timeoutMs = 30_000,
+  /** Another build's dist/cli.js (an A/B of one command). */
+  cli = CLI_JS,
+): Promise<CliProc> {
+  const proc = spawn(process.execPath, [cli, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
   let out = '';
   const exited = new Promise<number | string>((resolve) =>
