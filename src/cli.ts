@@ -9,7 +9,7 @@ import { VERSION } from './version.js';
 import { normalizeEnv } from './cli/env.js';
 import { EXIT_OK, EXIT_USAGE, printError } from './cli/errors.js';
 import { COMMAND_FAILED, guardProcess } from './cli/run.js';
-import { settleMallocThresholds } from './core/malloc.js';
+import { deferMallocThresholds, settleMallocThresholds } from './core/malloc.js';
 import { holdStartupMemory } from './cli/startup-memory.js';
 
 type Register = (program: Command) => void;
@@ -70,8 +70,11 @@ if (LONG_RUNNING.has(ALIASES[first] ?? first) && !argv.some((a) => a === '--help
   // the servers keep start-up from growing the young generation and paging in TurboFan for good
   // (src/cli/startup-memory.ts; before the primer, whose collection would grow the young generation).
   // They release it once they listen; a client's first seconds of traffic would run unoptimized.
-  if (first === 'server' || (first === 'pipe' && argv[1] === 'serve')) holdStartupMemory();
-  settleMallocThresholds();
+  // The servers settle glibc's thresholds at their first traffic (an idle one keeps its heap trimmed).
+  if (first === 'server' || (first === 'pipe' && argv[1] === 'serve')) {
+    holdStartupMemory();
+    deferMallocThresholds();
+  } else settleMallocThresholds();
 }
 if (wanted) (await wanted())(program);
 else if (!/^(-v|--version)$/.test(first)) for (const load of Object.values(COMMANDS)) (await load())(program);

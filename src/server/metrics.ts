@@ -1,4 +1,5 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { mallocFirstTraffic } from '../core/malloc.js';
 import { promClient } from '../core/packages.js';
 
 /** Prometheus metrics of one server instance (its own registry, so several servers can coexist). */
@@ -38,6 +39,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     registry,
     streams,
     streamOpened(protocol) {
+      mallocFirstTraffic();
       open++;
       streams.inc({ protocol });
     },

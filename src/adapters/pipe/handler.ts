@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { IncomingMessage } from 'node:http';
 import { DirectBody, directBodyEligible } from '../../core/direct-body.js';
 import { sendJson } from '../../core/http-json.js';
+import { mallocFirstTraffic } from '../../core/malloc.js';
 import type { Logger } from '../../core/logger.js';
 import {
   asReq,
@@ -288,6 +289,7 @@ export function createPipeHandler(options: PipeOptions = {}): PipeHandler {
       },
     );
     active.set(path, transfer);
+    mallocFirstTraffic();
     transfer.start();
   }
 
