@@ -11,6 +11,19 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DIST_CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
+/**
+ * The dist/ modules behind a list of loaded files (paths relative to ROOT): the CLI is a bundle
+ * (scripts/bundle-cli.mjs), each of whose files under dist/bundle/ holds several modules, listed in
+ * dist/bundle/modules.json; a bundle file stays in the list, followed by its modules.
+ */
+export function bundledModules(loaded: readonly string[]): string[] {
+  const map = JSON.parse(readFileSync(join(ROOT, 'dist/bundle/modules.json'), 'utf8')) as Record<string, string[]>;
+  return loaded.flatMap((p) => {
+    const file = /^dist\/bundle\/(.+\.js)$/.exec(p)?.[1];
+    return file === undefined ? [p] : [p, ...(map[file] ?? [])];
+  });
+}
+
 /** Skip message when dist/ is missing. */
 export const NOT_BUILT = existsSync(DIST_CLI) ? undefined : 'dist/cli.js is missing: run `npm run build` first';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { NOT_BUILT, ROOT, startCli } from './dist.js';
+import { bundledModules, NOT_BUILT, ROOT, startCli } from './dist.js';
 
 /** Start the built CLI with a preload that lists every module loaded (ESM hook + require cache). */
 async function loadedBy(args: string[], ready: RegExp): Promise<string[]> {
@@ -33,10 +33,12 @@ async function loadedBy(args: string[], ready: RegExp): Promise<string[]> {
     }
     run.child.kill('SIGTERM');
     await run.ended;
-    return readFileSync(list, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((u) => u.replace(/^file:\/\//, '').replace(ROOT, ''));
+    return bundledModules(
+      readFileSync(list, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((u) => u.replace(/^file:\/\//, '').replace(ROOT, '')),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

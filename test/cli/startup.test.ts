@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DIST_CLI, NOT_BUILT, ROOT } from './dist.js';
+import { bundledModules, DIST_CLI, NOT_BUILT, ROOT } from './dist.js';
 
 const TRACER = fileURLToPath(new URL('./fixtures/trace-imports.mjs', import.meta.url));
 /**
@@ -29,10 +29,12 @@ function loaded(args: string[]): string[] {
     encoding: 'utf8',
   });
   assert.equal(r.status, 0, r.stderr);
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((u) => u.replace(`file://${ROOT}`, ''));
+  return bundledModules(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((u) => u.replace(`file://${ROOT}`, '')),
+  );
 }
 
 /** The best of a few runs of each command, in ms; the commands take turns (a busy moment hits all). */
