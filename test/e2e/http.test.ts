@@ -87,6 +87,10 @@ before(async () => {
       case '/slow':
         setTimeout(() => res.end('late'), 5000).unref();
         return;
+      case '/status': // answers with ?code=
+        res.statusCode = Number(u.searchParams.get('code'));
+        res.end();
+        return;
       case '/head':
         res.setHeader('content-length', '1234');
         res.end(req.method === 'HEAD' ? undefined : Buffer.alloc(1234));
@@ -344,5 +348,25 @@ describe('clear answers', () => {
     const metrics = (await request(port, own, '/metrics')).body.toString();
     assert.match(metrics, /burrow_tunnels\{protocol="burrow"\} \d+/);
     assert.match(metrics, /burrow_http_requests_total/);
+  });
+
+  test('/metrics counts each proxied request by protocol and status, and its duration', async () => {
+    const own = `127.0.0.1:${port}`;
+    const read = async (): Promise<{ teapots: number; ok: number; durations: number }> => {
+      const text = (await request(port, own, '/metrics')).body.toString();
+      const num = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
+      return {
+        teapots: num(/^burrow_http_requests_total\{protocol="burrow",status="418"\} (\d+)$/m),
+        ok: num(/^burrow_http_requests_total\{protocol="burrow",status="200"\} (\d+)$/m),
+        durations: num(/^burrow_http_request_duration_seconds_count\{protocol="burrow"\} (\d+)$/m),
+      };
+    };
+    const before = await read();
+    for (let i = 0; i < 3; i++) assert.equal((await request(port, host, '/status?code=418')).status, 418);
+    for (let i = 0; i < 2; i++) assert.equal((await request(port, host, '/counted')).status, 200);
+    const now = await read();
+    assert.equal(now.teapots - before.teapots, 3);
+    assert.equal(now.ok - before.ok, 2);
+    assert.equal(now.durations - before.durations, 5);
   });
 });

@@ -52,6 +52,31 @@ const PASS_STRIPPED: Admission = Object.freeze({ allow: true, stripAuthorization
 /** Status label strings made once (a metrics label per request otherwise allocates one). */
 const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, i) => String(i));
 
+/**
+ * The label objects of a protocol's requests (by status) and durations, made once: prom-client's
+ * `labels(…)` builds a label object and a bound child per call, which was a tenth of what the server
+ * allocated per proxied request (bench/RESULTS.md).
+ */
+interface ProtocolLabels {
+  readonly protocol: { readonly protocol: string };
+  readonly byStatus: ({ readonly protocol: string; readonly status: string } | undefined)[];
+}
+const LABELS = new Map<string, ProtocolLabels>();
+
+function labelsOf(protocol: string): ProtocolLabels {
+  let l = LABELS.get(protocol);
+  if (l === undefined) LABELS.set(protocol, (l = { protocol: Object.freeze({ protocol }), byStatus: [] }));
+  return l;
+}
+
+function statusLabels(l: ProtocolLabels, status: number): { readonly protocol: string; readonly status: string } {
+  const cached = l.byStatus[status];
+  if (cached !== undefined) return cached;
+  const made = Object.freeze({ protocol: l.protocol.protocol, status: STATUS_LABELS[status] ?? String(status) });
+  if (STATUS_LABELS[status] !== undefined) l.byStatus[status] = made;
+  return made;
+}
+
 /** Visitors get visitor advice, not the agent-token advice of the same statuses. */
 const VISITOR_CODES: Readonly<Record<string, ErrorCode>> = {
   BURROW_ERR_UNAUTHORIZED: 'BURROW_ERR_VISITOR_UNAUTHORIZED',
@@ -163,8 +188,9 @@ export class Exchange {
   record(tunnel: RegisteredTunnel, r: Finished, status: number): void {
     const durationMs = Math.round((performance.now() - r.started) * 10) / 10;
     const m = this.#o.metrics;
-    m.requests.labels(tunnel.protocol, STATUS_LABELS[status] ?? String(status)).inc();
-    m.requestDuration.labels(tunnel.protocol).observe(durationMs / 1000);
+    const labels = labelsOf(tunnel.protocol);
+    m.requests.inc(statusLabels(labels, status));
+    m.requestDuration.observe(labels.protocol, durationMs / 1000);
     tunnel.onRequestComplete?.({ method: r.method, path: r.path, status, durationMs });
     this.#o.hooks.onResponse?.({
       tunnelId: tunnel.id,
