@@ -34,6 +34,21 @@ const TARGET_RE = /^[\x21-\x7e\x80-\xff]+$/;
 /** Field values: no CR, LF or NUL (other controls are rejected too, except HTAB). */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const BAD_VALUE_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** Where the line that starts at `from` ends in a head's text (its CRLF, or the end of the text). */
+function lineEnd(text: string, from: number): number {
+  const eol = text.indexOf('\r\n', from);
+  return eol === -1 ? text.length : eol;
+}
+
+/** A field's value in text[from, to) without the optional whitespace around it (RFC 9110 §5.5: SP, HTAB). */
+function fieldValue(text: string, from: number, to: number): string {
+  let a = from;
+  let b = to;
+  while (a < b && (text.charCodeAt(a) === 0x20 || text.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (text.charCodeAt(b - 1) === 0x20 || text.charCodeAt(b - 1) === 0x09)) b--;
+  return text.slice(a, b);
+}
 const CHUNK_SIZE_RE = /^([0-9A-Fa-f]+)[ \t]*(?:;.*)?$/;
 const EMPTY: Buffer = Buffer.alloc(0);
 
@@ -325,8 +340,10 @@ export class RequestReader {
 
   #parseHead(raw: Buffer): RequestHead {
     const text = raw.toString('latin1', 0, raw.length - 4);
-    const lines = text.split('\r\n');
-    const requestLine = lines[0]!;
+    // lines found by index, not split(): a request's head is otherwise an array and a string per line
+    // more to collect (bench/alloc.ts)
+    const firstEnd = lineEnd(text, 0);
+    const requestLine = text.slice(0, firstEnd);
     const sp1 = requestLine.indexOf(' ');
     const sp2 = requestLine.lastIndexOf(' ');
     if (sp1 <= 0 || sp2 <= sp1) throw new HttpFramingError(400, 'malformed request line');
@@ -351,15 +368,15 @@ export class RequestReader {
     let connectionKeepAlive = false;
     let wantsHtml = false;
     let proxyFields = false;
-    for (let k = 1; k < lines.length; k++) {
-      const line = lines[k]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new HttpFramingError(400, 'malformed header field (no name)');
-      const name = line.slice(0, colon);
+    for (let pos = firstEnd + 2, eol = firstEnd; pos < text.length; pos = eol + 2) {
+      eol = lineEnd(text, pos);
+      const colon = text.indexOf(':', pos);
+      if (colon <= pos || colon > eol) throw new HttpFramingError(400, 'malformed header field (no name)');
+      const name = text.slice(pos, colon);
       if (!TOKEN_RE.test(name)) {
         throw new HttpFramingError(400, `malformed header field name ${JSON.stringify(name.slice(0, 40))}`);
       }
-      const value = line.slice(colon + 1).trim();
+      const value = fieldValue(text, colon + 1, eol);
       if (BAD_VALUE_RE.test(value)) throw new HttpFramingError(400, `control character in header ${name}`);
       headers.push(name, value);
       switch (name.length) {
@@ -529,8 +546,8 @@ export class ResponseReader {
   }
 
   #parseHead(text: string): void {
-    const lines = text.split('\r\n');
-    const statusLine = lines[0]!;
+    const firstEnd = lineEnd(text, 0);
+    const statusLine = text.slice(0, firstEnd);
     const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(statusLine);
     if (!m) throw new HttpFramingError(502, `malformed status line ${JSON.stringify(statusLine.slice(0, 60))}`);
     const status = Number(m[1]);
@@ -549,25 +566,23 @@ export class ResponseReader {
     let contentLength: number | undefined;
     let chunked = false;
     let transferEncoding = false;
-    for (let k = 1; k < lines.length; k++) {
-      const line = lines[k]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new HttpFramingError(502, 'malformed response header field');
-      const nameLen = colon;
-      if (nameLen === 14 && line.slice(0, colon).toLowerCase() === 'content-length') {
-        const v = line.slice(colon + 1).trim();
+    for (let pos = firstEnd + 2, eol = firstEnd; pos < text.length; pos = eol + 2) {
+      eol = lineEnd(text, pos);
+      const colon = text.indexOf(':', pos);
+      if (colon <= pos || colon > eol) throw new HttpFramingError(502, 'malformed response header field');
+      const nameLen = colon - pos;
+      if (nameLen === 14 && text.slice(pos, colon).toLowerCase() === 'content-length') {
+        const v = fieldValue(text, colon + 1, eol);
         if (!/^\d{1,15}$/.test(v)) throw new HttpFramingError(502, 'malformed Content-Length in response');
         const n = Number(v);
         if (contentLength !== undefined && contentLength !== n) {
           throw new HttpFramingError(502, 'conflicting Content-Length headers in response');
         }
         contentLength = n;
-      } else if (nameLen === 17 && line.slice(0, colon).toLowerCase() === 'transfer-encoding') {
+      } else if (nameLen === 17 && text.slice(pos, colon).toLowerCase() === 'transfer-encoding') {
         transferEncoding = true;
         chunked =
-          line
-            .slice(colon + 1)
-            .trim()
+          fieldValue(text, colon + 1, eol)
             .toLowerCase()
             .split(',')
             .pop()!

@@ -97,6 +97,24 @@ void test('regression: RequestReader reads nothing after a request that asked to
   assert.deepEqual(heads(r3, 'GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n'), ['/a', '/b']);
 });
 
+void test('a field value loses the spaces and tabs around it and nothing else (RFC 9110 §5.5), both ways', () => {
+  const items = new RequestReader(1024).push(
+    Buffer.from('GET / HTTP/1.1\r\nHost: \t a \t\r\nX-Empty:\r\nX-Nbsp: \xa0v\r\n\r\n', 'latin1'),
+  );
+  assert.deepEqual(items[0]?.head?.headers, ['Host', 'a', 'X-Empty', '', 'X-Nbsp', '\xa0v']);
+  assert.equal(items[0]?.head?.host, 'a');
+  // a vertical tab is no optional whitespace: it stays in the value, which is refused for it
+  refuse('GET / HTTP/1.1\r\nHost: a\r\nX: \x0bv\r\n\r\n', 400, /control character/);
+  let completed = 0;
+  const r = new ResponseReader(MAX, { onHead: () => {}, onComplete: () => completed++, onSwitch: () => {} }, () => ({
+    method: 'GET',
+    upgrade: false,
+  }));
+  r.push(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length:\t3 \r\n\r\nabc'));
+  r.push(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: \tChunked\t\r\n\r\n0\r\n\r\n'));
+  assert.equal(completed, 2);
+});
+
 void test('RequestReader: empty lines between requests are skipped; HTTP/1.0 needs no Host', () => {
   const reader = new RequestReader(1024);
   const items = reader.push(
