@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIST_CLI, NOT_BUILT, ROOT, runCli, startListening } from './dist.js';
+import { loopbackServer } from '../helpers/cli.js';
 
 const TRACER = fileURLToPath(new URL('./fixtures/trace-imports.mjs', import.meta.url));
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -50,17 +51,7 @@ test(
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'burrow-bundle-'));
     const { run, base } = await startListening(
-      [
-        'server',
-        '--port',
-        '0',
-        '--address',
-        '127.0.0.1',
-        '--db',
-        `sqlite:${join(dir, 'b.db')}`,
-        '--admin-token',
-        'a'.repeat(32),
-      ],
+      loopbackServer(`sqlite:${join(dir, 'b.db')}`, '--admin-token', 'a'.repeat(32)),
       { boundMs: 60_000 },
     );
     t.after(() => {

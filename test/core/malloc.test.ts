@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { settleMallocThresholds } from '../../src/core/malloc.js';
 import { openTunnel } from '../../src/client/burrow/open-tunnel.js';
-import { cliArgs } from '../helpers/cli.js';
+import { cliArgs, loopbackServer } from '../helpers/cli.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const linux = process.platform === 'linux';
@@ -100,17 +100,7 @@ test(
   { skip: !linux },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'burrow-malloc-'));
-    const s = traced([
-      'server',
-      '--port',
-      '0',
-      '--address',
-      '127.0.0.1',
-      '--db',
-      `sqlite:${join(dir, 'b.db')}`,
-      '--log-level',
-      'warn',
-    ]);
+    const s = traced(loopbackServer(`sqlite:${join(dir, 'b.db')}`, '--log-level', 'warn'));
     const origin = http.createServer((_req, res) => res.end('hi'));
     origin.listen(0, '127.0.0.1');
     await once(origin, 'listening');

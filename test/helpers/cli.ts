@@ -17,6 +17,11 @@ export function cliArgs(...args: string[]): string[] {
   return ['--import', 'tsx', CLI, ...args];
 }
 
+/** The arguments of `burrow server` on a free loopback port with its store at `db` (a URL), then `more`. */
+export function loopbackServer(db: string, ...more: string[]): string[] {
+  return ['server', '--port', '0', '--address', '127.0.0.1', '--db', db, ...more];
+}
+
 export interface CliProcess {
   child: ChildProcess;
   /** Resolves with the next stdout line matching pred. */

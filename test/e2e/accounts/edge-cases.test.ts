@@ -10,7 +10,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import { closeHttp, request } from '../../helpers/harness.js';
-import { runCli, type CliProcess } from '../../helpers/cli.js';
+import { loopbackServer, runCli, type CliProcess } from '../../helpers/cli.js';
 import {
   composedStack,
   admin,
@@ -249,13 +249,7 @@ for (const backend of BACKENDS) {
       db = await backend.create();
       origin = await startEchoOrigin();
       server = runCli([
-        'server',
-        '--port',
-        '0',
-        '--address',
-        '127.0.0.1',
-        '--db',
-        db.url,
+        ...loopbackServer(db.url),
         '--auth',
         'token',
         '--admin-token',
