@@ -106,6 +106,29 @@ describe('frames', () => {
     );
   });
 
+  test('a JSON frame of any text decodes to the same value, its length the UTF-8 bytes', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (text) => {
+        const value = { type: 'request', path: text };
+        const buf = encodeJsonFrame(FrameType.EVENT, 0, value);
+        const bytes = Buffer.byteLength(JSON.stringify(value));
+        assert.equal(buf.readUInt32BE(6), bytes);
+        assert.equal(buf.length, FRAME_HEADER_SIZE + bytes);
+        const [frame] = new FrameDecoder().push(buf);
+        assert.deepEqual(decodeJson(frame!), value);
+      }),
+    );
+    // at the limit in bytes, not in characters: 'é' is two
+    const overhead = JSON.stringify({ x: '' }).length;
+    assert.doesNotThrow(() =>
+      encodeJsonFrame(FrameType.OPEN, 1, { x: 'é'.repeat((MAX_CONTROL_PAYLOAD - overhead) / 2) }),
+    );
+    assert.throws(
+      () => encodeJsonFrame(FrameType.OPEN, 1, { x: 'é'.repeat((MAX_CONTROL_PAYLOAD - overhead) / 2 + 1) }),
+      BurrowError,
+    );
+  });
+
   test('encoding refuses payloads above the limits', () => {
     assert.throws(() => encodeFrame(FrameType.DATA, 1, Buffer.alloc(MAX_FRAME_PAYLOAD + 1)), BurrowError);
     assert.throws(() => encodeJsonFrame(FrameType.OPEN, 1, { x: 'a'.repeat(MAX_CONTROL_PAYLOAD) }), BurrowError);
