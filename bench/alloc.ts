@@ -7,12 +7,17 @@
  * Sampling makes it an estimate, but one that holds still between runs where CPU time per request
  * swings by ±15–20 %: run it on the builds before and after a change to the data path.
  *
- *   node --import tsx bench/alloc.ts [--duration 5] [--rounds 3] [--top 12] [--interval 1024]
+ *   node --import tsx bench/alloc.ts [--duration 5] [--rounds 3] [--top 12] [--interval 1024] [--save DIR]
+ *
+ * --save DIR writes the last round's profiles (DIR/server.heapprofile, DIR/agent.heapprofile; Chrome
+ * DevTools opens them) for the call stacks behind an allocation.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { loadavg } from 'node:os';
 import WebSocket from 'ws';
-import { argNumber } from './lib/child.js';
+import { argNumber, argValue } from './lib/child.js';
 import { runRps, type Target } from './lib/load.js';
 import { spawnChild, stopAll, type Child } from './lib/procs.js';
 
@@ -21,6 +26,7 @@ const rounds = argNumber('rounds', 3);
 const top = argNumber('top', 12);
 /** Mean bytes between samples (V8's default is 32 KiB; smaller samples more objects of a request). */
 const interval = argNumber('interval', 1024);
+const saveDir = argValue('save');
 
 interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -127,6 +133,10 @@ try {
       const { profile } = (await p.inspector.call('HeapProfiler.stopSampling')) as { profile: { head: ProfileNode } };
       const s = summarize(profile.head);
       last.set(p.name, s);
+      if (saveDir !== undefined && r === rounds) {
+        mkdirSync(saveDir, { recursive: true });
+        writeFileSync(path.join(saveDir, `${p.name}.heapprofile`), JSON.stringify(profile));
+      }
       per.push(s.total / sample.total);
     }
     process.stdout.write(`| ${r} | ${sample.rps.toFixed(0)} | ${per[0]!.toFixed(0)} | ${per[1]!.toFixed(0)} |\n`);
