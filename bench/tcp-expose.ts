@@ -5,10 +5,12 @@
  * floors: two and three bare Node pipe proxies in a row.
  *
  *   node --import tsx bench/tcp-expose.ts [--size-mib 1024] [--conns 100] [--exchanges 200] [--rounds 3]
- *                                         [--write] [--cpu-prof DIR]
+ *                                         [--write] [--cpu-prof DIR] [--composed-server]
  *
- * Processes: the targets (a sink that acks after N bytes, a source, an echo) and the burrow server
- * (composeServer, --tcp-ports) each run in their own child process; the agents are the built CLI,
+ * Processes: the targets (a sink that acks after N bytes, a source, an echo) run in a child process;
+ * the burrow server is the built CLI, `burrow server --tcp-ports …` (without dist/, composeServer in a
+ * child through tsx, whose larger heap changes its garbage collection; --composed-server asks for that
+ * one anyway); the agents are the built CLI,
  * `burrow tcp PORT`, one per target (without dist/, one child running exposeTcp ×3 through tsx,
  * whose larger heap changes its garbage collection); the WebSocket access clients are the built CLI
  * too, `burrow connect`, one per target (without dist/, startTcpTunnel in this process); the load
@@ -124,9 +126,37 @@ async function main(): Promise<void> {
     // --cpu-prof DIR: profile the server and the agent (written on exit).
     const profDir = argValue('cpu-prof');
     const prof = profDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {};
-    const server = spawnChild<{ port: number }>('server', self, ['--role', 'server'], prof);
-    children.push(server);
-    const { port } = await server.ready;
+    let port: number;
+    let serverPid: number | undefined;
+    if (existsSync(CLI_JS) && !process.argv.includes('--composed-server')) {
+      const from = 30000 + Math.floor(Math.random() * 9900);
+      const s = await startCli(
+        'burrow server',
+        [
+          'server',
+          '--port',
+          '0',
+          '--address',
+          '127.0.0.1',
+          '--db',
+          'sqlite::memory:',
+          '--tcp-ports',
+          `${from}-${from + 49}`,
+        ],
+        /listening on [\d.]+:(\d+)/,
+        60_000,
+        CLI_JS,
+        prof.nodeArgs ?? [],
+      );
+      cliAgents.push(s);
+      port = Number(s.match[1]);
+      serverPid = s.pid;
+    } else {
+      const server = spawnChild<{ port: number }>('server', self, ['--role', 'server'], prof);
+      children.push(server);
+      port = (await server.ready).port;
+      serverPid = server.proc.pid;
+    }
     type Exposed = Record<'sink' | 'source' | 'echo', { port: number; wsUrl: string; token: string }>;
     // the agents: the built CLI as a user runs it (`burrow tcp PORT`, one per target), or without a
     // build this file's agent role (exposeTcp ×3 in one process, through tsx, whose own heap is
@@ -147,7 +177,7 @@ async function main(): Promise<void> {
         return { port: Number(a.match[1]), wsUrl: a.match[2]!, token: a.match[3]! };
       };
       x = { sink: await one('sink'), source: await one('source'), echo: await one('echo') };
-      agentPids = cliAgents.map((a) => a.pid);
+      agentPids = cliAgents.filter((a) => a.name.startsWith('burrow tcp')).map((a) => a.pid);
     } else {
       const agent = spawnChild<Exposed>(
         'agent',
@@ -159,7 +189,7 @@ async function main(): Promise<void> {
       x = await agent.ready;
       agentPids = [agent.proc.pid];
     }
-    const burrowPids = [server.proc.pid, ...agentPids];
+    const burrowPids = [serverPid, ...agentPids];
 
     // the WebSocket access clients: the built CLI as a user runs it (`burrow connect URL --mode
     // multiplexed`, one per target, each its own process like the proxies of the floor rows); without a

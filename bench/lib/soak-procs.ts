@@ -42,8 +42,10 @@ export function startCli(
   timeoutMs = 30_000,
   /** Another build's dist/cli.js (an A/B of one command). */
   cli = CLI_JS,
+  /** Node flags before the script (e.g. --cpu-prof). */
+  nodeArgs: string[] = [],
 ): Promise<CliProc> {
-  const proc = spawn(process.execPath, [cli, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...nodeArgs, cli, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
   let out = '';
   const exited = new Promise<number | string>((resolve) =>
