@@ -25,7 +25,7 @@
  *
  * Every --interval it prints one table row: operations done per kind, errors, expected failures,
  * the server's RSS and open fds (/proc, median of 1 s samples over the interval), its event-loop
- * delay p99 over the interval (burrow_process_nodejs_eventloop_lag_p99_seconds from /metrics) and
+ * delay p99 over the interval (burrow_nodejs_eventloop_lag_p99_seconds from /metrics) and
  * the load average. At the end: every tunnel's openStreams after a settle, duplicate arrivals of
  * abandoned requests, and the verdicts (errors = 0; RSS and fds within ±10 % of the first
  * interval's; openStreams = 0; duplicates = 0). Exits 1 if any verdict fails.
@@ -39,7 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import { argNumber, argValue } from './lib/child.js';
 import { ROOT, spawnChild } from './lib/procs.js';
-import { CLI_JS, procSample, startCli, type CliProc, type ProcSample } from './lib/soak-procs.js';
+import { CLI_JS, loopbackServerArgs, procSample, startCli, type CliProc, type ProcSample } from './lib/soak-procs.js';
 import { Tally } from './lib/soak-tally.js';
 import {
   abandon,
@@ -115,21 +115,7 @@ const { port: originPort, tcpPort: originTcpPort } = await origin.ready;
 const tcpFrom = 40000 + Math.floor(Math.random() * 9000);
 const server = await startCli(
   'server',
-  [
-    'server',
-    '--port',
-    '0',
-    '--address',
-    '127.0.0.1',
-    '--domain',
-    'localhost',
-    '--db',
-    'sqlite::memory:',
-    '--tcp-ports',
-    `${tcpFrom}-${tcpFrom + 9}`,
-    '--log-level',
-    'warn',
-  ],
+  loopbackServerArgs(tcpFrom, 10, '--domain', 'localhost', '--log-level', 'warn'),
   /listening on 127\.0\.0\.1:(\d+)/,
 );
 const port = Number(server.match[1]);
@@ -351,7 +337,7 @@ function median(xs: number[]): number {
 async function serverLoopP99Ms(): Promise<number | undefined> {
   try {
     const r = await call(own, { path: '/metrics', agent: false, timeoutMs: 10_000, keepText: 1 << 20 });
-    const m = /^burrow_process_nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(r.text);
+    const m = /^burrow_nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(r.text);
     return m ? Number(m[1]) * 1000 : undefined;
   } catch {
     return undefined;
@@ -548,7 +534,7 @@ verdicts.push([
 ]);
 const p99s = rows.map((r) => r.loopP99).filter((x): x is number => x !== undefined);
 console.log(
-  `server event-loop delay p99 per interval: ${p99s.length ? p99s.map((x) => x.toFixed(1)).join(', ') + ' ms' : 'n/a (no burrow_process_nodejs_eventloop_lag_p99_seconds in /metrics)'}`,
+  `server event-loop delay p99 per interval: ${p99s.length ? p99s.map((x) => x.toFixed(1)).join(', ') + ' ms' : 'n/a (no burrow_nodejs_eventloop_lag_p99_seconds in /metrics)'}`,
 );
 console.log('\nverdicts:');
 for (const [name, ok, detail] of verdicts)

@@ -30,7 +30,7 @@ import path from 'node:path';
 import { argNumber, argValue, exitWithParent, likeBurrowCli, ready } from './lib/child.js';
 import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
 import { runComposedServer } from './lib/composed-server.js';
-import { CLI_JS, startCli, type CliProc } from './lib/soak-procs.js';
+import { CLI_JS, loopbackServerArgs, startCli, type CliProc } from './lib/soak-procs.js';
 import { MSG, reqRes, runTargets, streamDown, streamUp, targetFlags } from './lib/tcp-targets.js';
 
 // ---------------------------------------------------------------- child roles
@@ -132,17 +132,7 @@ async function main(): Promise<void> {
       const from = 30000 + Math.floor(Math.random() * 9900);
       const s = await startCli(
         'burrow server',
-        [
-          'server',
-          '--port',
-          '0',
-          '--address',
-          '127.0.0.1',
-          '--db',
-          'sqlite::memory:',
-          '--tcp-ports',
-          `${from}-${from + 49}`,
-        ],
+        loopbackServerArgs(from, 50),
         /listening on [\d.]+:(\d+)/,
         60_000,
         CLI_JS,

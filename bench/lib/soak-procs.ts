@@ -31,6 +31,12 @@ export interface CliProc {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string>;
 }
 
+/** `burrow server` on a free port of 127.0.0.1 with an in-memory store and a public TCP port range, then `more`. */
+export function loopbackServerArgs(tcpFrom: number, tcpPorts: number, ...more: string[]): string[] {
+  const range = `${tcpFrom}-${tcpFrom + tcpPorts - 1}`;
+  return ['server', '--port', '0', '--address', '127.0.0.1', '--db', 'sqlite::memory:', '--tcp-ports', range, ...more];
+}
+
 /**
  * Start `node dist/cli.js ...args`; resolves once a stdout line matches `readyRe`, rejects (with its
  * output) if it exits first or takes longer than `timeoutMs`.
