@@ -51,12 +51,11 @@ let deferred = false;
 /**
  * Settle the thresholds at this process's first traffic (mallocFirstTraffic) rather than now.
  * The collection the primer brought with it still runs now: without it the idle server held
- * 0.8 MiB more and pipe serve 0.4 (bench/idle-memory.ts). Returns whether the primer will run.
+ * 0.8 MiB more and pipe serve 0.4 (bench/idle-memory.ts).
  */
-export function deferMallocThresholds(env: NodeJS.ProcessEnv = process.env): boolean {
+export function deferMallocThresholds(env: NodeJS.ProcessEnv = process.env): void {
   deferred = applies(env);
   if (deferred) collect();
-  return deferred;
 }
 
 /**
