@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     const targets = spawnChild<{ sink: number; source: number; echo: number }>('targets', self, ['--role', 'targets']);
     children.push(targets);
     const t = await targets.ready;
-    // --cpu-prof DIR: profile the server and the agent (written on exit).
+    // --cpu-prof DIR: profile the server, the agents and the access clients (written on exit).
     const profDir = argValue('cpu-prof');
     const prof = profDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {};
     let port: number;
@@ -162,6 +162,8 @@ async function main(): Promise<void> {
           ['tcp', String(t[name]), '--server', server, '--local-host', '127.0.0.1', '--json'],
           ready,
           60_000,
+          CLI_JS,
+          prof.nodeArgs ?? [],
         );
         cliAgents.push(a);
         return { port: Number(a.match[1]), wsUrl: a.match[2]!, token: a.match[3]! };
@@ -206,6 +208,8 @@ async function main(): Promise<void> {
           ],
           ready,
           60_000,
+          CLI_JS,
+          prof.nodeArgs ?? [],
         );
         cliAgents.push(c);
         accessPids.push(c.pid);
@@ -346,7 +350,7 @@ function writeResults(
     '## tcp expose',
     '',
     `Command: \`node --import tsx bench/tcp-expose.ts --write\` (defaults: \`--size-mib ${o.sizeMiB} --conns ${o.conns} --exchanges ${o.exchanges} --rounds ${o.rounds}\`;`,
-    '`--cpu-prof DIR` profiles the server, and the agent when there is no build).',
+    '`--cpu-prof DIR` profiles the server, the agents and the WebSocket access clients).',
     'Targets (a sink that acks after N bytes, a source, an echo) and the burrow server (composeServer with',
     '--tcp-ports, no TLS) run in child processes, the agents are the built CLI (`burrow tcp PORT`, one per',
     'target), and so are the WebSocket access clients (`burrow connect URL --mode multiplexed`); the load',
