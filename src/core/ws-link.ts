@@ -57,6 +57,11 @@ export interface WsFrameReaderOptions {
   maxPayload: number;
   /** Binary message bytes, in order, split anywhere; a view of the read buffer (owned by the callee). */
   onData(bytes: Buffer): void;
+  /**
+   * Optional: a binary message is complete (its last frame's payload has been passed to onData;
+   * an empty message calls only this). For readers that need message boundaries.
+   */
+  onEnd?(): void;
   /** A whole control frame or text frame, header and (still masked) payload, as it came. */
   onOther(frame: Buffer): void;
 }
@@ -87,6 +92,8 @@ export class WsFrameReader {
   #otherLen = 0;
   /** The message in progress is binary / text (continuation frames follow it), or none. */
   #message: 'binary' | 'text' | null = null;
+  /** The current frame is its message's last. */
+  #fin = false;
 
   constructor(options: WsFrameReaderOptions) {
     this.#o = options;
@@ -166,6 +173,7 @@ export class WsFrameReader {
     const binary = opcode === OP_BINARY || (opcode === OP_CONTINUATION && this.#message === 'binary');
     if (opcode === OP_CONTINUATION && fin) this.#message = null;
     this.#binary = binary;
+    this.#fin = fin;
     this.#left = length;
     this.#maskOffset = 0;
     this.#mask = null;
@@ -214,7 +222,9 @@ export class WsFrameReader {
 
   #endFrame(): void {
     this.#left = -1;
-    if (!this.#binary) {
+    if (this.#binary) {
+      if (this.#fin) this.#o.onEnd?.();
+    } else {
       const frame = this.#other!;
       this.#other = null;
       this.#o.onOther(frame);
@@ -248,9 +258,10 @@ interface WsInternals {
 export function takeOverBinary(
   ws: object,
   maxPayload: number,
-  onData: (bytes: Buffer) => void,
+  /** The bytes, or the bytes and each binary message's end (see WsFrameReaderOptions.onEnd). */
+  sink: ((bytes: Buffer) => void) | { push(bytes: Buffer): void; end(): void },
   /** Called around each socket read (e.g. MuxSession.beginBatch/endBatch: one write per sink per read). */
-  read?: { begin(): void; end(): void },
+  read?: { begin?(): void; end?(): void },
 ): void {
   const internals = ws as WsInternals;
   const socket = internals._socket;
@@ -262,14 +273,14 @@ export function takeOverBinary(
   const reader = new WsFrameReader({
     masked: internals._isServer,
     maxPayload,
-    onData,
+    ...(typeof sink === 'function' ? { onData: sink } : { onData: (b) => sink.push(b), onEnd: () => sink.end() }),
     onOther: (frame) => {
       receiver.write(frame);
     },
   });
   const ee = ws as { emit(event: 'error', err: Error): boolean; close(code?: number): void };
   socket.on('data', function onLinkData(chunk: Buffer) {
-    read?.begin();
+    read?.begin?.();
     try {
       reader.push(chunk);
     } catch (err) {
@@ -278,7 +289,7 @@ export function takeOverBinary(
       ee.close(err instanceof WsFrameError ? err.closeCode : 1002);
       socket.destroy();
     } finally {
-      read?.end();
+      read?.end?.();
     }
   });
 }

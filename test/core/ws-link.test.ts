@@ -87,6 +87,39 @@ describe('WsFrameReader', () => {
     );
   });
 
+  test('onEnd marks where each binary message ends (fragmented, empty, control frames between), for any split', () => {
+    fc.assert(
+      fc.property(
+        fc.array(message, { maxLength: 8 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        (messages, masked, cuts) => {
+          const specs = messages.flat();
+          const wire = Buffer.concat(specs.map((s) => encode(s, masked, masked ? Buffer.from([9, 8, 7, 6]) : undefined)));
+          const got: Buffer[] = [];
+          let current: Buffer[] = [];
+          const r = new WsFrameReader({
+            masked,
+            maxPayload: 1 << 20,
+            onData: (b) => current.push(Buffer.from(b)),
+            onEnd: () => {
+              got.push(Buffer.concat(current));
+              current = [];
+            },
+            onOther: () => {},
+          });
+          for (const c of splitAt(Buffer.from(wire), cuts)) r.push(c);
+          const want = messages
+            .filter((m) => m[0]!.opcode === 2)
+            .map((m) => Buffer.concat(m.map((f) => f.payload)));
+          assert.deepEqual(got, want);
+          assert.equal(current.length, 0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   test('payload bytes are views of the chunk they arrived in (no copy), unmasked in place', () => {
     const body = Buffer.alloc(64 * 1024, 0x5a);
     const wire = encode({ opcode: 2, fin: true, payload: body }, true, Buffer.from([1, 2, 3, 4]));

@@ -249,10 +249,12 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
     return undefined;
   }
 
-  function track(ws: WebSocket): void {
+  /** Count the WebSocket and watch that it lives; returns the watch's seen() (for reads it does not see). */
+  function track(ws: WebSocket): () => void {
     sockets.add(ws);
     ws.once('close', () => sockets.delete(ws));
-    watchLiveness(ws, pingIntervalMs, pongTimeoutMs, () => logger.debug('tcp websocket stopped answering pings'));
+    return watchLiveness(ws, pingIntervalMs, pongTimeoutMs, () => logger.debug('tcp websocket stopped answering pings'))
+      .seen;
   }
 
   function fail(socket: Duplex, err: BurrowError): true {
@@ -292,7 +294,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
         extensions && muxWindow > 0 ? parseMuxWindow(req.headers[BURROW_TCP_WINDOW_HEADER]) : undefined;
       if (peerWindow !== undefined) flowOffers.set(req, peerWindow);
       upgrader().handleUpgrade(req, socket, head, (ws) => {
-        track(ws);
+        const seen = track(ws);
         counters.muxTotal++;
         let session: TcpWsMuxSession | undefined = undefined;
         const tracked = liveSession(target.name, 'multiplexed', info, () => session?.connections ?? 0);
@@ -307,8 +309,10 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
             peerWindow !== undefined
               ? { window: muxWindow, peerWindow, bufferBytes: L.TCP_MUX_BUFFER_BYTES }
               : undefined,
+          maxFrameBytes: options.maxMessageBytes ?? L.TCP_WS_MAX_MESSAGE_BYTES,
           logger,
           count: tracked.count,
+          onRead: seen,
         });
         const open = session;
         muxSessions.add(open);

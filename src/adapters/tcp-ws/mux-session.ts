@@ -2,16 +2,19 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
 import { BufferBudget, CreditReceiver, CreditSender } from '../../wire/tcp-ws/credit.js';
-import { FlowGate, WsSendBacklog, endThenDestroy, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
-import { TCP_TARGET_FLUSH_TIMEOUT_MS } from '../../wire/tcp-ws/limits.js';
+import { FlowGate, ReadBatch, WsSendBacklog, endThenDestroy, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
+import { TCP_MUX_PARTS_MIN_BYTES, TCP_TARGET_FLUSH_TIMEOUT_MS } from '../../wire/tcp-ws/limits.js';
+import { takeOverBinary } from '../../core/ws-link.js';
 import type { TcpOpenInfo, TcpTarget } from './targets.js';
 import {
-  decodeMuxMessage,
+  MuxMessageReader,
   encodeMuxClose,
   encodeMuxCredit,
   encodeMuxData,
   encodeMuxFin,
+  encodeMuxHeader,
   toBuffer,
+  type MuxMessageSink,
 } from '../../wire/tcp-ws/wire.js';
 
 /** Per-connection flow control, when the client offered it and the server accepted (docs/tcp.md). */
@@ -33,8 +36,12 @@ export interface TcpWsMuxSessionOptions {
   targetEndGraceMs: number;
   /** Per-connection credit (burrow extension); undefined = limrun's wire, flow control per WebSocket. */
   flowControl?: MuxFlowControl | undefined;
+  /** Largest WebSocket frame accepted (a longer one closes the WebSocket with 1009). */
+  maxFrameBytes: number;
   logger: Logger;
   count(direction: 'in' | 'out', bytes: number): void;
+  /** Called on every read from the WebSocket's socket (liveness: data counts as a sign of life). */
+  onRead?: () => void;
 }
 
 interface MuxConnection {
@@ -81,6 +88,13 @@ export class TcpWsMuxSession {
   readonly #conns = new Map<number, MuxConnection>();
   readonly #recentlyClosed = new Set<number>();
   #closed = false;
+  /** Targets written during the current read of the WebSocket (one write each per read). */
+  readonly #batch = new ReadBatch();
+  /** Where the WebSocket's messages go as they are read (MuxMessageReader). */
+  readonly #sink: MuxMessageSink = {
+    data: (id, payload) => this.#data(id, payload),
+    message: (msg) => this.#onMessage(msg),
+  };
 
   constructor(ws: WebSocket, target: TcpTarget, info: TcpOpenInfo, extensions: boolean, options: TcpWsMuxSessionOptions) {
     this.#ws = ws;
@@ -92,7 +106,23 @@ export class TcpWsMuxSession {
     this.#flow = extensions ? options.flowControl : undefined;
     this.#budget = this.#flow ? new BufferBudget(this.#flow.bufferBytes, this.#wsGate) : undefined;
     this.#opts = options;
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.#onMessage(toBuffer(data)));
+    // binary messages are read as they arrive (payloads as views of the socket's reads, no joined
+    // copy); text messages, which limrun's wire does not use, still come whole through 'message'
+    const reader = new MuxMessageReader(this.#sink, extensions, this.#flow !== undefined);
+    const onRead = options.onRead;
+    takeOverBinary(ws, options.maxFrameBytes, reader, {
+      begin: onRead
+        ? () => {
+            onRead();
+            this.#batch.begin();
+          }
+        : this.#batch.begin,
+      end: this.#batch.end,
+    });
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      reader.push(toBuffer(data));
+      reader.end();
+    });
     ws.on('close', () => this.#closeAll());
     ws.on('error', (err) => this.#opts.logger.debug({ err: err.message }, 'tcp mux websocket error'));
   }
@@ -125,8 +155,7 @@ export class TcpWsMuxSession {
     this.#closeAll();
   }
 
-  #onMessage(message: Buffer): void {
-    const msg = decodeMuxMessage(message, this.#extensions, this.#flow !== undefined);
+  #onMessage(msg: Parameters<MuxMessageSink['message']>[0]): void {
     switch (msg.type) {
       case 'ignored':
         this.#opts.logger.debug({ reason: msg.reason }, 'tcp mux message ignored');
@@ -142,9 +171,6 @@ export class TcpWsMuxSession {
         return;
       case 'credit':
         this.#conns.get(msg.id)?.sender.grant(msg.increment);
-        return;
-      case 'data':
-        this.#data(msg.id, msg.payload);
         return;
     }
   }
@@ -210,6 +236,7 @@ export class TcpWsMuxSession {
   }
 
   #write(conn: MuxConnection, socket: Duplex, payload: Buffer): void {
+    this.#batch.touch(socket);
     if (!conn.receiver) {
       writeWithBackpressure(socket, payload, this.#wsGate, `target:${conn.id}`);
       return;
@@ -341,7 +368,9 @@ export class TcpWsMuxSession {
 
   #sendData(conn: MuxConnection, payload: Buffer): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
-    this.#backlog.send(encodeMuxData(conn.id, payload), conn.gate);
+    if (this.#extensions && payload.length >= TCP_MUX_PARTS_MIN_BYTES)
+      this.#backlog.sendParts(encodeMuxHeader(conn.id), payload, conn.gate);
+    else this.#backlog.send(encodeMuxData(conn.id, payload), conn.gate);
   }
 
   #send(message: Buffer): void {

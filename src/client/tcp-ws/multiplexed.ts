@@ -1,26 +1,31 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { BufferBudget, CreditReceiver, CreditSender } from '../../wire/tcp-ws/credit.js';
-import { FlowGate, WsSendBacklog, watchLiveness, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
+import { FlowGate, ReadBatch, WsSendBacklog, watchLiveness, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
 import {
   TCP_MUX_BUFFER_BYTES,
   TCP_MUX_MAX_CONNECTIONS,
+  TCP_MUX_PARTS_MIN_BYTES,
   TCP_WS_HIGH_WATER_BYTES,
   TCP_WS_LOW_WATER_BYTES,
+  TCP_WS_MAX_MESSAGE_BYTES,
   TCP_WS_PONG_TIMEOUT_MS,
 } from '../../wire/tcp-ws/limits.js';
 import {
   BURROW_TCP_WINDOW_HEADER,
   MUX_MAX_ID,
-  decodeMuxMessage,
+  MuxMessageReader,
   encodeMuxClose,
   encodeMuxCredit,
   encodeMuxData,
   encodeMuxFin,
+  encodeMuxHeader,
   encodeMuxOpen,
   parseMuxWindow,
   toBuffer,
+  type MuxMessageSink,
 } from '../../wire/tcp-ws/wire.js';
+import { takeOverBinary } from '../../core/ws-link.js';
 import { endGracefully } from './singleton-link.js';
 import type { TcpLinkOptions, TcpTunnelEnd } from './types.js';
 import { ReconnectSchedule, isFinalStatus, openTcpWebSocket } from './websocket.js';
@@ -47,6 +52,10 @@ export interface MultiplexedClientOptions extends TcpLinkOptions {
 /** One WebSocket and what was agreed on it. */
 interface Link {
   ws: WebSocket;
+  /** The WebSocket's messages, read as they arrive. */
+  reader: MuxMessageReader;
+  /** Local sockets written during the current read (one write each per read). */
+  batch: ReadBatch;
   gate: FlowGate;
   backlog: WsSendBacklog;
   extensions: boolean;
@@ -161,28 +170,50 @@ export class MultiplexedClient {
       const gate = new FlowGate(ws);
       const extensions = conn.extensions();
       const peerWindow = parseMuxWindow(conn.upgradeHeaders()?.[BURROW_TCP_WINDOW_HEADER]);
+      const flowOn = extensions && this.#opts.window > 0 && peerWindow !== undefined;
+      const sink: MuxMessageSink = {
+        data: (id, payload) => {
+          const c = this.#conns.get(id);
+          if (c && this.#link === link) this.#data(link, c, payload);
+        },
+        message: (msg) => {
+          if (this.#link === link) this.#onMessage(link, msg);
+        },
+      };
       const link: Link = {
         ws,
+        reader: new MuxMessageReader(sink, extensions, flowOn),
+        batch: new ReadBatch(),
         gate,
         backlog: new WsSendBacklog(ws, TCP_WS_HIGH_WATER_BYTES, TCP_WS_LOW_WATER_BYTES),
         extensions,
-        flow:
-          extensions && this.#opts.window > 0 && peerWindow !== undefined
-            ? { window: this.#opts.window, peerWindow, budget: new BufferBudget(TCP_MUX_BUFFER_BYTES, gate) }
-            : undefined,
+        flow: flowOn
+          ? { window: this.#opts.window, peerWindow: peerWindow, budget: new BufferBudget(TCP_MUX_BUFFER_BYTES, gate) }
+          : undefined,
       };
       this.#link = link;
       this.#reconnects.opened();
       this.#established = true;
       this.#opts.state.set('connected');
-      watchLiveness(ws, this.#opts.pingIntervalMs, TCP_WS_PONG_TIMEOUT_MS);
+      const liveness = watchLiveness(ws, this.#opts.pingIntervalMs, TCP_WS_PONG_TIMEOUT_MS);
+      // binary messages as they arrive: payloads are views of the socket's reads, not joined copies
+      takeOverBinary(ws, TCP_WS_MAX_MESSAGE_BYTES, link.reader, {
+        begin: () => {
+          liveness.seen();
+          link.batch.begin();
+        },
+        end: link.batch.end,
+      });
       for (const socket of this.#waiting) this.#attach(link, socket);
       this.#waiting.clear();
       onOpen?.();
     });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+      // text messages only (binary ones go to the reader): limrun's wire does not use them
       const link = this.#link;
-      if (link && link.ws === ws) this.#onMessage(link, toBuffer(data));
+      if (!link || link.ws !== ws) return;
+      link.reader.push(toBuffer(data));
+      link.reader.end();
     });
     ws.on('close', (code: number) => {
       if (ws !== this.#ws) return;
@@ -224,7 +255,7 @@ export class MultiplexedClient {
       gate,
       sender: new CreditSender(
         flow ? flow.peerWindow : Number.POSITIVE_INFINITY,
-        (payload) => this.#sendOn(link, encodeMuxData(id, payload), gate),
+        (payload) => this.#sendData(link, id, payload, gate),
         (stalled) => (stalled ? gate.hold('credit') : gate.release('credit')),
       ),
       receiver: flow ? new CreditReceiver(flow.window, (n) => this.#sendOn(link, encodeMuxCredit(id, n))) : undefined,
@@ -257,8 +288,7 @@ export class MultiplexedClient {
     socket.resume();
   }
 
-  #onMessage(link: Link, message: Buffer): void {
-    const msg = decodeMuxMessage(message, link.extensions, link.flow !== undefined);
+  #onMessage(link: Link, msg: Parameters<MuxMessageSink['message']>[0]): void {
     if (msg.type === 'ignored') return;
     const conn = this.#conns.get(msg.id);
     if (!conn) return;
@@ -276,14 +306,12 @@ export class MultiplexedClient {
       case 'fin':
         conn.socket.end();
         return;
-      case 'data':
-        this.#data(link, conn, msg.payload);
-        return;
     }
   }
 
   #data(link: Link, conn: Conn, payload: Buffer): void {
     if (conn.localGone) return;
+    link.batch.touch(conn.socket);
     if (!conn.receiver || !link.flow) {
       writeWithBackpressure(conn.socket, payload, link.gate, `local:${conn.id}`);
       return;
@@ -313,6 +341,14 @@ export class MultiplexedClient {
     if (conn.buffered === 0) return;
     link.flow?.budget.sub(conn.buffered);
     conn.buffered = 0;
+  }
+
+  /** One payload for `id`: as two frames of one message (no joined copy) between burrow peers when large. */
+  #sendData(link: Link, id: number, payload: Buffer, gate: FlowGate): void {
+    if (link !== this.#link || link.ws.readyState !== link.ws.OPEN) return;
+    if (link.extensions && payload.length >= TCP_MUX_PARTS_MIN_BYTES)
+      link.backlog.sendParts(encodeMuxHeader(id), payload, gate);
+    else link.backlog.send(encodeMuxData(id, payload), gate);
   }
 
   #sendOn(link: Link, message: Buffer, gate?: FlowGate): void {

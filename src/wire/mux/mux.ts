@@ -256,16 +256,25 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
    * copy); smaller ones are encoded and batched like any frame.
    */
   sendData(streamId: number, payload: Buffer): void {
+    this.sendDataParts(streamId, [payload], payload.length);
+  }
+
+  /**
+   * sendData() of the payload `parts` back to back (`length` bytes in all, at most MAX_DATA_CHUNK):
+   * one DATA frame, its parts not joined when the frame is large and the transport takes parts.
+   */
+  sendDataParts(streamId: number, parts: readonly Buffer[], length: number): void {
     if (this.#closed) return;
-    const size = FRAME_HEADER_SIZE + payload.length;
+    const size = FRAME_HEADER_SIZE + length;
     if (size < DIRECT_SEND_BYTES || !this.#transport.sendParts) {
+      const payload = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
       this.sendFrame(encodeFrame(FrameType.DATA, streamId, payload));
       return;
     }
-    const header = encodeFrameHeader(FrameType.DATA, streamId, payload.length);
+    const header = encodeFrameHeader(FrameType.DATA, streamId, length);
     if (this.#queue.length) this.#flush();
     this.bytesOut += size;
-    if (!this.#transport.sendParts([header, payload])) this.#congested = true;
+    if (!this.#transport.sendParts([header, ...parts])) this.#congested = true;
   }
 
   /** Queue an encoded frame; frames queued in the same tick go out as one transport message. */
@@ -573,6 +582,35 @@ export class MuxStream extends AgentSocket {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.#writeChunk(chunk, cb);
+  }
+
+  /**
+   * Writes that waited (corked, or behind a write in progress) leave as ONE DATA frame when the
+   * peer's credit and the frame size allow, their buffers sent as parts (not joined); else one
+   * after another. A reader that gets one message in several pieces (a WebSocket read as it
+   * arrives) and corks this stream around each read thus sends one frame, not one per piece.
+   */
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    let length = 0;
+    for (const c of chunks) length += c.chunk.length;
+    if (length > 0 && !this.#session.closed && length <= this.#sendWindow && length <= MAX_DATA_CHUNK) {
+      this.#session.sendDataParts(
+        this.id,
+        chunks.map((c) => c.chunk),
+        length,
+      );
+      this.#sendWindow -= length;
+      this.bytesWritten += length;
+      this.touch();
+      this.#session.whenWritable(() => cb());
+      return;
+    }
+    let i = 0;
+    const next = (err?: Error | null): void => {
+      if (err || i === chunks.length) cb(err);
+      else this.#writeChunk(chunks[i++]!.chunk, next);
+    };
+    next();
   }
 
   #writeChunk(chunk: Buffer, cb: (err?: Error | null) => void): void {

@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LivenessWatcher } from '../../core/liveness.js';
 import { TCP_WRITE_HIGH_WATER_BYTES } from './limits.js';
@@ -97,12 +97,31 @@ export class WsSendBacklog {
 
   /** Send `data`; `gate` is the source to hold while the queue is high (none for control messages). */
   send(data: Buffer, gate?: FlowGate): void {
-    this.#ws.send(data, () => {
-      if (this.#held.size === 0 || this.#ws.bufferedAmount >= this.#lowWater) return;
-      const held = [...this.#held];
-      this.#held.clear();
-      for (const g of held) g.release('ws');
-    });
+    this.#ws.send(data, this.#sent);
+    this.#check(gate);
+  }
+
+  /**
+   * Send one message made of `head` then `payload` without joining them: two frames of one message
+   * (RFC 6455 fragmentation, which every WebSocket reassembles), corked into one write.
+   */
+  sendParts(head: Buffer, payload: Buffer, gate?: FlowGate): void {
+    const raw = (this.#ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    raw?.cork();
+    this.#ws.send(head, { binary: true, fin: false });
+    this.#ws.send(payload, { binary: true, fin: true }, this.#sent);
+    raw?.uncork();
+    this.#check(gate);
+  }
+
+  readonly #sent = (): void => {
+    if (this.#held.size === 0 || this.#ws.bufferedAmount >= this.#lowWater) return;
+    const held = [...this.#held];
+    this.#held.clear();
+    for (const g of held) g.release('ws');
+  };
+
+  #check(gate: FlowGate | undefined): void {
     if (gate && this.#ws.bufferedAmount >= this.#highWater) {
       gate.hold('ws');
       this.#held.add(gate);
@@ -113,6 +132,35 @@ export class WsSendBacklog {
   forget(gate: FlowGate | undefined): void {
     if (gate) this.#held.delete(gate);
   }
+}
+
+/**
+ * The sockets written while one WebSocket read is dispatched: each is corked at its first write and
+ * uncorked when the read ends, so what one read carried for a connection leaves in one write (a
+ * message read as it arrives often comes in two pieces: the tail in one read, the rest in the next).
+ */
+export class ReadBatch {
+  #active = false;
+  #corked: Writable[] = [];
+
+  readonly begin = (): void => {
+    this.#active = true;
+  };
+
+  /** Before writing to `stream` (outside a read, nothing happens). */
+  touch(stream: Writable): void {
+    if (!this.#active || stream.writableCorked > 0) return;
+    stream.cork();
+    this.#corked.push(stream);
+  }
+
+  readonly end = (): void => {
+    this.#active = false;
+    const corked = this.#corked;
+    if (corked.length === 0) return;
+    this.#corked = [];
+    for (const s of corked) s.uncork();
+  };
 }
 
 /**
@@ -137,9 +185,14 @@ export function endThenDestroy(stream: Duplex, graceMs: number, flushTimeoutMs: 
 
 /**
  * Liveness (core/liveness.ts): ping every intervalMs; terminate when nothing (message, ping or
- * pong) was received for timeoutMs. Returns a stop function (also called on close).
+ * pong) was received for timeoutMs. Returns stop (also called on close) and seen (count other traffic).
  */
-export function watchLiveness(ws: WebSocket, intervalMs: number, timeoutMs: number, onDead?: () => void): () => void {
+export function watchLiveness(
+  ws: WebSocket,
+  intervalMs: number,
+  timeoutMs: number,
+  onDead?: () => void,
+): { stop: () => void; seen: () => void } {
   const watcher = new LivenessWatcher<WebSocket>({
     intervalMs,
     silenceMs: timeoutMs,
@@ -165,5 +218,6 @@ export function watchLiveness(ws: WebSocket, intervalMs: number, timeoutMs: numb
     ws.off('message', seen);
   };
   ws.once('close', stop);
-  return stop;
+  // seen(): traffic that does not surface as 'message' (binary read by takeOverBinary) counts too
+  return { stop, seen };
 }

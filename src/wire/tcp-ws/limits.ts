@@ -6,6 +6,13 @@
 /** Largest WebSocket message accepted (both modes), in bytes. TCP reads are ≤ 64 KiB; this is slack. */
 export const TCP_WS_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Multiplexed mode between burrow peers (extensions agreed): a payload at least this large leaves as
+ * two frames of one message, its 4-byte id then the payload as read (no copy into a joined buffer);
+ * smaller ones are joined (one frame). limrun's clients always get one frame per message.
+ */
+export const TCP_MUX_PARTS_MIN_BYTES = 16 * 1024;
+
 /** Above this many bytes queued on a WebSocket, the TCP side feeding it is paused. */
 export const TCP_WS_HIGH_WATER_BYTES = 1024 * 1024;
 /** The paused TCP side is resumed once the WebSocket's queue falls below this. */

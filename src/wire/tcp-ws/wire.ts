@@ -61,11 +61,16 @@ export function encodeMuxData(id: number, payload: Buffer): Buffer {
   return out;
 }
 
-/** The 4-byte close message for one id. */
-export function encodeMuxClose(id: number): Buffer {
+/** The 4-byte id that begins every message of one id (a data message sent as parts: WsSendBacklog.sendParts). */
+export function encodeMuxHeader(id: number): Buffer {
   const out = Buffer.allocUnsafe(MUX_HEADER_BYTES);
   out.writeUInt32BE(id, 0);
   return out;
+}
+
+/** The 4-byte close message for one id: its id alone. */
+export function encodeMuxClose(id: number): Buffer {
+  return encodeMuxHeader(id);
 }
 
 function encodeControl(op: number, id: number): Buffer {
@@ -137,6 +142,88 @@ export function decodeMuxMessage(message: Buffer, extensions: boolean, credit = 
   }
   if (message.length === MUX_HEADER_BYTES) return { type: 'close', id };
   return { type: 'data', id, payload: message.subarray(MUX_HEADER_BYTES) };
+}
+
+/** What a MuxMessageReader hands on: a data message's payload in pieces, every other message whole. */
+export interface MuxMessageSink {
+  /** Payload bytes of a data message for `id`, in order; one message may come in several pieces. */
+  data(id: number, payload: Buffer): void;
+  /** A message that is not data (close, fin, open, credit, ignored), as decodeMuxMessage decodes it. */
+  message(msg: Exclude<MuxMessage, { type: 'data' }> | MuxCreditMessage): void;
+}
+
+/**
+ * decodeMuxMessage for a message that arrives in pieces (a WebSocket read as a stream of bytes, see
+ * core/ws-link.ts takeOverBinary): push() each piece of the message, end() at its end. A data
+ * message's payload leaves as the pieces it came in (views, no copy), as soon as its 4-byte id is
+ * known; the id and control messages (at most MUX_CREDIT_BYTES) are gathered in a small scratch.
+ * Events are those decodeMuxMessage gives for the whole message, except that a payload may be split.
+ */
+export class MuxMessageReader {
+  readonly #sink: MuxMessageSink;
+  readonly #extensions: boolean;
+  readonly #credit: boolean;
+  /** The message's first bytes (its id, and a control message whole). */
+  readonly #head = Buffer.alloc(MUX_CREDIT_BYTES);
+  #headLen = 0;
+  /** Bytes of this message so far. */
+  #length = 0;
+  /** The id of a data message whose payload is flowing (-1: not known yet, or not data). */
+  #dataId = -1;
+
+  constructor(sink: MuxMessageSink, extensions: boolean, credit: boolean) {
+    this.#sink = sink;
+    this.#extensions = extensions;
+    this.#credit = credit;
+  }
+
+  push(bytes: Buffer): void {
+    this.#length += bytes.length;
+    if (this.#dataId >= 0) {
+      if (bytes.length > 0) this.#sink.data(this.#dataId, bytes);
+      return;
+    }
+    if (this.#headLen === 0 && bytes.length >= MUX_HEADER_BYTES) {
+      // the usual case: the whole id in this piece
+      const id = bytes.readUInt32BE(0);
+      if (!this.#extensions || id !== MUX_CONTROL_ID) {
+        this.#dataId = id;
+        if (bytes.length > MUX_HEADER_BYTES) this.#sink.data(id, bytes.subarray(MUX_HEADER_BYTES));
+        return;
+      }
+    }
+    const take = Math.min(bytes.length, MUX_CREDIT_BYTES - this.#headLen);
+    bytes.copy(this.#head, this.#headLen, 0, take);
+    this.#headLen += take;
+    if (this.#headLen < MUX_HEADER_BYTES) return;
+    const id = this.#head.readUInt32BE(0);
+    if (this.#extensions && id === MUX_CONTROL_ID) return; // gathered until end() (longer ones are ignored)
+    this.#dataId = id;
+    const payload = this.#head.subarray(MUX_HEADER_BYTES, this.#headLen);
+    // what came with the id (copied: the scratch is reused) and the rest of this piece (a view)
+    if (payload.length > 0) this.#sink.data(id, Buffer.from(payload));
+    if (take < bytes.length) this.#sink.data(id, bytes.subarray(take));
+  }
+
+  end(): void {
+    const length = this.#length;
+    const dataId = this.#dataId;
+    const head = this.#head.subarray(0, this.#headLen);
+    this.#length = 0;
+    this.#headLen = 0;
+    this.#dataId = -1;
+    if (dataId >= 0) {
+      if (length === MUX_HEADER_BYTES) this.#sink.message({ type: 'close', id: dataId });
+      return;
+    }
+    if (length > MUX_CREDIT_BYTES) {
+      this.#sink.message({ type: 'ignored', reason: 'bad control message' });
+      return;
+    }
+    const msg = decodeMuxMessage(head, this.#extensions, this.#credit);
+    if (msg.type === 'data') this.#sink.data(msg.id, msg.payload);
+    else this.#sink.message(msg);
+  }
 }
 
 /** ws delivers Buffer | ArrayBuffer | Buffer[]; normalise to one Buffer. */

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import {
+  MuxMessageReader,
   decodeMuxMessage,
   encodeMuxClose,
   encodeMuxCredit,
@@ -11,9 +13,11 @@ import {
   parseMuxWindow,
 } from '../../../src/wire/tcp-ws/wire.js';
 import { CreditReceiver, CreditSender } from '../../../src/wire/tcp-ws/credit.js';
+import { ReadBatch } from '../../../src/wire/tcp-ws/flow.js';
 import { parseTcpTargetSpec, tokensEqual } from '../../../src/adapters/tcp-ws/index.js';
 import { BurrowError } from '../../../src/core/errors.js';
 import { isFinalStatus, limrunReconnectDelay } from '../../../src/client/tcp-ws/websocket.js';
+import { splitAt } from '../../helpers/chunks.js';
 
 void test('mux data round-trips for any id and non-empty payload', () => {
   fc.assert(
@@ -179,4 +183,93 @@ void test("client backoff and final statuses are limrun's", () => {
   assert.equal(isFinalStatus(410), true);
   assert.equal(isFinalStatus(502), false);
   assert.equal(isFinalStatus(undefined), false);
+});
+
+void test('MuxMessageReader: any message split anywhere gives what decodeMuxMessage gives the whole message', () => {
+  // arbitrary messages, and the ones that matter: data, closes, FIN/OPEN/CREDIT, short, id 0, too long
+  const messages = fc.oneof(
+    fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.uint8Array({ maxLength: 300 }))
+      .map(([id, p]) => (p.length ? encodeMuxData(id, Buffer.from(p)) : encodeMuxClose(id))),
+    fc.integer({ min: 0, max: 0xffffffff }).map((id) => encodeMuxFin(id)),
+    fc.integer({ min: 0, max: 0xffffffff }).map((id) => encodeMuxOpen(id)),
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }))
+      .map(([id, n]) => encodeMuxCredit(id, n)),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(messages, fc.array(fc.nat(), { maxLength: 6 })), { maxLength: 8 }),
+      fc.boolean(),
+      fc.boolean(),
+      (list, extensions, credit) => {
+        let events: { type: string; id?: number; payload?: Buffer }[] = [];
+        const reader = new MuxMessageReader(
+          { data: (id, payload) => events.push({ type: 'data', id, payload }), message: (msg) => events.push(msg) },
+          extensions,
+          credit,
+        );
+        for (const [message, cuts] of list) {
+          events = [];
+          for (const piece of splitAt(Buffer.from(message), cuts)) reader.push(piece);
+          reader.end();
+          const want = decodeMuxMessage(message, extensions, credit);
+          if (want.type !== 'data') {
+            assert.deepEqual(events, [want]);
+            continue;
+          }
+          // a data message: its payload in one or more pieces, all for its id
+          assert.ok(events.length >= 1 && events.every((e) => e.type === 'data' && e.id === want.id));
+          assert.ok(Buffer.concat(events.map((e) => e.payload!)).equals(want.payload));
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+void test('MuxMessageReader: a data payload leaves as views of the pieces it came in (no copy)', () => {
+  const pieces: Buffer[] = [];
+  const reader = new MuxMessageReader(
+    { data: (_id, payload) => pieces.push(payload), message: () => assert.fail('no other message') },
+    true,
+    true,
+  );
+  const a = encodeMuxData(42, Buffer.alloc(30_000, 1));
+  const b = Buffer.alloc(40_000, 2);
+  reader.push(a);
+  reader.push(b);
+  reader.end();
+  assert.equal(pieces.length, 2);
+  assert.equal(pieces[0]!.buffer, a.buffer, 'the first piece is a view past the id');
+  assert.equal(pieces[1], b, 'later pieces are passed as they came');
+  assert.equal(pieces[0]!.length + pieces[1].length, 70_000);
+});
+
+void test('ReadBatch: what one read writes to a socket leaves in one write; outside a read, writes go at once', () => {
+  const writes: number[] = [];
+  const sink = new Writable({
+    write(_chunk: Buffer, _enc, cb) {
+      writes.push(1);
+      cb();
+    },
+    writev(chunks, cb) {
+      writes.push(chunks.length);
+      cb();
+    },
+  });
+  const batch = new ReadBatch();
+  batch.begin();
+  for (const piece of [Buffer.from('tail of one message'), Buffer.from('head of the next')]) {
+    batch.touch(sink);
+    sink.write(piece);
+  }
+  assert.deepEqual(writes, [], 'held while the read is dispatched');
+  batch.end();
+  assert.deepEqual(writes, [2], 'one writev with both pieces');
+  batch.touch(sink);
+  sink.write(Buffer.from('x'));
+  assert.deepEqual(writes, [2, 1]);
+  assert.equal(sink.writableCorked, 0);
 });

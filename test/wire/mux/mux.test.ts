@@ -241,6 +241,39 @@ describe('mux', () => {
     agent.close();
   });
 
+  test('writes that waited (corked) leave as one DATA frame, their buffers as parts, not joined', async () => {
+    const { server, agent, sent } = partsPair();
+    const got = new Promise<Buffer>((resolve) => agent.on('stream', (x) => resolve(readAll(x))));
+    const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+    const a = Buffer.alloc(20_000, 1);
+    const b = Buffer.alloc(30_000, 2);
+    s.cork();
+    s.write(a);
+    s.write(b);
+    s.uncork();
+    s.end();
+    assert.deepEqual(await got, Buffer.concat([a, b]));
+    const data = sent.filter((parts) => parts[0]!.readUInt8(0) === FrameType.DATA);
+    assert.equal(data.length, 1, 'one DATA frame');
+    assert.equal(data[0]!.length, 3, 'header, then both buffers');
+    assert.equal(data[0]![0]!.length, FRAME_HEADER_SIZE);
+    assert.equal(data[0]![1], a, 'the first buffer itself, not a copy');
+    assert.equal(data[0]![2], b);
+  });
+
+  test('writes that waited but exceed the credit or a frame go one after another, in order', async () => {
+    const window = 64 * 1024;
+    const { server, agent } = pair(window);
+    const got = new Promise<Buffer>((resolve) => agent.on('stream', (x) => resolve(readAll(x))));
+    const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+    const parts = [40_000, 40_000, 70_000, 1, 0, 9].map((n, i) => Buffer.alloc(n, i + 1));
+    s.cork();
+    for (const p of parts) s.write(p);
+    s.uncork();
+    s.end();
+    assert.deepEqual(await got, Buffer.concat(parts));
+  });
+
   describe('deferred frames (request EVENTs)', () => {
     /** A session whose transport records each message it is handed, with the time. */
     function recorded() {
