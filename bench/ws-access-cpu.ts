@@ -1,9 +1,11 @@
 /**
  * bench/ws-access-cpu: the CPU seconds per GiB each burrow process spends on the WebSocket access
- * path of a TCP tunnel (`burrow connect URL --mode multiplexed` → `burrow server` → `burrow tcp`),
+ * path of a TCP tunnel (`burrow connect URL --mode multiplexed` (or `--mode singleton`, `burrow connect`'s default) →
+ * `burrow server` → `burrow tcp`),
  * one stream each way, for one build or two builds side by side (an A/B of a change).
  *
  *   node --import tsx bench/ws-access-cpu.ts [--builds A/dist/cli.js,B/dist/cli.js] [--size-mib 1024] [--rounds 6]
+ *                                            [--mode multiplexed|singleton]
  *
  * Why CPU per process, and why two builds in one run: on a shared 2-core VM the throughput of one
  * stream swings by ±20 % between identical runs, and so does the CPU of a whole run; alternating
@@ -23,6 +25,8 @@ import { CLI_JS, loopbackServerArgs, procSample, startCli, type CliProc } from '
 import { runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
 
 const ROLES = ['server', 'agent', 'access client'] as const;
+const MODE = argValue('mode') ?? 'multiplexed';
+if (MODE !== 'multiplexed' && MODE !== 'singleton') throw new Error('--mode: multiplexed or singleton');
 
 interface Build {
   cli: string;
@@ -51,7 +55,7 @@ async function startBuild(cli: string, t: { sink: number; source: number }, proc
   const access = (a: CliProc): Promise<CliProc> =>
     start(
       'burrow connect',
-      ['connect', a.match[1]!, '--token', a.match[2]!, '--mode', 'multiplexed', '--json', '--log-level', 'error'],
+      ['connect', a.match[1]!, '--token', a.match[2]!, '--mode', MODE, '--json', '--log-level', 'error'],
       /"event":"ready".*"port":(\d+)/,
     );
   const sinkAgent = await agent(t.sink);
@@ -110,7 +114,7 @@ async function main(): Promise<void> {
     const started: Build[] = [];
     for (const cli of builds) started.push(await startBuild(cli, t, procs));
     process.stdout.write(
-      `one stream each way, ${bytes / 1048576} MiB, ${rounds} rounds per build (the first not counted), builds alternating\n`,
+      `${MODE} mode, one stream each way, ${bytes / 1048576} MiB, ${rounds} rounds per build (the first not counted), builds alternating\n`,
     );
     for (let r = 0; r < rounds; r++) {
       for (const [i, b] of started.entries()) {

@@ -348,8 +348,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
       const existing = store.get(key);
       if (existing) {
         upgrader().handleUpgrade(req, socket, head, (ws) => {
-          track(ws);
-          existing.attach(ws, extensions);
+          existing.attach(ws, extensions, track(ws));
         });
         return true;
       }
@@ -373,6 +372,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
         counters.sessionsTotal++;
         const tracked = liveSession(target.name, 'singleton', info, () => 1);
         const session = new SingletonSession(sessionKey, conn, extensions, {
+          maxFrameBytes: options.maxMessageBytes ?? L.TCP_WS_MAX_MESSAGE_BYTES,
           detachedGraceMs: key === undefined ? 0 : detachedGraceMs,
           detachedBufferBytes: options.detachedBufferBytes ?? L.TCP_DETACHED_BUFFER_BYTES,
           highWaterBytes: L.TCP_WS_HIGH_WATER_BYTES,
@@ -389,8 +389,7 @@ export function createTcpWsAdapter(options: TcpWsAdapterOptions = {}): TcpWsAdap
         // If the client went away while we dialled, the session waits detached for its resume.
         if (socket.destroyed) return;
         upgrader().handleUpgrade(req, socket, head, (ws) => {
-          track(ws);
-          session.attach(ws, extensions);
+          session.attach(ws, extensions, track(ws));
         });
       },
       (err: unknown) => {

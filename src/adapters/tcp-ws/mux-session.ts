@@ -2,9 +2,15 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
 import { BufferBudget, CreditReceiver, CreditSender } from '../../wire/tcp-ws/credit.js';
-import { FlowGate, ReadBatch, WsSendBacklog, endThenDestroy, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
+import {
+  FlowGate,
+  ReadBatch,
+  WsSendBacklog,
+  endThenDestroy,
+  readAsArriving,
+  writeWithBackpressure,
+} from '../../wire/tcp-ws/flow.js';
 import { TCP_MUX_PARTS_MIN_BYTES, TCP_TARGET_FLUSH_TIMEOUT_MS } from '../../wire/tcp-ws/limits.js';
-import { takeOverBinary } from '../../core/ws-link.js';
 import type { TcpOpenInfo, TcpTarget } from './targets.js';
 import {
   MuxMessageReader,
@@ -13,7 +19,6 @@ import {
   encodeMuxData,
   encodeMuxFin,
   encodeMuxHeader,
-  toBuffer,
   type MuxMessageSink,
 } from '../../wire/tcp-ws/wire.js';
 
@@ -110,7 +115,7 @@ export class TcpWsMuxSession {
     // copy); text messages, which limrun's wire does not use, still come whole through 'message'
     const reader = new MuxMessageReader(this.#sink, extensions, this.#flow !== undefined);
     const onRead = options.onRead;
-    takeOverBinary(ws, options.maxFrameBytes, reader, {
+    readAsArriving(ws, options.maxFrameBytes, reader, {
       begin: onRead
         ? () => {
             onRead();
@@ -118,10 +123,6 @@ export class TcpWsMuxSession {
           }
         : this.#batch.begin,
       end: this.#batch.end,
-    });
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-      reader.push(toBuffer(data));
-      reader.end();
     });
     ws.on('close', () => this.#closeAll());
     ws.on('error', (err) => this.#opts.logger.debug({ err: err.message }, 'tcp mux websocket error'));

@@ -1,11 +1,20 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../core/logger.js';
-import { FlowGate, endThenDestroy, sendWithBackpressure, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
+import {
+  FlowGate,
+  ReadBatch,
+  endThenDestroy,
+  readAsArriving,
+  sendWithBackpressure,
+  writeWithBackpressure,
+} from '../../wire/tcp-ws/flow.js';
 import { TCP_TARGET_FLUSH_TIMEOUT_MS } from '../../wire/tcp-ws/limits.js';
-import { WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED, toBuffer } from '../../wire/tcp-ws/wire.js';
+import { SingletonMessageReader, WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED } from '../../wire/tcp-ws/wire.js';
 
 export interface SingletonSessionOptions {
+  /** Largest WebSocket frame accepted (a longer one closes the WebSocket with 1009). */
+  maxFrameBytes: number;
   detachedGraceMs: number;
   detachedBufferBytes: number;
   highWaterBytes: number;
@@ -40,6 +49,8 @@ export class SingletonSession {
   #targetClosed = false;
   #ended = false;
   #graceTimer: NodeJS.Timeout | undefined;
+  /** The target is written once per WebSocket read. */
+  readonly #batch = new ReadBatch();
 
   constructor(key: string, target: Duplex, extensions: boolean, options: SingletonSessionOptions) {
     this.key = key;
@@ -67,8 +78,11 @@ export class SingletonSession {
     return this.#ended;
   }
 
-  /** Attach a (new) WebSocket; a previous one is terminated. Flushes what was buffered meanwhile. */
-  attach(ws: WebSocket, extensions: boolean): void {
+  /**
+   * Attach a (new) WebSocket, just opened; a previous one is terminated. Flushes what was buffered
+   * meanwhile. `onRead` runs on every read from it (liveness).
+   */
+  attach(ws: WebSocket, extensions: boolean, onRead?: () => void): void {
     if (this.#ended) {
       ws.close(extensions ? WS_CLOSE_SESSION_ENDED : WS_CLOSE_NORMAL, 'session ended');
       return;
@@ -82,7 +96,18 @@ export class SingletonSession {
     this.#ws = ws;
     this.#wsGate = new FlowGate(ws);
     this.#extensions = extensions;
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => this.#fromWs(ws, toBuffer(data)));
+    // messages read as they arrive: bytes go to the target in the pieces the reads gave
+    const reader = new SingletonMessageReader(
+      (bytes) => this.#fromWs(ws, bytes),
+      () => this.#finFromWs(ws),
+    );
+    readAsArriving(ws, this.#opts.maxFrameBytes, reader, {
+      begin: () => {
+        onRead?.();
+        this.#batch.begin();
+      },
+      end: this.#batch.end,
+    });
     ws.on('close', (code: number) => this.#wsClosed(ws, code));
     ws.on('error', (err) => this.#opts.logger.debug({ err: err.message }, 'tcp session websocket error'));
     const pending = this.#pending;
@@ -149,12 +174,15 @@ export class SingletonSession {
 
   #fromWs(ws: WebSocket, data: Buffer): void {
     if (ws !== this.#ws || this.#targetClosed) return;
-    if (data.length === 0) {
-      if (this.#extensions) this.#target.end();
-      return;
-    }
     this.#opts.count('in', data.length);
+    this.#batch.touch(this.#target);
     writeWithBackpressure(this.#target, data, this.#wsGate, 'target');
+  }
+
+  /** An empty message: burrow's half-close (FIN) when the extensions are agreed, else nothing. */
+  #finFromWs(ws: WebSocket): void {
+    if (ws !== this.#ws || this.#targetClosed) return;
+    if (this.#extensions) this.#target.end();
   }
 
   #wsClosed(ws: WebSocket, code: number): void {

@@ -1,7 +1,14 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { BufferBudget, CreditReceiver, CreditSender } from '../../wire/tcp-ws/credit.js';
-import { FlowGate, ReadBatch, WsSendBacklog, watchLiveness, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
+import {
+  FlowGate,
+  ReadBatch,
+  WsSendBacklog,
+  readAsArriving,
+  watchLiveness,
+  writeWithBackpressure,
+} from '../../wire/tcp-ws/flow.js';
 import {
   TCP_MUX_BUFFER_BYTES,
   TCP_MUX_MAX_CONNECTIONS,
@@ -22,10 +29,8 @@ import {
   encodeMuxHeader,
   encodeMuxOpen,
   parseMuxWindow,
-  toBuffer,
   type MuxMessageSink,
 } from '../../wire/tcp-ws/wire.js';
-import { takeOverBinary } from '../../core/ws-link.js';
 import { endGracefully } from './singleton-link.js';
 import type { TcpLinkOptions, TcpTunnelEnd } from './types.js';
 import { ReconnectSchedule, isFinalStatus, openTcpWebSocket } from './websocket.js';
@@ -197,7 +202,7 @@ export class MultiplexedClient {
       this.#opts.state.set('connected');
       const liveness = watchLiveness(ws, this.#opts.pingIntervalMs, TCP_WS_PONG_TIMEOUT_MS);
       // binary messages as they arrive: payloads are views of the socket's reads, not joined copies
-      takeOverBinary(ws, TCP_WS_MAX_MESSAGE_BYTES, link.reader, {
+      readAsArriving(ws, TCP_WS_MAX_MESSAGE_BYTES, link.reader, {
         begin: () => {
           liveness.seen();
           link.batch.begin();
@@ -207,13 +212,6 @@ export class MultiplexedClient {
       for (const socket of this.#waiting) this.#attach(link, socket);
       this.#waiting.clear();
       onOpen?.();
-    });
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-      // text messages only (binary ones go to the reader): limrun's wire does not use them
-      const link = this.#link;
-      if (!link || link.ws !== ws) return;
-      link.reader.push(toBuffer(data));
-      link.reader.end();
     });
     ws.on('close', (code: number) => {
       if (ws !== this.#ws) return;

@@ -1,9 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { FlowGate, sendWithBackpressure, watchLiveness, writeWithBackpressure } from '../../wire/tcp-ws/flow.js';
-import { TCP_WS_HIGH_WATER_BYTES, TCP_WS_LOW_WATER_BYTES, TCP_WS_PONG_TIMEOUT_MS } from '../../wire/tcp-ws/limits.js';
-import { WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED, toBuffer } from '../../wire/tcp-ws/wire.js';
+import {
+  FlowGate,
+  ReadBatch,
+  readAsArriving,
+  sendWithBackpressure,
+  watchLiveness,
+  writeWithBackpressure,
+} from '../../wire/tcp-ws/flow.js';
+import {
+  TCP_WS_HIGH_WATER_BYTES,
+  TCP_WS_LOW_WATER_BYTES,
+  TCP_WS_MAX_MESSAGE_BYTES,
+  TCP_WS_PONG_TIMEOUT_MS,
+} from '../../wire/tcp-ws/limits.js';
+import { SingletonMessageReader, WS_CLOSE_NORMAL, WS_CLOSE_SESSION_ENDED } from '../../wire/tcp-ws/wire.js';
 import type { TcpLinkOptions } from './types.js';
 import { ReconnectSchedule, isFinalStatus, openTcpWebSocket } from './websocket.js';
 
@@ -38,6 +50,8 @@ export class SingletonLink {
   readonly #opts: SingletonLinkOptions;
   #ws: WebSocket | undefined;
   #extensions = false;
+  /** The local socket is written once per WebSocket read. */
+  readonly #batch = new ReadBatch();
   #queue: (Buffer | typeof FIN)[] = [];
   #queued = 0;
   readonly #reconnects: ReconnectSchedule;
@@ -76,21 +90,31 @@ export class SingletonLink {
       this.#extensions = conn.extensions();
       this.#reconnects.opened();
       this.#opts.state.set('connected');
-      watchLiveness(ws, this.#opts.pingIntervalMs, TCP_WS_PONG_TIMEOUT_MS);
+      const liveness = watchLiveness(ws, this.#opts.pingIntervalMs, TCP_WS_PONG_TIMEOUT_MS);
+      // messages read as they arrive: bytes go to the local socket in the pieces the reads gave,
+      // one write per read; an empty message is the server's FIN (extensions)
+      const reader = new SingletonMessageReader(
+        (bytes) => {
+          if (ws !== this.#ws) return;
+          this.#batch.touch(this.#local);
+          writeWithBackpressure(this.#local, bytes, wsGate, 'local');
+        },
+        () => {
+          if (ws === this.#ws && this.#extensions) this.#local.end();
+        },
+      );
+      readAsArriving(ws, TCP_WS_MAX_MESSAGE_BYTES, reader, {
+        begin: () => {
+          liveness.seen();
+          this.#batch.begin();
+        },
+        end: this.#batch.end,
+      });
       const queue = this.#queue;
       this.#queue = [];
       this.#queued = 0;
       for (const item of queue) this.#send(ws, item);
       this.#localGate.release('offline');
-    });
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-      if (ws !== this.#ws) return;
-      const buf = toBuffer(data);
-      if (buf.length === 0) {
-        if (this.#extensions) this.#local.end();
-        return;
-      }
-      writeWithBackpressure(this.#local, buf, wsGate, 'local');
     });
     ws.on('close', (code: number) => this.#wsClosed(ws, code, conn.refusedStatus(), conn.lastError()));
   }

@@ -1,7 +1,9 @@
 import type { Duplex, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LivenessWatcher } from '../../core/liveness.js';
+import { takeOverBinary } from '../../core/ws-link.js';
 import { TCP_WRITE_HIGH_WATER_BYTES } from './limits.js';
+import { toBuffer } from './wire.js';
 
 /** Something that can be paused and resumed: a socket, a stream, a WebSocket. */
 export interface Pausable {
@@ -132,6 +134,25 @@ export class WsSendBacklog {
   forget(gate: FlowGate | undefined): void {
     if (gate) this.#held.delete(gate);
   }
+}
+
+/**
+ * Read a WebSocket's messages as they arrive (core/ws-link.ts takeOverBinary): binary message bytes
+ * go to `reader.push` as the socket's reads give them (views, not joined), `reader.end()` at each
+ * message's end; `read` runs around each socket read. Text messages (no part of the wire) still come
+ * whole from ws and are pushed and ended the same way. Call it where the WebSocket has just opened.
+ */
+export function readAsArriving(
+  ws: WebSocket,
+  maxFrameBytes: number,
+  reader: { push(bytes: Buffer): void; end(): void },
+  read: { begin(): void; end(): void },
+): void {
+  takeOverBinary(ws, maxFrameBytes, reader, read);
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+    reader.push(toBuffer(data));
+    reader.end();
+  });
 }
 
 /**

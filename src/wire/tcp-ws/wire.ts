@@ -226,6 +226,32 @@ export class MuxMessageReader {
   }
 }
 
+/**
+ * Singleton mode read as it arrives: a message's bytes go on as they come (never joined), and an
+ * empty message (burrow's FIN, when the extensions are agreed) is told apart at its end.
+ */
+export class SingletonMessageReader {
+  readonly #onBytes: (bytes: Buffer) => void;
+  readonly #onEmpty: () => void;
+  #length = 0;
+
+  constructor(onBytes: (bytes: Buffer) => void, onEmpty: () => void) {
+    this.#onBytes = onBytes;
+    this.#onEmpty = onEmpty;
+  }
+
+  push(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.#length += bytes.length;
+    this.#onBytes(bytes);
+  }
+
+  end(): void {
+    if (this.#length === 0) this.#onEmpty();
+    this.#length = 0;
+  }
+}
+
 /** ws delivers Buffer | ArrayBuffer | Buffer[]; normalise to one Buffer. */
 export function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   if (Buffer.isBuffer(data)) return data;

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import {
   MuxMessageReader,
+  SingletonMessageReader,
   decodeMuxMessage,
   encodeMuxClose,
   encodeMuxCredit,
@@ -272,4 +273,22 @@ void test('ReadBatch: what one read writes to a socket leaves in one write; outs
   sink.write(Buffer.from('x'));
   assert.deepEqual(writes, [2, 1]);
   assert.equal(sink.writableCorked, 0);
+});
+
+void test('SingletonMessageReader: bytes pass on as they come; only an empty message is a FIN', () => {
+  const events: string[] = [];
+  const reader = new SingletonMessageReader(
+    (b) => events.push(`bytes ${b.toString()}`),
+    () => events.push('fin'),
+  );
+  reader.push(Buffer.from('ab'));
+  reader.push(Buffer.alloc(0));
+  reader.push(Buffer.from('c'));
+  reader.end();
+  reader.end(); // an empty message
+  reader.push(Buffer.alloc(0));
+  reader.end(); // empty too, however it was pushed
+  reader.push(Buffer.from('d'));
+  reader.end();
+  assert.deepEqual(events, ['bytes ab', 'bytes c', 'fin', 'fin', 'bytes d']);
 });
