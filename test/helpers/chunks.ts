@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream';
+
 /** Cut a buffer at the given points (taken modulo its length + 1): for split-anywhere property tests. */
 export function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
   const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
@@ -43,4 +45,23 @@ export function joinDataPieces<F extends FrameLike>(got: F[], want: readonly Fra
     out.push({ ...first, payload: Buffer.concat(parts) });
   }
   return [...out, ...got.slice(i)];
+}
+
+/**
+ * A Writable that records, for each write it gets, how many chunks it held (1 for a write, n for a
+ * writev): for tests that check what leaves in one write.
+ */
+export function countingWritable(): { sink: Writable; writes: number[] } {
+  const writes: number[] = [];
+  const sink = new Writable({
+    write(_chunk: Buffer, _enc, cb) {
+      writes.push(1);
+      cb();
+    },
+    writev(chunks, cb) {
+      writes.push(chunks.length);
+      cb();
+    },
+  });
+  return { sink, writes };
 }

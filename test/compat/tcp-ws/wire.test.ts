@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import {
   MuxMessageReader,
@@ -18,7 +17,7 @@ import { ReadBatch } from '../../../src/wire/tcp-ws/flow.js';
 import { parseTcpTargetSpec, tokensEqual } from '../../../src/adapters/tcp-ws/index.js';
 import { BurrowError } from '../../../src/core/errors.js';
 import { isFinalStatus, limrunReconnectDelay } from '../../../src/client/tcp-ws/websocket.js';
-import { splitAt } from '../../helpers/chunks.js';
+import { countingWritable, splitAt } from '../../helpers/chunks.js';
 
 void test('mux data round-trips for any id and non-empty payload', () => {
   fc.assert(
@@ -249,17 +248,7 @@ void test('MuxMessageReader: a data payload leaves as views of the pieces it cam
 });
 
 void test('ReadBatch: what one read writes to a socket leaves in one write; outside a read, writes go at once', () => {
-  const writes: number[] = [];
-  const sink = new Writable({
-    write(_chunk: Buffer, _enc, cb) {
-      writes.push(1);
-      cb();
-    },
-    writev(chunks, cb) {
-      writes.push(chunks.length);
-      cb();
-    },
-  });
+  const { sink, writes } = countingWritable();
   const batch = new ReadBatch();
   batch.begin();
   for (const piece of [Buffer.from('tail of one message'), Buffer.from('head of the next')]) {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Writable, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { MuxSession, webSocketTransport, type MuxStream } from '../../../src/wire/mux/mux.js';
 import { encodeFrame, encodeJsonFrame, FrameType } from '../../../src/wire/mux/frames.js';
@@ -15,6 +15,7 @@ import {
 import type { StreamOpen } from '../../../src/wire/mux/messages.js';
 import { readAll } from '../../helpers/net.js';
 import { muxPair } from '../../helpers/mux-pair.js';
+import { countingWritable } from '../../helpers/chunks.js';
 
 const pair = muxPair;
 
@@ -208,17 +209,7 @@ describe('mux', () => {
     const got = new Promise<MuxStream>((resolve) => agent.on('stream', (s) => resolve(s)));
     agent.receive(encodeFrame(FrameType.OPEN, 2, Buffer.from(JSON.stringify({ tunnelId: 't', kind: 'tcp' }))));
     const stream = await got;
-    const writes: number[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        writes.push(1);
-        cb();
-      },
-      writev(chunks, cb) {
-        writes.push(chunks.length);
-        cb();
-      },
-    });
+    const { sink, writes } = countingWritable();
     stream.pipe(sink);
     assert.equal(stream.sink, sink);
     const a = encodeFrame(FrameType.DATA, 2, Buffer.alloc(3000, 1));
