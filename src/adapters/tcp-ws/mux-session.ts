@@ -114,14 +114,11 @@ export class TcpWsMuxSession {
     // binary messages are read as they arrive (payloads as views of the socket's reads, no joined
     // copy); text messages, which limrun's wire does not use, still come whole through 'message'
     const reader = new MuxMessageReader(this.#sink, extensions, this.#flow !== undefined);
-    const onRead = options.onRead;
     readAsArriving(ws, options.maxFrameBytes, reader, {
-      begin: onRead
-        ? () => {
-            onRead();
-            this.#batch.begin();
-          }
-        : this.#batch.begin,
+      begin: () => {
+        options.onRead?.();
+        this.#batch.begin();
+      },
       end: this.#batch.end,
     });
     ws.on('close', () => this.#closeAll());
