@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { BurrowError, ERROR_CODES } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { takeOverBinary } from '../core/ws-link.js';
+import { takeOverBinary, wsSocket } from '../core/ws-link.js';
 import { decodeJson, FrameType } from '../wire/mux/frames.js';
 import { MAX_MESSAGE_SIZE, TRANSPORT_HIGH_WATER } from '../wire/mux/limits.js';
 import { fromWireError, parseWireError, toWireError, type StreamOpen } from '../wire/mux/messages.js';
@@ -204,7 +204,7 @@ export class PeerLinks {
   }
 
   #attach(ws: WebSocket, role: 'agent' | 'server', node: string): MuxSession {
-    const raw = (ws as unknown as { _socket?: Duplex })._socket;
+    const raw = wsSocket(ws);
     const session = new MuxSession(webSocketTransport(ws, raw, TRANSPORT_HIGH_WATER), {
       role,
       window: this.#window,

@@ -247,6 +247,11 @@ interface WsInternals {
   _receiver: { write(chunk: Buffer): boolean } | null;
 }
 
+/** The socket under an open `ws` WebSocket (ws 8's `_socket`), e.g. to cork it around several sends; undefined once gone. */
+export function wsSocket(ws: object): Duplex | undefined {
+  return (ws as WsInternals)._socket ?? undefined;
+}
+
 /**
  * From now on, the binary message bytes of this open `ws` WebSocket go to `onData` as they arrive,
  * split anywhere (views of the socket's read buffers), instead of 'message' events; text messages

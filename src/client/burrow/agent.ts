@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
-import { takeOverBinary } from '../../core/ws-link.js';
+import { takeOverBinary, wsSocket } from '../../core/ws-link.js';
 import { BurrowError, ERROR_CODES, isBurrowError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
@@ -275,7 +275,7 @@ export class AgentConnection extends EventEmitter<AgentEvents> {
     let settled = false;
     const window = this.#o.window ?? DEFAULT_STREAM_WINDOW;
     // The socket exists once the upgrade is done; the session sends nothing before 'open'.
-    const raw = (): Duplex | undefined => (ws as unknown as { _socket?: Duplex })._socket;
+    const raw = (): Duplex | undefined => wsSocket(ws);
     const transport = webSocketTransport(
       ws,
       {

@@ -4,10 +4,9 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { wsPackage } from '../../core/packages.js';
-import { takeOverBinary } from '../../core/ws-link.js';
+import { takeOverBinary, wsSocket } from '../../core/ws-link.js';
 import { BurrowError, isBurrowError } from '../../core/errors.js';
 import { decodeJson, FrameType, type Frame } from '../../wire/mux/frames.js';
 import {
@@ -97,7 +96,7 @@ export function createAgentEndpoint(options: AgentEndpointOptions): ServerAdapte
   function accept(ws: WebSocket, req: IncomingMessage): void {
     const c = ctx!;
     const remoteAddress = c.clientAddress(req);
-    const rawSocket = (ws as unknown as { _socket?: Duplex })._socket;
+    const rawSocket = wsSocket(ws);
     const session = new MuxSession(webSocketTransport(ws, rawSocket, TRANSPORT_HIGH_WATER), {
       role: 'server',
       window: options.window,

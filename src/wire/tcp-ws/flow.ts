@@ -1,7 +1,7 @@
 import type { Duplex, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LivenessWatcher } from '../../core/liveness.js';
-import { takeOverBinary } from '../../core/ws-link.js';
+import { takeOverBinary, wsSocket } from '../../core/ws-link.js';
 import { TCP_WRITE_HIGH_WATER_BYTES } from './limits.js';
 import { toBuffer } from './wire.js';
 
@@ -108,7 +108,7 @@ export class WsSendBacklog {
    * (RFC 6455 fragmentation, which every WebSocket reassembles), corked into one write.
    */
   sendParts(head: Buffer, payload: Buffer, gate?: FlowGate): void {
-    const raw = (this.#ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    const raw = wsSocket(this.#ws);
     raw?.cork();
     this.#ws.send(head, { binary: true, fin: false });
     this.#ws.send(payload, { binary: true, fin: true }, this.#sent);
