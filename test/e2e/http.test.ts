@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { randomBytes, createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { REFUSED_PORT } from '../helpers/net.js';
 import { WebSocket, WebSocketServer } from 'ws';
 import { openTunnel, type Tunnel } from '../../src/index.js';
 import type { BurrowServer } from '../../src/app/server.js';
@@ -288,18 +289,13 @@ describe('clear answers', () => {
   });
 
   test('origin refused → 502 naming the local port', async () => {
-    const dead = net.createServer();
-    dead.listen(0, '127.0.0.1');
-    await once(dead, 'listening');
-    const deadPort = (dead.address() as net.AddressInfo).port;
-    dead.close();
-    const t = await openTunnel({ port: deadPort, server: serverUrl, localHost: '127.0.0.1' });
+    const t = await openTunnel({ port: REFUSED_PORT, server: serverUrl, localHost: '127.0.0.1' });
     try {
       const r = await request(port, hostFor(t.url), '/', { headers: { accept: 'application/json' } });
       assert.equal(r.status, 502);
       const e = JSON.parse(r.body.toString()).error;
       assert.equal(e.code, 'BURROW_ERR_ORIGIN_REFUSED');
-      assert.match(e.message, new RegExp(String(deadPort)));
+      assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${REFUSED_PORT}\\b`));
     } finally {
       t.close();
     }

@@ -4,6 +4,14 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 
 /** A TCP port that was free a moment ago on 127.0.0.1 (for things that cannot listen on port 0). */
+/**
+ * A TCP port on 127.0.0.1 that refuses connections and that no test's server can take meanwhile. A port got from
+ * listen(0) and closed again can be handed at once to a server of another test file running in parallel: a tunely
+ * agent's "unreachable" target then reached another test's origin, and both tests failed (CI, 2026-12-07). Port 1 is
+ * privileged and below the ephemeral range; nothing here listens on it.
+ */
+export const REFUSED_PORT = 1;
+
 export async function freePort(): Promise<number> {
   const s = net.createServer().listen(0, '127.0.0.1');
   await once(s, 'listening');

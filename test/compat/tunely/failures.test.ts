@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { once } from 'node:events';
+import { REFUSED_PORT } from '../../helpers/net.js';
 import WebSocket from 'ws';
 import { closeHttp, request, startOrigin } from '../../helpers/harness.js';
 import { connectTunely, startTunelyServer, TOKEN } from './helpers.js';
@@ -55,11 +55,7 @@ void test('tunely CLI: a slow origin → 504 after the configured timeout', asyn
 void test('tunely CLI: the agent cannot reach its target → its status with a clear message', async (t) => {
   const s = await startTunelyServer();
   t.after(() => s.server.close());
-  const closed = net.createServer().listen(0, '127.0.0.1');
-  await once(closed, 'listening');
-  const deadPort = (closed.address() as net.AddressInfo).port;
-  closed.close();
-  const agent = await connectTunely({ server: s.wsUrl, token: TOKEN, target: `http://127.0.0.1:${deadPort}` });
+  const agent = await connectTunely({ server: s.wsUrl, token: TOKEN, target: `http://127.0.0.1:${REFUSED_PORT}` });
   t.after(() => agent.kill());
   const r = await request(s.port, `demo.localhost:${s.port}`, '/');
   assert.ok(r.status >= 500, `status ${r.status}`);

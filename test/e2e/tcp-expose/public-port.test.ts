@@ -19,7 +19,7 @@ import {
   writePattern,
 } from './helpers.js';
 import { waitUntil } from '../../helpers/wait.js';
-import { readAll } from '../../helpers/net.js';
+import { REFUSED_PORT, readAll } from '../../helpers/net.js';
 
 const BIG = 64 * 1024 * 1024;
 
@@ -284,10 +284,7 @@ void test('expose: the agent going away closes public connections and releases t
 void test('expose: the local service is down → the public connection is closed, the tunnel stays up', async (t) => {
   const stack = await startComposedTcp();
   t.after(() => stack.close());
-  const gone = await startTarget(echo);
-  const deadPort = gone.port;
-  await gone.close();
-  const tunnel = await expose(stack, deadPort);
+  const tunnel = await expose(stack, REFUSED_PORT);
   t.after(() => tunnel.close());
   const sock = await dial(publicPort(tunnel));
   sock.on('error', () => {});
