@@ -1,11 +1,12 @@
 /**
  * bench/ws-access-cpu: the CPU seconds per GiB each burrow process spends on the WebSocket access
  * path of a TCP tunnel (`burrow connect URL --mode multiplexed` (or `--mode singleton`, `burrow connect`'s default) →
- * `burrow server` → `burrow tcp`),
+ * `burrow server` → `burrow tcp`), or with `--mode public-port` on the server's public TCP port
+ * (`burrow server --tcp-ports` → `burrow tcp`, no access client),
  * one stream each way, for one build or two builds side by side (an A/B of a change).
  *
  *   node --import tsx bench/ws-access-cpu.ts [--builds A/dist/cli.js,B/dist/cli.js] [--size-mib 1024] [--rounds 6]
- *                                            [--mode multiplexed|singleton]
+ *                                            [--mode multiplexed|singleton|public-port] [--cpu-prof DIR]
  *
  * Why CPU per process, and why two builds in one run: on a shared 2-core VM the throughput of one
  * stream swings by ±20 % between identical runs, and so does the CPU of a whole run; alternating
@@ -24,14 +25,20 @@ import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
 import { CLI_JS, loopbackServerArgs, procSample, startCli, type CliProc } from './lib/soak-procs.js';
 import { runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
 
-const ROLES = ['server', 'agent', 'access client'] as const;
 const MODE = argValue('mode') ?? 'multiplexed';
-if (MODE !== 'multiplexed' && MODE !== 'singleton') throw new Error('--mode: multiplexed or singleton');
+if (MODE !== 'multiplexed' && MODE !== 'singleton' && MODE !== 'public-port')
+  throw new Error('--mode: multiplexed, singleton or public-port');
+/** public-port: the streams go to the server's public TCP port (no access client: issue 19 item 4's "TCP one stream"). */
+const PUBLIC = MODE === 'public-port';
+/** --cpu-prof DIR: every burrow process writes a CPU profile there when it stops. */
+const PROF_DIR = argValue('cpu-prof');
+const NODE_ARGS = PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROF_DIR)}`] : [];
+const ROLES = PUBLIC ? (['server', 'agent'] as const) : (['server', 'agent', 'access client'] as const);
 
 interface Build {
   cli: string;
   /** The pids of the server, the sink's and source's agents, and access clients. */
-  pids: { server: number; agent: { up: number; down: number }; access: { up: number; down: number } };
+  pids: { server: number; agent: { up: number; down: number }; access?: { up: number; down: number } };
   ports: { sink: number; source: number };
   /** Per counted round: CPU s/GiB of [server, agent, access client], upload and download. */
   up: number[][];
@@ -42,24 +49,33 @@ const cpuOf = (pid: number): number => procSample(pid)?.cpuS ?? 0;
 
 async function startBuild(cli: string, t: { sink: number; source: number }, procs: CliProc[]): Promise<Build> {
   const start = async (name: string, args: string[], ready: RegExp): Promise<CliProc> => {
-    const p = await startCli(`${name} (${cli})`, args, ready, 60_000, cli);
+    const p = await startCli(`${name} (${cli})`, args, ready, 60_000, cli, NODE_ARGS);
     procs.push(p);
     return p;
   };
   const from = 30000 + Math.floor(Math.random() * 9900);
   const server = await start('burrow server', loopbackServerArgs(from, 10), /listening on [\d.]+:(\d+)/);
   const url = `http://127.0.0.1:${server.match[1]}`;
-  const exposed = /"event":"ready".*"wsUrl":"([^"]+)","accessToken":"([^"]+)"/;
+  const exposed = /"event":"ready".*"tcpAddress":"[^"]*:(\d+)","wsUrl":"([^"]+)","accessToken":"([^"]+)"/;
   const agent = (port: number): Promise<CliProc> =>
     start('burrow tcp', ['tcp', String(port), '--server', url, '--local-host', '127.0.0.1', '--json'], exposed);
   const access = (a: CliProc): Promise<CliProc> =>
     start(
       'burrow connect',
-      ['connect', a.match[1]!, '--token', a.match[2]!, '--mode', MODE, '--json', '--log-level', 'error'],
+      ['connect', a.match[2]!, '--token', a.match[3]!, '--mode', MODE, '--json', '--log-level', 'error'],
       /"event":"ready".*"port":(\d+)/,
     );
   const sinkAgent = await agent(t.sink);
   const sourceAgent = await agent(t.source);
+  if (PUBLIC) {
+    return {
+      cli,
+      pids: { server: server.pid, agent: { up: sinkAgent.pid, down: sourceAgent.pid } },
+      ports: { sink: Number(sinkAgent.match[1]), source: Number(sourceAgent.match[1]) },
+      up: [],
+      down: [],
+    };
+  }
   const sinkAccess = await access(sinkAgent);
   const sourceAccess = await access(sourceAgent);
   return {
@@ -79,7 +95,7 @@ async function startBuild(cli: string, t: { sink: number; source: number }, proc
 async function round(b: Build, bytes: number): Promise<{ up: number[]; down: number[]; mibs: number[] }> {
   const gib = bytes / 1024 ** 3;
   const dir = async (d: 'up' | 'down'): Promise<{ cpu: number[]; mibs: number }> => {
-    const pids = [b.pids.server, b.pids.agent[d], b.pids.access[d]];
+    const pids = [b.pids.server, b.pids.agent[d], ...(b.pids.access ? [b.pids.access[d]] : [])];
     const before = pids.map(cpuOf);
     const mibs = d === 'up' ? await streamUp(b.ports.sink, bytes) : await streamDown(b.ports.source, bytes);
     return { cpu: pids.map((p, i) => (cpuOf(p) - before[i]!) / gib), mibs };

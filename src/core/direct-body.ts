@@ -26,6 +26,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { canUseUserBuffers, readIntoPool, userBufferSlots, type PooledReads } from './pooled-reads.js';
 
 /**
  * Size of each reused read buffer: Node's own socket read size. 128 KiB halved the read and write
@@ -52,33 +53,12 @@ interface ParserLike {
   unconsume(): void;
 }
 
-interface UserBufferHandle {
-  useUserBuffer(buf: Buffer): void;
-}
-
-type Slots = { kBuffer: symbol; kBufferCb: symbol; kBufferGen: symbol };
-
-function userBufferSlots(socket: Socket): Slots | undefined {
-  const found: Partial<Record<keyof Slots, symbol>> = {};
-  for (const s of Object.getOwnPropertySymbols(socket)) {
-    const d = s.description;
-    if (d === 'kBuffer' || d === 'kBufferCb' || d === 'kBufferGen') found[d] = s;
-  }
-  return found.kBuffer && found.kBufferCb && found.kBufferGen ? (found as Slots) : undefined;
-}
-
-function socketParts(req: IncomingMessage): { socket: Socket; parser: ParserLike; slots: Slots } | undefined {
-  const socket = req.socket as (Socket & { parser?: ParserLike | null; encrypted?: boolean }) | null;
-  if (!socket || socket.encrypted === true || socket.destroyed) return undefined;
-  const handle = (socket as unknown as { _handle?: Partial<UserBufferHandle> | null })._handle;
-  if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
+function socketParts(req: IncomingMessage): { socket: Socket; parser: ParserLike } | undefined {
+  const socket = req.socket as (Socket & { parser?: ParserLike | null }) | null;
+  if (!socket || !canUseUserBuffers(socket) || !userBufferSlots(socket)) return undefined;
   const parser = socket.parser;
   if (!parser || parser._consumed !== true || typeof parser.unconsume !== 'function') return undefined;
-  const slots = userBufferSlots(socket);
-  if (!slots) return undefined;
-  const s = socket as unknown as Record<symbol, unknown>;
-  if (s[slots.kBuffer] !== null || s[slots.kBufferCb] !== null) return undefined;
-  return { socket, parser, slots };
+  return { socket, parser };
 }
 
 /**
@@ -97,12 +77,9 @@ export class DirectBody {
   readonly #req: IncomingMessage;
   #remaining: number;
   #sink: DirectBodySink | undefined;
-  #socket: Socket | undefined;
-  readonly #free: Buffer[] = [];
-  #out = 0;
+  /** The socket's reads, once taken over (undefined: not yet, or read through `req` instead). */
+  #reads: PooledReads | undefined;
   #paused = false;
-  /** The read callback said stop (too many buffers out, or paused). */
-  #stopped = false;
   #ended = false;
   #discarding = false;
 
@@ -124,8 +101,8 @@ export class DirectBody {
   pause(): void {
     if (this.#paused) return;
     this.#paused = true;
-    this.#socket?.pause();
-    if (!this.#socket) this.#req.pause();
+    if (this.#reads) this.#reads.pause();
+    else this.#req.pause();
   }
 
   resume(): void {
@@ -143,37 +120,36 @@ export class DirectBody {
 
   #resumeReading(): void {
     if (this.#ended && !this.#discarding) return;
-    if (!this.#socket) {
-      this.#req.resume();
-      return;
-    }
-    if (this.#out >= DIRECT_BODY_MAX_BUFFERS && !this.#discarding) return;
-    this.#stopped = false;
-    this.#socket.resume();
+    if (!this.#reads) this.#req.resume();
+    else if (this.#discarding) this.#reads.resumeUnbounded();
+    else this.#reads.resume();
   }
 
   #takeOver(): void {
     const req = this.#req;
     const parts = socketParts(req);
     if (!parts) return this.#fallBack();
-    const { socket, parser, slots } = parts;
+    const { socket, parser } = parts;
     parser.unconsume();
     parser._consumed = false;
-    this.#socket = socket;
-    const s = socket as unknown as Record<symbol, unknown>;
-    const first = this.#take();
-    s[slots.kBuffer] = first;
-    s[slots.kBufferCb] = (n: number, buf: Buffer): boolean => this.#onRead(n, buf);
-    s[slots.kBufferGen] = (): Buffer => this.#take();
-    (socket as unknown as { _handle: UserBufferHandle })._handle.useUserBuffer(first);
+    this.#reads = readIntoPool(
+      socket,
+      { onChunk: (chunk, release) => this.#deliver(chunk, release) },
+      {
+        bufferBytes: DIRECT_BODY_BUFFER_BYTES,
+        maxBuffers: DIRECT_BODY_MAX_BUFFERS,
+        // one body per connection (it closes after): every buffer is worth keeping till the end
+        keepBuffers: DIRECT_BODY_MAX_BUFFERS,
+        paused: this.#paused,
+      },
+    );
     socket.once('close', () => {
       if (!this.#ended) this.#fail(new Error('the sender closed the connection before the body was complete'));
     });
-    // The body bytes that arrived with the head already went through the parser: they come first.
+    // The body bytes that arrived with the head already went through the parser: they come first
+    // (the socket's own reads are delivered from the next turn on).
     let chunk: Buffer | null;
     while (!this.#ended && (chunk = req.read() as Buffer | null) !== null) this.#deliver(chunk, noop);
-    if (this.#paused) socket.pause();
-    else socket.resume();
   }
 
   #fallBack(): void {
@@ -184,26 +160,6 @@ export class DirectBody {
     });
     req.once('error', (err) => this.#fail(err));
     if (this.#paused) req.pause();
-  }
-
-  #take(): Buffer {
-    this.#out++;
-    return this.#free.pop() ?? Buffer.allocUnsafeSlow(DIRECT_BODY_BUFFER_BYTES);
-  }
-
-  /** The socket's read callback: false stops the reads (the next one may still be delivered). */
-  #onRead(n: number, buf: Buffer): boolean {
-    let released = false;
-    this.#deliver(buf.subarray(0, n), () => {
-      if (released) return;
-      released = true;
-      this.#out--;
-      this.#free.push(buf);
-      if (this.#stopped && !this.#paused) this.#resumeReading();
-    });
-    const go = this.#discarding || (!this.#ended && !this.#paused && this.#out < DIRECT_BODY_MAX_BUFFERS);
-    if (!go) this.#stopped = true;
-    return go;
   }
 
   #deliver(data: Buffer, release: () => void): void {
@@ -221,7 +177,7 @@ export class DirectBody {
       this.#discarding = true;
       this.#paused = false;
       this.#sink?.onEnd();
-      if (this.#stopped) this.#resumeReading();
+      this.#resumeReading();
     }
   }
 

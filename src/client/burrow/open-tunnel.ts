@@ -1,6 +1,8 @@
 /** openTunnel(): put a local HTTP service on a public URL through a burrow server. */
 import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { pipeSocketPooled } from '../../core/pooled-reads.js';
 import { BurrowError } from '../../core/errors.js';
 import type { TunnelRegistration, RequestEvent } from '../../wire/mux/messages.js';
 import type { MuxStream } from '../../wire/mux/mux.js';
@@ -171,7 +173,9 @@ export function bridgeStream(stream: MuxStream, local: Duplex, target: LocalTarg
   });
   stream.on('close', () => local.destroy());
   stream.pipe(local);
-  local.pipe(stream);
+  // the local service's bytes are read into reused buffers (core/pooled-reads.ts) where the socket
+  // allows it and no observer listens to its 'data'
+  if (observe || !(local instanceof Socket) || !pipeSocketPooled(local, stream)) local.pipe(stream);
   // after the pipes: each chunk is passed on first, then seen (flowing starts on the next tick)
   if (observe) observe(stream, local, target);
 }

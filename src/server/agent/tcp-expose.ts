@@ -7,6 +7,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BurrowError } from '../../core/errors.js';
+import { pipeSocketPooled } from '../../core/pooled-reads.js';
 import type { PortRange } from '../../core/port-range.js';
 import type { Logger } from '../../core/logger.js';
 import type { RegisterRequest } from '../../wire/mux/messages.js';
@@ -255,7 +256,8 @@ export class TcpExpose {
         stream.on('error', () => socket.destroy());
         socket.on('close', () => stream.destroy());
         stream.on('close', () => socket.destroy());
-        socket.pipe(stream);
+        // the visitor's bytes are read into reused buffers (core/pooled-reads.ts) where the socket allows
+        if (!pipeSocketPooled(socket, stream)) socket.pipe(stream);
         stream.pipe(socket);
       },
       (err: unknown) => {

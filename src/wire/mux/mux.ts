@@ -46,14 +46,18 @@ export interface MuxTransport {
   /**
    * Optional: send one message whose content is `parts` back to back (a frame header and its
    * payload), without joining them into one buffer first. Same return value as send(). Without it,
-   * large frames are copied into one buffer and go through send().
+   * large frames are copied into one buffer and go through send(). `onSent`, if given, is called
+   * once the parts' bytes are no longer needed (written to the socket, copied, or dropped).
    */
-  sendParts?(parts: readonly Buffer[]): boolean;
+  sendParts?(parts: readonly Buffer[], onSent?: () => void): boolean;
+  /** Optional: hold what is sent until uncork() (nested pairs allowed), so that several frames leave in one write. */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /** What webSocketTransport needs of a `ws` WebSocket (structural: this module opens no sockets). */
 export interface WebSocketLike {
-  send(data: Buffer, options: { binary: boolean; fin?: boolean }): void;
+  send(data: Buffer, options: { binary: boolean; fin?: boolean }, cb?: (err?: Error) => void): void;
   readonly bufferedAmount: number;
 }
 
@@ -73,12 +77,20 @@ export function webSocketTransport(
       ws.send(data, { binary: true });
       return ws.bufferedAmount < highWater;
     },
-    sendParts(parts) {
+    sendParts(parts, onSent) {
       raw?.cork();
       const last = parts.length - 1;
-      for (let i = 0; i <= last; i++) ws.send(parts[i]!, { binary: true, fin: i === last });
+      for (let i = 0; i < last; i++) ws.send(parts[i]!, { binary: true, fin: false });
+      // ws writes the parts in order: once the last one is written, all are
+      ws.send(parts[last]!, { binary: true, fin: true }, onSent && (() => onSent()));
       raw?.uncork();
       return ws.bufferedAmount < highWater;
+    },
+    cork() {
+      raw?.cork();
+    },
+    uncork() {
+      raw?.uncork();
     },
   };
 }
@@ -255,26 +267,43 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
    * message of its own, header and payload as separate parts when the transport takes parts (no
    * copy); smaller ones are encoded and batched like any frame.
    */
-  sendData(streamId: number, payload: Buffer): void {
-    this.sendDataParts(streamId, [payload], payload.length);
+  sendData(streamId: number, payload: Buffer, onSent?: () => void): void {
+    this.sendDataParts(streamId, [payload], payload.length, onSent);
   }
 
   /**
    * sendData() of the payload `parts` back to back (`length` bytes in all, at most MAX_DATA_CHUNK):
    * one DATA frame, its parts not joined when the frame is large and the transport takes parts.
+   * `onSent`, if given, is called once the parts' bytes are no longer needed: at once when they
+   * were copied into a frame (or the session is closed), else when the transport wrote them.
    */
-  sendDataParts(streamId: number, parts: readonly Buffer[], length: number): void {
-    if (this.#closed) return;
+  sendDataParts(streamId: number, parts: readonly Buffer[], length: number, onSent?: () => void): void {
+    if (this.#closed) {
+      onSent?.();
+      return;
+    }
     const size = FRAME_HEADER_SIZE + length;
     if (size < DIRECT_SEND_BYTES || !this.#transport.sendParts) {
-      const payload = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
-      this.sendFrame(encodeFrame(FrameType.DATA, streamId, payload));
+      // encodeFrame copies the payload behind the header
+      this.sendFrame(
+        encodeFrame(FrameType.DATA, streamId, parts.length === 1 ? parts[0]! : Buffer.concat(parts, length)),
+      );
+      onSent?.();
       return;
     }
     const header = encodeFrameHeader(FrameType.DATA, streamId, length);
     if (this.#queue.length) this.#flush();
     this.bytesOut += size;
-    if (!this.#transport.sendParts([header, ...parts])) this.#congested = true;
+    if (!this.#transport.sendParts([header, ...parts], onSent)) this.#congested = true;
+  }
+
+  /** Send the frames of several sendData() calls in one transport write (see MuxTransport.cork). */
+  corkTransport(): void {
+    this.#transport.cork?.();
+  }
+
+  uncorkTransport(): void {
+    this.#transport.uncork?.();
   }
 
   /** Queue an encoded frame; frames queued in the same tick go out as one transport message. */
@@ -464,7 +493,7 @@ export class MuxStream extends AgentSocket {
   #received = 0;
   #credited = 0;
   readonly #creditThreshold: number;
-  #pending: { chunk: Buffer; cb: (err?: Error | null) => void } | undefined;
+  #pending: { chunk: Buffer; cb: (err?: Error | null) => void; release: PieceRelease | undefined } | undefined;
   #remoteEnded = false;
   #localEnded = false;
   #resetByPeer = false;
@@ -537,7 +566,7 @@ export class MuxStream extends AgentSocket {
     const p = this.#pending;
     if (p && this.#sendWindow > 0) {
       this.#pending = undefined;
-      this.#writeChunk(p.chunk, p.cb);
+      this.#writeChunk(p.chunk, p.cb, p.release);
     }
   }
 
@@ -580,8 +609,18 @@ export class MuxStream extends AgentSocket {
     return chunk;
   }
 
+  /**
+   * write(chunk), and `release()` once this stream no longer needs chunk's bytes: they were copied
+   * into a frame or written to the transport's socket (or the session closed). For a reader that
+   * reuses its buffers (core/pooled-reads.ts). Not called if the stream is destroyed first.
+   */
+  writeReleasing(chunk: Buffer, release: () => void): boolean {
+    releases.set(chunk, release);
+    return this.write(chunk);
+  }
+
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#writeChunk(chunk, cb);
+    this.#writeChunk(chunk, cb, takeRelease(chunk));
   }
 
   /**
@@ -594,10 +633,13 @@ export class MuxStream extends AgentSocket {
     let length = 0;
     for (const c of chunks) length += c.chunk.length;
     if (length > 0 && !this.#session.closed && length <= this.#sendWindow && length <= MAX_DATA_CHUNK) {
+      const parts = chunks.map((c) => c.chunk);
+      const toRelease = parts.map(takeRelease).filter((r) => r !== undefined);
       this.#session.sendDataParts(
         this.id,
-        chunks.map((c) => c.chunk),
+        parts,
         length,
+        toRelease.length === 0 ? undefined : () => toRelease.forEach((r) => r()),
       );
       this.#sendWindow -= length;
       this.bytesWritten += length;
@@ -608,28 +650,43 @@ export class MuxStream extends AgentSocket {
     let i = 0;
     const next = (err?: Error | null): void => {
       if (err || i === chunks.length) cb(err);
-      else this.#writeChunk(chunks[i++]!.chunk, next);
+      else {
+        const c = chunks[i++]!.chunk;
+        this.#writeChunk(c, next, takeRelease(c));
+      }
     };
     next();
   }
 
-  #writeChunk(chunk: Buffer, cb: (err?: Error | null) => void): void {
+  #writeChunk(chunk: Buffer, cb: (err?: Error | null) => void, release?: (() => void) | PieceRelease): void {
+    // each DATA frame of the chunk holds a share of its release: the transport may copy one frame
+    // (small) and keep another by reference (large), each done at its own time
+    const share = release === undefined || release instanceof PieceRelease ? release : new PieceRelease(release);
     if (this.#session.closed) {
+      share?.drop();
       cb(new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed'));
       return;
     }
     let rest = chunk;
-    while (rest.length > 0) {
-      if (this.#sendWindow <= 0) {
-        this.#pending = { chunk: rest, cb };
-        return;
+    // a chunk of several DATA frames leaves in one write
+    const corked = chunk.length > MAX_DATA_CHUNK;
+    if (corked) this.#session.corkTransport();
+    try {
+      while (rest.length > 0) {
+        if (this.#sendWindow <= 0) {
+          this.#pending = { chunk: rest, cb, release: share };
+          return;
+        }
+        const n = Math.min(rest.length, this.#sendWindow, MAX_DATA_CHUNK);
+        this.#session.sendData(this.id, rest.subarray(0, n), share?.hold());
+        this.#sendWindow -= n;
+        this.bytesWritten += n;
+        rest = rest.subarray(n);
       }
-      const n = Math.min(rest.length, this.#sendWindow, MAX_DATA_CHUNK);
-      this.#session.sendData(this.id, rest.subarray(0, n));
-      this.#sendWindow -= n;
-      this.bytesWritten += n;
-      rest = rest.subarray(n);
+    } finally {
+      if (corked) this.#session.uncorkTransport();
     }
+    share?.drop();
     this.touch();
     this.#session.whenWritable(() => cb());
   }
@@ -652,5 +709,37 @@ export class MuxStream extends AgentSocket {
     this.#session.forget(this.id);
     if (p) p.cb(err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'stream closed'));
     cb(err);
+  }
+}
+
+/** Chunks written with MuxStream.writeReleasing(), and their release. */
+const releases = new WeakMap<Buffer, () => void>();
+
+function takeRelease(chunk: Buffer): (() => void) | undefined {
+  const r = releases.get(chunk);
+  if (r) releases.delete(chunk);
+  return r;
+}
+
+/** A chunk's release shared by the DATA frames it is sent in: called once the last of them is done with it. */
+class PieceRelease {
+  /** One for the chunk itself (dropped once every piece was handed over), one per piece not yet done. */
+  #holds = 1;
+  readonly #release: () => void;
+  readonly #done = (): void => {
+    if (--this.#holds === 0) this.#release();
+  };
+
+  constructor(release: () => void) {
+    this.#release = release;
+  }
+
+  hold(): () => void {
+    this.#holds++;
+    return this.#done;
+  }
+
+  drop(): void {
+    this.#done();
   }
 }

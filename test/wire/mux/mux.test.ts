@@ -265,6 +265,84 @@ describe('mux', () => {
     assert.deepEqual(await got, Buffer.concat(parts));
   });
 
+  describe('writeReleasing (a reader that reuses its buffers)', () => {
+    /** A pair whose server transport takes parts and holds each message's onSent until written(). */
+    function heldPair(window = 1024 * 1024) {
+      const log: string[] = [];
+      const held: (() => void)[] = [];
+      const { server, agent } = muxPair(window, (push) => ({
+        send: (d) => (push(d), true),
+        sendParts: (parts, onSent) => {
+          log.push(`parts ${parts.length}`);
+          parts.forEach((p) => push(Buffer.from(p))); // the peer gets a copy: what we hold is ours
+          if (onSent) held.push(onSent);
+          return true;
+        },
+        cork: () => log.push('cork'),
+        uncork: () => log.push('uncork'),
+      }));
+      const written = () => held.splice(0).forEach((f) => f());
+      return { server, agent, log, held, written };
+    }
+
+    test('a chunk of several frames is sent in one corked write and released only once every frame kept by reference was written (its small tail is copied)', async () => {
+      const { server, agent, log, held, written } = heldPair();
+      const got = new Promise<Buffer>((resolve) => agent.on('stream', (x) => resolve(readAll(x))));
+      const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+      const big = Buffer.alloc(3 * MAX_DATA_CHUNK + 100, 9);
+      let released = 0;
+      s.writeReleasing(big, () => released++);
+      await new Promise((r) => setImmediate(r));
+      // three 64 KiB frames by reference; the 100-byte tail is copied into a batched frame
+      assert.deepEqual(log, ['cork', 'parts 2', 'parts 2', 'parts 2', 'uncork']);
+      assert.equal(held.length, 3, 'each frame kept by reference holds a share');
+      assert.equal(released, 0, 'not released when the copied tail was');
+      const last = held.pop()!;
+      written();
+      assert.equal(released, 0, 'not before the last of them was written');
+      last();
+      assert.equal(released, 1);
+      s.end();
+      assert.deepEqual(await got, big);
+    });
+
+    test('a small chunk is copied into its frame and released at once', () => {
+      const { server, held } = heldPair();
+      const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+      let released = 0;
+      s.writeReleasing(Buffer.alloc(100, 1), () => released++);
+      assert.equal(released, 1);
+      assert.equal(held.length, 0);
+    });
+
+    test('a chunk that waits for credit is released after it was sent, and writes that waited keep their releases', async () => {
+      const window = 64 * 1024;
+      const { server, agent, written } = heldPair(window);
+      let agentStream: MuxStream | undefined;
+      agent.on('stream', (x: MuxStream) => {
+        agentStream = x;
+        x.pause();
+      });
+      const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+      const released: number[] = [];
+      // the first fills the window; the next two wait in the Writable, then go one after another
+      for (const [i, n] of [window, 40_000, 30_000].entries())
+        s.writeReleasing(Buffer.alloc(n, i), () => released.push(i));
+      await new Promise((r) => setTimeout(r, 20));
+      written();
+      assert.deepEqual(released, [0], 'only the chunk that went out');
+      const all = readAll(agentStream!);
+      agentStream!.resume();
+      for (let i = 0; i < 50 && released.length < 3; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        written();
+      }
+      assert.deepEqual(released, [0, 1, 2]);
+      s.end();
+      assert.equal((await all).length, window + 70_000);
+    });
+  });
+
   describe('deferred frames (request EVENTs)', () => {
     /** A session whose transport records each message it is handed, with the time. */
     function recorded() {

@@ -1,0 +1,230 @@
+/**
+ * A TCP socket read into a few reused buffers instead of a fresh 64 KiB allocation per read.
+ *
+ * Why: a Node socket that is piped on hands every read over in a new buffer, which V8 frees only
+ * once enough of them are young, and whose backing store is external memory that triggers
+ * collections by its growth. A bare hop (`net` in → `net` out, 1 GiB, hop CPU from
+ * `process.cpuUsage`) cost 0.79 s/GiB with `pipe()` and 0.65 s/GiB reading into reused 64 KiB buffers
+ * (bench/RESULTS.md, "Reused read buffers on the tunnel's TCP ends"); a hop of burrow's is such a hop
+ * with the mux between its two sockets.
+ *
+ * How: the mechanism behind `net.Socket`'s documented `onread` option, installed on a socket that
+ * already exists (an accepted one, or one connected before its reader is known): its three
+ * `kBuffer*` slots, found by their descriptions (every `net.Socket` has them), and
+ * `handle.useUserBuffer()`. Node's own `pause()` / `resume()` stop and restart such reads.
+ * src/core/direct-body.ts does the same for a request body past Node's HTTP parser.
+ *
+ * A buffer handed over stays the consumer's until it calls `release()` (once): the reads pause while
+ * POOLED_READ_MAX_BUFFERS are out. A consumer that never releases only costs fresh buffers later
+ * (the pool is per socket and dies with it), never wrong bytes.
+ */
+import type { Socket } from 'node:net';
+
+/**
+ * Size of each reused read buffer: four times Node's own read size, so a busy socket is read (and
+ * its bytes written on) in a quarter of the calls. Against 64 KiB, both reused: 7–19 % less CPU per
+ * GiB through a tunnel's public TCP port (bench/ws-access-cpu.ts --mode public-port; bench/RESULTS.md).
+ */
+export const POOLED_READ_BUFFER_BYTES = 256 * 1024;
+/** Most buffers one socket may have out (delivered, not yet released) before its reads pause: 4 MiB. */
+export const POOLED_READ_MAX_BUFFERS = 16;
+/**
+ * Most released buffers a socket keeps for its next reads; more are left to the garbage collector.
+ * A socket thus holds at most two buffers (512 KiB, resident only as far as reads filled them) once
+ * its burst is over, not the POOLED_READ_MAX_BUFFERS a congested link let pile up.
+ */
+export const POOLED_READ_KEEP_BUFFERS = 1;
+
+interface UserBufferHandle {
+  useUserBuffer(buf: Buffer): void;
+}
+
+type UserBufferSlots = { kBuffer: symbol; kBufferCb: symbol; kBufferGen: symbol };
+
+/** The socket's `onread` slots, when this Node version has them and nobody uses them yet. */
+export function userBufferSlots(socket: Socket): UserBufferSlots | undefined {
+  const found: Partial<Record<keyof UserBufferSlots, symbol>> = {};
+  for (const s of Object.getOwnPropertySymbols(socket)) {
+    const d = s.description;
+    if (d === 'kBuffer' || d === 'kBufferCb' || d === 'kBufferGen') found[d] = s;
+  }
+  if (!found.kBuffer || !found.kBufferCb || !found.kBufferGen) return undefined;
+  const v = socket as unknown as Record<symbol, unknown>;
+  if (v[found.kBuffer] !== null || v[found.kBufferCb] !== null) return undefined;
+  return found as UserBufferSlots;
+}
+
+/** Whether `socket` can read into user buffers: plain TCP (not TLS), open, with a handle that takes them. */
+export function canUseUserBuffers(socket: Socket): boolean {
+  const s = socket as Socket & { encrypted?: boolean; _handle?: Partial<UserBufferHandle> | null };
+  return s.encrypted !== true && !s.destroyed && typeof s._handle?.useUserBuffer === 'function';
+}
+
+export interface PooledReadsSink {
+  /** A piece read, in order; `release()` once its bytes are no longer needed (written or copied). */
+  onChunk(chunk: Buffer, release: () => void): void;
+}
+
+export interface PooledReadsOptions {
+  /** Size of each buffer (default POOLED_READ_BUFFER_BYTES). */
+  bufferBytes?: number;
+  /** Most buffers out before the reads pause (default POOLED_READ_MAX_BUFFERS). */
+  maxBuffers?: number;
+  /** Most released buffers kept for the next reads (default POOLED_READ_KEEP_BUFFERS). */
+  keepBuffers?: number;
+  /** Start paused: nothing is read until `resume()`. */
+  paused?: boolean;
+}
+
+/** A socket's reads into reused buffers; made by `readIntoPool`. */
+export class PooledReads {
+  readonly #socket: Socket;
+  readonly #sink: PooledReadsSink;
+  readonly #bufferBytes: number;
+  readonly #maxBuffers: number;
+  readonly #keepBuffers: number;
+  readonly #free: Buffer[] = [];
+  /** Buffers handed to the sink or waiting for the next read, not yet back. */
+  #out = 0;
+  #paused = false;
+  /** The read callback said stop (too many buffers out, or paused). */
+  #stopped = false;
+  #unbounded = false;
+
+  constructor(socket: Socket, sink: PooledReadsSink, options: PooledReadsOptions) {
+    this.#socket = socket;
+    this.#sink = sink;
+    this.#bufferBytes = options.bufferBytes ?? POOLED_READ_BUFFER_BYTES;
+    this.#maxBuffers = options.maxBuffers ?? POOLED_READ_MAX_BUFFERS;
+    this.#keepBuffers = options.keepBuffers ?? POOLED_READ_KEEP_BUFFERS;
+    this.#paused = options.paused ?? false;
+  }
+
+  /** Stop reading (the sink cannot take more); `resume()` reads on. */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#readOn();
+  }
+
+  /**
+   * Read on from now on whatever the sink still holds (no pause at the buffer limit): for a sink
+   * that drops what follows (it releases it at once) and may never give back what it held.
+   */
+  resumeUnbounded(): void {
+    this.#unbounded = true;
+    this.#paused = false;
+    this.#readOn();
+  }
+
+  /** @internal */
+  start(slots: UserBufferSlots): void {
+    const socket = this.#socket;
+    const first = this.#take();
+    const v = socket as unknown as Record<symbol, unknown>;
+    v[slots.kBuffer] = first;
+    v[slots.kBufferCb] = (n: number, buf: Buffer): boolean => this.#onRead(n, buf);
+    v[slots.kBufferGen] = (): Buffer => this.#take();
+    (socket as unknown as { _handle: UserBufferHandle })._handle.useUserBuffer(first);
+    // what the socket read before (into its own buffers) comes first
+    let chunk: Buffer | null;
+    while ((chunk = socket.read() as Buffer | null) !== null) this.#sink.onChunk(chunk, noop);
+    if (this.#paused) socket.pause();
+    else socket.resume();
+  }
+
+  #readOn(): void {
+    if ((this.#out >= this.#maxBuffers && !this.#unbounded) || this.#socket.destroyed) return;
+    this.#stopped = false;
+    this.#socket.resume();
+  }
+
+  #take(): Buffer {
+    this.#out++;
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#bufferBytes);
+  }
+
+  #onRead(n: number, buf: Buffer): boolean {
+    let released = false;
+    this.#sink.onChunk(buf.subarray(0, n), () => {
+      if (released) return;
+      released = true;
+      this.#out--;
+      if (this.#free.length < this.#keepBuffers) this.#free.push(buf);
+      if (this.#stopped && !this.#paused) this.#readOn();
+    });
+    const go = !this.#paused && (this.#out < this.#maxBuffers || this.#unbounded);
+    if (!go) this.#stopped = true;
+    return go;
+  }
+}
+
+/**
+ * Read `socket` into reused buffers from now on: each read goes to `sink.onChunk` instead of the
+ * socket's 'data' events ('end', 'close' and 'error' fire as before). Bytes the socket had already
+ * read are passed on first. Returns undefined, touching nothing, where the socket cannot (TLS, no
+ * handle, a Node without the slots, already reading into user buffers): read it as usual then.
+ */
+export function readIntoPool(
+  socket: Socket,
+  sink: PooledReadsSink,
+  options: PooledReadsOptions = {},
+): PooledReads | undefined {
+  if (!canUseUserBuffers(socket)) return undefined;
+  const slots = userBufferSlots(socket);
+  if (!slots) return undefined;
+  const reads = new PooledReads(socket, sink, options);
+  reads.start(slots);
+  return reads;
+}
+
+/** Where `pipeSocketPooled` writes: a writable that can say when it is done with a chunk's bytes. */
+export interface ReleasingWritable {
+  /** Write `chunk`; `release()` once its bytes were sent or copied. Same return value as `write()`. */
+  writeReleasing(chunk: Buffer, release: () => void): boolean;
+  end(): unknown;
+  once(event: 'drain', listener: () => void): unknown;
+  readonly destroyed: boolean;
+}
+
+/**
+ * `socket.pipe(to)` with the socket read into reused buffers, each given back once `to` is done
+ * with its bytes; reading pauses while `to` is full. The socket's end ends `to`. Returns false,
+ * having done nothing, where the socket cannot be read so or `to` is no ReleasingWritable (the
+ * caller pipes it as usual).
+ */
+export function pipeSocketPooled(socket: Socket, writable: object): boolean {
+  if (typeof (writable as Partial<ReleasingWritable>).writeReleasing !== 'function') return false;
+  const to = writable as ReleasingWritable;
+  let reads: PooledReads | undefined = undefined;
+  let waiting = false;
+  reads = readIntoPool(socket, {
+    onChunk(chunk, release) {
+      if (to.destroyed) {
+        release();
+        return;
+      }
+      if (!to.writeReleasing(chunk, release) && reads && !waiting) {
+        waiting = true;
+        reads.pause();
+        to.once('drain', () => {
+          waiting = false;
+          reads!.resume();
+        });
+      }
+    },
+  });
+  if (!reads) return false;
+  socket.once('end', () => {
+    if (!to.destroyed) to.end();
+  });
+  return true;
+}
+
+function noop(): void {}
