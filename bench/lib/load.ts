@@ -97,6 +97,9 @@ export interface LatencySample {
  * Unloaded latency: `count` GET / one after another on one keep-alive connection, each timed from
  * the request to the end of its response (µs, hrtime). Nothing else is in flight.
  */
+/** How long one of sequentialLatency's requests may go unanswered. */
+const SEQUENTIAL_TIMEOUT_MS = 10_000;
+
 export async function sequentialLatency(t: Target, count: number): Promise<LatencySample> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const times: number[] = [];
@@ -113,6 +116,10 @@ export async function sequentialLatency(t: Target, count: number): Promise<Laten
           },
         );
         req.on('error', reject);
+        // a setup whose tunnel died (pipenet's client has) must fail the row, not hang the bench
+        req.setTimeout(SEQUENTIAL_TIMEOUT_MS, () =>
+          req.destroy(new Error(`request ${i + 1} of ${count}: no answer within ${SEQUENTIAL_TIMEOUT_MS} ms`)),
+        );
       });
       times.push(Number(process.hrtime.bigint() - start) / 1000);
     }

@@ -137,6 +137,7 @@ export class DirectBody {
       { onChunk: (chunk, release) => this.#deliver(chunk, release) },
       {
         bufferBytes: DIRECT_BODY_BUFFER_BYTES,
+        firstBytes: DIRECT_BODY_BUFFER_BYTES,
         maxBuffers: DIRECT_BODY_MAX_BUFFERS,
         // one body per connection (it closes after): every buffer is worth keeping till the end
         keepBuffers: DIRECT_BODY_MAX_BUFFERS,

@@ -26,6 +26,12 @@ import type { Socket } from 'node:net';
  * GiB through a tunnel's public TCP port (bench/ws-access-cpu.ts --mode public-port; bench/RESULTS.md).
  */
 export const POOLED_READ_BUFFER_BYTES = 256 * 1024;
+/**
+ * Size of a socket's first buffer. A socket whose read fills its buffer moves up to
+ * POOLED_READ_BUFFER_BYTES; one that never does (small requests and answers, an idle connection)
+ * keeps 16 KiB.
+ */
+export const POOLED_READ_FIRST_BYTES = 16 * 1024;
 /** Most buffers one socket may have out (delivered, not yet released) before its reads pause: 4 MiB. */
 export const POOLED_READ_MAX_BUFFERS = 16;
 /**
@@ -66,8 +72,10 @@ export interface PooledReadsSink {
 }
 
 export interface PooledReadsOptions {
-  /** Size of each buffer (default POOLED_READ_BUFFER_BYTES). */
+  /** Size of each buffer once a read filled one (default POOLED_READ_BUFFER_BYTES). */
   bufferBytes?: number;
+  /** Size of the first buffers (default POOLED_READ_FIRST_BYTES; at most bufferBytes). */
+  firstBytes?: number;
   /** Most buffers out before the reads pause (default POOLED_READ_MAX_BUFFERS). */
   maxBuffers?: number;
   /** Most released buffers kept for the next reads (default POOLED_READ_KEEP_BUFFERS). */
@@ -81,6 +89,8 @@ export class PooledReads {
   readonly #socket: Socket;
   readonly #sink: PooledReadsSink;
   readonly #bufferBytes: number;
+  /** The size of the buffers taken now: firstBytes until a read filled one, then bufferBytes. */
+  #size: number;
   readonly #maxBuffers: number;
   readonly #keepBuffers: number;
   readonly #free: Buffer[] = [];
@@ -95,6 +105,7 @@ export class PooledReads {
     this.#socket = socket;
     this.#sink = sink;
     this.#bufferBytes = options.bufferBytes ?? POOLED_READ_BUFFER_BYTES;
+    this.#size = Math.min(options.firstBytes ?? POOLED_READ_FIRST_BYTES, this.#bufferBytes);
     this.#maxBuffers = options.maxBuffers ?? POOLED_READ_MAX_BUFFERS;
     this.#keepBuffers = options.keepBuffers ?? POOLED_READ_KEEP_BUFFERS;
     this.#paused = options.paused ?? false;
@@ -147,16 +158,21 @@ export class PooledReads {
 
   #take(): Buffer {
     this.#out++;
-    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#bufferBytes);
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.#size);
   }
 
   #onRead(n: number, buf: Buffer): boolean {
+    if (n === buf.length && this.#size < this.#bufferBytes) {
+      // a full read: the socket has more to give than its buffer takes
+      this.#size = this.#bufferBytes;
+      this.#free.length = 0;
+    }
     let released = false;
     this.#sink.onChunk(buf.subarray(0, n), () => {
       if (released) return;
       released = true;
       this.#out--;
-      if (this.#free.length < this.#keepBuffers) this.#free.push(buf);
+      if (this.#free.length < this.#keepBuffers && buf.length === this.#size) this.#free.push(buf);
       if (this.#stopped && !this.#paused) this.#readOn();
     });
     const go = !this.#paused && (this.#out < this.#maxBuffers || this.#unbounded);

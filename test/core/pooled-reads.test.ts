@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { Writable } from 'node:stream';
 import {
   POOLED_READ_BUFFER_BYTES,
+  POOLED_READ_FIRST_BYTES,
   POOLED_READ_KEEP_BUFFERS,
   POOLED_READ_MAX_BUFFERS,
   pipeSocketPooled,
@@ -100,7 +101,7 @@ describe('pooled reads', () => {
     }
   });
 
-  test('a consumer that releases each piece as it comes reads everything into 1 + POOLED_READ_KEEP_BUFFERS buffers', async () => {
+  test('a consumer that releases each piece as it comes reads everything into a few buffers', async () => {
     const p = await socketPair();
     try {
       const data = randomBytes(4 * 1024 * 1024);
@@ -119,7 +120,37 @@ describe('pooled reads', () => {
       p.accepted.end(data);
       await ended;
       assert.equal(h.digest('hex'), sha(data));
-      assert.ok(seen.size <= 1 + POOLED_READ_KEEP_BUFFERS, `${reads} reads in ${seen.size} buffers`);
+      // the first (small) buffer, then the large ones
+      assert.ok(seen.size <= 2 + POOLED_READ_KEEP_BUFFERS, `${reads} reads in ${seen.size} buffers`);
+    } finally {
+      p.close();
+    }
+  });
+
+  test('buffers start at POOLED_READ_FIRST_BYTES and grow to POOLED_READ_BUFFER_BYTES only once a read fills one', async () => {
+    const p = await socketPair();
+    try {
+      const sizes: number[] = [];
+      readIntoPool(p.dialled, {
+        onChunk(chunk, release) {
+          sizes.push(chunk.buffer.byteLength);
+          release();
+        },
+      });
+      // small exchanges, one at a time: every read fits the first size
+      for (let i = 0; i < 5; i++) {
+        const n = sizes.length;
+        p.accepted.write(Buffer.alloc(1000, i));
+        await waitUntil(() => sizes.length > n);
+      }
+      assert.ok(
+        sizes.every((x) => x === POOLED_READ_FIRST_BYTES),
+        `small reads: ${sizes.join(', ')}`,
+      );
+      const ended = once(p.dialled, 'end');
+      p.accepted.end(Buffer.alloc(4 * POOLED_READ_BUFFER_BYTES, 1));
+      await ended;
+      assert.equal(sizes.at(-1), POOLED_READ_BUFFER_BYTES, `after a bulk write: ${sizes.slice(5).join(', ')}`);
     } finally {
       p.close();
     }
