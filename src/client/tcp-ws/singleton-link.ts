@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { readIntoPool, type PooledReads } from '../../core/pooled-reads.js';
 import type { WebSocket } from 'ws';
 import {
   FlowGate,
@@ -52,7 +54,10 @@ export class SingletonLink {
   #extensions = false;
   /** The local socket is written once per WebSocket read. */
   readonly #batch = new ReadBatch();
-  #queue: (Buffer | typeof FIN)[] = [];
+  /** What waits for the WebSocket: pieces read (each with its release: core/pooled-reads.ts) and the FIN. */
+  #queue: ({ chunk: Buffer; release: () => void } | typeof FIN)[] = [];
+  /** A TCP local side read into reused buffers (else its 'data' events). */
+  readonly #reads: PooledReads | undefined;
   #queued = 0;
   readonly #reconnects: ReconnectSchedule;
   #finished = false;
@@ -63,9 +68,17 @@ export class SingletonLink {
     this.#opts = options;
     this.#reconnects = new ReconnectSchedule(options);
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
-    this.#localGate = new FlowGate(local);
+    // the gate pauses the pooled reads once there are any (they also pause on their own buffer limit)
+    this.#localGate = new FlowGate({
+      pause: () => (this.#reads ?? local).pause(),
+      resume: () => (this.#reads ?? local).resume(),
+    });
     this.#localGate.hold('offline');
-    local.on('data', (chunk: Buffer) => this.#fromLocal(chunk));
+    this.#reads =
+      local instanceof Socket
+        ? readIntoPool(local, { onChunk: (chunk, release) => this.#fromLocal(chunk, release) }, { paused: true })
+        : undefined;
+    if (!this.#reads) local.on('data', (chunk: Buffer) => this.#fromLocal(chunk, noop));
     local.on('end', () => this.#localEnded());
     local.on('close', () => this.#finish({ reason: 'closed' }));
     local.on('error', (err) => this.#opts.logger.debug({ err: err.message }, 'local socket error'));
@@ -113,29 +126,32 @@ export class SingletonLink {
       const queue = this.#queue;
       this.#queue = [];
       this.#queued = 0;
-      for (const item of queue) this.#send(ws, item);
+      for (const item of queue) {
+        if (item === FIN) this.#sendFin(ws);
+        else this.#send(ws, item.chunk, item.release);
+      }
       this.#localGate.release('offline');
     });
     ws.on('close', (code: number) => this.#wsClosed(ws, code, conn.refusedStatus(), conn.lastError()));
   }
 
-  #send(ws: WebSocket, item: Buffer | typeof FIN): void {
-    if (item === FIN) {
-      if (this.#extensions) ws.send(Buffer.alloc(0));
-      else this.#local.end(); // no half-close on limrun's wire: finish our side too
-      return;
-    }
-    sendWithBackpressure(ws, item, this.#localGate, TCP_WS_HIGH_WATER_BYTES, TCP_WS_LOW_WATER_BYTES);
+  #sendFin(ws: WebSocket): void {
+    if (this.#extensions) ws.send(Buffer.alloc(0));
+    else this.#local.end(); // no half-close on limrun's wire: finish our side too
   }
 
-  #fromLocal(chunk: Buffer): void {
+  #send(ws: WebSocket, chunk: Buffer, release: () => void): void {
+    sendWithBackpressure(ws, chunk, this.#localGate, TCP_WS_HIGH_WATER_BYTES, TCP_WS_LOW_WATER_BYTES, release);
+  }
+
+  #fromLocal(chunk: Buffer, release: () => void): void {
     const ws = this.#ws;
     if (ws && ws.readyState === ws.OPEN) {
-      this.#send(ws, chunk);
+      this.#send(ws, chunk, release);
       return;
     }
     // Read before the pause took effect: keep it for the resume (limrun's client drops it).
-    this.#queue.push(chunk);
+    this.#queue.push({ chunk, release });
     this.#queued += chunk.length;
     this.#localGate.hold('offline');
     if (this.#queued > this.#opts.reconnectQueueBytes) {
@@ -145,7 +161,7 @@ export class SingletonLink {
 
   #localEnded(): void {
     const ws = this.#ws;
-    if (ws && ws.readyState === ws.OPEN) this.#send(ws, FIN);
+    if (ws && ws.readyState === ws.OPEN) this.#sendFin(ws);
     else this.#queue.push(FIN);
   }
 
@@ -212,3 +228,5 @@ export function endGracefully(local: Duplex): void {
     local.once('close', () => clearTimeout(timer));
   });
 }
+
+function noop(): void {}

@@ -63,7 +63,8 @@ export function writeWithBackpressure(stream: Duplex, data: Buffer, gate: FlowGa
 
 /**
  * Send on a WebSocket, holding `gate` (reason "ws") while the WebSocket's queue is above
- * `highWater` and releasing it once a send completes with the queue below `lowWater`.
+ * `highWater` and releasing it once a send completes with the queue below `lowWater`. `written`,
+ * if given, is called once ws is done with `data` (written to the socket, or dropped).
  */
 export function sendWithBackpressure(
   ws: WebSocket,
@@ -71,8 +72,10 @@ export function sendWithBackpressure(
   gate: FlowGate,
   highWater: number,
   lowWater: number,
+  written?: () => void,
 ): void {
   ws.send(data, () => {
+    written?.();
     if (ws.bufferedAmount < lowWater) gate.release('ws');
   });
   if (ws.bufferedAmount >= highWater) gate.hold('ws');

@@ -8,11 +8,7 @@ import {
   type Socket,
 } from 'node:net';
 import { once } from 'node:events';
-import {
-  createTcpWsAdapter,
-  type TcpWsAdapter,
-  type TcpWsAdapterOptions,
-} from '../../../src/adapters/tcp-ws/index.js';
+import { createTcpWsAdapter, type TcpWsAdapter, type TcpWsAdapterOptions } from '../../../src/adapters/tcp-ws/index.js';
 
 export interface Mounted {
   adapter: TcpWsAdapter;
@@ -163,7 +159,9 @@ const blocks = new Map<number, Buffer>();
 function randomBlock(seed: number): Buffer {
   let b = blocks.get(seed);
   if (!b) {
-    b = randomBytes(256 * 1024);
+    // not a power of two: a relay that reuses a read buffer too early (256 KiB reads,
+    // core/pooled-reads.ts) would overwrite it with different bytes, not the same period again
+    b = randomBytes(256 * 1024 + 7);
     blocks.set(seed, b);
   }
   return b;

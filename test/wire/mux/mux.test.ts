@@ -16,6 +16,7 @@ import type { StreamOpen } from '../../../src/wire/mux/messages.js';
 import { readAll } from '../../helpers/net.js';
 import { muxPair } from '../../helpers/mux-pair.js';
 import { countingWritable } from '../../helpers/chunks.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const pair = muxPair;
 
@@ -304,6 +305,42 @@ describe('mux', () => {
       assert.equal(released, 1);
       s.end();
       assert.deepEqual(await got, big);
+    });
+
+    test('over a real WebSocket whose peer does not read, a chunk is released only once the socket wrote it', async () => {
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+      await once(wss, 'listening');
+      const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+      const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, {
+        perMessageDeflate: false,
+      });
+      const [serverWs] = await accepted;
+      await once(client, 'open');
+      const raw = (serverWs as unknown as { _socket: Duplex })._socket;
+      const window = 64 * 1024 * 1024;
+      const server = new MuxSession(webSocketTransport(serverWs, raw, window), {
+        role: 'server',
+        window,
+        peerWindow: window,
+      });
+      const peerSocket = (client as unknown as { _socket: Duplex })._socket;
+      peerSocket.pause(); // the peer reads nothing: the kernel's buffers fill, the rest waits in the socket
+      try {
+        const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+        let released = false;
+        s.writeReleasing(Buffer.alloc(32 * 1024 * 1024, 1), () => (released = true));
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(released, false, 'released while the socket still held its bytes');
+        let received = 0;
+        client.on('message', (d: Buffer) => (received += d.length));
+        peerSocket.resume();
+        await waitUntil(() => released, { timeoutMs: 10_000 });
+        assert.ok(received > 0);
+      } finally {
+        server.close();
+        client.terminate();
+        wss.close();
+      }
     });
 
     test('a small chunk is copied into its frame and released at once', () => {
