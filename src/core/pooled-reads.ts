@@ -244,3 +244,30 @@ export function pipeSocketPooled(socket: Socket, writable: object): boolean {
 }
 
 function noop(): void {}
+
+/**
+ * One buffer's release shared by the pieces it is sent in (frames, credit-sized parts): each piece
+ * takes a share with hold() and calls it when done with its bytes (written or copied); the owner
+ * drops its own share once every piece was handed over. The release runs when the last share goes.
+ */
+export class SharedRelease {
+  /** One for the owner (dropped once every piece was handed over), one per piece not yet done. */
+  #holds = 1;
+  readonly #release: () => void;
+  readonly #done = (): void => {
+    if (--this.#holds === 0) this.#release();
+  };
+
+  constructor(release: () => void) {
+    this.#release = release;
+  }
+
+  hold(): () => void {
+    this.#holds++;
+    return this.#done;
+  }
+
+  drop(): void {
+    this.#done();
+  }
+}

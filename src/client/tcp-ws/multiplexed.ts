@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { readIntoPool, type PooledReads } from '../../core/pooled-reads.js';
 import type { WebSocket } from 'ws';
 import { BufferBudget, CreditReceiver, CreditSender } from '../../wire/tcp-ws/credit.js';
 import {
@@ -245,7 +246,10 @@ export class MultiplexedClient {
     if (socket.destroyed) return;
     const id = this.#nextId;
     this.#nextId = this.#nextId >= MUX_MAX_ID ? 1 : this.#nextId + 1;
-    const gate = new FlowGate(socket);
+    // a TCP socket is read into reused buffers (core/pooled-reads.ts), each given back once ws
+    // wrote it; the gate pauses those reads once they exist
+    let reads: PooledReads | undefined;
+    const gate = new FlowGate({ pause: () => (reads ?? socket).pause(), resume: () => (reads ?? socket).resume() });
     const flow = link.flow;
     const conn: Conn = {
       id,
@@ -253,7 +257,7 @@ export class MultiplexedClient {
       gate,
       sender: new CreditSender(
         flow ? flow.peerWindow : Number.POSITIVE_INFINITY,
-        (payload) => this.#sendData(link, id, payload, gate),
+        (payload, done) => this.#sendData(link, id, payload, gate, done),
         (stalled) => (stalled ? gate.hold('credit') : gate.release('credit')),
       ),
       receiver: flow ? new CreditReceiver(flow.window, (n) => this.#sendOn(link, encodeMuxCredit(id, n))) : undefined,
@@ -263,10 +267,10 @@ export class MultiplexedClient {
     this.#conns.set(id, conn);
     // burrow server: dial now, so a server-speaks-first target can greet before we write.
     if (link.extensions) this.#sendOn(link, encodeMuxOpen(id));
-    socket.on('data', (chunk: Buffer) => {
-      if (link.ws.readyState !== link.ws.OPEN) return;
-      conn.sender.push(chunk);
-    });
+    const fromLocal = (chunk: Buffer, release?: () => void): void => {
+      if (link.ws.readyState !== link.ws.OPEN) release?.();
+      else conn.sender.push(chunk, release);
+    };
     socket.on('end', () => {
       if (this.#conns.get(id) !== conn) return;
       if (link.extensions) conn.sender.after(() => this.#sendOn(link, encodeMuxFin(id)));
@@ -283,7 +287,11 @@ export class MultiplexedClient {
         this.#sendOn(link, encodeMuxClose(id));
       });
     });
-    socket.resume();
+    reads = readIntoPool(socket, { onChunk: fromLocal });
+    if (!reads) {
+      socket.on('data', (chunk: Buffer) => fromLocal(chunk));
+      socket.resume();
+    }
   }
 
   #onMessage(link: Link, msg: Parameters<MuxMessageSink['message']>[0]): void {
@@ -342,11 +350,17 @@ export class MultiplexedClient {
   }
 
   /** One payload for `id`: as two frames of one message (no joined copy) between burrow peers when large. */
-  #sendData(link: Link, id: number, payload: Buffer, gate: FlowGate): void {
-    if (link !== this.#link || link.ws.readyState !== link.ws.OPEN) return;
-    if (link.extensions && payload.length >= TCP_MUX_PARTS_MIN_BYTES)
-      link.backlog.sendParts(encodeMuxHeader(id), payload, gate);
-    else link.backlog.send(encodeMuxData(id, payload), gate);
+  #sendData(link: Link, id: number, payload: Buffer, gate: FlowGate, done?: () => void): void {
+    if (link !== this.#link || link.ws.readyState !== link.ws.OPEN) {
+      done?.();
+      return;
+    }
+    if (link.extensions && payload.length >= TCP_MUX_PARTS_MIN_BYTES) {
+      link.backlog.sendParts(encodeMuxHeader(id), payload, gate, done);
+      return;
+    }
+    link.backlog.send(encodeMuxData(id, payload), gate); // a copy
+    done?.();
   }
 
   #sendOn(link: Link, message: Buffer, gate?: FlowGate): void {

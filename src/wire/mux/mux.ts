@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { AgentSocket } from '../../core/agent-socket.js';
+import { SharedRelease } from '../../core/pooled-reads.js';
 import { BurrowError, ERROR_CODES } from '../../core/errors.js';
 import { LivenessWatcher } from '../../core/liveness.js';
 import {
@@ -493,7 +494,7 @@ export class MuxStream extends AgentSocket {
   #received = 0;
   #credited = 0;
   readonly #creditThreshold: number;
-  #pending: { chunk: Buffer; cb: (err?: Error | null) => void; release: PieceRelease | undefined } | undefined;
+  #pending: { chunk: Buffer; cb: (err?: Error | null) => void; release: SharedRelease | undefined } | undefined;
   #remoteEnded = false;
   #localEnded = false;
   #resetByPeer = false;
@@ -658,10 +659,10 @@ export class MuxStream extends AgentSocket {
     next();
   }
 
-  #writeChunk(chunk: Buffer, cb: (err?: Error | null) => void, release?: (() => void) | PieceRelease): void {
+  #writeChunk(chunk: Buffer, cb: (err?: Error | null) => void, release?: (() => void) | SharedRelease): void {
     // each DATA frame of the chunk holds a share of its release: the transport may copy one frame
     // (small) and keep another by reference (large), each done at its own time
-    const share = release === undefined || release instanceof PieceRelease ? release : new PieceRelease(release);
+    const share = release === undefined || release instanceof SharedRelease ? release : new SharedRelease(release);
     if (this.#session.closed) {
       share?.drop();
       cb(new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed'));
@@ -719,27 +720,4 @@ function takeRelease(chunk: Buffer): (() => void) | undefined {
   const r = releases.get(chunk);
   if (r) releases.delete(chunk);
   return r;
-}
-
-/** A chunk's release shared by the DATA frames it is sent in: called once the last of them is done with it. */
-class PieceRelease {
-  /** One for the chunk itself (dropped once every piece was handed over), one per piece not yet done. */
-  #holds = 1;
-  readonly #release: () => void;
-  readonly #done = (): void => {
-    if (--this.#holds === 0) this.#release();
-  };
-
-  constructor(release: () => void) {
-    this.#release = release;
-  }
-
-  hold(): () => void {
-    this.#holds++;
-    return this.#done;
-  }
-
-  drop(): void {
-    this.#done();
-  }
 }

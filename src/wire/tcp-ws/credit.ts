@@ -4,25 +4,29 @@
  * none; a receiver credits bytes back once its socket has taken them. Used by the server
  * (mux-session.ts) and by burrow's client (src/client/tcp-ws/multiplexed.ts). No sockets here.
  */
+import { SharedRelease } from '../../core/pooled-reads.js';
 import type { FlowGate } from './flow.js';
 
-type Pending = Buffer | (() => void);
+/** A payload waiting for credit (with its buffer's release, if it has one), or a step. */
+type Pending = { payload: Buffer; share: SharedRelease | undefined } | (() => void);
 
 /**
  * The send side of one connection id. `push` sends as much of a chunk as the credit allows and keeps
  * the rest (the source is reported stalled, so its owner pauses it: at most one read waits here);
  * `grant` adds credit and sends what waited. `after` runs a step (FIN, close) once everything pushed
  * before it has been sent, so a close never overtakes data. With `Infinity` credit (flow control off)
- * everything goes out at once, exactly as without this class.
+ * everything goes out at once, exactly as without this class. A chunk pushed with a `release`
+ * (a reused read buffer, core/pooled-reads.ts) gets it called once every part of it that `emit`
+ * was given is done (emit's `done`), or once it is dropped by clear().
  */
 export class CreditSender {
   #credit: number;
   readonly #pending: Pending[] = [];
   #pendingBytes = 0;
-  readonly #emit: (payload: Buffer) => void;
+  readonly #emit: (payload: Buffer, done?: () => void) => void;
   readonly #onStall: (stalled: boolean) => void;
 
-  constructor(credit: number, emit: (payload: Buffer) => void, onStall: (stalled: boolean) => void) {
+  constructor(credit: number, emit: (payload: Buffer, done?: () => void) => void, onStall: (stalled: boolean) => void) {
     this.#credit = credit;
     this.#emit = emit;
     this.#onStall = onStall;
@@ -42,21 +46,28 @@ export class CreditSender {
     return this.#credit;
   }
 
-  push(payload: Buffer): void {
-    if (payload.length === 0) return;
+  push(payload: Buffer, release?: () => void): void {
+    if (payload.length === 0) {
+      release?.();
+      return;
+    }
+    const share = release && new SharedRelease(release);
     if (this.#pending.length === 0) {
       const n = Math.min(this.#credit, payload.length);
       if (n > 0) {
         this.#credit -= n;
-        this.#emit(n === payload.length ? payload : payload.subarray(0, n));
+        this.#emit(n === payload.length ? payload : payload.subarray(0, n), share?.hold());
       }
-      if (n === payload.length) return;
-      this.#pending.push(payload.subarray(n));
+      if (n === payload.length) {
+        share?.drop();
+        return;
+      }
+      this.#pending.push({ payload: payload.subarray(n), share });
       this.#pendingBytes += payload.length - n;
       this.#onStall(true);
       return;
     }
-    this.#pending.push(payload);
+    this.#pending.push({ payload, share });
     this.#pendingBytes += payload.length;
   }
 
@@ -77,12 +88,14 @@ export class CreditSender {
         continue;
       }
       if (this.#credit <= 0) break;
-      const n = Math.min(this.#credit, item.length);
+      const { payload, share } = item;
+      const n = Math.min(this.#credit, payload.length);
       this.#credit -= n;
       this.#pendingBytes -= n;
-      if (n === item.length) this.#pending.shift();
-      else this.#pending[0] = item.subarray(n);
-      this.#emit(n === item.length ? item : item.subarray(0, n));
+      if (n === payload.length) this.#pending.shift();
+      else item.payload = payload.subarray(n);
+      this.#emit(n === payload.length ? payload : payload.subarray(0, n), share?.hold());
+      if (n === payload.length) share?.drop();
     }
     if (this.#pending.length === 0) this.#onStall(false);
   }
@@ -90,6 +103,7 @@ export class CreditSender {
   /** The peer is gone: drop what waits (steps included). */
   clear(): void {
     const was = this.#pending.length > 0;
+    for (const item of this.#pending) if (typeof item !== 'function') item.share?.drop();
     this.#pending.length = 0;
     this.#pendingBytes = 0;
     if (was) this.#onStall(false);

@@ -108,13 +108,23 @@ export class WsSendBacklog {
 
   /**
    * Send one message made of `head` then `payload` without joining them: two frames of one message
-   * (RFC 6455 fragmentation, which every WebSocket reassembles), corked into one write.
+   * (RFC 6455 fragmentation, which every WebSocket reassembles), corked into one write. `written`,
+   * if given, is called once ws is done with `payload` (written to the socket, or dropped).
    */
-  sendParts(head: Buffer, payload: Buffer, gate?: FlowGate): void {
+  sendParts(head: Buffer, payload: Buffer, gate?: FlowGate, written?: () => void): void {
     const raw = wsSocket(this.#ws);
     raw?.cork();
     this.#ws.send(head, { binary: true, fin: false });
-    this.#ws.send(payload, { binary: true, fin: true }, this.#sent);
+    this.#ws.send(
+      payload,
+      { binary: true, fin: true },
+      written
+        ? () => {
+            written();
+            this.#sent();
+          }
+        : this.#sent,
+    );
     raw?.uncork();
     this.#check(gate);
   }

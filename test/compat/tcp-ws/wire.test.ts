@@ -13,7 +13,12 @@ import {
   parseMuxWindow,
 } from '../../../src/wire/tcp-ws/wire.js';
 import { CreditReceiver, CreditSender } from '../../../src/wire/tcp-ws/credit.js';
-import { ReadBatch } from '../../../src/wire/tcp-ws/flow.js';
+import { FlowGate, ReadBatch, WsSendBacklog, sendWithBackpressure } from '../../../src/wire/tcp-ws/flow.js';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { waitUntil } from '../../helpers/wait.js';
 import { parseTcpTargetSpec, tokensEqual } from '../../../src/adapters/tcp-ws/index.js';
 import { BurrowError } from '../../../src/core/errors.js';
 import { isFinalStatus, limrunReconnectDelay } from '../../../src/client/tcp-ws/websocket.js';
@@ -117,6 +122,30 @@ void test('CreditSender: splits at the credit, keeps order with FIN/close steps,
   dropped.after(() => assert.fail('steps are dropped too'));
   dropped.clear();
   dropped.grant(10);
+});
+
+void test('CreditSender: a chunk pushed with a release gets it once every part emitted of it is done, across grants; clear() releases what waits', () => {
+  const done: (() => void)[] = [];
+  const released: string[] = [];
+  const s = new CreditSender(
+    4,
+    (_p, d) => {
+      assert.ok(d, 'each part of a releasable chunk carries its done');
+      done.push(d);
+    },
+    () => {},
+  );
+  s.push(Buffer.from('abcdef'), () => released.push('abcdef'));
+  s.push(Buffer.from('gh'), () => released.push('gh'));
+  s.grant(3); // 'ef' and 'g' go; 'h' waits
+  assert.equal(done.length, 3, "'abcd', 'ef', 'g'");
+  done[0]!();
+  done[2]!();
+  assert.deepEqual(released, [], 'a part of each is still out');
+  done[1]!();
+  assert.deepEqual(released, ['abcdef'], 'both its parts are done');
+  s.clear(); // 'h' is dropped: its buffer is no longer needed, and 'g' was done
+  assert.deepEqual(released, ['abcdef', 'gh']);
 });
 
 void test('CreditReceiver: credits back in quarters of the window, and flags an overrun', () => {
@@ -280,4 +309,33 @@ void test('SingletonMessageReader: bytes pass on as they come; only an empty mes
   reader.push(Buffer.from('d'));
   reader.end();
   assert.deepEqual(events, ['bytes ab', 'bytes c', 'fin', 'fin', 'bytes d']);
+});
+
+void test("WsSendBacklog.sendParts and sendWithBackpressure call 'written' only once the socket wrote the payload (a peer that does not read holds it)", async () => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  await once(wss, 'listening');
+  const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false });
+  const [serverWs] = await accepted;
+  await once(client, 'open');
+  const peer = (client as unknown as { _socket: Duplex })._socket;
+  peer.pause();
+  try {
+    const gate = new FlowGate({ pause: () => {}, resume: () => {} });
+    const backlog = new WsSendBacklog(serverWs, Infinity, 0);
+    const written: string[] = [];
+    // far more than the kernel's loopback buffers take: the last sends wait in the socket
+    for (let i = 0; i < 16; i++)
+      backlog.sendParts(Buffer.alloc(4), Buffer.alloc(1024 * 1024), gate, () => written.push(`parts ${i}`));
+    sendWithBackpressure(serverWs, Buffer.alloc(1024 * 1024), gate, Infinity, 0, () => written.push('single'));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!written.includes('parts 15') && !written.includes('single'), `written early: ${written.join(', ')}`);
+    peer.resume();
+    client.on('message', () => {});
+    await waitUntil(() => written.includes('single'));
+    assert.equal(written.length, 17);
+  } finally {
+    client.terminate();
+    wss.close();
+  }
 });
