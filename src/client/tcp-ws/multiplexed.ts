@@ -248,8 +248,11 @@ export class MultiplexedClient {
     this.#nextId = this.#nextId >= MUX_MAX_ID ? 1 : this.#nextId + 1;
     // a TCP socket is read into reused buffers (core/pooled-reads.ts), each given back once ws
     // wrote it; the gate pauses those reads once they exist
-    let reads: PooledReads | undefined;
-    const gate = new FlowGate({ pause: () => (reads ?? socket).pause(), resume: () => (reads ?? socket).resume() });
+    const source: { reads: PooledReads | undefined } = { reads: undefined };
+    const gate = new FlowGate({
+      pause: () => (source.reads ?? socket).pause(),
+      resume: () => (source.reads ?? socket).resume(),
+    });
     const flow = link.flow;
     const conn: Conn = {
       id,
@@ -287,8 +290,8 @@ export class MultiplexedClient {
         this.#sendOn(link, encodeMuxClose(id));
       });
     });
-    reads = readIntoPool(socket, { onChunk: fromLocal });
-    if (!reads) {
+    source.reads = readIntoPool(socket, { onChunk: fromLocal });
+    if (!source.reads) {
       socket.on('data', (chunk: Buffer) => fromLocal(chunk));
       socket.resume();
     }
