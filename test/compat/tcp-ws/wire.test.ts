@@ -14,11 +14,8 @@ import {
 } from '../../../src/wire/tcp-ws/wire.js';
 import { CreditReceiver, CreditSender } from '../../../src/wire/tcp-ws/credit.js';
 import { FlowGate, ReadBatch, WsSendBacklog, sendWithBackpressure } from '../../../src/wire/tcp-ws/flow.js';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
 import { waitUntil } from '../../helpers/wait.js';
+import { webSocketPair } from '../../helpers/ws.js';
 import { parseTcpTargetSpec, tokensEqual } from '../../../src/adapters/tcp-ws/index.js';
 import { BurrowError } from '../../../src/core/errors.js';
 import { isFinalStatus, limrunReconnectDelay } from '../../../src/client/tcp-ws/websocket.js';
@@ -312,13 +309,8 @@ void test('SingletonMessageReader: bytes pass on as they come; only an empty mes
 });
 
 void test("WsSendBacklog.sendParts and sendWithBackpressure call 'written' only once the socket wrote the payload (a peer that does not read holds it)", async () => {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-  await once(wss, 'listening');
-  const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false });
-  const [serverWs] = await accepted;
-  await once(client, 'open');
-  const peer = (client as unknown as { _socket: Duplex })._socket;
+  const ws = await webSocketPair();
+  const { server: serverWs, client, clientSocket: peer } = ws;
   peer.pause();
   try {
     const gate = new FlowGate({ pause: () => {}, resume: () => {} });
@@ -335,7 +327,6 @@ void test("WsSendBacklog.sendParts and sendWithBackpressure call 'written' only 
     await waitUntil(() => written.includes('single'));
     assert.equal(written.length, 17);
   } finally {
-    client.terminate();
-    wss.close();
+    ws.close();
   }
 });

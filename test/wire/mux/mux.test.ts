@@ -1,9 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
 import { MuxSession, webSocketTransport, type MuxStream } from '../../../src/wire/mux/mux.js';
 import { encodeFrame, encodeJsonFrame, FrameType } from '../../../src/wire/mux/frames.js';
 import {
@@ -17,6 +14,7 @@ import { readAll } from '../../helpers/net.js';
 import { muxPair } from '../../helpers/mux-pair.js';
 import { countingWritable } from '../../helpers/chunks.js';
 import { waitUntil } from '../../helpers/wait.js';
+import { webSocketPair } from '../../helpers/ws.js';
 
 const pair = muxPair;
 
@@ -112,17 +110,10 @@ describe('mux', () => {
   });
 
   test('over a real WebSocket, a peer that reads whole messages (ws default) gets the same bytes', async () => {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-    await once(wss, 'listening');
-    const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
-    const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, {
-      perMessageDeflate: false,
-    });
-    const [serverWs] = await accepted;
-    await once(client, 'open');
+    const ws = await webSocketPair();
+    const { server: serverWs, client, serverSocket: raw } = ws;
     // server side: the new transport (parts as fragments), reading fragments
     serverWs.binaryType = 'fragments';
-    const raw = (serverWs as unknown as { _socket: Duplex })._socket;
     const server = new MuxSession(webSocketTransport(serverWs, raw, 8 * 1024 * 1024), { role: 'server' });
     serverWs.on('message', (d: Buffer[]) => d.forEach((b) => server.receive(b)));
     // agent side: an older peer, one whole message at a time, sending with plain send()
@@ -139,8 +130,7 @@ describe('mux', () => {
     } finally {
       server.close();
       agent.close();
-      client.terminate();
-      wss.close();
+      ws.close();
     }
   });
 
@@ -308,22 +298,14 @@ describe('mux', () => {
     });
 
     test('over a real WebSocket whose peer does not read, a chunk is released only once the socket wrote it', async () => {
-      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-      await once(wss, 'listening');
-      const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
-      const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, {
-        perMessageDeflate: false,
-      });
-      const [serverWs] = await accepted;
-      await once(client, 'open');
-      const raw = (serverWs as unknown as { _socket: Duplex })._socket;
+      const ws = await webSocketPair();
+      const { server: serverWs, client, serverSocket: raw, clientSocket: peerSocket } = ws;
       const window = 64 * 1024 * 1024;
       const server = new MuxSession(webSocketTransport(serverWs, raw, window), {
         role: 'server',
         window,
         peerWindow: window,
       });
-      const peerSocket = (client as unknown as { _socket: Duplex })._socket;
       peerSocket.pause(); // the peer reads nothing: the kernel's buffers fill, the rest waits in the socket
       try {
         const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
@@ -338,8 +320,7 @@ describe('mux', () => {
         assert.ok(received > 0);
       } finally {
         server.close();
-        client.terminate();
-        wss.close();
+        ws.close();
       }
     });
 
