@@ -215,7 +215,16 @@ export interface ReleasingWritable {
  * having done nothing, where the socket cannot be read so or `to` is no ReleasingWritable (the
  * caller pipes it as usual).
  */
-export function pipeSocketPooled(socket: Socket, writable: object): boolean {
+export function pipeSocketPooled(
+  socket: Socket,
+  writable: object,
+  /**
+   * Optional: sees each piece after `to` got it, as a 'data' listener would (the inspector's tap).
+   * The piece is valid only during the call: its buffer is read into again later, so what a
+   * watcher keeps it must copy.
+   */
+  watch?: (chunk: Buffer) => void,
+): boolean {
   if (typeof (writable as Partial<ReleasingWritable>).writeReleasing !== 'function') return false;
   const to = writable as ReleasingWritable;
   let reads: PooledReads | undefined = undefined;
@@ -226,7 +235,9 @@ export function pipeSocketPooled(socket: Socket, writable: object): boolean {
         release();
         return;
       }
-      if (!to.writeReleasing(chunk, release) && reads && !waiting) {
+      const more = to.writeReleasing(chunk, release);
+      watch?.(chunk);
+      if (!more && reads && !waiting) {
         waiting = true;
         reads.pause();
         to.once('drain', () => {

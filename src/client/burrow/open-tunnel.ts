@@ -174,8 +174,13 @@ export function bridgeStream(stream: MuxStream, local: Duplex, target: LocalTarg
   stream.on('close', () => local.destroy());
   stream.pipe(local);
   // the local service's bytes are read into reused buffers (core/pooled-reads.ts) where the socket
-  // allows it and no observer listens to its 'data'
-  if (observe || !(local instanceof Socket) || !pipeSocketPooled(local, stream)) local.pipe(stream);
+  // allows it; an observer still sees them as 'data' events, each valid only while it is emitted
+  // (the inspector copies what it keeps). Bytes the socket already holds would be passed on before
+  // the observer listens: such a socket is piped as usual.
+  const watch = observe ? (chunk: Buffer): boolean => local.emit('data', chunk) : undefined;
+  const pooled =
+    local instanceof Socket && !(observe && local.readableLength > 0) && pipeSocketPooled(local, stream, watch);
+  if (!pooled) local.pipe(stream);
   // after the pipes: each chunk is passed on first, then seen (flowing starts on the next tick)
   if (observe) observe(stream, local, target);
 }
