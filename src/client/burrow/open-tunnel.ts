@@ -142,7 +142,9 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
 
 /**
  * Watches a stream and its local connection as they are piped together (the inspector's tap): it
- * may listen to both, never write, pause or delay them.
+ * may listen to both, never write, pause or delay them. The local side's 'data' chunks are valid
+ * only while they are emitted (its reads reuse their buffers, core/pooled-reads.ts): what it keeps,
+ * it copies.
  */
 export type StreamObserver = (stream: MuxStream, local: Duplex, target: LocalTarget) => void;
 
