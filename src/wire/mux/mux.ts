@@ -635,13 +635,13 @@ export class MuxStream extends AgentSocket {
     for (const c of chunks) length += c.chunk.length;
     if (length > 0 && !this.#session.closed && length <= this.#sendWindow && length <= MAX_DATA_CHUNK) {
       const parts = chunks.map((c) => c.chunk);
-      const toRelease = parts.map(takeRelease).filter((r) => r !== undefined);
-      this.#session.sendDataParts(
-        this.id,
-        parts,
-        length,
-        toRelease.length === 0 ? undefined : () => toRelease.forEach((r) => r()),
-      );
+      // only writes from writeReleasing() have a release (no array per write otherwise)
+      let toRelease: (() => void)[] | undefined;
+      for (const p of parts) {
+        const r = takeRelease(p);
+        if (r) (toRelease ??= []).push(r);
+      }
+      this.#session.sendDataParts(this.id, parts, length, toRelease && (() => toRelease.forEach((r) => r())));
       this.#sendWindow -= length;
       this.bytesWritten += length;
       this.touch();
