@@ -26,7 +26,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { canUseUserBuffers, readIntoPool, userBufferSlots, type PooledReads } from './pooled-reads.js';
+import { canReadIntoPool, readIntoPool, type PooledReads } from './pooled-reads.js';
 
 /**
  * Size of each reused read buffer: Node's own socket read size. 128 KiB halved the read and write
@@ -55,7 +55,7 @@ interface ParserLike {
 
 function socketParts(req: IncomingMessage): { socket: Socket; parser: ParserLike } | undefined {
   const socket = req.socket as (Socket & { parser?: ParserLike | null }) | null;
-  if (!socket || !canUseUserBuffers(socket) || !userBufferSlots(socket)) return undefined;
+  if (!socket || !canReadIntoPool(socket)) return undefined;
   const parser = socket.parser;
   if (!parser || parser._consumed !== true || typeof parser.unconsume !== 'function') return undefined;
   return { socket, parser };

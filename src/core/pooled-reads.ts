@@ -60,10 +60,16 @@ export function userBufferSlots(socket: Socket): UserBufferSlots | undefined {
   return found as UserBufferSlots;
 }
 
-/** Whether `socket` can read into user buffers: plain TCP (not TLS), open, with a handle that takes them. */
-export function canUseUserBuffers(socket: Socket): boolean {
+/** The socket's slots, if it can read into user buffers: plain TCP (not TLS), open, with a handle that takes them. */
+function usableSlots(socket: Socket): UserBufferSlots | undefined {
   const s = socket as Socket & { encrypted?: boolean; _handle?: Partial<UserBufferHandle> | null };
-  return s.encrypted !== true && !s.destroyed && typeof s._handle?.useUserBuffer === 'function';
+  if (s.encrypted === true || s.destroyed || typeof s._handle?.useUserBuffer !== 'function') return undefined;
+  return userBufferSlots(socket);
+}
+
+/** Whether `readIntoPool(socket, …)` would take the socket over (else it returns undefined). */
+export function canReadIntoPool(socket: Socket): boolean {
+  return usableSlots(socket) !== undefined;
 }
 
 export interface PooledReadsSink {
@@ -192,8 +198,7 @@ export function readIntoPool(
   sink: PooledReadsSink,
   options: PooledReadsOptions = {},
 ): PooledReads | undefined {
-  if (!canUseUserBuffers(socket)) return undefined;
-  const slots = userBufferSlots(socket);
+  const slots = usableSlots(socket);
   if (!slots) return undefined;
   const reads = new PooledReads(socket, sink, options);
   reads.start(slots);
