@@ -256,6 +256,26 @@ describe('HTTP through a tunnel', () => {
     assert.equal(reason.toString(), 'asked');
   });
 
+  test(
+    'regression (an upgraded connection stayed paused once its stream had been full): a visitor sending 8 MiB over a WebSocket gets it all echoed',
+    { timeout: 30_000 },
+    async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { host } });
+      await once(ws, 'open');
+      try {
+        const big = randomBytes(8 * 1024 * 1024);
+        // several messages, each more than the stream takes at once: the visitor is paused and resumed
+        for (let i = 0; i < 3; i++) {
+          ws.send(big);
+          const [got] = (await once(ws, 'message')) as [Buffer];
+          assert.ok(got.equals(big), `message ${i} echoed whole`);
+        }
+      } finally {
+        ws.close();
+      }
+    },
+  );
+
   test('request events reach the SDK (method, path, status, duration)', async () => {
     const ev = once(tunnel, 'request');
     await request(port, host, '/evented?x=1');

@@ -656,9 +656,14 @@ class RelayConnection {
     });
   }
 
-  /** Read the visitor again, unless something still holds it (a full stream, a verdict, a finish). */
+  /**
+   * Read the visitor again, unless something still holds it (a full stream, a verdict, a finish). An
+   * upgraded connection (`raw`) reads on too: it used to stay paused for good once its stream had
+   * been full.
+   */
   #resumeVisitor(): void {
-    if (this.#phase === 'relaying' && !this.#streamFull && this.#stream !== 'opening') this.#socket.resume();
+    if ((this.#phase === 'relaying' || this.#phase === 'raw') && !this.#streamFull && this.#stream !== 'opening')
+      this.#socket.resume();
   }
 
   #onOriginData(chunk: Buffer): void {
