@@ -5,7 +5,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { AgentSocket } from '../../core/agent-socket.js';
-import { SharedRelease } from '../../core/pooled-reads.js';
 import { BurrowError, ERROR_CODES } from '../../core/errors.js';
 import { LivenessWatcher } from '../../core/liveness.js';
 import {
@@ -494,7 +493,8 @@ export class MuxStream extends AgentSocket {
   #received = 0;
   #credited = 0;
   readonly #creditThreshold: number;
-  #pending: { chunk: Buffer; cb: (err?: Error | null) => void; release: SharedRelease | undefined } | undefined;
+  /** The rest of a write that waits for the peer's credit. */
+  #pending: { chunk: Buffer; done: WriteDone } | undefined;
   #remoteEnded = false;
   #localEnded = false;
   #resetByPeer = false;
@@ -567,7 +567,7 @@ export class MuxStream extends AgentSocket {
     const p = this.#pending;
     if (p && this.#sendWindow > 0) {
       this.#pending = undefined;
-      this.#writeChunk(p.chunk, p.cb, p.release);
+      this.#writeChunk(p.chunk, p.done);
     }
   }
 
@@ -614,6 +614,8 @@ export class MuxStream extends AgentSocket {
    * write(chunk), and `release()` once this stream no longer needs chunk's bytes: they were copied
    * into a frame or written to the transport's socket (or the session closed). For a reader that
    * reuses its buffers (core/pooled-reads.ts). Not called if the stream is destroyed first.
+   * (write(chunk, cb)'s callback waits for the same, but comes in the Writable's order, one write at
+   * a time; a release comes as soon as its own bytes are done.)
    */
   writeReleasing(chunk: Buffer, release: () => void): boolean {
     releases.set(chunk, release);
@@ -621,7 +623,7 @@ export class MuxStream extends AgentSocket {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#writeChunk(chunk, cb, takeRelease(chunk));
+    this.#writeChunk(chunk, new WriteDone(this.#session, cb, takeRelease(chunk)));
   }
 
   /**
@@ -641,11 +643,12 @@ export class MuxStream extends AgentSocket {
         const r = takeRelease(p);
         if (r) (toRelease ??= []).push(r);
       }
-      this.#session.sendDataParts(this.id, parts, length, toRelease && (() => toRelease.forEach((r) => r())));
+      const done = new WriteDone(this.#session, cb, toRelease && (() => toRelease.forEach((r) => r())));
+      this.#session.sendDataParts(this.id, parts, length, done.hold());
       this.#sendWindow -= length;
       this.bytesWritten += length;
       this.touch();
-      this.#session.whenWritable(() => cb());
+      done.drop();
       return;
     }
     let i = 0;
@@ -653,19 +656,16 @@ export class MuxStream extends AgentSocket {
       if (err || i === chunks.length) cb(err);
       else {
         const c = chunks[i++]!.chunk;
-        this.#writeChunk(c, next, takeRelease(c));
+        this.#writeChunk(c, new WriteDone(this.#session, next, takeRelease(c)));
       }
     };
     next();
   }
 
-  #writeChunk(chunk: Buffer, cb: (err?: Error | null) => void, release?: (() => void) | SharedRelease): void {
-    // each DATA frame of the chunk holds a share of its release: the transport may copy one frame
-    // (small) and keep another by reference (large), each done at its own time
-    const share = release === undefined || release instanceof SharedRelease ? release : new SharedRelease(release);
+  #writeChunk(chunk: Buffer, done: WriteDone): void {
     if (this.#session.closed) {
-      share?.drop();
-      cb(new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed'));
+      done.fail(new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed'));
+      done.drop();
       return;
     }
     let rest = chunk;
@@ -675,11 +675,13 @@ export class MuxStream extends AgentSocket {
     try {
       while (rest.length > 0) {
         if (this.#sendWindow <= 0) {
-          this.#pending = { chunk: rest, cb, release: share };
+          this.#pending = { chunk: rest, done };
           return;
         }
         const n = Math.min(rest.length, this.#sendWindow, MAX_DATA_CHUNK);
-        this.#session.sendData(this.id, rest.subarray(0, n), share?.hold());
+        // each DATA frame holds a share: the transport may copy one frame (small) and keep another
+        // by reference (large), each done at its own time
+        this.#session.sendData(this.id, rest.subarray(0, n), done.hold());
         this.#sendWindow -= n;
         this.bytesWritten += n;
         rest = rest.subarray(n);
@@ -687,9 +689,8 @@ export class MuxStream extends AgentSocket {
     } finally {
       if (corked) this.#session.uncorkTransport();
     }
-    share?.drop();
     this.touch();
-    this.#session.whenWritable(() => cb());
+    done.drop();
   }
 
   override _final(cb: (err?: Error | null) => void): void {
@@ -708,8 +709,56 @@ export class MuxStream extends AgentSocket {
     const p = this.#pending;
     this.#pending = undefined;
     this.#session.forget(this.id);
-    if (p) p.cb(err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'stream closed'));
+    if (p) {
+      p.done.fail(err ?? new BurrowError('BURROW_ERR_AGENT_GONE', 'stream closed'));
+      p.done.drop();
+    }
     cb(err);
+  }
+}
+
+/**
+ * One write's completion. Each DATA frame cut from the chunk holds a share; once the last share is
+ * gone (every frame copied into a batch, written to the transport's socket, or dropped with a
+ * closed session) the chunk's release (writeReleasing) runs, and then the write's callback as soon
+ * as the session takes more. So the callback keeps Node's contract for write(chunk, cb): the chunk's
+ * bytes are no longer needed, and a writer may refill its buffer (core/direct-body.ts does).
+ */
+class WriteDone {
+  /** One for the writer (dropped once every frame was handed over), one per frame not yet done. */
+  #holds = 1;
+  #settled = false;
+  readonly #session: MuxSession;
+  readonly #cb: (err?: Error | null) => void;
+  readonly #release: (() => void) | undefined;
+  readonly #done = (): void => {
+    if (--this.#holds > 0) return;
+    this.#release?.();
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#session.whenWritable(() => this.#cb());
+  };
+
+  constructor(session: MuxSession, cb: (err?: Error | null) => void, release: (() => void) | undefined) {
+    this.#session = session;
+    this.#cb = cb;
+    this.#release = release;
+  }
+
+  hold(): () => void {
+    this.#holds++;
+    return this.#done;
+  }
+
+  drop(): void {
+    this.#done();
+  }
+
+  /** The write failed: its callback gets `err` now (the release still waits for frames the transport holds). */
+  fail(err: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#cb(err);
   }
 }
 

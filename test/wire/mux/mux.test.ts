@@ -18,12 +18,15 @@ import { webSocketPair } from '../../helpers/ws.js';
 
 const pair = muxPair;
 
-/** Like pair(), but the transports take parts; each part reaches the peer as its own chunk. */
+/**
+ * Like pair(), but the transports take parts; each part reaches the peer as its own chunk, at once
+ * (so the parts are written when sendParts returns).
+ */
 function partsPair(window = 1024 * 1024) {
   const sent: Buffer[][] = [];
   const { server, agent } = muxPair(window, (push) => ({
     send: (d) => (push(d), true),
-    sendParts: (parts) => (sent.push([...parts]), parts.forEach((p) => push(p)), true),
+    sendParts: (parts, onSent) => (sent.push([...parts]), parts.forEach((p) => push(p)), onSent?.(), true),
   }));
   return { server, agent, sent };
 }
@@ -320,6 +323,45 @@ describe('mux', () => {
         assert.ok(received > 0);
       } finally {
         server.close();
+        ws.close();
+      }
+    });
+
+    test('regression (a write callback before the socket wrote the bytes; the pipe across nodes got refilled buffers): write(chunk, cb) calls back only once the chunk is written, so a writer may then refill it', async () => {
+      const ws = await webSocketPair();
+      const { server: serverWs, client, serverSocket: raw, clientSocket: peerSocket } = ws;
+      const window = 64 * 1024 * 1024;
+      const server = new MuxSession(webSocketTransport(serverWs, raw, window), {
+        role: 'server',
+        window,
+        peerWindow: window,
+      });
+      const agent = new MuxSession(
+        { send: (d) => (client.send(d), true) },
+        { role: 'agent', window, peerWindow: window },
+      );
+      client.on('message', (d: Buffer) => agent.receive(d));
+      const got = new Promise<Buffer>((resolve) => agent.on('stream', (x) => resolve(readAll(x))));
+      peerSocket.pause(); // the peer reads nothing: the kernel's buffers fill, the rest waits in the socket
+      try {
+        const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+        const buf = Buffer.alloc(32 * 1024 * 1024, 1);
+        let called = false;
+        s.write(buf, () => {
+          called = true;
+          buf.fill(2); // as a reader that reuses its buffer does
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal(called, false, 'called back while the socket still held the bytes');
+        peerSocket.resume();
+        await waitUntil(() => called, { timeoutMs: 10_000 });
+        s.end();
+        const bytes = await got;
+        assert.equal(bytes.length, buf.length);
+        assert.equal(bytes.indexOf(2), -1, 'the peer got bytes written into the buffer after the callback');
+      } finally {
+        server.close();
+        agent.close();
         ws.close();
       }
     });
