@@ -1,12 +1,15 @@
 /**
  * bench/http-inspect-cpu: CPU seconds per GiB of `burrow http` (the agent, with its request inspector
- * on: the CLI's default) and `burrow server` for large HTTP downloads, for one build or two builds side
- * by side (an A/B of a change, rounds alternating, compared round by round as bench/ws-access-cpu.ts).
+ * on: the CLI's default) and `burrow server` for large HTTP downloads (or, with `--direction up`,
+ * uploads), for one build or two builds side by side (an A/B of a change, rounds alternating,
+ * compared round by round as bench/ws-access-cpu.ts).
  *
  *   node --import tsx bench/http-inspect-cpu.ts [--builds A/dist/cli.js,B/dist/cli.js] [--size-mib 256] [--rounds 7]
+ *                                              [--direction down|up]
  *
  * Each build has its own server and agent (the built CLI); the origin (a Node HTTP server sending
- * --size-mib MiB with a Content-Length) runs in this process. A build's first round is a warm-up.
+ * --size-mib MiB with a Content-Length, or reading a PUT of that size) runs in this process. A
+ * build's first round is a warm-up.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -33,6 +36,43 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+const DIRECTION = argValue('direction') ?? 'down';
+if (DIRECTION !== 'down' && DIRECTION !== 'up') throw new Error('--direction: down or up');
+
+/** PUT `mib` MiB (a Content-Length body) through the tunnel; resolves with the bytes the origin counted. */
+function upload(b: Build, mib: number, block: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: b.port,
+        path: '/',
+        method: 'PUT',
+        headers: { host: b.host, 'content-length': mib * block.length },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(Number(text)));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    let n = 0;
+    const pump = (): void => {
+      while (n < mib) {
+        n++;
+        if (!req.write(block)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
 function download(b: Build): Promise<number> {
   return new Promise((resolve, reject) => {
     http
@@ -52,7 +92,13 @@ async function main(): Promise<void> {
   const mib = argNumber('size-mib', 256);
   const rounds = argNumber('rounds', 7);
   const block = Buffer.alloc(1024 * 1024, 7);
-  const origin = http.createServer((_req, res) => {
+  const origin = http.createServer((req, res) => {
+    if (req.method === 'PUT') {
+      let got = 0;
+      req.on('data', (c: Buffer) => (got += c.length));
+      req.on('end', () => res.end(String(got)));
+      return;
+    }
     res.writeHead(200, { 'content-length': mib * block.length });
     let n = 0;
     const pump = (): void => {
@@ -107,13 +153,15 @@ async function main(): Promise<void> {
         cpu: [],
       });
     }
-    process.stdout.write(`${mib} MiB downloads through burrow http (inspector on), ${rounds} rounds per build\n`);
+    process.stdout.write(
+      `${mib} MiB ${DIRECTION === 'up' ? 'uploads' : 'downloads'} through burrow http (inspector on), ${rounds} rounds per build\n`,
+    );
     for (let r = 0; r < rounds; r++) {
       for (const [i, b] of started.entries()) {
         const a0 = cpuOf(b.agent);
         const s0 = cpuOf(b.server);
         const t = process.hrtime.bigint();
-        const n = await download(b);
+        const n = DIRECTION === 'up' ? await upload(b, mib, block) : await download(b);
         const seconds = Number(process.hrtime.bigint() - t) / 1e9;
         if (n !== mib * block.length) throw new Error(`build ${i + 1}: ${n} of ${mib * block.length} bytes`);
         const gib = n / 1024 ** 3;
