@@ -494,7 +494,7 @@ export class MuxStream extends AgentSocket {
   #credited = 0;
   readonly #creditThreshold: number;
   /** The rest of a write that waits for the peer's credit. */
-  #pending: { chunk: Buffer; done: WriteDone } | undefined;
+  #pending: { chunks: Buffer[]; done: WriteDone } | undefined;
   #remoteEnded = false;
   #localEnded = false;
   #resetByPeer = false;
@@ -567,7 +567,7 @@ export class MuxStream extends AgentSocket {
     const p = this.#pending;
     if (p && this.#sendWindow > 0) {
       this.#pending = undefined;
-      this.#writeChunk(p.chunk, p.done);
+      this.#writeChunks(p.chunks, p.done);
     }
   }
 
@@ -623,27 +623,28 @@ export class MuxStream extends AgentSocket {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#writeChunk(chunk, new WriteDone(this.#session, cb, takeRelease(chunk)));
+    this.#writeChunks([chunk], new WriteDone(this.#session, cb, takeRelease(chunk)));
   }
 
   /**
    * Writes that waited (corked, or behind a write in progress) leave as ONE DATA frame when the
    * peer's credit and the frame size allow, their buffers sent as parts (not joined); else one
-   * after another. A reader that gets one message in several pieces (a WebSocket read as it
-   * arrives) and corks this stream around each read thus sends one frame, not one per piece.
+   * after another, in one corked write with one completion. A reader that gets one message in
+   * several pieces (a WebSocket read as it arrives) and corks this stream around each read thus
+   * sends one frame, not one per piece.
    */
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     let length = 0;
     for (const c of chunks) length += c.chunk.length;
+    const parts = chunks.map((c) => c.chunk);
+    // only writes from writeReleasing() have a release (no array per write otherwise)
+    let toRelease: (() => void)[] | undefined;
+    for (const p of parts) {
+      const r = takeRelease(p);
+      if (r) (toRelease ??= []).push(r);
+    }
+    const done = new WriteDone(this.#session, cb, toRelease && (() => toRelease.forEach((r) => r())));
     if (length > 0 && !this.#session.closed && length <= this.#sendWindow && length <= MAX_DATA_CHUNK) {
-      const parts = chunks.map((c) => c.chunk);
-      // only writes from writeReleasing() have a release (no array per write otherwise)
-      let toRelease: (() => void)[] | undefined;
-      for (const p of parts) {
-        const r = takeRelease(p);
-        if (r) (toRelease ??= []).push(r);
-      }
-      const done = new WriteDone(this.#session, cb, toRelease && (() => toRelease.forEach((r) => r())));
       this.#session.sendDataParts(this.id, parts, length, done.hold());
       this.#sendWindow -= length;
       this.bytesWritten += length;
@@ -651,40 +652,38 @@ export class MuxStream extends AgentSocket {
       done.drop();
       return;
     }
-    let i = 0;
-    const next = (err?: Error | null): void => {
-      if (err || i === chunks.length) cb(err);
-      else {
-        const c = chunks[i++]!.chunk;
-        this.#writeChunk(c, new WriteDone(this.#session, next, takeRelease(c)));
-      }
-    };
-    next();
+    this.#writeChunks(parts, done);
   }
 
-  #writeChunk(chunk: Buffer, done: WriteDone): void {
+  /**
+   * Send `chunks` as DATA frames, in order, as far as the peer's credit goes; the rest waits in
+   * #pending for more credit. `done` completes once every frame was sent or copied.
+   */
+  #writeChunks(chunks: Buffer[], done: WriteDone): void {
     if (this.#session.closed) {
       done.fail(new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed'));
       done.drop();
       return;
     }
-    let rest = chunk;
-    // a chunk of several DATA frames leaves in one write
-    const corked = chunk.length > MAX_DATA_CHUNK;
+    // the frames of several chunks, or of one large chunk, leave in one write
+    const corked = chunks.length > 1 || chunks[0]!.length > MAX_DATA_CHUNK;
     if (corked) this.#session.corkTransport();
     try {
-      while (rest.length > 0) {
-        if (this.#sendWindow <= 0) {
-          this.#pending = { chunk: rest, done };
-          return;
+      for (let i = 0; i < chunks.length; i++) {
+        let rest = chunks[i]!;
+        while (rest.length > 0) {
+          if (this.#sendWindow <= 0) {
+            this.#pending = { chunks: i === 0 && rest === chunks[0] ? chunks : [rest, ...chunks.slice(i + 1)], done };
+            return;
+          }
+          const n = Math.min(rest.length, this.#sendWindow, MAX_DATA_CHUNK);
+          // each DATA frame holds a share: the transport may copy one frame (small) and keep another
+          // by reference (large), each done at its own time
+          this.#session.sendData(this.id, rest.subarray(0, n), done.hold());
+          this.#sendWindow -= n;
+          this.bytesWritten += n;
+          rest = rest.subarray(n);
         }
-        const n = Math.min(rest.length, this.#sendWindow, MAX_DATA_CHUNK);
-        // each DATA frame holds a share: the transport may copy one frame (small) and keep another
-        // by reference (large), each done at its own time
-        this.#session.sendData(this.id, rest.subarray(0, n), done.hold());
-        this.#sendWindow -= n;
-        this.bytesWritten += n;
-        rest = rest.subarray(n);
       }
     } finally {
       if (corked) this.#session.uncorkTransport();
