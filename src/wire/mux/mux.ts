@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { AgentSocket } from '../../core/agent-socket.js';
+import { SharedRelease } from '../../core/pooled-reads.js';
 import { BurrowError, ERROR_CODES } from '../../core/errors.js';
 import { LivenessWatcher } from '../../core/liveness.js';
 import {
@@ -724,41 +725,34 @@ export class MuxStream extends AgentSocket {
  * bytes are no longer needed, and a writer may refill its buffer (core/direct-body.ts does).
  */
 class WriteDone {
-  /** One for the writer (dropped once every frame was handed over), one per frame not yet done. */
-  #holds = 1;
+  /** One share for the writer (dropped once every frame was handed over), one per frame not yet done. */
+  readonly #shares: SharedRelease;
   #settled = false;
-  readonly #session: MuxSession;
-  readonly #cb: (err?: Error | null) => void;
-  readonly #release: (() => void) | undefined;
-  readonly #done = (): void => {
-    if (--this.#holds > 0) return;
-    this.#release?.();
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#session.whenWritable(() => this.#cb());
-  };
 
   constructor(session: MuxSession, cb: (err?: Error | null) => void, release: (() => void) | undefined) {
-    this.#session = session;
-    this.#cb = cb;
-    this.#release = release;
+    this.#shares = new SharedRelease(() => {
+      release?.();
+      if (this.#settled) return;
+      this.#settled = true;
+      session.whenWritable(() => cb());
+    });
+    this.fail = (err: Error): void => {
+      if (this.#settled) return;
+      this.#settled = true;
+      cb(err);
+    };
   }
 
   hold(): () => void {
-    this.#holds++;
-    return this.#done;
+    return this.#shares.hold();
   }
 
   drop(): void {
-    this.#done();
+    this.#shares.drop();
   }
 
   /** The write failed: its callback gets `err` now (the release still waits for frames the transport holds). */
-  fail(err: Error): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#cb(err);
-  }
+  readonly fail: (err: Error) => void;
 }
 
 /** Chunks written with MuxStream.writeReleasing(), and their release. */

@@ -300,7 +300,8 @@ describe('mux', () => {
       assert.deepEqual(await got, big);
     });
 
-    test('over a real WebSocket whose peer does not read, a chunk is released only once the socket wrote it', async () => {
+    /** A server session over a real WebSocket (64 MiB windows: only the socket holds bytes back) and the peer's end. */
+    async function stalledPeer() {
       const ws = await webSocketPair();
       const { server: serverWs, client, serverSocket: raw, clientSocket: peerSocket } = ws;
       const window = 64 * 1024 * 1024;
@@ -309,6 +310,11 @@ describe('mux', () => {
         window,
         peerWindow: window,
       });
+      return { ws, client, peerSocket, server, window };
+    }
+
+    test('over a real WebSocket whose peer does not read, a chunk is released only once the socket wrote it', async () => {
+      const { ws, client, peerSocket, server } = await stalledPeer();
       peerSocket.pause(); // the peer reads nothing: the kernel's buffers fill, the rest waits in the socket
       try {
         const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
@@ -328,14 +334,7 @@ describe('mux', () => {
     });
 
     test('regression (a write callback before the socket wrote the bytes; the pipe across nodes got refilled buffers): write(chunk, cb) calls back only once the chunk is written, so a writer may then refill it', async () => {
-      const ws = await webSocketPair();
-      const { server: serverWs, client, serverSocket: raw, clientSocket: peerSocket } = ws;
-      const window = 64 * 1024 * 1024;
-      const server = new MuxSession(webSocketTransport(serverWs, raw, window), {
-        role: 'server',
-        window,
-        peerWindow: window,
-      });
+      const { ws, client, peerSocket, server, window } = await stalledPeer();
       const agent = new MuxSession(
         { send: (d) => (client.send(d), true) },
         { role: 'agent', window, peerWindow: window },
