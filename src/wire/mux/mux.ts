@@ -615,8 +615,9 @@ export class MuxStream extends AgentSocket {
    * write(chunk), and `release()` once this stream no longer needs chunk's bytes: they were copied
    * into a frame or written to the transport's socket (or the session closed). For a reader that
    * reuses its buffers (core/pooled-reads.ts). Not called if the stream is destroyed first.
-   * (write(chunk, cb)'s callback waits for the same, but comes in the Writable's order, one write at
-   * a time; a release comes as soon as its own bytes are done.)
+   * Such a write paces its writer as before (its callback and write()'s false clear once its frames
+   * were handed to the session), while a plain write(chunk, cb) calls back only once its bytes are
+   * done, as the release says here.
    */
   writeReleasing(chunk: Buffer, release: () => void): boolean {
     releases.set(chunk, release);
@@ -644,7 +645,12 @@ export class MuxStream extends AgentSocket {
       const r = takeRelease(p);
       if (r) (toRelease ??= []).push(r);
     }
-    const done = new WriteDone(this.#session, cb, toRelease && (() => toRelease.forEach((r) => r())));
+    const done = new WriteDone(
+      this.#session,
+      cb,
+      toRelease && (() => toRelease.forEach((r) => r())),
+      toRelease?.length === parts.length,
+    );
     if (length > 0 && !this.#session.closed && length <= this.#sendWindow && length <= MAX_DATA_CHUNK) {
       this.#session.sendDataParts(this.id, parts, length, done.hold());
       this.#sendWindow -= length;
@@ -723,36 +729,57 @@ export class MuxStream extends AgentSocket {
  * closed session) the chunk's release (writeReleasing) runs, and then the write's callback as soon
  * as the session takes more. So the callback keeps Node's contract for write(chunk, cb): the chunk's
  * bytes are no longer needed, and a writer may refill its buffer (core/direct-body.ts does).
+ *
+ * A write whose every chunk came with a release (`early`) calls back as soon as all its frames were
+ * handed to the session, as before: its writer learns from the release when the bytes are free, and
+ * reads on meanwhile (core/pooled-reads.ts keeps up to POOLED_READ_MAX_BUFFERS out). Waiting for the
+ * socket there cost `burrow connect` 3–6 % more CPU per GiB (bench/RESULTS.md).
  */
 class WriteDone {
   /** One share for the writer (dropped once every frame was handed over), one per frame not yet done. */
   readonly #shares: SharedRelease;
+  readonly #session: MuxSession;
+  readonly #cb: (err?: Error | null) => void;
+  readonly #early: boolean;
   #settled = false;
 
-  constructor(session: MuxSession, cb: (err?: Error | null) => void, release: (() => void) | undefined) {
+  constructor(
+    session: MuxSession,
+    cb: (err?: Error | null) => void,
+    release: (() => void) | undefined,
+    early = release !== undefined,
+  ) {
+    this.#session = session;
+    this.#cb = cb;
+    this.#early = early;
     this.#shares = new SharedRelease(() => {
       release?.();
-      if (this.#settled) return;
-      this.#settled = true;
-      session.whenWritable(() => cb());
+      this.#settle();
     });
-    this.fail = (err: Error): void => {
-      if (this.#settled) return;
-      this.#settled = true;
-      cb(err);
-    };
   }
 
   hold(): () => void {
     return this.#shares.hold();
   }
 
+  /** Every frame of the write was handed to the session. */
   drop(): void {
+    if (this.#early) this.#settle();
     this.#shares.drop();
   }
 
   /** The write failed: its callback gets `err` now (the release still waits for frames the transport holds). */
-  readonly fail: (err: Error) => void;
+  fail(err: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#cb(err);
+  }
+
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#session.whenWritable(() => this.#cb());
+  }
 }
 
 /** Chunks written with MuxStream.writeReleasing(), and their release. */

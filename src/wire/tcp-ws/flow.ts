@@ -1,6 +1,7 @@
 import type { Duplex, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { LivenessWatcher } from '../../core/liveness.js';
+import type { ReleasingWritable } from '../../core/pooled-reads.js';
 import { takeOverBinary, wsSocket } from '../../core/ws-link.js';
 import { TCP_WRITE_HIGH_WATER_BYTES } from './limits.js';
 import { toBuffer } from './wire.js';
@@ -50,7 +51,7 @@ export class FlowGate {
  * Listeners are added once per stall, not per write.
  */
 export function writeWithBackpressure(stream: Duplex, data: Buffer, gate: FlowGate | undefined, reason: string): void {
-  if (stream.write(data) || stream.writableLength < TCP_WRITE_HIGH_WATER_BYTES || !gate || gate.has(reason)) return;
+  if (write(stream, data) || stream.writableLength < TCP_WRITE_HIGH_WATER_BYTES || !gate || gate.has(reason)) return;
   gate.hold(reason);
   const release = (): void => {
     stream.removeListener('drain', release);
@@ -60,6 +61,18 @@ export function writeWithBackpressure(stream: Duplex, data: Buffer, gate: FlowGa
   stream.once('drain', release);
   stream.once('close', release);
 }
+
+/**
+ * `stream.write(data)`; to a stream that can keep a chunk by reference and say when it is done with
+ * it (a mux stream's writeReleasing), without asking it to hold the write until then: `data` is a
+ * view of a WebSocket read (a fresh buffer, never read into again), so only the pace matters.
+ */
+function write(stream: Duplex, data: Buffer): boolean {
+  const releasing = stream as Duplex & Partial<ReleasingWritable>;
+  return typeof releasing.writeReleasing === 'function' ? releasing.writeReleasing(data, noop) : stream.write(data);
+}
+
+function noop(): void {}
 
 /**
  * Send on a WebSocket, holding `gate` (reason "ws") while the WebSocket's queue is above

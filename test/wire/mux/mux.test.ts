@@ -333,6 +333,28 @@ describe('mux', () => {
       }
     });
 
+    test('a writer that reuses its buffers is paced by the session, not the socket: its write is taken at once, the release waits', async () => {
+      const { ws, peerSocket, server } = await stalledPeer();
+      peerSocket.pause();
+      try {
+        const s = server.openStream({ tunnelId: 't', kind: 'tcp' });
+        let released = 0;
+        const chunk = Buffer.alloc(1024 * 1024, 1);
+        for (let i = 0; i < 4; i++)
+          assert.equal(
+            s.writeReleasing(chunk.subarray(0), () => released++),
+            true,
+            `write ${i}`,
+          );
+        assert.equal(s.writableLength, 0, 'nothing waits in the Writable');
+        await new Promise((r) => setTimeout(r, 50));
+        assert.ok(released < 4, 'the socket still holds the bytes of some');
+      } finally {
+        server.close();
+        ws.close();
+      }
+    });
+
     test('regression (a write callback before the socket wrote the bytes; the pipe across nodes got refilled buffers): write(chunk, cb) calls back only once the chunk is written, so a writer may then refill it', async () => {
       const { ws, client, peerSocket, server, window } = await stalledPeer();
       const agent = new MuxSession(
