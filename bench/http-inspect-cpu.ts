@@ -11,30 +11,22 @@
  * --size-mib MiB with a Content-Length, or reading a PUT of that size) runs in this process. A
  * build's first round is a warm-up.
  */
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import path from 'node:path';
+import { buildsArg, loadLine, pairedChange, startHttpBuild, type HttpBuild } from './lib/builds.js';
 import { argNumber, argValue } from './lib/child.js';
+import { median } from './lib/load.js';
 import { ROOT } from './lib/procs.js';
-import { CLI_JS, procSample, startCli, type CliProc } from './lib/soak-procs.js';
+import { procSample, type CliProc } from './lib/soak-procs.js';
 
-interface Build {
-  cli: string;
-  port: number;
-  host: string;
-  agent: number;
-  server: number;
+interface Build extends HttpBuild {
   /** Per counted round: [agent, server] CPU s/GiB. */
   cpu: [number, number][];
 }
 
 const cpuOf = (pid: number): number => procSample(pid)?.cpuS ?? 0;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 const DIRECTION = argValue('direction') ?? 'down';
 if (DIRECTION !== 'down' && DIRECTION !== 'up') throw new Error('--direction: down or up');
@@ -87,8 +79,7 @@ function download(b: Build): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const builds = (argValue('builds') ?? CLI_JS).split(',').map((p) => path.resolve(p));
-  for (const b of builds) if (!existsSync(b)) throw new Error(`${b}: no such build (run npm run build there)`);
+  const builds = buildsArg();
   const mib = argNumber('size-mib', 256);
   const rounds = argNumber('rounds', 7);
   const block = Buffer.alloc(1024 * 1024, 7);
@@ -120,38 +111,8 @@ async function main(): Promise<void> {
   try {
     const started: Build[] = [];
     for (const cli of builds) {
-      const server = await startCli(
-        `burrow server (${cli})`,
-        ['server', '--port', '0', '--address', '127.0.0.1', '--db', 'sqlite::memory:'],
-        /listening on [\d.]+:(\d+)/,
-        60_000,
-        cli,
-      );
-      procs.push(server);
-      const agent = await startCli(
-        `burrow http (${cli})`,
-        [
-          'http',
-          `http://127.0.0.1:${originPort}`,
-          '--inspect',
-          '127.0.0.1:0',
-          '--server',
-          `http://127.0.0.1:${server.match[1]}`,
-          '--json',
-        ],
-        /"event":"ready".*"url":"http:\/\/([^"/]+)/,
-        60_000,
-        cli,
-      );
-      procs.push(agent);
-      started.push({
-        cli,
-        port: Number(server.match[1]),
-        host: agent.match[1]!,
-        agent: agent.pid,
-        server: server.pid,
-        cpu: [],
-      });
+      const b = await startHttpBuild(cli, `http://127.0.0.1:${originPort}`, ['--inspect', '127.0.0.1:0'], procs);
+      started.push({ ...b, cpu: [] });
     }
     process.stdout.write(
       `${mib} MiB ${DIRECTION === 'up' ? 'uploads' : 'downloads'} through burrow http (inspector on), ${rounds} rounds per build\n`,
@@ -180,17 +141,14 @@ async function main(): Promise<void> {
     }
     if (started.length === 2) {
       const [a, b] = started as [Build, Build];
-      const paired = (k: 0 | 1): string => {
-        const r = b.cpu.map((c, j) => c[k] / a.cpu[j]![k] - 1);
-        return `${(100 * median(r)).toFixed(1)} % (${r.map((x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)}`).join(' ')})`;
-      };
+      const paired = (k: 0 | 1): string =>
+        pairedChange(
+          a.cpu.map((c) => c[k]),
+          b.cpu.map((c) => c[k]),
+        );
       process.stdout.write(`\nBuild 2 against build 1, same round: agent ${paired(0)}; server ${paired(1)}\n`);
     }
-    process.stdout.write(
-      `\nload average ${load0.map((l) => l.toFixed(1)).join(' ')} → ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}\n`,
-    );
+    process.stdout.write(`\n${loadLine(load0)}\n`);
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     origin.close();

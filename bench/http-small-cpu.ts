@@ -13,21 +13,16 @@
  * seconds) in this process. The agent runs without its inspector unless --inspect. A build's first
  * round is a warm-up and is not counted.
  */
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { argNumber, argValue } from './lib/child.js';
+import { buildsArg, loadLine, pairedChange, startHttpBuild, type HttpBuild } from './lib/builds.js';
+import { argNumber } from './lib/child.js';
 import { runRps, median } from './lib/load.js';
 import { ROOT, spawnChild, stopAll } from './lib/procs.js';
-import { CLI_JS, procSample, startCli, type CliProc } from './lib/soak-procs.js';
+import { procSample, type CliProc } from './lib/soak-procs.js';
 
-interface Build {
-  cli: string;
-  port: number;
-  host: string;
-  agent: number;
-  server: number;
-  /** Per counted round: [agent, server] CPU µs per request, and req/s. */
+interface Build extends HttpBuild {
+  /** Per counted round: agent and server CPU µs per request, and req/s. */
   rounds: { agent: number; server: number; rps: number }[];
 }
 
@@ -40,8 +35,7 @@ const cpuOf = (pid: number): number => procSample(pid)?.cpuS ?? 0;
 const DEFAULT_RATE = 8000;
 
 async function main(): Promise<void> {
-  const builds = (argValue('builds') ?? CLI_JS).split(',').map((p) => path.resolve(p));
-  for (const b of builds) if (!existsSync(b)) throw new Error(`${b}: no such build (run npm run build there)`);
+  const builds = buildsArg();
   const duration = argNumber('duration', 4);
   const connections = argNumber('connections', 50);
   const rounds = argNumber('rounds', 9);
@@ -55,50 +49,15 @@ async function main(): Promise<void> {
     const { port: originPort } = await origin.ready;
     const started: Build[] = [];
     for (const cli of builds) {
-      const server = await startCli(
-        `burrow server (${cli})`,
-        [
-          'server',
-          '--port',
-          '0',
-          '--address',
-          '127.0.0.1',
-          '--db',
-          'sqlite::memory:',
-          '--log-level',
-          'warn',
-          // the load opens its connections at once from one address
-          '--max-connections-per-ip',
-          '0',
-        ],
-        /listening on [\d.]+:(\d+)/,
-        60_000,
+      const b = await startHttpBuild(
         cli,
+        `http://127.0.0.1:${originPort}`,
+        inspect ? ['--inspect', '127.0.0.1:0'] : ['--no-inspect'],
+        procs,
+        // the load opens its connections at once from one address
+        ['--log-level', 'warn', '--max-connections-per-ip', '0'],
       );
-      procs.push(server);
-      const agent = await startCli(
-        `burrow http (${cli})`,
-        [
-          'http',
-          `http://127.0.0.1:${originPort}`,
-          ...(inspect ? ['--inspect', '127.0.0.1:0'] : ['--no-inspect']),
-          '--server',
-          `http://127.0.0.1:${server.match[1]}`,
-          '--json',
-        ],
-        /"event":"ready".*"url":"http:\/\/([^"/]+)/,
-        60_000,
-        cli,
-      );
-      procs.push(agent);
-      started.push({
-        cli,
-        port: Number(server.match[1]),
-        host: agent.match[1]!,
-        agent: agent.pid,
-        server: server.pid,
-        rounds: [],
-      });
+      started.push({ ...b, rounds: [] });
     }
     process.stdout.write(
       `small GETs, ${connections} keep-alive connections at ${rate ?? 'an unbounded'} req/s, ${duration} s per round, ${rounds} rounds per build, inspector ${inspect ? 'on' : 'off'}\n`,
@@ -130,19 +89,16 @@ async function main(): Promise<void> {
     }
     if (started.length === 2) {
       const [a, b] = started as [Build, Build];
-      const paired = (k: 'agent' | 'server' | 'rps'): string => {
-        const r = b.rounds.map((x, j) => x[k] / a.rounds[j]![k] - 1);
-        return `${(100 * median(r)).toFixed(1)} % (${r.map((x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)}`).join(' ')})`;
-      };
+      const paired = (k: 'agent' | 'server' | 'rps'): string =>
+        pairedChange(
+          a.rounds.map((x) => x[k]),
+          b.rounds.map((x) => x[k]),
+        );
       process.stdout.write(
         `\nBuild 2 against build 1, same round: server ${paired('server')}; agent ${paired('agent')}; req/s ${paired('rps')}\n`,
       );
     }
-    process.stdout.write(
-      `\nload average ${load0.map((l) => l.toFixed(1)).join(' ')} → ${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')}\n`,
-    );
+    process.stdout.write(`\n${loadLine(load0)}\n`);
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await stopAll([origin]);

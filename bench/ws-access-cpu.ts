@@ -17,12 +17,13 @@
  * a warm-up (JIT, buffer growth: it costs up to twice the later ones) and is not counted.
  * Without --builds, this checkout's dist/cli.js alone.
  */
-import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
+import { buildsArg, loadLine, pairedChange } from './lib/builds.js';
 import { argNumber, argValue } from './lib/child.js';
+import { median } from './lib/load.js';
 import { ROOT, spawnChild, stopAll, type Child } from './lib/procs.js';
-import { CLI_JS, loopbackServerArgs, procSample, startCli, type CliProc } from './lib/soak-procs.js';
+import { loopbackServerArgs, procSample, startCli, type CliProc } from './lib/soak-procs.js';
 import { runTargets, streamDown, streamUp } from './lib/tcp-targets.js';
 
 const MODE = argValue('mode') ?? 'multiplexed';
@@ -105,15 +106,10 @@ async function round(b: Build, bytes: number): Promise<{ up: number[]; down: num
   return { up: up.cpu, down: down.cpu, mibs: [up.mibs, down.mibs] };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
 async function main(): Promise<void> {
-  const builds = (argValue('builds') ?? CLI_JS).split(',').map((p) => path.resolve(p));
-  for (const b of builds) if (!existsSync(b)) throw new Error(`${b}: no such build (run npm run build there)`);
+  const builds = buildsArg();
   const bytes = argNumber('size-mib', 1024) * 1024 * 1024;
   const rounds = argNumber('rounds', 6);
   const startLoad = loadavg();
@@ -163,8 +159,7 @@ async function main(): Promise<void> {
       const [a, b] = started as [Build, Build];
       const paired = (pick: (x: Build) => number[][], k: number | 'sum'): string => {
         const v = (row: number[]): number => (k === 'sum' ? sum(row) : row[k]!);
-        const r = pick(b).map((row, j) => v(row) / v(pick(a)[j]!) - 1);
-        return `${(100 * median(r)).toFixed(1)} % (${r.map((x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(0)}`).join(' ')})`;
+        return pairedChange(pick(a).map(v), pick(b).map(v));
       };
       process.stdout.write(
         `\nBuild 2 against build 1, same round (median, then each round), upload / download:\n\n` +
@@ -174,9 +169,7 @@ async function main(): Promise<void> {
           '\n',
       );
     }
-    process.stdout.write(
-      `\nload average ${startLoad.map((l) => l.toFixed(1)).join(' ')} → ${endLoad.map((l) => l.toFixed(1)).join(' ')}\n`,
-    );
+    process.stdout.write(`\n${loadLine(startLoad, endLoad)}\n`);
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await stopAll(children);
