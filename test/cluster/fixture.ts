@@ -204,6 +204,16 @@ ${servers}
     }
   }
 
+  /** The node where a pipe path's participants meet (the first arrival's), once one arrived; `path` without /api/v1/pipe. */
+  async pipeNodeOf(path: string): Promise<string | undefined> {
+    const r = new Redis(this.redisUrl);
+    try {
+      return (await r.get(`${this.prefix}p:${path}`)) ?? undefined;
+    } finally {
+      r.disconnect();
+    }
+  }
+
   async stop(): Promise<void> {
     const all = [...this.#extra.map((e) => e.child), ...this.nodes.map((n) => n.proc?.child), this.#haproxy];
     await Promise.all(all.map((c) => kill(c)));

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { waitUntil } from '../helpers/wait.js';
 import { get, skipReason, TestCluster } from './fixture.js';
 
 const skip = await skipReason({ haproxy: false });
@@ -37,13 +38,17 @@ describe('the pipe across nodes with reused read buffers', { skip }, () => {
       (typeof cluster.nodes)[0],
       (typeof cluster.nodes)[0],
     ];
-    const path = `/api/v1/pipe/sender-first-${randomBytes(4).toString('hex')}?n=3`;
+    const name = `/sender-first-${randomBytes(4).toString('hex')}`;
+    const path = `/api/v1/pipe${name}?n=3`;
     const body = randomBytes(48 * 1024 * 1024);
     // The sender first: node 1 is the meeting node and reads the body into reused buffers; every
     // receiver gets it over a peer link (none on node 1, whose socket's honest write callbacks
     // would hold the buffers long enough by themselves).
     const sent = get(n1.url, path, undefined, { method: 'PUT', body, timeoutMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitUntil(async () => (await cluster.pipeNodeOf(name)) === n1.id, {
+      what: 'node 1 is the meeting node',
+      intervalMs: 20,
+    });
     let stalled = false;
     const onNode2 = new Promise<string>((resolve, reject) => {
       const req = http.get({ host: n2.host, port: n2.port, path, agent: false }, (res) => {
