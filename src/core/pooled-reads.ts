@@ -269,21 +269,29 @@ function noop(): void {}
 export class SharedRelease {
   /** One for the owner (dropped once every piece was handed over), one per piece not yet done. */
   #holds = 1;
-  readonly #release: () => void;
-  readonly #done = (): void => {
-    if (--this.#holds === 0) this.#release();
-  };
+  readonly #release: (() => void) | undefined;
+  /** What hold() hands out, made at the first hold (a write whose pieces are all copied needs none). */
+  #done: (() => void) | undefined;
 
-  constructor(release: () => void) {
+  constructor(release?: () => void) {
     this.#release = release;
   }
 
   hold(): () => void {
     this.#holds++;
-    return this.#done;
+    return (this.#done ??= () => this.#give());
   }
 
   drop(): void {
-    this.#done();
+    this.#give();
+  }
+
+  #give(): void {
+    if (--this.#holds === 0) this.released();
+  }
+
+  /** The last share went: the release given at construction (a subclass may do more). */
+  protected released(): void {
+    this.#release?.();
   }
 }

@@ -284,7 +284,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
       return;
     }
     const size = FRAME_HEADER_SIZE + length;
-    if (size < DIRECT_SEND_BYTES || !this.#transport.sendParts) {
+    if (this.copiesData(length) || !this.#transport.sendParts) {
       // encodeFrame copies the payload behind the header
       this.sendFrame(
         encodeFrame(FrameType.DATA, streamId, parts.length === 1 ? parts[0]! : Buffer.concat(parts, length)),
@@ -296,6 +296,11 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> {
     if (this.#queue.length) this.#flush();
     this.bytesOut += size;
     if (!this.#transport.sendParts([header, ...parts], onSent)) this.#congested = true;
+  }
+
+  /** Whether sendData() of `length` bytes copies them into a frame before it returns (nothing to wait for). */
+  copiesData(length: number): boolean {
+    return FRAME_HEADER_SIZE + length < DIRECT_SEND_BYTES || !this.#transport.sendParts;
   }
 
   /** Send the frames of several sendData() calls in one transport write (see MuxTransport.cork). */
@@ -625,7 +630,7 @@ export class MuxStream extends AgentSocket {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.#writeChunks([chunk], new WriteDone(this.#session, cb, takeRelease(chunk)));
+    this.#writeChunks(chunk, new WriteDone(this.#session, cb, takeRelease(chunk)));
   }
 
   /**
@@ -652,7 +657,7 @@ export class MuxStream extends AgentSocket {
       toRelease?.length === parts.length,
     );
     if (length > 0 && !this.#session.closed && length <= this.#sendWindow && length <= MAX_DATA_CHUNK) {
-      this.#session.sendDataParts(this.id, parts, length, done.hold());
+      this.#session.sendDataParts(this.id, parts, length, this.#session.copiesData(length) ? undefined : done.hold());
       this.#sendWindow -= length;
       this.bytesWritten += length;
       this.touch();
@@ -663,30 +668,34 @@ export class MuxStream extends AgentSocket {
   }
 
   /**
-   * Send `chunks` as DATA frames, in order, as far as the peer's credit goes; the rest waits in
-   * #pending for more credit. `done` completes once every frame was sent or copied.
+   * Send `chunks` (one chunk, or several in order) as DATA frames as far as the peer's credit goes;
+   * the rest waits in #pending for more credit. `done` completes once every frame was sent or copied.
    */
-  #writeChunks(chunks: Buffer[], done: WriteDone): void {
+  #writeChunks(chunks: Buffer | Buffer[], done: WriteDone): void {
     if (this.#session.closed) {
       done.fail(new BurrowError('BURROW_ERR_AGENT_GONE', 'connection closed'));
       done.drop();
       return;
     }
+    const list = Array.isArray(chunks) ? chunks : undefined;
+    const count = list ? list.length : 1;
     // the frames of several chunks, or of one large chunk, leave in one write
-    const corked = chunks.length > 1 || chunks[0]!.length > MAX_DATA_CHUNK;
+    const corked = count > 1 || (list ? list[0]! : (chunks as Buffer)).length > MAX_DATA_CHUNK;
     if (corked) this.#session.corkTransport();
     try {
-      for (let i = 0; i < chunks.length; i++) {
-        let rest = chunks[i]!;
+      for (let i = 0; i < count; i++) {
+        const chunk = list ? list[i]! : (chunks as Buffer);
+        let rest = chunk;
         while (rest.length > 0) {
           if (this.#sendWindow <= 0) {
-            this.#pending = { chunks: i === 0 && rest === chunks[0] ? chunks : [rest, ...chunks.slice(i + 1)], done };
+            const more = list ? list.slice(i + 1) : [];
+            this.#pending = { chunks: rest === chunk && list && i === 0 ? list : [rest, ...more], done };
             return;
           }
           const n = Math.min(rest.length, this.#sendWindow, MAX_DATA_CHUNK);
-          // each DATA frame holds a share: the transport may copy one frame (small) and keep another
-          // by reference (large), each done at its own time
-          this.#session.sendData(this.id, rest.subarray(0, n), done.hold());
+          // each DATA frame kept by reference (large) holds a share until the transport wrote it; a
+          // small one is copied into the frame before sendData returns
+          this.#session.sendData(this.id, rest.subarray(0, n), this.#session.copiesData(n) ? undefined : done.hold());
           this.#sendWindow -= n;
           this.bytesWritten += n;
           rest = rest.subarray(n);
@@ -735,9 +744,7 @@ export class MuxStream extends AgentSocket {
  * reads on meanwhile (core/pooled-reads.ts keeps up to POOLED_READ_MAX_BUFFERS out). Waiting for the
  * socket there cost `burrow connect` 3–6 % more CPU per GiB (bench/RESULTS.md).
  */
-class WriteDone {
-  /** One share for the writer (dropped once every frame was handed over), one per frame not yet done. */
-  readonly #shares: SharedRelease;
+class WriteDone extends SharedRelease {
   readonly #session: MuxSession;
   readonly #cb: (err?: Error | null) => void;
   readonly #early: boolean;
@@ -749,23 +756,16 @@ class WriteDone {
     release: (() => void) | undefined,
     early = release !== undefined,
   ) {
+    super(release);
     this.#session = session;
     this.#cb = cb;
     this.#early = early;
-    this.#shares = new SharedRelease(() => {
-      release?.();
-      this.#settle();
-    });
   }
 
-  hold(): () => void {
-    return this.#shares.hold();
-  }
-
-  /** Every frame of the write was handed to the session. */
-  drop(): void {
+  /** Every frame of the write was handed to the session (the writer's own share goes). */
+  override drop(): void {
     if (this.#early) this.#settle();
-    this.#shares.drop();
+    super.drop();
   }
 
   /** The write failed: its callback gets `err` now (the release still waits for frames the transport holds). */
@@ -775,10 +775,16 @@ class WriteDone {
     this.#cb(err);
   }
 
+  protected override released(): void {
+    super.released();
+    this.#settle();
+  }
+
   #settle(): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#session.whenWritable(() => this.#cb());
+    // the Writable's callback, called without arguments: no closure per write
+    this.#session.whenWritable(this.#cb);
   }
 }
 
